@@ -1,0 +1,56 @@
+// The machinery every C entry point uses to translate: catch every exception at the boundary and
+// turn it into a code plus a thread-local message, and turn handles back into core objects.
+#pragma once
+
+#include <mproc/error.hpp>
+
+#include <cstdint>
+#include <new>
+#include <string>
+
+#include "common/handle_table.hpp"
+
+namespace mproc::capi {
+
+// Records `message` as this thread's last error and returns `code`.
+int fail(int code, const std::string& message) noexcept;
+const char* last_error_message() noexcept;
+
+// Runs `body` (which returns the C result, >= 0) and translates any exception into a code.
+template <class Body>
+int guard(Body&& body) noexcept {
+  try {
+    return body();
+  } catch (const Error& e) {
+    return fail(to_c_code(e.code()), e.what());
+  } catch (const std::bad_alloc&) {
+    return fail(-ENOMEM, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(to_c_code(make_error_code(errc::internal)), e.what());
+  } catch (...) {
+    return fail(to_c_code(make_error_code(errc::internal)), "unknown C++ exception");
+  }
+}
+
+// Throws EINVAL naming the function and the argument when `pointer` is NULL.
+inline void require(const void* pointer, const char* function, const char* argument) {
+  if (pointer == nullptr)
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                std::string(function) + ": " + argument + " is NULL");
+}
+
+// The object behind a C handle, or errc::bad_handle naming the function and the handle type.
+template <class T, detail::HandleKind Kind, class CHandle>
+T& deref(CHandle* handle, const char* function, const char* type_name) {
+  T* object = detail::Handles<T, Kind>::lookup(reinterpret_cast<std::uintptr_t>(handle));
+  if (object == nullptr)
+    throw Error(errc::bad_handle, std::string(function) + ": not a live " + type_name +
+                                      (handle == nullptr ? " (NULL)" : ""));
+  return *object;
+}
+
+// The C view of a timeout: MPROC_WAIT_FOREVER (-1) means no limit; other negatives are EINVAL.
+constexpr std::int64_t kWaitForever = -1;
+void check_timeout_ms(std::int64_t timeout_ms, const char* function);
+
+}  // namespace mproc::capi

@@ -1,0 +1,67 @@
+// mproc_strerror, mproc_err_name, mproc_last_error_message, version and logging.
+#include "mproc.h"
+
+#include <mproc/log.hpp>
+
+#include <cstring>
+
+#include "capi_support.hpp"
+
+extern "C" {
+
+const char* mproc_strerror(int code) {
+  switch (code) {
+    case 0:
+      return "success";
+#define MPROC_STRERROR_CASE_(c_name, cpp_name, value, message) \
+  case value:                                                  \
+    return message;
+      MPROC_ERRNO_MAP(MPROC_STRERROR_CASE_)
+#undef MPROC_STRERROR_CASE_
+  }
+  const char* text = code < 0 ? ::strerrordesc_np(-code) : nullptr;
+  return text != nullptr ? text : "unknown error";
+}
+
+const char* mproc_err_name(int code) {
+  switch (code) {
+    case 0:
+      return "OK";
+#define MPROC_ERR_NAME_CASE_(c_name, cpp_name, value, message) \
+  case value:                                                  \
+    return "MPROC_" #c_name;
+      MPROC_ERRNO_MAP(MPROC_ERR_NAME_CASE_)
+#undef MPROC_ERR_NAME_CASE_
+  }
+  const char* name = code < 0 ? ::strerrorname_np(-code) : nullptr;
+  return name != nullptr ? name : "UNKNOWN";
+}
+
+const char* mproc_last_error_message(void) { return mproc::capi::last_error_message(); }
+
+unsigned mproc_version(void) { return MPROC_VERSION_HEX; }
+
+const char* mproc_version_string(void) { return MPROC_VERSION_STRING; }
+
+int mproc_log_set_level(int level) {
+  return mproc::capi::guard([&] {
+    switch (level) {
+      case MPROC_LOG_TRACE:
+      case MPROC_LOG_DEBUG:
+      case MPROC_LOG_INFO:
+      case MPROC_LOG_WARN:
+      case MPROC_LOG_ERROR:
+      case MPROC_LOG_OFF:
+        mproc::set_log_level(static_cast<mproc::LogLevel>(level));
+        return 0;
+    }
+    throw mproc::Error(std::make_error_code(std::errc::invalid_argument),
+                       "mproc_log_set_level: " + std::to_string(level) + " is not a log level");
+  });
+}
+
+int mproc_log_get_level(void) {
+  return mproc::capi::guard([] { return static_cast<int>(mproc::log_level()); });
+}
+
+}  // extern "C"

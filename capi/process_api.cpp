@@ -1,0 +1,162 @@
+// The C ABI for processes: translation to mproc::Process only.
+#include "mproc.h"
+
+#include <mproc/process.hpp>
+
+#include <chrono>
+#include <cstring>
+
+#include "capi_support.hpp"
+
+namespace {
+
+using mproc::Process;
+using mproc::detail::HandleKind;
+using ProcessHandles = mproc::detail::Handles<Process, HandleKind::process>;
+
+Process& process_of(mproc_process_t* handle, const char* function) {
+  return mproc::capi::deref<Process, HandleKind::process>(handle, function, "mproc_process_t");
+}
+
+}  // namespace
+
+extern "C" {
+
+int mproc_fork(void) {
+  return mproc::capi::guard([] { return static_cast<int>(mproc::fork()); });
+}
+
+int mproc_getpid(void) { return static_cast<int>(mproc::getpid()); }
+
+int mproc_getppid(void) { return static_cast<int>(mproc::getppid()); }
+
+int mproc_cpu_count(void) {
+  return mproc::capi::guard([] { return mproc::cpu_count(); });
+}
+
+int mproc_process_create(mproc_process_fn fn, void* user_data, mproc_process_t** out) {
+  return mproc::capi::guard([&] {
+    mproc::capi::require(reinterpret_cast<const void*>(fn), "mproc_process_create", "fn");
+    mproc::capi::require(out, "mproc_process_create", "out");
+    auto process = std::make_unique<Process>([fn, user_data]() -> int { return fn(user_data); });
+    *out = reinterpret_cast<mproc_process_t*>(ProcessHandles::insert(std::move(process)));
+    return 0;
+  });
+}
+
+int mproc_process_set_name(mproc_process_t* process, const char* name) {
+  return mproc::capi::guard([&] {
+    auto& p = process_of(process, "mproc_process_set_name");
+    mproc::capi::require(name, "mproc_process_set_name", "name");
+    p.set_name(name);
+    return 0;
+  });
+}
+
+int mproc_process_get_name(mproc_process_t* process, char* buf, size_t size) {
+  return mproc::capi::guard([&] {
+    const auto& name = process_of(process, "mproc_process_get_name").name();
+    if (size > 0) {
+      mproc::capi::require(buf, "mproc_process_get_name", "buf");
+      const size_t n = std::min(size - 1, name.size());
+      std::memcpy(buf, name.data(), n);
+      buf[n] = '\0';
+    }
+    return static_cast<int>(name.size());
+  });
+}
+
+int mproc_process_set_daemon(mproc_process_t* process, int daemon) {
+  return mproc::capi::guard([&] {
+    process_of(process, "mproc_process_set_daemon").set_daemon(daemon != 0);
+    return 0;
+  });
+}
+
+int mproc_process_start(mproc_process_t* process) {
+  return mproc::capi::guard([&] {
+    process_of(process, "mproc_process_start").start();
+    return 0;
+  });
+}
+
+int mproc_process_join(mproc_process_t* process, int64_t timeout_ms) {
+  return mproc::capi::guard([&] {
+    auto& p = process_of(process, "mproc_process_join");
+    mproc::capi::check_timeout_ms(timeout_ms, "mproc_process_join");
+    if (timeout_ms == MPROC_WAIT_FOREVER) {
+      p.join();
+      return 0;
+    }
+    if (p.join(std::chrono::milliseconds(timeout_ms))) return 0;
+    return mproc::capi::fail(MPROC_ETIMEDOUT, "mproc_process_join: " + p.name() +
+                                                  " is still running after " +
+                                                  std::to_string(timeout_ms) + " ms");
+  });
+}
+
+int mproc_process_is_alive(mproc_process_t* process) {
+  return mproc::capi::guard(
+      [&] { return process_of(process, "mproc_process_is_alive").is_alive() ? 1 : 0; });
+}
+
+int mproc_process_pid(mproc_process_t* process) {
+  return mproc::capi::guard([&] {
+    auto& p = process_of(process, "mproc_process_pid");
+    const auto pid = p.pid();
+    if (!pid)
+      throw mproc::Error(mproc::errc::bad_state, "mproc_process_pid: " + p.name() +
+                                                     " has not been started");
+    return static_cast<int>(*pid);
+  });
+}
+
+int mproc_process_exitcode(mproc_process_t* process, int* exitcode) {
+  return mproc::capi::guard([&] {
+    auto& p = process_of(process, "mproc_process_exitcode");
+    mproc::capi::require(exitcode, "mproc_process_exitcode", "exitcode");
+    const auto code = p.exitcode();
+    if (!code) return 0;
+    *exitcode = *code;
+    return 1;
+  });
+}
+
+int mproc_process_terminate(mproc_process_t* process) {
+  return mproc::capi::guard([&] {
+    process_of(process, "mproc_process_terminate").terminate();
+    return 0;
+  });
+}
+
+int mproc_process_kill(mproc_process_t* process) {
+  return mproc::capi::guard([&] {
+    process_of(process, "mproc_process_kill").kill();
+    return 0;
+  });
+}
+
+int mproc_process_sentinel(mproc_process_t* process) {
+  return mproc::capi::guard(
+      [&] { return process_of(process, "mproc_process_sentinel").sentinel(); });
+}
+
+int mproc_process_close(mproc_process_t* process) {
+  return mproc::capi::guard([&] {
+    process_of(process, "mproc_process_close").close();
+    return 0;
+  });
+}
+
+int mproc_process_destroy(mproc_process_t* process) {
+  if (process == nullptr) return 0;
+  return mproc::capi::guard([&] {
+    auto owned = ProcessHandles::remove(reinterpret_cast<std::uintptr_t>(process));
+    if (!owned)
+      throw mproc::Error(mproc::errc::bad_handle,
+                         "mproc_process_destroy: not a live mproc_process_t");
+    return 0;
+  });
+}
+
+}  // extern "C"

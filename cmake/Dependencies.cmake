@@ -1,0 +1,20 @@
+# Every dependency comes from Debian's packages; a missing one stops configure with the name of
+# the package that provides it.
+find_package(Threads REQUIRED)
+
+macro(mproc_require_package name debian_package)
+  find_package(${name} ${ARGN} QUIET)
+  if(NOT ${name}_FOUND)
+    message(FATAL_ERROR
+      "mproc needs ${name}: install it with `apt-get install ${debian_package}`")
+  endif()
+endmacro()
+
+mproc_require_package(spdlog libspdlog-dev)
+mproc_require_package(cereal libcereal-dev)
+if(MPROC_BUILD_TESTS)
+  mproc_require_package(GTest libgtest-dev)
+endif()
+if(MPROC_BUILD_BENCHMARKS)
+  mproc_require_package(benchmark libbenchmark-dev)
+endif()

@@ -1,0 +1,38 @@
+// Timeouts measured on the monotonic clock, so that neither a signal (EINTR and a retry) nor a
+// change of the wall clock stretches or shortens a wait.
+#pragma once
+
+#include <mproc/process.hpp>
+
+#include <chrono>
+#include <optional>
+#include <time.h>
+
+namespace mproc::detail {
+
+// Throws EINVAL for a negative or NaN timeout, naming `operation`.
+void check_timeout(Seconds timeout, const char* operation);
+
+class Deadline {
+ public:
+  // No timeout: never expires.
+  Deadline() = default;
+  explicit Deadline(Seconds timeout);
+  static Deadline from(std::optional<Seconds> timeout) {
+    return timeout ? Deadline(*timeout) : Deadline();
+  }
+
+  bool infinite() const noexcept { return !end_; }
+  bool expired() const noexcept;
+  // Time left, clamped at zero; only for a finite deadline.
+  timespec remaining() const noexcept;
+
+ private:
+  std::optional<std::chrono::steady_clock::time_point> end_;
+};
+
+// Waits until `fd` is readable (or has hung up) or the deadline passes; true if readable.
+// Restarts on EINTR with the time that is left. Errors: the errno of ppoll.
+bool wait_readable(int fd, const Deadline& deadline);
+
+}  // namespace mproc::detail

@@ -1,0 +1,95 @@
+#include "log/logger.hpp"
+
+#include <mproc/log.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <pthread.h>
+#include <string_view>
+
+#include "log/fork_safe_sink.hpp"
+
+namespace mproc::detail {
+namespace {
+
+constexpr const char* kPattern = "[%Y-%m-%d %H:%M:%S.%e] [mproc] [%l] [pid %P] %v";
+
+struct LevelName {
+  std::string_view name;
+  spdlog::level::level_enum level;
+};
+
+constexpr LevelName kLevelNames[] = {
+    {"off", spdlog::level::off},     {"error", spdlog::level::err},
+    {"warn", spdlog::level::warn},   {"warning", spdlog::level::warn},
+    {"info", spdlog::level::info},   {"debug", spdlog::level::debug},
+    {"trace", spdlog::level::trace},
+};
+
+// The level named by MPROC_LOG_LEVEL; `known` is false for an unrecognised value.
+spdlog::level::level_enum level_from_environment(bool& known) {
+  known = true;
+  const char* value = std::getenv("MPROC_LOG_LEVEL");
+  if (value == nullptr || *value == '\0') return spdlog::level::warn;
+  for (const auto& entry : kLevelNames)
+    if (entry.name == value) return entry.level;
+  known = false;
+  return spdlog::level::warn;
+}
+
+struct LoggerState {
+  std::shared_ptr<ForkSafeStderrSink> sink;
+  std::shared_ptr<spdlog::logger> logger;
+};
+
+LoggerState* g_state = nullptr;
+
+void lock_sink_before_fork() { g_state->sink->lock_for_fork(); }
+void unlock_sink_after_fork() { g_state->sink->unlock_after_fork(); }
+
+// Never destroyed: children and atexit handlers may log after static destructors have run.
+LoggerState* create_state() {
+  auto* state = new LoggerState;
+  state->sink = std::make_shared<ForkSafeStderrSink>();
+  state->logger = std::make_shared<spdlog::logger>("mproc", state->sink);
+  state->logger->set_pattern(kPattern);
+  bool known = true;
+  state->logger->set_level(level_from_environment(known));
+  state->logger->flush_on(spdlog::level::trace);
+  // Registering lets an application find the logger with spdlog::get("mproc") and add sinks; if
+  // the application already owns that name, ours simply stays unregistered.
+  if (spdlog::get("mproc") == nullptr) {
+    try {
+      spdlog::register_logger(state->logger);
+    } catch (const spdlog::spdlog_ex&) {
+    }
+  }
+  g_state = state;
+  ::pthread_atfork(lock_sink_before_fork, unlock_sink_after_fork, unlock_sink_after_fork);
+  if (!known)
+    state->logger->warn("MPROC_LOG_LEVEL='{}' is not one of off, error, warn, info, debug, trace; using warn",
+                        std::getenv("MPROC_LOG_LEVEL"));
+  return state;
+}
+
+}  // namespace
+
+spdlog::logger& logger() {
+  static LoggerState* state = create_state();
+  return *state->logger;
+}
+
+}  // namespace mproc::detail
+
+namespace mproc {
+
+void set_log_level(LogLevel level) {
+  detail::logger().set_level(static_cast<spdlog::level::level_enum>(level));
+}
+
+LogLevel log_level() { return static_cast<LogLevel>(detail::logger().level()); }
+
+}  // namespace mproc

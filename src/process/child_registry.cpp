@@ -1,0 +1,154 @@
+#include "process/child_registry.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/deadline.hpp"
+#include "log/logger.hpp"
+#include "process/pidfd.hpp"
+
+namespace mproc::detail {
+namespace {
+
+void prepare_fork() { ChildRegistry::instance().lock_for_fork(); }
+void parent_after_fork() { ChildRegistry::instance().unlock_after_fork_in_parent(); }
+void child_after_fork() { ChildRegistry::instance().reset_after_fork_in_child(); }
+void finish_children_at_exit() { ChildRegistry::instance().finish_at_exit(); }
+
+int exit_code_from(int how, int status) {
+  return how == CLD_EXITED ? status : -status;
+}
+
+}  // namespace
+
+ChildRegistry& ChildRegistry::instance() {
+  // Never destroyed: atexit handlers and late destructors may still reap through it.
+  static ChildRegistry* registry = new ChildRegistry;
+  return *registry;
+}
+
+ChildRegistry::ChildRegistry() {
+  ::pthread_atfork(prepare_fork, parent_after_fork, child_after_fork);
+  std::atexit(finish_children_at_exit);
+}
+
+void ChildRegistry::add(std::shared_ptr<ChildState> child) {
+  std::lock_guard lock(mutex_);
+  children_.push_back(std::move(child));
+}
+
+int ChildRegistry::record_exit_locked(ChildState& child, int how, int status) {
+  child.exit_code = exit_code_from(how, status);
+  logger().debug("{} (pid {}) ended with exit code {}", child.name, child.pid, *child.exit_code);
+  return *child.exit_code;
+}
+
+void ChildRegistry::release(ChildState& child) {
+  std::lock_guard lock(mutex_);
+  if (child.pidfd >= 0) ::close(child.pidfd);
+  child.pidfd = -1;
+  std::erase_if(children_, [&](const auto& c) { return c.get() == &child; });
+}
+
+std::optional<int> ChildRegistry::try_reap_locked(ChildState& child) {
+  if (child.exit_code) return child.exit_code;
+  siginfo_t info{};
+  for (;;) {
+    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(child.pidfd), &info,
+                 WEXITED | WNOHANG) == 0)
+      break;
+    if (errno == EINTR) continue;
+    throw_errno(errno, "waitid on the pidfd of " + child.name);
+  }
+  if (info.si_pid == 0) return std::nullopt;  // still running
+  return record_exit_locked(child, info.si_code, info.si_status);
+}
+
+std::optional<int> ChildRegistry::try_reap(ChildState& child) {
+  std::lock_guard lock(mutex_);
+  return try_reap_locked(child);
+}
+
+int ChildRegistry::reap_blocking(ChildState& child) {
+  std::lock_guard lock(mutex_);
+  if (child.exit_code) return *child.exit_code;
+  siginfo_t info{};
+  // Holding the lock while blocking is fine here: callers come after the pidfd became readable
+  // (the child has exited) or after SIGKILL, so the wait is short.
+  while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(child.pidfd), &info,
+                  WEXITED) != 0) {
+    if (errno != EINTR) throw_errno(errno, "waitid on the pidfd of " + child.name);
+  }
+  return record_exit_locked(child, info.si_code, info.si_status);
+}
+
+std::vector<ProcessInfo> ChildRegistry::active_children() {
+  std::lock_guard lock(mutex_);
+  std::vector<ProcessInfo> running;
+  for (const auto& child : children_)
+    if (!try_reap_locked(*child)) running.emplace_back(child->name, child->pid);
+  return running;
+}
+
+bool ChildRegistry::is_running_child(pid_t pid) {
+  std::lock_guard lock(mutex_);
+  for (const auto& child : children_)
+    if (child->pid == pid) return !try_reap_locked(*child);
+  return false;
+}
+
+void signal_child(const ChildState& child, int signal) {
+  if (pidfd_send_signal(child.pidfd, signal) != 0 && errno != ESRCH)
+    throw_errno(errno, "pidfd_send_signal to " + child.name);
+}
+
+void ChildRegistry::stop(ChildState& child, Seconds grace) {
+  if (try_reap(child)) return;
+  signal_child(child, SIGTERM);
+  if (!wait_readable(child.pidfd, Deadline(grace))) {
+    logger().warn("{} (pid {}) did not end within {:.1f} s of SIGTERM; sending SIGKILL", child.name,
+                  child.pid, grace.count());
+    signal_child(child, SIGKILL);
+  }
+  reap_blocking(child);
+}
+
+void ChildRegistry::finish_at_exit() {
+  std::vector<std::shared_ptr<ChildState>> snapshot;
+  {
+    std::lock_guard lock(mutex_);
+    snapshot = children_;
+  }
+  for (const auto& child : snapshot) {
+    if (child->owner != ::getpid() || child->exit_code) continue;
+    try {
+      if (child->daemon) {
+        stop(*child, Seconds(1.0));
+      } else {
+        logger().debug("waiting for non-daemon child {} (pid {}) before exit", child->name,
+                       child->pid);
+        wait_readable(child->pidfd, Deadline());
+        reap_blocking(*child);
+      }
+    } catch (const std::exception& e) {
+      logger().error("at exit, could not finish {} (pid {}): {}", child->name, child->pid, e.what());
+    }
+  }
+}
+
+void ChildRegistry::reset_after_fork_in_child() {
+  // The parent's pidfds were inherited; they are the parent's business, not ours.
+  for (const auto& child : children_) {
+    ::close(child->pidfd);
+    child->pidfd = -1;
+  }
+  children_.clear();
+  mutex_.unlock();
+}
+
+}  // namespace mproc::detail

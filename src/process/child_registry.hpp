@@ -1,0 +1,73 @@
+// The children this process started whose Process objects still exist (so whose pidfds are still
+// open), reaped or not. Every reap goes through here, under
+// one lock, with waitid(P_PIDFD) on the child's own pidfd: never waitpid(-1), so children that other
+// code started are never stolen, and a recycled pid is never signalled or waited for.
+//
+// Fork safety: the lock is taken by a pthread_atfork prepare handler and released after fork in
+// both processes; in the child the registry is emptied and the parent's pidfds are closed, because
+// the parent's children are not the child's.
+#pragma once
+
+#include <mproc/process.hpp>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mproc::detail {
+
+struct ChildState {
+  ChildState(pid_t pid_, int pidfd_, std::string name_, bool daemon_)
+      : pid(pid_), pidfd(pidfd_), name(std::move(name_)), daemon(daemon_), owner(::getpid()) {}
+  ChildState(const ChildState&) = delete;
+  ChildState& operator=(const ChildState&) = delete;
+
+  const pid_t pid;
+  int pidfd;  // -1 once released, or in a forked child where it belongs to the parent
+  const std::string name;
+  const bool daemon;
+  const pid_t owner;              // the process that forked it
+  std::optional<int> exit_code;   // guarded by the registry's lock
+};
+
+class ChildRegistry {
+ public:
+  static ChildRegistry& instance();
+
+  void add(std::shared_ptr<ChildState> child);
+  // Closes the child's pidfd and forgets it; the child must have been reaped.
+  void release(ChildState& child);
+  // Reaps the child if it has ended (without blocking); returns its exit code if it has.
+  std::optional<int> try_reap(ChildState& child);
+  // Waits (the child is known to have ended, or `block` asks to wait for it) and reaps.
+  int reap_blocking(ChildState& child);
+  // Reaps what has ended; returns the children still running.
+  std::vector<ProcessInfo> active_children();
+  // True if `pid` is one of our children that is still running.
+  bool is_running_child(pid_t pid);
+  // SIGTERM, wait up to `grace`, SIGKILL, reap. No effect on a reaped child.
+  void stop(ChildState& child, Seconds grace);
+  // At normal exit: terminate daemon children, join the others (Python's _exit_function).
+  void finish_at_exit();
+
+  // pthread_atfork handlers.
+  void lock_for_fork() { mutex_.lock(); }
+  void unlock_after_fork_in_parent() { mutex_.unlock(); }
+  void reset_after_fork_in_child();
+
+ private:
+  ChildRegistry();
+  // Records the status from waitid. Caller holds mutex_.
+  int record_exit_locked(ChildState& child, int how, int status);
+  std::optional<int> try_reap_locked(ChildState& child);
+
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<ChildState>> children_;
+};
+
+// Sends `signal` through the pidfd; a child that has already exited is not an error.
+void signal_child(const ChildState& child, int signal);
+
+}  // namespace mproc::detail

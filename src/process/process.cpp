@@ -1,0 +1,226 @@
+#include <mproc/process.hpp>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cxxabi.h>
+#include <iostream>
+#include <pthread.h>
+#include <sys/wait.h>
+#include <typeinfo>
+#include <unistd.h>
+
+#include "common/deadline.hpp"
+#include "log/logger.hpp"
+#include "process/child_registry.hpp"
+#include "process/current_process.hpp"
+#include "process/pidfd.hpp"
+
+namespace mproc {
+namespace {
+
+// How long a child that is still running when its Process is destroyed gets after SIGTERM.
+constexpr Seconds kStopGrace{1.0};
+
+std::string demangled_type_name(const std::type_info& type) {
+  int status = 0;
+  char* name = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
+  std::string result = status == 0 && name ? name : type.name();
+  std::free(name);
+  return result;
+}
+
+}  // namespace
+
+Process::Process() : identity_(detail::next_child_identity()) { name_ = "Process-" + identity_; }
+
+Process::~Process() { stop_if_running(); }
+
+Process::Process(Process&& other) noexcept
+    : target_(std::move(other.target_)),
+      name_(std::move(other.name_)),
+      identity_(std::move(other.identity_)),
+      daemon_(other.daemon_),
+      closed_(other.closed_),
+      exit_code_(other.exit_code_),
+      parent_pid_(other.parent_pid_),
+      child_(std::move(other.child_)) {}
+
+Process& Process::operator=(Process&& other) noexcept {
+  if (this != &other) {
+    stop_if_running();
+    target_ = std::move(other.target_);
+    name_ = std::move(other.name_);
+    identity_ = std::move(other.identity_);
+    daemon_ = other.daemon_;
+    closed_ = other.closed_;
+    exit_code_ = other.exit_code_;
+    parent_pid_ = other.parent_pid_;
+    child_ = std::move(other.child_);
+  }
+  return *this;
+}
+
+void Process::stop_if_running() noexcept {
+  // In a forked sibling the copy of this object is not the child's owner: leave it alone.
+  if (!child_ || parent_pid_ != ::getpid()) return;
+  auto& registry = detail::ChildRegistry::instance();
+  try {
+    if (!registry.try_reap(*child_)) {
+      detail::logger().warn(
+          "{} (pid {}) was still running when its Process object was destroyed; stopping it",
+          name_, child_->pid);
+      registry.stop(*child_, kStopGrace);
+    }
+  } catch (const std::exception& e) {
+    detail::logger().error("could not stop {} (pid {}): {}", name_, child_->pid, e.what());
+  }
+  registry.release(*child_);
+  child_.reset();
+}
+
+void Process::check_usable(const char* operation) const {
+  if (closed_) throw Error(errc::closed, std::string(operation) + ": " + name_ + " is closed");
+  if (!child_)
+    throw Error(errc::bad_state, std::string(operation) + ": " + name_ + " has not been started");
+  if (parent_pid_ != ::getpid())
+    throw Error(errc::bad_state,
+                std::string(operation) + ": " + name_ + " is not a child of this process");
+}
+
+void Process::start() {
+  if (closed_) throw Error(errc::closed, "start: " + name_ + " is closed");
+  if (child_) throw Error(errc::bad_state, "start: " + name_ + " was already started");
+  if (detail::self().daemon)
+    throw Error(errc::bad_state,
+                "start: daemonic processes are not allowed to have children (" + name_ + ")");
+  auto& registry = detail::ChildRegistry::instance();
+  registry.active_children();  // reap what has ended, as Python's start() does
+
+  // With every signal blocked, no handler can run in the child before it knows who it is.
+  sigset_t all_signals;
+  sigset_t saved_mask;
+  sigfillset(&all_signals);
+  ::pthread_sigmask(SIG_SETMASK, &all_signals, &saved_mask);
+  const pid_t parent_pid = ::getpid();
+  const std::string parent_name = detail::self().name;
+  const pid_t pid = ::fork();
+  if (pid == 0) run_child(&saved_mask, parent_pid, parent_name);
+  const int fork_errno = errno;
+  ::pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
+  if (pid < 0) throw_errno(fork_errno, "fork for " + name_);
+
+  const int pidfd = detail::pidfd_open(pid);
+  if (pidfd < 0) {
+    // Without a pidfd the child cannot be tracked safely: do not leave it running untracked.
+    const int open_errno = errno;
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    throw_errno(open_errno, "pidfd_open for " + name_);
+  }
+  parent_pid_ = parent_pid;
+  child_ = std::make_shared<detail::ChildState>(pid, pidfd, name_, daemon_);
+  registry.add(child_);
+  detail::logger().debug("started {} (pid {})", name_, pid);
+}
+
+void Process::run_child(const void* saved_signal_mask, pid_t parent_pid,
+                        const std::string& parent_name) {
+  detail::become_child(name_, identity_, daemon_, parent_pid, parent_name);
+  ::pthread_sigmask(SIG_SETMASK, static_cast<const sigset_t*>(saved_signal_mask), nullptr);
+  int code = 0;
+  try {
+    run();
+    code = exit_code_;
+  } catch (const SystemExit& exit) {
+    code = exit.code();
+  } catch (const std::exception& e) {
+    detail::logger().error("{}: uncaught exception {}: {}", name_, demangled_type_name(typeid(e)),
+                           e.what());
+    code = 1;
+  } catch (...) {
+    detail::logger().error("{}: uncaught exception of a type not derived from std::exception",
+                           name_);
+    code = 1;
+  }
+  // As Python's child does: flush what was printed, finish our own children, then leave without
+  // running the parent's atexit handlers or static destructors.
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  detail::ChildRegistry::instance().finish_at_exit();
+  ::_exit(code & 0xff);
+}
+
+void Process::run() {
+  if (target_) exit_code_ = target_->call();
+}
+
+void Process::join() {
+  check_usable("join");
+  detail::wait_readable(child_->pidfd, detail::Deadline());
+  detail::ChildRegistry::instance().reap_blocking(*child_);
+}
+
+bool Process::join(Seconds timeout) {
+  detail::check_timeout(timeout, "join");
+  check_usable("join");
+  if (!detail::wait_readable(child_->pidfd, detail::Deadline(timeout))) return false;
+  detail::ChildRegistry::instance().reap_blocking(*child_);
+  return true;
+}
+
+bool Process::is_alive() {
+  if (closed_) throw Error(errc::closed, "is_alive: " + name_ + " is closed");
+  if (!child_) return false;
+  check_usable("is_alive");
+  return !detail::ChildRegistry::instance().try_reap(*child_);
+}
+
+std::optional<pid_t> Process::pid() const noexcept {
+  if (!child_) return std::nullopt;
+  return child_->pid;
+}
+
+std::optional<int> Process::exitcode() {
+  if (closed_) throw Error(errc::closed, "exitcode: " + name_ + " is closed");
+  if (!child_) return std::nullopt;
+  check_usable("exitcode");
+  return detail::ChildRegistry::instance().try_reap(*child_);
+}
+
+void Process::terminate() {
+  check_usable("terminate");
+  detail::signal_child(*child_, SIGTERM);
+}
+
+void Process::kill() {
+  check_usable("kill");
+  detail::signal_child(*child_, SIGKILL);
+}
+
+int Process::sentinel() const {
+  check_usable("sentinel");
+  return child_->pidfd;
+}
+
+void Process::close() {
+  if (closed_) return;
+  if (child_) {
+    check_usable("close");
+    if (!detail::ChildRegistry::instance().try_reap(*child_))
+      throw Error(errc::bad_state, "close: " + name_ + " is still running");
+    detail::ChildRegistry::instance().release(*child_);
+  }
+  closed_ = true;
+}
+
+void Process::set_name(std::string name) { name_ = std::move(name); }
+
+void Process::set_daemon(bool daemon) {
+  if (child_) throw Error(errc::bad_state, "set_daemon: " + name_ + " was already started");
+  daemon_ = daemon;
+}
+
+}  // namespace mproc

@@ -1,0 +1,330 @@
+// mproc::Process with real forked children.
+#include <mproc/process.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <csignal>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdexcept>
+#include <string>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <vector>
+
+#include "support/leak_check.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using mproc::errc;
+using mproc::Process;
+using ProcessTest = mproc::test::LeakCheckedTest;
+
+// Blocks the child until the parent closes the write end (or the test process dies): a way to
+// keep a child running for exactly as long as a test needs, with no sleeps.
+struct Gate {
+  int fds[2] = {-1, -1};
+  Gate() { EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0); }
+  ~Gate() { open_all(); if (fds[0] >= 0) ::close(fds[0]); }
+  void wait_in_child() const {
+    ::close(fds[1]);
+    char c;
+    while (::read(fds[0], &c, 1) < 0 && errno == EINTR) {
+    }
+  }
+  void open_all() {
+    if (fds[1] >= 0) ::close(fds[1]);
+    fds[1] = -1;
+  }
+};
+
+// Expects `body` to throw mproc::Error with `code`.
+template <class Body>
+void expect_error(errc code, Body&& body) {
+  try {
+    body();
+    ADD_FAILURE() << "expected mproc::Error " << mproc::make_error_code(code).message();
+  } catch (const mproc::Error& e) {
+    EXPECT_EQ(e.code(), mproc::make_error_code(code)) << e.what();
+  }
+}
+
+TEST_F(ProcessTest, PidIsEmptyBeforeStartAndSetAfter) {
+  Process p([] {});
+  EXPECT_FALSE(p.pid().has_value());
+  EXPECT_FALSE(p.exitcode().has_value());
+  EXPECT_FALSE(p.is_alive());
+  p.start();
+  ASSERT_TRUE(p.pid().has_value());
+  EXPECT_GT(*p.pid(), 0);
+  EXPECT_NE(*p.pid(), ::getpid());
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST_F(ProcessTest, LambdaWithCapturesRunsInTheChild) {
+  // The child reports through a pipe: its own copy of `value` and its pid.
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  const int value = 41;
+  std::string text = "captured";
+  Process p([&, value] {
+    const std::string message = text + " " + std::to_string(value + 1) + " " +
+                                std::to_string(::getpid());
+    EXPECT_EQ(::write(fds[1], message.data(), message.size()),
+              static_cast<ssize_t>(message.size()));
+  });
+  p.start();
+  ::close(fds[1]);
+  char buf[128] = {};
+  const ssize_t n = ::read(fds[0], buf, sizeof buf - 1);
+  ::close(fds[0]);
+  p.join();
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buf, static_cast<size_t>(n)),
+            "captured 42 " + std::to_string(*p.pid()));
+}
+
+TEST_F(ProcessTest, ArgumentsAreCopiedIntoTheTarget) {
+  Process p([](int a, const std::string& b) { return a + static_cast<int>(b.size()); }, 3,
+            std::string("four"));
+  p.start();
+  p.join();
+  EXPECT_EQ(p.exitcode(), 7);
+}
+
+TEST_F(ProcessTest, ExitCodes) {
+  Process zero([] {});
+  Process seven([] { return 7; });
+  Process system_exit([] { throw mproc::SystemExit(3); });
+  Process exception([] { throw std::runtime_error("boom"); });
+  Process not_std([] { throw 42; });
+  Process exits([]() -> int { ::_exit(9); });
+  for (Process* p : {&zero, &seven, &system_exit, &exception, &not_std, &exits}) p->start();
+  for (Process* p : {&zero, &seven, &system_exit, &exception, &not_std, &exits}) p->join();
+  EXPECT_EQ(zero.exitcode(), 0);
+  EXPECT_EQ(seven.exitcode(), 7);
+  EXPECT_EQ(system_exit.exitcode(), 3);
+  EXPECT_EQ(exception.exitcode(), 1);
+  EXPECT_EQ(not_std.exitcode(), 1);
+  EXPECT_EQ(exits.exitcode(), 9);
+}
+
+TEST_F(ProcessTest, TerminateAndKillGiveMinusTheSignal) {
+  Gate gate;
+  Process terminated([&] { gate.wait_in_child(); });
+  Process killed([&] { gate.wait_in_child(); });
+  terminated.start();
+  killed.start();
+  terminated.terminate();
+  killed.kill();
+  terminated.join();
+  killed.join();
+  EXPECT_EQ(terminated.exitcode(), -SIGTERM);
+  EXPECT_EQ(killed.exitcode(), -SIGKILL);
+  // Signalling a child that already ended is not an error.
+  EXPECT_NO_THROW(terminated.terminate());
+  EXPECT_NO_THROW(killed.kill());
+}
+
+TEST_F(ProcessTest, JoinWithTimeoutOnARunningChildReturnsFalse) {
+  Gate gate;
+  Process p([&] { gate.wait_in_child(); });
+  p.start();
+  EXPECT_FALSE(p.join(10ms));
+  EXPECT_TRUE(p.is_alive());
+  EXPECT_FALSE(p.exitcode().has_value());
+  gate.open_all();
+  EXPECT_TRUE(p.join(60s));
+  EXPECT_FALSE(p.is_alive());
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST_F(ProcessTest, JoinRejectsNegativeAndNaNTimeouts) {
+  Process p([] {});
+  p.start();
+  for (double bad : {-1.0, std::numeric_limits<double>::quiet_NaN()}) {
+    try {
+      p.join(mproc::Seconds(bad));
+      ADD_FAILURE() << "expected EINVAL";
+    } catch (const mproc::Error& e) {
+      EXPECT_EQ(e.code(), std::errc::invalid_argument);
+    }
+  }
+  p.join();
+}
+
+TEST_F(ProcessTest, SentinelBecomesReadableWhenTheChildEnds) {
+  Gate gate;
+  Process p([&] { gate.wait_in_child(); });
+  p.start();
+  pollfd pfd{p.sentinel(), POLLIN, 0};
+  EXPECT_EQ(::poll(&pfd, 1, 0), 0) << "readable while the child still runs";
+  gate.open_all();
+  EXPECT_EQ(::poll(&pfd, 1, 60'000), 1);
+  EXPECT_TRUE(pfd.revents & POLLIN);
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST_F(ProcessTest, StateErrors) {
+  Process p([] {});
+  expect_error(errc::bad_state, [&] { p.join(); });
+  expect_error(errc::bad_state, [&] { p.terminate(); });
+  expect_error(errc::bad_state, [&] { (void)p.sentinel(); });
+  p.start();
+  expect_error(errc::bad_state, [&] { p.start(); });
+  expect_error(errc::bad_state, [&] { p.set_daemon(true); });
+  p.join();
+  p.close();
+  p.close();  // closing twice is a no-op
+  expect_error(errc::closed, [&] { p.join(); });
+  expect_error(errc::closed, [&] { (void)p.is_alive(); });
+  expect_error(errc::closed, [&] { (void)p.exitcode(); });
+  expect_error(errc::closed, [&] { p.start(); });
+}
+
+TEST_F(ProcessTest, CloseWhileRunningIsRefused) {
+  Gate gate;
+  Process p([&] { gate.wait_in_child(); });
+  p.start();
+  expect_error(errc::bad_state, [&] { p.close(); });
+  gate.open_all();
+  p.join();
+  p.close();
+}
+
+TEST_F(ProcessTest, HundredChildrenTerminatedAndKilledLeaveNoZombie) {
+  Gate gate;
+  std::vector<Process> children;
+  for (int i = 0; i < 100; ++i) children.emplace_back([&] { gate.wait_in_child(); });
+  for (auto& child : children) child.start();
+  EXPECT_EQ(mproc::active_children().size(), 100u);
+  for (size_t i = 0; i < children.size(); ++i) {
+    if (i % 2) children[i].terminate();
+    else children[i].kill();
+  }
+  for (auto& child : children) child.join();
+  for (size_t i = 0; i < children.size(); ++i)
+    EXPECT_EQ(children[i].exitcode(), i % 2 ? -SIGTERM : -SIGKILL);
+  EXPECT_TRUE(mproc::active_children().empty());
+  // The fixture's TearDown checks that no child (zombie or running) and no fd is left.
+}
+
+TEST_F(ProcessTest, DestroyingARunningProcessStopsAndReapsIt) {
+  Gate gate;
+  pid_t pid = 0;
+  {
+    Process p([&] { gate.wait_in_child(); });
+    p.start();
+    pid = *p.pid();
+  }
+  // Reaped: the pid is no longer our child (waitpid says ECHILD).
+  EXPECT_EQ(::waitpid(pid, nullptr, WNOHANG), -1);
+  EXPECT_EQ(errno, ECHILD);
+}
+
+TEST_F(ProcessTest, DestroyingAChildThatIgnoresSigtermFallsBackToSigkill) {
+  int ready[2];
+  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+  Gate gate;
+  {
+    Process p([&] {
+      ::signal(SIGTERM, SIG_IGN);  // in the child only
+      EXPECT_EQ(::write(ready[1], "r", 1), 1);
+      gate.wait_in_child();
+    });
+    p.start();
+    ::close(ready[1]);
+    char c;
+    ASSERT_EQ(::read(ready[0], &c, 1), 1);
+    ::close(ready[0]);
+  }
+  EXPECT_FALSE(mproc::test::has_children());
+}
+
+TEST_F(ProcessTest, ChildDoesNotInheritTheParentsPidfds) {
+  Process first([] {});
+  first.start();
+  first.join();
+  const int sibling_fd = first.sentinel();  // still open: first is not closed
+  Process second([sibling_fd] { return ::fcntl(sibling_fd, F_GETFD) == -1 ? 0 : 1; });
+  second.start();
+  second.join();
+  EXPECT_EQ(second.exitcode(), 0) << "the child could see its sibling's pidfd";
+}
+
+TEST_F(ProcessTest, SubclassOverridingRun) {
+  class Worker : public Process {
+   public:
+    explicit Worker(int code) : code_(code) {}
+
+   protected:
+    void run() override { throw mproc::SystemExit(code_); }
+
+   private:
+    int code_;
+  };
+  Worker w(5);
+  w.start();
+  w.join();
+  EXPECT_EQ(w.exitcode(), 5);
+}
+
+TEST_F(ProcessTest, NamesAndDaemon) {
+  Process p([] {});
+  EXPECT_EQ(p.name().rfind("Process-", 0), 0u) << p.name();
+  p.set_name("worker");
+  EXPECT_EQ(p.name(), "worker");
+  EXPECT_FALSE(p.daemon());
+  p.set_daemon(true);
+  EXPECT_TRUE(p.daemon());
+  p.start();
+  p.join();
+}
+
+TEST_F(ProcessTest, ADaemonMayNotHaveChildren) {
+  Process p([] {
+    Process grandchild([] {});
+    try {
+      grandchild.start();
+    } catch (const mproc::Error& e) {
+      return e.code() == errc::bad_state ? 0 : 2;
+    }
+    grandchild.join();
+    return 1;
+  });
+  p.set_daemon(true);
+  p.start();
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+TEST_F(ProcessTest, MovedProcessKeepsItsChild) {
+  Gate gate;
+  Process a([&] { gate.wait_in_child(); });
+  a.start();
+  const auto pid = a.pid();
+  Process b(std::move(a));
+  EXPECT_EQ(b.pid(), pid);
+  EXPECT_TRUE(b.is_alive());
+  gate.open_all();
+  b.join();
+  EXPECT_EQ(b.exitcode(), 0);
+}
+
+TEST_F(ProcessTest, ChildOfChildIsReapedByTheChild) {
+  Process p([] {
+    Process inner([] { return 4; });
+    inner.start();
+    inner.join();
+    return *inner.exitcode() == 4 ? 0 : 1;
+  });
+  p.start();
+  p.join();
+  EXPECT_EQ(p.exitcode(), 0);
+}
+
+}  // namespace
