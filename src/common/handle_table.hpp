@@ -19,7 +19,27 @@
 namespace mproc::detail {
 
 // One value per type of object handed out; never renumber.
-enum class HandleKind : std::uint8_t { process = 1 };
+enum class HandleKind : std::uint8_t {
+  process = 1,
+  connection = 2,
+  queue = 3,
+  shared_memory = 4,
+  lock = 5,
+  rlock = 6,
+  semaphore = 7,
+  event = 8,
+  condition = 9,
+  barrier = 10,
+  pool = 11,
+  future = 12,
+  value = 13,
+  array = 14,
+  manager = 15,
+  manager_dict = 16,
+  manager_list = 17,
+  manager_namespace = 18,
+  pool_iterator = 19,
+};
 
 class HandleTable {
  public:
