@@ -2,25 +2,15 @@
 
 #include <mproc/error.hpp>
 
-#include <pthread.h>
 
 namespace mproc::detail {
-namespace {
-
-void lock_table_for_fork() { HandleTable::instance().lock_for_fork(); }
-void unlock_table_after_fork() { HandleTable::instance().unlock_after_fork(); }
-
-}  // namespace
-
 HandleTable& HandleTable::instance() {
   // Never destroyed: C callers may destroy handles from atexit handlers.
   static HandleTable* table = new HandleTable;
   return *table;
 }
 
-HandleTable::HandleTable() {
-  ::pthread_atfork(lock_table_for_fork, unlock_table_after_fork, unlock_table_after_fork);
-}
+HandleTable::HandleTable() = default;
 
 HandleTable::Slot* HandleTable::slot(std::size_t index) const noexcept {
   if (index >= kChunkSize * kMaxChunks) return nullptr;

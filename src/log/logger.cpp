@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <pthread.h>
 #include <string_view>
 
 #include "log/fork_safe_sink.hpp"
@@ -45,11 +44,6 @@ struct LoggerState {
   std::shared_ptr<spdlog::logger> logger;
 };
 
-LoggerState* g_state = nullptr;
-
-void lock_sink_before_fork() { g_state->sink->lock_for_fork(); }
-void unlock_sink_after_fork() { g_state->sink->unlock_after_fork(); }
-
 // Never destroyed: children and atexit handlers may log after static destructors have run.
 LoggerState* create_state() {
   auto* state = new LoggerState;
@@ -67,20 +61,23 @@ LoggerState* create_state() {
     } catch (const spdlog::spdlog_ex&) {
     }
   }
-  g_state = state;
-  ::pthread_atfork(lock_sink_before_fork, unlock_sink_after_fork, unlock_sink_after_fork);
   if (!known)
     state->logger->warn("MPROC_LOG_LEVEL='{}' is not one of off, error, warn, info, debug, trace; using warn",
                         std::getenv("MPROC_LOG_LEVEL"));
   return state;
 }
 
+LoggerState& state() {
+  static LoggerState* created = create_state();
+  return *created;
+}
+
 }  // namespace
 
-spdlog::logger& logger() {
-  static LoggerState* state = create_state();
-  return *state->logger;
-}
+spdlog::logger& logger() { return *state().logger; }
+
+void lock_logger_for_fork() { state().sink->lock_for_fork(); }
+void unlock_logger_after_fork() { state().sink->unlock_after_fork(); }
 
 }  // namespace mproc::detail
 

@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
-#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,9 +14,6 @@
 namespace mproc::detail {
 namespace {
 
-void prepare_fork() { ChildRegistry::instance().lock_for_fork(); }
-void parent_after_fork() { ChildRegistry::instance().unlock_after_fork_in_parent(); }
-void child_after_fork() { ChildRegistry::instance().reset_after_fork_in_child(); }
 void finish_children_at_exit() { ChildRegistry::instance().finish_at_exit(); }
 
 int exit_code_from(int how, int status) {
@@ -33,7 +29,6 @@ ChildRegistry& ChildRegistry::instance() {
 }
 
 ChildRegistry::ChildRegistry() {
-  ::pthread_atfork(prepare_fork, parent_after_fork, child_after_fork);
   std::atexit(finish_children_at_exit);
 }
 

@@ -3,8 +3,8 @@
 // one lock, with waitid(P_PIDFD) on the child's own pidfd: never waitpid(-1), so children that other
 // code started are never stolen, and a recycled pid is never signalled or waited for.
 //
-// Fork safety: the lock is taken by a pthread_atfork prepare handler and released after fork in
-// both processes; in the child the registry is emptied and the parent's pidfds are closed, because
+// Fork safety: the lock is taken before fork by the library's fork hooks (common/fork_hooks.hpp)
+// and released after fork in both processes; in the child the registry is emptied and the parent's pidfds are closed, because
 // the parent's children are not the child's.
 #pragma once
 
@@ -52,7 +52,7 @@ class ChildRegistry {
   // At normal exit: terminate daemon children, join the others (Python's _exit_function).
   void finish_at_exit();
 
-  // pthread_atfork handlers.
+  // For the fork hooks.
   void lock_for_fork() { mutex_.lock(); }
   void unlock_after_fork_in_parent() { mutex_.unlock(); }
   void reset_after_fork_in_child();

@@ -4,14 +4,10 @@
 #include <sched.h>
 #include <unistd.h>
 
-#include "process/child_registry.hpp"
 
 namespace mproc {
 
 pid_t fork() {
-  // Creating the registry installs the pthread_atfork handlers that make this fork safe for the
-  // library's locks, before the first fork happens.
-  detail::ChildRegistry::instance();
   const pid_t pid = ::fork();
   if (pid < 0) throw_errno(errno, "fork");
   return pid;
