@@ -1,5 +1,7 @@
 #include "capi_support.hpp"
 
+#include <string_view>
+
 namespace mproc::capi {
 namespace {
 
@@ -14,6 +16,16 @@ int fail(int code, const std::string& message) noexcept {
     t_last_error.clear();  // no memory for the message: the code still says what happened
   }
   return code;
+}
+
+void name_function_in_last_error(const char* function) noexcept {
+  const std::string_view name(function);
+  if (std::string_view(t_last_error).substr(0, name.size()) == name) return;
+  try {
+    t_last_error.insert(0, std::string(name) + ": ");
+  } catch (...) {
+    // no memory for the longer message: keep the one we have
+  }
 }
 
 const char* last_error_message() noexcept { return t_last_error.c_str(); }

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <new>
 #include <string>
+#include <utility>
 
 #include "common/handle_table.hpp"
 
@@ -30,6 +31,18 @@ int guard(Body&& body) noexcept {
   } catch (...) {
     return fail(to_c_code(make_error_code(errc::internal)), "unknown C++ exception");
   }
+}
+
+// Prefixes this thread's last error message with "function: " unless it already starts with it.
+void name_function_in_last_error(const char* function) noexcept;
+
+// guard(body) for the entry point `function`: errors thrown by the core name only their operation
+// ("join: Process-1 is closed"), and a C caller's message must name the call that failed.
+template <class Body>
+int guard(const char* function, Body&& body) noexcept {
+  const int code = guard(std::forward<Body>(body));
+  if (code < 0) name_function_in_last_error(function);
+  return code;
 }
 
 // Throws EINVAL naming the function and the argument when `pointer` is NULL.

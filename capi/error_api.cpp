@@ -3,9 +3,17 @@
 
 #include <mproc/log.hpp>
 
+#include <climits>
 #include <cstring>
 
 #include "capi_support.hpp"
+
+namespace {
+
+// A code that may be -errno: negative, and negatable (-INT_MIN would overflow).
+bool is_negative_errno(int code) { return code < 0 && code != INT_MIN; }
+
+}  // namespace
 
 extern "C" {
 
@@ -19,7 +27,7 @@ const char* mproc_strerror(int code) {
       MPROC_ERRNO_MAP(MPROC_STRERROR_CASE_)
 #undef MPROC_STRERROR_CASE_
   }
-  const char* text = code < 0 ? ::strerrordesc_np(-code) : nullptr;
+  const char* text = is_negative_errno(code) ? ::strerrordesc_np(-code) : nullptr;
   return text != nullptr ? text : "unknown error";
 }
 
@@ -33,7 +41,7 @@ const char* mproc_err_name(int code) {
       MPROC_ERRNO_MAP(MPROC_ERR_NAME_CASE_)
 #undef MPROC_ERR_NAME_CASE_
   }
-  const char* name = code < 0 ? ::strerrorname_np(-code) : nullptr;
+  const char* name = is_negative_errno(code) ? ::strerrorname_np(-code) : nullptr;
   return name != nullptr ? name : "UNKNOWN";
 }
 

@@ -23,7 +23,7 @@ Process& process_of(mproc_process_t* handle, const char* function) {
 extern "C" {
 
 int mproc_fork(void) {
-  return mproc::capi::guard([] { return static_cast<int>(mproc::fork()); });
+  return mproc::capi::guard("mproc_fork", [] { return static_cast<int>(mproc::fork()); });
 }
 
 int mproc_getpid(void) { return static_cast<int>(mproc::getpid()); }
@@ -31,11 +31,11 @@ int mproc_getpid(void) { return static_cast<int>(mproc::getpid()); }
 int mproc_getppid(void) { return static_cast<int>(mproc::getppid()); }
 
 int mproc_cpu_count(void) {
-  return mproc::capi::guard([] { return mproc::cpu_count(); });
+  return mproc::capi::guard("mproc_cpu_count", [] { return mproc::cpu_count(); });
 }
 
 int mproc_process_create(mproc_process_fn fn, void* user_data, mproc_process_t** out) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_process_create", [&] {
     mproc::capi::require(reinterpret_cast<const void*>(fn), "mproc_process_create", "fn");
     mproc::capi::require(out, "mproc_process_create", "out");
     auto process = std::make_unique<Process>([fn, user_data]() -> int { return fn(user_data); });
@@ -45,7 +45,7 @@ int mproc_process_create(mproc_process_fn fn, void* user_data, mproc_process_t**
 }
 
 int mproc_process_set_name(mproc_process_t* process, const char* name) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_process_set_name", [&] {
     auto& p = process_of(process, "mproc_process_set_name");
     mproc::capi::require(name, "mproc_process_set_name", "name");
     p.set_name(name);
@@ -54,7 +54,7 @@ int mproc_process_set_name(mproc_process_t* process, const char* name) {
 }
 
 int mproc_process_get_name(mproc_process_t* process, char* buf, size_t size) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_process_get_name", [&] {
     const auto& name = process_of(process, "mproc_process_get_name").name();
     if (size > 0) {
       mproc::capi::require(buf, "mproc_process_get_name", "buf");
@@ -67,21 +67,21 @@ int mproc_process_get_name(mproc_process_t* process, char* buf, size_t size) {
 }
 
 int mproc_process_set_daemon(mproc_process_t* process, int daemon) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_process_set_daemon", [&] {
     process_of(process, "mproc_process_set_daemon").set_daemon(daemon != 0);
     return 0;
   });
 }
 
 int mproc_process_start(mproc_process_t* process) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_process_start", [&] {
     process_of(process, "mproc_process_start").start();
     return 0;
   });
 }
 
 int mproc_process_join(mproc_process_t* process, int64_t timeout_ms) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_process_join", [&] {
     auto& p = process_of(process, "mproc_process_join");
     mproc::capi::check_timeout_ms(timeout_ms, "mproc_process_join");
     if (timeout_ms == MPROC_WAIT_FOREVER) {
@@ -96,12 +96,13 @@ int mproc_process_join(mproc_process_t* process, int64_t timeout_ms) {
 }
 
 int mproc_process_is_alive(mproc_process_t* process) {
-  return mproc::capi::guard(
-      [&] { return process_of(process, "mproc_process_is_alive").is_alive() ? 1 : 0; });
+  return mproc::capi::guard("mproc_process_is_alive", [&] {
+    return process_of(process, "mproc_process_is_alive").is_alive() ? 1 : 0;
+  });
 }
 
 int mproc_process_pid(mproc_process_t* process) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_process_pid", [&] {
     auto& p = process_of(process, "mproc_process_pid");
     const auto pid = p.pid();
     if (!pid)
@@ -112,7 +113,7 @@ int mproc_process_pid(mproc_process_t* process) {
 }
 
 int mproc_process_exitcode(mproc_process_t* process, int* exitcode) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_process_exitcode", [&] {
     auto& p = process_of(process, "mproc_process_exitcode");
     mproc::capi::require(exitcode, "mproc_process_exitcode", "exitcode");
     const auto code = p.exitcode();
@@ -123,26 +124,27 @@ int mproc_process_exitcode(mproc_process_t* process, int* exitcode) {
 }
 
 int mproc_process_terminate(mproc_process_t* process) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_process_terminate", [&] {
     process_of(process, "mproc_process_terminate").terminate();
     return 0;
   });
 }
 
 int mproc_process_kill(mproc_process_t* process) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_process_kill", [&] {
     process_of(process, "mproc_process_kill").kill();
     return 0;
   });
 }
 
 int mproc_process_sentinel(mproc_process_t* process) {
-  return mproc::capi::guard(
-      [&] { return process_of(process, "mproc_process_sentinel").sentinel(); });
+  return mproc::capi::guard("mproc_process_sentinel", [&] {
+    return process_of(process, "mproc_process_sentinel").sentinel();
+  });
 }
 
 int mproc_process_close(mproc_process_t* process) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_process_close", [&] {
     process_of(process, "mproc_process_close").close();
     return 0;
   });
@@ -150,7 +152,7 @@ int mproc_process_close(mproc_process_t* process) {
 
 int mproc_process_destroy(mproc_process_t* process) {
   if (process == nullptr) return 0;
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_process_destroy", [&] {
     auto owned = ProcessHandles::remove(reinterpret_cast<std::uintptr_t>(process));
     if (!owned)
       throw mproc::Error(mproc::errc::bad_handle,

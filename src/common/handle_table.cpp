@@ -34,6 +34,9 @@ std::uintptr_t HandleTable::insert(HandleKind kind, void* object) {
     index = next_index_++;
   }
   Slot* s = slot(index);
+  // Never null for an index below next_index_; the check keeps GCC 12 (-Wstringop-overflow) from
+  // warning on the null path.
+  if (s == nullptr) throw Error(errc::internal, "handle table: no slot for a new handle");
   s->object.store(object, std::memory_order_relaxed);
   s->tag.store(tag_of(s->generation, kind), std::memory_order_release);
   return (static_cast<std::uintptr_t>(s->generation) << 32) | (index + 1);
@@ -54,6 +57,7 @@ void* HandleTable::remove(std::uintptr_t handle, HandleKind kind) {
   void* object = lookup(handle, kind);
   if (object == nullptr) return nullptr;
   Slot* s = slot((handle & 0xffffffffu) - 1);
+  if (s == nullptr) return nullptr;  // unreachable after lookup(); keeps GCC 12 from warning
   s->tag.store(0, std::memory_order_release);
   s->object.store(nullptr, std::memory_order_relaxed);
   if (++s->generation == 0) s->generation = 1;

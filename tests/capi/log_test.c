@@ -1,0 +1,95 @@
+/* Logging: mproc_log_set_level / mproc_log_get_level, and that the level really filters. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests.h"
+
+static const int kLevels[] = {MPROC_LOG_TRACE, MPROC_LOG_DEBUG, MPROC_LOG_INFO,
+                              MPROC_LOG_WARN,  MPROC_LOG_ERROR, MPROC_LOG_OFF};
+
+static void levels_are_pinned(void) {
+  CHECK_INT(MPROC_LOG_TRACE, 0);
+  CHECK_INT(MPROC_LOG_DEBUG, 1);
+  CHECK_INT(MPROC_LOG_INFO, 2);
+  CHECK_INT(MPROC_LOG_WARN, 3);
+  CHECK_INT(MPROC_LOG_ERROR, 4);
+  CHECK_INT(MPROC_LOG_OFF, 6);
+}
+
+static void every_valid_level_can_be_set_and_read_back(void) {
+  const int initial = mproc_log_get_level();
+  for (size_t i = 0; i < sizeof kLevels / sizeof kLevels[0]; ++i) {
+    CHECK_INT(mproc_log_set_level(kLevels[i]), 0);
+    CHECK_INT(mproc_log_get_level(), kLevels[i]);
+  }
+  CHECK_INT(mproc_log_set_level(initial), 0);
+  CHECK_INT(mproc_log_get_level(), initial);
+}
+
+static void an_invalid_level_is_einval_and_changes_nothing(void) {
+  const int initial = mproc_log_get_level();
+  REQUIRE_INT(mproc_log_set_level(MPROC_LOG_ERROR), 0);
+  /* 5 is the gap between ERROR and OFF (spdlog's "critical", not part of the C ABI). */
+  const int invalid[] = {5, 7, -1, -EINVAL, INT_MAX, INT_MIN};
+  for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; ++i) {
+    CHECK_INT(mproc_log_set_level(invalid[i]), -EINVAL);
+    CHECK(contains(mproc_last_error_message(), "mproc_log_set_level"));
+    CHECK_INT(mproc_log_get_level(), MPROC_LOG_ERROR);
+  }
+  CHECK_INT(mproc_log_set_level(initial), 0);
+}
+
+/* Starts and joins a child returning 0 with stderr redirected into a pipe, and returns what was
+ * written there: at debug level the parent logs "started ..." and "... ended with exit code 0". */
+static void run_child_capturing_stderr(char *out, size_t size) {
+  out[0] = '\0';
+  int fds[2];
+  if (!CHECK(pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0)) return;
+  const int saved_stderr = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 0);
+  CHECK(saved_stderr >= 0);
+  CHECK(dup2(fds[1], STDERR_FILENO) == STDERR_FILENO);
+  mproc_process_t *p = NULL;
+  int joined = -1;
+  if (mproc_process_create(test_return_code, NULL, &p) == 0 && mproc_process_start(p) == 0)
+    joined = mproc_process_join(p, TEST_WAIT_MS);
+  CHECK(dup2(saved_stderr, STDERR_FILENO) == STDERR_FILENO);
+  close(saved_stderr);
+  close(fds[1]);
+  CHECK_INT(joined, 0);
+  CHECK_INT(mproc_process_destroy(p), 0);
+  /* The child has ended, so every write end is closed: read until EOF. */
+  size_t used = 0;
+  ssize_t n;
+  while (used + 1 < size && (n = read(fds[0], out + used, size - 1 - used)) > 0) used += (size_t)n;
+  out[used] = '\0';
+  close(fds[0]);
+}
+
+static void the_level_filters_what_is_written(void) {
+  const int initial = mproc_log_get_level();
+  char captured[4096];
+
+  REQUIRE_INT(mproc_log_set_level(MPROC_LOG_DEBUG), 0);
+  run_child_capturing_stderr(captured, sizeof captured);
+  CHECK(contains(captured, "[mproc] [debug]"));
+  CHECK(contains(captured, "started Process-"));
+  CHECK(contains(captured, "ended with exit code 0"));
+
+  REQUIRE_INT(mproc_log_set_level(MPROC_LOG_INFO), 0);
+  run_child_capturing_stderr(captured, sizeof captured);
+  CHECK_STR(captured, "");
+  CHECK_INT(mproc_log_set_level(initial), 0);
+}
+
+static const test_case kTests[] = {
+    {"levels_are_pinned", levels_are_pinned},
+    {"every_valid_level_can_be_set_and_read_back", every_valid_level_can_be_set_and_read_back},
+    {"an_invalid_level_is_einval_and_changes_nothing",
+     an_invalid_level_is_einval_and_changes_nothing},
+    {"the_level_filters_what_is_written", the_level_filters_what_is_written},
+};
+
+const test_group log_group = {"log", kTests, sizeof kTests / sizeof kTests[0]};
