@@ -7,6 +7,8 @@
 #
 # usage: check_public_headers.sh <include dir> <capi/mproc.h>
 set -euo pipefail
+# No process substitution in these scripts: bash does not wait for it, and the CI run reports
+# every process that outlives its parent.
 
 include_dir=$1 c_header=$2
 failures=0
@@ -21,15 +23,17 @@ headers=("$include_dir"/mproc/*.hpp "$include_dir"/mproc/*.h "$c_header")
 
 for header in "${headers[@]}"; do
   # Any #include of a private dependency, with <> or "", with or without spaces after '#'.
-  while IFS= read -r hit; do
-    fail "$header includes a private dependency: $hit"
-  done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](spdlog|fmt|cereal)[/.]' \
+  hits=$(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](spdlog|fmt|cereal)[/.]' \
     "$header" || true)
-  # Quoted includes must name another public header (mproc/...), never an internal one.
   while IFS= read -r hit; do
-    fail "$header includes a non-public header: $hit"
-  done < <(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$header" |
+    [[ -z $hit ]] || fail "$header includes a private dependency: $hit"
+  done <<<"$hits"
+  # Quoted includes must name another public header (mproc/...), never an internal one.
+  hits=$(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$header" |
     grep -vE '#[[:space:]]*include[[:space:]]*"mproc/[a-z0-9_]+\.h(pp)?"' || true)
+  while IFS= read -r hit; do
+    [[ -z $hit ]] || fail "$header includes a non-public header: $hit"
+  done <<<"$hits"
 done
 
 umbrella="$include_dir/mproc/mproc.hpp"

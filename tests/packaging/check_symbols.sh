@@ -7,6 +7,8 @@
 #
 # usage: check_symbols.sh <libmproc.so> <major version> <capi/mproc.h> <include dir> <C compiler>
 set -euo pipefail
+# No process substitution in these scripts: bash does not wait for it, and the CI run reports
+# every process that outlives its parent.
 
 lib=$1 major=$2 header=$3 include_dir=$4 cc=$5
 failures=0
@@ -26,12 +28,14 @@ fi
 symbols=$(nm -D --defined-only --format=posix "$lib")
 [[ -n $symbols ]] || fail "$lib exports no symbol at all"
 
-# One c++filt for all symbols: "name[@@VERSION] type demangled".
-names=$(cut -d' ' -f1 <<<"$symbols" | sed 's/@.*//')
-table=$(paste -d' ' <(cut -d' ' -f1,2 <<<"$symbols") <(c++filt <<<"$names"))
+# One c++filt for all symbols, line by line with nm's output.
+mapfile -t symbol_lines <<<"$symbols"
+mapfile -t demangled_lines <<<"$(cut -d' ' -f1 <<<"$symbols" | sed 's/@.*//' | c++filt)"
 
 foreign=() unversioned=() dependency=() exported_c_functions=() exported_c_data=()
-while read -r versioned type demangled; do
+for i in "${!symbol_lines[@]}"; do
+  read -r versioned type _ <<<"${symbol_lines[$i]}"
+  demangled=${demangled_lines[$i]}
   name=${versioned%%@*}
   version=${versioned#"$name"}
   version=${version##*@}
@@ -61,7 +65,7 @@ while read -r versioned type demangled; do
   else
     foreign+=("$versioned  ($demangled)")
   fi
-done <<<"$table"
+done
 
 report() {  # report <title> <items...>
   local title=$1
@@ -82,11 +86,14 @@ declared=$(tr '\n' ' ' <<<"$preprocessed" | tr ';' '\n' |
   grep -F 'visibility("default")' |
   sed -n 's/.*visibility("default")))[^(]*[^[:alnum:]_]\(mproc_[a-z0-9_]*\)[[:space:]]*(.*/\1/p' |
   sort -u)
-exported=$(printf '%s\n' "${exported_c_functions[@]}" | sed '/^$/d' | sort -u)
 [[ -n $declared ]] || fail "found no MPROC_API function declaration in $header"
 
-mapfile -t not_exported < <(comm -23 <(echo "$declared") <(echo "$exported") | sed '/^$/d')
-mapfile -t not_declared < <(comm -13 <(echo "$declared") <(echo "$exported") | sed '/^$/d')
+declare -A is_declared=() is_exported=()
+for f in $declared; do is_declared[$f]=1; done
+for f in "${exported_c_functions[@]}"; do is_exported[$f]=1; done
+not_exported=() not_declared=()
+for f in $declared; do [[ -v is_exported[$f] ]] || not_exported+=("$f"); done
+for f in "${exported_c_functions[@]}"; do [[ -v is_declared[$f] ]] || not_declared+=("$f"); done
 report "functions declared in mproc.h but not exported by the library (missing definition?)" \
   "${not_exported[@]}"
 report "C functions exported but not declared in mproc.h" "${not_declared[@]}"
@@ -100,4 +107,4 @@ if ((failures > 0)); then
   exit 1
 fi
 echo "OK: $lib, SONAME $soname, $count dynamic symbols," \
-  "$(wc -w <<<"$exported") C functions matching mproc.h"
+  "${#exported_c_functions[@]} C functions matching mproc.h"
