@@ -3,6 +3,7 @@
 // aligned address of memory that the cooperating processes share. The default constructors place
 // it in a private anonymous MAP_SHARED mapping, inherited by children forked later; the
 // SharedPlacement constructors are the seam for other memory (named segments: not public API yet).
+// The size and alignment each state needs are those of detail::<Kind>State in src/sync/.
 #pragma once
 
 #include <memory>

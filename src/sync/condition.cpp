@@ -2,28 +2,12 @@
 
 #include <algorithm>
 
+#include "sync/condition_state.hpp"
 #include "sync/futex.hpp"
 #include "sync/mutex_state.hpp"
-#include "sync/shared_state.hpp"
 
 namespace mproc {
 namespace detail {
-
-// The state is changed only by a thread that holds the condition's lock, so the counters need no
-// lock of their own; they share one 64-bit word (waiting << 32 | tokens) so that a process killed
-// half-way leaves them consistent. `waiting` counts the registered waiters, `tokens` the wake-ups
-// granted by notify() and not yet taken; any registered waiter may take one, after it wakes and
-// re-acquires the lock. `seq` is the futex word that sleepers wait on; notify() changes it.
-struct ConditionState {
-  SyncHeader header;
-  std::atomic<std::uint32_t> seq{0};
-  std::uint32_t reserved = 0;
-  std::atomic<std::uint64_t> counts{0};
-
-  void init() {}
-};
-static_assert(std::is_standard_layout_v<ConditionState>);
-
 namespace {
 
 constexpr std::uint64_t kOneWaiter = std::uint64_t{1} << 32;

@@ -1,23 +1,9 @@
 #include <mproc/event.hpp>
 
+#include "sync/event_state.hpp"
 #include "sync/futex.hpp"
-#include "sync/shared_state.hpp"
 
 namespace mproc {
-namespace detail {
-
-// The futex word holds the flag in bit 0 and, above it, the number of times set() raised it: a
-// waiter that finds the count changed knows it was set while it slept, even if cleared since.
-struct EventState {
-  SyncHeader header;
-  std::atomic<std::uint32_t> word{0};
-  std::atomic<std::uint32_t> sleepers{0};  // as in SemaphoreState
-
-  void init() {}
-};
-static_assert(std::is_standard_layout_v<EventState>);
-
-}  // namespace detail
 
 Event::Event() : Event(detail::anonymous_placement(sizeof(detail::EventState))) {}
 
