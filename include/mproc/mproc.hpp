@@ -1,6 +1,9 @@
-// The umbrella header for mproc's C++ API.
+// The umbrella header for mproc's C++ API. (Not included: <mproc/cereal_codec.hpp>, the opt-in
+// cereal codec, which needs cereal's headers.)
 #pragma once
 
+#include <mproc/codec.hpp>
+#include <mproc/connection.hpp>
 #include <mproc/error.hpp>
 #include <mproc/log.hpp>
 #include <mproc/process.hpp>
