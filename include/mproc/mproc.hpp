@@ -4,4 +4,5 @@
 #include <mproc/error.hpp>
 #include <mproc/log.hpp>
 #include <mproc/process.hpp>
+#include <mproc/queue.hpp>
 #include <mproc/version.h>
