@@ -78,19 +78,27 @@ class MPROC_API QueueBase {
   // Bytes in and out. `block` false: fail at once (errc::full / errc::empty) instead of waiting.
   // `timeout` (seconds, >= 0) bounds a blocking wait; none waits without limit.
   void put_bytes(const void* data, std::size_t size, bool block = true,
-                 std::optional<Seconds> timeout = std::nullopt);
+                 std::optional<Seconds> timeout = std::nullopt) {
+    put_raw(data, size, block, timeout ? &*timeout : nullptr);
+  }
   std::vector<std::byte> get_bytes(bool block = true,
-                                   std::optional<Seconds> timeout = std::nullopt);
+                                   std::optional<Seconds> timeout = std::nullopt) {
+    return get_bytes_raw(block, timeout ? &*timeout : nullptr);
+  }
   // Copies the next message into buffer[0, size) and returns its length. If it is longer than
   // `size`, nothing is taken: the message stays first in the queue, *needed (if given) receives
   // its length, and errc::too_big is thrown.
   std::size_t get_into(void* buffer, std::size_t size, bool block = true,
                        std::optional<Seconds> timeout = std::nullopt,
-                       std::size_t* needed = nullptr);
+                       std::size_t* needed = nullptr) {
+    return get_into_raw(buffer, size, block, timeout ? &*timeout : nullptr, needed, false);
+  }
   // The next message, copied to allocate(size, context) (called once, under the consumers' lock;
   // returning nullptr leaves the message in the queue and throws ENOMEM). Returns its length.
   std::size_t get_with(void* (*allocate)(std::size_t size, void* context), void* context,
-                       bool block = true, std::optional<Seconds> timeout = std::nullopt);
+                       bool block = true, std::optional<Seconds> timeout = std::nullopt) {
+    return get_with_raw(allocate, context, block, timeout ? &*timeout : nullptr);
+  }
 
   // Typed messages (see QueueValue). get<T>() of a trivially copyable T requires a message of
   // exactly sizeof(T) bytes: another size is errc::codec, and the message stays in the queue.
@@ -108,10 +116,10 @@ class MPROC_API QueueBase {
   template <QueueValue T>
   T get(bool block = true, std::optional<Seconds> timeout = std::nullopt) {
     if constexpr (std::is_same_v<T, std::string>) {
-      return get_string(block, timeout);
+      return get_string_raw(block, timeout ? &*timeout : nullptr);
     } else {
       T value;
-      get_exact(&value, sizeof(T), block, timeout);
+      get_into_raw(&value, sizeof(T), block, timeout ? &*timeout : nullptr, nullptr, true);
       return value;
     }
   }
@@ -134,8 +142,16 @@ class MPROC_API QueueBase {
   queue::QueueCore& core() const;
 
  private:
-  std::string get_string(bool block, std::optional<Seconds> timeout);
-  void get_exact(void* value, std::size_t size, bool block, std::optional<Seconds> timeout);
+  // The out-of-line halves of the calls above. The timeout travels as a pointer (nullptr: none)
+  // rather than a std::optional, which GCC passes through memory in a way that stalls every call.
+  void put_raw(const void* data, std::size_t size, bool block, const Seconds* timeout);
+  std::vector<std::byte> get_bytes_raw(bool block, const Seconds* timeout);
+  std::string get_string_raw(bool block, const Seconds* timeout);
+  // exact: the message must be `size` bytes (else errc::codec, kept), as get<T> requires.
+  std::size_t get_into_raw(void* buffer, std::size_t size, bool block, const Seconds* timeout,
+                           std::size_t* needed, bool exact);
+  std::size_t get_with_raw(void* (*allocate)(std::size_t, void*), void* context, bool block,
+                           const Seconds* timeout);
 
   std::unique_ptr<queue::QueueCore> core_;
 };

@@ -14,9 +14,10 @@ using detail::queue::QueueConfig;
 using detail::queue::QueueCore;
 using detail::queue::QueueKind;
 
-Deadline deadline_for(std::optional<Seconds> timeout, const char* operation) {
-  if (timeout) detail::check_timeout(*timeout, operation);
-  return Deadline::from(timeout);
+Deadline deadline_for(const Seconds* timeout, const char* operation) {
+  if (timeout == nullptr) return Deadline();
+  detail::check_timeout(*timeout, operation);
+  return Deadline(*timeout);
 }
 
 std::unique_ptr<QueueCore> create(QueueKind kind, const QueueOptions& options) {
@@ -54,14 +55,13 @@ queue::QueueCore& QueueBase::core() const {
   return *core_;
 }
 
-void QueueBase::put_bytes(const void* data, std::size_t size, bool block,
-                          std::optional<Seconds> timeout) {
+void QueueBase::put_raw(const void* data, std::size_t size, bool block, const Seconds* timeout) {
   if (data == nullptr && size != 0)
     throw Error(std::make_error_code(std::errc::invalid_argument), "queue put: data is NULL");
   core().put(data, size, block, deadline_for(timeout, "queue put"));
 }
 
-std::vector<std::byte> QueueBase::get_bytes(bool block, std::optional<Seconds> timeout) {
+std::vector<std::byte> QueueBase::get_bytes_raw(bool block, const Seconds* timeout) {
   std::vector<std::byte> out;
   core().get(
       [](std::size_t size, void* context) -> void* {
@@ -73,7 +73,7 @@ std::vector<std::byte> QueueBase::get_bytes(bool block, std::optional<Seconds> t
   return out;
 }
 
-std::string QueueBase::get_string(bool block, std::optional<Seconds> timeout) {
+std::string QueueBase::get_string_raw(bool block, const Seconds* timeout) {
   std::string out;
   core().get(
       [](std::size_t size, void* context) -> void* {
@@ -98,33 +98,25 @@ void* into_buffer(std::size_t size, void* context) {
 }
 }  // namespace
 
-std::size_t QueueBase::get_into(void* buffer, std::size_t size, bool block,
-                                std::optional<Seconds> timeout, std::size_t* needed) {
+std::size_t QueueBase::get_into_raw(void* buffer, std::size_t size, bool block,
+                                    const Seconds* timeout, std::size_t* needed, bool exact) {
   if (buffer == nullptr && size != 0)
     throw Error(std::make_error_code(std::errc::invalid_argument), "queue get_into: buffer is NULL");
-  Buffer b{buffer, size, false};
-  const auto got = core().get(into_buffer, &b, block, deadline_for(timeout, "queue get_into"));
-  if (!got.taken) {
-    if (needed != nullptr) *needed = got.size;
-    throw Error(errc::too_big, "queue get_into: the next message has " + std::to_string(got.size) +
-                                   " bytes, more than the buffer's " + std::to_string(size) +
-                                   "; it stays in the queue");
-  }
-  return got.size;
-}
-
-void QueueBase::get_exact(void* value, std::size_t size, bool block,
-                          std::optional<Seconds> timeout) {
-  Buffer b{value, size, true};
+  Buffer b{buffer, size, exact};
   const auto got = core().get(into_buffer, &b, block, deadline_for(timeout, "queue get"));
-  if (!got.taken)
+  if (got.taken) return got.size;
+  if (exact)
     throw Error(errc::codec, "queue get<T>: the next message has " + std::to_string(got.size) +
                                  " bytes, sizeof(T) is " + std::to_string(size) +
                                  "; it stays in the queue");
+  if (needed != nullptr) *needed = got.size;
+  throw Error(errc::too_big, "queue get_into: the next message has " + std::to_string(got.size) +
+                                 " bytes, more than the buffer's " + std::to_string(size) +
+                                 "; it stays in the queue");
 }
 
-std::size_t QueueBase::get_with(void* (*allocate)(std::size_t, void*), void* context, bool block,
-                                std::optional<Seconds> timeout) {
+std::size_t QueueBase::get_with_raw(void* (*allocate)(std::size_t, void*), void* context,
+                                    bool block, const Seconds* timeout) {
   if (allocate == nullptr)
     throw Error(std::make_error_code(std::errc::invalid_argument), "queue get_with: allocate is NULL");
   const auto got = core().get(allocate, context, block, deadline_for(timeout, "queue get"));
@@ -168,7 +160,7 @@ JoinableQueue JoinableQueue::attach(std::string_view handle) {
 void JoinableQueue::task_done() { core().task_done(); }
 void JoinableQueue::join() { core().join(Deadline()); }
 bool JoinableQueue::join(Seconds timeout) {
-  return core().join(deadline_for(timeout, "JoinableQueue join"));
+  return core().join(deadline_for(&timeout, "JoinableQueue join"));
 }
 
 SimpleQueue::SimpleQueue(std::size_t capacity_bytes)

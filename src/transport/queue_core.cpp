@@ -5,6 +5,7 @@
 #include <chrono>
 #include <climits>
 #include <new>
+#include <sched.h>
 
 #include "transport/queue_sync.hpp"
 #include "transport/ring_copy.hpp"
@@ -18,6 +19,9 @@ constexpr std::int64_t kWaitSliceNs = 100'000'000;
 // Before sleeping, a waiter spins this long: when the other side is awake, data or room arrives
 // within a few microseconds and the futex system calls are avoided on both sides.
 constexpr auto kSpin = std::chrono::microseconds(50);
+// After this much pure spinning the waiter yields its CPU between checks: on a loaded machine the
+// other side may be waiting for this very CPU.
+constexpr auto kSpinBeforeYield = std::chrono::microseconds(5);
 
 // Non-blocking operations do not wait for data or room, but do wait for the lock: its holders
 // never sleep inside it, and a dead holder releases it at once (robust mutex).
@@ -200,12 +204,19 @@ QueueCore::Attempt QueueCore::try_get(Allocate allocate, void* context,
 template <class Ready>
 void QueueCore::wait_until(Ready ready, std::atomic<std::uint32_t>& event,
                            std::atomic<std::uint32_t>& waiting, const Deadline& deadline) {
-  const auto spin_until = std::chrono::steady_clock::now() + kSpin;
+  const auto start = std::chrono::steady_clock::now();
+  const auto spin_until = start + kSpin;
+  const auto yield_after = start + kSpinBeforeYield;
+  bool yielding = false;
   for (unsigned i = 1;; ++i) {
     if (ready() || closed()) return;
-    cpu_relax();
-    if (i % 64 == 0 && (std::chrono::steady_clock::now() >= spin_until || deadline.expired()))
-      break;
+    if (yielding) ::sched_yield();
+    else cpu_relax();
+    if (i % 64 == 0 || yielding) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= spin_until || deadline.expired()) break;
+      yielding = now >= yield_after;
+    }
   }
   // Announce, then re-check: a committer that stored before our increment is seen by the
   // re-check, one that stores after it sees the count and wakes us (or changes `event` first).

@@ -17,7 +17,8 @@
 // half state: a producer's partial record lies beyond tail and is overwritten by the next put; a
 // consumer's unfinished get leaves the record in place for the next consumer.
 //
-// Waiting: a consumer that finds the ring empty spins briefly, then announces itself in
+// Waiting: a consumer that finds the ring empty spins briefly (a few microseconds, then yielding
+// its CPU between checks, up to 50 us in all), then announces itself in
 // consumers_waiting and sleeps on put_event (a futex); a producer, after committing, wakes one
 // sleeper only if consumers_waiting is non-zero. Producers waiting for space and joiners do the
 // same with get_event / tasks_done. Every sleep is bounded (kWaitSlice) and followed by a re-check,
