@@ -4,7 +4,8 @@
 // The messages live in a ring of bytes in a named shared-memory segment. Many producers and many
 // consumers, in any processes, may use one queue at once; each producer's messages come out in the
 // order it put them, and every message is delivered once. While the other side is awake a put or a
-// get makes no system call; a process sleeps (futex) only when the queue is empty or full.
+// get makes no system call; a process that must wait spins a few microseconds, then yields its CPU
+// between checks, and sleeps (futex) only when the queue stayed empty or full for ~50 us.
 //
 // Sharing: a queue created before fork() is inherited by the child (use it there as is). A process
 // that already runs attaches by handle: `Queue::attach(q.handle())` — the handle is a short string
@@ -51,9 +52,10 @@ namespace detail::queue {
 class QueueCore;
 }
 
+// Thread-safety: a value.
 struct QueueOptions {
-  std::size_t maxsize = 0;                      // messages; 0 = no limit
-  std::size_t capacity_bytes = std::size_t{1} << 20;  // ring size, 64 B .. 1 GiB
+  std::size_t maxsize = 0;                            // messages; 0 = no limit (at most 2^31)
+  std::size_t capacity_bytes = std::size_t{1} << 20;  // ring size, 64 B .. 1 GiB, rounded up to 8
 };
 
 // What put<T>/get<T> carry without a codec: std::string, or a trivially copyable value (its
