@@ -51,8 +51,6 @@ mproc_connection_t* to_handle(Connection connection) {
 
 extern "C" {
 
-void mproc_buffer_free(void* buffer) { std::free(buffer); }
-
 int mproc_pipe_create(int duplex, mproc_connection_t** a, mproc_connection_t** b) {
   return mproc::capi::guard([&] {
     mproc::capi::require(a, "mproc_pipe_create", "a");

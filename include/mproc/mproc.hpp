@@ -8,4 +8,5 @@
 #include <mproc/log.hpp>
 #include <mproc/process.hpp>
 #include <mproc/sync.hpp>
+#include <mproc/queue.hpp>
 #include <mproc/version.h>

@@ -1,0 +1,227 @@
+// Queues between processes: Python's multiprocessing.Queue, SimpleQueue and JoinableQueue, in
+// shared memory.
+//
+// The messages live in a ring of bytes in a named shared-memory segment. Many producers and many
+// consumers, in any processes, may use one queue at once; each producer's messages come out in the
+// order it put them, and every message is delivered once. While the other side is awake a put or a
+// get makes no system call; a process that must wait spins a few microseconds, then yields its CPU
+// between checks, and sleeps (futex) only when the queue stayed empty or full for ~50 us.
+//
+// Sharing: a queue created before fork() is inherited by the child (use it there as is). A process
+// that already runs attaches by handle: `Queue::attach(q.handle())` — the handle is a short string
+// (the segment's name) that can travel in a task's arguments, so pool workers need no Manager.
+//
+// Crashes. A producer or consumer killed at any moment — holding the queue's lock, half-way through
+// copying a message — leaves the queue usable: the locks are robust (the next user repairs them)
+// and every change commits with a single store after its data is in place. The guarantee:
+//  - a message whose put() returned is delivered exactly once, unless the consumer that took it
+//    was killed before its get() returned (that consumer loses at most that one message);
+//  - a message whose producer was killed during put() is delivered whole, or not at all;
+//  - no consumer ever receives a torn message; nobody blocks forever because another process died
+//    (a sleeper re-checks at least every 100 ms).
+//
+// Lifetime of the segment: its name (what attach() needs) exists until the creating object is
+// closed or destroyed; if the creating process dies first, a tracker process removes it. Objects
+// that attached or were inherited through fork keep working after that — the memory lives while
+// any process maps it — but new attach() calls fail with ENOENT. So keep the creating Queue alive
+// while other processes may still attach.
+// Capacity: `maxsize` bounds the count (0: no limit), `capacity_bytes` the ring (default 1 MiB;
+// each message takes 8 bytes of header plus its size rounded up to 8). A message larger than
+// max_message_size() is refused with errc::too_big; any smaller message eventually fits.
+//
+// Errors are thrown as mproc::Error: errc::full / errc::empty (non-blocking call, or a blocking
+// call that timed out, as Python's queue.Full / queue.Empty), errc::closed (use after close()),
+// errc::too_big, EINVAL (bad sizes or timeouts).
+#pragma once
+
+#include <mproc/error.hpp>
+#include <mproc/export.h>
+#include <mproc/process.hpp>
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <vector>
+
+namespace mproc {
+
+namespace detail::queue {
+class QueueCore;
+}
+
+// Thread-safety: a value.
+struct QueueOptions {
+  std::size_t maxsize = 0;                            // messages; 0 = no limit (at most 2^31)
+  std::size_t capacity_bytes = std::size_t{1} << 20;  // ring size, 64 B .. 1 GiB, rounded up to 8
+};
+
+// What put<T>/get<T> carry without a codec: std::string, or a trivially copyable value (its
+// bytes; not a pointer, whose value means nothing in another process).
+template <class T>
+concept QueueValue =
+    std::is_same_v<T, std::string> ||
+    (std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && !std::is_array_v<T>);
+
+namespace detail {
+
+// The operations every queue kind shares. Not used directly.
+// Thread-safety: all methods may be called concurrently from any thread, except destruction.
+class MPROC_API QueueBase {
+ public:
+  QueueBase(QueueBase&&) noexcept;
+  QueueBase& operator=(QueueBase&&) noexcept;
+  QueueBase(const QueueBase&) = delete;
+  QueueBase& operator=(const QueueBase&) = delete;
+  ~QueueBase();
+
+  // Bytes in and out. `block` false: fail at once (errc::full / errc::empty) instead of waiting.
+  // `timeout` (seconds, >= 0) bounds a blocking wait; none waits without limit.
+  void put_bytes(const void* data, std::size_t size, bool block = true,
+                 std::optional<Seconds> timeout = std::nullopt) {
+    put_raw(data, size, block, timeout ? &*timeout : nullptr);
+  }
+  std::vector<std::byte> get_bytes(bool block = true,
+                                   std::optional<Seconds> timeout = std::nullopt) {
+    return get_bytes_raw(block, timeout ? &*timeout : nullptr);
+  }
+  // Copies the next message into buffer[0, size) and returns its length. If it is longer than
+  // `size`, nothing is taken: the message stays first in the queue, *needed (if given) receives
+  // its length, and errc::too_big is thrown.
+  std::size_t get_into(void* buffer, std::size_t size, bool block = true,
+                       std::optional<Seconds> timeout = std::nullopt,
+                       std::size_t* needed = nullptr) {
+    return get_into_raw(buffer, size, block, timeout ? &*timeout : nullptr, needed, false);
+  }
+  // The next message, copied to allocate(size, context) (called once, under the consumers' lock;
+  // returning nullptr leaves the message in the queue and throws ENOMEM). Returns its length.
+  std::size_t get_with(void* (*allocate)(std::size_t size, void* context), void* context,
+                       bool block = true, std::optional<Seconds> timeout = std::nullopt) {
+    return get_with_raw(allocate, context, block, timeout ? &*timeout : nullptr);
+  }
+
+  // Typed messages (see QueueValue). get<T>() of a trivially copyable T requires a message of
+  // exactly sizeof(T) bytes: another size is errc::codec, and the message stays in the queue.
+  template <QueueValue T>
+  void put(const T& value, bool block = true, std::optional<Seconds> timeout = std::nullopt) {
+    if constexpr (std::is_same_v<T, std::string>) put_bytes(value.data(), value.size(), block, timeout);
+    else put_bytes(&value, sizeof(T), block, timeout);
+  }
+  void put(std::string_view text, bool block = true, std::optional<Seconds> timeout = std::nullopt) {
+    put_bytes(text.data(), text.size(), block, timeout);
+  }
+  void put(const char* text, bool block = true, std::optional<Seconds> timeout = std::nullopt) {
+    put(std::string_view(text), block, timeout);
+  }
+  template <QueueValue T>
+  T get(bool block = true, std::optional<Seconds> timeout = std::nullopt) {
+    if constexpr (std::is_same_v<T, std::string>) {
+      return get_string_raw(block, timeout ? &*timeout : nullptr);
+    } else {
+      T value;
+      get_into_raw(&value, sizeof(T), block, timeout ? &*timeout : nullptr, nullptr, true);
+      return value;
+    }
+  }
+
+  bool empty() const;
+  // Makes this object unusable (errc::closed) and drops its reference to the shared segment (on
+  // the creating object: removes the segment's name). Other objects and processes keep working.
+  // Calls blocked in other threads on this object fail with errc::closed within 100 ms.
+  // Closing twice is a no-op.
+  void close();
+  bool closed() const noexcept;
+  // The handle another process passes to attach(). Errors: closed.
+  std::string handle() const;
+  // The longest message this queue accepts.
+  std::size_t max_message_size() const noexcept;
+  std::size_t capacity_bytes() const noexcept;
+
+ protected:
+  explicit QueueBase(std::unique_ptr<queue::QueueCore> core) noexcept;
+  queue::QueueCore& core() const;
+
+ private:
+  // The out-of-line halves of the calls above. The timeout travels as a pointer (nullptr: none)
+  // rather than a std::optional, which GCC passes through memory in a way that stalls every call.
+  void put_raw(const void* data, std::size_t size, bool block, const Seconds* timeout);
+  std::vector<std::byte> get_bytes_raw(bool block, const Seconds* timeout);
+  std::string get_string_raw(bool block, const Seconds* timeout);
+  // exact: the message must be `size` bytes (else errc::codec, kept), as get<T> requires.
+  std::size_t get_into_raw(void* buffer, std::size_t size, bool block, const Seconds* timeout,
+                           std::size_t* needed, bool exact);
+  std::size_t get_with_raw(void* (*allocate)(std::size_t, void*), void* context, bool block,
+                           const Seconds* timeout);
+
+  std::unique_ptr<queue::QueueCore> core_;
+};
+
+}  // namespace detail
+
+// Python's multiprocessing.Queue.
+// Thread-safety: all methods may be called concurrently from any thread, except destruction.
+class MPROC_API Queue : public detail::QueueBase {
+ public:
+  // maxsize: 0 = no limit on the count. Errors: EINVAL, the errno of shm_open / ftruncate / mmap.
+  explicit Queue(std::size_t maxsize = 0);
+  explicit Queue(const QueueOptions& options);
+  // Attaches to the queue with this handle (from handle()), created by any process.
+  // Errors: ENOENT (no such queue, or its creator closed it), EINVAL (malformed handle),
+  // errc::bad_handle (not a Queue: another kind, or not a queue at all).
+  static Queue attach(std::string_view handle);
+
+  template <QueueValue T>
+  void put_nowait(const T& value) { put(value, false); }
+  void put_nowait(std::string_view text) { put(text, false); }
+  template <QueueValue T>
+  T get_nowait() { return get<T>(false); }
+
+  // The approximate number of messages (exact when nobody else is using the queue).
+  std::size_t qsize() const;
+  // True when a put would not fit now (the count reached maxsize, or the ring has no free byte).
+  bool full() const;
+  std::size_t maxsize() const noexcept;
+
+ protected:
+  explicit Queue(std::unique_ptr<detail::queue::QueueCore> core) noexcept;
+};
+
+// Python's multiprocessing.JoinableQueue: a Queue that counts unfinished tasks.
+// Thread-safety: as Queue.
+class MPROC_API JoinableQueue : public Queue {
+ public:
+  explicit JoinableQueue(std::size_t maxsize = 0);
+  explicit JoinableQueue(const QueueOptions& options);
+  // Errors: as Queue::attach; errc::bad_handle if the handle is not a JoinableQueue's.
+  static JoinableQueue attach(std::string_view handle);
+
+  // Marks one item taken with get() as processed. Errors: errc::bad_state when called more times
+  // than items were put (Python's ValueError), closed.
+  void task_done();
+  // Waits until every item put has been marked done. A consumer killed between get() and
+  // task_done() never marks its item: use the timed form when consumers may die.
+  void join();
+  // As join(), at most `timeout`; true if every item was done.
+  bool join(Seconds timeout);
+
+ private:
+  explicit JoinableQueue(std::unique_ptr<detail::queue::QueueCore> core) noexcept;
+};
+
+// Python's multiprocessing.SimpleQueue: no count limit, put/get/empty/close. Bounded by its byte
+// capacity (`capacity_bytes`, default 1 MiB): when the ring is full, put() blocks until a consumer
+// makes room (or the optional timeout passes: errc::full).
+// Thread-safety: as Queue.
+class MPROC_API SimpleQueue : public detail::QueueBase {
+ public:
+  explicit SimpleQueue(std::size_t capacity_bytes = std::size_t{1} << 20);
+  // Errors: as Queue::attach; errc::bad_handle if the handle is not a SimpleQueue's.
+  static SimpleQueue attach(std::string_view handle);
+
+ private:
+  explicit SimpleQueue(std::unique_ptr<detail::queue::QueueCore> core) noexcept;
+};
+
+}  // namespace mproc

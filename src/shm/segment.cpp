@@ -1,0 +1,281 @@
+#include "shm/segment.hpp"
+
+#include <mproc/error.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <string>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <thread>
+#include <unistd.h>
+
+#include "log/logger.hpp"
+#include "shm/tracker.hpp"
+
+namespace mproc::detail::shm {
+namespace {
+
+// How long attach() waits for a segment that is still being constructed. Names are handed out
+// only after create() returned, so a segment still not ready after this long has a dead creator.
+constexpr auto kConstructionWait = std::chrono::seconds(2);
+
+std::size_t round_up(std::size_t value, std::size_t to) { return (value + to - 1) / to * to; }
+
+// Closes an fd on every path; the mapping does not need it once made.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Takes a reference unless the count already reached 0 (the segment is being removed).
+bool try_acquire_ref(SegmentHeader& header) {
+  std::uint32_t refs = header.refs.load(std::memory_order_relaxed);
+  const bool counted = (header.flags & kFlagUnlinkWithCreator) != 0;
+  do {
+    if (refs == 0 && counted) return false;
+  } while (!header.refs.compare_exchange_weak(refs, refs + 1, std::memory_order_acq_rel));
+  return true;
+}
+
+std::uint64_t random_u64() {
+  std::uint64_t value = 0;
+  if (::getrandom(&value, sizeof value, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof value)) {
+    // No entropy yet (early boot): the pid and counter already make the name unique among live
+    // processes; mix in the clock for the rest.
+    value = static_cast<std::uint64_t>(
+        std::chrono::steady_clock::now().time_since_epoch().count()) * 0x9e3779b97f4a7c15ULL;
+  }
+  return value;
+}
+
+}  // namespace
+
+void check_segment_name(std::string_view name) {
+  const char* problem = nullptr;
+  if (name.size() < 2 || name.front() != '/')
+    problem = "must be '/' followed by at least one character";
+  else if (name.size() > 251)
+    problem = "is longer than 251 characters";
+  else if (name.find('/', 1) != std::string_view::npos)
+    problem = "may contain '/' only as its first character";
+  else if (name.find('\0') != std::string_view::npos)
+    problem = "contains a NUL character";
+  if (problem != nullptr)
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                "shared memory name \"" + std::string(name) + "\" " + problem);
+}
+
+std::string unique_segment_name() {
+  static std::atomic<std::uint64_t> counter{0};
+  char random_hex[17];
+  const std::uint64_t random = random_u64();
+  for (int i = 0; i < 16; ++i) random_hex[i] = "0123456789abcdef"[(random >> (4 * i)) & 0xf];
+  random_hex[16] = '\0';
+  return "/mproc-" + std::to_string(::getpid()) + "-" +
+         std::to_string(counter.fetch_add(1, std::memory_order_relaxed)) + "-" + random_hex;
+}
+
+Segment::Segment(Segment&& other) noexcept
+    : name_(std::move(other.name_)),
+      base_(std::exchange(other.base_, nullptr)),
+      size_(std::exchange(other.size_, 0)),
+      owner_pid_(std::exchange(other.owner_pid_, 0)),
+      created_(std::exchange(other.created_, false)),
+      released_(std::exchange(other.released_, false)),
+      unlinked_(std::exchange(other.unlinked_, false)) {}
+
+Segment& Segment::operator=(Segment&& other) noexcept {
+  if (this != &other) {
+    close();
+    name_ = std::move(other.name_);
+    base_ = std::exchange(other.base_, nullptr);
+    size_ = std::exchange(other.size_, 0);
+    owner_pid_ = std::exchange(other.owner_pid_, 0);
+    created_ = std::exchange(other.created_, false);
+    released_ = std::exchange(other.released_, false);
+    unlinked_ = std::exchange(other.unlinked_, false);
+  }
+  return *this;
+}
+
+Segment Segment::create(std::size_t payload_size, SegmentKind kind, Construct construct,
+                        void* context, SegmentOptions options) {
+  const std::size_t payload_offset = round_up(sizeof(SegmentHeader), kPayloadAlignment);
+  if (payload_size > (std::size_t{1} << 40))
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                std::string("shared memory ") + kind.name + ": " + std::to_string(payload_size) +
+                    " bytes is more than the 1 TiB limit");
+  const std::size_t size = round_up(payload_offset + payload_size, kPayloadAlignment);
+
+  for (int attempt = 0;; ++attempt) {
+    std::string name = unique_segment_name();
+    // Registered before the file exists: whatever happens next, a crash cannot leak the name.
+    track(name);
+    const int raw = ::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+    if (raw < 0) {
+      const int err = errno;
+      untrack(name);
+      if (err == EEXIST && attempt < 8) continue;  // a stale name of a dead process with our pid
+      throw_errno(err, "shm_open(" + name + ")");
+    }
+    Fd fd(raw);
+    auto fail = [&](int err, const char* what) {
+      ::shm_unlink(name.c_str());
+      untrack(name);
+      throw_errno(err, std::string(what) + "(" + name + ", " + std::to_string(size) + " bytes)");
+    };
+    if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) fail(errno, "ftruncate");
+    void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    if (base == MAP_FAILED) fail(errno, "mmap");
+
+    // The file is zero-filled: state reads as `constructing` until the final release store.
+    auto* header = new (base) SegmentHeader{};
+    header->magic = kSegmentMagic;
+    header->layout_version = kSegmentLayoutVersion;
+    header->flags = options.unlink_with_creator ? kFlagUnlinkWithCreator : 0;
+    header->kind_id = kind.id;
+    header->kind_version = kind.version;
+    header->size = size;
+    header->payload_offset = payload_offset;
+    header->payload_size = payload_size;
+    header->creator_pid = ::getpid();
+    header->refs.store(1, std::memory_order_relaxed);
+    try {
+      if (construct != nullptr) construct(static_cast<char*>(base) + payload_offset, payload_size,
+                                           context);
+    } catch (...) {
+      ::munmap(base, size);
+      ::shm_unlink(name.c_str());
+      untrack(name);
+      throw;
+    }
+    header->state.store(static_cast<std::uint32_t>(SegmentState::ready), std::memory_order_release);
+    return Segment(std::move(name), base, size, ::getpid(), true);
+  }
+}
+
+Segment Segment::attach(std::string_view name_view, SegmentKind kind) {
+  check_segment_name(name_view);
+  std::string name(name_view);
+  const int raw = ::shm_open(name.c_str(), O_RDWR | O_CLOEXEC, 0);
+  if (raw < 0) throw_errno(errno, "shm_open(" + name + ")");
+  Fd fd(raw);
+
+  auto bad = [&](errc code, const std::string& why) -> Error {
+    return Error(code, "shared memory " + name + ": " + why);
+  };
+
+  // The creator truncates right after creating; a size still too small after the construction
+  // wait means it died in between.
+  struct stat st {};
+  const auto give_up = std::chrono::steady_clock::now() + kConstructionWait;
+  for (;;) {
+    if (::fstat(fd.get(), &st) != 0) throw_errno(errno, "fstat(" + name + ")");
+    if (static_cast<std::size_t>(st.st_size) >= sizeof(SegmentHeader)) break;
+    if (std::chrono::steady_clock::now() >= give_up)
+      throw bad(errc::bad_state, "its creator never finished building it (did it die?)");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const auto size = static_cast<std::size_t>(st.st_size);
+  void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  if (base == MAP_FAILED) throw_errno(errno, "mmap(" + name + ")");
+  auto unmap_and = [&](const Error& e) -> Error {
+    ::munmap(base, size);
+    return e;
+  };
+  auto* header = static_cast<SegmentHeader*>(base);
+  while (header->state.load(std::memory_order_acquire) !=
+         static_cast<std::uint32_t>(SegmentState::ready)) {
+    if (std::chrono::steady_clock::now() >= give_up)
+      throw unmap_and(bad(errc::bad_state, "its creator never finished building it (did it die?)"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (header->magic != kSegmentMagic)
+    throw unmap_and(bad(errc::bad_handle, "not an mproc shared memory segment"));
+  if (header->layout_version != kSegmentLayoutVersion)
+    throw unmap_and(bad(errc::bad_handle,
+                        "segment layout version " + std::to_string(header->layout_version) +
+                            ", this library reads version " +
+                            std::to_string(kSegmentLayoutVersion)));
+  if (header->size != size || header->payload_offset + header->payload_size > size)
+    throw unmap_and(bad(errc::bad_handle, "its size does not match its header"));
+  if (header->kind_id != kind.id)
+    throw unmap_and(bad(errc::bad_handle, std::string("not an mproc ") + kind.name));
+  if (header->kind_version != kind.version)
+    throw unmap_and(bad(errc::bad_handle,
+                        std::string(kind.name) + " layout version " +
+                            std::to_string(header->kind_version) + ", this library reads " +
+                            std::to_string(kind.version)));
+  if (!try_acquire_ref(*header))
+    throw unmap_and(Error(std::make_error_code(std::errc::no_such_file_or_directory),
+                          "shared memory " + name + ": its users closed it; it is being removed"));
+  return Segment(std::move(name), base, size, ::getpid(), false);
+}
+
+bool Segment::holds_reference() const noexcept {
+  return base_ != nullptr && !released_ && owner_pid_ != 0 && owner_pid_ == ::getpid();
+}
+
+void Segment::release() noexcept {
+  if (!holds_reference()) return;
+  released_ = true;
+  SegmentHeader& h = header();
+  const bool last = h.refs.fetch_sub(1, std::memory_order_acq_rel) == 1;
+  if ((last || created_) && (h.flags & kFlagUnlinkWithCreator) != 0) unlink_name();
+}
+
+void Segment::close() noexcept {
+  if (base_ == nullptr) return;
+  release();
+  if (::munmap(base_, size_) != 0)
+    logger().warn("munmap({}) failed: {}", name_, std::strerror(errno));
+  base_ = nullptr;
+  size_ = 0;
+}
+
+void Segment::unlink_name() noexcept {
+  if (unlinked_) return;
+  unlinked_ = true;
+  if (::shm_unlink(name_.c_str()) != 0 && errno != ENOENT)
+    logger().warn("shm_unlink({}) failed: {}", name_, std::strerror(errno));
+  // Only the creating process's tracker knows the name; a forked copy has a tracker of its own.
+  if (created_ && owner_pid_ == ::getpid()) {
+    try {
+      untrack(name_);
+    } catch (const std::exception& e) {
+      logger().warn("shm tracker: {}", e.what());
+    }
+  }
+}
+
+bool Segment::unlink() {
+  if (unlinked_ || name_.empty()) return false;
+  if (::shm_unlink(name_.c_str()) != 0) {
+    if (errno != ENOENT) throw_errno(errno, "shm_unlink(" + name_ + ")");
+    unlinked_ = true;
+    return false;
+  }
+  unlinked_ = true;
+  if (created_ && owner_pid_ == ::getpid()) untrack(name_);
+  return true;
+}
+
+void Segment::destroy() {
+  unlink();
+  close();
+}
+
+}  // namespace mproc::detail::shm

@@ -1,0 +1,165 @@
+// The owner's side of the tracker (see tracker.hpp for the design).
+#include "shm/tracker.hpp"
+
+#include <mproc/error.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <pthread.h>
+#include <set>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/deadline.hpp"
+#include "log/logger.hpp"
+#include "shm/tracker_process.hpp"
+
+namespace mproc::detail::shm {
+namespace {
+
+constexpr auto kStartTimeout = std::chrono::seconds(10);
+
+struct TrackerState {
+  TrackerState();
+
+  std::mutex mutex;
+  int fd = -1;    // our end of the pair; -1 until started, and in a forked child
+  pid_t pid = 0;  // the tracker's pid
+  // The names this process registered, to register again with a restarted tracker. A pointer so
+  // that the forked child can drop the parent's set without touching it (another thread may have
+  // been changing it at the fork).
+  std::set<std::string>* names = nullptr;
+};
+
+TrackerState* g_state = nullptr;
+
+// The child owns none of the parent's names and must not keep the parent's tracker from seeing
+// EOF when the parent dies. Runs in the only thread of the child, where the mutex may have been
+// copied locked; it is made anew.
+void child_after_fork() {
+  if (g_state == nullptr) return;
+  if (g_state->fd >= 0) ::close(g_state->fd);
+  g_state->fd = -1;
+  g_state->pid = 0;
+  g_state->names = nullptr;  // the parent's copy is abandoned, not freed
+  new (&g_state->mutex) std::mutex;
+}
+
+TrackerState::TrackerState() { ::pthread_atfork(nullptr, nullptr, child_after_fork); }
+
+TrackerState& state() {
+  // Never destroyed: segments may be closed by static destructors and atexit handlers.
+  static TrackerState* s = g_state = new TrackerState;
+  return *s;
+}
+
+void close_fd(int fd) noexcept {
+  if (fd >= 0) ::close(fd);
+}
+
+// Starts the tracker; returns our end of the pair and its pid.
+void start_locked(TrackerState& s) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
+    throw_errno(errno, "shm tracker: socketpair");
+  const pid_t owner = ::getpid();
+  const pid_t child = ::fork();
+  if (child < 0) {
+    const int err = errno;
+    close_fd(pair[0]);
+    close_fd(pair[1]);
+    throw_errno(err, "shm tracker: fork");
+  }
+  if (child == 0) {
+    // The intermediate child: fork the tracker and exit at once, so that the tracker is
+    // re-parented and never becomes a zombie of ours.
+    const pid_t grandchild = ::fork();
+    if (grandchild == 0) run_tracker(pair[1], pair[0], owner);
+    ::_exit(grandchild < 0 ? 1 : 0);
+  }
+  close_fd(pair[1]);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  auto give_up = [&](const std::string& why) {
+    close_fd(pair[0]);
+    throw Error(errc::internal, "shm tracker did not start: " + why);
+  };
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) give_up("fork failed in the helper child");
+
+  TrackerRecord hello{};
+  if (!wait_readable(pair[0], Deadline(kStartTimeout))) give_up("no answer");
+  ssize_t n;
+  while ((n = ::recv(pair[0], &hello, sizeof hello, 0)) < 0 && errno == EINTR) {
+  }
+  if (n != static_cast<ssize_t>(sizeof hello) || hello.op != kOpHello)
+    give_up("it ended before answering");
+  hello.name[sizeof hello.name - 1] = '\0';
+  s.fd = pair[0];
+  s.pid = static_cast<pid_t>(std::atol(hello.name));
+  logger().debug("shm tracker started: pid {}", s.pid);
+}
+
+// Sends one record; false if the tracker is gone.
+bool send_locked(TrackerState& s, char op, const std::string& name) {
+  TrackerRecord record{};
+  record.op = op;
+  std::memcpy(record.name, name.data(), name.size());
+  for (;;) {
+    if (::send(s.fd, &record, sizeof record, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof record))
+      return true;
+    if (errno == EINTR) continue;
+    if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN) return false;
+    throw_errno(errno, "shm tracker: send");
+  }
+}
+
+// Sends, (re)starting the tracker when it is not running; a restarted tracker is told every name
+// this process still owns.
+void send(char op, const std::string& name) {
+  TrackerState& s = state();
+  std::lock_guard lock(s.mutex);
+  if (s.names == nullptr) s.names = new std::set<std::string>;
+  if (op == kOpRegister) s.names->insert(name);
+  else s.names->erase(name);
+
+  if (s.fd >= 0 && send_locked(s, op, name)) return;
+  if (s.fd >= 0) {
+    logger().warn("shm tracker (pid {}) has gone; starting a new one", s.pid);
+    close_fd(s.fd);
+    s.fd = -1;
+  }
+  if (op == kOpUnregister && s.names->empty()) return;  // nothing to track: start lazily later
+  start_locked(s);
+  for (const auto& owned : *s.names)
+    if (!send_locked(s, kOpRegister, owned))
+      throw Error(errc::internal, "shm tracker (pid " + std::to_string(s.pid) +
+                                      ") ended right after it started");
+}
+
+}  // namespace
+
+void track(const std::string& name) {
+  if (name.size() > kTrackedNameMax)
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                "shm tracker: name \"" + name + "\" is longer than " +
+                    std::to_string(kTrackedNameMax) + " characters");
+  send(kOpRegister, name);
+}
+
+void untrack(const std::string& name) {
+  if (name.size() > kTrackedNameMax) return;
+  send(kOpUnregister, name);
+}
+
+pid_t tracker_pid() noexcept {
+  TrackerState& s = state();
+  std::lock_guard lock(s.mutex);
+  return s.fd >= 0 ? s.pid : 0;
+}
+
+}  // namespace mproc::detail::shm

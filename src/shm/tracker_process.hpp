@@ -1,0 +1,26 @@
+// The tracker process's side of the protocol (see tracker.hpp). Internal to src/shm.
+#pragma once
+
+#include <cstddef>
+#include <sys/types.h>
+
+namespace mproc::detail::shm {
+
+// One datagram per record: fixed size, so the tracker needs no allocation to read one.
+struct TrackerRecord {
+  char op;         // kOpRegister, kOpUnregister, or kOpHello (tracker -> owner, name = its pid)
+  char name[63];  // NUL-terminated
+};
+static_assert(sizeof(TrackerRecord) == 64);
+
+inline constexpr char kOpRegister = 'R';
+inline constexpr char kOpUnregister = 'U';
+inline constexpr char kOpHello = 'P';
+
+// Runs in the grandchild: detaches (session, descriptors, shared mappings), says hello over
+// `socket_fd`, tracks names until end-of-file, unlinks what is left, and _exits. `owner_end` is
+// the owner's end of the pair, inherited through fork, which must not stay open here. Uses only
+// async-signal-safe calls.
+[[noreturn]] void run_tracker(int socket_fd, int owner_end, pid_t owner) noexcept;
+
+}  // namespace mproc::detail::shm

@@ -1,0 +1,325 @@
+#include "transport/queue_core.hpp"
+
+#include <mproc/error.hpp>
+
+#include <chrono>
+#include <climits>
+#include <new>
+#include <sched.h>
+
+#include "transport/queue_sync.hpp"
+#include "transport/ring_copy.hpp"
+
+namespace mproc::detail::queue {
+namespace {
+
+// A sleeper re-checks at least this often, so a waker killed between its commit and its wake (or
+// a close() in another thread) delays it by at most this long.
+constexpr std::int64_t kWaitSliceNs = 100'000'000;
+// Before sleeping, a waiter spins this long: when the other side is awake, data or room arrives
+// within a few microseconds and the futex system calls are avoided on both sides.
+constexpr auto kSpin = std::chrono::microseconds(50);
+// After this much pure spinning the waiter yields its CPU between checks: on a loaded machine the
+// other side may be waiting for this very CPU.
+constexpr auto kSpinBeforeYield = std::chrono::microseconds(5);
+
+// Non-blocking operations do not wait for data or room, but do wait for the lock: its holders
+// never sleep inside it, and a dead holder releases it at once (robust mutex).
+const Deadline kNoLockLimit{};
+
+struct Construction {
+  QueueConfig config;
+  std::uint32_t capacity_units;
+  std::size_t ring_offset;
+};
+
+void construct_shared(void* payload, std::size_t /*size*/, void* context) {
+  const auto& c = *static_cast<const Construction*>(context);
+  auto* s = new (payload) QueueShared{};
+  s->kind = c.config.kind;
+  s->capacity_units = c.capacity_units;
+  s->maxsize = c.config.maxsize;
+  s->ring_offset = c.ring_offset;
+  init_robust_mutex(&s->put_lock);
+  init_robust_mutex(&s->get_lock);
+}
+
+Error invalid(const std::string& what) {
+  return Error(std::make_error_code(std::errc::invalid_argument), what);
+}
+
+}  // namespace
+
+std::unique_ptr<QueueCore> QueueCore::create(const QueueConfig& config) {
+  if (config.capacity < kMinCapacity || config.capacity > kMaxCapacity)
+    throw invalid("queue capacity of " + std::to_string(config.capacity) +
+                  " bytes is outside [" + std::to_string(kMinCapacity) + ", " +
+                  std::to_string(kMaxCapacity) + "]");
+  if (config.maxsize > kMaxMaxsize)
+    throw invalid("queue maxsize " + std::to_string(config.maxsize) + " is above " +
+                  std::to_string(kMaxMaxsize));
+  Construction c{config, 0, 0};
+  const std::size_t ring_bytes = (config.capacity + kRecordAlign - 1) / kRecordAlign * kRecordAlign;
+  c.capacity_units = static_cast<std::uint32_t>(ring_bytes / kRecordAlign);
+  c.ring_offset = (sizeof(QueueShared) + 63) / 64 * 64;
+  auto segment = shm::Segment::create(c.ring_offset + ring_bytes, kQueueSegmentKind,
+                                      construct_shared, &c);
+  return std::unique_ptr<QueueCore>(new QueueCore(std::move(segment)));
+}
+
+std::unique_ptr<QueueCore> QueueCore::attach(std::string_view handle) {
+  auto segment = shm::Segment::attach(handle, kQueueSegmentKind);
+  const auto& s = *static_cast<const QueueShared*>(segment.payload());
+  const std::size_t ring_bytes = std::size_t{s.capacity_units} * kRecordAlign;
+  if (s.capacity_units == 0 || s.ring_offset < sizeof(QueueShared) ||
+      s.ring_offset + ring_bytes > segment.payload_size() ||
+      (s.kind != QueueKind::queue && s.kind != QueueKind::simple && s.kind != QueueKind::joinable))
+    throw Error(errc::bad_handle, "queue " + std::string(handle) + ": its header is invalid");
+  return std::unique_ptr<QueueCore>(new QueueCore(std::move(segment)));
+}
+
+QueueCore::QueueCore(shm::Segment segment)
+    : segment_(std::move(segment)),
+      shared_(static_cast<QueueShared*>(segment_.payload())),
+      ring_(shared_->ring()),
+      ring_size_(std::size_t{shared_->capacity_units} * kRecordAlign),
+      capacity_units_(shared_->capacity_units),
+      maxsize_(shared_->maxsize),
+      kind_(shared_->kind) {}
+
+QueueCore::~QueueCore() = default;  // the Segment releases its reference and unmaps
+
+void QueueCore::check_open(const char* operation) const {
+  if (closed())
+    throw Error(errc::closed, std::string("queue ") + operation + ": the queue is closed");
+}
+
+void QueueCore::close() noexcept {
+  if (closed_.exchange(true, std::memory_order_acq_rel)) return;
+  // The mapping stays until destruction: another thread of this process may still be inside a
+  // call, and will notice `closed_` within one wait slice.
+  segment_.release();
+}
+
+const std::string& QueueCore::handle() const {
+  check_open("handle");
+  return segment_.name();
+}
+
+std::uint32_t QueueCore::used_units(Position tail, Position head) const noexcept {
+  const std::uint32_t used = tail.offset >= head.offset
+                                 ? tail.offset - head.offset
+                                 : tail.offset + capacity_units_ - head.offset;
+  // Equal offsets mean empty or completely full; the counts tell which.
+  return used == 0 && tail.count != head.count ? capacity_units_ : used;
+}
+
+bool QueueCore::fits(Position tail, Position head, std::uint32_t units) const noexcept {
+  if (maxsize_ != 0 && std::uint32_t(tail.count - head.count) >= maxsize_) return false;
+  return units <= capacity_units_ - used_units(tail, head);
+}
+
+QueueCore::Attempt QueueCore::try_put(const void* data, std::size_t size, std::uint32_t units,
+                                      const Deadline& lock_deadline) {
+  QueueShared& s = *shared_;
+  RobustLock lock(&s.put_lock, lock_deadline);
+  if (!lock.locked()) return Attempt::lock_timeout;
+  if (lock.recovered()) s.lock_recoveries.fetch_add(1, std::memory_order_relaxed);
+
+  const Position tail = Position::unpack(s.tail.load(std::memory_order_relaxed));
+  Position head = Position::unpack(s.head_cache.load(std::memory_order_relaxed));
+  if (!fits(tail, head, units)) {
+    head = Position::unpack(s.head.load(std::memory_order_acquire));
+    s.head_cache.store(head.pack(), std::memory_order_relaxed);
+    if (!fits(tail, head, units)) return Attempt::no_room;
+  }
+
+  // Write the record into free space, then commit it with one store of tail.
+  const std::size_t offset = std::size_t{tail.offset} * kRecordAlign;
+  const RecordHeader header{static_cast<std::uint32_t>(size), tail.count};
+  ring_write(ring_, ring_size_, offset, &header, sizeof header);
+  ring_write(ring_, ring_size_, ring_advance(offset, sizeof header, ring_size_), data, size);
+  std::uint32_t end = tail.offset + units;
+  if (end >= capacity_units_) end -= capacity_units_;
+  s.tail.store(Position{end, tail.count + 1}.pack(), std::memory_order_release);
+  lock.unlock();
+
+  // Pairs with the sleeper's increment of consumers_waiting before its last check of tail.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (s.consumers_waiting.load(std::memory_order_relaxed) != 0) {
+    s.put_event.fetch_add(1, std::memory_order_release);
+    futex_wake(&s.put_event, 1);
+  }
+  return Attempt::done;
+}
+
+QueueCore::Attempt QueueCore::try_get(Allocate allocate, void* context,
+                                      const Deadline& lock_deadline, Got& got) {
+  QueueShared& s = *shared_;
+  RobustLock lock(&s.get_lock, lock_deadline);
+  if (!lock.locked()) return Attempt::lock_timeout;
+  if (lock.recovered()) s.lock_recoveries.fetch_add(1, std::memory_order_relaxed);
+
+  const Position head = Position::unpack(s.head.load(std::memory_order_relaxed));
+  Position tail = Position::unpack(s.tail_cache.load(std::memory_order_relaxed));
+  if (tail.count == head.count) {
+    tail = Position::unpack(s.tail.load(std::memory_order_acquire));
+    s.tail_cache.store(tail.pack(), std::memory_order_relaxed);
+    if (tail.count == head.count) return Attempt::empty;
+  }
+
+  const std::size_t offset = std::size_t{head.offset} * kRecordAlign;
+  RecordHeader header{};
+  ring_read(ring_, ring_size_, offset, &header, sizeof header);
+  const std::uint32_t units = record_units(header.size);
+  if (header.seq != head.count || header.size > max_message_size() ||
+      units > used_units(tail, head))
+    throw Error(errc::internal, "queue " + segment_.name() + " is corrupt: record " +
+                                    std::to_string(head.count) + " has sequence " +
+                                    std::to_string(header.seq) + " and size " +
+                                    std::to_string(header.size));
+
+  got.size = header.size;
+  void* to = allocate(header.size, context);
+  if (to == nullptr) {
+    got.taken = false;
+    return Attempt::done;
+  }
+  ring_read(ring_, ring_size_, ring_advance(offset, sizeof header, ring_size_), to, header.size);
+  std::uint32_t next = head.offset + units;
+  if (next >= capacity_units_) next -= capacity_units_;
+  s.head.store(Position{next, head.count + 1}.pack(), std::memory_order_release);
+  lock.unlock();
+  got.taken = true;
+
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (s.producers_waiting.load(std::memory_order_relaxed) != 0) {
+    // Every waiting producer re-checks: the room freed may suit a small message but not a large.
+    s.get_event.fetch_add(1, std::memory_order_release);
+    futex_wake(&s.get_event, INT_MAX);
+  }
+  return Attempt::done;
+}
+
+template <class Ready>
+void QueueCore::wait_until(Ready ready, std::atomic<std::uint32_t>& event,
+                           std::atomic<std::uint32_t>& waiting, const Deadline& deadline) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto spin_until = start + kSpin;
+  const auto yield_after = start + kSpinBeforeYield;
+  bool yielding = false;
+  for (unsigned i = 1;; ++i) {
+    if (ready() || closed()) return;
+    if (yielding) ::sched_yield();
+    else cpu_relax();
+    if (i % 64 == 0 || yielding) {
+      const auto now = std::chrono::steady_clock::now();
+      if (now >= spin_until || deadline.expired()) break;
+      yielding = now >= yield_after;
+    }
+  }
+  // Announce, then re-check: a committer that stored before our increment is seen by the
+  // re-check, one that stores after it sees the count and wakes us (or changes `event` first).
+  waiting.fetch_add(1, std::memory_order_seq_cst);
+  const std::uint32_t seen = event.load(std::memory_order_seq_cst);
+  if (!ready() && !closed()) futex_wait(&event, seen, kWaitSliceNs, deadline);
+  waiting.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void QueueCore::put(const void* data, std::size_t size, bool block, const Deadline& deadline) {
+  check_open("put");
+  if (size > max_message_size())
+    throw Error(errc::too_big, "queue put: a message of " + std::to_string(size) +
+                                   " bytes is larger than the queue's capacity allows (" +
+                                   std::to_string(max_message_size()) + " bytes)");
+  const std::uint32_t units = record_units(size);
+  QueueShared& s = *shared_;
+  for (;;) {
+    const Attempt a = try_put(data, size, units, block ? deadline : kNoLockLimit);
+    if (a == Attempt::done) return;
+    if (!block) throw Error(errc::full, "queue put_nowait: the queue is full");
+    if (a == Attempt::lock_timeout || deadline.expired())
+      throw Error(errc::full, "queue put: the queue is still full at the timeout");
+    wait_until(
+        [&] {
+          const Position head = Position::unpack(s.head.load(std::memory_order_seq_cst));
+          const Position tail = Position::unpack(s.tail.load(std::memory_order_acquire));
+          return fits(tail, head, units);
+        },
+        s.get_event, s.producers_waiting, deadline);
+    check_open("put");
+  }
+}
+
+QueueCore::Got QueueCore::get(Allocate allocate, void* context, bool block,
+                              const Deadline& deadline) {
+  check_open("get");
+  QueueShared& s = *shared_;
+  for (;;) {
+    Got got{0, false};
+    const Attempt a = try_get(allocate, context, block ? deadline : kNoLockLimit, got);
+    if (a == Attempt::done) return got;
+    if (!block) throw Error(errc::empty, "queue get_nowait: the queue is empty");
+    if (a == Attempt::lock_timeout || deadline.expired())
+      throw Error(errc::empty, "queue get: the queue is still empty at the timeout");
+    wait_until(
+        [&] {
+          const Position tail = Position::unpack(s.tail.load(std::memory_order_seq_cst));
+          return tail.count != Position::unpack(s.head.load(std::memory_order_relaxed)).count;
+        },
+        s.put_event, s.consumers_waiting, deadline);
+    check_open("get");
+  }
+}
+
+std::size_t QueueCore::qsize() const {
+  check_open("qsize");
+  // head first: tail only grows, so the difference is never negative.
+  const Position head = Position::unpack(shared_->head.load(std::memory_order_acquire));
+  const Position tail = Position::unpack(shared_->tail.load(std::memory_order_acquire));
+  return std::uint32_t(tail.count - head.count);
+}
+
+bool QueueCore::empty() const { return qsize() == 0; }
+
+bool QueueCore::full() const {
+  check_open("full");
+  const Position head = Position::unpack(shared_->head.load(std::memory_order_acquire));
+  const Position tail = Position::unpack(shared_->tail.load(std::memory_order_acquire));
+  return !fits(tail, head, record_units(0));
+}
+
+void QueueCore::task_done() {
+  check_open("task_done");
+  QueueShared& s = *shared_;
+  std::uint32_t done = s.tasks_done.load(std::memory_order_acquire);
+  for (;;) {
+    const std::uint32_t put = Position::unpack(s.tail.load(std::memory_order_acquire)).count;
+    if (put == done)
+      throw Error(errc::bad_state,
+                  "task_done() called more times than there were items put in the queue");
+    if (s.tasks_done.compare_exchange_weak(done, done + 1, std::memory_order_seq_cst)) break;
+  }
+  if (s.joiners_waiting.load(std::memory_order_seq_cst) != 0) futex_wake(&s.tasks_done, INT_MAX);
+}
+
+bool QueueCore::join(const Deadline& deadline) {
+  check_open("join");
+  QueueShared& s = *shared_;
+  auto finished = [&] {
+    // tasks_done first: it never passes the put count, so equality is never seen too early.
+    const std::uint32_t done = s.tasks_done.load(std::memory_order_seq_cst);
+    return Position::unpack(s.tail.load(std::memory_order_seq_cst)).count == done;
+  };
+  for (;;) {
+    if (finished()) return true;
+    if (deadline.expired()) return false;
+    s.joiners_waiting.fetch_add(1, std::memory_order_seq_cst);
+    const std::uint32_t seen = s.tasks_done.load(std::memory_order_seq_cst);
+    if (!finished() && !closed()) futex_wait(&s.tasks_done, seen, kWaitSliceNs, deadline);
+    s.joiners_waiting.fetch_sub(1, std::memory_order_relaxed);
+    check_open("join");
+  }
+}
+
+}  // namespace mproc::detail::queue

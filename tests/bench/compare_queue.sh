@@ -1,0 +1,50 @@
+#!/bin/sh
+# Runs, in one go on the same machine, the reference peers and mproc's queue benchmark, then prints
+# the ratios the queue is held to:
+#   - the raw system limits: ../shared/bench/raw_ipc_bench (groups `ring mem`: a lock-free SPSC
+#     ring in shared memory, memcpy bandwidth), built here if needed;
+#   - Python's multiprocessing.Queue: python3 ../shared/bench/py_mp_bench.py --only queue;
+#   - mproc_queue_bench (a Release build with -DMPROC_BUILD_BENCHMARKS=ON).
+# Usage: tests/bench/compare_queue.sh [build-dir]    (default: build-release)
+# Environment: MPROC_SHARED_BENCH overrides the peers' directory (default: <repo>/../shared/bench).
+set -eu
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$repo/build-release}
+shared=${MPROC_SHARED_BENCH:-$repo/../shared/bench}
+work=${TMPDIR:-/tmp}/mproc-compare-queue.$$
+mkdir -p "$work"
+trap 'rm -rf "$work"' EXIT
+
+bench="$build/tests/bench/mproc_queue_bench"
+if [ ! -x "$bench" ]; then
+  cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_BENCHMARKS=ON >/dev/null
+  cmake --build "$build" -j2 --target mproc_queue_bench >/dev/null
+fi
+raw="$work/raw_ipc_bench"
+g++ -O2 -std=c++17 -pthread "$shared/raw_ipc_bench.cpp" -o "$raw" -lrt
+
+echo "# raw_ipc_bench ring mem" >&2
+"$raw" ring mem 2>"$work/raw.err" | tee "$work/raw.out"
+echo "# py_mp_bench --only queue" >&2
+python3 "$shared/py_mp_bench.py" --only queue 2>"$work/py.err" | tee "$work/py.out"
+echo "# mproc_queue_bench" >&2
+"$bench" 2>"$work/mproc.err" | tee "$work/mproc.out"
+
+cat "$work/raw.out" "$work/py.out" "$work/mproc.out" | awk '
+  { value[$1] = $2 }
+  function ratio(label, a, b, target) {
+    if (!(a in value) || !(b in value) || value[b] == 0) { printf "%-46s n/a\n", label; return }
+    printf "%-46s %8.2f   (%s / %s; target %s)\n", label, value[a] / value[b], a, b, target
+  }
+  END {
+    print ""
+    print "ratios"
+    ratio("Queue 64 B vs Python mp.Queue", "queue_spsc_64B", "queue_small_msgs", ">= 100")
+    ratio("Queue 64 B vs raw SPSC shm ring", "queue_spsc_64B", "shm_spsc_ring_64B", ">= 0.2")
+    ratio("Queue 64 B vs raw SPSC ring, batched", "queue_spsc_64B", "shm_spsc_ring_64B_batch64", "-")
+    ratio("Queue 64 KiB vs memcpy bandwidth", "queue_spsc_64KiB", "memcpy_bandwidth", ">= 0.5")
+    ratio("Queue 64 KiB vs raw SPSC ring 64 KiB", "queue_spsc_64KiB", "shm_spsc_ring_64KiB", "-")
+    ratio("Queue 64 KiB vs Python mp.Queue 64 KiB", "queue_spsc_64KiB", "queue_64KiB", "-")
+    ratio("Queue 2x2 64 B vs Python mp.Queue (1x1)", "queue_mpmc_2x2_64B", "queue_small_msgs", "report")
+  }'

@@ -1,0 +1,238 @@
+// Queue benchmarks, in the format of ../shared/bench: one `metric value unit` line per figure on
+// stdout (the median of the repetitions), every repetition on stderr.
+//   queue_spsc_64B            one producer process -> one consumer process, 64-byte messages
+//   queue_spsc_64KiB          the same with 64 KiB messages (MB = 10^6 bytes)
+//   queue_mpmc_2x2_64B        two producer processes -> two consumer processes, 64-byte messages
+//   queue_pingpong_rtt        a message there and back between two processes (two queues)
+//   queue_resident_*          memory a queue occupies in /dev/shm (tmpfs pages actually allocated)
+// Usage: mproc_queue_bench [--quick]
+#include <mproc/process.hpp>
+#include <mproc/queue.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+using mproc::Queue;
+using mproc::QueueOptions;
+
+double now_s() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+void emit(const char* name, std::vector<double> samples, const char* unit) {
+  std::vector<double> sorted = samples;
+  std::sort(sorted.begin(), sorted.end());
+  const std::size_t n = sorted.size();
+  const double median = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+  std::printf("%s %.6g %s\n", name, median, unit);
+  std::fflush(stdout);
+  std::fprintf(stderr, "# %s n=%zu samples=", name, n);
+  for (double s : samples) std::fprintf(stderr, "%.6g ", s);
+  std::fprintf(stderr, "\n");
+}
+
+[[noreturn]] void die(const char* what) {
+  std::perror(what);
+  std::exit(2);
+}
+
+// A one-shot "go" over a pipe, so that timing starts after fork and setup.
+class Go {
+ public:
+  Go() {
+    if (::pipe(fds_) != 0) die("pipe");
+  }
+  ~Go() {
+    ::close(fds_[0]);
+    ::close(fds_[1]);
+  }
+  void wait() {
+    char c;
+    if (::read(fds_[0], &c, 1) != 1) die("read go");
+  }
+  void fire(int children = 1) {
+    for (int i = 0; i < children; ++i)
+      if (::write(fds_[1], "g", 1) != 1) die("write go");
+  }
+
+ private:
+  int fds_[2];
+};
+
+void wait_child(pid_t pid) {
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid) die("waitpid");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "child %d failed (status %d)\n", static_cast<int>(pid), status);
+    std::exit(2);
+  }
+}
+
+// Producer = child, consumer = the parent; both copy every message (as the raw SPSC ring does).
+// Returns seconds for n messages.
+double spsc_seconds(std::uint64_t n, std::size_t size, std::size_t capacity) {
+  Queue q(QueueOptions{0, capacity});
+  Go go;
+  const pid_t pid = mproc::fork();
+  if (pid == 0) {
+    std::vector<char> message(size, 'p');
+    go.wait();
+    for (std::uint64_t i = 0; i < n; ++i) {
+      std::memcpy(message.data(), &i, sizeof i);
+      q.put_bytes(message.data(), size);
+    }
+    ::_exit(0);
+  }
+  std::vector<char> into(size);
+  std::uint64_t sum = 0;
+  const double t0 = now_s();
+  go.fire();
+  for (std::uint64_t i = 0; i < n; ++i) {
+    if (q.get_into(into.data(), into.size()) != size) die("short message");
+    std::uint64_t seq;
+    std::memcpy(&seq, into.data(), sizeof seq);
+    sum += seq;
+  }
+  const double dt = now_s() - t0;
+  wait_child(pid);
+  if (sum != n * (n - 1) / 2) die("checksum mismatch");
+  return dt;
+}
+
+// Two producer and two consumer processes; the parent only times. Returns seconds.
+double mpmc_seconds(std::uint64_t n, std::size_t size, int producers, int consumers) {
+  Queue q;
+  Go go;
+  std::vector<pid_t> pids;
+  for (int p = 0; p < producers; ++p) {
+    const pid_t pid = mproc::fork();
+    if (pid == 0) {
+      std::vector<char> message(size, 'p');
+      go.wait();
+      for (std::uint64_t i = 0; i < n / static_cast<std::uint64_t>(producers); ++i) {
+        std::memcpy(message.data(), &i, sizeof i);
+        q.put_bytes(message.data(), size);
+      }
+      ::_exit(0);
+    }
+    pids.push_back(pid);
+  }
+  std::vector<pid_t> consumer_pids;
+  for (int c = 0; c < consumers; ++c) {
+    const pid_t pid = mproc::fork();
+    if (pid == 0) {
+      std::vector<char> into(size);
+      go.wait();
+      for (;;) {
+        q.get_into(into.data(), into.size());
+        std::uint64_t seq;
+        std::memcpy(&seq, into.data(), sizeof seq);
+        if (seq == UINT64_MAX) ::_exit(0);
+      }
+    }
+    consumer_pids.push_back(pid);
+  }
+  const double t0 = now_s();
+  go.fire(producers + consumers);
+  for (pid_t pid : pids) wait_child(pid);
+  std::vector<char> stop(size, 0);
+  const std::uint64_t sentinel = UINT64_MAX;
+  std::memcpy(stop.data(), &sentinel, sizeof sentinel);
+  for (int c = 0; c < consumers; ++c) q.put_bytes(stop.data(), size);
+  for (pid_t pid : consumer_pids) wait_child(pid);
+  return now_s() - t0;
+}
+
+// Round trips of a 64-byte message between two processes. Returns microseconds per round trip.
+double pingpong_us(int rounds) {
+  Queue there, back;
+  Go go;
+  const pid_t pid = mproc::fork();
+  char message[64] = {};
+  if (pid == 0) {
+    go.wait();
+    for (int i = 0; i < rounds; ++i) {
+      there.get_into(message, sizeof message);
+      back.put_bytes(message, sizeof message);
+    }
+    ::_exit(0);
+  }
+  go.fire();
+  const double t0 = now_s();
+  for (int i = 0; i < rounds; ++i) {
+    there.put_bytes(message, sizeof message);
+    back.get_into(message, sizeof message);
+  }
+  const double dt = now_s() - t0;
+  wait_child(pid);
+  return dt / rounds * 1e6;
+}
+
+// Bytes of tmpfs memory the queue's segment occupies now.
+double resident_bytes(const Queue& q) {
+  struct stat st {};
+  if (::stat(("/dev/shm" + q.handle()).c_str(), &st) != 0) die("stat segment");
+  return static_cast<double>(st.st_blocks) * 512.0;
+}
+
+void resident(std::size_t capacity, const char* idle_name, const char* used_name) {
+  Queue q(QueueOptions{0, capacity});
+  emit(idle_name, {resident_bytes(q)}, "bytes");
+  // One lap of the ring touches every page of it.
+  std::vector<char> message(std::min<std::size_t>(capacity / 4, 4096), 'r');
+  std::size_t written = 0;
+  while (written < 2 * capacity) {
+    q.put_bytes(message.data(), message.size());
+    (void)q.get_bytes();
+    written += message.size() + 8;
+  }
+  emit(used_name, {resident_bytes(q)}, "bytes");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  const int reps = quick ? 3 : 5;
+  std::vector<double> s;
+
+  const std::uint64_t n_small = quick ? 1'000'000 : 5'000'000;
+  for (int r = 0; r < reps; ++r)
+    s.push_back(static_cast<double>(n_small) / spsc_seconds(n_small, 64, std::size_t{1} << 20));
+  emit("queue_spsc_64B", s, "msgs/s");
+  s.clear();
+
+  const std::uint64_t n_big = quick ? 10'000 : 50'000;
+  const std::size_t big = 64 * 1024;
+  for (int r = 0; r < reps; ++r)
+    s.push_back(static_cast<double>(n_big) * big / 1e6 /
+                spsc_seconds(n_big, big, std::size_t{1} << 20));
+  emit("queue_spsc_64KiB", s, "MB/s");
+  s.clear();
+
+  const std::uint64_t n_mpmc = quick ? 1'000'000 : 4'000'000;
+  for (int r = 0; r < reps; ++r)
+    s.push_back(static_cast<double>(n_mpmc) / mpmc_seconds(n_mpmc, 64, 2, 2));
+  emit("queue_mpmc_2x2_64B", s, "msgs/s");
+  s.clear();
+
+  for (int r = 0; r < reps; ++r) s.push_back(pingpong_us(quick ? 20'000 : 100'000));
+  emit("queue_pingpong_rtt", s, "us");
+
+  resident(std::size_t{1} << 20, "queue_resident_idle_1MiB", "queue_resident_used_1MiB");
+  resident(std::size_t{64} << 10, "queue_resident_idle_64KiB", "queue_resident_used_64KiB");
+  return 0;
+}
