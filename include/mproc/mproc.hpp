@@ -3,5 +3,6 @@
 
 #include <mproc/error.hpp>
 #include <mproc/log.hpp>
+#include <mproc/pool.hpp>
 #include <mproc/process.hpp>
 #include <mproc/version.h>
