@@ -1,6 +1,8 @@
 #include "pool/worker.hpp"
 
 #include <cstdint>
+#include <cstdio>
+#include <stdio_ext.h>
 #include <string>
 #include <unistd.h>
 
@@ -160,6 +162,11 @@ void ring_doorbell(PoolControl& control, int doorbell) noexcept {
 }
 
 int worker_main(const WorkerConfig& config) {
+  // The worker was forked at an arbitrary moment (from the dispatcher thread): output the parent
+  // had buffered but not yet written is the parent's to write. Without this, the worker's exit
+  // (which flushes stdio) would print it a second time.
+  ::__fpurge(stdout);
+  ::__fpurge(stderr);
   Worker worker(config);
   return worker.run();
 }
