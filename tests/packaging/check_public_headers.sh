@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# What the public headers may include: users get libmproc.so and its headers, not spdlog, fmt or
+# cereal (they are private dependencies, linked into the library only), and not the library's own
+# internals under src/. Also checks that the umbrella header <mproc/mproc.hpp> includes every other
+# public C++ header, so that `#include <mproc/mproc.hpp>` really gives the whole API.
+# (That each header compiles on its own is checked by the build: see CMakeLists.txt.)
+#
+# usage: check_public_headers.sh <include dir> <capi/mproc.h>
+set -euo pipefail
+# No process substitution in these scripts: bash does not wait for it, and the CI run reports
+# every process that outlives its parent.
+
+include_dir=$1 c_header=$2
+failures=0
+fail() {
+  echo "FAIL: $*"
+  failures=$((failures + 1))
+}
+
+shopt -s nullglob
+headers=("$include_dir"/mproc/*.hpp "$include_dir"/mproc/*.h "$c_header")
+((${#headers[@]} > 1)) || fail "no public header found under $include_dir/mproc"
+
+for header in "${headers[@]}"; do
+  # Any #include of a private dependency, with <> or "", with or without spaces after '#'.
+  hits=$(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*[<"](spdlog|fmt|cereal)[/.]' \
+    "$header" || true)
+  while IFS= read -r hit; do
+    [[ -z $hit ]] || fail "$header includes a private dependency: $hit"
+  done <<<"$hits"
+  # Quoted includes must name another public header (mproc/...), never an internal one.
+  hits=$(grep -nE '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$header" |
+    grep -vE '#[[:space:]]*include[[:space:]]*"mproc/[a-z0-9_]+\.h(pp)?"' || true)
+  while IFS= read -r hit; do
+    [[ -z $hit ]] || fail "$header includes a non-public header: $hit"
+  done <<<"$hits"
+done
+
+umbrella="$include_dir/mproc/mproc.hpp"
+if [[ ! -f $umbrella ]]; then
+  fail "the umbrella header $umbrella is missing"
+else
+  for header in "$include_dir"/mproc/*.hpp; do
+    name=mproc/$(basename "$header")
+    [[ $name == mproc/mproc.hpp ]] && continue
+    grep -qE "^[[:space:]]*#[[:space:]]*include[[:space:]]*<${name//./\\.}>" "$umbrella" ||
+      fail "$umbrella does not include <$name>"
+  done
+fi
+
+if ((failures > 0)); then
+  echo "$failures problem(s) in the public headers"
+  exit 1
+fi
+echo "OK: ${#headers[@]} public headers include no private dependency;" \
+  "the umbrella header includes them all"
