@@ -1,6 +1,8 @@
 // The umbrella header for mproc's C++ API.
 #pragma once
 
+#include <mproc/async_result.hpp>
+#include <mproc/codec.hpp>
 #include <mproc/error.hpp>
 #include <mproc/log.hpp>
 #include <mproc/pool.hpp>

@@ -422,6 +422,9 @@ void PoolCore::Impl::sleep(int64_t timeout_ns) {
     control->parent_sleeping.store(0, std::memory_order_relaxed);
     return;
   }
+  // A timed task may have started since the caller looked: either its worker saw our flag (and
+  // rings the doorbell) or we see the task running here.
+  timeout_ns = check_timeouts();
   int timeout_ms = -1;
   if (timeout_ns >= 0) timeout_ms = static_cast<int>(std::min<int64_t>(timeout_ns / 1'000'000 + 1, 60'000));
   check_deaths(timeout_ms);

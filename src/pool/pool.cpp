@@ -6,9 +6,31 @@ Pool::Pool(int processes) : Pool(PoolOptions{processes, {}, 0, StartMethod::fork
 
 Pool::Pool(PoolOptions options) : core_(detail::PoolCore::create(std::move(options))) {}
 
-Pool::~Pool() = default;  // the core's destructor terminates if the pool was not joined
+namespace {
+
+// Terminates (bounded) unless the pool was joined; an imap iterator may still share the core, so
+// the core's own destructor may come later.
+void finish(std::shared_ptr<detail::PoolCore>& core) noexcept {
+  if (!core) return;
+  try {
+    core->terminate();
+  } catch (...) {
+    // A forked copy of the pool (bad_state): the parent's business.
+  }
+  core.reset();
+}
+
+}  // namespace
+
+Pool::~Pool() { finish(core_); }
 Pool::Pool(Pool&& other) noexcept = default;
-Pool& Pool::operator=(Pool&& other) noexcept = default;
+Pool& Pool::operator=(Pool&& other) noexcept {
+  if (this != &other) {
+    finish(core_);
+    core_ = std::move(other.core_);
+  }
+  return *this;
+}
 
 detail::PoolCore& Pool::core() const {
   if (!core_) throw Error(errc::bad_state, "Pool: moved-from pool");
