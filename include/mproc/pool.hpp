@@ -155,6 +155,7 @@ class MPROC_API PoolCore : public std::enable_shared_from_this<PoolCore> {
   // Queues jobs for the dispatcher. `feeder` marks submissions by an imap iterator on behalf of a
   // call made before close(): accepted until join(). Errors: closed, terminated, bad_state.
   void submit(std::vector<Job>& jobs, bool feeder = false);
+  void submit_one(Job&& job);
   void cancel(uint64_t group);
   // An imap iterator with input left registers as a feeder; see Pool::close.
   void add_feeder();
@@ -361,30 +362,26 @@ item_t<R> decode_item(const ItemView& item) {
   }
 }
 
-// apply_async: one job, one item.
+// apply_async: one job, one item; the result state is its own sink (one allocation).
 template <class R>
-class ApplySink final : public JobSink {
+class ApplyState final : public ValueCore<item_t<R>>, public JobSink {
  public:
-  explicit ApplySink(std::shared_ptr<ValueCore<item_t<R>>> core) : core_(std::move(core)) {}
   void on_items(const char* data, size_t size, uint32_t) noexcept override {
     const char* p = data;
     ItemView item{};
     if (!next_item(p, data + size, item)) {
-      core_->resolve_error(make_error_code(errc::internal), "malformed result record");
+      this->resolve_error(make_error_code(errc::internal), "malformed result record");
       return;
     }
     try {
-      core_->resolve_value(decode_item<R>(item));
+      this->resolve_value(decode_item<R>(item));
     } catch (const Error& e) {
-      core_->resolve_error(e.code(), e.what());
+      this->resolve_error(e.code(), e.what());
     }
   }
   void on_failure(std::error_code code, const std::string& message) noexcept override {
-    core_->resolve_error(code, message);
+    this->resolve_error(code, message);
   }
-
- private:
-  std::shared_ptr<ValueCore<item_t<R>>> core_;
 };
 
 // map_async: the chunks of one map fill one vector; the first failure resolves the whole map.
@@ -815,16 +812,19 @@ class MPROC_API Pool {
     detail::check_task_callable<F>();
     using R = std::decay_t<std::invoke_result_t<Fn&, detail::wire_t<Args>&...>>;
     using V = detail::item_t<R>;
-    auto state = std::make_shared<detail::ValueCore<V>>();
+    auto state = std::make_shared<detail::ApplyState<R>>();
     const Fn fn(std::forward<F>(f));
     detail::TaskWriter writer(&detail::invoke_item<Fn, detail::wire_t<Args>...>, fn);
     writer.add(detail::wire_t<Args>(args)...);
-    std::vector<detail::Job> jobs(1);
-    jobs[0].payload = writer.finish();
-    jobs[0].sink = std::make_shared<detail::ApplySink<R>>(state);
-    jobs[0].timeout = options.timeout;
-    submit(jobs, *state);
-    return AsyncResult<R>(std::move(state));
+    detail::Job job;
+    job.payload = writer.finish();
+    job.sink = std::shared_ptr<detail::JobSink>(state, state.get());
+    job.timeout = options.timeout;
+    const uint64_t group = core().new_group();
+    state->attach(core_, group);
+    job.group = group;
+    core().submit_one(std::move(job));
+    return AsyncResult<R>(std::shared_ptr<detail::ValueCore<V>>(std::move(state)));
   }
 
   // f(x) for every x of `inputs`, in input order, as one vector. chunksize 0: Python's heuristic

@@ -108,6 +108,23 @@ void PoolCore::submit(std::vector<Job>& jobs, bool feeder) {
   ring_doorbell(*d.control, d.doorbell);
 }
 
+void PoolCore::submit_one(Job&& job) {
+  Impl& d = *impl_;
+  check_owner(d, "Pool");
+  auto record = std::make_unique<JobRecord>();
+  record->job = std::move(job);
+  {
+    std::lock_guard lock(d.mutex);
+    if (d.state == State::terminate) throw Error(errc::terminated, "Pool: the pool was terminated");
+    if (d.state == State::close)
+      throw Error(errc::closed, "Pool: the pool is closed (close() was called)");
+    record->id = d.next_id++;
+    d.inbox.push_back(std::move(record));
+    d.inbox_nonempty.store(true, std::memory_order_seq_cst);
+  }
+  ring_doorbell(*d.control, d.doorbell);
+}
+
 void PoolCore::cancel(uint64_t group) {
   Impl& d = *impl_;
   if (d.owner != ::getpid()) return;
