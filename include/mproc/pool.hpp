@@ -37,6 +37,11 @@
 // for a task, never hangs, and never leaves a result unresolved (Python's context manager also
 // terminates, but leaves results hanging: cpython #126743). Call close() and join() to wait.
 //
+// Workers are daemon processes (named ForkPoolWorker-N): as in Python, a task may not start
+// Processes or Pools of its own. End a pool (destroy, terminate or join it) before the program
+// exits: a pool that outlives main() has its workers stopped by the at-exit handler while its
+// dispatcher still runs.
+//
 // Thread-safety: a Pool may be used from several threads at once (submissions, close, terminate,
 // join); a Pool belongs to the process that created it (in a forked child, its methods throw
 // errc::bad_state).
