@@ -71,6 +71,7 @@
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -654,6 +655,31 @@ void add_map_item(TaskWriter& writer, const T& input) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Named tasks: the signature of a function pointer or a non-generic lambda.
+template <class F>
+struct signature : signature<decltype(&F::operator())> {};
+template <class R, class... A>
+struct signature<R (*)(A...)> {
+  using result = std::decay_t<R>;
+  using args = std::tuple<std::decay_t<A>...>;
+};
+template <class R, class C, class... A>
+struct signature<R (C::*)(A...) const> : signature<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct signature<R (C::*)(A...)> : signature<R (*)(A...)> {};
+
+struct RegisteredTask {
+  Invoker invoker = nullptr;
+  std::string callable;  // the callable's bytes
+  const std::type_info* args = nullptr;
+  const std::type_info* result = nullptr;
+};
+MPROC_API void add_registered_task(const std::string& name, RegisteredTask task);
+// Errors: EINVAL if no task has that name.
+MPROC_API RegisteredTask find_registered_task(const std::string& name);
+[[noreturn]] MPROC_API void throw_task_signature_mismatch(const std::string& name);
+
 }  // namespace detail
 
 // The results of imap / imap_unordered, streamed: a single-pass input range.
@@ -784,6 +810,31 @@ class ImapIterator {
   std::optional<Error> feed_error_;
 };
 
+// Registers `fn` (a function pointer or a lambda with trivially copyable captures, not a generic
+// one) under `name`, for Pool::apply_async(TaskName{name}, args...). Names are the way to name
+// code in a worker that is not a fork of the caller (start methods other than fork, planned);
+// with fork they are a convenience. Register before creating pools (e.g. at start-up);
+// registering a name again replaces it. Errors: EINVAL for an empty name.
+// Thread-safety: safe from any thread.
+template <class F>
+void register_task(const std::string& name, F fn) {
+  detail::check_task_callable<F>();
+  using Fn = std::decay_t<F>;
+  using Sig = detail::signature<Fn>;
+  detail::RegisteredTask task;
+  task.invoker = detail::tuple_invoker<typename Sig::args>::template get<Fn>();
+  const Fn copy(fn);
+  task.callable.assign(reinterpret_cast<const char*>(&copy), sizeof(Fn));
+  task.args = &typeid(typename Sig::args);
+  task.result = &typeid(typename Sig::result);
+  detail::add_registered_task(name, std::move(task));
+}
+
+// Names a registered task in Pool::apply_async.
+struct TaskName {
+  std::string name;
+};
+
 // Thread-safety: see the file comment.
 class MPROC_API Pool {
  public:
@@ -830,6 +881,39 @@ class MPROC_API Pool {
     job.group = group;
     core().submit_one(std::move(job));
     return AsyncResult<R>(std::shared_ptr<detail::ValueCore<V>>(std::move(state)));
+  }
+
+  // Runs the task registered under `name` (see register_task). R and the argument types must be
+  // those it was registered with. Errors: EINVAL for an unknown name or other types.
+  template <class R, class... Args>
+  AsyncResult<R> apply_async(const TaskName& task, Args&&... args) {
+    const detail::RegisteredTask found = detail::find_registered_task(task.name);
+    if (*found.args != typeid(std::tuple<detail::wire_t<Args>...>) ||
+        *found.result != typeid(R))
+      detail::throw_task_signature_mismatch(task.name);
+    auto state = std::make_shared<detail::ApplyState<R>>();
+    std::string payload;
+    detail::put_pod(payload, reinterpret_cast<uintptr_t>(found.invoker));
+    detail::put_pod(payload, static_cast<uint32_t>(found.callable.size()));
+    payload += found.callable;
+    detail::put_pod(payload, uint32_t{1});
+    const size_t at = payload.size();
+    payload.append(sizeof(uint32_t), '\0');
+    (detail::encode_arg(payload, detail::wire_t<Args>(args)), ...);
+    const auto size = static_cast<uint32_t>(payload.size() - at - sizeof(uint32_t));
+    std::memcpy(payload.data() + at, &size, sizeof size);
+    detail::Job job;
+    job.payload = std::move(payload);
+    job.sink = std::shared_ptr<detail::JobSink>(state, state.get());
+    const uint64_t group = core().new_group();
+    state->attach(core_, group);
+    job.group = group;
+    core().submit_one(std::move(job));
+    return AsyncResult<R>(std::shared_ptr<detail::ValueCore<detail::item_t<R>>>(std::move(state)));
+  }
+  template <class R, class... Args>
+  R apply(const TaskName& task, Args&&... args) {
+    return apply_async<R>(task, std::forward<Args>(args)...).get();
   }
 
   // f(x) for every x of `inputs`, in input order, as one vector. chunksize 0: Python's heuristic

@@ -278,3 +278,28 @@ TEST_F(PoolTest, SubmitFromManyThreads) {
 }
 
 }  // namespace
+
+namespace {
+
+int triple(int x) { return 3 * x; }
+
+TEST_F(PoolTest, RegisteredTasksRunByName) {
+  mproc::register_task("triple", triple);
+  const int offset = 7;
+  mproc::register_task("shift", [offset](int x, const std::string& s) {
+    return s + std::to_string(x + offset);
+  });
+  mproc::Pool pool(2);
+  EXPECT_EQ(pool.apply<int>(mproc::TaskName{"triple"}, 5), 15);
+  EXPECT_EQ(pool.apply_async<std::string>(mproc::TaskName{"shift"}, 1, "n=").get(), "n=8");
+  expect_error([&] { pool.apply<int>(mproc::TaskName{"missing"}, 1); },
+               std::make_error_code(std::errc::invalid_argument), "missing");
+  expect_error([&] { pool.apply<int>(mproc::TaskName{"triple"}, 1.5); },
+               std::make_error_code(std::errc::invalid_argument), "other argument");
+  expect_error([&] { mproc::register_task("", triple); },
+               std::make_error_code(std::errc::invalid_argument));
+  pool.close();
+  pool.join();
+}
+
+}  // namespace
