@@ -7,4 +7,5 @@
 #include <mproc/log.hpp>
 #include <mproc/pool.hpp>
 #include <mproc/process.hpp>
+#include <mproc/sync.hpp>
 #include <mproc/version.h>

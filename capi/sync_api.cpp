@@ -1,0 +1,350 @@
+// The C ABI for synchronisation: translation to mproc::Lock, RLock, Semaphore, BoundedSemaphore,
+// Event, Condition and Barrier only.
+#include "mproc.h"
+
+#include <mproc/sync.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "capi_support.hpp"
+
+namespace {
+
+using mproc::capi::deref;
+using mproc::capi::fail;
+using mproc::capi::guard;
+using mproc::capi::require;
+using mproc::detail::HandleKind;
+using mproc::detail::Handles;
+
+// The C handles and the C++ objects behind them. A semaphore handle holds a Semaphore whether it
+// is bounded or not (a BoundedSemaphore is a Semaphore whose state knows its bound).
+struct Kinds {
+  using Lock = Handles<mproc::Lock, HandleKind::lock>;
+  using RLock = Handles<mproc::RLock, HandleKind::rlock>;
+  using Semaphore = Handles<mproc::Semaphore, HandleKind::semaphore>;
+  using Event = Handles<mproc::Event, HandleKind::event>;
+  using Condition = Handles<mproc::Condition, HandleKind::condition>;
+  using Barrier = Handles<mproc::Barrier, HandleKind::barrier>;
+};
+
+std::optional<mproc::Seconds> timeout_of(std::int64_t timeout_ms, const char* function) {
+  mproc::capi::check_timeout_ms(timeout_ms, function);
+  if (timeout_ms == mproc::capi::kWaitForever) return std::nullopt;
+  return std::chrono::milliseconds(timeout_ms);
+}
+
+int timed_out(const char* function, std::int64_t timeout_ms) {
+  return fail(MPROC_ETIMEDOUT,
+              std::string(function) + ": not within " + std::to_string(timeout_ms) + " ms");
+}
+
+template <class CHandle, class Table, class Object>
+int create(CHandle** out, const char* function, Object&& make) {
+  return guard([&] {
+    require(out, function, "out");
+    *out = reinterpret_cast<CHandle*>(Table::insert(make()));
+    return 0;
+  });
+}
+
+template <class Table, class CHandle>
+int destroy(CHandle* handle, const char* function, const char* type) {
+  if (handle == nullptr) return 0;
+  return guard([&] {
+    if (!Table::remove(reinterpret_cast<std::uintptr_t>(handle)))
+      throw mproc::Error(mproc::errc::bad_handle, std::string(function) + ": not a live " + type);
+    return 0;
+  });
+}
+
+// Lock, RLock and a condition's lock: 0, MPROC_EOWNERDEAD (held) or MPROC_ETIMEDOUT.
+template <class L>
+int acquire(L& lock, std::int64_t timeout_ms, const char* function) {
+  const auto timeout = timeout_of(timeout_ms, function);
+  // A nested acquisition of an RLock is not the one that recovered it: report 0.
+  const bool nested = lock.is_mine();
+  // timeout_ms 0 only tries, so that a Lock the caller holds gives ETIMEDOUT rather than EDEADLK.
+  if (!lock.acquire(timeout_ms != 0, timeout)) return timed_out(function, timeout_ms);
+  if (!nested && lock.owner_died())
+    return fail(MPROC_EOWNERDEAD, std::string(function) +
+                                      ": the previous holder died; the lock was recovered and "
+                                      "is held by the caller");
+  return 0;
+}
+
+template <class Object, HandleKind Kind, class CHandle>
+Object& object_of(CHandle* handle, const char* function, const char* type) {
+  return deref<Object, Kind>(handle, function, type);
+}
+
+mproc::Lock& lock_of(mproc_lock_t* h, const char* f) {
+  return object_of<mproc::Lock, HandleKind::lock>(h, f, "mproc_lock_t");
+}
+mproc::RLock& rlock_of(mproc_rlock_t* h, const char* f) {
+  return object_of<mproc::RLock, HandleKind::rlock>(h, f, "mproc_rlock_t");
+}
+mproc::Semaphore& semaphore_of(mproc_semaphore_t* h, const char* f) {
+  return object_of<mproc::Semaphore, HandleKind::semaphore>(h, f, "mproc_semaphore_t");
+}
+mproc::Event& event_of(mproc_event_t* h, const char* f) {
+  return object_of<mproc::Event, HandleKind::event>(h, f, "mproc_event_t");
+}
+mproc::Condition& condition_of(mproc_condition_t* h, const char* f) {
+  return object_of<mproc::Condition, HandleKind::condition>(h, f, "mproc_condition_t");
+}
+mproc::Barrier& barrier_of(mproc_barrier_t* h, const char* f) {
+  return object_of<mproc::Barrier, HandleKind::barrier>(h, f, "mproc_barrier_t");
+}
+
+}  // namespace
+
+extern "C" {
+
+// ---- Lock
+
+int mproc_lock_create(mproc_lock_t** out) {
+  return create<mproc_lock_t, Kinds::Lock>(out, "mproc_lock_create",
+                                           [] { return std::make_unique<mproc::Lock>(); });
+}
+
+int mproc_lock_acquire(mproc_lock_t* lock, int64_t timeout_ms) {
+  return guard([&] {
+    return acquire(lock_of(lock, "mproc_lock_acquire"), timeout_ms, "mproc_lock_acquire");
+  });
+}
+
+int mproc_lock_release(mproc_lock_t* lock) {
+  return guard([&] {
+    lock_of(lock, "mproc_lock_release").release();
+    return 0;
+  });
+}
+
+int mproc_lock_destroy(mproc_lock_t* lock) {
+  return destroy<Kinds::Lock>(lock, "mproc_lock_destroy", "mproc_lock_t");
+}
+
+// ---- RLock
+
+int mproc_rlock_create(mproc_rlock_t** out) {
+  return create<mproc_rlock_t, Kinds::RLock>(out, "mproc_rlock_create",
+                                             [] { return std::make_unique<mproc::RLock>(); });
+}
+
+int mproc_rlock_acquire(mproc_rlock_t* rlock, int64_t timeout_ms) {
+  return guard([&] {
+    return acquire(rlock_of(rlock, "mproc_rlock_acquire"), timeout_ms, "mproc_rlock_acquire");
+  });
+}
+
+int mproc_rlock_release(mproc_rlock_t* rlock) {
+  return guard([&] {
+    rlock_of(rlock, "mproc_rlock_release").release();
+    return 0;
+  });
+}
+
+int mproc_rlock_destroy(mproc_rlock_t* rlock) {
+  return destroy<Kinds::RLock>(rlock, "mproc_rlock_destroy", "mproc_rlock_t");
+}
+
+// ---- Semaphore
+
+int mproc_semaphore_create(int value, int bounded, mproc_semaphore_t** out) {
+  return create<mproc_semaphore_t, Kinds::Semaphore>(
+      out, "mproc_semaphore_create", [&]() -> std::unique_ptr<mproc::Semaphore> {
+        if (bounded) return std::make_unique<mproc::BoundedSemaphore>(value);
+        return std::make_unique<mproc::Semaphore>(value);
+      });
+}
+
+int mproc_semaphore_acquire(mproc_semaphore_t* semaphore, int64_t timeout_ms) {
+  return guard([&] {
+    auto& s = semaphore_of(semaphore, "mproc_semaphore_acquire");
+    if (!s.acquire(true, timeout_of(timeout_ms, "mproc_semaphore_acquire")))
+      return timed_out("mproc_semaphore_acquire", timeout_ms);
+    return 0;
+  });
+}
+
+int mproc_semaphore_release(mproc_semaphore_t* semaphore) {
+  return guard([&] {
+    semaphore_of(semaphore, "mproc_semaphore_release").release();
+    return 0;
+  });
+}
+
+int mproc_semaphore_get_value(mproc_semaphore_t* semaphore) {
+  return guard([&] { return semaphore_of(semaphore, "mproc_semaphore_get_value").get_value(); });
+}
+
+int mproc_semaphore_destroy(mproc_semaphore_t* semaphore) {
+  return destroy<Kinds::Semaphore>(semaphore, "mproc_semaphore_destroy", "mproc_semaphore_t");
+}
+
+// ---- Event
+
+int mproc_event_create(mproc_event_t** out) {
+  return create<mproc_event_t, Kinds::Event>(out, "mproc_event_create",
+                                             [] { return std::make_unique<mproc::Event>(); });
+}
+
+int mproc_event_set(mproc_event_t* event) {
+  return guard([&] {
+    event_of(event, "mproc_event_set").set();
+    return 0;
+  });
+}
+
+int mproc_event_clear(mproc_event_t* event) {
+  return guard([&] {
+    event_of(event, "mproc_event_clear").clear();
+    return 0;
+  });
+}
+
+int mproc_event_is_set(mproc_event_t* event) {
+  return guard([&] { return event_of(event, "mproc_event_is_set").is_set() ? 1 : 0; });
+}
+
+int mproc_event_wait(mproc_event_t* event, int64_t timeout_ms) {
+  return guard([&] {
+    auto& e = event_of(event, "mproc_event_wait");
+    if (!e.wait(timeout_of(timeout_ms, "mproc_event_wait")))
+      return timed_out("mproc_event_wait", timeout_ms);
+    return 0;
+  });
+}
+
+int mproc_event_destroy(mproc_event_t* event) {
+  return destroy<Kinds::Event>(event, "mproc_event_destroy", "mproc_event_t");
+}
+
+// ---- Condition
+
+int mproc_condition_create(mproc_condition_t** out) {
+  return create<mproc_condition_t, Kinds::Condition>(
+      out, "mproc_condition_create", [] { return std::make_unique<mproc::Condition>(); });
+}
+
+int mproc_condition_create_with_lock(mproc_lock_t* lock, mproc_condition_t** out) {
+  return create<mproc_condition_t, Kinds::Condition>(out, "mproc_condition_create_with_lock", [&] {
+    return std::make_unique<mproc::Condition>(lock_of(lock, "mproc_condition_create_with_lock"));
+  });
+}
+
+int mproc_condition_create_with_rlock(mproc_rlock_t* rlock, mproc_condition_t** out) {
+  return create<mproc_condition_t, Kinds::Condition>(out, "mproc_condition_create_with_rlock", [&] {
+    return std::make_unique<mproc::Condition>(rlock_of(rlock, "mproc_condition_create_with_rlock"));
+  });
+}
+
+int mproc_condition_acquire(mproc_condition_t* condition, int64_t timeout_ms) {
+  return guard([&] {
+    auto& c = condition_of(condition, "mproc_condition_acquire");
+    return acquire(c, timeout_ms, "mproc_condition_acquire");
+  });
+}
+
+int mproc_condition_release(mproc_condition_t* condition) {
+  return guard([&] {
+    condition_of(condition, "mproc_condition_release").release();
+    return 0;
+  });
+}
+
+int mproc_condition_wait(mproc_condition_t* condition, int64_t timeout_ms) {
+  return guard([&] {
+    auto& c = condition_of(condition, "mproc_condition_wait");
+    const bool notified = c.wait(timeout_of(timeout_ms, "mproc_condition_wait"));
+    if (c.owner_died())
+      return fail(MPROC_EOWNERDEAD,
+                  "mproc_condition_wait: the lock's holder died; the lock was "
+                  "recovered and is held by the caller");
+    return notified ? 0 : timed_out("mproc_condition_wait", timeout_ms);
+  });
+}
+
+int mproc_condition_wait_for(mproc_condition_t* condition, mproc_predicate_fn predicate,
+                             void* user_data, int64_t timeout_ms) {
+  return guard([&] {
+    auto& c = condition_of(condition, "mproc_condition_wait_for");
+    require(reinterpret_cast<const void*>(predicate), "mproc_condition_wait_for", "predicate");
+    if (!c.wait_for([&] { return predicate(user_data) != 0; },
+                    timeout_of(timeout_ms, "mproc_condition_wait_for")))
+      return timed_out("mproc_condition_wait_for", timeout_ms);
+    return 0;
+  });
+}
+
+int mproc_condition_notify(mproc_condition_t* condition, int n) {
+  return guard([&] {
+    condition_of(condition, "mproc_condition_notify").notify(n);
+    return 0;
+  });
+}
+
+int mproc_condition_notify_all(mproc_condition_t* condition) {
+  return guard([&] {
+    condition_of(condition, "mproc_condition_notify_all").notify_all();
+    return 0;
+  });
+}
+
+int mproc_condition_destroy(mproc_condition_t* condition) {
+  return destroy<Kinds::Condition>(condition, "mproc_condition_destroy", "mproc_condition_t");
+}
+
+// ---- Barrier
+
+int mproc_barrier_create(int parties, mproc_barrier_action_fn action, void* user_data,
+                         int64_t timeout_ms, mproc_barrier_t** out) {
+  return create<mproc_barrier_t, Kinds::Barrier>(out, "mproc_barrier_create", [&] {
+    std::function<void()> run;
+    if (action != nullptr) run = [action, user_data] { action(user_data); };
+    return std::make_unique<mproc::Barrier>(parties, std::move(run),
+                                            timeout_of(timeout_ms, "mproc_barrier_create"));
+  });
+}
+
+int mproc_barrier_wait(mproc_barrier_t* barrier, int64_t timeout_ms) {
+  return guard([&] {
+    auto& b = barrier_of(barrier, "mproc_barrier_wait");
+    return b.wait(timeout_of(timeout_ms, "mproc_barrier_wait"));
+  });
+}
+
+int mproc_barrier_abort(mproc_barrier_t* barrier) {
+  return guard([&] {
+    barrier_of(barrier, "mproc_barrier_abort").abort();
+    return 0;
+  });
+}
+
+int mproc_barrier_reset(mproc_barrier_t* barrier) {
+  return guard([&] {
+    barrier_of(barrier, "mproc_barrier_reset").reset();
+    return 0;
+  });
+}
+
+int mproc_barrier_parties(mproc_barrier_t* barrier) {
+  return guard([&] { return barrier_of(barrier, "mproc_barrier_parties").parties(); });
+}
+
+int mproc_barrier_n_waiting(mproc_barrier_t* barrier) {
+  return guard([&] { return barrier_of(barrier, "mproc_barrier_n_waiting").n_waiting(); });
+}
+
+int mproc_barrier_broken(mproc_barrier_t* barrier) {
+  return guard([&] { return barrier_of(barrier, "mproc_barrier_broken").broken() ? 1 : 0; });
+}
+
+int mproc_barrier_destroy(mproc_barrier_t* barrier) {
+  return destroy<Kinds::Barrier>(barrier, "mproc_barrier_destroy", "mproc_barrier_t");
+}
+
+}  // extern "C"

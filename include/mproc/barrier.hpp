@@ -1,0 +1,67 @@
+// Barrier: Python's multiprocessing.Barrier, shared between processes (a handle to shared state,
+// like Lock: copies and forked children share it).
+//
+// Each wait() returns the caller's arrival index (0 .. parties-1) once `parties` callers have
+// arrived; the barrier then starts over. Before the others are released, the last caller to arrive
+// runs the action, if there is one (the action of its own handle: a forked child runs its copy).
+// The barrier is broken, and every wait() of the current round, present or future, throws
+// Error(errc::broken), when: a wait() times out (the barrier breaks for everyone, as in Python),
+// abort() is called, the action throws (that caller gets the action's exception), or reset() is
+// called while callers wait. reset() returns it to the empty, unbroken state.
+//
+// A party that dies while waiting still counts as arrived, so the round completes only if someone
+// else takes its place; otherwise the others wait until their timeouts break the barrier. Use
+// timeouts (or the default timeout) when a party may die: no wait is ever longer than its timeout.
+//
+// Limits: parties in 1 .. kMaxParties. A caller woken by a round that ended is told the round's
+// outcome (passed or broken) reliably as long as fewer than 32 rounds end before it runs again.
+#pragma once
+
+#include <mproc/error.hpp>
+#include <mproc/export.h>
+#include <mproc/process.hpp>
+#include <mproc/sync_placement.hpp>
+
+#include <functional>
+#include <memory>
+#include <optional>
+
+namespace mproc {
+
+namespace detail {
+struct BarrierState;
+}
+
+// Thread-safety: all methods may be called from any thread or process.
+class MPROC_API Barrier {
+ public:
+  static constexpr int kMaxParties = 32767;
+
+  // Errors: EINVAL for parties outside 1 .. kMaxParties or an invalid default timeout; the errno
+  // of mmap. `timeout` is the default for wait().
+  explicit Barrier(int parties, std::function<void()> action = {},
+                   std::optional<Seconds> timeout = std::nullopt);
+  Barrier(detail::SharedPlacement where, int parties, std::function<void()> action = {},
+          std::optional<Seconds> timeout = std::nullopt);
+
+  // Waits for the others; returns the arrival index. Without a timeout the default one applies.
+  // Errors: errc::broken (see above); EINVAL for a negative or NaN timeout.
+  int wait(std::optional<Seconds> timeout = std::nullopt);
+  // Breaks the barrier: current and future waiters get errc::broken until reset().
+  void abort();
+  // Back to empty and unbroken; callers waiting now get errc::broken.
+  void reset();
+
+  int parties() const noexcept;
+  // How many callers wait in the current round (0 while broken).
+  int n_waiting() const noexcept;
+  bool broken() const noexcept;
+
+ private:
+  std::shared_ptr<void> keepalive_;
+  detail::BarrierState* state_;
+  std::function<void()> action_;
+  std::optional<Seconds> timeout_;
+};
+
+}  // namespace mproc

@@ -1,0 +1,41 @@
+// Event: Python's multiprocessing.Event, shared between processes (a handle to shared state, like
+// Lock: copies and forked children share it). Errors are thrown as mproc::Error; a negative or NaN
+// timeout is EINVAL.
+#pragma once
+
+#include <mproc/error.hpp>
+#include <mproc/export.h>
+#include <mproc/process.hpp>
+#include <mproc/sync_placement.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace mproc {
+
+namespace detail {
+struct EventState;
+}
+
+// Thread-safety: all methods may be called from any thread or process.
+class MPROC_API Event {
+ public:
+  // A new, clear event. Errors: the errno of mmap.
+  Event();
+  explicit Event(detail::SharedPlacement where);
+
+  // Sets the flag and wakes every waiter.
+  void set();
+  // Clears the flag.
+  void clear() noexcept;
+  bool is_set() const noexcept;
+  // Waits until the flag is set, at most `timeout` if given. Returns true if it was set, including
+  // when set() woke this waiter and clear() came before it ran (as in Python).
+  bool wait(std::optional<Seconds> timeout = std::nullopt);
+
+ private:
+  std::shared_ptr<void> keepalive_;
+  detail::EventState* state_;
+};
+
+}  // namespace mproc

@@ -1,0 +1,59 @@
+// Semaphore and BoundedSemaphore: Python's multiprocessing.Semaphore / BoundedSemaphore, shared
+// between processes (a handle to shared state, like Lock: copies and forked children share it).
+//
+// A semaphore has no owner: if a process dies after acquire() and before release(), that unit is
+// lost, as in Python. Errors are thrown as mproc::Error; a negative or NaN timeout is EINVAL.
+#pragma once
+
+#include <mproc/error.hpp>
+#include <mproc/export.h>
+#include <mproc/lockable.hpp>
+#include <mproc/process.hpp>
+#include <mproc/sync_placement.hpp>
+
+#include <memory>
+#include <optional>
+
+namespace mproc {
+
+namespace detail {
+struct SemaphoreState;
+}
+
+// Also Lockable (lock, try_lock, unlock, try_lock_for, try_lock_until) for std::lock_guard.
+// Thread-safety: all methods may be called from any thread or process.
+class MPROC_API Semaphore : public detail::Lockable<Semaphore> {
+ public:
+  // The largest value a semaphore can hold (SEM_VALUE_MAX).
+  static constexpr int kMaxValue = 0x7fffffff;
+
+  // Errors: EINVAL if value is negative; the errno of mmap.
+  explicit Semaphore(int value = 1);
+  Semaphore(detail::SharedPlacement where, int value);
+
+  // Decrements the value, waiting while it is zero: with block=false not at all, with a timeout at
+  // most that long. Returns true if it decremented.
+  bool acquire(bool block = true, std::optional<Seconds> timeout = std::nullopt);
+  // Increments the value and wakes one waiter. Errors: errc::bad_state for a BoundedSemaphore
+  // already at its initial value (the value is unchanged); EOVERFLOW at kMaxValue.
+  void release();
+  // The current value (Python's get_value()).
+  int get_value() const noexcept;
+
+ protected:
+  Semaphore(detail::SharedPlacement where, int value, bool bounded);
+
+ private:
+  std::shared_ptr<void> keepalive_;
+  detail::SemaphoreState* state_;
+};
+
+// A Semaphore that may never be released above its initial value.
+// Thread-safety: as Semaphore.
+class MPROC_API BoundedSemaphore : public Semaphore {
+ public:
+  explicit BoundedSemaphore(int value = 1);
+  BoundedSemaphore(detail::SharedPlacement where, int value);
+};
+
+}  // namespace mproc

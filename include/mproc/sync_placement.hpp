@@ -1,0 +1,23 @@
+// Where the shared state of a synchronisation object lives. Every primitive keeps its state in a
+// small struct of atomics and integers (no pointers), constructible in place at any suitably
+// aligned address of memory that the cooperating processes share. The default constructors place
+// it in a private anonymous MAP_SHARED mapping, inherited by children forked later; the
+// SharedPlacement constructors are the seam for other memory (named segments: not public API yet).
+// The size and alignment each state needs are those of detail::<Kind>State in src/sync/.
+#pragma once
+
+#include <memory>
+
+namespace mproc::detail {
+
+struct SharedPlacement {
+  // Shared memory, aligned to at least 8 bytes (64 recommended), large enough for the state.
+  void* address = nullptr;
+  // Keeps the memory mapped for as long as a handle refers to it (may own nothing).
+  std::shared_ptr<void> keepalive;
+  // true: initialise a new object at `address`; false: attach to one initialised there before
+  // (its header is checked: the wrong kind of object gives errc::bad_handle).
+  bool construct = true;
+};
+
+}  // namespace mproc::detail

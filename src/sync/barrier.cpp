@@ -1,0 +1,194 @@
+#include <mproc/barrier.hpp>
+
+#include <string>
+
+#include "sync/barrier_state.hpp"
+#include "sync/futex.hpp"
+
+namespace mproc {
+namespace detail {
+namespace {
+
+constexpr std::uint32_t kHistoryBits = 31;
+
+struct Round {
+  std::uint32_t count = 0;
+  std::uint32_t number = 0;
+  bool broken = false;
+  std::uint32_t history = 0;
+
+  static Round decode(std::uint64_t w) {
+    return Round{static_cast<std::uint32_t>(w & 0xffff),
+                 static_cast<std::uint32_t>((w >> 16) & 0xffff), ((w >> 32) & 1) != 0,
+                 static_cast<std::uint32_t>(w >> 33)};
+  }
+  std::uint64_t encode() const {
+    return std::uint64_t{count & 0xffff} | (std::uint64_t{number & 0xffff} << 16) |
+           (std::uint64_t{broken ? 1u : 0u} << 32) |
+           (std::uint64_t{history & ((1u << kHistoryBits) - 1)} << 33);
+  }
+  // The first round after this one, which ended broken or not.
+  Round next(bool ended_broken) const {
+    return Round{0, (number + 1) & 0xffff, false, (history << 1) | (ended_broken ? 1u : 0u)};
+  }
+};
+
+enum class Outcome { pending, passed, broken };
+
+Outcome outcome_of(std::uint32_t round, const Round& now) {
+  if (now.number == round) return now.broken ? Outcome::broken : Outcome::pending;
+  const std::uint32_t ago = (now.number - round) & 0xffff;
+  // Beyond the history (a waiter that did not run while 32 rounds ended): most rounds pass.
+  if (ago > kHistoryBits) return Outcome::passed;
+  return ((now.history >> (ago - 1)) & 1) != 0 ? Outcome::broken : Outcome::passed;
+}
+
+void announce(BarrierState& s) {
+  s.seq.fetch_add(1, std::memory_order_seq_cst);
+  futex_wake_all(s.seq);
+}
+
+// Applies `change` (Round -> optional new Round) until the CAS succeeds; returns whether it
+// changed anything, and wakes the sleepers if so.
+template <class Change>
+bool update(BarrierState& s, Change change) {
+  std::uint64_t w = s.word.load(std::memory_order_seq_cst);
+  for (;;) {
+    const std::optional<Round> next = change(Round::decode(w));
+    if (!next) return false;
+    if (s.word.compare_exchange_weak(w, next->encode(), std::memory_order_seq_cst)) break;
+  }
+  announce(s);
+  return true;
+}
+
+// Breaks round `round` if it is still the current, unbroken one.
+void break_round(BarrierState& s, std::uint32_t round) {
+  update(s, [&](Round r) -> std::optional<Round> {
+    if (r.number != round || r.broken) return std::nullopt;
+    r.broken = true;
+    return r;
+  });
+}
+
+[[noreturn]] void throw_broken(const char* why) {
+  throw Error(errc::broken, std::string("Barrier.wait: ") + why);
+}
+
+}  // namespace
+}  // namespace detail
+
+Barrier::Barrier(int parties, std::function<void()> action, std::optional<Seconds> timeout)
+    : Barrier(detail::anonymous_placement(sizeof(detail::BarrierState)), parties, std::move(action),
+              timeout) {}
+
+Barrier::Barrier(detail::SharedPlacement where, int parties, std::function<void()> action,
+                 std::optional<Seconds> timeout)
+    : keepalive_(std::move(where.keepalive)), action_(std::move(action)), timeout_(timeout) {
+  if (parties < 1 || parties > kMaxParties)
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                "Barrier: parties must be between 1 and " + std::to_string(kMaxParties));
+  if (timeout) detail::check_timeout(*timeout, "Barrier");
+  state_ = detail::place<detail::BarrierState>(where, detail::SyncKind::barrier, "Barrier",
+                                               static_cast<std::uint32_t>(parties));
+  if (!where.construct && state_->parties != static_cast<std::uint32_t>(parties))
+    throw Error(errc::bad_handle, "Barrier: the shared barrier has " +
+                                      std::to_string(state_->parties) + " parties, not " +
+                                      std::to_string(parties));
+}
+
+int Barrier::wait(std::optional<Seconds> timeout) {
+  using detail::Outcome;
+  using detail::Round;
+  if (!timeout) timeout = timeout_;
+  if (timeout) detail::check_timeout(*timeout, "Barrier.wait");
+  const detail::Deadline deadline = detail::Deadline::from(timeout);
+  auto& s = *state_;
+
+  // Arrive: take the next index of the current round.
+  std::uint32_t index = 0;
+  std::uint32_t round = 0;
+  for (;;) {
+    const std::uint32_t seq = s.seq.load(std::memory_order_seq_cst);
+    std::uint64_t w = s.word.load(std::memory_order_seq_cst);
+    Round r = Round::decode(w);
+    if (r.broken) detail::throw_broken("the barrier is broken");
+    if (r.count == s.parties) {
+      // The previous round's last caller is running the action: wait for the next round.
+      if (!detail::futex_wait(s.seq, seq, deadline)) {
+        detail::break_round(s, r.number);
+        detail::throw_broken("timed out (the barrier is now broken)");
+      }
+      continue;
+    }
+    index = r.count;
+    round = r.number;
+    ++r.count;
+    if (s.word.compare_exchange_weak(w, r.encode(), std::memory_order_seq_cst)) break;
+  }
+
+  if (index + 1 == s.parties) {
+    // The last to arrive runs the action, then releases everyone.
+    if (action_) {
+      try {
+        action_();
+      } catch (...) {
+        detail::break_round(s, round);
+        throw;
+      }
+    }
+    const bool passed = detail::update(s, [&](Round r) -> std::optional<Round> {
+      if (r.number != round || r.broken) return std::nullopt;  // aborted or reset meanwhile
+      return r.next(false);
+    });
+    if (!passed) detail::throw_broken("aborted or reset while the action ran");
+    return static_cast<int>(index);
+  }
+
+  for (;;) {
+    const std::uint32_t seq = s.seq.load(std::memory_order_seq_cst);
+    switch (detail::outcome_of(round, Round::decode(s.word.load(std::memory_order_seq_cst)))) {
+      case Outcome::passed:
+        return static_cast<int>(index);
+      case Outcome::broken:
+        detail::throw_broken("the barrier was broken, aborted or reset");
+      case Outcome::pending:
+        break;
+    }
+    if (!detail::futex_wait(s.seq, seq, deadline)) {
+      detail::break_round(s, round);
+      // The round may have passed just before we broke it.
+      if (detail::outcome_of(round, Round::decode(s.word.load())) == Outcome::passed)
+        return static_cast<int>(index);
+      detail::throw_broken("timed out (the barrier is now broken)");
+    }
+  }
+}
+
+void Barrier::abort() {
+  detail::update(*state_, [](detail::Round r) -> std::optional<detail::Round> {
+    if (r.broken) return std::nullopt;
+    r.broken = true;
+    return r;
+  });
+}
+
+void Barrier::reset() {
+  detail::update(*state_, [](detail::Round r) -> std::optional<detail::Round> {
+    if (!r.broken && r.count == 0) return std::nullopt;  // already empty
+    return r.next(true);
+  });
+}
+
+int Barrier::parties() const noexcept { return static_cast<int>(state_->parties); }
+
+int Barrier::n_waiting() const noexcept {
+  const auto r = detail::Round::decode(state_->word.load(std::memory_order_relaxed));
+  return r.broken ? 0 : static_cast<int>(r.count);
+}
+
+bool Barrier::broken() const noexcept {
+  return detail::Round::decode(state_->word.load(std::memory_order_relaxed)).broken;
+}
+
+}  // namespace mproc

@@ -1,0 +1,112 @@
+#include <mproc/condition.hpp>
+
+#include <algorithm>
+
+#include "sync/condition_state.hpp"
+#include "sync/futex.hpp"
+#include "sync/mutex_state.hpp"
+
+namespace mproc {
+namespace detail {
+namespace {
+
+constexpr std::uint64_t kOneWaiter = std::uint64_t{1} << 32;
+
+std::uint32_t waiting(std::uint64_t counts) { return static_cast<std::uint32_t>(counts >> 32); }
+std::uint32_t tokens(std::uint64_t counts) { return static_cast<std::uint32_t>(counts); }
+
+void require_held(const MutexState& lock, const char* operation) {
+  if (!mutex_held_by_caller(lock))
+    throw Error(errc::bad_state,
+                std::string(operation) + ": the calling thread does not hold the lock");
+}
+
+}  // namespace
+}  // namespace detail
+
+Condition::Condition() : Condition(RLock()) {}
+Condition::Condition(Lock lock)
+    : Condition(detail::anonymous_placement(sizeof(detail::ConditionState)), std::move(lock)) {}
+Condition::Condition(RLock lock)
+    : Condition(detail::anonymous_placement(sizeof(detail::ConditionState)), std::move(lock)) {}
+Condition::Condition(detail::SharedPlacement where, Lock lock)
+    : Condition(std::move(where), static_cast<detail::MutexHandle>(std::move(lock))) {}
+Condition::Condition(detail::SharedPlacement where, RLock lock)
+    : Condition(std::move(where), static_cast<detail::MutexHandle>(std::move(lock))) {}
+
+Condition::Condition(detail::SharedPlacement where, detail::MutexHandle lock)
+    : lock_(std::move(lock)),
+      keepalive_(std::move(where.keepalive)),
+      state_(
+          detail::place<detail::ConditionState>(where, detail::SyncKind::condition, "Condition")) {}
+
+bool Condition::wait(std::optional<Seconds> timeout) {
+  if (timeout) detail::check_timeout(*timeout, "Condition.wait");
+  auto& lock = *lock_.state_;
+  detail::require_held(lock, "Condition.wait");
+  const detail::Deadline deadline = detail::Deadline::from(timeout);
+  auto& s = *state_;
+  s.counts.store(s.counts.load(std::memory_order_relaxed) + detail::kOneWaiter,
+                 std::memory_order_relaxed);
+  for (;;) {
+    // The snapshot is taken with the lock held: a notify() after it changes seq, so the futex
+    // wait below returns at once instead of missing it.
+    const std::uint32_t seq = s.seq.load(std::memory_order_relaxed);
+    const std::uint32_t depth = detail::mutex_release_all(lock);
+    bool in_time = true;
+    try {
+      in_time = detail::futex_wait(s.seq, seq, deadline);
+    } catch (...) {
+      detail::mutex_restore(lock, depth);
+      s.counts.store(s.counts.load(std::memory_order_relaxed) - detail::kOneWaiter,
+                     std::memory_order_relaxed);
+      throw;
+    }
+    detail::mutex_restore(lock, depth);
+    const std::uint64_t counts = s.counts.load(std::memory_order_relaxed);
+    if (detail::tokens(counts) > 0) {
+      s.counts.store(counts - detail::kOneWaiter - 1, std::memory_order_relaxed);
+      return true;
+    }
+    if (!in_time) {
+      s.counts.store(counts - detail::kOneWaiter, std::memory_order_relaxed);
+      return false;
+    }
+    // Woken without a token (another waiter took it, or a spurious wake-up): sleep again.
+  }
+}
+
+bool Condition::wait_for_impl(bool (*predicate)(void*), void* context,
+                              std::optional<Seconds> timeout) {
+  if (timeout) detail::check_timeout(*timeout, "Condition.wait_for");
+  const detail::Deadline deadline = detail::Deadline::from(timeout);
+  bool result = predicate(context);
+  while (!result) {
+    std::optional<Seconds> left;
+    if (!deadline.infinite()) {
+      if (deadline.expired()) break;
+      const timespec r = deadline.remaining();
+      left = Seconds(static_cast<double>(r.tv_sec) + static_cast<double>(r.tv_nsec) * 1e-9);
+    }
+    wait(left);
+    result = predicate(context);
+  }
+  return result;
+}
+
+void Condition::notify(int n) {
+  detail::require_held(*lock_.state_, "Condition.notify");
+  if (n <= 0) return;
+  auto& s = *state_;
+  const std::uint64_t counts = s.counts.load(std::memory_order_relaxed);
+  const std::uint32_t unserved = detail::waiting(counts) - detail::tokens(counts);
+  const std::uint32_t grant = std::min(static_cast<std::uint32_t>(n), unserved);
+  if (grant == 0) return;
+  s.counts.store(counts + grant, std::memory_order_relaxed);
+  s.seq.fetch_add(1, std::memory_order_release);
+  detail::futex_wake(s.seq, static_cast<int>(grant));
+}
+
+void Condition::notify_all() { notify(0x7fffffff); }
+
+}  // namespace mproc

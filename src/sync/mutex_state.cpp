@@ -1,0 +1,150 @@
+#include "sync/mutex_state.hpp"
+
+#include <cerrno>
+#include <ctime>
+#include <linux/futex.h>
+#include <string>
+
+#include "log/logger.hpp"
+#include "sync/futex.hpp"
+#include "sync/thread_id.hpp"
+
+namespace mproc::detail {
+namespace {
+
+// Spins before sleeping: a lock held for a few hundred nanoseconds by a process on another CPU
+// is usually free again before a futex round trip would have completed.
+constexpr int kSpins = 100;
+
+// glibc keeps a robust mutex's futex word in __data.__lock (a field of the public <pthread.h>
+// type), laid out by the kernel's robust-futex protocol: the owner's thread id in the
+// FUTEX_TID_MASK bits, FUTEX_OWNER_DIED and FUTEX_WAITERS above (futex(2), "Robust futexes").
+// When the owner dies the kernel clears the id and sets FUTEX_OWNER_DIED.
+std::uint32_t owner_tid(const pthread_mutex_t& m) noexcept {
+  return static_cast<std::uint32_t>(__atomic_load_n(&m.__data.__lock, __ATOMIC_RELAXED)) &
+         FUTEX_TID_MASK;
+}
+
+void check(int rc, const char* what) {
+  if (rc != 0) throw_errno(rc, what);
+}
+
+timespec monotonic_deadline(const Deadline& deadline) {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  const timespec left = deadline.remaining();
+  timespec at{now.tv_sec + left.tv_sec, now.tv_nsec + left.tv_nsec};
+  if (at.tv_nsec >= 1'000'000'000) {
+    at.tv_sec += 1;
+    at.tv_nsec -= 1'000'000'000;
+  }
+  return at;
+}
+
+// Turns the result of a lock call into the state of the acquisition. EOWNERDEAD: the previous
+// owner died holding the lock; we now hold it, and mark it consistent so that it stays usable.
+Acquired took(MutexState& s, int rc, std::uint32_t depth, const char* type) {
+  bool died = false;
+  switch (rc) {
+    case 0:
+      break;
+    case EOWNERDEAD:
+      check(::pthread_mutex_consistent(&s.mutex), "pthread_mutex_consistent");
+      died = true;
+      logger().warn("{}: the previous owner died holding it; the lock was recovered", type);
+      break;
+    case EBUSY:
+    case ETIMEDOUT:
+      return Acquired::no;
+    default:
+      throw_errno(rc, std::string(type) + ".acquire: pthread_mutex_lock");
+  }
+  s.depth.store(depth, std::memory_order_relaxed);
+  s.owner_died.store(died ? 1 : 0, std::memory_order_relaxed);
+  return died ? Acquired::recovered : Acquired::yes;
+}
+
+}  // namespace
+
+void MutexState::init(bool is_recursive) {
+  pthread_mutexattr_t attr;
+  check(::pthread_mutexattr_init(&attr), "pthread_mutexattr_init");
+  int rc = ::pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+  if (rc == 0) rc = ::pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+  // Recursion is counted here (depth), not by pthread; ERRORCHECK turns a self-deadlock that we
+  // failed to catch into EDEADLK rather than a hang.
+  if (rc == 0) rc = ::pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+  if (rc == 0) rc = ::pthread_mutex_init(&mutex, &attr);
+  ::pthread_mutexattr_destroy(&attr);
+  check(rc, "pthread_mutex_init");
+  recursive = is_recursive ? 1 : 0;
+}
+
+bool mutex_held_by_caller(const MutexState& s) noexcept {
+  return owner_tid(s.mutex) == static_cast<std::uint32_t>(current_tid());
+}
+
+Acquired mutex_acquire(MutexState& s, bool block, std::optional<Seconds> timeout,
+                       const char* type) {
+  if (timeout) check_timeout(*timeout, type);
+  const Deadline deadline = Deadline::from(timeout);
+  if (mutex_held_by_caller(s)) {
+    if (s.recursive) {
+      s.depth.fetch_add(1, std::memory_order_relaxed);
+      return Acquired::yes;
+    }
+    if (!block) return Acquired::no;
+    throw Error(std::make_error_code(std::errc::resource_deadlock_would_occur),
+                std::string(type) +
+                    ".acquire: the calling thread already holds it (an RLock may be re-acquired)");
+  }
+  int rc = ::pthread_mutex_trylock(&s.mutex);
+  if (rc == EBUSY && block) {
+    for (int i = 0; i < kSpins && rc == EBUSY; ++i) {
+      cpu_relax();
+      if (owner_tid(s.mutex) == 0) rc = ::pthread_mutex_trylock(&s.mutex);
+    }
+    if (rc == EBUSY) {
+      if (deadline.infinite()) {
+        rc = ::pthread_mutex_lock(&s.mutex);
+      } else {
+        // glibc retries after EINTR itself; the absolute deadline keeps the wait bounded.
+        const timespec at = monotonic_deadline(deadline);
+        rc = ::pthread_mutex_clocklock(&s.mutex, CLOCK_MONOTONIC, &at);
+      }
+    }
+  }
+  return took(s, rc, 1, type);
+}
+
+void mutex_release(MutexState& s, const char* type) {
+  if (!mutex_held_by_caller(s))
+    throw Error(errc::bad_state,
+                std::string(type) + ".release: the calling thread does not hold it");
+  if (s.depth.load(std::memory_order_relaxed) > 1) {
+    s.depth.fetch_sub(1, std::memory_order_relaxed);
+    return;
+  }
+  s.depth.store(0, std::memory_order_relaxed);
+  check(::pthread_mutex_unlock(&s.mutex), "pthread_mutex_unlock");
+}
+
+std::uint32_t mutex_release_all(MutexState& s) {
+  const std::uint32_t depth = s.depth.load(std::memory_order_relaxed);
+  s.depth.store(0, std::memory_order_relaxed);
+  check(::pthread_mutex_unlock(&s.mutex), "pthread_mutex_unlock");
+  return depth;
+}
+
+bool mutex_restore(MutexState& s, std::uint32_t depth) {
+  return took(s, ::pthread_mutex_lock(&s.mutex), depth, s.recursive ? "RLock" : "Lock") ==
+         Acquired::recovered;
+}
+
+void mutex_release_if_held(MutexState& s) noexcept {
+  if (!mutex_held_by_caller(s)) return;
+  s.depth.store(0, std::memory_order_relaxed);
+  ::pthread_mutex_unlock(&s.mutex);
+}
+
+}  // namespace mproc::detail

@@ -1,0 +1,50 @@
+// The shared state behind Lock and RLock: a process-shared robust pthread mutex (so a holder that
+// dies is detected by the kernel and the next acquirer recovers the lock, see
+// pthread_mutexattr_setrobust(3)), plus the recursion depth and the "owner died" report. The
+// owner is the thread id in the mutex's futex word, which the kernel clears when that thread dies,
+// so a recycled thread id can never be mistaken for the owner.
+#pragma once
+
+#include <mproc/process.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <pthread.h>
+
+#include "sync/shared_state.hpp"
+
+namespace mproc::detail {
+
+struct MutexState {
+  SyncHeader header;
+  pthread_mutex_t mutex;
+  // Written only by the holder, read by the holder (and, racily but harmlessly, by queries).
+  std::atomic<std::uint32_t> depth{0};
+  std::atomic<std::uint32_t> owner_died{0};  // the current holder recovered it from a dead owner
+  std::uint32_t recursive = 0;
+
+  void init(bool is_recursive);
+};
+static_assert(std::is_standard_layout_v<MutexState>);
+
+// What an acquisition found.
+enum class Acquired { no, yes, recovered };
+
+// `type` names the object in error messages ("Lock", "RLock").
+Acquired mutex_acquire(MutexState& s, bool block, std::optional<Seconds> timeout, const char* type);
+// Errors: errc::bad_state if the calling thread does not hold the lock.
+void mutex_release(MutexState& s, const char* type);
+bool mutex_held_by_caller(const MutexState& s) noexcept;
+
+// For Condition: releases the lock entirely (whatever its recursion depth) and returns the depth;
+// the caller must hold it. mutex_restore re-acquires it, without a time limit, at that depth and
+// returns true if it was recovered from a dead owner.
+std::uint32_t mutex_release_all(MutexState& s);
+bool mutex_restore(MutexState& s, std::uint32_t depth);
+
+// Releases the lock if the calling thread holds it, before its memory is unmapped: a held robust
+// mutex is linked into the thread's robust list, which must never point into unmapped memory.
+void mutex_release_if_held(MutexState& s) noexcept;
+
+}  // namespace mproc::detail

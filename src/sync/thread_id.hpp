@@ -1,0 +1,12 @@
+// The kernel thread id of the calling thread, cached per thread. The cache is reset in the child
+// of fork() (the child's only thread has a new id), by a pthread_atfork handler installed before
+// the first value is cached.
+#pragma once
+
+#include <sys/types.h>
+
+namespace mproc::detail {
+
+pid_t current_tid() noexcept;
+
+}  // namespace mproc::detail
