@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
          "us");
   }
   {
-    const uint64_t n = 150'000'000;
+    const uint64_t n = 50'000'000;
     std::vector<double> ratios, serial, parallel;
     for (int r = 0; r < reps; ++r) {
       const double t0 = now_s();
