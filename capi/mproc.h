@@ -306,6 +306,114 @@ MPROC_API int mproc_barrier_broken(mproc_barrier_t *barrier);
 /* NULL is a no-op. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_barrier_destroy(mproc_barrier_t *barrier);
 
+/* ------------------------------------------------------------------------------------------------
+ * Buffers: memory that the library allocates and hands to the caller (a received message).
+ * --------------------------------------------------------------------------------------------- */
+
+/* Releases a buffer returned by the library (mproc_connection_recv_bytes and the queues' receive
+ * functions). NULL is a no-op. Never fails. Releasing anything else is undefined behaviour. */
+MPROC_API void mproc_buffer_free(void *buffer);
+
+/* ------------------------------------------------------------------------------------------------
+ * Pipes and connections: Python's multiprocessing.Pipe / Connection. A connection is one end of
+ * a pipe that carries whole messages: messages never merge or split, an empty message is
+ * delivered, and any size up to the end's maximum (4 GiB by default) works.
+ *
+ * A dead or closed peer is an error, never a hang or a signal: receiving reports MPROC_EEOF once
+ * no message is left, sending reports -EPIPE, and the process never receives SIGPIPE (its SIGPIPE
+ * disposition is not changed). A signal never interrupts a call (no -EINTR) nor stretches a
+ * timeout.
+ *
+ * Fork: connections are inherited by forked children (mproc_fork, mproc_process_start) and work
+ * there. The end-of-file of an end is seen once every copy of the peer end is closed: close the
+ * ends a process does not use.
+ *
+ * Thread-safety: one thread may send while another receives on the same connection; two threads
+ * sending (or two receiving) on one connection at the same time must be serialised by the caller.
+ * mproc_connection_close and _destroy must not race with other calls on the same connection.
+ * --------------------------------------------------------------------------------------------- */
+
+typedef struct mproc_connection_s mproc_connection_t;
+
+/* Creates a pipe: two connected ends in *a and *b. duplex != 0: both ends send and receive.
+ * duplex == 0: *a only receives and *b only sends (using an end the other way is MPROC_ESTATE).
+ * Release each end with mproc_connection_destroy.
+ * Errors: -EINVAL (a or b NULL, or a == b), -EMFILE / -ENFILE (no descriptors left). On failure
+ * *a and *b are untouched. */
+MPROC_API int mproc_pipe_create(int duplex, mproc_connection_t **a, mproc_connection_t **b);
+
+/* Sends one message of len bytes (len may be 0; data may be NULL when len is 0). Blocks while the
+ * peer's buffer is full. The bytes are copied: data may be reused as soon as this returns.
+ * Errors: MPROC_EBADHANDLE, MPROC_ECLOSED, -EINVAL (data NULL with len > 0), MPROC_ESTATE (a
+ * receive-only end), MPROC_ETOOBIG (len above the end's maximum; nothing is sent, the connection
+ * stays usable), -EPIPE (the peer end is closed). */
+MPROC_API int mproc_connection_send_bytes(mproc_connection_t *c, const void *data, size_t len);
+
+/* Receives the next message, waiting at most timeout_ms (MPROC_WAIT_FOREVER: no limit; 0: only
+ * if one is already there). On success *out points to a new buffer of *len bytes that the caller
+ * releases with mproc_buffer_free; *out is not NULL even for an empty message.
+ * Errors: MPROC_EBADHANDLE, MPROC_ECLOSED, -EINVAL (out or len NULL, timeout_ms < -1),
+ * MPROC_ESTATE (a send-only end; or this end can no longer receive after an oversized or
+ * malformed message), MPROC_ETIMEDOUT (no whole message in time; a message begun is kept for the
+ * next call), MPROC_EEOF (the peer closed its end and no message is left), MPROC_ETOOBIG (the
+ * incoming message announces more than this end's maximum: this end can no longer receive),
+ * -EPROTO (bytes on the socket that no connection sent: this end can no longer receive), -ENOMEM.
+ * On failure *out and *len are untouched. */
+MPROC_API int mproc_connection_recv_bytes(mproc_connection_t *c, int64_t timeout_ms, void **out,
+                                          size_t *len);
+
+/* Receives the next message into buf[0 .. cap), waiting at most timeout_ms, and stores its size
+ * in *len. If the message is longer than cap, returns MPROC_ETOOBIG with the size needed in *len
+ * and keeps the message: a later call with a large enough buffer (or mproc_connection_recv_bytes)
+ * receives it; buf's contents are then unspecified. buf may be NULL when cap is 0 (only an empty
+ * message fits). Errors: as mproc_connection_recv_bytes, plus -EINVAL (len NULL, or buf NULL with
+ * cap > 0) and MPROC_ETOOBIG as described. */
+MPROC_API int mproc_connection_recv_bytes_into(mproc_connection_t *c, void *buf, size_t cap,
+                                               size_t *len, int64_t timeout_ms);
+
+/* 1 if a message (or end-of-file) is ready to be received, waiting at most timeout_ms for one;
+ * 0 if not. Errors: MPROC_EBADHANDLE, MPROC_ECLOSED, MPROC_ESTATE (a send-only end), -EINVAL
+ * (timeout_ms < -1). */
+MPROC_API int mproc_connection_poll(mproc_connection_t *c, int64_t timeout_ms);
+
+/* The end's socket descriptor (>= 0), owned by the connection, for poll/epoll: readable when a
+ * message or end-of-file is waiting. Errors: MPROC_EBADHANDLE, MPROC_ECLOSED. */
+MPROC_API int mproc_connection_fileno(mproc_connection_t *c);
+
+/* The largest message this end sends or accepts (default 4 GiB). An incoming message above it is
+ * MPROC_ETOOBIG and ends this end's receiving. Errors: MPROC_EBADHANDLE, MPROC_ECLOSED, -EINVAL
+ * (max_size 0; out NULL). */
+MPROC_API int mproc_connection_set_max_message_size(mproc_connection_t *c, uint64_t max_size);
+MPROC_API int mproc_connection_get_max_message_size(mproc_connection_t *c, uint64_t *out);
+
+/* Closes the end (its descriptor) and drops any kept message; the handle stays valid and every
+ * other call on it then fails with MPROC_ECLOSED. Closing twice is a no-op.
+ * Errors: MPROC_EBADHANDLE. */
+MPROC_API int mproc_connection_close(mproc_connection_t *c);
+
+/* Closes the end if needed and releases the handle. NULL is a no-op (returns 0).
+ * Errors: MPROC_EBADHANDLE (already destroyed, or not a connection handle). */
+MPROC_API int mproc_connection_destroy(mproc_connection_t *c);
+
+/* One entry of mproc_wait: a connection to watch, or (when connection is NULL) a descriptor such
+ * as mproc_process_sentinel()'s. The layout is fixed (like struct pollfd). */
+typedef struct mproc_wait_item {
+  mproc_connection_t *connection; /* in: a connection, or NULL to watch fd */
+  int fd;                         /* in: when connection is NULL, a descriptor to watch */
+  int ready;                      /* out: 1 if ready, 0 if not */
+} mproc_wait_item_t;
+
+/* Python's multiprocessing.connection.wait: waits until at least one item is ready or timeout_ms
+ * passes, sets each item's ready flag and returns how many are ready (0 after a timeout). A
+ * connection is ready when a message or end-of-file can be received, a process sentinel when the
+ * process has ended, a descriptor when it is readable. Uses poll(2): any number of items and any
+ * descriptor value. count may be 0 (items may then be NULL) to sleep for timeout_ms.
+ * Errors: -EINVAL (items NULL with count > 0; count 0 with MPROC_WAIT_FOREVER; timeout_ms < -1;
+ * count above INT_MAX), MPROC_EBADHANDLE (an item's connection is not a live handle),
+ * MPROC_ECLOSED (a closed connection), MPROC_ESTATE (a send-only end), -EBADF (a negative or
+ * closed descriptor). On failure the ready flags are unspecified. */
+MPROC_API int mproc_wait(mproc_wait_item_t *items, size_t count, int64_t timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif

@@ -54,7 +54,43 @@ void tour_process() {
   std::printf("main process finished\n");
 }
 
-// Section 3: Pool. A fixed set of worker processes runs many small tasks; results come back as
+// Section 3: Pipe. A producer sends ten URLs down one end; a consumer reads the other end until
+// the producer's end is closed (end of file), instead of being terminated as in Python's version.
+void tour_pipe() {
+  section("Pipe: a producer and a consumer");
+  auto [consumer_end, producer_end] = mproc::pipe();
+  mproc::Process producer([&producer_end] {
+    for (int i = 0; i < 10; ++i) {
+      const std::string url = "url_" + std::to_string(i);
+      std::printf("  process %d sends    %s\n", mproc::getpid(), url.c_str());
+      std::fflush(stdout);
+      producer_end.send(url);
+    }
+  });
+  mproc::Process consumer([&consumer_end, &producer_end] {
+    producer_end.close();  // our copy of the sending end: keep it and EOF never comes
+    try {
+      for (;;) {
+        const auto url = consumer_end.recv<std::string>();
+        std::printf("  process %d receives %s\n", mproc::getpid(), url.c_str());
+        std::fflush(stdout);
+      }
+    } catch (const mproc::Error& e) {
+      if (e.code() != mproc::errc::end_of_file) throw;
+      std::printf("  process %d: the producer closed its end, done\n", mproc::getpid());
+    }
+  });
+  producer.start();
+  consumer.start();
+  producer_end.close();  // the parent's copies: only the children use the pipe
+  consumer_end.close();
+  producer.join();
+  consumer.join();
+  std::printf("producer exit code %d, consumer exit code %d\n", *producer.exitcode(),
+              *consumer.exitcode());
+}
+
+// Section 4: Pool. A fixed set of worker processes runs many small tasks; results come back as
 // futures (apply_async), in input order (imap) or as they finish (imap_unordered).
 int square(int x) { return x * x; }
 
@@ -129,6 +165,7 @@ int main() {
   std::printf("mproc %s tour, %d CPUs available\n", MPROC_VERSION_STRING, mproc::cpu_count());
   tour_fork();
   tour_process();
+  tour_pipe();
   tour_pool();
   return 0;
 }

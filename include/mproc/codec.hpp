@@ -6,7 +6,8 @@
 // This header handles, without any third-party header:
 //   - trivially copyable types (ints, doubles, enums, plain structs, std::array of those): their
 //     object representation, copied with memcpy; decode checks that the size is exactly sizeof(T);
-//   - std::string: its characters;
+//   - std::string: its characters (std::string_view and C strings are sent the same way, and
+//     received as a std::string);
 //   - std::vector<T> of a trivially copyable T (not bool): its elements' bytes.
 // Every other type (std::map, std::vector<std::string>, user types with a serialize() member, ...)
 // goes through cereal's binary archives: include <mproc/cereal_codec.hpp>, which needs cereal's
@@ -70,7 +71,7 @@ struct is_plain_vector<std::vector<T, A>>
 
 // Trivially copyable values: their bytes.
 template <class T>
-  requires detail::memcpy_codable<T>
+requires detail::memcpy_codable<T>
 struct Codec<T> {
   // Marks the bitwise codec: a Connection receives such a T straight into its storage.
   static constexpr bool bitwise = true;
@@ -99,10 +100,34 @@ struct Codec<std::string> {
   }
 };
 
+// std::string_view (trivially copyable, but its bytes are what matter, not its pointer): sent as
+// its characters and received as a std::string. There is no decode: a view cannot own bytes.
+template <>
+struct Codec<std::string_view> {
+  static std::string_view view(std::string_view value) noexcept { return value; }
+  static void encode(std::string_view value, std::string& out) { out.append(value); }
+};
+
+// C strings (a pointer, or a literal / char array): their characters up to the NUL, never the
+// pointer's value. For sending only; receive a std::string.
+template <>
+struct Codec<const char*> {
+  static std::string_view view(const char* value) noexcept { return value; }
+  static void encode(const char* value, std::string& out) { out.append(value); }
+};
+template <>
+struct Codec<char*> : Codec<const char*> {};
+template <std::size_t N>
+struct Codec<char[N]> {
+  static std::string_view view(const char (&value)[N]) noexcept {
+    return {value, ::strnlen(value, N)};
+  }
+  static void encode(const char (&value)[N], std::string& out) { out.append(view(value)); }
+};
+
 // std::vector of trivially copyable elements: the elements' bytes.
 template <class V>
-  requires detail::is_plain_vector<V>::value
-struct Codec<V> {
+requires detail::is_plain_vector<V>::value struct Codec<V> {
   using Element = typename V::value_type;
   static std::string_view view(const V& value) noexcept {
     return {reinterpret_cast<const char*>(value.data()), value.size() * sizeof(Element)};
@@ -125,7 +150,9 @@ concept codec_has_view = requires(const T& value) {
 
 // True when Codec<T> is the bitwise (memcpy) codec above, not a user's specialisation.
 template <class T>
-concept codec_is_bitwise = requires { requires Codec<T>::bitwise; };
+concept codec_is_bitwise = requires {
+  requires Codec<T>::bitwise;
+};
 
 // Replaces the contents of `out` with the encoding of `value` (reusing out's capacity).
 template <class T>

@@ -1,8 +1,10 @@
-// The umbrella header for mproc's C++ API.
+// The umbrella header for mproc's C++ API. (Not included: <mproc/cereal_codec.hpp>, the opt-in
+// cereal codec, which needs cereal's headers.)
 #pragma once
 
 #include <mproc/async_result.hpp>
 #include <mproc/codec.hpp>
+#include <mproc/connection.hpp>
 #include <mproc/error.hpp>
 #include <mproc/log.hpp>
 #include <mproc/pool.hpp>

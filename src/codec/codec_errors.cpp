@@ -22,8 +22,7 @@ void throw_codec_error(const std::type_info& type, const std::string& what) {
   throw Error(errc::codec, "decode<" + readable_name(type) + ">: " + what);
 }
 
-void throw_codec_size(const std::type_info& type, std::size_t size, std::size_t unit,
-                      bool exact) {
+void throw_codec_size(const std::type_info& type, std::size_t size, std::size_t unit, bool exact) {
   throw_codec_error(type, "got " + std::to_string(size) + " bytes, expected " +
                               (exact ? "exactly " : "a multiple of ") + std::to_string(unit));
 }

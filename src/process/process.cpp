@@ -97,6 +97,13 @@ void Process::start() {
   auto& registry = detail::ChildRegistry::instance();
   registry.active_children();  // reap what has ended, as Python's start() does
 
+  // As Python does: flush what the parent printed so far, or the child inherits the unwritten
+  // buffer and prints it a second time when it flushes at exit.
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(stdout);
+  std::fflush(stderr);
+
   // With every signal blocked, no handler can run in the child before it knows who it is.
   sigset_t all_signals;
   sigset_t saved_mask;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <csignal>
 #include <fcntl.h>
 #include <poll.h>
@@ -325,6 +326,34 @@ TEST_F(ProcessTest, ChildOfChildIsReapedByTheChild) {
   p.start();
   p.join();
   EXPECT_EQ(p.exitcode(), 0);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(ProcessTest, StartFlushesTheParentsStdioSoTheChildDoesNotRepeatIt) {
+  // Run in a child whose stdout is a pipe (fully buffered), print without flushing, start a
+  // grandchild that prints one line: the pipe must carry the parent's line exactly once.
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  Process parent([&] {
+    ::dup2(out[1], STDOUT_FILENO);
+    std::printf("parent line\n");  // stays in the buffer: stdout is not a terminal
+    Process child([] { std::printf("child line\n"); });
+    child.start();
+    child.join();
+    return 0;
+  });
+  parent.start();
+  ::close(out[1]);
+  std::string text;
+  char buf[256];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
+  ::close(out[0]);
+  parent.join();
+  EXPECT_EQ(parent.exitcode(), 0);
+  EXPECT_EQ(text, "parent line\nchild line\n");
 }
 
 }  // namespace

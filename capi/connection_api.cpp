@@ -1,0 +1,199 @@
+// The C ABI for pipes, connections, wait and library-owned buffers: translation to
+// mproc::Connection only.
+#include "mproc.h"
+
+#include <mproc/connection.hpp>
+
+#include <chrono>
+#include <climits>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "capi_support.hpp"
+#include "common/deadline.hpp"
+#include "transport/connection_sinks.hpp"
+#include "transport/connection_state.hpp"
+
+namespace {
+
+using mproc::Connection;
+using mproc::detail::HandleKind;
+using ConnectionHandles = mproc::detail::Handles<Connection, HandleKind::connection>;
+
+Connection& connection_of(mproc_connection_t* handle, const char* function) {
+  return mproc::capi::deref<Connection, HandleKind::connection>(handle, function,
+                                                                "mproc_connection_t");
+}
+
+mproc::detail::ConnectionState& state_of(mproc_connection_t* handle, const char* function) {
+  return mproc::detail::ConnectionAccess::state(connection_of(handle, function), function);
+}
+
+// The C timeout as a deadline: MPROC_WAIT_FOREVER is none.
+mproc::detail::Deadline deadline_of(int64_t timeout_ms, const char* function) {
+  mproc::capi::check_timeout_ms(timeout_ms, function);
+  if (timeout_ms == MPROC_WAIT_FOREVER) return {};
+  return mproc::detail::Deadline(std::chrono::milliseconds(timeout_ms));
+}
+
+int timed_out(const char* function, int64_t timeout_ms) {
+  return mproc::capi::fail(MPROC_ETIMEDOUT, std::string(function) + ": no message within " +
+                                                std::to_string(timeout_ms) + " ms");
+}
+
+mproc_connection_t* to_handle(Connection connection) {
+  return reinterpret_cast<mproc_connection_t*>(
+      ConnectionHandles::insert(std::make_unique<Connection>(std::move(connection))));
+}
+
+}  // namespace
+
+extern "C" {
+
+void mproc_buffer_free(void* buffer) { std::free(buffer); }
+
+int mproc_pipe_create(int duplex, mproc_connection_t** a, mproc_connection_t** b) {
+  return mproc::capi::guard([&] {
+    mproc::capi::require(a, "mproc_pipe_create", "a");
+    mproc::capi::require(b, "mproc_pipe_create", "b");
+    if (a == b)
+      return mproc::capi::fail(-EINVAL, "mproc_pipe_create: a and b point to the same place");
+    auto [first, second] = mproc::pipe(duplex != 0);
+    mproc_connection_t* first_handle = to_handle(std::move(first));
+    try {
+      *b = to_handle(std::move(second));
+    } catch (...) {
+      ConnectionHandles::remove(reinterpret_cast<std::uintptr_t>(first_handle));
+      throw;
+    }
+    *a = first_handle;
+    return 0;
+  });
+}
+
+int mproc_connection_send_bytes(mproc_connection_t* c, const void* data, size_t len) {
+  constexpr const char* kFunction = "mproc_connection_send_bytes";
+  return mproc::capi::guard([&] {
+    auto& state = state_of(c, kFunction);
+    if (len > 0) mproc::capi::require(data, kFunction, "data");
+    state.send(data, len, kFunction);
+    return 0;
+  });
+}
+
+int mproc_connection_recv_bytes(mproc_connection_t* c, int64_t timeout_ms, void** out,
+                                size_t* len) {
+  constexpr const char* kFunction = "mproc_connection_recv_bytes";
+  return mproc::capi::guard([&] {
+    auto& state = state_of(c, kFunction);
+    mproc::capi::require(out, kFunction, "out");
+    mproc::capi::require(len, kFunction, "len");
+    const auto deadline = deadline_of(timeout_ms, kFunction);
+    mproc::detail::MallocSink sink;
+    const auto size = state.receive(sink, deadline, kFunction);
+    if (!size) return timed_out(kFunction, timeout_ms);
+    *len = *size;
+    *out = sink.release();
+    return 0;
+  });
+}
+
+int mproc_connection_recv_bytes_into(mproc_connection_t* c, void* buf, size_t cap, size_t* len,
+                                     int64_t timeout_ms) {
+  constexpr const char* kFunction = "mproc_connection_recv_bytes_into";
+  return mproc::capi::guard([&] {
+    auto& state = state_of(c, kFunction);
+    mproc::capi::require(len, kFunction, "len");
+    if (cap > 0) mproc::capi::require(buf, kFunction, "buf");
+    const auto deadline = deadline_of(timeout_ms, kFunction);
+    mproc::detail::FixedSink sink(buf, cap);
+    try {
+      const auto size = state.receive(sink, deadline, kFunction);
+      if (!size) return timed_out(kFunction, timeout_ms);
+      *len = *size;
+    } catch (const mproc::BufferTooShort& e) {
+      *len = e.message_size();
+      throw;
+    }
+    return 0;
+  });
+}
+
+int mproc_connection_poll(mproc_connection_t* c, int64_t timeout_ms) {
+  return mproc::capi::guard([&] {
+    auto& connection = connection_of(c, "mproc_connection_poll");
+    mproc::capi::check_timeout_ms(timeout_ms, "mproc_connection_poll");
+    if (timeout_ms == MPROC_WAIT_FOREVER) return connection.poll(std::nullopt) ? 1 : 0;
+    return connection.poll(std::chrono::milliseconds(timeout_ms)) ? 1 : 0;
+  });
+}
+
+int mproc_connection_fileno(mproc_connection_t* c) {
+  return mproc::capi::guard([&] { return connection_of(c, "mproc_connection_fileno").fileno(); });
+}
+
+int mproc_connection_set_max_message_size(mproc_connection_t* c, uint64_t max_size) {
+  return mproc::capi::guard([&] {
+    connection_of(c, "mproc_connection_set_max_message_size").set_max_message_size(max_size);
+    return 0;
+  });
+}
+
+int mproc_connection_get_max_message_size(mproc_connection_t* c, uint64_t* out) {
+  return mproc::capi::guard([&] {
+    auto& connection = connection_of(c, "mproc_connection_get_max_message_size");
+    mproc::capi::require(out, "mproc_connection_get_max_message_size", "out");
+    *out = connection.max_message_size();
+    return 0;
+  });
+}
+
+int mproc_connection_close(mproc_connection_t* c) {
+  return mproc::capi::guard([&] {
+    connection_of(c, "mproc_connection_close").close();
+    return 0;
+  });
+}
+
+int mproc_connection_destroy(mproc_connection_t* c) {
+  if (c == nullptr) return 0;
+  return mproc::capi::guard([&] {
+    auto owned = ConnectionHandles::remove(reinterpret_cast<std::uintptr_t>(c));
+    if (!owned)
+      throw mproc::Error(mproc::errc::bad_handle,
+                         "mproc_connection_destroy: not a live mproc_connection_t");
+    return 0;
+  });
+}
+
+int mproc_wait(mproc_wait_item_t* items, size_t count, int64_t timeout_ms) {
+  constexpr const char* kFunction = "mproc_wait";
+  return mproc::capi::guard([&] {
+    if (count > 0) mproc::capi::require(items, kFunction, "items");
+    if (count > static_cast<size_t>(INT_MAX))
+      return mproc::capi::fail(-EINVAL, "mproc_wait: count is above INT_MAX");
+    mproc::capi::check_timeout_ms(timeout_ms, kFunction);
+    std::vector<mproc::Waitable> objects;
+    objects.reserve(count);
+    for (size_t i = 0; i < count; ++i) {
+      if (items[i].connection != nullptr)
+        objects.emplace_back(connection_of(items[i].connection, kFunction));
+      else
+        objects.push_back(mproc::Waitable::fd(items[i].fd));
+    }
+    std::optional<mproc::Seconds> timeout;
+    if (timeout_ms != MPROC_WAIT_FOREVER) timeout = std::chrono::milliseconds(timeout_ms);
+    const auto ready = mproc::wait(objects, timeout);
+    // wait() returns the ready objects in the order given: walk both lists together.
+    size_t next = 0;
+    for (size_t i = 0; i < count; ++i) {
+      const bool is_ready = next < ready.size() && ready[next] == objects[i];
+      items[i].ready = is_ready ? 1 : 0;
+      if (is_ready) ++next;
+    }
+    return static_cast<int>(ready.size());
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,224 @@
+// Receiving a message: the first record (header + first payload bytes) with one recvmsg, then the
+// continuation records straight into the destination (framing.hpp).
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "transport/connection_state.hpp"
+#include "transport/framing.hpp"
+
+namespace mproc::detail {
+namespace {
+
+static_assert(sizeof(std::size_t) >= sizeof(std::uint64_t),
+              "message sizes are 64-bit: mproc needs a 64-bit target");
+
+// How much room to ask a sink for at the start of a message of `total` bytes of which `received`
+// are already there: all of it for ordinary sizes, a bounded first step for huge announcements.
+std::size_t initial_capacity(std::size_t total, std::size_t received) {
+  return std::min(total, std::max(received + kRecordMax, kEagerAllocation));
+}
+
+std::string size_text(std::uint64_t bytes) { return std::to_string(bytes) + " bytes"; }
+
+}  // namespace
+
+ConnectionState::~ConnectionState() {
+  // close(2) releases the descriptor even when interrupted (Linux), so it is never retried.
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void ConnectionState::check_receiving(const char* op) const {
+  if (!readable_)
+    throw Error(errc::bad_state, std::string(op) + ": this end of a one-way pipe can only send");
+  if (!receive_broken_.empty())
+    throw Error(errc::bad_state, std::string(op) + ": " + receive_broken_);
+}
+
+void ConnectionState::fail_protocol(const char* op, const std::string& what) {
+  receive_broken_ = "the receiving side is unusable: " + what;
+  throw Error(std::make_error_code(std::errc::protocol_error),
+              std::string(op) + ": not a Connection's message: " + what);
+}
+
+std::optional<std::size_t> ConnectionState::recv_record(msghdr& message, const Deadline& deadline,
+                                                        const char* op) {
+  for (;;) {
+    // With a finite deadline, never block in recvmsg: poll waits against the deadline instead.
+    const int flags = MSG_CMSG_CLOEXEC | (deadline.infinite() ? 0 : MSG_DONTWAIT);
+    const ssize_t received = ::recvmsg(fd_, &message, flags);
+    if (received >= 0) return static_cast<std::size_t>(received);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      // Nothing yet (or the shared descriptor was made non-blocking by someone else).
+      if (!wait_readable(fd_, deadline)) return std::nullopt;
+      continue;
+    }
+    if (errno == ECONNRESET) return 0;
+    throw_errno(errno, std::string(op) + ": recvmsg");
+  }
+}
+
+void ConnectionState::keep(std::string_view first, std::string_view second,
+                           std::size_t total) noexcept {
+  try {
+    kept_.assign(first);
+    kept_.append(second);
+    keeping_ = true;
+    kept_total_ = total;
+  } catch (...) {
+    lost_message();
+  }
+}
+
+void ConnectionState::keep(RecvSink& sink, const char* base, std::size_t received,
+                           std::size_t total) noexcept {
+  if (sink.give(kept_, received)) {
+    keeping_ = true;
+    kept_total_ = total;
+  } else {
+    keep(std::string_view(base, received), {}, total);
+  }
+}
+
+void ConnectionState::lost_message() noexcept {
+  // Without the start of the message, its remaining records could not be framed.
+  kept_ = std::string();
+  keeping_ = false;
+  receive_broken_ = "out of memory";  // short enough not to allocate
+}
+
+std::optional<std::size_t> ConnectionState::receive(RecvSink& sink, const Deadline& deadline,
+                                                    const char* op) {
+  check_receiving(op);
+  const auto too_short = [&](std::size_t total) {
+    return BufferTooShort(total, std::string(op) + ": the next message has " + size_text(total) +
+                                     ", more than the " + size_text(sink.limit()) + " offered");
+  };
+  std::size_t total = 0;
+  std::size_t received = 0;
+  std::size_t capacity = 0;
+  char* base = nullptr;
+
+  if (keeping_) {
+    // A message begun earlier: it continues here, or stays kept if it still does not fit.
+    total = kept_total_;
+    if (total > sink.limit()) throw too_short(total);
+    received = kept_.size();
+    capacity = initial_capacity(total, received);
+    if (sink.adopt(kept_)) {
+      try {
+        base = sink.grow(capacity);
+      } catch (...) {
+        if (!sink.give(kept_, received)) lost_message();  // take the bytes back
+        throw;
+      }
+    } else {
+      base = sink.grow(capacity);  // on failure the message simply stays kept
+      if (received != 0) std::memcpy(base, kept_.data(), received);
+    }
+    kept_ = std::string();
+    keeping_ = false;
+  } else {
+    // The first record: header plus up to kFirstPayloadMax bytes, straight into the sink's own
+    // area when it offers one (a caller's buffer), the rest into the scratch area.
+    std::uint64_t header = 0;
+    const std::span<char> area = sink.first_area();
+    const std::size_t direct = std::min(area.size(), kFirstPayloadMax);
+    iovec parts[3] = {{&header, kHeaderSize}, {area.data(), direct}, {}};
+    msghdr message{};
+    message.msg_iov = parts;
+    message.msg_iovlen = 2;
+    if (direct < kFirstPayloadMax) {
+      if (!scratch_) scratch_ = std::make_unique_for_overwrite<char[]>(kFirstPayloadMax);
+      parts[2] = {scratch_.get(), kFirstPayloadMax - direct};
+      message.msg_iovlen = 3;
+    }
+    const auto got = recv_record(message, deadline, op);
+    if (!got) return std::nullopt;
+    if (*got == 0)
+      throw Error(errc::end_of_file,
+                  std::string(op) + ": the other end of the connection is closed and no message "
+                                    "is left");
+    if ((message.msg_flags & MSG_TRUNC) != 0)
+      fail_protocol(op, "a first record over " + size_text(kFirstRecordMax));
+    if (*got < kHeaderSize) fail_protocol(op, "a record shorter than a message header");
+    const std::size_t payload = *got - kHeaderSize;
+    if (header > max_message_size_) {
+      receive_broken_ = "the receiving side is unusable: an incoming message of " +
+                        size_text(header) + " exceeded the maximum of " +
+                        size_text(max_message_size_);
+      throw Error(errc::too_big, std::string(op) + ": an incoming message of " + size_text(header) +
+                                     " exceeds the maximum of " + size_text(max_message_size_) +
+                                     "; this end can no longer receive");
+    }
+    if (payload > header) fail_protocol(op, "a record longer than the message it belongs to");
+    total = static_cast<std::size_t>(header);
+    received = payload;
+    // From here the record is consumed: whatever happens, its bytes are kept for the next call.
+    const std::size_t in_area = std::min(payload, direct);
+    if (total > sink.limit()) {
+      keep({area.data(), in_area}, {scratch_.get(), payload - in_area}, total);
+      throw too_short(total);
+    }
+    try {
+      capacity = initial_capacity(total, received);
+      base = sink.grow(capacity);
+    } catch (...) {
+      keep({area.data(), in_area}, {scratch_.get(), payload - in_area}, total);
+      throw;
+    }
+    if (in_area != 0 && base != area.data()) std::memcpy(base, area.data(), in_area);
+    if (payload > in_area) std::memcpy(base + in_area, scratch_.get(), payload - in_area);
+  }
+
+  // Continuation records, each received straight into the sink. The room offered is always at
+  // least min(missing, kRecordMax), so no record can be truncated.
+  bool end_of_file = false;
+  bool truncated = false;
+  try {
+    while (received < total) {
+      if (capacity - received < std::min(total - received, kRecordMax)) {
+        capacity = std::min(total, std::max(capacity * 2, received + kRecordMax));
+        base = sink.grow(capacity);
+      }
+      iovec part{base + received, capacity - received};
+      msghdr message{};
+      message.msg_iov = &part;
+      message.msg_iovlen = 1;
+      const auto got = recv_record(message, deadline, op);
+      if (!got) {
+        // Timed out in the middle: keep what arrived for the next call.
+        keep(sink, base, received, total);
+        return std::nullopt;
+      }
+      if (*got == 0) {
+        end_of_file = true;
+        break;
+      }
+      if ((message.msg_flags & MSG_TRUNC) != 0 || *got > total - received) {
+        truncated = true;
+        break;
+      }
+      received += *got;
+    }
+  } catch (...) {
+    // No memory to grow the sink, or a system error: the message stays kept.
+    keep(sink, base, received, total);
+    throw;
+  }
+  if (end_of_file)
+    throw Error(errc::end_of_file,
+                std::string(op) + ": the other end of the connection closed in the middle of a " +
+                    "message (" + std::to_string(received) + " of " + size_text(total) +
+                    " received)");
+  if (truncated) fail_protocol(op, "a record longer than the message it belongs to");
+  return total;
+}
+
+}  // namespace mproc::detail

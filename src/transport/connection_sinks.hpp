@@ -1,0 +1,78 @@
+// The three destinations of a received message: a caller's buffer (recv_bytes_into), a
+// std::string (recv_bytes), and malloc'd memory handed to C callers (released by
+// mproc_buffer_free).
+#pragma once
+
+#include <cstdlib>
+#include <new>
+#include <string>
+
+#include "transport/connection_state.hpp"
+
+namespace mproc::detail {
+
+// The caller's buffer: the first record lands in it directly.
+class FixedSink final : public RecvSink {
+ public:
+  FixedSink(void* buffer, std::size_t capacity) noexcept
+      : buffer_(static_cast<char*>(buffer)), capacity_(capacity) {}
+  std::size_t limit() const noexcept override { return capacity_; }
+  std::span<char> first_area() noexcept override { return {buffer_, capacity_}; }
+  char* grow(std::size_t) override { return buffer_; }
+
+ private:
+  char* buffer_;
+  std::size_t capacity_;
+};
+
+// A std::string, which can also swap a partial message in and out without copying it.
+class StringSink final : public RecvSink {
+ public:
+  StringSink(std::string& out, std::size_t limit) noexcept : out_(out), limit_(limit) {}
+  std::size_t limit() const noexcept override { return limit_; }
+  char* grow(std::size_t capacity) override {
+    out_.resize(capacity);
+    return out_.data();
+  }
+  bool adopt(std::string& kept) override {
+    out_.swap(kept);
+    return true;
+  }
+  bool give(std::string& kept, std::size_t received) override {
+    out_.resize(received);
+    kept.swap(out_);
+    return true;
+  }
+
+ private:
+  std::string& out_;
+  std::size_t limit_;
+};
+
+// malloc'd memory (never zero-filled; at least one byte, so an empty message is not NULL).
+class MallocSink final : public RecvSink {
+ public:
+  MallocSink() = default;
+  ~MallocSink() override { std::free(data_); }
+  MallocSink(const MallocSink&) = delete;
+  MallocSink& operator=(const MallocSink&) = delete;
+
+  std::size_t limit() const noexcept override { return static_cast<std::size_t>(-1); }
+  char* grow(std::size_t capacity) override {
+    void* grown = std::realloc(data_, capacity == 0 ? 1 : capacity);
+    if (grown == nullptr) throw std::bad_alloc();
+    data_ = static_cast<char*>(grown);
+    return data_;
+  }
+  // Hands the memory to the caller.
+  void* release() noexcept {
+    void* data = data_;
+    data_ = nullptr;
+    return data;
+  }
+
+ private:
+  char* data_ = nullptr;
+};
+
+}  // namespace mproc::detail

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Compares mproc's pipe with the raw socketpair and with Python's multiprocessing.Pipe, in one run
+# on one machine (absolute figures on shared machines drift by 2x between runs; ratios measured
+# side by side do not).
+#
+#   tests/bench/compare_pipe.sh [build-dir]      (default build dir: <repo>/build-bench)
+#
+# Builds mproc's benchmark in Release, builds the reference raw_ipc_bench from
+# <repo>/../shared/bench (or $MPROC_SHARED_BENCH), runs raw_ipc_bench (pingpong, stream),
+# py_mp_bench.py --only pipe and mproc_pipe_bench, and prints a table of ratios. The raw and mproc
+# benchmarks are run $ROUNDS times (default 2), alternating, and the median of the rounds is
+# used. Targets: 64-byte round trip <= 1.2x the raw socketpair; 1 MiB throughput >= 0.8x.
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+build="${1:-$repo/build-bench}"
+rounds="${ROUNDS:-2}"
+shared="${MPROC_SHARED_BENCH:-}"
+if [[ -z "$shared" ]]; then
+  for candidate in "$repo/../shared/bench" "$repo/../../shared/bench"; do
+    if [[ -f "$candidate/raw_ipc_bench.cpp" ]]; then shared="$candidate"; break; fi
+  done
+fi
+if [[ -z "$shared" || ! -f "$shared/raw_ipc_bench.cpp" ]]; then
+  echo "compare_pipe.sh: raw_ipc_bench.cpp not found in ../shared/bench; set MPROC_SHARED_BENCH" >&2
+  exit 2
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+echo "# building mproc_pipe_bench (Release) in $build" >&2
+cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_BENCHMARKS=ON \
+  -DMPROC_BUILD_TESTS=ON -DMPROC_BUILD_EXAMPLES=OFF >/dev/null
+cmake --build "$build" -j2 --target mproc_pipe_bench >/dev/null
+echo "# building raw_ipc_bench from $shared" >&2
+g++ -O2 -std=c++17 -pthread "$shared/raw_ipc_bench.cpp" -o "$work/raw_ipc_bench" -lrt
+
+for ((round = 1; round <= rounds; round++)); do
+  echo "# round $round/$rounds: raw_ipc_bench pingpong stream" >&2
+  "$work/raw_ipc_bench" pingpong stream >>"$work/raw.txt" 2>>"$work/samples.txt"
+  echo "# round $round/$rounds: mproc_pipe_bench" >&2
+  "$build/tests/bench/mproc_pipe_bench" >>"$work/mproc.txt" 2>>"$work/samples.txt"
+done
+echo "# py_mp_bench.py --only pipe" >&2
+python3 "$shared/py_mp_bench.py" --only pipe >"$work/py.txt" 2>>"$work/samples.txt"
+
+python3 - "$work" "$rounds" <<'EOF'
+import statistics, sys
+work, rounds = sys.argv[1], sys.argv[2]
+values = {}
+for name in ("raw", "mproc", "py"):
+    for line in open(f"{work}/{name}.txt"):
+        parts = line.split()
+        if len(parts) == 3:
+            values.setdefault(parts[0], []).append(float(parts[1]))
+v = {k: statistics.median(s) for k, s in values.items()}
+
+def get(key):
+    if key not in v:
+        sys.exit(f"compare_pipe.sh: metric {key} missing from the benchmark output")
+    return v[key]
+
+rt_raw, rt_pipe = get("raw_socketpair_roundtrip"), get("raw_pipe_roundtrip")
+rt_mproc, rt_py = get("mproc_pipe_roundtrip"), get("pipe_roundtrip")
+rt_mproc_str, rt_value = get("mproc_pipe_roundtrip_recv_bytes"), get("mproc_pipe_roundtrip_value")
+tp_raw, tp_pipe = get("raw_socketpair_1MiB_throughput"), get("raw_pipe_1MiB_throughput")
+tp_mproc, tp_py = get("mproc_pipe_1MiB_throughput"), get("pipe_1MiB_throughput")
+tp_mproc_str = get("mproc_pipe_1MiB_throughput_recv_bytes")
+
+print(f"# medians over {rounds} round(s) for raw and mproc, 1 for Python")
+print(f"{'metric':44} {'value':>10} {'unit':5} {'vs raw socketpair':>18}")
+rows = [
+    ("raw socketpair 64 B round trip", rt_raw, "us", rt_raw / rt_raw),
+    ("raw pipe 64 B round trip", rt_pipe, "us", rt_pipe / rt_raw),
+    ("mproc pipe 64 B round trip (recv_bytes_into)", rt_mproc, "us", rt_mproc / rt_raw),
+    ("mproc pipe 64 B round trip (recv_bytes)", rt_mproc_str, "us", rt_mproc_str / rt_raw),
+    ("mproc pipe int64 round trip (send/recv<T>)", rt_value, "us", rt_value / rt_raw),
+    ("python Pipe 64 B round trip", rt_py, "us", rt_py / rt_raw),
+    ("raw socketpair 1 MiB throughput", tp_raw, "MB/s", tp_raw / tp_raw),
+    ("raw pipe 1 MiB throughput", tp_pipe, "MB/s", tp_pipe / tp_raw),
+    ("mproc pipe 1 MiB (recv_bytes_into)", tp_mproc, "MB/s", tp_mproc / tp_raw),
+    ("mproc pipe 1 MiB (recv_bytes)", tp_mproc_str, "MB/s", tp_mproc_str / tp_raw),
+    ("python Pipe 1 MiB throughput", tp_py, "MB/s", tp_py / tp_raw),
+]
+for name, value, unit, ratio in rows:
+    print(f"{name:44} {value:>10.4g} {unit:5} {ratio:>17.2f}x")
+ok_rt = rt_mproc / rt_raw <= 1.2
+ok_tp = tp_mproc / tp_raw >= 0.8
+print(f"target round trip <= 1.2x raw socketpair: {rt_mproc / rt_raw:.2f}x {'ok' if ok_rt else 'MISSED'}")
+print(f"target 1 MiB throughput >= 0.8x raw socketpair: {tp_mproc / tp_raw:.2f}x {'ok' if ok_tp else 'MISSED'}")
+print(f"mproc vs python: round trip {rt_py / rt_mproc:.1f}x faster, 1 MiB throughput {tp_mproc / tp_py:.1f}x higher")
+EOF

@@ -1,0 +1,171 @@
+// The codec: the built-in encodings and the opt-in cereal one, and their errors.
+#include <mproc/cereal_codec.hpp>
+#include <mproc/connection.hpp>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "support/leak_check.hpp"
+#include "transport/connection_test_support.hpp"
+
+namespace {
+
+using mproc::decode;
+using mproc::encode;
+using mproc::errc;
+using mproc::test::expect_error;
+
+struct Plain {
+  std::int32_t id;
+  double weight;
+  char tag[4];
+};
+
+// Trivially copyable, but without a default constructor.
+struct NoDefault {
+  explicit NoDefault(int v) : value(v) {}
+  int value;
+};
+
+// A user type with cereal's serialize().
+struct Order {
+  std::string customer;
+  std::vector<std::string> items;
+  std::map<std::string, int> counts;
+  std::optional<double> discount;
+  template <class Archive>
+  void serialize(Archive& archive) {
+    archive(customer, items, counts, discount);
+  }
+  bool operator==(const Order&) const = default;
+};
+
+// A type with its own codec: its text form.
+struct Celsius {
+  int degrees;
+  Celsius() = default;
+  explicit Celsius(int d) : degrees(d) {}
+  Celsius(const Celsius&) = default;
+  Celsius& operator=(const Celsius&) = default;
+};
+
+}  // namespace
+
+template <>
+struct mproc::Codec<Celsius> {
+  static void encode(const Celsius& value, std::string& out) {
+    out += std::to_string(value.degrees) + "C";
+  }
+  static Celsius decode(const void* data, std::size_t size) {
+    const std::string text(static_cast<const char*>(data), size);
+    if (text.empty() || text.back() != 'C') detail::throw_codec_error(typeid(Celsius), "no C");
+    return Celsius(std::stoi(text));
+  }
+};
+
+namespace {
+
+static_assert(mproc::codec_is_bitwise<int>);
+static_assert(mproc::codec_is_bitwise<Plain>);
+static_assert(!mproc::codec_is_bitwise<std::string>);
+static_assert(!mproc::codec_is_bitwise<std::string_view>);
+static_assert(!mproc::codec_is_bitwise<Celsius>);  // its own specialisation wins
+static_assert(mproc::codec_has_view<std::vector<float>>);
+static_assert(!mproc::codec_has_view<std::vector<bool>>);
+static_assert(!mproc::codec_has_view<Order>);
+
+TEST(Codec, TriviallyCopyableValuesAreTheirBytes) {
+  EXPECT_EQ(encode(std::int32_t{0x01020304}).size(), 4u);
+  EXPECT_EQ(decode<std::int32_t>(encode(std::int32_t{-7})), -7);
+  const Plain plain{12, 2.5, {'a', 'b', 'c', 'd'}};
+  const auto bytes = encode(plain);
+  EXPECT_EQ(bytes.size(), sizeof(Plain));
+  const auto back = decode<Plain>(bytes.data(), bytes.size());
+  EXPECT_EQ(back.id, 12);
+  EXPECT_EQ(back.weight, 2.5);
+  EXPECT_EQ(std::string(back.tag, 4), "abcd");
+  EXPECT_EQ(decode<NoDefault>(encode(NoDefault(9))).value, 9);
+  const std::array<std::uint16_t, 3> array{1, 2, 3};
+  EXPECT_EQ((decode<std::array<std::uint16_t, 3>>(encode(array))), array);
+}
+
+TEST(Codec, AWrongSizeIsACodecError) {
+  const auto message = expect_error(errc::codec, [] { decode<std::int64_t>("abc", 3); });
+  EXPECT_NE(message.find("expected exactly 8"), std::string::npos) << message;
+  EXPECT_NE(message.find("long"), std::string::npos) << message;  // names the type
+  expect_error(errc::codec, [] { decode<std::vector<std::int32_t>>("abcdef", 6); });
+}
+
+TEST(Codec, StringsAndPlainVectorsAreTheirBytes) {
+  EXPECT_EQ(encode(std::string("hello")), "hello");
+  EXPECT_EQ(decode<std::string>(std::string_view("hello")), "hello");
+  EXPECT_EQ(decode<std::string>(nullptr, 0), "");
+  EXPECT_EQ(encode(std::string_view("view")), "view");  // the characters, not the pointer
+  const std::vector<double> values{1.0, -2.0, 3.5};
+  EXPECT_EQ(encode(values).size(), 3 * sizeof(double));
+  EXPECT_EQ(decode<std::vector<double>>(encode(values)), values);
+  EXPECT_TRUE(decode<std::vector<double>>(nullptr, 0).empty());
+  std::string reused = "old contents";
+  mproc::encode_into(std::string("new"), reused);
+  EXPECT_EQ(reused, "new");
+}
+
+TEST(Codec, OtherTypesGoThroughCereal) {
+  const Order order{"ada", {"tea", "cake"}, {{"tea", 2}, {"cake", 1}}, 0.1};
+  EXPECT_EQ(decode<Order>(encode(order)), order);
+  const std::vector<std::string> words{"a", "", "ccc"};
+  EXPECT_EQ(decode<std::vector<std::string>>(encode(words)), words);
+  const std::map<int, std::vector<int>> nested{{1, {1}}, {2, {}}};
+  EXPECT_EQ((decode<std::map<int, std::vector<int>>>(encode(nested))), nested);
+  const auto tuple = std::make_tuple(1, std::string("two"), 3.0);
+  EXPECT_EQ((decode<std::tuple<int, std::string, double>>(encode(tuple))), tuple);
+  const std::vector<bool> bits{true, false, true};
+  EXPECT_EQ(decode<std::vector<bool>>(encode(bits)), bits);
+}
+
+TEST(Codec, TruncatedOrMismatchedCerealBytesAreCodecErrors) {
+  const Order order{"ada", {"tea"}, {}, std::nullopt};
+  const auto bytes = encode(order);
+  expect_error(errc::codec, [&] { decode<Order>(bytes.data(), bytes.size() - 1); });
+  // Bytes left over: the sender sent something else.
+  const auto more = bytes + "extra";
+  const auto message = expect_error(errc::codec, [&] { decode<Order>(more); });
+  EXPECT_NE(message.find("left over"), std::string::npos) << message;
+}
+
+TEST(Codec, AUserSpecialisationIsUsed) {
+  EXPECT_EQ(encode(Celsius(21)), "21C");
+  EXPECT_EQ(decode<Celsius>(std::string_view("-4C")).degrees, -4);
+  expect_error(errc::codec, [] { decode<Celsius>(std::string_view("12F")); });
+}
+
+using CodecConnectionTest = mproc::test::LeakCheckedTest;
+
+TEST_F(CodecConnectionTest, CerealValuesCrossAProcessBoundary) {
+  auto [parent_end, child_end] = mproc::pipe();
+  mproc::Process child([&, &c = child_end] {
+    auto order = c.recv<Order>();
+    order.items.push_back("seen by " + std::to_string(::getpid()));
+    c.send(order);
+    c.send(Celsius(order.counts.at("x")));
+  });
+  child.start();
+  child_end.close();
+  const Order order{"bob", {"one"}, {{"x", 5}}, std::nullopt};
+  parent_end.send(order);
+  const auto back = parent_end.recv<Order>();
+  EXPECT_EQ(back.customer, "bob");
+  ASSERT_EQ(back.items.size(), 2u);
+  EXPECT_EQ(back.items[1], "seen by " + std::to_string(*child.pid()));
+  EXPECT_EQ(parent_end.recv<Celsius>().degrees, 5);
+  mproc::test::expect_clean_exit(child);
+}
+
+}  // namespace
