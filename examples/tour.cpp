@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <vector>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,6 +90,75 @@ void tour_pipe() {
               *consumer.exitcode());
 }
 
+// Section 4: Pool. A fixed set of worker processes runs many small tasks; results come back as
+// futures (apply_async), in input order (imap) or as they finish (imap_unordered).
+int square(int x) { return x * x; }
+
+// Sleeps `units` x 50 ms, then returns units: finishing order follows the durations.
+int nap(int units) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(50 * units));
+  return units;
+}
+
+// A CPU-bound job the compiler cannot shorten: a chain of dependent multiplications.
+unsigned long long crunch(unsigned long long n) {
+  unsigned long long x = n;
+  for (unsigned long long i = 0; i < n; ++i) x = x * 6364136223846793005ULL + 1442695040888963407ULL + (x >> 29);
+  return x;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+void tour_pool() {
+  section("Pool: a set of worker processes");
+  {
+    mproc::Pool pool(4);
+    std::printf("apply_async(square, 10) in one of %d workers...\n", pool.processes());
+    auto result = pool.apply_async(square, 10);
+    pool.close();  // no more tasks
+    pool.join();   // wait for the workers to finish
+    std::printf("  result: %d\n", result.get());
+  }
+  {
+    mproc::Pool pool(3);
+    const std::vector<int> units{5, 1, 3};
+    std::printf("imap(nap, {5, 1, 3}): results in input order\n  ");
+    for (int u : pool.imap(nap, units)) std::printf("%d ", u), std::fflush(stdout);
+    std::printf("\nimap_unordered(nap, {5, 1, 3}): results as they finish\n  ");
+    for (int u : pool.imap_unordered(nap, units)) std::printf("%d ", u), std::fflush(stdout);
+    std::printf("\n");
+  }
+  {
+    const int workers = mproc::cpu_count();
+    const std::vector<unsigned long long> jobs(16, 20'000'000);
+    std::printf("CPU-bound: %zu jobs, serially, then on a pool of %d\n", jobs.size(), workers);
+    auto start = std::chrono::steady_clock::now();
+    unsigned long long check = 0;
+    for (auto n : jobs) check ^= crunch(n);
+    const double serial = seconds_since(start);
+    std::printf("  serial: %.2f s\n", serial);
+    mproc::Pool pool(workers);
+    start = std::chrono::steady_clock::now();
+    auto result = pool.map_async(crunch, jobs, 1);
+    // completed_tasks() is a progress counter: poll it to draw a bar while the pool works.
+    while (!result.wait(mproc::Seconds(0.05))) {
+      const size_t done = pool.completed_tasks();
+      std::printf("\r  pool:   [%-16s] %zu/%zu", std::string(done, '#').c_str(), done, jobs.size());
+      std::fflush(stdout);
+    }
+    unsigned long long pooled = 0;
+    for (auto x : result.get()) pooled ^= x;
+    const double parallel = seconds_since(start);
+    std::printf("\r  pool:   [%-16s] %zu/%zu %.2f s, speed-up %.2fx%s\n",
+                std::string(jobs.size(), '#').c_str(), jobs.size(), jobs.size(), parallel,
+                serial / parallel, pooled == check ? "" : " (RESULTS DIFFER!)");
+    pool.close();
+    pool.join();
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -96,5 +166,6 @@ int main() {
   tour_fork();
   tour_process();
   tour_pipe();
+  tour_pool();
   return 0;
 }

@@ -2,10 +2,12 @@
 // cereal codec, which needs cereal's headers.)
 #pragma once
 
+#include <mproc/async_result.hpp>
 #include <mproc/codec.hpp>
 #include <mproc/connection.hpp>
 #include <mproc/error.hpp>
 #include <mproc/log.hpp>
+#include <mproc/pool.hpp>
 #include <mproc/process.hpp>
 #include <mproc/sync.hpp>
 #include <mproc/queue.hpp>

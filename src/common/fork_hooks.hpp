@@ -6,7 +6,7 @@
 // them in separate handlers, in whatever order they were registered, deadlocks (a forking thread
 // holding the sink waits for the registry, whose holder waits for the sink).
 //
-// The rank order, outermost first: child registry, handle table, log sink.
+// The rank order, outermost first: child registry, handle table, pool task registry, log sink.
 #pragma once
 
 namespace mproc::detail {

@@ -1,0 +1,1081 @@
+// Pool: Python's multiprocessing.Pool, natively, and without its hangs.
+//
+//   mproc::Pool pool(4);
+//   auto r = pool.apply_async(square, 7);                // AsyncResult<int>
+//   std::vector<int> v = pool.map(square, inputs);       // input order
+//   for (int x : pool.imap_unordered(square, inputs))    // completion order, streamed
+//   pool.close(); pool.join();
+//
+// Tasks. Workers are forked from the parent, so a task is a plain function or a lambda whose
+// closure is trivially copyable (captures by value of ints, doubles, plain structs, pointers): the
+// closure's bytes travel with each task. A lambda capturing a std::string or another owning type
+// is rejected at compile time: pass such data as an argument instead. Pointers and references in
+// a closure refer, in the worker, to its copy of the parent's memory as it was when the worker was
+// forked. Arguments and results travel through the codec (<mproc/codec.hpp>: trivially copyable
+// types, std::string, vectors of plain types; include <mproc/cereal_codec.hpp> for the rest);
+// `const char*` arguments travel as std::string.
+//
+// Faults. A task that throws resolves its result with errc::task_failed ("std::runtime_error:
+// boom"); the worker lives on. A worker that dies (signal, _exit, crash) while running a task fails
+// that task with errc::worker_died and a message naming the signal or exit code; tasks it had been
+// sent but had not started are re-dispatched; it is replaced; join() returns. A worker killed
+// while idle is just replaced. An initializer that fails (throws, or kills its worker) makes the
+// pool broken after a bounded number of consecutive failures: outstanding and new tasks fail with
+// errc::broken and the initializer's error, instead of endless respawning.
+//
+// Threads. Each pool has one dispatcher thread in the parent: it sends tasks to the workers (per
+// worker shared-memory rings, several tasks per write), collects results, resolves AsyncResults,
+// runs callbacks, watches the workers and forks their replacements. Forking from that thread is
+// safe for mproc's own state (its fork hooks), but not for locks that *your* other threads may
+// hold at that moment (see the README, "Fork"): in a program with many threads, keep tasks away
+// from such locks.
+//
+// Lifetime. close() stops new submissions; join() (after close() or terminate()) waits until every
+// submitted task has finished and the workers have exited. terminate() kills the workers at once
+// and resolves every outstanding result — with its value if it had finished, else with
+// errc::terminated. The destructor calls terminate() if the pool was not joined: it never waits
+// for a task, never hangs, and never leaves a result unresolved (Python's context manager also
+// terminates, but leaves results hanging: cpython #126743). Call close() and join() to wait.
+//
+// Workers are daemon processes (named ForkPoolWorker-N): as in Python, a task may not start
+// Processes or Pools of its own. End a pool (destroy, terminate or join it) before the program
+// exits: a pool that outlives main() has its workers stopped by the at-exit handler while its
+// dispatcher still runs.
+//
+// Thread-safety: a Pool may be used from several threads at once (submissions, close, terminate,
+// join); a Pool belongs to the process that created it (in a forked child, its methods throw
+// errc::bad_state).
+#pragma once
+
+#include <mproc/async_result.hpp>
+#include <mproc/codec.hpp>
+#include <mproc/error.hpp>
+#include <mproc/export.h>
+#include <mproc/process.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <concepts>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+namespace mproc {
+
+enum class StartMethod {
+  fork,  // workers are forked from the pool's dispatcher thread (the only method so far)
+};
+
+struct PoolOptions {
+  int processes = 0;  // 0: cpu_count()
+  // Runs in each worker when it starts (Python's initializer + initargs: capture what you need).
+  // The worker is a fork, so any callable works. If it throws, see "Faults" above.
+  std::function<void()> initializer;
+  // A worker exits after this many tasks (a map chunk counts as one) and is replaced; 0: never.
+  size_t maxtasksperchild = 0;
+  StartMethod start_method = StartMethod::fork;
+  // Called in the dispatcher thread after each finished task (or chunk) with the number of task
+  // items finished so far in this pool: a hook for progress bars. Keep it quick.
+  std::function<void(size_t completed)> on_progress;
+};
+
+// Per-call options for apply_async / map_async / imap.
+struct TaskOptions {
+  // A task (a chunk) running longer than this is stopped: its worker is killed and replaced, and
+  // the task resolves with errc::timed_out. Measured from the moment the worker starts it.
+  std::optional<Seconds> timeout;
+};
+
+// Counters, for monitoring and tests. Taken at one instant by the dispatcher thread.
+struct PoolStats {
+  size_t workers = 0;          // live worker processes
+  size_t queued = 0;           // tasks (chunks) not yet sent to a worker
+  size_t in_flight = 0;        // tasks sent to a worker and not finished
+  size_t completed = 0;        // task items finished, successfully or not
+  size_t workers_started = 0;  // including replacements
+};
+
+namespace detail {
+
+// ---------------------------------------------------------------------------------------------
+// The byte-level core (src/pool). The typed layer below turns calls into Jobs and results back.
+
+// One result item, as the worker wrote it.
+enum class ItemStatus : uint8_t { ok = 0, exception = 1, codec = 2 };
+
+// Receives the outcome of one job, in the dispatcher thread.
+class MPROC_API JobSink {
+ public:
+  virtual ~JobSink();
+  // The job's result items (`count` records; read them with next_item).
+  virtual void on_items(const char* data, size_t size, uint32_t count) noexcept = 0;
+  // The whole job failed (worker died, timeout, cancelled, terminated, broken pool).
+  virtual void on_failure(std::error_code code, const std::string& message) noexcept = 0;
+};
+
+struct ItemView {
+  ItemStatus status;
+  const char* data;
+  size_t size;
+};
+// Reads the item record at p and advances p; false if the bytes are malformed.
+MPROC_API bool next_item(const char*& p, const char* end, ItemView& item) noexcept;
+// The Error an item that is not ok stands for.
+MPROC_API Error item_error(const ItemView& item);
+
+// A task as the core sees it: opaque bytes for the worker, a sink for the outcome.
+struct Job {
+  std::string payload;  // built by TaskWriter
+  std::shared_ptr<JobSink> sink;
+  uint64_t group = 0;   // cancel() cancels every job of a group
+  uint32_t items = 1;
+  std::optional<Seconds> timeout;
+};
+
+// Runs in the worker: decodes one item's arguments, calls the task, appends the result record.
+using Invoker = void (*)(const char* callable, const char* data, size_t size, std::string& out);
+
+class MPROC_API PoolCore : public std::enable_shared_from_this<PoolCore> {
+ public:
+  static std::shared_ptr<PoolCore> create(PoolOptions options);
+  ~PoolCore();
+  PoolCore(const PoolCore&) = delete;
+  PoolCore& operator=(const PoolCore&) = delete;
+
+  uint64_t new_group() noexcept;
+  // Queues jobs for the dispatcher. `feeder` marks submissions by an imap iterator on behalf of a
+  // call made before close(): accepted until join(). Errors: closed, terminated, bad_state.
+  void submit(std::vector<Job>& jobs, bool feeder = false);
+  void submit_one(Job&& job);
+  void cancel(uint64_t group);
+  // An imap iterator with input left registers as a feeder; see Pool::close.
+  void add_feeder();
+  void remove_feeder() noexcept;
+
+  void close();
+  void join();
+  void terminate();
+  int processes() const noexcept;
+  PoolStats stats() const;
+  size_t completed() const noexcept;
+  std::vector<pid_t> worker_pids() const;
+  size_t imap_window() const noexcept;
+
+  struct Impl;
+
+ private:
+  explicit PoolCore(PoolOptions options);
+  std::unique_ptr<Impl> impl_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Encoding of callables, arguments and results.
+
+// Arguments travel as these types (a C string as std::string, a string_view as std::string).
+template <class A>
+using wire_t =
+    std::conditional_t<std::is_same_v<std::decay_t<A>, const char*> ||
+                           std::is_same_v<std::decay_t<A>, char*> ||
+                           std::is_same_v<std::decay_t<A>, std::string_view>,
+                       std::string, std::decay_t<A>>;
+
+template <class T>
+void put_pod(std::string& out, const T& value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof(T));
+}
+
+template <class T>
+T get_pod(const char* p) {
+  T value;
+  std::memcpy(&value, p, sizeof(T));
+  return value;
+}
+
+// A value in an argument list: bitwise types at their fixed size, others length-prefixed.
+template <class T>
+void encode_arg(std::string& out, const T& value) {
+  if constexpr (codec_is_bitwise<T>) {
+    Codec<T>::encode(value, out);
+  } else {
+    const size_t at = out.size();
+    out.append(sizeof(uint32_t), '\0');
+    Codec<T>::encode(value, out);
+    const auto size = static_cast<uint32_t>(out.size() - at - sizeof(uint32_t));
+    std::memcpy(out.data() + at, &size, sizeof size);
+  }
+}
+
+MPROC_API [[noreturn]] void throw_truncated_arguments();
+
+template <class T>
+T decode_arg(const char*& p, const char* end) {
+  size_t size = sizeof(T);
+  if constexpr (!codec_is_bitwise<T>) {
+    if (static_cast<size_t>(end - p) < sizeof(uint32_t)) throw_truncated_arguments();
+    size = get_pod<uint32_t>(p);
+    p += sizeof(uint32_t);
+  }
+  if (static_cast<size_t>(end - p) < size) throw_truncated_arguments();
+  const char* at = p;
+  p += size;
+  return Codec<T>::decode(at, size);
+}
+
+template <class... A>
+std::tuple<A...> decode_args(const char* p, const char* end) {
+  // Braced initialisation evaluates left to right.
+  std::tuple<A...> args{decode_arg<A>(p, end)...};
+  if (p != end) throw_truncated_arguments();
+  return args;
+}
+
+// Item records: [u8 status][u32 size][bytes]. begin_item reserves the header.
+inline size_t begin_item(std::string& out) {
+  const size_t at = out.size();
+  out.append(1 + sizeof(uint32_t), '\0');
+  return at;
+}
+inline void end_item(std::string& out, size_t at, ItemStatus status) {
+  out[at] = static_cast<char>(status);
+  const auto size = static_cast<uint32_t>(out.size() - at - 1 - sizeof(uint32_t));
+  std::memcpy(out.data() + at + 1, &size, sizeof size);
+}
+// "<demangled type>: <what>" of the exception being handled (or a fixed text for others).
+MPROC_API std::string describe_current_exception();
+MPROC_API void append_failure(std::string& out, size_t at, ItemStatus status,
+                              const std::string& text);
+
+template <class Fn>
+Fn load_callable(const char* bytes) {
+  struct Raw {
+    alignas(Fn) unsigned char bytes[sizeof(Fn)];
+  } raw;
+  std::memcpy(raw.bytes, bytes, sizeof(Fn));
+  return std::bit_cast<Fn>(raw);
+}
+
+// The worker side of a task Fn called with arguments of types A...
+template <class Fn, class... A>
+void invoke_item(const char* callable, const char* data, size_t size, std::string& out) {
+  using R = std::decay_t<std::invoke_result_t<Fn&, A&...>>;
+  const size_t at = begin_item(out);
+  std::optional<std::tuple<A...>> args;
+  try {
+    args.emplace(decode_args<A...>(data, data + size));
+  } catch (...) {
+    append_failure(out, at, ItemStatus::codec, describe_current_exception());
+    return;
+  }
+  Fn fn = load_callable<Fn>(callable);
+  try {
+    if constexpr (std::is_void_v<R>) {
+      std::apply(fn, *args);
+    } else {
+      const R result = std::apply(fn, *args);
+      try {
+        Codec<R>::encode(result, out);
+      } catch (...) {
+        append_failure(out, at, ItemStatus::codec, describe_current_exception());
+        return;
+      }
+    }
+  } catch (const SystemExit&) {
+    throw;  // ends the worker with that exit code, as in a Process
+  } catch (...) {
+    append_failure(out, at, ItemStatus::exception, describe_current_exception());
+    return;
+  }
+  end_item(out, at, ItemStatus::ok);
+}
+
+template <class Tuple>
+struct tuple_invoker;
+template <class... A>
+struct tuple_invoker<std::tuple<A...>> {
+  template <class Fn>
+  static constexpr Invoker get() {
+    return &invoke_item<Fn, wire_t<A>...>;
+  }
+};
+
+// Builds a job's payload: [u64 invoker][u32 callable size][callable][u32 count][items...].
+class TaskWriter {
+ public:
+  template <class Fn>
+  TaskWriter(Invoker invoker, const Fn& fn) {
+    put_pod(payload_, reinterpret_cast<uintptr_t>(invoker));
+    put_pod(payload_, static_cast<uint32_t>(sizeof(Fn)));
+    payload_.append(reinterpret_cast<const char*>(&fn), sizeof(Fn));
+    count_at_ = payload_.size();
+    put_pod(payload_, uint32_t{0});
+  }
+  // Appends one item: its arguments, length-prefixed as a whole.
+  template <class... A>
+  void add(const A&... args) {
+    const size_t at = payload_.size();
+    payload_.append(sizeof(uint32_t), '\0');
+    (encode_arg(payload_, args), ...);
+    const auto size = static_cast<uint32_t>(payload_.size() - at - sizeof(uint32_t));
+    std::memcpy(payload_.data() + at, &size, sizeof size);
+    ++count_;
+  }
+  uint32_t count() const noexcept { return count_; }
+  std::string finish() {
+    std::memcpy(payload_.data() + count_at_, &count_, sizeof count_);
+    return std::move(payload_);
+  }
+
+ private:
+  std::string payload_;
+  size_t count_at_ = 0;
+  uint32_t count_ = 0;
+};
+
+template <class F>
+concept task_callable = std::is_trivially_copyable_v<std::decay_t<F>>;
+
+template <class F>
+void check_task_callable() {
+  static_assert(task_callable<F>,
+                "mproc::Pool: a task must be a function or a lambda whose captures are trivially "
+                "copyable (ints, doubles, plain structs, pointers): its bytes travel to the "
+                "worker. Pass strings and containers as arguments instead.");
+}
+
+// Decodes item i of a result into V (monostate for void tasks), or returns the error.
+template <class R>
+item_t<R> decode_item(const ItemView& item) {
+  if (item.status != ItemStatus::ok) throw item_error(item);
+  if constexpr (std::is_void_v<R>) {
+    return {};
+  } else {
+    return Codec<R>::decode(item.data, item.size);
+  }
+}
+
+// apply_async: one job, one item; the result state is its own sink (one allocation).
+template <class R>
+class ApplyState final : public ValueCore<item_t<R>>, public JobSink {
+ public:
+  void on_items(const char* data, size_t size, uint32_t) noexcept override {
+    const char* p = data;
+    ItemView item{};
+    if (!next_item(p, data + size, item)) {
+      this->resolve_error(make_error_code(errc::internal), "malformed result record");
+      return;
+    }
+    try {
+      this->resolve_value(decode_item<R>(item));
+    } catch (const Error& e) {
+      this->resolve_error(e.code(), e.what());
+    }
+  }
+  void on_failure(std::error_code code, const std::string& message) noexcept override {
+    this->resolve_error(code, message);
+  }
+};
+
+// map_async: the chunks of one map fill one vector; the first failure resolves the whole map.
+template <class V>
+class MapState final : public ValueCore<std::vector<V>> {
+ public:
+  MapState(size_t size, size_t chunks) : values_(size), remaining_(chunks) {
+    if (chunks == 0) this->resolve_value({});
+  }
+  void chunk_done(size_t offset, const char* data, size_t size, uint32_t count) noexcept {
+    if (this->resolving()) return;
+    const char* p = data;
+    try {
+      for (uint32_t i = 0; i < count; ++i) {
+        ItemView item{};
+        if (!next_item(p, data + size, item)) throw Error(errc::internal, "malformed result");
+        values_[offset + i] = decode_item_value(item);
+      }
+    } catch (const Error& e) {
+      this->resolve_error(e.code(), e.what());
+      return;
+    }
+    if (--remaining_ == 0) this->resolve_value(std::move(values_));
+  }
+  void chunk_failed(std::error_code code, const std::string& message) noexcept {
+    this->resolve_error(code, message);
+  }
+
+ private:
+  V decode_item_value(const ItemView& item) {
+    if (item.status != ItemStatus::ok) throw item_error(item);
+    if constexpr (std::is_same_v<V, std::monostate>) {
+      return {};
+    } else {
+      return Codec<V>::decode(item.data, item.size);
+    }
+  }
+  std::vector<V> values_;
+  size_t remaining_;
+};
+
+template <class V>
+class MapChunkSink final : public JobSink {
+ public:
+  MapChunkSink(std::shared_ptr<MapState<V>> state, size_t offset)
+      : state_(std::move(state)), offset_(offset) {}
+  void on_items(const char* data, size_t size, uint32_t count) noexcept override {
+    state_->chunk_done(offset_, data, size, count);
+  }
+  void on_failure(std::error_code code, const std::string& message) noexcept override {
+    state_->chunk_failed(code, message);
+  }
+
+ private:
+  std::shared_ptr<MapState<V>> state_;
+  size_t offset_;
+};
+
+// One item of an imap: its value or its error.
+template <class V>
+struct Outcome {
+  std::optional<V> value;
+  std::error_code code;
+  std::string message;
+};
+
+// Shared between an ImapIterator (the consumer) and its chunks' sinks (the dispatcher).
+template <class V>
+class ImapState {
+ public:
+  explicit ImapState(bool ordered) : ordered_(ordered) {}
+
+  void chunk_done(uint64_t index, const char* data, size_t size, uint32_t count) noexcept {
+    std::vector<Outcome<V>> outcomes(count);
+    const char* p = data;
+    for (uint32_t i = 0; i < count; ++i) {
+      ItemView item{};
+      auto& o = outcomes[i];
+      if (!next_item(p, data + size, item)) {
+        o.code = make_error_code(errc::internal);
+        o.message = "malformed result record";
+        continue;
+      }
+      try {
+        if (item.status != ItemStatus::ok) throw item_error(item);
+        if constexpr (std::is_same_v<V, std::monostate>)
+          o.value.emplace();
+        else
+          o.value.emplace(Codec<V>::decode(item.data, item.size));
+      } catch (const Error& e) {
+        o.code = e.code();
+        o.message = e.what();
+      }
+    }
+    deliver(index, std::move(outcomes));
+  }
+  void chunk_failed(uint64_t index, uint32_t count, std::error_code code,
+                    const std::string& message) noexcept {
+    std::vector<Outcome<V>> outcomes(count);
+    for (auto& o : outcomes) {
+      o.code = code;
+      o.message = message;
+    }
+    deliver(index, std::move(outcomes));
+  }
+
+  // Consumer: waits for the next finished chunk (in index order if ordered); false on timeout.
+  bool take(uint64_t next_index, std::vector<Outcome<V>>& out, const std::optional<Seconds>& t) {
+    std::unique_lock lock(mutex_);
+    auto ready = [&] { return ordered_ ? done_.count(next_index) != 0 : !done_.empty(); };
+    if (t) {
+      if (!cv_.wait_for(lock, *t, ready)) return false;
+    } else {
+      cv_.wait(lock, ready);
+    }
+    auto it = ordered_ ? done_.find(next_index) : done_.begin();
+    out = std::move(it->second);
+    done_.erase(it);
+    return true;
+  }
+
+ private:
+  void deliver(uint64_t index, std::vector<Outcome<V>>&& outcomes) noexcept {
+    try {
+      std::lock_guard lock(mutex_);
+      done_.emplace(ordered_ ? index : next_arrival_++, std::move(outcomes));
+    } catch (...) {
+      log_callback_exception("imap: out of memory while storing a result");
+    }
+    cv_.notify_all();
+  }
+
+  const bool ordered_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::map<uint64_t, std::vector<Outcome<V>>> done_;
+  uint64_t next_arrival_ = 0;
+};
+
+template <class V>
+class ImapChunkSink final : public JobSink {
+ public:
+  ImapChunkSink(std::shared_ptr<ImapState<V>> state, uint64_t index, uint32_t count)
+      : state_(std::move(state)), index_(index), count_(count) {}
+  void on_items(const char* data, size_t size, uint32_t count) noexcept override {
+    state_->chunk_done(index_, data, size, count);
+  }
+  void on_failure(std::error_code code, const std::string& message) noexcept override {
+    state_->chunk_failed(index_, count_, code, message);
+  }
+
+ private:
+  std::shared_ptr<ImapState<V>> state_;
+  uint64_t index_;
+  uint32_t count_;
+};
+
+// A generator-like callable: each call returns the next input, or std::nullopt at the end.
+template <class G>
+concept input_generator = std::invocable<G&> && requires(G& g) {
+  { g().has_value() } -> std::convertible_to<bool>;
+  *g();
+};
+
+// Input for imap: a range (taken by view: lazy ranges stay lazy) or a generator, read one
+// element at a time in the consumer's thread.
+template <class Input>
+struct input_traits;
+
+template <class Input>
+  requires std::ranges::input_range<Input>
+struct input_traits<Input> {
+  using value_type = std::ranges::range_value_t<Input>;
+};
+
+template <class Input>
+  requires(!std::ranges::input_range<Input> && input_generator<Input>)
+struct input_traits<Input> {
+  using value_type = std::decay_t<decltype(*std::declval<Input&>()())>;
+};
+
+template <class Input>
+using input_value_t = typename input_traits<std::remove_cvref_t<Input>>::value_type;
+
+// Pulls inputs one by one, whichever form they come in. Input is the forwarded type: an lvalue
+// range is referenced (ref_view), an rvalue one owned.
+template <class Input>
+class RangeSource {
+ public:
+  using View = std::views::all_t<Input>;
+  using Value = std::ranges::range_value_t<View>;
+  template <class I>
+  explicit RangeSource(I&& input) : view_(std::views::all(std::forward<I>(input))) {}
+  RangeSource(RangeSource&&) = delete;
+  std::optional<Value> next() {
+    if (!it_) it_.emplace(std::ranges::begin(view_));
+    if (*it_ == std::ranges::end(view_)) return std::nullopt;
+    std::optional<Value> value(**it_);
+    ++*it_;
+    return value;
+  }
+
+ private:
+  View view_;
+  std::optional<std::ranges::iterator_t<View>> it_;
+};
+
+template <class G>
+class GeneratorSource {
+ public:
+  template <class I>
+  explicit GeneratorSource(I&& input) : gen_(std::forward<I>(input)) {}
+  GeneratorSource(GeneratorSource&&) = delete;
+  auto next() { return gen_(); }
+
+ private:
+  G gen_;
+};
+
+template <class Input>
+using input_source_t =
+    std::conditional_t<std::ranges::input_range<std::remove_cvref_t<Input>>, RangeSource<Input>,
+                       GeneratorSource<std::decay_t<Input>>>;
+
+// Calls f with one input: f(x), or std::apply(f, x) for starmap.
+template <bool Star, class Fn, class T>
+struct call_shape;
+template <class Fn, class T>
+struct call_shape<false, Fn, T> {
+  using args = std::tuple<wire_t<T>>;
+};
+template <class Fn, class T>
+struct call_shape<true, Fn, T> {
+  template <class Tuple>
+  struct wired;
+  template <class... A>
+  struct wired<std::tuple<A...>> {
+    using type = std::tuple<wire_t<A>...>;
+  };
+  template <class X, class Y>
+  struct wired<std::pair<X, Y>> {
+    using type = std::tuple<wire_t<X>, wire_t<Y>>;
+  };
+  using args = typename wired<std::decay_t<T>>::type;
+};
+
+template <class Fn, class Tuple>
+struct apply_result;
+template <class Fn, class... A>
+struct apply_result<Fn, std::tuple<A...>> {
+  using type = std::decay_t<std::invoke_result_t<Fn&, A&...>>;
+};
+
+template <bool Star, class Fn, class T>
+using map_args_t = typename call_shape<Star, Fn, T>::args;
+template <bool Star, class Fn, class T>
+using map_result_t = typename apply_result<Fn, map_args_t<Star, Fn, T>>::type;
+
+template <bool Star, class T>
+void add_map_item(TaskWriter& writer, const T& input) {
+  if constexpr (Star) {
+    std::apply([&](const auto&... a) { writer.add(wire_t<decltype(a)>(a)...); }, input);
+  } else {
+    writer.add(wire_t<T>(input));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Named tasks: the signature of a function pointer or a non-generic lambda.
+template <class F>
+struct signature : signature<decltype(&F::operator())> {};
+template <class R, class... A>
+struct signature<R (*)(A...)> {
+  using result = std::decay_t<R>;
+  using args = std::tuple<std::decay_t<A>...>;
+};
+template <class R, class C, class... A>
+struct signature<R (C::*)(A...) const> : signature<R (*)(A...)> {};
+template <class R, class C, class... A>
+struct signature<R (C::*)(A...)> : signature<R (*)(A...)> {};
+
+struct RegisteredTask {
+  Invoker invoker = nullptr;
+  std::string callable;  // the callable's bytes
+  const std::type_info* args = nullptr;
+  const std::type_info* result = nullptr;
+};
+MPROC_API void add_registered_task(const std::string& name, RegisteredTask task);
+// Errors: EINVAL if no task has that name.
+MPROC_API RegisteredTask find_registered_task(const std::string& name);
+[[noreturn]] MPROC_API void throw_task_signature_mismatch(const std::string& name);
+
+}  // namespace detail
+
+// The results of imap / imap_unordered, streamed: a single-pass input range.
+// At most `window` chunks are submitted and not yet consumed at any time, so memory grows with the
+// window, not with the input (which may be endless). The input is read in the consuming thread,
+// as results are taken.
+// Thread-safety: one thread at a time.
+template <class V>
+class ImapIterator {
+ public:
+  ImapIterator(ImapIterator&&) noexcept = default;
+  ImapIterator& operator=(ImapIterator&&) noexcept = default;
+  ~ImapIterator() {
+    if (feeding_ && core_) core_->remove_feeder();
+  }
+
+  // The next result; std::nullopt at the end. Throws the item's Error if that task failed (the
+  // iteration may go on after it, as in Python).
+  std::optional<V> next() { return next_impl(std::nullopt); }
+  // As next(), but throws Error(errc::timed_out) if no result is ready within `timeout`.
+  std::optional<V> next(Seconds timeout) { return next_impl(timeout); }
+
+  // Chunks submitted and not yet fully consumed, now and at most so far.
+  size_t in_flight() const noexcept { return submitted_ - consumed_; }
+  size_t max_in_flight() const noexcept { return max_in_flight_; }
+  size_t window() const noexcept { return window_; }
+
+  class iterator {
+   public:
+    using value_type = V;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    explicit iterator(ImapIterator* owner) : owner_(owner) { advance(); }
+    const V& operator*() const { return *current_; }
+    iterator& operator++() {
+      advance();
+      return *this;
+    }
+    void operator++(int) { advance(); }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) { return !it.current_; }
+
+   private:
+    void advance() { current_ = owner_->next(); }
+    ImapIterator* owner_ = nullptr;
+    std::optional<V> current_;
+  };
+  iterator begin() { return iterator(this); }
+  std::default_sentinel_t end() { return {}; }
+
+ private:
+  friend class Pool;
+  using Feed = std::function<std::optional<detail::Job>(uint64_t index)>;
+
+  ImapIterator(std::shared_ptr<detail::PoolCore> core, std::shared_ptr<detail::ImapState<V>> state,
+               Feed feed, size_t window)
+      : core_(std::move(core)), state_(std::move(state)), feed_(std::move(feed)),
+        window_(std::max<size_t>(window, 1)) {
+    core_->add_feeder();
+    feeding_ = true;
+    top_up();
+  }
+
+  void stop_feeding() {
+    if (feeding_) core_->remove_feeder();
+    feeding_ = false;
+  }
+
+  void top_up() {
+    while (feeding_ && submitted_ - consumed_ < window_) {
+      std::optional<detail::Job> job = feed_(submitted_);
+      if (!job) {
+        stop_feeding();
+        break;
+      }
+      std::vector<detail::Job> jobs;
+      jobs.push_back(std::move(*job));
+      try {
+        core_->submit(jobs, true);
+      } catch (const Error& e) {
+        stop_feeding();
+        feed_error_ = e;
+        break;
+      }
+      ++submitted_;
+      max_in_flight_ = std::max(max_in_flight_, submitted_ - consumed_);
+    }
+  }
+
+  std::optional<V> next_impl(const std::optional<Seconds>& timeout) {
+    for (;;) {
+      if (pos_ < current_.size()) {
+        detail::Outcome<V>& o = current_[pos_++];
+        if (pos_ == current_.size()) {
+          ++consumed_;
+          top_up();
+        }
+        if (o.code) throw Error(o.code, o.message);
+        return std::move(o.value);
+      }
+      top_up();
+      if (consumed_ == submitted_) {
+        if (feed_error_) {
+          Error e = *feed_error_;
+          feed_error_.reset();
+          throw e;
+        }
+        return std::nullopt;
+      }
+      if (!state_->take(consumed_, current_, timeout))
+        throw Error(errc::timed_out, "imap: no result within the timeout");
+      pos_ = 0;
+      if (current_.empty()) {
+        ++consumed_;
+      }
+    }
+  }
+
+  std::shared_ptr<detail::PoolCore> core_;
+  std::shared_ptr<detail::ImapState<V>> state_;
+  Feed feed_;
+  size_t window_ = 1;
+  bool feeding_ = false;
+  size_t submitted_ = 0;
+  size_t consumed_ = 0;
+  size_t max_in_flight_ = 0;
+  std::vector<detail::Outcome<V>> current_;
+  size_t pos_ = 0;
+  std::optional<Error> feed_error_;
+};
+
+// Registers `fn` (a function pointer or a lambda with trivially copyable captures, not a generic
+// one) under `name`, for Pool::apply_async(TaskName{name}, args...). Names are the way to name
+// code in a worker that is not a fork of the caller (start methods other than fork, planned);
+// with fork they are a convenience. Register before creating pools (e.g. at start-up);
+// registering a name again replaces it. Errors: EINVAL for an empty name.
+// Thread-safety: safe from any thread.
+template <class F>
+void register_task(const std::string& name, F fn) {
+  detail::check_task_callable<F>();
+  using Fn = std::decay_t<F>;
+  using Sig = detail::signature<Fn>;
+  detail::RegisteredTask task;
+  task.invoker = detail::tuple_invoker<typename Sig::args>::template get<Fn>();
+  const Fn copy(fn);
+  task.callable.assign(reinterpret_cast<const char*>(&copy), sizeof(Fn));
+  task.args = &typeid(typename Sig::args);
+  task.result = &typeid(typename Sig::result);
+  detail::add_registered_task(name, std::move(task));
+}
+
+// Names a registered task in Pool::apply_async.
+struct TaskName {
+  std::string name;
+};
+
+// Thread-safety: see the file comment.
+class MPROC_API Pool {
+ public:
+  // processes = 0: cpu_count(). Forks the workers. Errors: EINVAL for processes < 0, the errno of
+  // fork / mmap / eventfd.
+  explicit Pool(int processes = 0);
+  explicit Pool(PoolOptions options);
+  // If not joined: terminate() (see the file comment). Never hangs.
+  ~Pool();
+  Pool(Pool&& other) noexcept;
+  Pool& operator=(Pool&& other) noexcept;
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // f(args...) in a worker, waited for. Errors: those of the task (see AsyncResult), closed or
+  // terminated if the pool no longer accepts tasks.
+  template <class F, class... Args>
+  auto apply(F&& f, Args&&... args) {
+    return apply_async(std::forward<F>(f), std::forward<Args>(args)...).get();
+  }
+
+  template <class F, class... Args>
+    requires(!std::is_same_v<std::decay_t<F>, TaskOptions>)
+  auto apply_async(F&& f, Args&&... args) {
+    return apply_async(TaskOptions{}, std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
+  template <class F, class... Args>
+  auto apply_async(const TaskOptions& options, F&& f, Args&&... args) {
+    using Fn = std::decay_t<F>;
+    detail::check_task_callable<F>();
+    using R = std::decay_t<std::invoke_result_t<Fn&, detail::wire_t<Args>&...>>;
+    using V = detail::item_t<R>;
+    auto state = std::make_shared<detail::ApplyState<R>>();
+    const Fn fn(std::forward<F>(f));
+    detail::TaskWriter writer(&detail::invoke_item<Fn, detail::wire_t<Args>...>, fn);
+    writer.add(detail::wire_t<Args>(args)...);
+    detail::Job job;
+    job.payload = writer.finish();
+    job.sink = std::shared_ptr<detail::JobSink>(state, state.get());
+    job.timeout = options.timeout;
+    const uint64_t group = core().new_group();
+    state->attach(core_, group);
+    job.group = group;
+    core().submit_one(std::move(job));
+    return AsyncResult<R>(std::shared_ptr<detail::ValueCore<V>>(std::move(state)));
+  }
+
+  // Runs the task registered under `name` (see register_task). R and the argument types must be
+  // those it was registered with. Errors: EINVAL for an unknown name or other types.
+  template <class R, class... Args>
+  AsyncResult<R> apply_async(const TaskName& task, Args&&... args) {
+    const detail::RegisteredTask found = detail::find_registered_task(task.name);
+    if (*found.args != typeid(std::tuple<detail::wire_t<Args>...>) ||
+        *found.result != typeid(R))
+      detail::throw_task_signature_mismatch(task.name);
+    auto state = std::make_shared<detail::ApplyState<R>>();
+    std::string payload;
+    detail::put_pod(payload, reinterpret_cast<uintptr_t>(found.invoker));
+    detail::put_pod(payload, static_cast<uint32_t>(found.callable.size()));
+    payload += found.callable;
+    detail::put_pod(payload, uint32_t{1});
+    const size_t at = payload.size();
+    payload.append(sizeof(uint32_t), '\0');
+    (detail::encode_arg(payload, detail::wire_t<Args>(args)), ...);
+    const auto size = static_cast<uint32_t>(payload.size() - at - sizeof(uint32_t));
+    std::memcpy(payload.data() + at, &size, sizeof size);
+    detail::Job job;
+    job.payload = std::move(payload);
+    job.sink = std::shared_ptr<detail::JobSink>(state, state.get());
+    const uint64_t group = core().new_group();
+    state->attach(core_, group);
+    job.group = group;
+    core().submit_one(std::move(job));
+    return AsyncResult<R>(std::shared_ptr<detail::ValueCore<detail::item_t<R>>>(std::move(state)));
+  }
+  template <class R, class... Args>
+  R apply(const TaskName& task, Args&&... args) {
+    return apply_async<R>(task, std::forward<Args>(args)...).get();
+  }
+
+  // f(x) for every x of `inputs`, in input order, as one vector. chunksize 0: Python's heuristic
+  // (len / (4 * processes), rounded up) for sized inputs, 1 otherwise. The inputs are sent as they
+  // are consumed (at most imap's window in flight).
+  template <class F, class Input>
+  auto map(F&& f, Input&& inputs, size_t chunksize = 0, const TaskOptions& options = {}) {
+    return collect(map_stream<false, true>(std::forward<F>(f), std::forward<Input>(inputs),
+                                           default_chunksize(inputs, chunksize), options));
+  }
+  template <class F, class Input>
+  auto starmap(F&& f, Input&& inputs, size_t chunksize = 0, const TaskOptions& options = {}) {
+    return collect(map_stream<true, true>(std::forward<F>(f), std::forward<Input>(inputs),
+                                          default_chunksize(inputs, chunksize), options));
+  }
+
+  // Submits every input now; the result resolves with all values in input order, or with the first
+  // error. A sized range (vector, array, iota view ...).
+  template <class F, std::ranges::sized_range Input>
+  auto map_async(F&& f, Input&& inputs, size_t chunksize = 0, const TaskOptions& options = {}) {
+    return map_async_impl<false>(std::forward<F>(f), inputs, chunksize, options);
+  }
+  template <class F, std::ranges::sized_range Input>
+  auto starmap_async(F&& f, Input&& inputs, size_t chunksize = 0,
+                     const TaskOptions& options = {}) {
+    return map_async_impl<true>(std::forward<F>(f), inputs, chunksize, options);
+  }
+
+  // Results streamed in input order (imap) or in completion order (imap_unordered). `inputs`:
+  // any input range (lazy views stay lazy; an lvalue container is referenced, not copied, and
+  // must outlive the iterator) or a generator callable returning std::optional<T>. window 0: the
+  // pool's default (4 chunks per worker, at least 16).
+  template <class F, class Input>
+  auto imap(F&& f, Input&& inputs, size_t chunksize = 1, size_t window = 0,
+            const TaskOptions& options = {}) {
+    return map_stream<false, true>(std::forward<F>(f), std::forward<Input>(inputs), chunksize,
+                                   options, window);
+  }
+  template <class F, class Input>
+  auto imap_unordered(F&& f, Input&& inputs, size_t chunksize = 1, size_t window = 0,
+                      const TaskOptions& options = {}) {
+    return map_stream<false, false>(std::forward<F>(f), std::forward<Input>(inputs), chunksize,
+                                    options, window);
+  }
+
+  // No more tasks; the workers exit once every submitted task is done. An imap iterator created
+  // before close() still sends its remaining inputs as it is consumed, until join() is called;
+  // after that it ends with errc::closed for inputs it had not sent.
+  void close();
+  // Waits for the workers to exit. Errors: bad_state unless close() or terminate() came first.
+  void join();
+  // Kills the workers now and resolves every outstanding result (errc::terminated unless it had
+  // finished). Waits until that is done (bounded). Idempotent.
+  void terminate();
+
+  int processes() const;
+  PoolStats stats() const;
+  // Task items finished so far (successfully or not): poll it to draw a progress bar.
+  size_t completed_tasks() const;
+  // The pids of the live workers (changes as workers are replaced).
+  std::vector<pid_t> worker_pids() const;
+
+ private:
+  template <class V>
+  void submit(std::vector<detail::Job>& jobs, detail::ValueCore<V>& state) {
+    const uint64_t group = core().new_group();
+    state.attach(core_, group);
+    for (auto& job : jobs) job.group = group;
+    core().submit(jobs);
+  }
+
+  template <class Input>
+  size_t default_chunksize(const Input& inputs, size_t chunksize) const {
+    if (chunksize != 0) return chunksize;
+    if constexpr (std::ranges::sized_range<const Input>) {
+      const size_t n = static_cast<size_t>(std::ranges::size(inputs));
+      const size_t per = static_cast<size_t>(4 * processes());
+      const size_t size = n / per + (n % per != 0 ? 1 : 0);
+      return std::max<size_t>(size, 1);
+    } else {
+      return 1;
+    }
+  }
+
+  template <class V>
+  static std::vector<V> collect(ImapIterator<V>&& it) {
+    std::vector<V> out;
+    while (auto v = it.next()) out.push_back(std::move(*v));
+    return out;
+  }
+
+  template <bool Star, class F, class Input>
+  auto map_async_impl(F&& f, Input& inputs, size_t chunksize, const TaskOptions& options) {
+    using Fn = std::decay_t<F>;
+    detail::check_task_callable<F>();
+    using T = std::ranges::range_value_t<Input>;
+    using R = detail::map_result_t<Star, Fn, T>;
+    using V = detail::item_t<R>;
+    using Args = detail::map_args_t<Star, Fn, T>;
+    const size_t n = static_cast<size_t>(std::ranges::size(inputs));
+    chunksize = default_chunksize(inputs, chunksize);
+    const size_t chunks = n / chunksize + (n % chunksize != 0 ? 1 : 0);
+    auto state = std::make_shared<detail::MapState<V>>(n, chunks);
+    const Fn fn(std::forward<F>(f));
+    std::vector<detail::Job> jobs;
+    jobs.reserve(chunks);
+    auto it = std::ranges::begin(inputs);
+    for (size_t offset = 0; offset < n; offset += chunksize) {
+      detail::TaskWriter writer(detail::tuple_invoker<Args>::template get<Fn>(), fn);
+      for (size_t i = 0; i < chunksize && offset + i < n; ++i, ++it)
+        detail::add_map_item<Star>(writer, *it);
+      detail::Job job;
+      job.items = writer.count();
+      job.payload = writer.finish();
+      job.sink = std::make_shared<detail::MapChunkSink<V>>(state, offset);
+      job.timeout = options.timeout;
+      jobs.push_back(std::move(job));
+    }
+    if (!jobs.empty()) submit(jobs, *state);
+    return AsyncResult<std::vector<V>>(std::move(state));
+  }
+
+  template <bool Star, bool Ordered, class F, class Input>
+  auto map_stream(F&& f, Input&& inputs, size_t chunksize, const TaskOptions& options,
+                  size_t window = 0) {
+    using Fn = std::decay_t<F>;
+    detail::check_task_callable<F>();
+    using T = detail::input_value_t<Input>;
+    using R = detail::map_result_t<Star, Fn, T>;
+    using V = detail::item_t<R>;
+    using Args = detail::map_args_t<Star, Fn, T>;
+    using Source = detail::input_source_t<Input>;
+    if (chunksize == 0) chunksize = 1;
+    auto state = std::make_shared<detail::ImapState<V>>(Ordered);
+    auto source = std::make_shared<Source>(std::forward<Input>(inputs));
+    const uint64_t group = core().new_group();
+    const Fn fn(std::forward<F>(f));
+    std::optional<Seconds> timeout = options.timeout;
+    auto feed = [source, state, fn, chunksize, group,
+                 timeout](uint64_t index) -> std::optional<detail::Job> {
+      detail::TaskWriter writer(detail::tuple_invoker<Args>::template get<Fn>(), fn);
+      for (size_t i = 0; i < chunksize; ++i) {
+        auto x = source->next();
+        if (!x) break;
+        detail::add_map_item<Star>(writer, *x);
+      }
+      if (writer.count() == 0) return std::nullopt;
+      detail::Job job;
+      job.items = writer.count();
+      job.payload = writer.finish();
+      job.sink = std::make_shared<detail::ImapChunkSink<V>>(state, index, job.items);
+      job.group = group;
+      job.timeout = timeout;
+      return job;
+    };
+    return ImapIterator<V>(core_, state, std::move(feed),
+                           window != 0 ? window : core().imap_window());
+  }
+
+  detail::PoolCore& core() const;
+
+  std::shared_ptr<detail::PoolCore> core_;
+};
+
+}  // namespace mproc

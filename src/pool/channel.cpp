@@ -1,0 +1,118 @@
+#include "pool/channel.hpp"
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <ctime>
+#include <linux/futex.h>
+#include <new>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <mproc/error.hpp>
+
+namespace mproc::detail::pool {
+namespace {
+
+constexpr size_t kMask = kRingBytes - 1;
+static_assert((kRingBytes & kMask) == 0, "the ring size must be a power of two");
+
+size_t header_bytes() {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  return (sizeof(ChannelHeader) + page - 1) / page * page;
+}
+
+}  // namespace
+
+uint64_t monotonic_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+void futex_wait(std::atomic<uint32_t>* word, uint32_t expected, int timeout_ms) noexcept {
+  timespec ts{timeout_ms / 1000, static_cast<long>(timeout_ms % 1000) * 1'000'000L};
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT, expected,
+            timeout_ms < 0 ? nullptr : &ts, nullptr, 0);
+}
+
+void futex_wake_all(std::atomic<uint32_t>* word) noexcept {
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr, nullptr,
+            0);
+}
+
+size_t Ring::write_some(const char* data, size_t size) noexcept {
+  const uint64_t w = write_->value.load(std::memory_order_relaxed);
+  const uint64_t r = read_->value.load(std::memory_order_acquire);
+  const size_t space = kRingBytes - static_cast<size_t>(w - r);
+  const size_t n = size < space ? size : space;
+  if (n == 0) return 0;
+  const size_t at = static_cast<size_t>(w) & kMask;
+  const size_t first = n < kRingBytes - at ? n : kRingBytes - at;
+  std::memcpy(data_ + at, data, first);
+  std::memcpy(data_, data + first, n - first);
+  write_->value.store(w + n, std::memory_order_seq_cst);
+  return n;
+}
+
+size_t Ring::free_space() const noexcept {
+  return kRingBytes - static_cast<size_t>(write_->value.load(std::memory_order_relaxed) -
+                                          read_->value.load(std::memory_order_acquire));
+}
+
+size_t Ring::read_all(std::string& out) {
+  const uint64_t r = read_->value.load(std::memory_order_relaxed);
+  const uint64_t w = write_->value.load(std::memory_order_acquire);
+  const size_t n = static_cast<size_t>(w - r);
+  if (n == 0) return 0;
+  const size_t at = static_cast<size_t>(r) & kMask;
+  const size_t first = n < kRingBytes - at ? n : kRingBytes - at;
+  out.append(data_ + at, first);
+  out.append(data_, n - first);
+  read_->value.store(r + n, std::memory_order_seq_cst);
+  return n;
+}
+
+bool Ring::empty() const noexcept {
+  return write_->value.load(std::memory_order_acquire) ==
+         read_->value.load(std::memory_order_relaxed);
+}
+
+Channel::Channel() {
+  size_ = header_bytes() + 2 * kRingBytes;
+  base_ = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (base_ == MAP_FAILED) {
+    base_ = nullptr;
+    throw_errno(errno, "mmap of a pool channel");
+  }
+  header_ = new (base_) ChannelHeader();
+}
+
+Channel::~Channel() {
+  if (base_ != nullptr) ::munmap(base_, size_);
+}
+
+Ring Channel::tasks() noexcept {
+  return Ring(&header_->task_write, &header_->task_read,
+              static_cast<char*>(base_) + header_bytes());
+}
+
+Ring Channel::results() noexcept {
+  return Ring(&header_->result_write, &header_->result_read,
+              static_cast<char*>(base_) + header_bytes() + kRingBytes);
+}
+
+void Channel::wake_worker() noexcept {
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (header_->worker_sleeping.load(std::memory_order_seq_cst) != 0) {
+    header_->worker_wake.fetch_add(1, std::memory_order_seq_cst);
+    futex_wake_all(&header_->worker_wake);
+  }
+}
+
+void Channel::worker_sleep(uint32_t seen_wake, int timeout_ms) noexcept {
+  futex_wait(&header_->worker_wake, seen_wake, timeout_ms);
+}
+
+}  // namespace mproc::detail::pool

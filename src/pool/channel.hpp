@@ -1,0 +1,103 @@
+// The shared memory between the pool's dispatcher thread and one worker: a task ring
+// (dispatcher -> worker), a result ring (worker -> dispatcher), a slot table and a few control
+// words, in one anonymous MAP_SHARED mapping created before the worker is forked. Only this pair
+// of processes uses it, so each ring has one producer and one consumer and needs no lock; when a
+// worker dies its channel is simply unmapped (its replacement gets a fresh one), so nothing in it
+// ever needs repairing.
+//
+// Slots: every task message names a slot. The dispatcher fills the slot with the task's id before
+// sending; the worker claims it (kStarted) before running the task, the dispatcher cancels it
+// (kCancelled) — one compare-and-swap decides which wins, so a cancelled task that the worker has
+// not started is never run. When a worker dies, a slot in kStarted names the task it was running
+// (that task fails), the others were not started (they are re-dispatched).
+//
+// Waking: nobody sleeps while the other side is awake. A side about to sleep raises its flag,
+// re-checks, then sleeps (the worker on a futex word of the channel, the dispatcher in poll() on an
+// eventfd "doorbell" shared by all workers); the other side, after publishing, calls the system
+// only if it sees the flag (Dekker-style, seq_cst on both sides).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace mproc::detail::pool {
+
+// Slot states, in the high bits of the slot word; the low 48 bits hold the task id's low bits.
+inline constexpr uint64_t kSlotFree = 0;
+inline constexpr uint64_t kStarted = uint64_t{1} << 62;
+inline constexpr uint64_t kCancelled = uint64_t{1} << 61;
+inline constexpr uint64_t kSlotIdMask = (uint64_t{1} << 48) - 1;
+inline constexpr uint32_t kSlots = 1024;
+inline constexpr size_t kRingBytes = size_t{64} << 10;  // per direction, a power of two
+
+struct alignas(64) RingIndex {
+  std::atomic<uint64_t> value{0};
+};
+
+struct ChannelHeader {
+  RingIndex task_write, task_read, result_write, result_read;
+  alignas(64) std::atomic<uint32_t> worker_wake{0};  // futex word, bumped to wake the worker
+  std::atomic<uint32_t> worker_sleeping{0};
+  std::atomic<uint32_t> stop{0};                     // the worker exits when it has no task left
+  alignas(64) std::atomic<uint32_t> running_slot{0};
+  std::atomic<uint64_t> running_since_ns{0};         // CLOCK_MONOTONIC when it started
+  alignas(64) std::atomic<uint64_t> slots[kSlots];
+};
+static_assert(std::atomic<uint64_t>::is_always_lock_free);
+static_assert(std::atomic<uint32_t>::is_always_lock_free);
+
+// The page shared by the dispatcher and all workers of a pool.
+struct PoolControl {
+  alignas(64) std::atomic<uint32_t> parent_sleeping{0};
+};
+
+// One direction of a channel: a byte stream, like a pipe without system calls. Messages larger
+// than the ring go through in pieces; the reader reassembles.
+class Ring {
+ public:
+  Ring(RingIndex* write, RingIndex* read, char* data) : write_(write), read_(read), data_(data) {}
+  // Producer: copies as much of [data, data + size) as fits; returns the count and publishes it.
+  size_t write_some(const char* data, size_t size) noexcept;
+  size_t free_space() const noexcept;
+  // Consumer: appends every published byte to `out` and releases the space; returns the count.
+  size_t read_all(std::string& out);
+  bool empty() const noexcept;
+
+ private:
+  RingIndex* write_;
+  RingIndex* read_;
+  char* data_;
+};
+
+class Channel {
+ public:
+  // Maps a fresh channel. Errors: the errno of mmap.
+  Channel();
+  ~Channel();
+  Channel(const Channel&) = delete;
+  Channel& operator=(const Channel&) = delete;
+
+  ChannelHeader& header() noexcept { return *header_; }
+  Ring tasks() noexcept;
+  Ring results() noexcept;
+
+  // Dispatcher: wakes the worker if it sleeps.
+  void wake_worker() noexcept;
+  // Worker: sleeps until woken or `timeout_ms` passes (the caller re-checks everything after).
+  void worker_sleep(uint32_t seen_wake, int timeout_ms) noexcept;
+
+ private:
+  void* base_ = nullptr;
+  size_t size_ = 0;
+  ChannelHeader* header_ = nullptr;
+};
+
+uint64_t monotonic_ns() noexcept;
+// futex(2) on a word in MAP_SHARED memory (so not FUTEX_PRIVATE). Errors are ignored: callers
+// re-check their condition after every return.
+void futex_wait(std::atomic<uint32_t>* word, uint32_t expected, int timeout_ms) noexcept;
+void futex_wake_all(std::atomic<uint32_t>* word) noexcept;
+
+}  // namespace mproc::detail::pool

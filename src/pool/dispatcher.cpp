@@ -1,0 +1,507 @@
+// The dispatcher thread: the only code that touches the workers and their channels.
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <poll.h>
+#include <unistd.h>
+
+#include "log/logger.hpp"
+#include "pool/pool_impl.hpp"
+#include "pool/wire.hpp"
+#include "pool/worker.hpp"
+
+namespace mproc::detail {
+
+using namespace pool;
+
+namespace {
+
+// The dispatcher polls its rings this many times before it sleeps.
+constexpr int kSpins = 100;
+// Work queued per worker, in expected run time: enough to batch tiny tasks, little enough that a
+// worker with long tasks does not hold back tasks another worker could start.
+constexpr double kQueuedNsPerWorker = 2e6;
+// How often a busy dispatcher checks for dead workers.
+constexpr uint64_t kDeathCheckNs = 1'000'000;
+
+std::string describe_exit(int code) {
+  if (code >= 0) return "exited with code " + std::to_string(code);
+  const char* name = sigabbrev_np(-code);
+  return "killed by signal " + std::to_string(-code) +
+         (name != nullptr ? std::string(" (SIG") + name + ")" : std::string());
+}
+
+uint64_t seconds_to_ns(Seconds s) {
+  const double ns = s.count() * 1e9;
+  return ns >= 9e18 ? UINT64_MAX / 2 : static_cast<uint64_t>(ns);
+}
+
+}  // namespace
+
+void PoolCore::Impl::start_worker() {
+  auto w = std::make_unique<WorkerRecord>();
+  w->channel = std::make_unique<Channel>();
+  w->slots.resize(kSlots);
+  w->free_slots.reserve(kSlots);
+  for (uint32_t s = kSlots; s > 0; --s) w->free_slots.push_back(s - 1);
+  WorkerConfig config{w->channel.get(), control, doorbell, &options.initializer,
+                      options.maxtasksperchild, owner};
+  w->process = std::make_unique<Process>([config] { return worker_main(config); });
+  w->name = "ForkPoolWorker-" + std::to_string(++worker_serial);
+  w->process->set_name(w->name);
+  w->process->set_daemon(true);
+  w->process->start();
+  w->pid = *w->process->pid();
+  w->pidfd = w->process->sentinel();
+  logger().debug("pool: started {} (pid {})", w->name, w->pid);
+  workers.push_back(std::move(w));
+  stat_started.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(mutex);
+  pids.clear();
+  for (const auto& x : workers) pids.push_back(x->pid);
+}
+
+size_t PoolCore::Impl::cap() const noexcept {
+  if (avg_job_ns < 0) return 2;
+  const double c = kQueuedNsPerWorker / std::max(avg_job_ns, 1.0);
+  return std::clamp<size_t>(static_cast<size_t>(c) + 1, 1, kSlots);
+}
+
+bool PoolCore::Impl::take_inbox() {
+  if (!inbox_nonempty.load(std::memory_order_acquire)) return false;
+  std::vector<JobPtr> jobs;
+  std::vector<uint64_t> groups;
+  {
+    std::lock_guard lock(mutex);
+    jobs.swap(inbox);
+    groups.swap(cancels);
+    inbox_nonempty.store(false, std::memory_order_relaxed);
+  }
+  for (auto& job : jobs) {
+    if (broken)
+      fail(std::move(job), errc::broken, broken_message);
+    else
+      pending.push_back(std::move(job));
+  }
+  for (uint64_t g : groups) cancel_group(g);
+  return true;
+}
+
+void PoolCore::Impl::fail(JobPtr job, errc code, const std::string& message) noexcept {
+  completed.fetch_add(job->job.items, std::memory_order_relaxed);
+  job->job.sink->on_failure(make_error_code(code), message);
+}
+
+void PoolCore::Impl::fail_everything(errc code, const std::string& message) noexcept {
+  while (!pending.empty()) {
+    JobPtr job = std::move(pending.front());
+    pending.pop_front();
+    fail(std::move(job), code, message);
+  }
+  for (auto& w : workers) {
+    for (uint32_t s = 0; s < kSlots; ++s) {
+      if (!w->slots[s]) continue;
+      --w->in_flight;
+      --in_flight;
+      fail(std::move(w->slots[s]), code, message);
+    }
+  }
+}
+
+void PoolCore::Impl::kill_worker(WorkerRecord& w) noexcept {
+  if (w.killed) return;
+  w.killed = true;
+  try {
+    w.process->kill();
+  } catch (const std::exception& e) {
+    logger().error("pool: could not kill {} (pid {}): {}", w.name, w.pid, e.what());
+  }
+}
+
+void PoolCore::Impl::break_pool(const std::string& message) {
+  broken = true;
+  broken_message = message;
+  logger().error("pool: {}", message);
+  fail_everything(errc::broken, message);
+  for (auto& w : workers) kill_worker(*w);
+}
+
+bool PoolCore::Impl::collect(WorkerRecord& w) {
+  Ring results = w.channel->results();
+  if (results.read_all(w.in) == 0) return false;
+  w.channel->wake_worker();  // it may be waiting for room to write
+  size_t consumed = 0;
+  MessageView message{};
+  while (peek_message(w.in.data() + w.in_offset, w.in.data() + w.in.size(), message, consumed)) {
+    w.in_offset += consumed;
+    handle_message(w, message.body, message.size, static_cast<uint8_t>(message.kind));
+  }
+  if (w.in_offset == w.in.size()) {
+    w.in.clear();
+    w.in_offset = 0;
+  } else if (w.in_offset > (size_t{1} << 20)) {
+    w.in.erase(0, w.in_offset);
+    w.in_offset = 0;
+  }
+  return true;
+}
+
+void PoolCore::Impl::handle_message(WorkerRecord& w, const char* body, size_t size,
+                                    uint8_t kind) {
+  switch (static_cast<Kind>(kind)) {
+    case Kind::ready:
+      w.ready = true;
+      init_failures = 0;
+      return;
+    case Kind::init_failed:
+      w.init_error.assign(body, size);
+      return;
+    case Kind::result:
+      break;
+    default:
+      logger().error("pool: unknown message kind {} from {}", kind, w.name);
+      return;
+  }
+  const char* p = body;
+  const auto slot = take<uint32_t>(p);
+  const auto id = take<uint64_t>(p);
+  const auto elapsed = take<uint64_t>(p);
+  const auto count = take<uint32_t>(p);
+  if (slot >= kSlots || !w.slots[slot] || w.slots[slot]->id != id) return;  // cancelled
+  JobPtr job = std::move(w.slots[slot]);
+  w.channel->header().slots[slot].store(kSlotFree, std::memory_order_relaxed);
+  w.free_slots.push_back(slot);
+  --w.in_flight;
+  --in_flight;
+  const double ns = static_cast<double>(elapsed);
+  avg_job_ns = avg_job_ns < 0 ? ns : 0.75 * avg_job_ns + 0.25 * ns;
+  const size_t done = completed.fetch_add(job->job.items, std::memory_order_relaxed) +
+                      job->job.items;
+  job->job.sink->on_items(p, size - static_cast<size_t>(p - body), count);
+  if (options.on_progress) {
+    try {
+      options.on_progress(done);
+    } catch (const std::exception& e) {
+      log_callback_exception(e.what());
+    } catch (...) {
+      log_callback_exception("on_progress threw");
+    }
+  }
+}
+
+bool PoolCore::Impl::check_deaths(int timeout_ms) {
+  std::vector<pollfd> fds;
+  fds.reserve(workers.size() + 1);
+  fds.push_back({doorbell, POLLIN, 0});
+  for (const auto& w : workers) fds.push_back({w->pidfd, POLLIN, 0});
+  int rc = ::poll(fds.data(), fds.size(), timeout_ms);
+  if (rc < 0) {
+    if (errno != EINTR) logger().error("pool: poll: {}", std::strerror(errno));
+    return false;
+  }
+  last_death_check_ns = monotonic_ns();
+  if (fds[0].revents != 0) {
+    uint64_t value = 0;
+    [[maybe_unused]] const ssize_t n = ::read(doorbell, &value, sizeof value);
+  }
+  bool any = false;
+  // From the back, so that removing a worker does not shift the ones still to check.
+  for (size_t i = workers.size(); i > 0; --i) {
+    if (fds[i].revents != 0) {
+      handle_death(i - 1);
+      any = true;
+    }
+  }
+  return any;
+}
+
+void PoolCore::Impl::handle_death(size_t index) {
+  std::unique_ptr<WorkerRecord> w = std::move(workers[index]);
+  workers.erase(workers.begin() + static_cast<std::ptrdiff_t>(index));
+  collect(*w);  // results it finished before dying are good
+  int code = 0;
+  try {
+    code = w->process->exitcode().value_or(0);
+    w->process->close();
+  } catch (const std::exception& e) {
+    logger().error("pool: reaping {} (pid {}): {}", w->name, w->pid, e.what());
+  }
+  const std::string how = describe_exit(code);
+  const std::string who = w->name + " (pid " + std::to_string(w->pid) + ")";
+  std::vector<JobPtr> requeue;
+  bool was_running = false;
+  for (uint32_t s = 0; s < kSlots; ++s) {
+    if (!w->slots[s]) continue;
+    JobPtr job = std::move(w->slots[s]);
+    --in_flight;
+    const uint64_t word = w->channel->header().slots[s].load(std::memory_order_acquire);
+    if ((word & kStarted) == 0) {
+      requeue.push_back(std::move(job));
+      continue;
+    }
+    was_running = true;
+    if (job->kill_reason == errc::timed_out) {
+      fail(std::move(job), errc::timed_out,
+           fmt::format("task timed out after {:g} s; its worker ", job->job.timeout->count()) + who + " was killed and replaced");
+    } else if (job->kill_reason == errc::cancelled) {
+      fail(std::move(job), errc::cancelled,
+           "task cancelled while running; its worker " + who + " was killed and replaced");
+    } else if (job->kill_reason == errc::terminated) {
+      fail(std::move(job), errc::terminated, "pool terminated");
+    } else {
+      fail(std::move(job), errc::worker_died,
+           "worker " + who + " died while running the task: " + how);
+    }
+  }
+  // Not started: back to the front of the queue, oldest first.
+  std::sort(requeue.begin(), requeue.end(),
+            [](const JobPtr& a, const JobPtr& b) { return a->id < b->id; });
+  for (auto it = requeue.rbegin(); it != requeue.rend(); ++it) pending.push_front(std::move(*it));
+
+  const bool expected = w->stopping ||
+                        (options.maxtasksperchild != 0 && w->sent >= options.maxtasksperchild &&
+                         code == 0 && !was_running);
+  if (!expected && !w->killed)
+    logger().warn("pool: worker {} {}{}", who, how, was_running ? " while running a task" : "");
+  if (!w->ready && options.initializer && !w->killed && !w->stopping) {
+    ++init_failures;
+    const std::string why = w->init_error.empty()
+                                ? "its worker " + how + " during the initializer"
+                                : w->init_error;
+    if (!broken && init_failures >= static_cast<size_t>(nprocs) + 2)
+      break_pool("pool broken: the initializer failed " + std::to_string(init_failures) +
+                 " times in a row; last: " + why);
+  }
+  w.reset();
+  {
+    std::lock_guard lock(mutex);
+    pids.clear();
+    for (const auto& x : workers) pids.push_back(x->pid);
+  }
+  if (broken) fail_everything(errc::broken, broken_message);  // what it had been sent
+  if (!broken && !shutting_down) {
+    try {
+      start_worker();
+    } catch (const std::exception& e) {
+      break_pool(std::string("pool broken: could not start a replacement worker: ") + e.what());
+    }
+  }
+}
+
+bool PoolCore::Impl::dispatch() {
+  if (pending.empty() || workers.empty()) return false;
+  const size_t limit = cap();
+  bool progress = false;
+  bool any = true;
+  while (any && !pending.empty()) {
+    any = false;
+    for (size_t k = 0; k < workers.size() && !pending.empty(); ++k) {
+      WorkerRecord& w = *workers[(round_robin + k) % workers.size()];
+      if (w.killed || w.stopping || w.in_flight >= limit || w.free_slots.empty()) continue;
+      if (options.maxtasksperchild != 0 && w.sent >= options.maxtasksperchild) continue;
+      if (w.out.size() - w.out_offset > kRingBytes) continue;
+      JobPtr job = std::move(pending.front());
+      pending.pop_front();
+      const uint32_t slot = w.free_slots.back();
+      w.free_slots.pop_back();
+      w.channel->header().slots[slot].store(job->id & kSlotIdMask, std::memory_order_release);
+      const size_t at = start_message(w.out, Kind::task);
+      put(w.out, slot);
+      put(w.out, job->id);
+      put(w.out, static_cast<uint8_t>(job->job.timeout ? kNotifyStart : 0));
+      w.out += job->job.payload;
+      finish_message(w.out, at);
+      w.slots[slot] = std::move(job);
+      ++w.in_flight;
+      ++w.sent;
+      ++in_flight;
+      any = progress = true;
+    }
+    ++round_robin;
+  }
+  return progress;
+}
+
+bool PoolCore::Impl::flush(WorkerRecord& w) {
+  if (w.out_offset == w.out.size()) return false;
+  const size_t n =
+      w.channel->tasks().write_some(w.out.data() + w.out_offset, w.out.size() - w.out_offset);
+  if (n == 0) return false;
+  w.out_offset += n;
+  if (w.out_offset == w.out.size()) {
+    w.out.clear();
+    w.out_offset = 0;
+  }
+  w.channel->wake_worker();
+  return true;
+}
+
+// Kills the workers whose running task is past its deadline; returns the time to the next
+// deadline (ns), or -1 if none.
+int64_t PoolCore::Impl::check_timeouts() {
+  int64_t next = -1;
+  uint64_t now = 0;
+  for (auto& w : workers) {
+    if (w->killed || w->in_flight == 0) continue;
+    ChannelHeader& h = w->channel->header();
+    const uint32_t slot = h.running_slot.load(std::memory_order_acquire);
+    if (slot >= kSlots || !w->slots[slot]) continue;
+    JobRecord& job = *w->slots[slot];
+    if (!job.job.timeout || job.kill_reason) continue;
+    const uint64_t word = h.slots[slot].load(std::memory_order_acquire);
+    if ((word & kStarted) == 0 || (word & kSlotIdMask) != (job.id & kSlotIdMask)) continue;
+    if (now == 0) now = monotonic_ns();
+    const uint64_t deadline =
+        h.running_since_ns.load(std::memory_order_acquire) + seconds_to_ns(*job.job.timeout);
+    if (now >= deadline) {
+      job.kill_reason = errc::timed_out;
+      kill_worker(*w);
+    } else {
+      const auto left = static_cast<int64_t>(deadline - now);
+      next = next < 0 ? left : std::min(next, left);
+    }
+  }
+  return next;
+}
+
+void PoolCore::Impl::cancel_group(uint64_t group) {
+  for (auto it = pending.begin(); it != pending.end();) {
+    if ((*it)->job.group == group) {
+      JobPtr job = std::move(*it);
+      it = pending.erase(it);
+      fail(std::move(job), errc::cancelled, "task cancelled before it started");
+    } else {
+      ++it;
+    }
+  }
+  for (auto& w : workers) {
+    for (uint32_t s = 0; s < kSlots; ++s) {
+      if (!w->slots[s] || w->slots[s]->job.group != group) continue;
+      uint64_t expected = w->slots[s]->id & kSlotIdMask;
+      if (w->channel->header().slots[s].compare_exchange_strong(expected, expected | kCancelled)) {
+        JobPtr job = std::move(w->slots[s]);
+        w->free_slots.push_back(s);
+        --w->in_flight;
+        --in_flight;
+        fail(std::move(job), errc::cancelled, "task cancelled before it started");
+      } else if ((expected & kStarted) != 0) {
+        w->slots[s]->kill_reason = errc::cancelled;
+        kill_worker(*w);
+      }
+    }
+  }
+}
+
+bool PoolCore::Impl::finished_work() const {
+  return pending.empty() && in_flight == 0;
+}
+
+void PoolCore::Impl::publish_stats() {
+  stat_workers.store(workers.size(), std::memory_order_relaxed);
+  stat_queued.store(pending.size(), std::memory_order_relaxed);
+  stat_in_flight.store(in_flight, std::memory_order_relaxed);
+}
+
+void PoolCore::Impl::sleep(int64_t timeout_ns) {
+  auto has_work = [&] {
+    if (inbox_nonempty.load(std::memory_order_seq_cst)) return true;
+    for (auto& w : workers) {
+      if (!w->channel->results().empty()) return true;
+      if (w->out_offset != w->out.size() && w->channel->tasks().free_space() != 0) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i < kSpins; ++i) {
+    if (has_work()) return;
+    __builtin_ia32_pause();
+  }
+  control->parent_sleeping.store(1, std::memory_order_seq_cst);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (has_work()) {
+    control->parent_sleeping.store(0, std::memory_order_relaxed);
+    return;
+  }
+  // A timed task may have started since the caller looked: either its worker saw our flag (and
+  // rings the doorbell) or we see the task running here.
+  timeout_ns = check_timeouts();
+  int timeout_ms = -1;
+  if (timeout_ns >= 0) timeout_ms = static_cast<int>(std::min<int64_t>(timeout_ns / 1'000'000 + 1, 60'000));
+  check_deaths(timeout_ms);
+  control->parent_sleeping.store(0, std::memory_order_relaxed);
+}
+
+void PoolCore::Impl::do_terminate() noexcept {
+  for (auto& w : workers) collect(*w);
+  for (auto& w : workers) {
+    for (auto& job : w->slots)
+      if (job) job->kill_reason = errc::terminated;
+    kill_worker(*w);
+  }
+  while (!workers.empty()) {
+    shutting_down = true;
+    pollfd pfd{workers.back()->pidfd, POLLIN, 0};
+    while (::poll(&pfd, 1, -1) < 0 && errno == EINTR) {
+    }
+    handle_death(workers.size() - 1);  // resolves what it finished, fails what it ran
+  }
+  {
+    std::lock_guard lock(mutex);
+    for (auto& job : inbox) pending.push_back(std::move(job));
+    inbox.clear();
+  }
+  fail_everything(errc::terminated, "pool terminated");
+  publish_stats();
+}
+
+void PoolCore::Impl::run() noexcept {
+  for (;;) {
+    try {
+      bool progress = take_inbox();
+      pool::State st;
+      bool joining;
+      {
+        std::lock_guard lock(mutex);
+        st = state;
+        joining = join_requested;
+      }
+      if (st == pool::State::terminate) {
+        do_terminate();
+        return;
+      }
+      for (auto& w : workers) progress |= collect(*w);
+      if (monotonic_ns() - last_death_check_ns > kDeathCheckNs) progress |= check_deaths(0);
+      const int64_t next_deadline = check_timeouts();
+      progress |= dispatch();
+      for (auto& w : workers) progress |= flush(*w);
+      publish_stats();
+      if (st == pool::State::close && finished_work()) {
+        bool no_feeders;
+        {
+          std::lock_guard lock(mutex);
+          no_feeders = feeders == 0 || join_requested;
+          joining = join_requested;
+        }
+        (void)joining;
+        if (no_feeders && !inbox_nonempty.load()) {
+          if (!shutting_down) {
+            shutting_down = true;
+            for (auto& w : workers) {
+              w->stopping = true;
+              w->channel->header().stop.store(1, std::memory_order_release);
+              w->channel->wake_worker();
+            }
+          }
+          if (workers.empty()) return;
+        }
+      }
+      if (!progress) sleep(next_deadline);
+    } catch (const std::exception& e) {
+      // Out of memory or a failing system call: do not leave results hanging.
+      logger().error("pool dispatcher: {}", e.what());
+      break_pool(std::string("pool broken: dispatcher error: ") + e.what());
+    }
+  }
+}
+
+}  // namespace mproc::detail

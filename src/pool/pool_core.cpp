@@ -1,0 +1,225 @@
+// PoolCore: the user threads' side (submissions, close / join / terminate, counters). All work on
+// the workers happens in the dispatcher thread (dispatcher.cpp).
+#include <cerrno>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "log/logger.hpp"
+#include "pool/pool_impl.hpp"
+#include "pool/worker.hpp"
+
+namespace mproc::detail {
+
+using namespace pool;
+
+PoolCore::Impl::Impl(PoolOptions opts) : options(std::move(opts)), owner(::getpid()) {
+  if (options.processes < 0)
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                "Pool: the number of processes must be at least 1");
+  nprocs = options.processes == 0 ? cpu_count() : options.processes;
+  void* page = ::mmap(nullptr, sizeof(PoolControl), PROT_READ | PROT_WRITE,
+                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (page == MAP_FAILED) throw_errno(errno, "Pool: mmap of the control page");
+  control = new (page) PoolControl();
+  doorbell = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (doorbell < 0) {
+    const int err = errno;
+    ::munmap(control, sizeof(PoolControl));
+    throw_errno(err, "Pool: eventfd");
+  }
+}
+
+PoolCore::Impl::~Impl() {
+  if (doorbell >= 0) ::close(doorbell);
+  if (control != nullptr) ::munmap(control, sizeof(PoolControl));
+}
+
+std::shared_ptr<PoolCore> PoolCore::create(PoolOptions options) {
+  std::shared_ptr<PoolCore> core(new PoolCore(std::move(options)));
+  return core;
+}
+
+PoolCore::PoolCore(PoolOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {
+  Impl& d = *impl_;
+  try {
+    for (int i = 0; i < d.nprocs; ++i) d.start_worker();
+  } catch (...) {
+    for (auto& w : d.workers) {
+      try {
+        w->process->kill();
+        w->process->join();
+      } catch (...) {
+      }
+    }
+    throw;
+  }
+  d.publish_stats();
+  d.thread = std::thread([&d] { d.run(); });
+  d.thread_id = d.thread.get_id();
+}
+
+PoolCore::~PoolCore() {
+  Impl& d = *impl_;
+  if (d.owner != ::getpid()) {
+    // A forked copy: the dispatcher thread and the workers belong to the parent.
+    if (d.thread.joinable()) new std::thread(std::move(d.thread));  // leaked on purpose
+    d.workers.clear();
+    (void)impl_.release();
+    return;
+  }
+  try {
+    terminate();
+  } catch (const std::exception& e) {
+    logger().error("pool: terminate in destructor: {}", e.what());
+  }
+}
+
+uint64_t PoolCore::new_group() noexcept {
+  return impl_->next_group.fetch_add(1, std::memory_order_relaxed);
+}
+
+namespace {
+
+void check_owner(const PoolCore::Impl& d, const char* what) {
+  if (d.owner != ::getpid())
+    throw Error(errc::bad_state,
+                std::string(what) + ": a Pool belongs to the process that created it");
+}
+
+}  // namespace
+
+void PoolCore::submit(std::vector<Job>& jobs, bool feeder) {
+  Impl& d = *impl_;
+  check_owner(d, "Pool");
+  {
+    std::lock_guard lock(d.mutex);
+    if (d.state == State::terminate) throw Error(errc::terminated, "Pool: the pool was terminated");
+    if (d.state == State::close && !(feeder && !d.join_requested))
+      throw Error(errc::closed, "Pool: the pool is closed (close() was called)");
+    for (auto& job : jobs) {
+      auto record = std::make_unique<JobRecord>();
+      record->id = d.next_id++;
+      record->job = std::move(job);
+      d.inbox.push_back(std::move(record));
+    }
+    d.inbox_nonempty.store(true, std::memory_order_seq_cst);
+  }
+  ring_doorbell(*d.control, d.doorbell);
+}
+
+void PoolCore::submit_one(Job&& job) {
+  Impl& d = *impl_;
+  check_owner(d, "Pool");
+  auto record = std::make_unique<JobRecord>();
+  record->job = std::move(job);
+  {
+    std::lock_guard lock(d.mutex);
+    if (d.state == State::terminate) throw Error(errc::terminated, "Pool: the pool was terminated");
+    if (d.state == State::close)
+      throw Error(errc::closed, "Pool: the pool is closed (close() was called)");
+    record->id = d.next_id++;
+    d.inbox.push_back(std::move(record));
+    d.inbox_nonempty.store(true, std::memory_order_seq_cst);
+  }
+  ring_doorbell(*d.control, d.doorbell);
+}
+
+void PoolCore::cancel(uint64_t group) {
+  Impl& d = *impl_;
+  if (d.owner != ::getpid()) return;
+  {
+    std::lock_guard lock(d.mutex);
+    if (d.state == State::terminate) return;
+    d.cancels.push_back(group);
+    d.inbox_nonempty.store(true, std::memory_order_seq_cst);
+  }
+  ring_doorbell(*d.control, d.doorbell);
+}
+
+void PoolCore::add_feeder() {
+  std::lock_guard lock(impl_->mutex);
+  ++impl_->feeders;
+}
+
+void PoolCore::remove_feeder() noexcept {
+  {
+    std::lock_guard lock(impl_->mutex);
+    --impl_->feeders;
+    impl_->inbox_nonempty.store(true, std::memory_order_seq_cst);  // re-check for shutdown
+  }
+  ring_doorbell(*impl_->control, impl_->doorbell);
+}
+
+void PoolCore::close() {
+  Impl& d = *impl_;
+  check_owner(d, "Pool::close");
+  {
+    std::lock_guard lock(d.mutex);
+    if (d.state == State::run) d.state = State::close;
+    d.inbox_nonempty.store(true, std::memory_order_seq_cst);
+  }
+  ring_doorbell(*d.control, d.doorbell);
+}
+
+void PoolCore::join() {
+  Impl& d = *impl_;
+  check_owner(d, "Pool::join");
+  if (std::this_thread::get_id() == d.thread_id)
+    throw Error(errc::bad_state, "Pool::join: called from the pool's own dispatcher thread "
+                                 "(a callback); it would wait for itself");
+  {
+    std::lock_guard lock(d.mutex);
+    if (d.state == State::run)
+      throw Error(errc::bad_state, "Pool::join: call close() or terminate() first");
+    d.join_requested = true;
+    d.inbox_nonempty.store(true, std::memory_order_seq_cst);
+  }
+  ring_doorbell(*d.control, d.doorbell);
+  std::lock_guard lock(d.thread_mutex);
+  if (d.thread.joinable()) d.thread.join();
+}
+
+void PoolCore::terminate() {
+  Impl& d = *impl_;
+  check_owner(d, "Pool::terminate");
+  if (std::this_thread::get_id() == d.thread_id)
+    throw Error(errc::bad_state, "Pool::terminate: called from the pool's own dispatcher thread "
+                                 "(a callback); it would wait for itself");
+  {
+    std::lock_guard lock(d.mutex);
+    d.state = State::terminate;
+    d.inbox_nonempty.store(true, std::memory_order_seq_cst);
+  }
+  ring_doorbell(*d.control, d.doorbell);
+  std::lock_guard lock(d.thread_mutex);
+  if (d.thread.joinable()) d.thread.join();
+}
+
+int PoolCore::processes() const noexcept { return impl_->nprocs; }
+
+PoolStats PoolCore::stats() const {
+  const Impl& d = *impl_;
+  PoolStats s;
+  s.workers = d.stat_workers.load(std::memory_order_relaxed);
+  s.queued = d.stat_queued.load(std::memory_order_relaxed);
+  s.in_flight = d.stat_in_flight.load(std::memory_order_relaxed);
+  s.completed = d.completed.load(std::memory_order_relaxed);
+  s.workers_started = d.stat_started.load(std::memory_order_relaxed);
+  return s;
+}
+
+size_t PoolCore::completed() const noexcept {
+  return impl_->completed.load(std::memory_order_relaxed);
+}
+
+std::vector<pid_t> PoolCore::worker_pids() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->pids;
+}
+
+size_t PoolCore::imap_window() const noexcept {
+  return std::max<size_t>(16, 4 * static_cast<size_t>(impl_->nprocs));
+}
+
+}  // namespace mproc::detail

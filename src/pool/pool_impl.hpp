@@ -1,0 +1,119 @@
+// The state behind a PoolCore: what user threads share with the dispatcher thread (under mutex),
+// and what only the dispatcher thread touches (the workers, their channels, the task queue).
+#pragma once
+
+#include <mproc/pool.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pool/channel.hpp"
+
+namespace mproc::detail {
+
+namespace pool {
+
+// A job as the dispatcher tracks it.
+struct JobRecord {
+  uint64_t id = 0;
+  Job job;
+  std::optional<errc> kill_reason;  // set when we killed its worker on purpose
+};
+using JobPtr = std::unique_ptr<JobRecord>;
+
+struct WorkerRecord {
+  std::unique_ptr<Channel> channel;
+  std::unique_ptr<Process> process;
+  std::string name;
+  pid_t pid = 0;
+  int pidfd = -1;
+  std::vector<JobPtr> slots;  // by slot index
+  std::vector<uint32_t> free_slots;
+  size_t in_flight = 0;
+  size_t sent = 0;            // task messages sent (for maxtasksperchild)
+  std::string out;            // bytes not yet written to the task ring
+  size_t out_offset = 0;
+  std::string in;             // bytes read from the result ring, not yet parsed
+  size_t in_offset = 0;
+  bool ready = false;         // its initializer succeeded
+  bool stopping = false;      // told to exit
+  bool killed = false;        // we sent SIGKILL
+  std::string init_error;
+};
+
+enum class State { run, close, terminate };
+
+}  // namespace pool
+
+struct PoolCore::Impl {
+  explicit Impl(PoolOptions opts);
+  ~Impl();
+
+  // ---- shared with user threads (under mutex)
+  PoolOptions options;
+  int nprocs = 1;
+  pid_t owner = 0;
+  pool::PoolControl* control = nullptr;  // MAP_SHARED page, inherited by workers
+  int doorbell = -1;                     // eventfd, inherited by workers
+
+  mutable std::mutex mutex;
+  pool::State state = pool::State::run;
+  bool join_requested = false;
+  size_t feeders = 0;
+  std::vector<pool::JobPtr> inbox;
+  std::vector<uint64_t> cancels;
+  std::atomic<bool> inbox_nonempty{false};
+  uint64_t next_id = 1;
+  std::atomic<uint64_t> next_group{1};
+  std::vector<pid_t> pids;  // snapshot for worker_pids()
+
+  std::atomic<size_t> completed{0};
+  std::atomic<size_t> stat_workers{0}, stat_queued{0}, stat_in_flight{0}, stat_started{0};
+
+  std::mutex thread_mutex;
+  std::thread thread;
+  std::thread::id thread_id;
+
+  // ---- the dispatcher thread's own
+  std::deque<pool::JobPtr> pending;
+  std::vector<std::unique_ptr<pool::WorkerRecord>> workers;
+  size_t worker_serial = 0;
+  size_t in_flight = 0;
+  double avg_job_ns = -1;
+  size_t init_failures = 0;
+  bool broken = false;
+  std::string broken_message;
+  bool shutting_down = false;
+  size_t round_robin = 0;
+  uint64_t last_death_check_ns = 0;
+
+  // dispatcher.cpp
+  void start_worker();
+  void run() noexcept;
+  bool take_inbox();
+  bool collect(pool::WorkerRecord& w);
+  void handle_message(pool::WorkerRecord& w, const char* body, size_t size, uint8_t kind);
+  bool check_deaths(int timeout_ms);
+  void handle_death(size_t index);
+  bool dispatch();
+  bool flush(pool::WorkerRecord& w);
+  int64_t check_timeouts();
+  void cancel_group(uint64_t group);
+  void fail(pool::JobPtr job, errc code, const std::string& message) noexcept;
+  void fail_everything(errc code, const std::string& message) noexcept;
+  void break_pool(const std::string& message);
+  void kill_worker(pool::WorkerRecord& w) noexcept;
+  void do_terminate() noexcept;
+  bool finished_work() const;
+  void sleep(int64_t timeout_ns);
+  void publish_stats();
+  size_t cap() const noexcept;
+};
+
+}  // namespace mproc::detail

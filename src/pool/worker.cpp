@@ -1,0 +1,174 @@
+#include "pool/worker.hpp"
+
+#include <cstdint>
+#include <cstdio>
+#include <stdio_ext.h>
+#include <string>
+#include <unistd.h>
+
+#include <mproc/pool.hpp>
+
+#include "pool/wire.hpp"
+
+namespace mproc::detail::pool {
+namespace {
+
+// Polls this many times before sleeping: on a busy pool the next task usually arrives within
+// microseconds, and a futex sleep + wake costs more than that.
+constexpr int kSpins = 200;
+// A sleeping worker wakes this often to check that its parent still exists.
+constexpr int kSleepMs = 1000;
+
+inline void cpu_relax() noexcept { __builtin_ia32_pause(); }
+
+class Worker {
+ public:
+  explicit Worker(const WorkerConfig& config)
+      : config_(config), header_(config.channel->header()), tasks_(config.channel->tasks()),
+        results_(config.channel->results()) {}
+
+  int run() {
+    if (*config_.initializer) {
+      try {
+        (*config_.initializer)();
+      } catch (const SystemExit&) {
+        throw;
+      } catch (...) {
+        out_.clear();
+        const size_t at = start_message(out_, Kind::init_failed);
+        out_ += describe_current_exception();
+        finish_message(out_, at);
+        send(out_);
+        return 1;
+      }
+    }
+    out_.clear();
+    finish_message(out_, start_message(out_, Kind::ready));
+    send(out_);
+
+    size_t done = 0;
+    for (;;) {
+      if (tasks_.read_all(in_) != 0) ring_doorbell(*config_.control, config_.doorbell);
+      size_t consumed = 0;
+      MessageView message{};
+      bool ran = false;
+      while (peek_message(in_.data() + offset_, in_.data() + in_.size(), message, consumed)) {
+        offset_ += consumed;
+        if (message.kind == Kind::task) {
+          run_task(message);
+          ran = true;
+          if (config_.maxtasks != 0 && ++done >= config_.maxtasks) return 0;
+        }
+      }
+      if (offset_ == in_.size()) {
+        in_.clear();
+        offset_ = 0;
+      } else if (offset_ > (size_t{1} << 20)) {
+        in_.erase(0, offset_);
+        offset_ = 0;
+      }
+      if (!ran) {
+        if (header_.stop.load(std::memory_order_acquire) != 0 && tasks_.empty()) return 0;
+        wait_for([this] {
+          return !tasks_.empty() || header_.stop.load(std::memory_order_acquire) != 0;
+        });
+      }
+    }
+  }
+
+ private:
+  void run_task(const MessageView& message) {
+    const char* p = message.body;
+    const auto slot = take<uint32_t>(p);
+    const auto id = take<uint64_t>(p);
+    const auto flags = take<uint8_t>(p);
+    const auto invoker = reinterpret_cast<Invoker>(take<uintptr_t>(p));
+    const auto callable_size = take<uint32_t>(p);
+    const char* callable = p;
+    p += callable_size;
+    const auto count = take<uint32_t>(p);
+
+    header_.running_since_ns.store(monotonic_ns(), std::memory_order_relaxed);
+    header_.running_slot.store(slot, std::memory_order_relaxed);
+    uint64_t expected = id & kSlotIdMask;
+    // Claim the slot; failing means the dispatcher cancelled this task first.
+    if (!header_.slots[slot].compare_exchange_strong(expected, expected | kStarted,
+                                                     std::memory_order_acq_rel))
+      return;
+    if ((flags & kNotifyStart) != 0) ring_doorbell(*config_.control, config_.doorbell);
+
+    out_.clear();
+    const size_t at = start_message(out_, Kind::result);
+    put(out_, slot);
+    put(out_, id);
+    const size_t elapsed_at = out_.size();
+    put(out_, uint64_t{0});
+    put(out_, count);
+    const uint64_t start = monotonic_ns();
+    for (uint32_t i = 0; i < count; ++i) {
+      const auto size = take<uint32_t>(p);
+      invoker(callable, p, size, out_);
+      p += size;
+    }
+    const uint64_t elapsed = monotonic_ns() - start;
+    std::memcpy(out_.data() + elapsed_at, &elapsed, sizeof elapsed);
+    finish_message(out_, at);
+    send(out_);
+  }
+
+  // Writes all of `bytes` to the result ring, waiting for the dispatcher to make room.
+  void send(const std::string& bytes) {
+    size_t sent = 0;
+    while (sent < bytes.size()) {
+      const size_t n = results_.write_some(bytes.data() + sent, bytes.size() - sent);
+      sent += n;
+      ring_doorbell(*config_.control, config_.doorbell);
+      if (sent < bytes.size() && n == 0)
+        wait_for([this] { return results_.free_space() != 0; });
+    }
+  }
+
+  template <class Ready>
+  void wait_for(Ready ready) {
+    for (int i = 0; i < kSpins; ++i) {
+      if (ready()) return;
+      cpu_relax();
+    }
+    const uint32_t seen = header_.worker_wake.load(std::memory_order_seq_cst);
+    header_.worker_sleeping.store(1, std::memory_order_seq_cst);
+    if (!ready()) config_.channel->worker_sleep(seen, kSleepMs);
+    header_.worker_sleeping.store(0, std::memory_order_relaxed);
+    // Orphaned (the parent died without killing us): nobody will ever read our results.
+    if (::getppid() != config_.parent) ::_exit(1);
+  }
+
+  const WorkerConfig& config_;
+  ChannelHeader& header_;
+  Ring tasks_;
+  Ring results_;
+  std::string in_;
+  size_t offset_ = 0;
+  std::string out_;
+};
+
+}  // namespace
+
+void ring_doorbell(PoolControl& control, int doorbell) noexcept {
+  if (control.parent_sleeping.load(std::memory_order_seq_cst) != 0 &&
+      control.parent_sleeping.exchange(0, std::memory_order_seq_cst) != 0) {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(doorbell, &one, sizeof one);
+  }
+}
+
+int worker_main(const WorkerConfig& config) {
+  // The worker was forked at an arbitrary moment (from the dispatcher thread): output the parent
+  // had buffered but not yet written is the parent's to write. Without this, the worker's exit
+  // (which flushes stdio) would print it a second time.
+  ::__fpurge(stdout);
+  ::__fpurge(stderr);
+  Worker worker(config);
+  return worker.run();
+}
+
+}  // namespace mproc::detail::pool

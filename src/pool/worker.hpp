@@ -1,0 +1,29 @@
+// The worker process's side of a pool: runs in the forked child, touches only its channel, the
+// pool's control page and the doorbell eventfd (nothing of the parent's pool object, whose locks
+// another parent thread may have held at the fork).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <sys/types.h>
+
+#include "pool/channel.hpp"
+
+namespace mproc::detail::pool {
+
+struct WorkerConfig {
+  Channel* channel;
+  PoolControl* control;
+  int doorbell;                              // eventfd
+  const std::function<void()>* initializer;  // may be empty
+  size_t maxtasks;                           // 0: unlimited
+  pid_t parent;
+};
+
+// The worker's main loop; returns the worker's exit code.
+int worker_main(const WorkerConfig& config);
+
+// Rings the dispatcher's doorbell if it sleeps (shared with user threads that submit).
+void ring_doorbell(PoolControl& control, int doorbell) noexcept;
+
+}  // namespace mproc::detail::pool

@@ -1,0 +1,176 @@
+// Pool benchmarks: plain driver printing `metric value unit` (median of repetitions) on stdout and
+// every repetition on stderr, like /work/shared/bench. Run through compare_pool.sh, which puts
+// Python's multiprocessing.Pool and the raw socketpair ping-pong beside it in the same run.
+//
+//   mproc_pool_bench            throughput, latency, CPU speed-up, idle worker memory
+//   mproc_pool_bench rss N      peak RSS of imap over N generated inputs (run in a fresh process)
+#include <mproc/pool.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <ranges>
+#include <string>
+#include <sys/resource.h>
+#include <vector>
+
+namespace {
+
+double now_s() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+void emit(const char* name, std::vector<double> samples, const char* unit) {
+  std::vector<double> v = samples;
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  const double median = n % 2 != 0 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  std::printf("%s %.6g %s\n", name, median, unit);
+  std::fflush(stdout);
+  std::fprintf(stderr, "# %s n=%zu samples=", name, n);
+  for (double s : samples) std::fprintf(stderr, "%.6g ", s);
+  std::fprintf(stderr, "\n");
+}
+
+template <class Fn>
+std::vector<double> repeat(int reps, Fn fn) {
+  std::vector<double> out;
+  for (int i = 0; i < reps; ++i) out.push_back(fn());
+  return out;
+}
+
+int f(int i) { return i + 1; }
+
+// A CPU-bound job the compiler cannot shorten: a chain of dependent multiplications.
+uint64_t cpu(uint64_t n) {
+  uint64_t x = n;
+  for (uint64_t i = 0; i < n; ++i) x = x * 6364136223846793005ULL + 1442695040888963407ULL + (x >> 29);
+  return x;
+}
+
+long rss_kb(const std::string& field, pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind(field + ":", 0) == 0) return std::atol(line.c_str() + field.size() + 1);
+  return -1;
+}
+
+int bench_rss(long n) {
+  mproc::Pool pool(2);
+  pool.map(f, std::vector<int>(8, 1));
+  rusage before{};
+  ::getrusage(RUSAGE_SELF, &before);
+  long long sum = 0;
+  const double t0 = now_s();
+  for (int v : pool.imap(f, std::views::iota(0, static_cast<int>(n)), 1000)) sum += v;
+  const double dt = now_s() - t0;
+  rusage after{};
+  ::getrusage(RUSAGE_SELF, &after);
+  if (sum != static_cast<long long>(n) * (n + 1) / 2) return 1;
+  const std::string name = "mproc_pool_imap_" + std::to_string(n) + "_";
+  emit((name + "peak_rss").c_str(), {static_cast<double>(after.ru_maxrss) / 1024.0}, "MB");
+  emit((name + "rss_growth").c_str(),
+       {static_cast<double>(after.ru_maxrss - before.ru_maxrss) / 1024.0}, "MB");
+  emit((name + "rate").c_str(), {static_cast<double>(n) / dt}, "tasks/s");
+  pool.close();
+  pool.join();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 3 && std::strcmp(argv[1], "rss") == 0) return bench_rss(std::atol(argv[2]));
+  const int reps = 3;
+  mproc::Pool pool(2);
+  pool.map(f, std::vector<int>(8, 1));  // workers up and warm
+
+  {
+    const int n = 20000;
+    std::vector<mproc::AsyncResult<int>> rs;
+    rs.reserve(n);
+    emit("mproc_pool_apply_async_tiny", repeat(reps, [&] {
+           rs.clear();
+           const double t0 = now_s();
+           for (int i = 0; i < n; ++i) rs.push_back(pool.apply_async(f, i));
+           int last = 0;
+           for (auto& r : rs) last = r.get();
+           const double dt = now_s() - t0;
+           if (last != n) std::abort();
+           return n / dt;
+         }),
+         "tasks/s");
+  }
+  {
+    const int n = 200000;
+    std::vector<int> in(n);
+    for (int i = 0; i < n; ++i) in[static_cast<size_t>(i)] = i;
+    for (size_t chunksize : {size_t{0}, size_t{256}}) {
+      const std::string name = chunksize == 0 ? "mproc_pool_map_tiny_default_chunks"
+                                              : "mproc_pool_map_tiny_chunk256";
+      emit(name.c_str(), repeat(reps, [&] {
+             const double t0 = now_s();
+             auto out = pool.map(f, in, chunksize);
+             const double dt = now_s() - t0;
+             if (out.back() != n) std::abort();
+             return n / dt;
+           }),
+           "tasks/s");
+    }
+    emit("mproc_pool_imap_unordered_tiny_chunk64", repeat(reps, [&] {
+           const double t0 = now_s();
+           long long s = 0;
+           for (int x : pool.imap_unordered(f, in, 64)) s += x;
+           const double dt = now_s() - t0;
+           if (s != static_cast<long long>(n) * (n + 1) / 2) std::abort();
+           return n / dt;
+         }),
+         "tasks/s");
+  }
+  {
+    const int n = 5000;
+    emit("mproc_pool_apply_roundtrip", repeat(reps, [&] {
+           const double t0 = now_s();
+           for (int i = 0; i < n; ++i)
+             if (pool.apply(f, i) != i + 1) std::abort();
+           return (now_s() - t0) / n * 1e6;
+         }),
+         "us");
+  }
+  {
+    const uint64_t n = 50'000'000;
+    std::vector<double> ratios, serial, parallel;
+    for (int r = 0; r < reps; ++r) {
+      const double t0 = now_s();
+      std::vector<uint64_t> a;
+      for (int i = 0; i < 8; ++i) a.push_back(cpu(n));
+      const double t1 = now_s();
+      auto b = pool.map(cpu, std::vector<uint64_t>(8, n), 1);
+      const double t2 = now_s();
+      if (a != b) std::abort();
+      serial.push_back(t1 - t0);
+      parallel.push_back(t2 - t1);
+      ratios.push_back((t1 - t0) / (t2 - t1));
+    }
+    emit("mproc_pool_cpu_speedup", ratios, "x");
+    emit("mproc_pool_cpu_serial_8x", serial, "s");
+    emit("mproc_pool_cpu_pool2_8x", parallel, "s");
+  }
+  {
+    std::vector<double> rss, anon;
+    for (pid_t pid : pool.worker_pids()) {
+      rss.push_back(static_cast<double>(rss_kb("VmRSS", pid)));
+      anon.push_back(static_cast<double>(rss_kb("RssAnon", pid) + rss_kb("RssShmem", pid)));
+    }
+    emit("mproc_pool_idle_worker_rss", rss, "kB");
+    emit("mproc_pool_idle_worker_anon_shmem", anon, "kB");
+  }
+  pool.close();
+  pool.join();
+  return 0;
+}
