@@ -54,7 +54,38 @@ void tour_process() {
   std::printf("main process finished\n");
 }
 
-// Section 3: Pipe. A producer sends ten URLs down one end; a consumer reads the other end until
+// Section 3: Queue. A writer puts three values; a reader takes them for as long as it lives. The
+// parent waits until every value was taken (a JoinableQueue counts task_done calls), then
+// terminates the reader, as Python's example does, without losing a value.
+void tour_queue() {
+  section("Queue: a writer and a reader");
+  mproc::JoinableQueue q;
+  mproc::Process writer([&q] {
+    for (const char* value : {"A", "B", "C"}) {
+      std::printf("  process %d puts %s to the queue\n", mproc::getpid(), value);
+      std::fflush(stdout);
+      q.put(value);
+    }
+  });
+  mproc::Process reader([&q] {
+    for (;;) {
+      const auto value = q.get<std::string>();
+      std::printf("  process %d gets %s from the queue\n", mproc::getpid(), value.c_str());
+      std::fflush(stdout);
+      q.task_done();
+    }
+  });
+  writer.start();
+  reader.start();
+  writer.join();
+  q.join();  // every value put has been taken and marked done
+  reader.terminate();
+  reader.join();
+  std::printf("writer exit code %d; reader terminated: exit code %d (-SIGTERM)\n",
+              *writer.exitcode(), *reader.exitcode());
+}
+
+// Section 4: Pipe. A producer sends ten URLs down one end; a consumer reads the other end until
 // the producer's end is closed (end of file), instead of being terminated as in Python's version.
 void tour_pipe() {
   section("Pipe: a producer and a consumer");
@@ -90,7 +121,7 @@ void tour_pipe() {
               *consumer.exitcode());
 }
 
-// Section 4: Pool. A fixed set of worker processes runs many small tasks; results come back as
+// Section 5: Pool. A fixed set of worker processes runs many small tasks; results come back as
 // futures (apply_async), in input order (imap) or as they finish (imap_unordered).
 int square(int x) { return x * x; }
 
@@ -165,6 +196,7 @@ int main() {
   std::printf("mproc %s tour, %d CPUs available\n", MPROC_VERSION_STRING, mproc::cpu_count());
   tour_fork();
   tour_process();
+  tour_queue();
   tour_pipe();
   tour_pool();
   return 0;
