@@ -30,6 +30,8 @@ echo "# py_mp_bench --only queue" >&2
 python3 "$shared/py_mp_bench.py" --only queue 2>"$work/py.err" | tee "$work/py.out"
 echo "# mproc_queue_bench" >&2
 "$bench" 2>"$work/mproc.err" | tee "$work/mproc.out"
+# Every repetition, for judging the spread (these shared machines drift between runs).
+grep -h '^# ' "$work/raw.err" "$work/py.err" "$work/mproc.err" >&2 || true
 
 cat "$work/raw.out" "$work/py.out" "$work/mproc.out" | awk '
   { value[$1] = $2 }
