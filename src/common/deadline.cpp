@@ -32,6 +32,18 @@ timespec Deadline::remaining() const noexcept {
   return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
 }
 
+timespec Deadline::absolute_monotonic() const noexcept {
+  timespec now{};
+  ::clock_gettime(CLOCK_MONOTONIC, &now);
+  const timespec left = remaining();
+  timespec at{now.tv_sec + left.tv_sec, now.tv_nsec + left.tv_nsec};
+  if (at.tv_nsec >= 1'000'000'000) {
+    at.tv_sec += 1;
+    at.tv_nsec -= 1'000'000'000;
+  }
+  return at;
+}
+
 bool wait_readable(int fd, const Deadline& deadline) {
   for (;;) {
     pollfd pfd{fd, POLLIN, 0};

@@ -26,6 +26,9 @@ class Deadline {
   bool expired() const noexcept;
   // Time left, clamped at zero; only for a finite deadline.
   timespec remaining() const noexcept;
+  // The deadline as an absolute CLOCK_MONOTONIC time (for pthread_mutex_clocklock and
+  // FUTEX_WAIT_BITSET); only for a finite deadline.
+  timespec absolute_monotonic() const noexcept;
 
  private:
   std::optional<std::chrono::steady_clock::time_point> end_;

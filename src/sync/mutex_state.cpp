@@ -29,17 +29,7 @@ void check(int rc, const char* what) {
   if (rc != 0) throw_errno(rc, what);
 }
 
-timespec monotonic_deadline(const Deadline& deadline) {
-  timespec now{};
-  ::clock_gettime(CLOCK_MONOTONIC, &now);
-  const timespec left = deadline.remaining();
-  timespec at{now.tv_sec + left.tv_sec, now.tv_nsec + left.tv_nsec};
-  if (at.tv_nsec >= 1'000'000'000) {
-    at.tv_sec += 1;
-    at.tv_nsec -= 1'000'000'000;
-  }
-  return at;
-}
+timespec monotonic_deadline(const Deadline& deadline) { return deadline.absolute_monotonic(); }
 
 // Turns the result of a lock call into the state of the acquisition. EOWNERDEAD: the previous
 // owner died holding the lock; we now hold it, and mark it consistent so that it stays usable.

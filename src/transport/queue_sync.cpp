@@ -28,14 +28,7 @@ RobustLock::RobustLock(pthread_mutex_t* mutex, const Deadline& deadline) : mutex
     rc = ::pthread_mutex_lock(mutex);
   } else {
     // pthread_mutex_clocklock takes an absolute CLOCK_MONOTONIC time.
-    timespec now{};
-    ::clock_gettime(CLOCK_MONOTONIC, &now);
-    const timespec left = deadline.remaining();
-    timespec until{now.tv_sec + left.tv_sec, now.tv_nsec + left.tv_nsec};
-    if (until.tv_nsec >= 1'000'000'000) {
-      until.tv_sec += 1;
-      until.tv_nsec -= 1'000'000'000;
-    }
+    const timespec until = deadline.absolute_monotonic();
     rc = ::pthread_mutex_clocklock(mutex, CLOCK_MONOTONIC, &until);
   }
   if (rc == ETIMEDOUT) return;
