@@ -35,6 +35,7 @@
 #include <cereal/types/vector.hpp>
 
 #include <istream>
+#include <new>
 #include <ostream>
 #include <stdexcept>
 #include <streambuf>
@@ -101,6 +102,10 @@ struct Codec {
     } catch (const std::length_error& e) {
       // A corrupt length prefix asked for an impossible container size.
       detail::throw_codec_error(typeid(T), e.what());
+    } catch (const std::bad_alloc&) {
+      // A corrupt length prefix asked for more memory than there is (or memory ran out).
+      detail::throw_codec_error(typeid(T), "a length in the input asks for more memory than is "
+                                           "available (corrupt or mistyped input?)");
     }
     if (buffer.remaining() != 0)
       detail::throw_codec_error(typeid(T), std::to_string(buffer.remaining()) +

@@ -34,10 +34,12 @@
 // errc::too_big, EINVAL (bad sizes or timeouts).
 #pragma once
 
+#include <mproc/codec.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 #include <mproc/process.hpp>
 
+#include <bit>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -58,12 +60,14 @@ struct QueueOptions {
   std::size_t capacity_bytes = std::size_t{1} << 20;  // ring size, 64 B .. 1 GiB, rounded up to 8
 };
 
-// What put<T>/get<T> carry without a codec: std::string, or a trivially copyable value (its
-// bytes; not a pointer, whose value means nothing in another process).
+// What put<T>/get<T> carry: any type the codec encodes (<mproc/codec.hpp>: trivially copyable
+// values, std::string, vectors of plain values without any extra header; every other type — maps,
+// vectors of strings, your own types with serialize() — once <mproc/cereal_codec.hpp> is
+// included, or through a Codec<T> specialisation of yours). Pointers are refused at compile time
+// (their value means nothing in another process), except C strings, which travel as their text.
 template <class T>
-concept QueueValue =
-    std::is_same_v<T, std::string> ||
-    (std::is_trivially_copyable_v<T> && !std::is_pointer_v<T> && !std::is_array_v<T>);
+concept QueueValue = !std::is_pointer_v<T> || std::is_same_v<T, const char*> ||
+                     std::is_same_v<T, char*>;
 
 namespace detail {
 
@@ -102,12 +106,19 @@ class MPROC_API QueueBase {
     return get_with_raw(allocate, context, block, timeout ? &*timeout : nullptr);
   }
 
-  // Typed messages (see QueueValue). get<T>() of a trivially copyable T requires a message of
-  // exactly sizeof(T) bytes: another size is errc::codec, and the message stays in the queue.
+  // Typed messages (see QueueValue), encoded with Codec<T>. get<T>() of a trivially copyable T
+  // requires a message of exactly sizeof(T) bytes: another size is errc::codec, and the message
+  // stays in the queue. For other types the message is taken first and then decoded: bytes that
+  // are not a T give errc::codec and that message is gone (as Python's unpickling error in get()).
   template <QueueValue T>
   void put(const T& value, bool block = true, std::optional<Seconds> timeout = std::nullopt) {
-    if constexpr (std::is_same_v<T, std::string>) put_bytes(value.data(), value.size(), block, timeout);
-    else put_bytes(&value, sizeof(T), block, timeout);
+    if constexpr (codec_has_view<T>) {
+      const std::string_view bytes = Codec<T>::view(value);
+      put_bytes(bytes.data(), bytes.size(), block, timeout);
+    } else {
+      const std::string bytes = encode(value);
+      put_bytes(bytes.data(), bytes.size(), block, timeout);
+    }
   }
   void put(std::string_view text, bool block = true, std::optional<Seconds> timeout = std::nullopt) {
     put_bytes(text.data(), text.size(), block, timeout);
@@ -119,10 +130,15 @@ class MPROC_API QueueBase {
   T get(bool block = true, std::optional<Seconds> timeout = std::nullopt) {
     if constexpr (std::is_same_v<T, std::string>) {
       return get_string_raw(block, timeout ? &*timeout : nullptr);
+    } else if constexpr (codec_is_bitwise<T>) {
+      struct Raw {
+        alignas(T) unsigned char bytes[sizeof(T)];
+      } raw;
+      get_into_raw(raw.bytes, sizeof(T), block, timeout ? &*timeout : nullptr, nullptr, true);
+      return std::bit_cast<T>(raw);
     } else {
-      T value;
-      get_into_raw(&value, sizeof(T), block, timeout ? &*timeout : nullptr, nullptr, true);
-      return value;
+      const std::string bytes = get_string_raw(block, timeout ? &*timeout : nullptr);
+      return decode<T>(bytes.data(), bytes.size());
     }
   }
 
