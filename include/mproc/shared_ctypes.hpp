@@ -19,9 +19,10 @@
 // always the one in the segment, which is what lets an attaching process find it.
 //
 // Errors are thrown as mproc::Error: EINVAL (sizes that overflow), ERANGE (index out of range),
-// ENOENT / EINVAL / errc::bad_handle from attach (no such object, malformed handle, or a handle of
-// something else: another element size, a Value for an Array, a lock-less object for a locked one
-// is allowed and reported by has_lock()), and the errno of shm_open / ftruncate / mmap.
+// and from attach ENOENT (no such object, or its creator dropped it), EINVAL (malformed handle) or
+// errc::bad_handle (a handle of something else: another element size or alignment, an Array for a
+// Value or the reverse, a lock, a queue); attaching a raw object as Value<T> / Array<T> is allowed
+// (has_lock() is then false). Creation: the errno of shm_open / ftruncate / mmap.
 #pragma once
 
 #include <mproc/error.hpp>
