@@ -25,7 +25,11 @@ using detail::shm::untrack;
 constexpr auto kSizeWait = std::chrono::seconds(2);
 
 std::string posix_name(std::string_view name) {
-  std::string full = name.starts_with('/') ? std::string(name) : "/" + std::string(name);
+  // Built by appending: GCC 12's -Wrestrict misfires on `"/" + std::string(name)` at -O3.
+  std::string full;
+  full.reserve(name.size() + 1);
+  if (!name.starts_with('/')) full.push_back('/');
+  full.append(name);
   check_segment_name(full);
   return full;
 }
