@@ -1,5 +1,7 @@
 #include "capi_support.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <string_view>
 
 namespace mproc::capi {
@@ -34,6 +36,16 @@ void check_timeout_ms(std::int64_t timeout_ms, const char* function) {
   if (timeout_ms < kWaitForever)
     throw Error(std::make_error_code(std::errc::invalid_argument),
                 std::string(function) + ": timeout_ms must be >= 0 or MPROC_WAIT_FOREVER");
+}
+
+int copy_out(const std::string& text, char* buf, std::size_t len, const char* function) {
+  if (len > 0) {
+    require(buf, function, "buf");
+    const std::size_t n = std::min(len - 1, text.size());
+    std::memcpy(buf, text.data(), n);
+    buf[n] = '\0';
+  }
+  return static_cast<int>(text.size());
 }
 
 }  // namespace mproc::capi

@@ -4,6 +4,7 @@
 
 #include <mproc/error.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <new>
 #include <string>
@@ -65,5 +66,9 @@ T& deref(CHandle* handle, const char* function, const char* type_name) {
 // The C view of a timeout: MPROC_WAIT_FOREVER (-1) means no limit; other negatives are EINVAL.
 constexpr std::int64_t kWaitForever = -1;
 void check_timeout_ms(std::int64_t timeout_ms, const char* function);
+
+// Copies `text` NUL-terminated into buf (truncated to len - 1 bytes) and returns its full length,
+// as snprintf does; buf may be NULL when len is 0 (EINVAL otherwise).
+int copy_out(const std::string& text, char* buf, std::size_t len, const char* function);
 
 }  // namespace mproc::capi

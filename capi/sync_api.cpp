@@ -348,3 +348,130 @@ int mproc_barrier_destroy(mproc_barrier_t* barrier) {
 }
 
 }  // extern "C"
+
+// ---- Attachable objects: create in a named segment, handle, attach (see the header's section)
+
+namespace {
+
+template <class Object, class Table, class CHandle>
+int attach_as(const char* handle, CHandle** out, const char* function) {
+  return guard([&] {
+    require(handle, function, "handle");
+    require(out, function, "out");
+    *out = reinterpret_cast<CHandle*>(Table::insert(std::make_unique<Object>(Object::attach(handle))));
+    return 0;
+  });
+}
+
+}  // namespace
+
+extern "C" {
+
+int mproc_lock_create_attachable(mproc_lock_t** out) {
+  return create<mproc_lock_t, Kinds::Lock>(out, "mproc_lock_create_attachable", [] {
+    return std::make_unique<mproc::Lock>(mproc::attachable);
+  });
+}
+int mproc_lock_attach(const char* handle, mproc_lock_t** out) {
+  return attach_as<mproc::Lock, Kinds::Lock>(handle, out, "mproc_lock_attach");
+}
+int mproc_lock_handle(mproc_lock_t* lock, char* buf, size_t len) {
+  return guard("mproc_lock_handle", [&] {
+    return mproc::capi::copy_out(lock_of(lock, "mproc_lock_handle").handle(), buf, len,
+                                 "mproc_lock_handle");
+  });
+}
+
+int mproc_rlock_create_attachable(mproc_rlock_t** out) {
+  return create<mproc_rlock_t, Kinds::RLock>(out, "mproc_rlock_create_attachable", [] {
+    return std::make_unique<mproc::RLock>(mproc::attachable);
+  });
+}
+int mproc_rlock_attach(const char* handle, mproc_rlock_t** out) {
+  return attach_as<mproc::RLock, Kinds::RLock>(handle, out, "mproc_rlock_attach");
+}
+int mproc_rlock_handle(mproc_rlock_t* rlock, char* buf, size_t len) {
+  return guard("mproc_rlock_handle", [&] {
+    return mproc::capi::copy_out(rlock_of(rlock, "mproc_rlock_handle").handle(), buf, len,
+                                 "mproc_rlock_handle");
+  });
+}
+
+int mproc_semaphore_create_attachable(int value, int bounded, mproc_semaphore_t** out) {
+  return create<mproc_semaphore_t, Kinds::Semaphore>(
+      out, "mproc_semaphore_create_attachable", [&]() -> std::unique_ptr<mproc::Semaphore> {
+        if (bounded) return std::make_unique<mproc::BoundedSemaphore>(mproc::attachable, value);
+        return std::make_unique<mproc::Semaphore>(mproc::attachable, value);
+      });
+}
+int mproc_semaphore_attach(const char* handle, mproc_semaphore_t** out) {
+  return attach_as<mproc::Semaphore, Kinds::Semaphore>(handle, out, "mproc_semaphore_attach");
+}
+int mproc_semaphore_handle(mproc_semaphore_t* semaphore, char* buf, size_t len) {
+  return guard("mproc_semaphore_handle", [&] {
+    return mproc::capi::copy_out(semaphore_of(semaphore, "mproc_semaphore_handle").handle(), buf,
+                                 len, "mproc_semaphore_handle");
+  });
+}
+
+int mproc_event_create_attachable(mproc_event_t** out) {
+  return create<mproc_event_t, Kinds::Event>(out, "mproc_event_create_attachable", [] {
+    return std::make_unique<mproc::Event>(mproc::attachable);
+  });
+}
+int mproc_event_attach(const char* handle, mproc_event_t** out) {
+  return attach_as<mproc::Event, Kinds::Event>(handle, out, "mproc_event_attach");
+}
+int mproc_event_handle(mproc_event_t* event, char* buf, size_t len) {
+  return guard("mproc_event_handle", [&] {
+    return mproc::capi::copy_out(event_of(event, "mproc_event_handle").handle(), buf, len,
+                                 "mproc_event_handle");
+  });
+}
+
+int mproc_condition_create_attachable(mproc_condition_t** out) {
+  return create<mproc_condition_t, Kinds::Condition>(out, "mproc_condition_create_attachable", [] {
+    return std::make_unique<mproc::Condition>(mproc::attachable);
+  });
+}
+int mproc_condition_attach(const char* handle, mproc_condition_t** out) {
+  return attach_as<mproc::Condition, Kinds::Condition>(handle, out, "mproc_condition_attach");
+}
+int mproc_condition_handle(mproc_condition_t* condition, char* buf, size_t len) {
+  return guard("mproc_condition_handle", [&] {
+    return mproc::capi::copy_out(condition_of(condition, "mproc_condition_handle").handle(), buf,
+                                 len, "mproc_condition_handle");
+  });
+}
+
+int mproc_barrier_create_attachable(int parties, mproc_barrier_action_fn action, void* user_data,
+                                    int64_t timeout_ms, mproc_barrier_t** out) {
+  return create<mproc_barrier_t, Kinds::Barrier>(out, "mproc_barrier_create_attachable", [&] {
+    std::function<void()> run;
+    if (action != nullptr) run = [action, user_data] { action(user_data); };
+    return std::make_unique<mproc::Barrier>(
+        mproc::attachable, parties, std::move(run),
+        timeout_of(timeout_ms, "mproc_barrier_create_attachable"));
+  });
+}
+int mproc_barrier_attach(const char* handle, mproc_barrier_action_fn action, void* user_data,
+                         int64_t timeout_ms, mproc_barrier_t** out) {
+  return guard([&] {
+    constexpr const char* fn = "mproc_barrier_attach";
+    require(handle, fn, "handle");
+    require(out, fn, "out");
+    std::function<void()> run;
+    if (action != nullptr) run = [action, user_data] { action(user_data); };
+    *out = reinterpret_cast<mproc_barrier_t*>(Kinds::Barrier::insert(std::make_unique<mproc::Barrier>(
+        mproc::Barrier::attach(handle, std::move(run), timeout_of(timeout_ms, fn)))));
+    return 0;
+  });
+}
+int mproc_barrier_handle(mproc_barrier_t* barrier, char* buf, size_t len) {
+  return guard("mproc_barrier_handle", [&] {
+    return mproc::capi::copy_out(barrier_of(barrier, "mproc_barrier_handle").handle(), buf, len,
+                                 "mproc_barrier_handle");
+  });
+}
+
+}  // extern "C"

@@ -25,6 +25,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 
 namespace mproc {
 
@@ -41,8 +43,16 @@ class MPROC_API Barrier {
   // of mmap. `timeout` is the default for wait().
   explicit Barrier(int parties, std::function<void()> action = {},
                    std::optional<Seconds> timeout = std::nullopt);
+  // In a named segment, attachable by handle (see sync.hpp).
+  Barrier(Attachable, int parties, std::function<void()> action = {},
+          std::optional<Seconds> timeout = std::nullopt);
   Barrier(detail::SharedPlacement where, int parties, std::function<void()> action = {},
           std::optional<Seconds> timeout = std::nullopt);
+  // The barrier with this handle. The action and the default timeout are not shared (code and
+  // settings of the creating process): give this handle's own. Errors: ENOENT, EINVAL (malformed
+  // handle or timeout), errc::bad_handle (not a Barrier).
+  static Barrier attach(std::string_view handle, std::function<void()> action = {},
+                        std::optional<Seconds> timeout = std::nullopt);
 
   // Waits for the others; returns the arrival index. Without a timeout the default one applies.
   // Errors: errc::broken (see above); EINVAL for a negative or NaN timeout.
@@ -56,12 +66,15 @@ class MPROC_API Barrier {
   // How many callers wait in the current round (0 while broken).
   int n_waiting() const noexcept;
   bool broken() const noexcept;
+  // Errors: errc::bad_state if not created with mproc::attachable.
+  std::string handle() const;
 
  private:
   std::shared_ptr<void> keepalive_;
   detail::BarrierState* state_;
   std::function<void()> action_;
   std::optional<Seconds> timeout_;
+  std::string handle_;
 };
 
 }  // namespace mproc

@@ -20,6 +20,8 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 
 namespace mproc {
 
@@ -37,6 +39,15 @@ class MPROC_API Condition : public detail::Lockable<Condition> {
   explicit Condition(RLock lock);
   Condition(detail::SharedPlacement where, Lock lock);
   Condition(detail::SharedPlacement where, RLock lock);
+  // In a named segment, attachable by handle (see sync.hpp): over a new attachable RLock, or over
+  // `lock`, which must be attachable too (its handle is stored with the condition). Errors: EINVAL
+  // for a lock that is not attachable.
+  explicit Condition(Attachable);
+  Condition(Attachable, Lock lock);
+  Condition(Attachable, RLock lock);
+  // The condition with this handle, over its lock. Errors: ENOENT (no such condition, or its lock
+  // or itself was dropped by its creator), EINVAL, errc::bad_handle (not a Condition).
+  static Condition attach(std::string_view handle);
 
   // The underlying lock's acquire / release (and owner_died, is_mine); with them, Lockable.
   bool acquire(bool block = true, std::optional<Seconds> timeout = std::nullopt) {
@@ -59,6 +70,8 @@ class MPROC_API Condition : public detail::Lockable<Condition> {
   // Wakes up to n waiters. Errors: errc::bad_state if the calling thread does not hold the lock.
   void notify(int n = 1);
   void notify_all();
+  // Errors: errc::bad_state if not created with mproc::attachable.
+  std::string handle() const;
 
  private:
   Condition(detail::SharedPlacement where, detail::MutexHandle lock);
@@ -67,6 +80,7 @@ class MPROC_API Condition : public detail::Lockable<Condition> {
   detail::MutexHandle lock_;
   std::shared_ptr<void> keepalive_;
   detail::ConditionState* state_;
+  std::string handle_;
 };
 
 }  // namespace mproc

@@ -10,6 +10,8 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 
 namespace mproc {
 
@@ -22,7 +24,11 @@ class MPROC_API Event {
  public:
   // A new, clear event. Errors: the errno of mmap.
   Event();
+  // In a named segment, attachable by handle (see sync.hpp).
+  explicit Event(Attachable);
   explicit Event(detail::SharedPlacement where);
+  // Errors: ENOENT, EINVAL (malformed handle), errc::bad_handle (not an Event).
+  static Event attach(std::string_view handle);
 
   // Sets the flag and wakes every waiter.
   void set();
@@ -32,10 +38,13 @@ class MPROC_API Event {
   // Waits until the flag is set, at most `timeout` if given. Returns true if it was set, including
   // when set() woke this waiter and clear() came before it ran (as in Python).
   bool wait(std::optional<Seconds> timeout = std::nullopt);
+  // Errors: errc::bad_state if not created with mproc::attachable.
+  std::string handle() const;
 
  private:
   std::shared_ptr<void> keepalive_;
   detail::EventState* state_;
+  std::string handle_;
 };
 
 }  // namespace mproc

@@ -2,8 +2,9 @@
 // a holder dies.
 //
 // Sharing. A Lock is a handle to state in shared memory: copies of a Lock (and the copies that
-// children forked later inherit) are the same lock. The state lives in an anonymous MAP_SHARED
-// mapping, so a lock must be created before the processes that use it are forked.
+// children forked later inherit) are the same lock. Lock() puts the state in an anonymous
+// MAP_SHARED mapping, so that lock reaches only processes forked after it. Lock(mproc::attachable)
+// puts it in a named segment: any process may then use Lock::attach(lock.handle()) (see sync.hpp).
 //
 // Owner death. The lock belongs to the thread that acquired it. If that thread's process dies (or
 // the thread exits) while holding it, the kernel marks the lock, and the next acquire() takes it,
@@ -33,6 +34,8 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 
 namespace mproc {
 
@@ -57,15 +60,23 @@ class MPROC_API MutexHandle : public Lockable<MutexHandle> {
   bool owner_died() const noexcept;
   // True if the calling thread holds the lock (Python's SemLock._is_mine()).
   bool is_mine() const noexcept;
+  // The handle another process passes to attach(). Errors: errc::bad_state for a lock not created
+  // with mproc::attachable.
+  std::string handle() const;
 
  protected:
   MutexHandle(SharedPlacement where, bool recursive, const char* type);
+  static SharedPlacement attach_placement(std::string_view handle, const char* type);
 
  private:
   friend class mproc::Condition;
+  // Attaches a Lock or an RLock, whichever `handle` names.
+  static MutexHandle attach_any(std::string_view handle);
+
   std::shared_ptr<void> keepalive_;
   MutexState* state_;
   const char* type_;
+  std::string handle_;
 };
 
 }  // namespace detail
@@ -76,8 +87,13 @@ class MPROC_API Lock : public detail::MutexHandle {
  public:
   // A new, unlocked lock in an anonymous shared mapping. Errors: the errno of mmap.
   Lock();
+  // A new, unlocked lock in a named segment, attachable by handle. Errors: as shm_open / mmap.
+  explicit Lock(Attachable);
   // A lock whose state is (construct=true) or already was (construct=false) at where.address.
   explicit Lock(detail::SharedPlacement where);
+  // The lock with this handle (from handle(), in any process). Errors: ENOENT (no such lock, or
+  // its creator dropped it), EINVAL (malformed handle), errc::bad_handle (not a Lock).
+  static Lock attach(std::string_view handle);
 };
 
 // A recursive lock: the holding thread may acquire it again; it is free once released as many
@@ -85,7 +101,10 @@ class MPROC_API Lock : public detail::MutexHandle {
 class MPROC_API RLock : public detail::MutexHandle {
  public:
   RLock();
+  explicit RLock(Attachable);
   explicit RLock(detail::SharedPlacement where);
+  // Errors: as Lock::attach; errc::bad_handle if the handle is not an RLock's.
+  static RLock attach(std::string_view handle);
 };
 
 }  // namespace mproc

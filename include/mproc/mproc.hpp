@@ -11,4 +11,6 @@
 #include <mproc/process.hpp>
 #include <mproc/sync.hpp>
 #include <mproc/queue.hpp>
+#include <mproc/shared_ctypes.hpp>
+#include <mproc/shared_memory.hpp>
 #include <mproc/version.h>

@@ -13,6 +13,8 @@
 
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 
 namespace mproc {
 
@@ -29,7 +31,12 @@ class MPROC_API Semaphore : public detail::Lockable<Semaphore> {
 
   // Errors: EINVAL if value is negative; the errno of mmap.
   explicit Semaphore(int value = 1);
+  // In a named segment, attachable by handle (see sync.hpp).
+  explicit Semaphore(Attachable, int value = 1);
   Semaphore(detail::SharedPlacement where, int value);
+  // The semaphore (or bounded semaphore: it keeps its bound) with this handle.
+  // Errors: ENOENT, EINVAL (malformed handle), errc::bad_handle (not a semaphore).
+  static Semaphore attach(std::string_view handle);
 
   // Decrements the value, waiting while it is zero: with block=false not at all, with a timeout at
   // most that long. Returns true if it decremented.
@@ -39,6 +46,8 @@ class MPROC_API Semaphore : public detail::Lockable<Semaphore> {
   void release();
   // The current value (Python's get_value()).
   int get_value() const noexcept;
+  // Errors: errc::bad_state if not created with mproc::attachable.
+  std::string handle() const;
 
  protected:
   Semaphore(detail::SharedPlacement where, int value, bool bounded);
@@ -46,6 +55,7 @@ class MPROC_API Semaphore : public detail::Lockable<Semaphore> {
  private:
   std::shared_ptr<void> keepalive_;
   detail::SemaphoreState* state_;
+  std::string handle_;
 };
 
 // A Semaphore that may never be released above its initial value.
@@ -53,7 +63,10 @@ class MPROC_API Semaphore : public detail::Lockable<Semaphore> {
 class MPROC_API BoundedSemaphore : public Semaphore {
  public:
   explicit BoundedSemaphore(int value = 1);
+  explicit BoundedSemaphore(Attachable, int value = 1);
   BoundedSemaphore(detail::SharedPlacement where, int value);
+  // Errors: as Semaphore::attach; errc::bad_handle if the handle is not a BoundedSemaphore's.
+  static BoundedSemaphore attach(std::string_view handle);
 };
 
 }  // namespace mproc

@@ -2,11 +2,25 @@
 // small struct of atomics and integers (no pointers), constructible in place at any suitably
 // aligned address of memory that the cooperating processes share. The default constructors place
 // it in a private anonymous MAP_SHARED mapping, inherited by children forked later; the
-// SharedPlacement constructors are the seam for other memory (named segments: not public API yet).
+// SharedPlacement constructors are the seam for other memory; the `attachable` constructors use it
+// to place the state in a named segment (src/shm/named_placement.hpp).
 // The size and alignment each state needs are those of detail::<Kind>State in src/sync/.
 #pragma once
 
 #include <memory>
+#include <string>
+
+namespace mproc {
+
+// Selects the constructor that places an object in a named shared-memory segment, so that a
+// process that already runs (a pool worker, an unrelated process) can attach it by handle:
+// `Lock lock(mproc::attachable); ... Lock::attach(lock.handle())`. See sync.hpp.
+struct Attachable {
+  explicit constexpr Attachable() = default;
+};
+inline constexpr Attachable attachable{};
+
+}  // namespace mproc
 
 namespace mproc::detail {
 
@@ -18,6 +32,8 @@ struct SharedPlacement {
   // true: initialise a new object at `address`; false: attach to one initialised there before
   // (its header is checked: the wrong kind of object gives errc::bad_handle).
   bool construct = true;
+  // The name of the segment that holds it, which is the object's handle() (empty: anonymous).
+  std::string name{};
 };
 
 }  // namespace mproc::detail

@@ -30,7 +30,7 @@
 namespace mproc::detail::shm {
 
 // Longest name the tracker carries (the record size is fixed).
-inline constexpr std::size_t kTrackedNameMax = 62;
+inline constexpr std::size_t kTrackedNameMax = 254;
 
 // Registers `name` to be unlinked if this process ends without untrack(). Starts the tracker on
 // first use. Errors: EINVAL (name longer than kTrackedNameMax), the errno of socketpair / fork,

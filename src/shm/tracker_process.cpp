@@ -162,7 +162,7 @@ class NameSet {
 };
 
 void report_removed(const char* name, pid_t owner) noexcept {
-  char line[160];
+  char line[384];
   std::size_t n = 0;
   auto append = [&](const char* text, std::size_t size) {
     if (n + size < sizeof line) {

@@ -9,9 +9,9 @@ namespace mproc::detail::shm {
 // One datagram per record: fixed size, so the tracker needs no allocation to read one.
 struct TrackerRecord {
   char op;         // kOpRegister, kOpUnregister, or kOpHello (tracker -> owner, name = its pid)
-  char name[63];  // NUL-terminated
+  char name[255];  // NUL-terminated; fits every valid name (check_segment_name: at most 251)
 };
-static_assert(sizeof(TrackerRecord) == 64);
+static_assert(sizeof(TrackerRecord) == 256);
 
 inline constexpr char kOpRegister = 'R';
 inline constexpr char kOpUnregister = 'U';

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "shm/named_placement.hpp"
 #include "sync/barrier_state.hpp"
 #include "sync/futex.hpp"
 
@@ -82,9 +83,36 @@ Barrier::Barrier(int parties, std::function<void()> action, std::optional<Second
     : Barrier(detail::anonymous_placement(sizeof(detail::BarrierState)), parties, std::move(action),
               timeout) {}
 
+Barrier::Barrier(Attachable, int parties, std::function<void()> action,
+                 std::optional<Seconds> timeout)
+    : Barrier(detail::shm::create_named_placement(sizeof(detail::BarrierState),
+                                                  detail::shm::kSyncSegment),
+              parties, std::move(action), timeout) {}
+
+Barrier Barrier::attach(std::string_view handle, std::function<void()> action,
+                        std::optional<Seconds> timeout) {
+  detail::SharedPlacement where = detail::shm::attach_named_placement(
+      handle, sizeof(detail::BarrierState), detail::shm::kSyncSegment, "Barrier");
+  auto* state = static_cast<detail::BarrierState*>(where.address);
+  state->header.check(detail::SyncKind::barrier, "Barrier");
+  const auto parties = static_cast<int>(state->parties);
+  return Barrier(std::move(where), parties, std::move(action), timeout);
+}
+
+std::string Barrier::handle() const {
+  if (handle_.empty())
+    throw Error(errc::bad_state,
+                "Barrier.handle: not created with mproc::attachable; it is shared only with "
+                "processes forked after it");
+  return handle_;
+}
+
 Barrier::Barrier(detail::SharedPlacement where, int parties, std::function<void()> action,
                  std::optional<Seconds> timeout)
-    : keepalive_(std::move(where.keepalive)), action_(std::move(action)), timeout_(timeout) {
+    : keepalive_(std::move(where.keepalive)),
+      action_(std::move(action)),
+      timeout_(timeout),
+      handle_(where.name) {
   if (parties < 1 || parties > kMaxParties)
     throw Error(std::make_error_code(std::errc::invalid_argument),
                 "Barrier: parties must be between 1 and " + std::to_string(kMaxParties));

@@ -1,6 +1,10 @@
 #include <mproc/condition.hpp>
 
 #include <algorithm>
+#include <cstring>
+#include <string>
+
+#include "shm/named_placement.hpp"
 
 #include "sync/condition_state.hpp"
 #include "sync/futex.hpp"
@@ -11,6 +15,27 @@ namespace detail {
 namespace {
 
 constexpr std::uint64_t kOneWaiter = std::uint64_t{1} << 32;
+
+// An attachable condition's segment: its state, then the handle of its lock (NUL-terminated), so
+// that an attaching process can attach the lock too.
+constexpr std::size_t kLockNameOffset = 64;
+constexpr std::size_t kLockNameSize = 256;
+constexpr std::size_t kNamedConditionSize = kLockNameOffset + kLockNameSize;
+static_assert(sizeof(ConditionState) <= kLockNameOffset);
+
+SharedPlacement named_condition(const MutexHandle& lock) {
+  std::string name;
+  try {
+    name = lock.handle();
+  } catch (const Error&) {
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                "Condition(mproc::attachable, lock): the lock must be created with "
+                "mproc::attachable too, so that other processes can attach it");
+  }
+  SharedPlacement where = shm::create_named_placement(kNamedConditionSize, shm::kSyncSegment);
+  std::memcpy(static_cast<char*>(where.address) + kLockNameOffset, name.data(), name.size());
+  return where;
+}
 
 std::uint32_t waiting(std::uint64_t counts) { return static_cast<std::uint32_t>(counts >> 32); }
 std::uint32_t tokens(std::uint64_t counts) { return static_cast<std::uint32_t>(counts); }
@@ -34,11 +59,37 @@ Condition::Condition(detail::SharedPlacement where, Lock lock)
 Condition::Condition(detail::SharedPlacement where, RLock lock)
     : Condition(std::move(where), static_cast<detail::MutexHandle>(std::move(lock))) {}
 
+Condition::Condition(Attachable) : Condition(attachable, RLock(attachable)) {}
+Condition::Condition(Attachable, Lock lock)
+    // A copy, not a move: the order in which the two arguments are evaluated is unspecified.
+    : Condition(detail::named_condition(lock), static_cast<const detail::MutexHandle&>(lock)) {}
+Condition::Condition(Attachable, RLock lock)
+    : Condition(detail::named_condition(lock), static_cast<const detail::MutexHandle&>(lock)) {}
+
+Condition Condition::attach(std::string_view handle) {
+  detail::SharedPlacement where = detail::shm::attach_named_placement(
+      handle, detail::kNamedConditionSize, detail::shm::kSyncSegment, "Condition");
+  static_cast<const detail::ConditionState*>(where.address)
+      ->header.check(detail::SyncKind::condition, "Condition");
+  const char* name = static_cast<const char*>(where.address) + detail::kLockNameOffset;
+  const std::string lock_name(name, ::strnlen(name, detail::kLockNameSize));
+  return Condition(std::move(where), detail::MutexHandle::attach_any(lock_name));
+}
+
+std::string Condition::handle() const {
+  if (handle_.empty())
+    throw Error(errc::bad_state,
+                "Condition.handle: not created with mproc::attachable; it is shared only with "
+                "processes forked after it");
+  return handle_;
+}
+
 Condition::Condition(detail::SharedPlacement where, detail::MutexHandle lock)
     : lock_(std::move(lock)),
       keepalive_(std::move(where.keepalive)),
       state_(
-          detail::place<detail::ConditionState>(where, detail::SyncKind::condition, "Condition")) {}
+          detail::place<detail::ConditionState>(where, detail::SyncKind::condition, "Condition")),
+      handle_(where.name) {}
 
 bool Condition::wait(std::optional<Seconds> timeout) {
   if (timeout) detail::check_timeout(*timeout, "Condition.wait");

@@ -1,5 +1,8 @@
 #include <mproc/event.hpp>
 
+#include <string>
+
+#include "shm/named_placement.hpp"
 #include "sync/event_state.hpp"
 #include "sync/futex.hpp"
 
@@ -7,9 +10,27 @@ namespace mproc {
 
 Event::Event() : Event(detail::anonymous_placement(sizeof(detail::EventState))) {}
 
+Event::Event(Attachable)
+    : Event(detail::shm::create_named_placement(sizeof(detail::EventState),
+                                                detail::shm::kSyncSegment)) {}
+
 Event::Event(detail::SharedPlacement where)
     : keepalive_(std::move(where.keepalive)),
-      state_(detail::place<detail::EventState>(where, detail::SyncKind::event, "Event")) {}
+      state_(detail::place<detail::EventState>(where, detail::SyncKind::event, "Event")),
+      handle_(where.name) {}
+
+Event Event::attach(std::string_view handle) {
+  return Event(detail::shm::attach_named_placement(handle, sizeof(detail::EventState),
+                                                   detail::shm::kSyncSegment, "Event"));
+}
+
+std::string Event::handle() const {
+  if (handle_.empty())
+    throw Error(errc::bad_state,
+                "Event.handle: not created with mproc::attachable; it is shared only with "
+                "processes forked after it");
+  return handle_;
+}
 
 void Event::set() {
   std::uint32_t w = state_->word.load(std::memory_order_relaxed);

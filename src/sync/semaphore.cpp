@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "shm/named_placement.hpp"
 #include "sync/futex.hpp"
 #include "sync/semaphore_state.hpp"
 
@@ -62,7 +63,36 @@ void semaphore_release(SemaphoreState& s, bool bounded) {
   if (s.sleepers.load(std::memory_order_seq_cst) > 0) futex_wake(s.value, 1);
 }
 
+SharedPlacement named_semaphore() {
+  return shm::create_named_placement(sizeof(SemaphoreState), shm::kSyncSegment);
+}
+
+SharedPlacement attach_semaphore(std::string_view handle, const char* type) {
+  return shm::attach_named_placement(handle, sizeof(SemaphoreState), shm::kSyncSegment, type);
+}
+
+bool is_bounded(const SharedPlacement& where) {
+  return static_cast<const SyncHeader*>(where.address)->kind ==
+         static_cast<std::uint32_t>(SyncKind::bounded_semaphore);
+}
+
 }  // namespace detail
+
+Semaphore::Semaphore(Attachable, int value) : Semaphore(detail::named_semaphore(), value, false) {}
+
+Semaphore Semaphore::attach(std::string_view handle) {
+  detail::SharedPlacement where = detail::attach_semaphore(handle, "Semaphore");
+  const bool bounded = detail::is_bounded(where);
+  return Semaphore(std::move(where), 0, bounded);
+}
+
+std::string Semaphore::handle() const {
+  if (handle_.empty())
+    throw Error(errc::bad_state,
+                "Semaphore.handle: not created with mproc::attachable; it is shared only with "
+                "processes forked after it");
+  return handle_;
+}
 
 Semaphore::Semaphore(int value)
     : Semaphore(detail::anonymous_placement(sizeof(detail::SemaphoreState)), value, false) {}
@@ -71,7 +101,7 @@ Semaphore::Semaphore(detail::SharedPlacement where, int value)
     : Semaphore(std::move(where), value, false) {}
 
 Semaphore::Semaphore(detail::SharedPlacement where, int value, bool bounded)
-    : keepalive_(std::move(where.keepalive)) {
+    : keepalive_(std::move(where.keepalive)), handle_(where.name) {
   const char* type = bounded ? "BoundedSemaphore" : "Semaphore";
   if (value < 0)
     throw Error(std::make_error_code(std::errc::invalid_argument),
@@ -101,5 +131,12 @@ BoundedSemaphore::BoundedSemaphore(int value)
 
 BoundedSemaphore::BoundedSemaphore(detail::SharedPlacement where, int value)
     : Semaphore(std::move(where), value, true) {}
+
+BoundedSemaphore::BoundedSemaphore(Attachable, int value)
+    : Semaphore(detail::named_semaphore(), value, true) {}
+
+BoundedSemaphore BoundedSemaphore::attach(std::string_view handle) {
+  return BoundedSemaphore(detail::attach_semaphore(handle, "BoundedSemaphore"), 0);
+}
 
 }  // namespace mproc

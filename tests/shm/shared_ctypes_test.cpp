@@ -1,0 +1,140 @@
+// Value and Array: shared through fork and by handle, their lock, raw versions, attach checks.
+#include <mproc/process.hpp>
+#include <mproc/shared_ctypes.hpp>
+
+#include <array>
+#include <mutex>
+#include <vector>
+
+#include "shm_api_support.hpp"
+
+namespace mproc::test {
+namespace {
+
+using SharedCtypesTest = ShmApiTest;
+
+struct Point {
+  double x;
+  int y;
+};
+
+TEST_F(SharedCtypesTest, FourProcessesCountUnderTheValuesLock) {
+  Value<long> counter(0);
+  constexpr int kPerProcess = 20000;
+  std::vector<Process> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&] {
+      for (int i = 0; i < kPerProcess; ++i) {
+        std::lock_guard guard(counter);
+        ++*counter.get_obj();
+      }
+      return 0;
+    });
+    workers.back().start();
+  }
+  for (auto& w : workers) {
+    w.join();
+    EXPECT_EQ(w.exitcode(), 0);
+  }
+  EXPECT_EQ(counter.get(), 4L * kPerProcess);
+}
+
+TEST_F(SharedCtypesTest, AProcessStartedEarlierAttachesValueAndArrayByHandle) {
+  HandlePipe to_child, to_parent;
+  Process child([&] {
+    auto v = Value<Point>::attach(to_child.receive());
+    auto a = Array<int>::attach(to_child.receive());
+    const Point p = v.get();
+    bool ok = p.x == 1.5 && p.y == 7 && a.size() == 5 && a.get(4) == 40 && v.has_lock();
+    for (std::size_t i = 0; i < a.size(); ++i) a.set(i, a.get(i) + 1);
+    v.set(Point{2.5, 8});
+    {
+      std::lock_guard guard(v.get_lock());  // the same recursive lock the creator has
+      ++v.get_obj()->y;
+    }
+    to_parent.send(ok ? "ok" : "bad");
+    return ok ? 0 : 1;
+  });
+  child.start();
+  Value<Point> v(Point{1.5, 7});
+  const std::array<int, 5> init{0, 10, 20, 30, 40};
+  Array<int> a{std::span<const int>(init)};
+  to_child.send(v.handle());
+  to_child.send(a.handle());
+  EXPECT_EQ(to_parent.receive(), "ok");
+  child.join();
+  EXPECT_EQ(child.exitcode(), 0);
+  EXPECT_EQ(v.get().x, 2.5);
+  EXPECT_EQ(v.get().y, 9);
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], init[i] + 1);
+}
+
+TEST_F(SharedCtypesTest, RawVersionsHaveNoLock) {
+  RawValue<int> v(3);
+  RawArray<double> a(10);
+  EXPECT_FALSE(v.has_lock());
+  EXPECT_FALSE(a.has_lock());
+  expect_error(errc::bad_state, [&] { v.get_lock(); });
+  expect_error(errc::bad_state, [&] { a.acquire(); });
+  a.set(9, 4.0);
+  EXPECT_EQ(a.span()[9], 4.0);
+  EXPECT_EQ(v.get(), 3);
+  auto again = Value<int>::attach(v.handle());
+  EXPECT_FALSE(again.has_lock());
+  again.set(5);
+  EXPECT_EQ(*v.get_obj(), 5);
+}
+
+TEST_F(SharedCtypesTest, AttachChecksTheShape) {
+  Value<int> v(1);
+  Array<int> a(4);
+  Array<long> empty(0);
+  EXPECT_EQ(empty.size(), 0u);
+  expect_error(errc::bad_handle, [&] { Value<long>::attach(v.handle()); });   // another size
+  expect_error(errc::bad_handle, [&] { Array<int>::attach(v.handle()); });    // a Value
+  expect_error(errc::bad_handle, [&] { Value<int>::attach(a.handle()); });    // 4 elements
+  expect_error(errc::bad_handle, [&] { Value<float>::attach(a.handle()); });  // 4 elements
+  expect_error(std::errc::no_such_file_or_directory,
+               [] { Value<int>::attach(test_shm_name("no-value")); });
+  expect_error(std::errc::invalid_argument, [] { Value<int>::attach("not a handle"); });
+  Lock lock(attachable);
+  expect_error(errc::bad_handle, [&] { Value<int>::attach(lock.handle()); });  // not a value
+  expect_error(std::errc::result_out_of_range, [&] { a.get(4); });
+  expect_error(std::errc::result_out_of_range, [&] { a.set(4, 0); });
+}
+
+TEST_F(SharedCtypesTest, TheNameGoesWithTheCreatorsLastCopy) {
+  std::string handle;
+  {
+    Value<int> v(1);
+    Value<int> copy = v;  // copies share the segment
+    handle = v.handle();
+    EXPECT_TRUE(shm_exists(handle));
+  }
+  EXPECT_FALSE(shm_exists(handle));
+  expect_error(std::errc::no_such_file_or_directory, [&] { Value<int>::attach(handle); });
+}
+
+TEST_F(SharedCtypesTest, AHolderThatDiesLeavesTheLockRecoverable) {
+  Value<int> v(0);
+  HandlePipe to_parent;
+  Process holder([&] {
+    v.acquire();
+    *v.get_obj() = 99;
+    to_parent.send("held");
+    for (;;) ::pause();
+    return 0;
+  });
+  holder.start();
+  ASSERT_EQ(to_parent.receive(), "held");
+  holder.kill();
+  holder.join();
+  ASSERT_TRUE(v.acquire(true, Seconds(30)));
+  EXPECT_TRUE(v.get_lock().owner_died());
+  EXPECT_EQ(*v.get_obj(), 99);
+  v.release();
+  EXPECT_EQ(v.get(), 99);
+}
+
+}  // namespace
+}  // namespace mproc::test
