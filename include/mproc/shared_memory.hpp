@@ -14,7 +14,9 @@
 // Lifetime (Python's semantics, plus a guarantee Python gives only with a warning):
 //  - close() drops this process's mapping; the destructor closes. Neither removes the name.
 //  - unlink() removes the name (from any process, as in Python); mappings stay valid until
-//    closed. A second unlink() of the same name is ENOENT.
+//    closed. A second unlink() of the same name is ENOENT. A name unlinked by another process
+//    stays registered with its creator's tracker, which removes whatever bears that name when the
+//    creator ends: do not create a segment of the same name while that creator lives.
 //  - An attaching process never removes the name by itself.
 //  - The creating process registers the name with its tracker (see src/shm/tracker.hpp): when that
 //    process ends — normally or killed — without having unlinked it, the tracker unlinks it and
@@ -68,7 +70,7 @@ class MPROC_API SharedMemory {
   std::size_t size() const noexcept { return size_; }
   // "/name", as given or generated.
   const std::string& name() const noexcept { return name_; }
-  // True if this object created the segment (in this process).
+  // True if this object created the segment, in this process, and has not unlinked it.
   bool is_creator() const noexcept;
   bool closed() const noexcept { return base_ == nullptr; }
 
