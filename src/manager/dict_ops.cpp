@@ -30,6 +30,7 @@ struct Probe {
 Probe probe(Store& s, std::uint64_t table, std::string_view key, std::uint64_t hash) {
   DictTable* t = s.at<DictTable>(table);
   const std::uint64_t mask = t->slots - 1;
+  const std::uint64_t tag = slot_entry(0, hash);
   std::uint64_t tombstone = kNone;
   std::uint64_t i = hash & mask;
   for (std::uint64_t n = 0; n < t->slots; ++n, i = (i + 1) & mask) {
@@ -45,10 +46,10 @@ Probe probe(Store& s, std::uint64_t table, std::string_view key, std::uint64_t h
       if (tombstone == kNone) tombstone = i;
       continue;
     }
-    if (matches(*s.at<Record>(v), hash, key)) {
+    if ((v & ~kOffsetMask) == tag && matches(*s.at<Record>(slot_record(v)), hash, key)) {
       Probe p;
       p.index = i;
-      p.record = v;
+      p.record = slot_record(v);
       return p;
     }
   }
@@ -70,7 +71,7 @@ void place(DictTable* t, std::uint64_t record, std::uint64_t hash) {
   const std::uint64_t mask = t->slots - 1;
   std::uint64_t i = hash & mask;
   while (t->slot()[i].load(std::memory_order_relaxed) != kEmpty) i = (i + 1) & mask;
-  t->slot()[i].store(record, std::memory_order_relaxed);
+  t->slot()[i].store(slot_entry(record, hash), std::memory_order_relaxed);
 }
 
 std::uint64_t slots_for(std::uint64_t count) {
@@ -88,8 +89,8 @@ void rehash(Store& s) {
   std::uint64_t count = 0;
   for (std::uint64_t i = 0; i < o->slots; ++i) {
     const std::uint64_t v = o->slot()[i].load(std::memory_order_relaxed);
-    if (v == kEmpty || v == kTombstone) continue;
-    place(t, v, s.at<Record>(v)->hash);
+    if (!slot_used(v)) continue;
+    place(t, slot_record(v), s.at<Record>(slot_record(v))->hash);
     if (++count == o->count / 2) crash_point(CrashPoint::mid_rebuild);
   }
   t->count = t->used = count;
@@ -125,7 +126,7 @@ void dict_set(Store& s, std::string_view key, std::string_view value) {
   if (root_of(s) == 0) new_empty_table(s);
   {
     const DictTable* t = s.at<DictTable>(root_of(s));
-    if ((t->used + 1) * 4 > t->slots * 3) rehash(s);
+    if ((t->used + 1) * 2 > t->slots) rehash(s);  // load <= 1/2: short probe runs
   }
   const std::uint64_t table = root_of(s);
   const Probe p = probe(s, table, key, hash);
@@ -135,7 +136,7 @@ void dict_set(Store& s, std::string_view key, std::string_view value) {
   crash_point(CrashPoint::after_record_write);
   DictTable* t = s.at<DictTable>(table);  // alloc may have remapped
   const std::uint64_t index = p.record != 0 ? p.index : p.insert;
-  t->slot()[index].store(record, std::memory_order_release);  // the commit
+  t->slot()[index].store(slot_entry(record, hash), std::memory_order_release);  // the commit
   crash_point(CrashPoint::after_commit);
   auto& live = s.control().live;
   std::uint64_t now = live.load(std::memory_order_relaxed) + bytes;
@@ -181,7 +182,7 @@ void dict_for_each(Store& s, void (*visit)(const Record&, void*), void* context)
   DictTable* t = s.at<DictTable>(table);
   for (std::uint64_t i = 0; i < t->slots; ++i) {
     const std::uint64_t v = t->slot()[i].load(std::memory_order_relaxed);
-    if (v != kEmpty && v != kTombstone) visit(*s.at<Record>(v), context);
+    if (slot_used(v)) visit(*s.at<Record>(slot_record(v)), context);
   }
 }
 
@@ -208,8 +209,8 @@ void dict_compact(Store& s) {
   std::uint64_t count = 0;
   for (std::uint64_t i = 0; i < o->slots; ++i) {
     const std::uint64_t v = o->slot()[i].load(std::memory_order_relaxed);
-    if (v == kEmpty || v == kTombstone) continue;
-    const Record* r = s.at<Record>(v);
+    if (!slot_used(v)) continue;
+    const Record* r = s.at<Record>(slot_record(v));
     const std::uint64_t bytes = r->bytes();
     std::memcpy(s.at<char>(cursor), r, bytes);
     place(t, cursor, r->hash);
@@ -222,36 +223,24 @@ void dict_compact(Store& s) {
 }
 
 void dict_recover(Store& s) {
-  Control& c = s.control();
-  const std::uint64_t table = root_of(s);
-  if (table == 0) {
-    c.low.store(kDataReserved, std::memory_order_relaxed);
-    c.tail.store(kDataReserved, std::memory_order_relaxed);
-    c.live.store(0, std::memory_order_relaxed);
-    return;
+  Reach reach;
+  if (const std::uint64_t table = root_of(s); table != 0) {
+    DictTable* t = s.at<DictTable>(table);
+    reach.add(table, DictTable::bytes_for(t->slots));
+    std::uint64_t count = 0;
+    std::uint64_t used = 0;
+    for (std::uint64_t i = 0; i < t->slots; ++i) {
+      const std::uint64_t v = t->slot()[i].load(std::memory_order_relaxed);
+      if (v == kEmpty) continue;
+      ++used;
+      if (v == kTombstone) continue;
+      ++count;
+      reach.add(slot_record(v), s.at<Record>(slot_record(v))->bytes());
+    }
+    t->count = count;
+    t->used = used;
   }
-  DictTable* t = s.at<DictTable>(table);
-  std::uint64_t low = table;
-  std::uint64_t end = table + DictTable::bytes_for(t->slots);
-  std::uint64_t live = DictTable::bytes_for(t->slots);
-  std::uint64_t count = 0;
-  std::uint64_t used = 0;
-  for (std::uint64_t i = 0; i < t->slots; ++i) {
-    const std::uint64_t v = t->slot()[i].load(std::memory_order_relaxed);
-    if (v == kEmpty) continue;
-    ++used;
-    if (v == kTombstone) continue;
-    ++count;
-    const std::uint64_t bytes = s.at<Record>(v)->bytes();
-    low = std::min(low, v);
-    end = std::max(end, v + bytes);
-    live += bytes;
-  }
-  t->count = count;
-  t->used = used;
-  c.low.store(low, std::memory_order_relaxed);
-  c.tail.store(end, std::memory_order_relaxed);
-  c.live.store(live, std::memory_order_relaxed);
+  set_derived(s, reach);
 }
 
 }  // namespace mproc::detail::manager

@@ -60,7 +60,17 @@ struct Record {
   }
 };
 
-// A dict's open-addressing table (linear probing). slot[i] is kEmpty, kTombstone or a Record.
+// A dict's open-addressing table (linear probing). slot[i] is kEmpty, kTombstone or an entry:
+// the Record's offset in the low 48 bits and the top 16 bits of its key's hash above, so that a
+// probe compares tags without touching the records of other keys.
+inline constexpr std::uint64_t kOffsetMask = (std::uint64_t{1} << 48) - 1;
+inline constexpr std::uint64_t slot_entry(std::uint64_t record, std::uint64_t hash) noexcept {
+  return record | (hash & ~kOffsetMask);
+}
+inline constexpr std::uint64_t slot_record(std::uint64_t slot) noexcept {
+  return slot & kOffsetMask;
+}
+inline constexpr bool slot_used(std::uint64_t slot) noexcept { return slot > kTombstone; }
 struct DictTable {
   std::uint64_t slots;  // a power of two
   std::uint64_t count;  // live entries (derived)

@@ -179,29 +179,17 @@ void list_compact(Store& s) {
 }
 
 void list_recover(Store& s) {
-  Control& c = s.control();
-  const std::uint64_t root = root_of(s);
-  if (root == 0) {
-    c.low.store(kDataReserved, std::memory_order_relaxed);
-    c.tail.store(kDataReserved, std::memory_order_relaxed);
-    c.live.store(0, std::memory_order_relaxed);
-    return;
+  Reach reach;
+  if (const std::uint64_t root = root_of(s); root != 0) {
+    ListBlock* b = s.at<ListBlock>(root);
+    reach.add(root, ListBlock::bytes_for(b->capacity));
+    const std::uint64_t length = b->length.load(std::memory_order_relaxed);
+    for (std::uint64_t i = 0; i < length; ++i) {
+      const std::uint64_t v = b->slot()[i].load(std::memory_order_relaxed);
+      reach.add(v, s.at<Record>(v)->bytes());
+    }
   }
-  ListBlock* b = s.at<ListBlock>(root);
-  std::uint64_t low = root;
-  std::uint64_t end = root + ListBlock::bytes_for(b->capacity);
-  std::uint64_t live = ListBlock::bytes_for(b->capacity);
-  const std::uint64_t length = b->length.load(std::memory_order_relaxed);
-  for (std::uint64_t i = 0; i < length; ++i) {
-    const std::uint64_t v = b->slot()[i].load(std::memory_order_relaxed);
-    const std::uint64_t bytes = s.at<Record>(v)->bytes();
-    low = std::min(low, v);
-    end = std::max(end, v + bytes);
-    live += bytes;
-  }
-  c.low.store(low, std::memory_order_relaxed);
-  c.tail.store(end, std::memory_order_relaxed);
-  c.live.store(live, std::memory_order_relaxed);
+  set_derived(s, reach);
 }
 
 }  // namespace mproc::detail::manager

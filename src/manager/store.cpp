@@ -209,6 +209,13 @@ void Store::recover() {
   else dict_recover(*this);
 }
 
+void set_derived(Store& store, const Reach& reach) {
+  Control& c = store.control();
+  c.low.store(reach.live == 0 ? kDataReserved : reach.low, std::memory_order_relaxed);
+  c.tail.store(reach.end, std::memory_order_relaxed);
+  c.live.store(reach.live, std::memory_order_relaxed);
+}
+
 std::uint64_t compaction_target(Store& store, std::uint64_t bytes) {
   Control& c = store.control();
   if (kDataReserved + bytes <= c.low.load(std::memory_order_relaxed)) return kDataReserved;

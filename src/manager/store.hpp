@@ -89,6 +89,19 @@ void dict_recover(Store& store);
 void list_compact(Store& store);
 void list_recover(Store& store);
 
+// The reachable bytes a recovery walk found; set_derived() stores them as low / tail / live.
+struct Reach {
+  std::uint64_t low = ~std::uint64_t{0};
+  std::uint64_t end = kDataReserved;
+  std::uint64_t live = 0;
+  void add(std::uint64_t offset, std::uint64_t bytes) noexcept {
+    low = offset < low ? offset : low;
+    end = offset + bytes > end ? offset + bytes : end;
+    live += bytes;
+  }
+};
+void set_derived(Store& store, const Reach& reach);
+
 // Where a compacted image of `bytes` goes: below `low` if it fits there, else past tail (grown).
 std::uint64_t compaction_target(Store& store, std::uint64_t bytes);
 // After a rebuild's commit: the image [target, target + bytes) is all that is reachable.

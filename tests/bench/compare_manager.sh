@@ -16,6 +16,10 @@ work=${TMPDIR:-/tmp}/mproc-compare-manager.$$
 mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 
+if [ ! -f "$shared/py_mp_bench.py" ]; then
+  echo "no $shared/py_mp_bench.py: set MPROC_SHARED_BENCH to the directory that holds it" >&2
+  exit 2
+fi
 bench="$build/tests/bench/mproc_manager_bench"
 if [ ! -x "$bench" ]; then
   cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_BENCHMARKS=ON >/dev/null

@@ -69,7 +69,7 @@ std::vector<DictScenario> dict_scenarios() {
       {"replace", fill(3), [](BytesDict& d) { d.set("k1", "changed"); },
        [](DictModel& m) { m["k1"] = "changed"; }},
       {"erase", fill(3), [](BytesDict& d) { d.erase("k2"); }, [](DictModel& m) { m.erase("k2"); }},
-      {"insert that rehashes", fill(11), [](BytesDict& d) { d.set("new", "1"); },
+      {"insert that rehashes", fill(16), [](BytesDict& d) { d.set("new", "1"); },
        [](DictModel& m) { m["new"] = "1"; }},
       {"insert that grows the file", fill(2),
        [big](BytesDict& d) { d.set("huge", big + big + big); },
