@@ -2,10 +2,7 @@
 #include <mproc/manager.hpp>
 #include <mproc/pool.hpp>
 
-#include <fcntl.h>
-
 #include <algorithm>
-#include <csignal>
 #include <string>
 
 #include "manager_test_support.hpp"
@@ -112,39 +109,6 @@ TEST_F(ManagerApiTest, ShutdownRemovesEveryNameButUsersKeepTheirContainers) {
   l.append(5);
   EXPECT_EQ(l.get(0), 5);
   m.reset();  // destruction after shutdown: nothing more to do
-}
-
-TEST_F(ManagerApiTest, ACrashedOwnersNamesAreRemovedByItsTracker) {
-  int fds[2];
-  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    Manager m;
-    auto d = m.dict<int, int>("x");
-    d.set(1, 2);
-    const std::string names = m.name() + " " + d.handle() + "\n";
-    (void)!::write(fds[1], names.data(), names.size());
-    ::raise(SIGKILL);
-  }
-  ::close(fds[1]);
-  char buf[512] = {};
-  std::size_t got = 0;
-  for (ssize_t n; (n = ::read(fds[0], buf + got, sizeof buf - 1 - got)) > 0;)
-    got += static_cast<std::size_t>(n);
-  ::close(fds[0]);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFSIGNALED(status));
-  const std::string text(buf);
-  const auto space = text.find(' ');
-  ASSERT_NE(space, std::string::npos);
-  const std::string names[] = {text.substr(0, space), text.substr(space + 1, text.size() - space - 2)};
-  // The tracker notices the death and unlinks: bounded polling on its effect.
-  for (const auto& n : names) {
-    for (int i = 0; i < 3000 && shm_exists(n); ++i) ::usleep(1000);
-    EXPECT_FALSE(shm_exists(n)) << n;
-  }
 }
 
 int add_to_shared(std::string handle, int value) {

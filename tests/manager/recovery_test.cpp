@@ -8,9 +8,17 @@
 #include <csignal>
 #include <functional>
 #include <map>
+#include <sstream>
 #include <string>
 
+#include <mproc/manager.hpp>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/syscall.h>
+
 #include "manager/layout.hpp"
+#include "shm/tracker.hpp"
 #include "manager_test_support.hpp"
 
 namespace mproc::test {
@@ -199,6 +207,45 @@ TEST_F(Recovery, EveryListChangeIsAllOrNothingAtEveryCrashPoint) {
     if (point == static_cast<int>(CrashPoint::after_grow_truncate)) continue;  // lists of small
     EXPECT_GT(kills[point], 0) << "crash point " << point << " never reached";
   }
+}
+
+TEST_F(Recovery, ACrashedOwnersNamesAreRemovedByItsTracker) {
+  int fds[2];
+  ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    Manager m;
+    auto d = m.dict<int, int>("x");
+    d.set(1, 2);
+    const std::string names = std::to_string(detail::shm::tracker_pid()) + " " + m.name() + " " +
+                              d.handle() + "\n";
+    (void)!::write(fds[1], names.data(), names.size());
+    ::raise(SIGKILL);
+  }
+  ::close(fds[1]);
+  char buf[512] = {};
+  std::size_t got = 0;
+  for (ssize_t n; (n = ::read(fds[0], buf + got, sizeof buf - 1 - got)) > 0;)
+    got += static_cast<std::size_t>(n);
+  ::close(fds[0]);
+  std::istringstream words(buf);
+  pid_t tracker = 0;
+  std::string manager_name, dict_name;
+  words >> tracker >> manager_name >> dict_name;
+  ASSERT_GT(tracker, 0);
+  // The tracker (not our child) ends after unlinking the dead owner's names: wait on its pidfd.
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, tracker, 0));
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status));
+  if (pidfd >= 0) {
+    pollfd p{pidfd, POLLIN, 0};
+    EXPECT_EQ(::poll(&p, 1, 30000), 1);
+    ::close(pidfd);
+  }  // else: the tracker had already gone
+  EXPECT_FALSE(shm_exists(manager_name));
+  EXPECT_FALSE(shm_exists(dict_name));
 }
 
 }  // namespace
