@@ -2,6 +2,7 @@
 // Run it with the README's first command. Each section prints what happens as it happens.
 #include <mproc/mproc.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -190,6 +191,40 @@ void tour_pool() {
   }
 }
 
+
+// Section 6: shared memory. A Manager's dict and list live in shared memory: four processes update
+// them at once (no update is lost), and a process that only knows the Manager's name finds the
+// same containers by their names, as a process not forked from this one would.
+void tour_shared_memory() {
+  section("shared memory: a Manager's dict and list");
+  mproc::Manager manager;
+  auto scores = manager.dict<std::string, int>("scores");
+  auto log = manager.list<std::string>("log");
+  std::vector<mproc::Process> workers;
+  for (int i = 0; i < 4; ++i) {
+    workers.emplace_back([&scores, &log, i] {
+      scores.set("worker-" + std::to_string(i), i * i);
+      log.append("process " + std::to_string(mproc::getpid()) + " was worker " + std::to_string(i));
+    });
+  }
+  for (auto& w : workers) w.start();
+  for (auto& w : workers) w.join();
+  const std::string name = manager.name();
+  mproc::Process late([name] {
+    auto found = mproc::Manager::attach(name);
+    found.dict<std::string, int>("scores").set("late", 100);
+    found.list<std::string>("log").append("a process that attached by the name " + name);
+  });
+  late.start();
+  late.join();
+  auto items = scores.items();
+  std::sort(items.begin(), items.end());
+  std::printf("dict (%zu keys):", items.size());
+  for (const auto& [key, value] : items) std::printf(" %s=%d", key.c_str(), value);
+  std::printf("\nlist (%zu entries, in the order they were appended):\n", log.size());
+  for (const auto& line : log.snapshot()) std::printf("  %s\n", line.c_str());
+}
+
 }  // namespace
 
 int main() {
@@ -199,5 +234,6 @@ int main() {
   tour_queue();
   tour_pipe();
   tour_pool();
+  tour_shared_memory();
   return 0;
 }

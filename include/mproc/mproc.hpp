@@ -7,6 +7,7 @@
 #include <mproc/connection.hpp>
 #include <mproc/error.hpp>
 #include <mproc/log.hpp>
+#include <mproc/manager.hpp>
 #include <mproc/pool.hpp>
 #include <mproc/process.hpp>
 #include <mproc/sync.hpp>

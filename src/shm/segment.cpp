@@ -35,6 +35,13 @@ class Fd {
   Fd(const Fd&) = delete;
   Fd& operator=(const Fd&) = delete;
   int get() const { return fd_; }
+  // A close-on-exec duplicate for a growable segment's owner, -1 otherwise.
+  int keep(bool growable) const {
+    if (!growable) return -1;
+    const int copy = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) throw_errno(errno, "fcntl(F_DUPFD_CLOEXEC)");
+    return copy;
+  }
 
  private:
   int fd_;
@@ -95,7 +102,8 @@ Segment::Segment(Segment&& other) noexcept
       owner_pid_(std::exchange(other.owner_pid_, 0)),
       created_(std::exchange(other.created_, false)),
       released_(std::exchange(other.released_, false)),
-      unlinked_(std::exchange(other.unlinked_, false)) {}
+      unlinked_(std::exchange(other.unlinked_, false)),
+      fd_(std::exchange(other.fd_, -1)) {}
 
 Segment& Segment::operator=(Segment&& other) noexcept {
   if (this != &other) {
@@ -107,6 +115,7 @@ Segment& Segment::operator=(Segment&& other) noexcept {
     created_ = std::exchange(other.created_, false);
     released_ = std::exchange(other.released_, false);
     unlinked_ = std::exchange(other.unlinked_, false);
+    fd_ = std::exchange(other.fd_, -1);
   }
   return *this;
 }
@@ -145,7 +154,8 @@ Segment Segment::create(std::size_t payload_size, SegmentKind kind, Construct co
     auto* header = new (base) SegmentHeader{};
     header->magic = kSegmentMagic;
     header->layout_version = kSegmentLayoutVersion;
-    header->flags = options.unlink_with_creator ? kFlagUnlinkWithCreator : 0;
+    header->flags = (options.unlink_with_creator ? kFlagUnlinkWithCreator : 0) |
+                    (options.growable ? kFlagGrowable : 0);
     header->kind_id = kind.id;
     header->kind_version = kind.version;
     header->size = size;
@@ -162,8 +172,17 @@ Segment Segment::create(std::size_t payload_size, SegmentKind kind, Construct co
       untrack(name);
       throw;
     }
+    int kept = -1;
+    try {
+      kept = fd.keep(options.growable);
+    } catch (...) {
+      ::munmap(base, size);
+      ::shm_unlink(name.c_str());
+      untrack(name);
+      throw;
+    }
     header->state.store(static_cast<std::uint32_t>(SegmentState::ready), std::memory_order_release);
-    return Segment(std::move(name), base, size, ::getpid(), true);
+    return Segment(std::move(name), base, size, ::getpid(), true, kept);
   }
 }
 
@@ -210,7 +229,10 @@ Segment Segment::attach(std::string_view name_view, SegmentKind kind) {
                         "segment layout version " + std::to_string(header->layout_version) +
                             ", this library reads version " +
                             std::to_string(kSegmentLayoutVersion)));
-  if (header->size != size || header->payload_offset + header->payload_size > size)
+  // A growable segment's file may be longer than its header says (its user extended it).
+  const bool growable = (header->flags & kFlagGrowable) != 0;
+  if ((growable ? header->size > size : header->size != size) ||
+      header->payload_offset + header->payload_size > size)
     throw unmap_and(bad(errc::bad_handle, "its size does not match its header"));
   if (header->kind_id != kind.id)
     throw unmap_and(bad(errc::bad_handle, std::string("not an mproc ") + kind.name));
@@ -219,10 +241,18 @@ Segment Segment::attach(std::string_view name_view, SegmentKind kind) {
                         std::string(kind.name) + " layout version " +
                             std::to_string(header->kind_version) + ", this library reads " +
                             std::to_string(kind.version)));
-  if (!try_acquire_ref(*header))
+  int kept = -1;
+  try {
+    kept = fd.keep(growable);
+  } catch (const Error& e) {
+    throw unmap_and(e);
+  }
+  if (!try_acquire_ref(*header)) {
+    if (kept >= 0) ::close(kept);
     throw unmap_and(Error(std::make_error_code(std::errc::no_such_file_or_directory),
                           "shared memory " + name + ": its users closed it; it is being removed"));
-  return Segment(std::move(name), base, size, ::getpid(), false);
+  }
+  return Segment(std::move(name), base, size, ::getpid(), false, kept);
 }
 
 bool Segment::holds_reference() const noexcept {
@@ -244,6 +274,8 @@ void Segment::close() noexcept {
     logger().warn("munmap({}) failed: {}", name_, std::strerror(errno));
   base_ = nullptr;
   size_ = 0;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
 }
 
 void Segment::unlink_name() noexcept {

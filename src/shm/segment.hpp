@@ -49,6 +49,11 @@ struct SegmentKind {
 struct SegmentOptions {
   // Remove the name when the creator releases it or the count reaches 0 (see the file comment).
   bool unlink_with_creator = true;
+  // The file may grow past the header's `size` (its user extends it with ftruncate / fallocate on
+  // fd() and maps the extra bytes itself; the Segment's own mapping keeps its size). Each Segment
+  // object then keeps a descriptor of the file open (fd()), so that growth still works once the
+  // name is unlinked.
+  bool growable = false;
 };
 
 enum class SegmentState : std::uint32_t { constructing = 0, ready = 1 };
@@ -67,6 +72,7 @@ struct SegmentHeader {
   std::atomic<std::uint32_t> refs;
 };
 inline constexpr std::uint32_t kFlagUnlinkWithCreator = 1;
+inline constexpr std::uint32_t kFlagGrowable = 2;
 
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
@@ -102,6 +108,8 @@ class Segment {
   std::size_t payload_size() const noexcept { return header().payload_size; }
   std::size_t mapped_size() const noexcept { return size_; }
   SegmentHeader& header() const noexcept { return *static_cast<SegmentHeader*>(base_); }
+  // The open descriptor of a growable segment (O_CLOEXEC; closed by close()), -1 otherwise.
+  int fd() const noexcept { return fd_; }
   // True if this object (in this process) holds one of the header's references.
   bool holds_reference() const noexcept;
 
@@ -118,8 +126,9 @@ class Segment {
   void destroy();
 
  private:
-  Segment(std::string name, void* base, std::size_t size, pid_t owner, bool created)
-      : name_(std::move(name)), base_(base), size_(size), owner_pid_(owner), created_(created) {}
+  Segment(std::string name, void* base, std::size_t size, pid_t owner, bool created, int fd = -1)
+      : name_(std::move(name)), base_(base), size_(size), owner_pid_(owner), created_(created),
+        fd_(fd) {}
   void unlink_name() noexcept;
 
   std::string name_;
@@ -129,6 +138,7 @@ class Segment {
   bool created_ = false;  // this object created the segment (its name is in owner's tracker)
   bool released_ = false;
   bool unlinked_ = false;
+  int fd_ = -1;  // growable segments only
 };
 
 // Checks a segment name as shm_open(3) wants it: "/" then 1..250 characters, none of them "/".

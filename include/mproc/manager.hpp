@@ -1,0 +1,155 @@
+// Python's multiprocessing.Manager, without the server: the containers live in shared memory
+// (one growable segment each, see <mproc/dict.hpp>), so an operation costs a lock and a copy
+// instead of a socket round trip.
+//
+//   mproc::Manager m;                                  // Python: m = Manager()
+//   auto scores = m.dict<std::string, int>();          // m.dict()
+//   auto log = m.list<std::string>();                  // m.list()
+//   auto ns = m.Namespace();  ns.set("x", 1.5);        // m.Namespace(); ns.x = 1.5
+//   auto q = m.Queue();                                // m.Queue(): a mproc::Queue
+//
+// Sharing with other processes:
+//  - children forked after a container was made use it as is;
+//  - pool workers and any other process attach by handle: `Dict<K, V>::attach(d.handle())`;
+//  - by name: `m.dict<K, V>("scores")` creates the dict the first time and returns the same one
+//    after; another process (forked or not) finds it with
+//    `Manager::attach(m.name()).dict<K, V>("scores")`. An attached Manager only finds names: a
+//    missing one is ENOENT (create it through the owning Manager first); its unnamed containers
+//    (`dict()` with no name) belong to the attached Manager object itself.
+//
+// Lifetime: the Manager object that created a container owns its name (and the Manager's own
+// name). shutdown() or destruction removes every such name; processes that already use a
+// container keep using it, only later attach() calls fail with ENOENT. If the owning process
+// dies, its tracker removes the names. A copy inherited through fork() owns nothing.
+//
+// Errors: mproc::Error. ENOENT (attach of a gone Manager or container; an attached Manager's
+// missing name), EINVAL (empty name), errc::bad_handle (the name holds another kind of container:
+// "scores is a list"), errc::closed (after shutdown()), and the containers' own errors.
+#pragma once
+
+#include <mproc/codec.hpp>
+#include <mproc/dict.hpp>
+#include <mproc/error.hpp>
+#include <mproc/export.h>
+#include <mproc/list.hpp>
+#include <mproc/queue.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mproc {
+
+// Python's Namespace: attributes by name, each a typed value (any type the codec handles).
+// Thread-safety: as BytesDict.
+class MPROC_API Namespace {
+ public:
+  // A new, empty namespace owned by this object.
+  Namespace();
+  // Errors: ENOENT, EINVAL, errc::bad_handle (not a Namespace).
+  static Namespace attach(std::string_view handle);
+  std::string handle() const { return dict_.handle(); }
+
+  template <class T>
+  void set(std::string_view attribute, const T& value) {
+    detail::with_encoded(value, [&](std::string_view v) { set_bytes(attribute, v); });
+  }
+  // ENOENT if the attribute was never set (Python's AttributeError); errc::codec if it holds
+  // another type's bytes.
+  template <class T>
+  T get(std::string_view attribute) const {
+    std::optional<T> out;
+    if (!dict_.visit(attribute, &detail::decode_into<T>, &out)) missing(attribute);
+    return std::move(*out);
+  }
+  template <class T>
+  T get(std::string_view attribute, const T& default_value) const {
+    std::optional<T> out;
+    return dict_.visit(attribute, &detail::decode_into<T>, &out) ? std::move(*out) : default_value;
+  }
+  void set_bytes(std::string_view attribute, std::string_view value);
+  std::string get_bytes(std::string_view attribute) const;
+  bool has(std::string_view attribute) const { return dict_.contains(attribute); }
+  // Python's `del ns.x`: false if it was not set.
+  bool del(std::string_view attribute) { return dict_.erase(attribute); }
+  std::vector<std::string> attributes() const { return dict_.keys(); }
+  void close() noexcept { dict_.close(); }
+
+ private:
+  friend class Manager;
+  explicit Namespace(BytesDict dict) noexcept : dict_(std::move(dict)) {}
+  [[noreturn]] static void missing(std::string_view attribute);
+  BytesDict dict_;
+};
+
+// Thread-safety: every method may be called concurrently from any thread, except shutdown(),
+// move and destruction.
+class MPROC_API Manager {
+ public:
+  // A new Manager (a small registry segment named name()) owned by this object.
+  Manager();
+  // The Manager named `name` (from name()), created by any process. Errors: ENOENT, EINVAL,
+  // errc::bad_handle.
+  static Manager attach(std::string_view name);
+  Manager(Manager&&) noexcept;
+  Manager& operator=(Manager&&) noexcept;
+  ~Manager();
+
+  const std::string& name() const;
+  // True for the Manager that created the registry (not an attached one, not a fork's copy).
+  bool owner() const noexcept;
+
+  // Unnamed containers (name empty) are new each call; named ones are created once.
+  template <class K, class V>
+  Dict<K, V> dict(std::string_view name = {}) {
+    return Dict<K, V>(bytes_dict(name));
+  }
+  template <class T>
+  List<T> list(std::string_view name = {}) {
+    return List<T>(bytes_list(name));
+  }
+  BytesDict bytes_dict(std::string_view name = {});
+  BytesList bytes_list(std::string_view name = {});
+  mproc::Namespace Namespace(std::string_view name = {});
+  // A mproc::Queue (maxsize 0: no limit; a named queue keeps the maxsize of its creation).
+  mproc::Queue Queue(std::size_t maxsize = 0, std::string_view name = {});
+  mproc::Queue Queue(std::string_view name) { return Queue(0, name); }
+
+  // The names registered so far.
+  std::vector<std::string> names() const;
+  // Removes the name of everything this Manager created, and its own. Later calls on this
+  // object: errc::closed. Idempotent.
+  void shutdown();
+
+  // --- how a factory is written (for objects attachable by a handle string) ---
+  // An object of type T: when `name` is empty, make() it, keep it (this Manager owns it) and
+  // return T::attach(its handle()); when named, the registered one (of tag `kind`) if any, else
+  // make one and register it (owners only). New kinds of shared object need one line each.
+  template <class T, class Make>
+  T adopt(const char* kind, std::string_view name, Make&& make) {
+    if (!name.empty())
+      if (auto handle = lookup(kind, name)) return T::attach(*handle);
+    T made = make();
+    std::string handle = made.handle();
+    auto kept = std::make_shared<T>(std::move(made));
+    handle = keep(kind, name, handle, std::shared_ptr<void>(kept));
+    return T::attach(handle);
+  }
+
+ private:
+  struct Impl;
+  explicit Manager(std::unique_ptr<Impl> impl) noexcept;
+  Impl& impl() const;
+  // The handle registered under name (of kind `kind`), nullopt if none; ENOENT on an attached
+  // Manager (it cannot create), bad_handle for another kind.
+  std::optional<std::string> lookup(const char* kind, std::string_view name) const;
+  // Keeps `object` alive until shutdown and registers handle under name (if any). Returns the
+  // handle to use: the first registered, should another thread have registered name meanwhile.
+  std::string keep(const char* kind, std::string_view name, const std::string& handle,
+                   std::shared_ptr<void> object);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mproc

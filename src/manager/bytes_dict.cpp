@@ -1,0 +1,173 @@
+// BytesDict: the public dict, over a Store and dict_ops.
+#include <mproc/dict.hpp>
+
+#include <string>
+
+#include "manager/dict_ops.hpp"
+#include "manager/store.hpp"
+
+namespace mproc {
+
+using detail::manager::Kind;
+using detail::manager::Record;
+using detail::manager::Store;
+using Guard = Store::Guard;
+
+namespace {
+
+std::string_view key_of(const Record& r) { return {r.key(), r.key_size}; }
+std::string_view value_of(const Record& r) { return {r.value(), r.value_size}; }
+
+}  // namespace
+
+void detail::throw_missing_key(const char* type, const char* operation) {
+  throw Error(std::make_error_code(std::errc::no_such_file_or_directory),
+              std::string(type) + "." + operation + ": no such key");
+}
+
+BytesDict::BytesDict() : store_(Store::create(Kind::dict)) {}
+BytesDict::BytesDict(std::unique_ptr<Store> store) noexcept : store_(std::move(store)) {}
+BytesDict BytesDict::attach(std::string_view handle) {
+  return BytesDict(Store::attach(handle, Kind::dict));
+}
+BytesDict::BytesDict(BytesDict&&) noexcept = default;
+BytesDict& BytesDict::operator=(BytesDict&&) noexcept = default;
+BytesDict::~BytesDict() = default;
+
+Store& BytesDict::store() const {
+  if (store_ == nullptr) throw Error(errc::closed, "dict: it was closed");
+  return *store_;
+}
+
+std::string BytesDict::handle() const { return store().name(); }
+
+void BytesDict::set(std::string_view key, std::string_view value) {
+  Store& s = store();
+  Guard guard(s);
+  detail::manager::dict_set(s, key, value);
+}
+
+bool BytesDict::visit(std::string_view key, void (*sink)(std::string_view, void*),
+                      void* context) const {
+  Store& s = store();
+  Guard guard(s);
+  const Record* r = detail::manager::dict_find(s, key);
+  if (r == nullptr) return false;
+  sink(value_of(*r), context);
+  return true;
+}
+
+std::optional<std::string> BytesDict::get(std::string_view key) const {
+  std::optional<std::string> out;
+  visit(key, [](std::string_view v, void* c) { static_cast<std::optional<std::string>*>(c)->emplace(v); },
+        &out);
+  return out;
+}
+
+std::string BytesDict::get(std::string_view key, std::string_view default_value) const {
+  auto found = get(key);
+  return found ? std::move(*found) : std::string(default_value);
+}
+
+std::string BytesDict::at(std::string_view key) const {
+  auto found = get(key);
+  if (!found) detail::throw_missing_key(store().type_name(), "at");
+  return std::move(*found);
+}
+
+bool BytesDict::contains(std::string_view key) const {
+  Store& s = store();
+  Guard guard(s);
+  return detail::manager::dict_find(s, key) != nullptr;
+}
+
+bool BytesDict::erase(std::string_view key) {
+  Store& s = store();
+  Guard guard(s);
+  return detail::manager::dict_erase(s, key);
+}
+
+std::optional<std::string> BytesDict::pop(std::string_view key) {
+  Store& s = store();
+  Guard guard(s);
+  const Record* r = detail::manager::dict_find(s, key);
+  if (r == nullptr) return std::nullopt;
+  std::string value(value_of(*r));
+  detail::manager::dict_erase(s, key);
+  return value;
+}
+
+std::string BytesDict::setdefault(std::string_view key, std::string_view default_value) {
+  Store& s = store();
+  Guard guard(s);
+  if (const Record* r = detail::manager::dict_find(s, key)) return std::string(value_of(*r));
+  detail::manager::dict_set(s, key, default_value);
+  return std::string(default_value);
+}
+
+std::size_t BytesDict::size() const {
+  Store& s = store();
+  Guard guard(s);
+  return detail::manager::dict_size(s);
+}
+
+void BytesDict::for_each(void (*sink)(std::string_view, std::string_view, void*),
+                         void* context) const {
+  struct Visit {
+    void (*sink)(std::string_view, std::string_view, void*);
+    void* context;
+  } visit{sink, context};
+  Store& s = store();
+  Guard guard(s);
+  detail::manager::dict_for_each(
+      s,
+      [](const Record& r, void* c) {
+        auto* v = static_cast<Visit*>(c);
+        v->sink(key_of(r), value_of(r), v->context);
+      },
+      &visit);
+}
+
+std::vector<std::string> BytesDict::keys() const {
+  std::vector<std::string> out;
+  for_each([](std::string_view k, std::string_view, void* c) {
+    static_cast<std::vector<std::string>*>(c)->emplace_back(k);
+  }, &out);
+  return out;
+}
+
+std::vector<std::string> BytesDict::values() const {
+  std::vector<std::string> out;
+  for_each([](std::string_view, std::string_view v, void* c) {
+    static_cast<std::vector<std::string>*>(c)->emplace_back(v);
+  }, &out);
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> BytesDict::items() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for_each([](std::string_view k, std::string_view v, void* c) {
+    static_cast<std::vector<std::pair<std::string, std::string>>*>(c)->emplace_back(k, v);
+  }, &out);
+  return out;
+}
+
+void BytesDict::clear() {
+  Store& s = store();
+  Guard guard(s);
+  detail::manager::dict_clear(s);
+}
+
+void BytesDict::update(const std::vector<std::pair<std::string, std::string>>& items) {
+  Store& s = store();
+  Guard guard(s);
+  for (const auto& [k, v] : items) detail::manager::dict_set(s, k, v);
+}
+
+std::uint64_t BytesDict::recoveries() const {
+  return store().control().recoveries.load(std::memory_order_relaxed);
+}
+
+void BytesDict::close() noexcept { store_.reset(); }
+
+}  // namespace mproc

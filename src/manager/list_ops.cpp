@@ -1,0 +1,195 @@
+#include "manager/list_ops.hpp"
+
+#include <mproc/error.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+
+namespace mproc::detail::manager {
+namespace {
+
+constexpr std::uint64_t kMinCapacity = 8;
+
+std::uint64_t root_of(Store& s) { return s.control().root.load(std::memory_order_acquire); }
+
+ListBlock* block(Store& s) { return s.at<ListBlock>(root_of(s)); }
+
+void add_live(Store& s, std::uint64_t plus, std::uint64_t minus) {
+  auto& live = s.control().live;
+  live.store(live.load(std::memory_order_relaxed) + plus - minus, std::memory_order_relaxed);
+}
+
+// A new block of `capacity` slots past tail, holding the current elements with `skip` (if below
+// the length) left out and a gap of `gap_count` slots opened at `gap`; `extra_length` is added to
+// the copied length. Returns its offset (unpublished).
+std::uint64_t rebuilt_block(Store& s, std::uint64_t capacity, std::uint64_t gap,
+                            std::uint64_t gap_count, std::uint64_t skip) {
+  const std::uint64_t bytes = ListBlock::bytes_for(capacity);
+  const std::uint64_t offset = s.alloc(bytes);
+  auto* b = s.at<ListBlock>(offset);
+  std::memset(static_cast<void*>(b), 0, sizeof(ListBlock));
+  b->capacity = capacity;
+  std::uint64_t length = 0;
+  if (const std::uint64_t old = root_of(s); old != 0) {
+    ListBlock* o = s.at<ListBlock>(old);
+    const std::uint64_t n = o->length.load(std::memory_order_relaxed);
+    for (std::uint64_t i = 0; i < n; ++i) {
+      if (i == gap) length += gap_count;
+      if (i == skip) continue;
+      b->slot()[length++].store(o->slot()[i].load(std::memory_order_relaxed),
+                                std::memory_order_relaxed);
+      if (i == n / 2) crash_point(CrashPoint::mid_rebuild);
+    }
+    if (gap >= n) length += gap_count;
+  } else {
+    length = gap_count;
+  }
+  b->length.store(length, std::memory_order_relaxed);
+  return offset;
+}
+
+void publish(Store& s, std::uint64_t new_block) {
+  const std::uint64_t old = root_of(s);
+  s.control().root.store(new_block, std::memory_order_release);  // the commit
+  crash_point(CrashPoint::after_rebuild_commit);
+  add_live(s, ListBlock::bytes_for(s.at<ListBlock>(new_block)->capacity),
+           old == 0 ? 0 : ListBlock::bytes_for(s.at<ListBlock>(old)->capacity));
+}
+
+std::uint64_t write_value(Store& s, std::string_view value) {
+  check_sizes({}, value, s.type_name());
+  const std::uint64_t bytes = Record::record_bytes(0, value.size());
+  const std::uint64_t record = s.alloc(bytes);
+  s.write_record(record, {}, value, 0);
+  add_live(s, bytes, 0);  // counted now; a crash before the commit is corrected by recovery
+  return record;
+}
+
+}  // namespace
+
+std::uint64_t list_size(Store& s) {
+  const std::uint64_t b = root_of(s);
+  return b == 0 ? 0 : s.at<ListBlock>(b)->length.load(std::memory_order_relaxed);
+}
+
+void list_check_index(Store& s, std::int64_t index, bool end_ok, const char* operation) {
+  const std::uint64_t size = list_size(s);
+  if (index < 0)
+    throw Error(std::make_error_code(std::errc::result_out_of_range),
+                std::string(s.type_name()) + "." + operation + ": index " +
+                    std::to_string(index) + " is negative (only 0 .. size - 1 are valid)");
+  const auto i = static_cast<std::uint64_t>(index);
+  if (end_ok ? i > size : i >= size)
+    throw Error(std::make_error_code(std::errc::result_out_of_range),
+                std::string(s.type_name()) + "." + operation + ": index " +
+                    std::to_string(index) + " is out of range (size " + std::to_string(size) +
+                    ")");
+}
+
+const Record& list_get(Store& s, std::uint64_t index) {
+  return *s.at<Record>(block(s)->slot()[index].load(std::memory_order_relaxed));
+}
+
+void list_append(Store& s, const std::string_view* values, std::uint64_t count) {
+  if (count == 0) return;
+  const std::uint64_t length = list_size(s);
+  if (root_of(s) == 0 || length + count > block(s)->capacity)
+    publish(s, rebuilt_block(s, std::max({kMinCapacity, (length + count) * 2}), length, 0,
+                             length));
+  // Records and slots past the length are invisible until the length store.
+  for (std::uint64_t i = 0; i < count; ++i) {
+    const std::uint64_t record = write_value(s, values[i]);
+    block(s)->slot()[length + i].store(record, std::memory_order_relaxed);
+  }
+  crash_point(CrashPoint::after_record_write);
+  block(s)->length.store(length + count, std::memory_order_release);  // the commit
+  crash_point(CrashPoint::after_commit);
+  s.maybe_compact();
+}
+
+void list_set(Store& s, std::uint64_t index, std::string_view value) {
+  const std::uint64_t record = write_value(s, value);
+  crash_point(CrashPoint::after_record_write);
+  auto& slot = block(s)->slot()[index];
+  const std::uint64_t old = slot.load(std::memory_order_relaxed);
+  slot.store(record, std::memory_order_release);  // the commit
+  crash_point(CrashPoint::after_commit);
+  add_live(s, 0, s.at<Record>(old)->bytes());
+  s.maybe_compact();
+}
+
+void list_insert(Store& s, std::uint64_t index, std::string_view value) {
+  const std::uint64_t length = list_size(s);
+  if (index == length) return list_append(s, &value, 1);
+  const std::uint64_t record = write_value(s, value);
+  crash_point(CrashPoint::after_record_write);
+  const std::uint64_t capacity = block(s)->capacity;
+  const std::uint64_t fresh =
+      rebuilt_block(s, length + 1 > capacity ? capacity * 2 : capacity, index, 1, length);
+  s.at<ListBlock>(fresh)->slot()[index].store(record, std::memory_order_relaxed);
+  publish(s, fresh);
+  s.maybe_compact();
+}
+
+void list_remove(Store& s, std::uint64_t index) {
+  const std::uint64_t length = list_size(s);
+  const std::uint64_t removed = Record::record_bytes(0, list_get(s, index).value_size);
+  if (index + 1 == length) {
+    block(s)->length.store(length - 1, std::memory_order_release);  // the commit
+    crash_point(CrashPoint::after_commit);
+  } else {
+    publish(s, rebuilt_block(s, block(s)->capacity, length, 0, index));
+  }
+  add_live(s, 0, removed);
+}
+
+void list_clear(Store& s) {
+  if (root_of(s) == 0) return;
+  block(s)->length.store(0, std::memory_order_release);  // the commit
+  crash_point(CrashPoint::after_commit);
+  s.control().live.store(ListBlock::bytes_for(block(s)->capacity), std::memory_order_relaxed);
+  s.maybe_compact();
+}
+
+void list_compact(Store& s) {
+  const std::uint64_t old = root_of(s);
+  if (old == 0) return;
+  const std::uint64_t length = list_size(s);
+  std::uint64_t record_bytes = 0;
+  for (std::uint64_t i = 0; i < length; ++i) record_bytes += list_get(s, i).bytes();
+  const std::uint64_t capacity = std::max(kMinCapacity, length * 2);
+  const std::uint64_t block_bytes = ListBlock::bytes_for(capacity);
+  const std::uint64_t image = block_bytes + record_bytes;
+  const std::uint64_t target = compaction_target(s, image);  // may remap
+  auto* b = s.at<ListBlock>(target);
+  std::memset(static_cast<void*>(b), 0, sizeof(ListBlock));
+  b->capacity = capacity;
+  std::uint64_t cursor = target + block_bytes;
+  for (std::uint64_t i = 0; i < length; ++i) {
+    const Record& r = list_get(s, i);
+    std::memcpy(s.at<char>(cursor), &r, r.bytes());
+    b->slot()[i].store(cursor, std::memory_order_relaxed);
+    cursor += r.bytes();
+    if (i == length / 2) crash_point(CrashPoint::mid_rebuild);
+  }
+  b->length.store(length, std::memory_order_relaxed);
+  s.control().root.store(target, std::memory_order_release);  // the commit
+  finish_compaction(s, target, image);
+}
+
+void list_recover(Store& s) {
+  Reach reach;
+  if (const std::uint64_t root = root_of(s); root != 0) {
+    ListBlock* b = s.at<ListBlock>(root);
+    reach.add(root, ListBlock::bytes_for(b->capacity));
+    const std::uint64_t length = b->length.load(std::memory_order_relaxed);
+    for (std::uint64_t i = 0; i < length; ++i) {
+      const std::uint64_t v = b->slot()[i].load(std::memory_order_relaxed);
+      reach.add(v, s.at<Record>(v)->bytes());
+    }
+  }
+  set_derived(s, reach);
+}
+
+}  // namespace mproc::detail::manager

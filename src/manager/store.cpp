@@ -1,0 +1,235 @@
+#include "manager/store.hpp"
+
+#include <mproc/error.hpp>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <new>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "log/logger.hpp"
+
+namespace mproc::detail::manager {
+
+std::atomic<int> g_crash_at{0};
+void crash_here() { ::raise(SIGKILL); }
+
+namespace {
+
+constexpr std::uint64_t kMinCapacity = 64 * 1024;
+constexpr std::uint64_t kMaxCapacity = std::uint64_t{1} << 40;  // Segment's limit too
+// Compaction runs when garbage exceeds both the live bytes and this much.
+constexpr std::uint64_t kCompactSlack = 256 * 1024;
+
+shm::SegmentKind segment_kind(Kind kind) {
+  switch (kind) {
+    case Kind::dict: return {0x4d444943, 1, "manager dict"};           // "MDIC"
+    case Kind::list: return {0x4d4c5354, 1, "manager list"};           // "MLST"
+    case Kind::names: return {0x4d4e5350, 1, "manager Namespace"};     // "MNSP"
+    case Kind::registry: return {0x4d4d4752, 1, "Manager"};            // "MMGR"
+  }
+  return {0, 0, "?"};
+}
+
+std::uint64_t page_size() { return static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)); }
+
+void construct_control(void* payload, std::size_t /*size*/, void* context) {
+  const auto kind = *static_cast<const Kind*>(context);
+  auto* c = new (payload) Control{};
+  c->lock.init(false);
+  // The data area starts at the first page after the segment's own mapping (header + payload).
+  c->data_offset = page_size();
+  c->kind = static_cast<std::uint32_t>(kind);
+  c->capacity.store(0, std::memory_order_relaxed);
+  c->root.store(0, std::memory_order_relaxed);
+  c->tail.store(kDataReserved, std::memory_order_relaxed);
+  c->low.store(kDataReserved, std::memory_order_relaxed);
+  c->live.store(0, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+std::uint64_t hash_bytes(std::string_view bytes) noexcept {
+  // FNV-1a, then a final mix so that the low bits (the table index) depend on every byte.
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (unsigned char c : bytes) h = (h ^ c) * 0x100000001b3ULL;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h;
+}
+
+void check_sizes(std::string_view key, std::string_view value, const char* type) {
+  constexpr std::size_t kMax = 0xffffffffU;
+  if (key.size() > kMax || value.size() > kMax)
+    throw Error(errc::too_big, std::string(type) + ": a key or value of " +
+                                   std::to_string(std::max(key.size(), value.size())) +
+                                   " bytes is longer than the 4 GiB - 1 limit");
+}
+
+Store::Store(shm::Segment segment, Kind kind)
+    : segment_(std::move(segment)),
+      kind_(kind),
+      control_(static_cast<Control*>(segment_.payload())) {}
+
+std::unique_ptr<Store> Store::create(Kind kind) {
+  static_assert(sizeof(shm::SegmentHeader) <= shm::kPayloadAlignment);
+  // The Segment's mapping is exactly the first page: header, then Control.
+  const std::size_t payload = page_size() - shm::kPayloadAlignment;
+  if (sizeof(Control) > payload) throw Error(errc::internal, "manager: Control exceeds a page");
+  shm::SegmentOptions options;
+  options.growable = true;
+  Kind context = kind;
+  auto segment = shm::Segment::create(payload, segment_kind(kind), construct_control, &context,
+                                      options);
+  return std::unique_ptr<Store>(new Store(std::move(segment), kind));
+}
+
+std::unique_ptr<Store> Store::attach(std::string_view handle, Kind kind) {
+  auto segment = shm::Segment::attach(handle, segment_kind(kind));
+  if (segment.fd() < 0 || segment.payload_size() < sizeof(Control))
+    throw Error(errc::bad_handle, std::string(handle) + " is not a manager container");
+  return std::unique_ptr<Store>(new Store(std::move(segment), kind));
+}
+
+Store::~Store() { close(); }
+
+const char* Store::type_name() const noexcept { return segment_kind(kind_).name; }
+
+void Store::close() noexcept {
+  if (control_ == nullptr) return;
+  // A held robust mutex must not be unmapped (it is on this thread's robust list).
+  mutex_release_if_held(control_->lock);
+  if (data_ != nullptr && ::munmap(data_, mapped_) != 0)
+    logger().warn("munmap({} data) failed: {}", segment_.name(), std::strerror(errno));
+  data_ = nullptr;
+  mapped_ = 0;
+  control_ = nullptr;
+  segment_.close();
+}
+
+void Store::map_data() {
+  const std::uint64_t capacity = control_->capacity.load(std::memory_order_acquire);
+  if (capacity <= mapped_) return;
+  void* base;
+  if (data_ == nullptr) {
+    base = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, segment_.fd(),
+                  static_cast<off_t>(control_->data_offset));
+  } else {
+    // The lock is in the first page, which never moves; only the data area does.
+    base = ::mremap(data_, mapped_, capacity, MREMAP_MAYMOVE);
+  }
+  if (base == MAP_FAILED) throw_errno(errno, std::string(type_name()) + ": mapping its data");
+  data_ = static_cast<char*>(base);
+  mapped_ = capacity;
+}
+
+Store::Guard::Guard(Store& store) : store_(store) {
+  if (store.control_ == nullptr)
+    throw Error(errc::closed, std::string(store.type_name()) + ": it was closed");
+  Control& c = *store.control_;
+  const Acquired how = mutex_acquire(c.lock, true, std::nullopt, store.type_name());
+  try {
+    store.map_data();
+    if (how == Acquired::recovered) {
+      c.recoveries.fetch_add(1, std::memory_order_relaxed);
+      store.recover();
+    }
+  } catch (...) {
+    mutex_release_if_held(c.lock);
+    throw;
+  }
+}
+
+Store::Guard::~Guard() { mutex_release_if_held(store_.control_->lock); }
+
+void Store::ensure(std::uint64_t end) {
+  Control& c = *control_;
+  const std::uint64_t capacity = c.capacity.load(std::memory_order_relaxed);
+  if (end <= capacity) return;
+  if (end > kMaxCapacity)
+    throw Error(errc::too_big, std::string(type_name()) + ": would grow past 1 TiB");
+  const std::uint64_t page = page_size();
+  std::uint64_t grown = std::max({capacity * 2, kMinCapacity, (end + page - 1) / page * page});
+  grown = std::min(grown, kMaxCapacity);
+  // posix_fallocate rather than ftruncate: tmpfs reserves the pages now, so a full /dev/shm is
+  // ENOSPC here instead of SIGBUS on a later store (posix_fallocate(3)).
+  const off_t from = static_cast<off_t>(c.data_offset + capacity);
+  int rc = ::posix_fallocate(segment_.fd(), from, static_cast<off_t>(grown - capacity));
+  if (rc == EOPNOTSUPP || rc == EINVAL)
+    rc = ::ftruncate(segment_.fd(), static_cast<off_t>(c.data_offset + grown)) == 0 ? 0 : errno;
+  if (rc != 0) throw_errno(rc, std::string(type_name()) + ": growing to " +
+                                   std::to_string(grown) + " bytes");
+  crash_point(CrashPoint::after_grow_truncate);
+  c.capacity.store(grown, std::memory_order_release);
+  map_data();
+}
+
+std::uint64_t Store::alloc(std::uint64_t bytes) {
+  Control& c = *control_;
+  const std::uint64_t offset = std::max(c.tail.load(std::memory_order_relaxed), kDataReserved);
+  ensure(offset + bytes);
+  // Bumped before anything is published in the space: a crash leaves garbage, never a reachable
+  // byte past tail.
+  c.tail.store(offset + bytes, std::memory_order_relaxed);
+  crash_point(CrashPoint::after_tail_bump);
+  return offset;
+}
+
+void Store::write_record(std::uint64_t offset, std::string_view key, std::string_view value,
+                         std::uint64_t hash) noexcept {
+  auto* r = at<Record>(offset);
+  r->key_size = static_cast<std::uint32_t>(key.size());
+  r->value_size = static_cast<std::uint32_t>(value.size());
+  r->hash = hash;
+  char* bytes = reinterpret_cast<char*>(r + 1);
+  if (!key.empty()) std::memcpy(bytes, key.data(), key.size());
+  if (!value.empty()) std::memcpy(bytes + key.size(), value.data(), value.size());
+}
+
+void Store::maybe_compact() {
+  const Control& c = *control_;
+  const std::uint64_t live = c.live.load(std::memory_order_relaxed);
+  const std::uint64_t span =
+      c.tail.load(std::memory_order_relaxed) - c.low.load(std::memory_order_relaxed);
+  const std::uint64_t garbage = span > live ? span - live : 0;
+  if (garbage <= live || garbage <= kCompactSlack) return;
+  if (kind_ == Kind::list) list_compact(*this);
+  else dict_compact(*this);
+}
+
+void Store::recover() {
+  logger().warn("{} {}: recovering after a process died holding its lock", type_name(),
+                segment_.name());
+  if (kind_ == Kind::list) list_recover(*this);
+  else dict_recover(*this);
+}
+
+void set_derived(Store& store, const Reach& reach) {
+  Control& c = store.control();
+  c.low.store(reach.live == 0 ? kDataReserved : reach.low, std::memory_order_relaxed);
+  c.tail.store(reach.end, std::memory_order_relaxed);
+  c.live.store(reach.live, std::memory_order_relaxed);
+}
+
+std::uint64_t compaction_target(Store& store, std::uint64_t bytes) {
+  Control& c = store.control();
+  if (kDataReserved + bytes <= c.low.load(std::memory_order_relaxed)) return kDataReserved;
+  const std::uint64_t target = std::max(c.tail.load(std::memory_order_relaxed), kDataReserved);
+  store.ensure(target + bytes);
+  return target;
+}
+
+void finish_compaction(Store& store, std::uint64_t target, std::uint64_t bytes) {
+  crash_point(CrashPoint::after_rebuild_commit);
+  Control& c = store.control();
+  c.low.store(target, std::memory_order_relaxed);
+  c.tail.store(target + bytes, std::memory_order_relaxed);
+  c.live.store(bytes, std::memory_order_relaxed);
+}
+
+}  // namespace mproc::detail::manager

@@ -1,0 +1,110 @@
+// One Manager container's shared memory as seen by one process: the segment (first page: header
+// and Control), the separately mapped data area, the robust lock, and allocation with growth.
+// The container algorithms (dict_ops, list_ops) run on a Store while holding its Guard.
+//
+// Thread-safety: every access to the data area happens under the Guard (the lock is process-
+// shared, so threads of one process exclude each other too); the mapping is changed only under it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "manager/layout.hpp"
+#include "shm/segment.hpp"
+
+namespace mproc::detail::manager {
+
+class Store {
+ public:
+  // A new, empty container; this object holds the creator's reference (its release removes the
+  // name). Errors: as Segment::create.
+  static std::unique_ptr<Store> create(Kind kind);
+  // Errors: as Segment::attach; errc::bad_handle when the segment holds another kind.
+  static std::unique_ptr<Store> attach(std::string_view handle, Kind kind);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& name() const noexcept { return segment_.name(); }
+  Kind kind() const noexcept { return kind_; }
+  const char* type_name() const noexcept;
+  Control& control() const noexcept { return *control_; }
+  bool is_open() const noexcept { return control_ != nullptr; }
+  // Drops this process's mapping and reference (the creator's close removes the name).
+  void close() noexcept;
+
+  // Holds the container's lock; recovers the container when its previous owner died, and maps
+  // the data area as far as another process grew it.
+  class Guard {
+   public:
+    explicit Guard(Store& store);
+    ~Guard();
+    Guard(const Guard&) = delete;
+    Guard& operator=(const Guard&) = delete;
+
+   private:
+    Store& store_;
+  };
+
+  // --- under the Guard ---
+  template <class T>
+  T* at(std::uint64_t offset) const noexcept {
+    return reinterpret_cast<T*>(data_ + offset);
+  }
+  // `bytes` (a multiple of kAlign) past tail, which is bumped first. May grow and remap the data
+  // area: pointers into it are stale afterwards, offsets stay valid.
+  std::uint64_t alloc(std::uint64_t bytes);
+  // Makes the data area hold [0, end). May remap.
+  void ensure(std::uint64_t end);
+  // Writes a record at `offset` (allocated by the caller).
+  void write_record(std::uint64_t offset, std::string_view key, std::string_view value,
+                    std::uint64_t hash) noexcept;
+  // Compacts when garbage outweighs live data (after a change).
+  void maybe_compact();
+
+ private:
+  Store(shm::Segment segment, Kind kind);
+  void map_data();  // maps or remaps the data area to control().capacity
+  void recover();   // recomputes the derived fields from root after an owner died
+
+  shm::Segment segment_;
+  Kind kind_;
+  Control* control_ = nullptr;
+  char* data_ = nullptr;
+  std::size_t mapped_ = 0;
+};
+
+// Hash of a key's bytes (the same in every process: no per-process seed).
+std::uint64_t hash_bytes(std::string_view bytes) noexcept;
+
+// Throws errc::too_big when a key or value is longer than a Record can say (4 GiB - 1).
+void check_sizes(std::string_view key, std::string_view value, const char* type);
+
+// The container algorithms' compaction and recovery entry points (dict_ops.cpp, list_ops.cpp).
+void dict_compact(Store& store);
+void dict_recover(Store& store);
+void list_compact(Store& store);
+void list_recover(Store& store);
+
+// The reachable bytes a recovery walk found; set_derived() stores them as low / tail / live.
+struct Reach {
+  std::uint64_t low = ~std::uint64_t{0};
+  std::uint64_t end = kDataReserved;
+  std::uint64_t live = 0;
+  void add(std::uint64_t offset, std::uint64_t bytes) noexcept {
+    low = offset < low ? offset : low;
+    end = offset + bytes > end ? offset + bytes : end;
+    live += bytes;
+  }
+};
+void set_derived(Store& store, const Reach& reach);
+
+// Where a compacted image of `bytes` goes: below `low` if it fits there, else past tail (grown).
+std::uint64_t compaction_target(Store& store, std::uint64_t bytes);
+// After a rebuild's commit: the image [target, target + bytes) is all that is reachable.
+void finish_compaction(Store& store, std::uint64_t target, std::uint64_t bytes);
+
+}  // namespace mproc::detail::manager

@@ -1,0 +1,47 @@
+#!/bin/sh
+# Runs, in one go on the same machine, Python's Manager().dict() benchmark and mproc's, then prints
+# the ratio the Manager is held to (>= 100x Python's operations per second):
+#   - python3 ../shared/bench/py_mp_bench.py --only manager_dict (a child sets 20 000 keys through
+#     the Manager's server, the parent reads them back);
+#   - mproc_manager_bench (a Release build with -DMPROC_BUILD_BENCHMARKS=ON): the same work on a
+#     Manager dict in shared memory.
+# Usage: tests/bench/compare_manager.sh [build-dir]    (default: build-release)
+# Environment: MPROC_SHARED_BENCH overrides the peers' directory (default: <repo>/../shared/bench).
+set -eu
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$repo/build-release}
+shared=${MPROC_SHARED_BENCH:-$repo/../shared/bench}
+work=${TMPDIR:-/tmp}/mproc-compare-manager.$$
+mkdir -p "$work"
+trap 'rm -rf "$work"' EXIT
+
+if [ ! -f "$shared/py_mp_bench.py" ]; then
+  echo "no $shared/py_mp_bench.py: set MPROC_SHARED_BENCH to the directory that holds it" >&2
+  exit 2
+fi
+bench="$build/tests/bench/mproc_manager_bench"
+if [ ! -x "$bench" ]; then
+  cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_BENCHMARKS=ON >/dev/null
+  cmake --build "$build" -j2 --target mproc_manager_bench >/dev/null
+fi
+
+echo "# py_mp_bench --only manager_dict" >&2
+python3 "$shared/py_mp_bench.py" --only manager_dict 2>"$work/py.err" | tee "$work/py.out"
+echo "# mproc_manager_bench" >&2
+"$bench" 2>"$work/mproc.err" | tee "$work/mproc.out"
+grep -h '^# ' "$work/py.err" "$work/mproc.err" >&2 || true
+
+cat "$work/py.out" "$work/mproc.out" | awk '
+  { value[$1] = $2 }
+  function ratio(label, a, b, target) {
+    if (!(a in value) || !(b in value) || value[b] == 0) { printf "%-46s n/a\n", label; return }
+    printf "%-46s %8.1f   (%s / %s; target %s)\n", label, value[a] / value[b], a, b, target
+  }
+  END {
+    print ""
+    print "ratios"
+    ratio("Manager dict ops vs Python Manager().dict()", "mproc_manager_dict_ops", "manager_dict_ops", ">= 100")
+    ratio("  set (child) vs Python", "mproc_manager_dict_set_child", "manager_dict_set_child", "-")
+    ratio("  get (parent) vs Python", "mproc_manager_dict_get_parent", "manager_dict_get_parent", "-")
+  }'

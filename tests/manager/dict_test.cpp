@@ -1,0 +1,174 @@
+// BytesDict and Dict<K, V>: Python's dict operations, growth, sharing by handle and by fork, and
+// many writers at once.
+#include <mproc/dict.hpp>
+#include <mproc/list.hpp>
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include "manager_test_support.hpp"
+
+namespace mproc::test {
+namespace {
+
+using DictTest = ManagerTest;
+
+std::error_code enoent() { return std::make_error_code(std::errc::no_such_file_or_directory); }
+
+TEST_F(DictTest, PythonDictOperations) {
+  BytesDict d;
+  EXPECT_TRUE(d.empty());
+  d.set("a", "1");
+  d.set("b", "2");
+  d.set("a", "one");  // replaces
+  EXPECT_EQ(d.size(), 2u);
+  EXPECT_EQ(d.get("a"), "one");
+  EXPECT_EQ(d.get("zz"), std::nullopt);
+  EXPECT_EQ(d.get("zz", "dflt"), "dflt");
+  EXPECT_EQ(d.at("b"), "2");
+  try {
+    (void)d.at("zz");
+    ADD_FAILURE() << "at() of a missing key did not throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), enoent());
+  }
+  EXPECT_TRUE(d.contains("b"));
+  EXPECT_FALSE(d.contains("c"));
+  EXPECT_EQ(d.setdefault("c", "3"), "3");
+  EXPECT_EQ(d.setdefault("c", "4"), "3");
+  EXPECT_EQ(d.pop("c"), "3");
+  EXPECT_EQ(d.pop("c"), std::nullopt);
+  EXPECT_TRUE(d.erase("b"));
+  EXPECT_FALSE(d.erase("b"));
+  d.update({{"x", "10"}, {"y", ""}, {"", "empty key"}});
+  EXPECT_EQ(d.get(""), "empty key");
+  EXPECT_EQ(d.get("y"), "");
+  auto keys = d.keys();
+  std::sort(keys.begin(), keys.end());
+  EXPECT_EQ(keys, (std::vector<std::string>{"", "a", "x", "y"}));
+  auto items = d.items();
+  std::sort(items.begin(), items.end());
+  EXPECT_EQ(items.front(), (std::pair<std::string, std::string>{"", "empty key"}));
+  EXPECT_EQ(d.values().size(), 4u);
+  d.clear();
+  EXPECT_EQ(d.size(), 0u);
+  EXPECT_FALSE(d.contains("a"));
+  d.set("after", "clear");
+  EXPECT_EQ(d.get("after"), "clear");
+}
+
+TEST_F(DictTest, BinaryKeysAndValues) {
+  BytesDict d;
+  const std::string key("\0k\xff", 3), value("\0\1\2\0", 4);
+  d.set(key, value);
+  EXPECT_EQ(d.get(key), value);
+  EXPECT_FALSE(d.contains(std::string("\0k", 2)));
+}
+
+TEST_F(DictTest, TypedDict) {
+  Dict<std::string, int> d;
+  d.set("one", 1);
+  d.set("two", 2);
+  EXPECT_EQ(d.get("one"), 1);
+  EXPECT_EQ(d.get("three", 3), 3);
+  EXPECT_EQ(d.find("three"), std::nullopt);
+  EXPECT_THROW((void)d.get("three"), Error);
+  EXPECT_EQ(d.setdefault("two", 5), 2);
+  EXPECT_EQ(d.pop("one"), 1);
+  EXPECT_EQ(d.size(), 1u);
+  d.update(std::map<std::string, int>{{"a", 10}, {"b", 20}});
+  auto items = d.items();
+  std::sort(items.begin(), items.end());
+  EXPECT_EQ(items, (std::vector<std::pair<std::string, int>>{{"a", 10}, {"b", 20}, {"two", 2}}));
+  // Another value type under the same bytes: a clear codec error, not garbage.
+  auto other = Dict<std::string, double>::attach(d.handle());
+  d.set("c", 7);
+  try {
+    (void)other.get("c");
+    ADD_FAILURE() << "decoding 4 bytes as a double did not throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(errc::codec));
+  }
+  Dict<int, std::vector<double>> vectors;
+  vectors.set(5, {1.5, 2.5});
+  EXPECT_EQ(vectors.get(5), (std::vector<double>{1.5, 2.5}));
+}
+
+TEST_F(DictTest, GrowsFarPastItsFirstSizeAndCompacts) {
+  BytesDict d;
+  const std::string big(100000, 'x');
+  for (int i = 0; i < 20000; ++i) d.set("key" + std::to_string(i), std::to_string(i * 3));
+  for (int round = 0; round < 40; ++round) d.set("big", big + std::to_string(round));  // garbage
+  for (int i = 0; i < 20000; i += 2) ASSERT_TRUE(d.erase("key" + std::to_string(i)));
+  EXPECT_EQ(d.size(), 10001u);
+  for (int i = 1; i < 20000; i += 2) ASSERT_EQ(d.get("key" + std::to_string(i)), std::to_string(i * 3));
+  EXPECT_EQ(d.get("big"), big + "39");
+}
+
+TEST_F(DictTest, AttachByHandleSeesTheSameDictAndGrowthIsSeenEverywhere) {
+  BytesDict d;
+  auto other = BytesDict::attach(d.handle());
+  d.set("k", "v");
+  EXPECT_EQ(other.get("k"), "v");
+  // The other object grows the segment a lot; the first one remaps on its next operation.
+  for (int i = 0; i < 5000; ++i) other.set(std::to_string(i), std::string(200, 'y'));
+  EXPECT_EQ(d.size(), 5001u);
+  EXPECT_EQ(d.get("4999"), std::string(200, 'y'));
+}
+
+TEST_F(DictTest, AttachErrors) {
+  EXPECT_THROW((void)BytesDict::attach("no-slash"), Error);
+  try {
+    (void)BytesDict::attach("/mproc-no-such-dict");
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), enoent());
+  }
+  BytesList l;
+  try {
+    (void)BytesDict::attach(l.handle());
+    ADD_FAILURE() << "a list attached as a dict";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(errc::bad_handle));
+  }
+}
+
+TEST_F(DictTest, TheCreatorOwnsTheName) {
+  std::string handle;
+  {
+    BytesDict d;
+    handle = d.handle();
+    auto attached = BytesDict::attach(handle);
+    d.set("k", "v");
+    d.close();
+    EXPECT_FALSE(shm_exists(handle));
+    EXPECT_EQ(attached.get("k"), "v");  // still mapped, still usable
+    attached.set("k2", "v2");
+    EXPECT_EQ(attached.size(), 2u);
+    EXPECT_THROW((void)d.size(), Error);  // closed
+  }
+  EXPECT_THROW((void)BytesDict::attach(handle), Error);
+}
+
+TEST_F(DictTest, ManyProcessesWritingAtOnceLoseNothing) {
+  BytesDict d;
+  constexpr int kChildren = 4, kEach = 3000;
+  run_children(kChildren, [&](int c) {
+    // Half the children use the inherited object, half attach by handle.
+    std::optional<BytesDict> attached;
+    if (c % 2) attached = BytesDict::attach(d.handle());
+    BytesDict& target = attached ? *attached : d;
+    for (int i = 0; i < kEach; ++i) {
+      target.set(std::to_string(c) + ":" + std::to_string(i), std::to_string(i));
+      if (i % 3 == 0) target.set("shared", std::to_string(c));
+    }
+  });
+  EXPECT_EQ(d.size(), static_cast<std::size_t>(kChildren * kEach + 1));
+  for (int c = 0; c < kChildren; ++c)
+    for (int i = 0; i < kEach; ++i)
+      ASSERT_EQ(d.get(std::to_string(c) + ":" + std::to_string(i)), std::to_string(i));
+}
+
+}  // namespace
+}  // namespace mproc::test
