@@ -1,7 +1,9 @@
 #include "capi_support.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <string_view>
 
 namespace mproc::capi {
@@ -46,6 +48,33 @@ int copy_out(const std::string& text, char* buf, std::size_t len, const char* fu
     buf[n] = '\0';
   }
   return static_cast<int>(text.size());
+}
+
+void read_sized_options(const void* given, std::size_t given_size, void* out, std::size_t size,
+                        std::size_t min_size, const char* function, const char* type_name) {
+  if (given == nullptr) return;
+  auto invalid = [&](const std::string& what) {
+    return Error(std::make_error_code(std::errc::invalid_argument),
+                 std::string(function) + ": " + type_name + " " + what);
+  };
+  if (given_size < min_size)
+    throw invalid("struct_size " + std::to_string(given_size) +
+                  " is smaller than any version of the struct (" + std::to_string(min_size) +
+                  "; use the init function)");
+  const auto* bytes = static_cast<const unsigned char*>(given);
+  for (std::size_t i = size; i < given_size; ++i)
+    if (bytes[i] != 0)
+      throw invalid("sets fields (struct_size " + std::to_string(given_size) +
+                    ") that this library version does not know (it knows " +
+                    std::to_string(size) + " bytes)");
+  std::memcpy(out, given, std::min(given_size, size));
+}
+
+void* copy_to_buffer(const void* data, std::size_t size) {
+  void* buffer = std::malloc(size == 0 ? 1 : size);
+  if (buffer == nullptr) throw std::bad_alloc();
+  if (size > 0) std::memcpy(buffer, data, size);
+  return buffer;
 }
 
 }  // namespace mproc::capi

@@ -63,6 +63,26 @@ T& deref(CHandle* handle, const char* function, const char* type_name) {
   return *object;
 }
 
+// Reads a caller's size-prefixed options struct (its first field is `size_t struct_size`) into
+// `out`, which holds the defaults: the first struct_size bytes are taken, so an older caller's
+// smaller struct leaves the newer fields at their defaults; a newer caller's larger struct is
+// accepted only if the bytes past what this library knows are all zero. EINVAL naming `function`
+// and `type_name` for a struct_size below `min_size` (the first version's) or unknown non-zero
+// fields. NULL `given` keeps the defaults.
+void read_sized_options(const void* given, std::size_t given_size, void* out, std::size_t size,
+                        std::size_t min_size, const char* function, const char* type_name);
+template <class T>
+void read_sized_options(const T* given, T& out, std::size_t min_size, const char* function,
+                        const char* type_name) {
+  read_sized_options(given, given == nullptr ? 0 : given->struct_size, &out, sizeof(T), min_size,
+                     function, type_name);
+  out.struct_size = sizeof(T);
+}
+
+// A copy of data[0, size) in a malloc'd buffer, as mproc_buffer_free releases: at least one byte,
+// so that an empty result is still a non-NULL buffer. Throws std::bad_alloc.
+void* copy_to_buffer(const void* data, std::size_t size);
+
 // The C view of a timeout: MPROC_WAIT_FOREVER (-1) means no limit; other negatives are EINVAL.
 constexpr std::int64_t kWaitForever = -1;
 void check_timeout_ms(std::int64_t timeout_ms, const char* function);

@@ -67,6 +67,7 @@
 #include <mutex>
 #include <optional>
 #include <ranges>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -109,6 +110,19 @@ struct PoolStats {
   size_t completed = 0;        // task items finished, successfully or not
   size_t workers_started = 0;  // including replacements
 };
+
+// A task throws this to fail with exactly `message`: get() throws Error(errc::task_failed) whose
+// text is the message, without the exception type name other exceptions are described with. For
+// failures that are a plain sentence, and for bindings of other languages (the C ABI's tasks).
+// Thread-safety: an immutable value.
+class MPROC_API TaskFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The start method named as in Python ("fork", "forkserver", "spawn"). Errors: ENOTSUP for a
+// method this build does not support (yet), EINVAL for an unknown name.
+MPROC_API StartMethod start_method_from_name(std::string_view name);
 
 namespace detail {
 
@@ -163,7 +177,8 @@ class MPROC_API PoolCore : public std::enable_shared_from_this<PoolCore> {
   void submit(std::vector<Job>& jobs, bool feeder = false);
   void submit_one(Job&& job);
   void cancel(uint64_t group);
-  // An imap iterator with input left registers as a feeder; see Pool::close.
+  // An imap iterator with input left registers as a feeder; see Pool::close. Errors: closed,
+  // terminated (a new iterator on a pool that no longer runs), bad_state.
   void add_feeder();
   void remove_feeder() noexcept;
 

@@ -138,8 +138,15 @@ void PoolCore::cancel(uint64_t group) {
 }
 
 void PoolCore::add_feeder() {
-  std::lock_guard lock(impl_->mutex);
-  ++impl_->feeders;
+  Impl& d = *impl_;
+  check_owner(d, "Pool");
+  std::lock_guard lock(d.mutex);
+  // A new imap / map is a new submission: refused once the pool is closed, as in Python. (Only
+  // iterators made before close() go on feeding, until join().)
+  if (d.state == State::terminate) throw Error(errc::terminated, "Pool: the pool was terminated");
+  if (d.state == State::close)
+    throw Error(errc::closed, "Pool: the pool is closed (close() was called)");
+  ++d.feeders;
 }
 
 void PoolCore::remove_feeder() noexcept {

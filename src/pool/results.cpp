@@ -113,6 +113,8 @@ Error item_error(const ItemView& item) {
 std::string describe_current_exception() {
   try {
     throw;
+  } catch (const TaskFailure& e) {
+    return e.what();  // a plain message, by request: no type name in front
   } catch (const std::exception& e) {
     return readable_type(typeid(e)) + ": " + e.what();
   } catch (...) {

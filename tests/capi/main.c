@@ -9,7 +9,8 @@ int main(int argc, char **argv) {
     mproc_shm_unlink(warm_up);
     mproc_shm_destroy(warm_up);
   }
-  const test_group groups[] = {errors_group, log_group, process_group, bad_input_group,
-                               shm_group};
+  const test_group groups[] = {errors_group, log_group,         process_group,
+                               bad_input_group, shm_group,     pool_group,
+                               pool_faults_group, pool_bad_input_group};
   return harness_main(argc, argv, groups, sizeof groups / sizeof groups[0]);
 }
