@@ -26,6 +26,9 @@ constexpr int kSpins = 100;
 constexpr double kQueuedNsPerWorker = 2e6;
 // How often a busy dispatcher checks for dead workers.
 constexpr uint64_t kDeathCheckNs = 1'000'000;
+// Finished job records kept for reuse, and the largest payload capacity worth keeping.
+constexpr size_t kFreeJobsMax = 4096;
+constexpr size_t kRecycledPayloadMax = 4096;
 // A worker's queued tasks may move to an idle worker once its running task has run this long.
 constexpr uint64_t kStealAfterNs = 2'000'000;
 // How long to wait for the forkserver's report of a worker's exit status.
@@ -106,10 +109,22 @@ bool PoolCore::Impl::take_inbox() {
 // Turns inbox entries into the dispatcher's own records (allocated and freed in this thread).
 void PoolCore::Impl::take_jobs(std::vector<InboxJob>& jobs, const std::string& bytes) {
   for (auto& entry : jobs) {
-    auto job = std::make_unique<JobRecord>();
+    JobPtr job;
+    if (free_jobs.empty()) {
+      job = std::make_unique<JobRecord>();
+    } else {
+      job = std::move(free_jobs.back());
+      free_jobs.pop_back();
+    }
     job->id = entry.id;
-    job->job = std::move(entry.job);
-    if (job->job.payload.empty()) job->job.payload.assign(bytes.data() + entry.offset, entry.size);
+    job->job.sink = std::move(entry.job.sink);
+    job->job.group = entry.job.group;
+    job->job.items = entry.job.items;
+    job->job.timeout = entry.job.timeout;
+    if (!entry.job.payload.empty())
+      job->job.payload = std::move(entry.job.payload);  // a large one, moved (see add_to_inbox)
+    else
+      job->job.payload.assign(bytes.data() + entry.offset, entry.size);
     if (broken)
       fail(std::move(job), errc::broken, broken_message);
     else
@@ -121,6 +136,21 @@ void PoolCore::Impl::take_jobs(std::vector<InboxJob>& jobs, const std::string& b
 void PoolCore::Impl::fail(JobPtr job, errc code, const std::string& message) noexcept {
   completed.fetch_add(job->job.items, std::memory_order_relaxed);
   job->job.sink->on_failure(make_error_code(code), message);
+  recycle(std::move(job));
+}
+
+// Finished records are reused (their payload keeps its capacity): no allocation per task.
+void PoolCore::Impl::recycle(JobPtr job) noexcept {
+  job->job.sink.reset();
+  if (free_jobs.size() >= kFreeJobsMax || job->job.payload.capacity() > kRecycledPayloadMax)
+    return;
+  job->job.payload.clear();
+  job->job.timeout.reset();
+  job->kill_reason.reset();
+  try {
+    free_jobs.push_back(std::move(job));
+  } catch (...) {
+  }
 }
 
 void PoolCore::Impl::fail_everything(errc code, const std::string& message) noexcept {
@@ -212,6 +242,7 @@ void PoolCore::Impl::handle_message(WorkerRecord& w, const char* body, size_t si
   const size_t done = completed.fetch_add(job->job.items, std::memory_order_relaxed) +
                       job->job.items;
   job->job.sink->on_items(p, size - static_cast<size_t>(p - body), count);
+  recycle(std::move(job));
   if (options.on_progress) {
     try {
       options.on_progress(done);

@@ -103,6 +103,7 @@ struct PoolCore::Impl {
   std::vector<pool::InboxJob> inbox_spare;  // swapped with inbox: both keep their capacity
   std::string inbox_bytes_spare;
   std::deque<pool::JobPtr> pending;
+  std::vector<pool::JobPtr> free_jobs;  // finished records, reused (see recycle)
   std::vector<std::unique_ptr<pool::WorkerRecord>> workers;
   size_t worker_serial = 0;
   size_t in_flight = 0;
@@ -132,6 +133,7 @@ struct PoolCore::Impl {
   int64_t check_timeouts();
   void cancel_group(uint64_t group);
   void fail(pool::JobPtr job, errc code, const std::string& message) noexcept;
+  void recycle(pool::JobPtr job) noexcept;
   void fail_everything(errc code, const std::string& message) noexcept;
   void break_pool(const std::string& message);
   void kill_worker(pool::WorkerRecord& w) noexcept;
