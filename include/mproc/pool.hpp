@@ -37,10 +37,10 @@
 // for a task, never hangs, and never leaves a result unresolved (Python's context manager also
 // terminates, but leaves results hanging: cpython #126743). Call close() and join() to wait.
 //
-// Workers are daemon processes (named ForkPoolWorker-N): as in Python, a task may not start
-// Processes or Pools of its own. End a pool (destroy, terminate or join it) before the program
-// exits: a pool that outlives main() has its workers stopped by the at-exit handler while its
-// dispatcher still runs.
+// Workers are daemon processes (named ForkPoolWorker-N, or ForkServerPoolWorker-N): as in Python,
+// a task may not start Processes or Pools of its own. End a pool (destroy, terminate or join it)
+// before the program exits: a pool that outlives main() has its workers stopped by the at-exit
+// handler while its dispatcher still runs.
 //
 // Start methods: StartMethod::fork (default) or StartMethod::forkserver, for programs with many
 // threads (see below).

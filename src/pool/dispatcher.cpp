@@ -287,7 +287,8 @@ void PoolCore::Impl::handle_death(size_t index) {
   const std::optional<int> status = reap(*w);
   const int code = status.value_or(0);
   const std::string how =
-      status ? describe_exit(code) : std::string("ended (exit status unknown: the forkserver is gone)");
+      status ? describe_exit(code)
+             : std::string("ended (exit status unknown: the forkserver is gone)");
   const std::string who = w->name + " (pid " + std::to_string(w->pid) + ")";
   std::vector<JobPtr> requeue;
   bool was_running = false;

@@ -125,7 +125,8 @@ void wait_pidfd(int pidfd, siginfo_t& info) {
   try {
     ::prctl(PR_SET_NAME, request.name, 0, 0, 0);
     std::unique_ptr<Channel> channel = Channel::attach(fds[0]);
-    void* page = ::mmap(nullptr, sizeof(PoolControl), PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
+    void* page =
+        ::mmap(nullptr, sizeof(PoolControl), PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
     if (page == MAP_FAILED) ::_exit(1);
     ::close(fds[0]);
     ::close(fds[1]);
@@ -389,7 +390,8 @@ ServedWorker forkserver_spawn(const std::string& name, int channel_fd, int contr
     stop_locked(c);
     throw Error(errc::broken, "forkserver: the server is gone");
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kReplyTimeoutMs);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kReplyTimeoutMs);
   for (;;) {
     Reply reply;
     int fd = -1;
