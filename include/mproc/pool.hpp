@@ -28,7 +28,7 @@
 // runs callbacks, watches the workers and forks their replacements. Forking from that thread is
 // safe for mproc's own state (its fork hooks), but not for locks that *your* other threads may
 // hold at that moment (see the README, "Fork"): in a program with many threads, keep tasks away
-// from such locks.
+// from such locks, or use StartMethod::forkserver.
 //
 // Lifetime. close() stops new submissions; join() (after close() or terminate()) waits until every
 // submitted task has finished and the workers have exited. terminate() kills the workers at once
@@ -37,10 +37,13 @@
 // for a task, never hangs, and never leaves a result unresolved (Python's context manager also
 // terminates, but leaves results hanging: cpython #126743). Call close() and join() to wait.
 //
-// Workers are daemon processes (named ForkPoolWorker-N): as in Python, a task may not start
-// Processes or Pools of its own. End a pool (destroy, terminate or join it) before the program
-// exits: a pool that outlives main() has its workers stopped by the at-exit handler while its
-// dispatcher still runs.
+// Workers are daemon processes (named ForkPoolWorker-N, or ForkServerPoolWorker-N): as in Python,
+// a task may not start Processes or Pools of its own. End a pool (destroy, terminate or join it)
+// before the program exits: a pool that outlives main() has its workers stopped by the at-exit
+// handler while its dispatcher still runs.
+//
+// Start methods: StartMethod::fork (default) or StartMethod::forkserver, for programs with many
+// threads (see below).
 //
 // Thread-safety: a Pool may be used from several threads at once (submissions, close, terminate,
 // join); a Pool belongs to the process that created it (in a forked child, its methods throw
@@ -79,8 +82,35 @@
 namespace mproc {
 
 enum class StartMethod {
-  fork,  // workers are forked from the pool's dispatcher thread (the only method so far)
+  // Workers are forked from the pool's dispatcher thread: any task and initializer works (the
+  // worker is a copy of the parent), but a lock another thread of yours holds at that moment stays
+  // held forever in the worker. The default.
+  fork,
+  // Workers are forked by the forkserver: a small single-threaded process forked from this one
+  // (no exec: the same binary, so function pointers and registered tasks stay valid) by
+  // start_forkserver(), or on first use. Call start_forkserver() at the top of main(), before
+  // starting threads: then no worker inherits a lock another thread held, however many threads
+  // the program has when it creates pools. Workers are copies of the program as it was when the
+  // server started: a task's closure bytes and arguments travel as usual, but pointers in them
+  // refer to the server's copy of memory, and state set up later (globals, registrations made
+  // after start_forkserver) is not there. The initializer must be a plain function
+  // (void(*)(); a captureless lambda converts with a unary +): EINVAL otherwise. Worker deaths,
+  // timeouts and cancels behave as with fork (the server passes each worker's pidfd back and
+  // reports its exit status; it reaps its workers). Named ForkServerPoolWorker-N.
+  forkserver,
 };
+
+// Starts the forkserver (see StartMethod::forkserver) if it is not running. Call it while the
+// program is single-threaded. Each process has at most one; a forked child does not share its
+// parent's. The server ends when stop_forkserver() is called or this process exits or dies.
+// Errors: the errno of socketpair / fork / pidfd_open. Thread-safety: safe from any thread.
+MPROC_API void start_forkserver();
+// Ends the forkserver: it kills and reaps the workers it started (end forkserver pools first) and
+// is reaped. The next forkserver pool starts a new one. No-op if none runs. Never hangs (bounded,
+// then SIGKILL). Thread-safety: safe from any thread.
+MPROC_API void stop_forkserver();
+// The forkserver's pid, or 0 if none runs (for monitoring and tests).
+MPROC_API pid_t forkserver_pid();
 
 struct PoolOptions {
   int processes = 0;  // 0: cpu_count()

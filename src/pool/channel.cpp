@@ -6,6 +6,7 @@
 #include <ctime>
 #include <linux/futex.h>
 #include <new>
+#include <string>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -79,18 +80,57 @@ bool Ring::empty() const noexcept {
          read_->value.load(std::memory_order_relaxed);
 }
 
-Channel::Channel() {
+void* map_shared(size_t size, int* fd, const char* name) {
+  if (fd == nullptr) {
+    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw_errno(errno, std::string("mmap of a ") + name);
+    return p;
+  }
+  const int m = ::memfd_create(name, MFD_CLOEXEC);
+  if (m < 0) throw_errno(errno, std::string("memfd_create for a ") + name);
+  if (::ftruncate(m, static_cast<off_t>(size)) != 0) {
+    const int err = errno;
+    ::close(m);
+    throw_errno(err, std::string("ftruncate of a ") + name);
+  }
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, m, 0);
+  if (p == MAP_FAILED) {
+    const int err = errno;
+    ::close(m);
+    throw_errno(err, std::string("mmap of a ") + name);
+  }
+  *fd = m;
+  return p;
+}
+
+Channel::Channel(bool shareable) {
   size_ = header_bytes() + 2 * kRingBytes;
-  base_ = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  base_ = map_shared(size_, shareable ? &fd_ : nullptr, "pool channel");
+  header_ = new (base_) ChannelHeader();
+}
+
+Channel::Channel(int fd, AttachTag) {
+  size_ = header_bytes() + 2 * kRingBytes;
+  base_ = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (base_ == MAP_FAILED) {
     base_ = nullptr;
     throw_errno(errno, "mmap of a pool channel");
   }
-  header_ = new (base_) ChannelHeader();
+  header_ = static_cast<ChannelHeader*>(base_);  // constructed by the creator
+}
+
+std::unique_ptr<Channel> Channel::attach(int fd) {
+  return std::unique_ptr<Channel>(new Channel(fd, AttachTag{}));
 }
 
 Channel::~Channel() {
+  close_fd();
   if (base_ != nullptr) ::munmap(base_, size_);
+}
+
+void Channel::close_fd() noexcept {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
 }
 
 Ring Channel::tasks() noexcept {

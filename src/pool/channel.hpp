@@ -20,6 +20,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 namespace mproc::detail::pool {
@@ -73,13 +74,20 @@ class Ring {
 
 class Channel {
  public:
-  // Maps a fresh channel. Errors: the errno of mmap.
-  Channel();
+  // Maps a fresh channel: anonymous shared memory (inherited by a worker forked from here), or,
+  // if `shareable`, a memfd whose descriptor (fd()) can be sent to a worker started elsewhere (the
+  // forkserver). Errors: the errno of memfd_create / ftruncate / mmap.
+  explicit Channel(bool shareable = false);
+  // In a worker: maps the channel behind `fd` (from a shareable Channel). Errors: that of mmap.
+  static std::unique_ptr<Channel> attach(int fd);
   ~Channel();
   Channel(const Channel&) = delete;
   Channel& operator=(const Channel&) = delete;
 
   ChannelHeader& header() noexcept { return *header_; }
+  // The memfd of a shareable channel (-1 otherwise, or once closed); O_CLOEXEC.
+  int fd() const noexcept { return fd_; }
+  void close_fd() noexcept;
   Ring tasks() noexcept;
   Ring results() noexcept;
 
@@ -89,10 +97,18 @@ class Channel {
   void worker_sleep(uint32_t seen_wake, int timeout_ms) noexcept;
 
  private:
+  struct AttachTag {};
+  Channel(int fd, AttachTag);
+
   void* base_ = nullptr;
   size_t size_ = 0;
   ChannelHeader* header_ = nullptr;
+  int fd_ = -1;
 };
+
+// Maps `size` bytes of shared memory: anonymous, or a new memfd stored in *fd if fd is not null.
+// Errors: the errno of memfd_create / ftruncate / mmap.
+void* map_shared(size_t size, int* fd, const char* name);
 
 uint64_t monotonic_ns() noexcept;
 // futex(2) on a word in MAP_SHARED memory (so not FUTEX_PRIVATE). Errors are ignored: callers

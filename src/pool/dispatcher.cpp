@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "log/logger.hpp"
+#include "process/pidfd.hpp"
+#include "pool/forkserver.hpp"
 #include "pool/pool_impl.hpp"
 #include "pool/wire.hpp"
 #include "pool/worker.hpp"
@@ -24,6 +26,13 @@ constexpr int kSpins = 100;
 constexpr double kQueuedNsPerWorker = 2e6;
 // How often a busy dispatcher checks for dead workers.
 constexpr uint64_t kDeathCheckNs = 1'000'000;
+// Finished job records kept for reuse, and the largest payload capacity worth keeping.
+constexpr size_t kFreeJobsMax = 4096;
+constexpr size_t kRecycledPayloadMax = 4096;
+// A worker's queued tasks may move to an idle worker once its running task has run this long.
+constexpr uint64_t kStealAfterNs = 2'000'000;
+// How long to wait for the forkserver's report of a worker's exit status.
+constexpr int kServerReplyMs = 5'000;
 
 std::string describe_exit(int code) {
   if (code >= 0) return "exited with code " + std::to_string(code);
@@ -39,21 +48,34 @@ uint64_t seconds_to_ns(Seconds s) {
 
 }  // namespace
 
+WorkerRecord::~WorkerRecord() {
+  if (!process && pidfd >= 0) ::close(pidfd);
+}
+
 void PoolCore::Impl::start_worker() {
   auto w = std::make_unique<WorkerRecord>();
-  w->channel = std::make_unique<Channel>();
+  w->channel = std::make_unique<Channel>(served());
   w->slots.resize(kSlots);
   w->free_slots.reserve(kSlots);
   for (uint32_t s = kSlots; s > 0; --s) w->free_slots.push_back(s - 1);
-  WorkerConfig config{w->channel.get(), control, doorbell, &options.initializer,
-                      options.maxtasksperchild, owner};
-  w->process = std::make_unique<Process>([config] { return worker_main(config); });
-  w->name = "ForkPoolWorker-" + std::to_string(++worker_serial);
-  w->process->set_name(w->name);
-  w->process->set_daemon(true);
-  w->process->start();
-  w->pid = *w->process->pid();
-  w->pidfd = w->process->sentinel();
+  if (served()) {
+    w->name = "ForkServerPoolWorker-" + std::to_string(++worker_serial);
+    const ServedWorker s = forkserver_spawn(w->name, w->channel->fd(), control_fd, doorbell,
+                                            served_initializer, options.maxtasksperchild);
+    w->channel->close_fd();  // the worker has its own mapping
+    w->pid = s.pid;
+    w->pidfd = s.pidfd;
+  } else {
+    WorkerConfig config{w->channel.get(), control, doorbell, &options.initializer,
+                        options.maxtasksperchild, owner};
+    w->process = std::make_unique<Process>([config] { return worker_main(config); });
+    w->name = "ForkPoolWorker-" + std::to_string(++worker_serial);
+    w->process->set_name(w->name);
+    w->process->set_daemon(true);
+    w->process->start();
+    w->pid = *w->process->pid();
+    w->pidfd = w->process->sentinel();
+  }
   logger().debug("pool: started {} (pid {})", w->name, w->pid);
   workers.push_back(std::move(w));
   stat_started.fetch_add(1, std::memory_order_relaxed);
@@ -70,27 +92,65 @@ size_t PoolCore::Impl::cap() const noexcept {
 
 bool PoolCore::Impl::take_inbox() {
   if (!inbox_nonempty.load(std::memory_order_acquire)) return false;
-  std::vector<JobPtr> jobs;
   std::vector<uint64_t> groups;
   {
     std::lock_guard lock(mutex);
-    jobs.swap(inbox);
+    inbox.swap(inbox_spare);
+    inbox_bytes.swap(inbox_bytes_spare);
     groups.swap(cancels);
     inbox_nonempty.store(false, std::memory_order_relaxed);
   }
-  for (auto& job : jobs) {
+  take_jobs(inbox_spare, inbox_bytes_spare);
+  inbox_bytes_spare.clear();
+  for (uint64_t g : groups) cancel_group(g);
+  return true;
+}
+
+// Turns inbox entries into the dispatcher's own records (allocated and freed in this thread).
+void PoolCore::Impl::take_jobs(std::vector<InboxJob>& jobs, const std::string& bytes) {
+  for (auto& entry : jobs) {
+    JobPtr job;
+    if (free_jobs.empty()) {
+      job = std::make_unique<JobRecord>();
+    } else {
+      job = std::move(free_jobs.back());
+      free_jobs.pop_back();
+    }
+    job->id = entry.id;
+    job->job.sink = std::move(entry.job.sink);
+    job->job.group = entry.job.group;
+    job->job.items = entry.job.items;
+    job->job.timeout = entry.job.timeout;
+    if (!entry.job.payload.empty())
+      job->job.payload = std::move(entry.job.payload);  // a large one, moved (see add_to_inbox)
+    else
+      job->job.payload.assign(bytes.data() + entry.offset, entry.size);
     if (broken)
       fail(std::move(job), errc::broken, broken_message);
     else
       pending.push_back(std::move(job));
   }
-  for (uint64_t g : groups) cancel_group(g);
-  return true;
+  jobs.clear();
 }
 
 void PoolCore::Impl::fail(JobPtr job, errc code, const std::string& message) noexcept {
   completed.fetch_add(job->job.items, std::memory_order_relaxed);
   job->job.sink->on_failure(make_error_code(code), message);
+  recycle(std::move(job));
+}
+
+// Finished records are reused (their payload keeps its capacity): no allocation per task.
+void PoolCore::Impl::recycle(JobPtr job) noexcept {
+  job->job.sink.reset();
+  if (free_jobs.size() >= kFreeJobsMax || job->job.payload.capacity() > kRecycledPayloadMax)
+    return;
+  job->job.payload.clear();
+  job->job.timeout.reset();
+  job->kill_reason.reset();
+  try {
+    free_jobs.push_back(std::move(job));
+  } catch (...) {
+  }
 }
 
 void PoolCore::Impl::fail_everything(errc code, const std::string& message) noexcept {
@@ -113,7 +173,10 @@ void PoolCore::Impl::kill_worker(WorkerRecord& w) noexcept {
   if (w.killed) return;
   w.killed = true;
   try {
-    w.process->kill();
+    if (w.process)
+      w.process->kill();
+    else if (pidfd_send_signal(w.pidfd, SIGKILL) != 0 && errno != ESRCH)
+      throw_errno(errno, "pidfd_send_signal");
   } catch (const std::exception& e) {
     logger().error("pool: could not kill {} (pid {}): {}", w.name, w.pid, e.what());
   }
@@ -179,6 +242,7 @@ void PoolCore::Impl::handle_message(WorkerRecord& w, const char* body, size_t si
   const size_t done = completed.fetch_add(job->job.items, std::memory_order_relaxed) +
                       job->job.items;
   job->job.sink->on_items(p, size - static_cast<size_t>(p - body), count);
+  recycle(std::move(job));
   if (options.on_progress) {
     try {
       options.on_progress(done);
@@ -220,14 +284,11 @@ void PoolCore::Impl::handle_death(size_t index) {
   std::unique_ptr<WorkerRecord> w = std::move(workers[index]);
   workers.erase(workers.begin() + static_cast<std::ptrdiff_t>(index));
   collect(*w);  // results it finished before dying are good
-  int code = 0;
-  try {
-    code = w->process->exitcode().value_or(0);
-    w->process->close();
-  } catch (const std::exception& e) {
-    logger().error("pool: reaping {} (pid {}): {}", w->name, w->pid, e.what());
-  }
-  const std::string how = describe_exit(code);
+  const std::optional<int> status = reap(*w);
+  const int code = status.value_or(0);
+  const std::string how =
+      status ? describe_exit(code)
+             : std::string("ended (exit status unknown: the forkserver is gone)");
   const std::string who = w->name + " (pid " + std::to_string(w->pid) + ")";
   std::vector<JobPtr> requeue;
   bool was_running = false;
@@ -289,7 +350,60 @@ void PoolCore::Impl::handle_death(size_t index) {
   }
 }
 
+std::optional<int> PoolCore::Impl::reap(WorkerRecord& w) noexcept {
+  try {
+    if (!w.process) return forkserver_exit_code(w.pid, kServerReplyMs);
+    const int code = w.process->exitcode().value_or(0);
+    w.process->close();
+    return code;
+  } catch (const std::exception& e) {
+    logger().error("pool: reaping {} (pid {}): {}", w.name, w.pid, e.what());
+    return 0;
+  }
+}
+
+// Long tasks queued behind a running one on a worker while another worker is idle: take back the
+// newest task that worker has not started (the same compare-and-swap as cancel, so a task is
+// never both run and re-dispatched), so that it goes to the idle worker. This is what a shared
+// queue (Python's) gets for free, and what keeps 2 workers at 2x on equal CPU-bound tasks when one
+// of them is slowed down by other load. Only for tasks running longer than kStealAfterNs: tiny
+// tasks are better left batched.
+bool PoolCore::Impl::rebalance() {
+  if (!pending.empty() || workers.size() < 2) return false;
+  bool idle = false;
+  for (const auto& w : workers)
+    if (w->ready && w->in_flight == 0 && !w->killed && !w->stopping &&
+        (options.maxtasksperchild == 0 || w->sent < options.maxtasksperchild))
+      idle = true;
+  if (!idle) return false;
+  uint64_t now = 0;
+  bool moved = false;
+  for (auto& w : workers) {
+    if (w->in_flight < 2 || w->killed) continue;
+    ChannelHeader& h = w->channel->header();
+    if (now == 0) now = monotonic_ns();
+    if (now - h.running_since_ns.load(std::memory_order_acquire) < kStealAfterNs) continue;
+    uint32_t newest = kSlots;
+    for (uint32_t s = 0; s < kSlots; ++s) {
+      if (!w->slots[s]) continue;
+      if ((h.slots[s].load(std::memory_order_acquire) & kStarted) != 0) continue;
+      if (newest == kSlots || w->slots[s]->id > w->slots[newest]->id) newest = s;
+    }
+    if (newest == kSlots) continue;
+    uint64_t expected = w->slots[newest]->id & kSlotIdMask;
+    if (!h.slots[newest].compare_exchange_strong(expected, expected | kCancelled)) continue;
+    JobPtr job = std::move(w->slots[newest]);
+    w->free_slots.push_back(newest);
+    --w->in_flight;
+    --in_flight;
+    pending.push_front(std::move(job));
+    moved = true;
+  }
+  return moved;
+}
+
 bool PoolCore::Impl::dispatch() {
+  rebalance();
   if (pending.empty() || workers.empty()) return false;
   const size_t limit = cap();
   bool progress = false;
@@ -447,8 +561,8 @@ void PoolCore::Impl::do_terminate() noexcept {
   }
   {
     std::lock_guard lock(mutex);
-    for (auto& job : inbox) pending.push_back(std::move(job));
-    inbox.clear();
+    take_jobs(inbox, inbox_bytes);
+    inbox_bytes.clear();
   }
   fail_everything(errc::terminated, "pool terminated");
   publish_stats();

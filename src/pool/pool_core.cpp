@@ -1,6 +1,8 @@
 // PoolCore: the user threads' side (submissions, close / join / terminate, counters). All work on
 // the workers happens in the dispatcher thread (dispatcher.cpp).
+#include <atomic>
 #include <cerrno>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -13,24 +15,53 @@ namespace mproc::detail {
 
 using namespace pool;
 
-PoolCore::Impl::Impl(PoolOptions opts) : options(std::move(opts)), owner(::getpid()) {
+namespace {
+
+// getpid() is a system call (glibc stopped caching it), and every submission checks the owner:
+// cache it, refreshed in the child of every fork.
+std::atomic<pid_t> g_pid{0};
+void refresh_pid() noexcept { g_pid.store(::getpid(), std::memory_order_relaxed); }
+pid_t current_pid() noexcept {
+  static const bool installed = [] {
+    refresh_pid();
+    ::pthread_atfork(nullptr, nullptr, refresh_pid);
+    return true;
+  }();
+  (void)installed;
+  return g_pid.load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
+PoolCore::Impl::Impl(PoolOptions opts) : options(std::move(opts)), owner(current_pid()) {
   if (options.processes < 0)
     throw Error(std::make_error_code(std::errc::invalid_argument),
                 "Pool: the number of processes must be at least 1");
   nprocs = options.processes == 0 ? cpu_count() : options.processes;
-  void* page = ::mmap(nullptr, sizeof(PoolControl), PROT_READ | PROT_WRITE,
-                      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (page == MAP_FAILED) throw_errno(errno, "Pool: mmap of the control page");
+  if (options.start_method == StartMethod::forkserver && options.initializer) {
+    // The server's workers do not share this process's memory: only a function's address is
+    // meaningful there, not a std::function's captured state.
+    auto* const* fn = options.initializer.target<void (*)()>();
+    if (fn == nullptr || *fn == nullptr)
+      throw Error(std::make_error_code(std::errc::invalid_argument),
+                  "Pool: with StartMethod::forkserver the initializer must be a plain function "
+                  "(void(*)(); a captureless lambda converts with a unary +)");
+    served_initializer = *fn;
+  }
+  void* page = map_shared(sizeof(PoolControl), served() ? &control_fd : nullptr,
+                          "pool control page");
   control = new (page) PoolControl();
   doorbell = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (doorbell < 0) {
     const int err = errno;
     ::munmap(control, sizeof(PoolControl));
+    if (control_fd >= 0) ::close(control_fd);
     throw_errno(err, "Pool: eventfd");
   }
 }
 
 PoolCore::Impl::~Impl() {
+  if (control_fd >= 0) ::close(control_fd);
   if (doorbell >= 0) ::close(doorbell);
   if (control != nullptr) ::munmap(control, sizeof(PoolControl));
 }
@@ -47,8 +78,11 @@ PoolCore::PoolCore(PoolOptions options) : impl_(std::make_unique<Impl>(std::move
   } catch (...) {
     for (auto& w : d.workers) {
       try {
-        w->process->kill();
-        w->process->join();
+        d.kill_worker(*w);
+        if (w->process)
+          w->process->join();
+        else
+          (void)d.reap(*w);
       } catch (...) {
       }
     }
@@ -61,7 +95,7 @@ PoolCore::PoolCore(PoolOptions options) : impl_(std::make_unique<Impl>(std::move
 
 PoolCore::~PoolCore() {
   Impl& d = *impl_;
-  if (d.owner != ::getpid()) {
+  if (d.owner != current_pid()) {
     // A forked copy: the dispatcher thread and the workers belong to the parent.
     if (d.thread.joinable()) new std::thread(std::move(d.thread));  // leaked on purpose
     d.workers.clear();
@@ -82,9 +116,33 @@ uint64_t PoolCore::new_group() noexcept {
 namespace {
 
 void check_owner(const PoolCore::Impl& d, const char* what) {
-  if (d.owner != ::getpid())
+  if (d.owner != current_pid())
     throw Error(errc::bad_state,
                 std::string(what) + ": a Pool belongs to the process that created it");
+}
+
+}  // namespace
+
+namespace {
+
+constexpr size_t kCopyPayloadMax = 4096;
+
+// Under the mutex: queues `job` for the dispatcher (see InboxJob).
+void add_to_inbox(PoolCore::Impl& d, Job& job) {
+  InboxJob entry;
+  entry.id = d.next_id++;
+  if (job.payload.size() > kCopyPayloadMax) {
+    entry.job.payload = std::move(job.payload);  // a large block: moving beats copying
+  } else {
+    entry.offset = d.inbox_bytes.size();
+    entry.size = job.payload.size();
+    d.inbox_bytes += job.payload;
+  }
+  entry.job.sink = std::move(job.sink);
+  entry.job.group = job.group;
+  entry.job.items = job.items;
+  entry.job.timeout = job.timeout;
+  d.inbox.push_back(std::move(entry));
 }
 
 }  // namespace
@@ -97,12 +155,7 @@ void PoolCore::submit(std::vector<Job>& jobs, bool feeder) {
     if (d.state == State::terminate) throw Error(errc::terminated, "Pool: the pool was terminated");
     if (d.state == State::close && !(feeder && !d.join_requested))
       throw Error(errc::closed, "Pool: the pool is closed (close() was called)");
-    for (auto& job : jobs) {
-      auto record = std::make_unique<JobRecord>();
-      record->id = d.next_id++;
-      record->job = std::move(job);
-      d.inbox.push_back(std::move(record));
-    }
+    for (auto& job : jobs) add_to_inbox(d, job);
     d.inbox_nonempty.store(true, std::memory_order_seq_cst);
   }
   ring_doorbell(*d.control, d.doorbell);
@@ -111,15 +164,12 @@ void PoolCore::submit(std::vector<Job>& jobs, bool feeder) {
 void PoolCore::submit_one(Job&& job) {
   Impl& d = *impl_;
   check_owner(d, "Pool");
-  auto record = std::make_unique<JobRecord>();
-  record->job = std::move(job);
   {
     std::lock_guard lock(d.mutex);
     if (d.state == State::terminate) throw Error(errc::terminated, "Pool: the pool was terminated");
     if (d.state == State::close)
       throw Error(errc::closed, "Pool: the pool is closed (close() was called)");
-    record->id = d.next_id++;
-    d.inbox.push_back(std::move(record));
+    add_to_inbox(d, job);
     d.inbox_nonempty.store(true, std::memory_order_seq_cst);
   }
   ring_doorbell(*d.control, d.doorbell);
@@ -127,7 +177,7 @@ void PoolCore::submit_one(Job&& job) {
 
 void PoolCore::cancel(uint64_t group) {
   Impl& d = *impl_;
-  if (d.owner != ::getpid()) return;
+  if (d.owner != current_pid()) return;
   {
     std::lock_guard lock(d.mutex);
     if (d.state == State::terminate) return;

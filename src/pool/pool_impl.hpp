@@ -9,6 +9,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,12 +28,27 @@ struct JobRecord {
 };
 using JobPtr = std::unique_ptr<JobRecord>;
 
+// A submitted job waiting for the dispatcher. Its payload bytes are copied into the inbox's byte
+// buffer (Impl::inbox_bytes) so that no heap block allocated by a submitting thread is freed by
+// the dispatcher thread: such cross-thread frees cost more than the copy (malloc's per-thread
+// caches).
+struct InboxJob {
+  uint64_t id = 0;
+  Job job;  // payload empty
+  size_t offset = 0;
+  size_t size = 0;
+};
+
 struct WorkerRecord {
+  WorkerRecord() = default;
+  WorkerRecord(const WorkerRecord&) = delete;
+  WorkerRecord& operator=(const WorkerRecord&) = delete;
+  ~WorkerRecord();
   std::unique_ptr<Channel> channel;
-  std::unique_ptr<Process> process;
+  std::unique_ptr<Process> process;  // StartMethod::fork; null for a forkserver worker
   std::string name;
   pid_t pid = 0;
-  int pidfd = -1;
+  int pidfd = -1;  // the Process's sentinel, or our own (forkserver) pidfd
   std::vector<JobPtr> slots;  // by slot index
   std::vector<uint32_t> free_slots;
   size_t in_flight = 0;
@@ -60,13 +76,16 @@ struct PoolCore::Impl {
   int nprocs = 1;
   pid_t owner = 0;
   pool::PoolControl* control = nullptr;  // MAP_SHARED page, inherited by workers
+  int control_fd = -1;                   // its memfd (forkserver: sent to each worker)
+  void (*served_initializer)() = nullptr;  // forkserver: options.initializer's function
   int doorbell = -1;                     // eventfd, inherited by workers
 
   mutable std::mutex mutex;
   pool::State state = pool::State::run;
   bool join_requested = false;
   size_t feeders = 0;
-  std::vector<pool::JobPtr> inbox;
+  std::vector<pool::InboxJob> inbox;
+  std::string inbox_bytes;
   std::vector<uint64_t> cancels;
   std::atomic<bool> inbox_nonempty{false};
   uint64_t next_id = 1;
@@ -81,7 +100,10 @@ struct PoolCore::Impl {
   std::thread::id thread_id;
 
   // ---- the dispatcher thread's own
+  std::vector<pool::InboxJob> inbox_spare;  // swapped with inbox: both keep their capacity
+  std::string inbox_bytes_spare;
   std::deque<pool::JobPtr> pending;
+  std::vector<pool::JobPtr> free_jobs;  // finished records, reused (see recycle)
   std::vector<std::unique_ptr<pool::WorkerRecord>> workers;
   size_t worker_serial = 0;
   size_t in_flight = 0;
@@ -95,17 +117,23 @@ struct PoolCore::Impl {
 
   // dispatcher.cpp
   void start_worker();
+  bool served() const noexcept { return options.start_method == StartMethod::forkserver; }
+  // The worker's exit code (negative: signal), reaping it; nullopt if unknown.
+  std::optional<int> reap(pool::WorkerRecord& w) noexcept;
   void run() noexcept;
   bool take_inbox();
+  void take_jobs(std::vector<pool::InboxJob>& jobs, const std::string& bytes);
   bool collect(pool::WorkerRecord& w);
   void handle_message(pool::WorkerRecord& w, const char* body, size_t size, uint8_t kind);
   bool check_deaths(int timeout_ms);
   void handle_death(size_t index);
   bool dispatch();
+  bool rebalance();
   bool flush(pool::WorkerRecord& w);
   int64_t check_timeouts();
   void cancel_group(uint64_t group);
   void fail(pool::JobPtr job, errc code, const std::string& message) noexcept;
+  void recycle(pool::JobPtr job) noexcept;
   void fail_everything(errc code, const std::string& message) noexcept;
   void break_pool(const std::string& message);
   void kill_worker(pool::WorkerRecord& w) noexcept;

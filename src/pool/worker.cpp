@@ -88,7 +88,8 @@ class Worker {
     p += callable_size;
     const auto count = take<uint32_t>(p);
 
-    header_.running_since_ns.store(monotonic_ns(), std::memory_order_relaxed);
+    const uint64_t start = monotonic_ns();
+    header_.running_since_ns.store(start, std::memory_order_relaxed);
     header_.running_slot.store(slot, std::memory_order_relaxed);
     uint64_t expected = id & kSlotIdMask;
     // Claim the slot; failing means the dispatcher cancelled this task first.
@@ -104,7 +105,6 @@ class Worker {
     const size_t elapsed_at = out_.size();
     put(out_, uint64_t{0});
     put(out_, count);
-    const uint64_t start = monotonic_ns();
     for (uint32_t i = 0; i < count; ++i) {
       const auto size = take<uint32_t>(p);
       invoker(callable, p, size, out_);

@@ -86,11 +86,14 @@ int bench_rss(long n) {
 
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "rss") == 0) return bench_rss(std::atol(argv[2]));
-  const int reps = 3;
+  // `mproc_pool_bench only apply|map|roundtrip|cpu [reps]`: one part, for profiling.
+  const std::string only = argc >= 3 && std::strcmp(argv[1], "only") == 0 ? argv[2] : "";
+  auto part = [&](const char* name) { return only.empty() || only == name; };
+  const int reps = argc >= 4 ? std::atoi(argv[3]) : 3;
   mproc::Pool pool(2);
   pool.map(f, std::vector<int>(8, 1));  // workers up and warm
 
-  {
+  if (part("apply")) {
     const int n = 20000;
     std::vector<mproc::AsyncResult<int>> rs;
     rs.reserve(n);
@@ -106,7 +109,7 @@ int main(int argc, char** argv) {
          }),
          "tasks/s");
   }
-  {
+  if (part("map")) {
     const int n = 200000;
     std::vector<int> in(n);
     for (int i = 0; i < n; ++i) in[static_cast<size_t>(i)] = i;
@@ -132,7 +135,7 @@ int main(int argc, char** argv) {
          }),
          "tasks/s");
   }
-  {
+  if (part("roundtrip")) {
     const int n = 5000;
     emit("mproc_pool_apply_roundtrip", repeat(reps, [&] {
            const double t0 = now_s();
@@ -142,7 +145,7 @@ int main(int argc, char** argv) {
          }),
          "us");
   }
-  {
+  if (part("cpu")) {
     const uint64_t n = 50'000'000;
     std::vector<double> ratios, serial, parallel;
     for (int r = 0; r < reps; ++r) {
@@ -161,7 +164,7 @@ int main(int argc, char** argv) {
     emit("mproc_pool_cpu_serial_8x", serial, "s");
     emit("mproc_pool_cpu_pool2_8x", parallel, "s");
   }
-  {
+  if (only.empty()) {
     std::vector<double> rss, anon;
     for (pid_t pid : pool.worker_pids()) {
       rss.push_back(static_cast<double>(rss_kb("VmRSS", pid)));

@@ -1,0 +1,455 @@
+#include "pool/forkserver.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio_ext.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+#include <mproc/pool.hpp>
+
+#include "pool/channel.hpp"
+#include "pool/worker.hpp"
+#include "process/current_process.hpp"
+#include "process/pidfd.hpp"
+
+namespace mproc {
+namespace detail::pool {
+namespace {
+
+enum class Op : uint32_t { spawn = 1, spawned = 2, spawn_failed = 3, exited = 4 };
+
+struct SpawnRequest {
+  Op op = Op::spawn;
+  uint64_t maxtasks = 0;
+  uintptr_t initializer = 0;
+  char name[48] = {};
+};
+
+struct Reply {
+  Op op = Op::exited;
+  pid_t pid = 0;
+  int32_t value = 0;  // errno (spawn_failed) or exit code (exited; negative: signal)
+};
+
+constexpr int kMaxFds = 3;
+constexpr int kReplyTimeoutMs = 10'000;
+constexpr int kStopTimeoutMs = 5'000;
+
+bool send_message(int sock, const void* data, size_t size, const int* fds, int nfds) {
+  iovec iov{const_cast<void*>(data), size};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)] = {};
+  if (nfds > 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * static_cast<size_t>(nfds));
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int) * static_cast<size_t>(nfds));
+    std::memcpy(CMSG_DATA(c), fds, sizeof(int) * static_cast<size_t>(nfds));
+  }
+  for (;;) {
+    const ssize_t n = ::sendmsg(sock, &msg, MSG_NOSIGNAL);
+    if (n >= 0) return static_cast<size_t>(n) == size;
+    if (errno != EINTR) return false;
+  }
+}
+
+// One datagram; received fds are O_CLOEXEC. Returns its size, 0 at end of file, -1 on error.
+ssize_t recv_message(int sock, void* data, size_t size, int* fds, int& nfds) {
+  iovec iov{data, size};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFds)];
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  nfds = 0;
+  ssize_t n = 0;
+  do {
+    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return n;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < count; ++i) {
+      int fd = -1;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      if (nfds < kMaxFds)
+        fds[nfds++] = fd;
+      else
+        ::close(fd);
+    }
+  }
+  return n;
+}
+
+void close_all(const int* fds, int n) {
+  for (int i = 0; i < n; ++i) ::close(fds[i]);
+}
+
+int exit_code_of(const siginfo_t& info) {
+  return info.si_code == CLD_EXITED ? info.si_status : -info.si_status;
+}
+
+void wait_pidfd(int pidfd, siginfo_t& info) {
+  while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED) < 0 &&
+         errno == EINTR) {
+  }
+}
+
+// ---- the server (a forked child: single-threaded, never returns)
+
+[[noreturn]] void run_worker(SpawnRequest& request, const int* fds, pid_t server) {
+  int code = 1;
+  try {
+    ::prctl(PR_SET_NAME, request.name, 0, 0, 0);
+    std::unique_ptr<Channel> channel = Channel::attach(fds[0]);
+    void* page =
+        ::mmap(nullptr, sizeof(PoolControl), PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
+    if (page == MAP_FAILED) ::_exit(1);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    become_child(request.name, "", true, server, "ForkServer");
+    std::function<void()> initializer;
+    if (request.initializer != 0) initializer = reinterpret_cast<void (*)()>(request.initializer);
+    const WorkerConfig config{channel.get(), static_cast<PoolControl*>(page), fds[2],
+                              &initializer, static_cast<size_t>(request.maxtasks), server};
+    code = worker_main(config);
+  } catch (const SystemExit& e) {
+    code = e.code();
+  } catch (...) {
+    code = 1;
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  ::_exit(code);
+}
+
+struct Child {
+  pid_t pid;
+  int pidfd;
+};
+
+// Serves one request; false when the parent closed its end (or the socket broke): stop.
+bool spawn_in_server(int sock, std::vector<Child>& children) {
+  SpawnRequest request;
+  int fds[kMaxFds];
+  int nfds = 0;
+  const ssize_t n = recv_message(sock, &request, sizeof request, fds, nfds);
+  if (n <= 0) return false;
+  Reply reply;
+  if (static_cast<size_t>(n) != sizeof request || nfds != kMaxFds || request.op != Op::spawn) {
+    close_all(fds, nfds);
+    reply.op = Op::spawn_failed;
+    reply.value = EPROTO;
+    send_message(sock, &reply, sizeof reply, nullptr, 0);
+    return true;
+  }
+  request.name[sizeof request.name - 1] = '\0';
+  const pid_t server = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(sock);
+    for (const Child& c : children) ::close(c.pidfd);
+    run_worker(request, fds, server);
+  }
+  int err = errno;
+  close_all(fds, nfds);
+  int pidfd = -1;
+  if (pid > 0) {
+    pidfd = pidfd_open(pid);
+    if (pidfd < 0) {
+      err = errno;
+      ::kill(pid, SIGKILL);
+      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
+  }
+  if (pidfd < 0) {
+    reply.op = Op::spawn_failed;
+    reply.value = err;
+    send_message(sock, &reply, sizeof reply, nullptr, 0);
+    return true;
+  }
+  children.push_back({pid, pidfd});
+  reply.op = Op::spawned;
+  reply.pid = pid;
+  send_message(sock, &reply, sizeof reply, &pidfd, 1);
+  return true;
+}
+
+[[noreturn]] void server_main(int sock, pid_t parent) {
+  // Keep only stdio and the socket: the parent's other descriptors (pipe ends, sockets) must not
+  // be held open by the server or by the workers it forks.
+  if (sock > 3) ::close_range(3, static_cast<unsigned>(sock) - 1, 0);
+  ::close_range(static_cast<unsigned>(sock) + 1, ~0U, 0);
+  ::prctl(PR_SET_NAME, "mproc-forksrv", 0, 0, 0);
+  std::vector<Child> children;
+  try {
+    for (;;) {
+      std::vector<pollfd> fds;
+      fds.push_back({sock, POLLIN, 0});
+      for (const Child& c : children) fds.push_back({c.pidfd, POLLIN, 0});
+      // Wakes every second to notice a parent that died while a child still held its end.
+      const int rc = ::poll(fds.data(), fds.size(), 1000);
+      if (::getppid() != parent) break;
+      if (rc < 0 && errno != EINTR) break;
+      if (rc <= 0) continue;
+      for (size_t i = children.size(); i > 0; --i) {
+        if (fds[i].revents == 0) continue;
+        const Child c = children[i - 1];
+        siginfo_t info{};
+        wait_pidfd(c.pidfd, info);
+        ::close(c.pidfd);
+        children.erase(children.begin() + static_cast<std::ptrdiff_t>(i - 1));
+        Reply reply;
+        reply.op = Op::exited;
+        reply.pid = c.pid;
+        reply.value = exit_code_of(info);
+        send_message(sock, &reply, sizeof reply, nullptr, 0);
+      }
+      if (fds[0].revents != 0 && !spawn_in_server(sock, children)) break;
+    }
+  } catch (...) {
+    // Stop.
+  }
+  // No worker outlives its server.
+  for (const Child& c : children) pidfd_send_signal(c.pidfd, SIGKILL);
+  for (const Child& c : children) {
+    siginfo_t info{};
+    wait_pidfd(c.pidfd, info);
+  }
+  ::_exit(0);
+}
+
+// ---- the client (in the parent)
+
+struct Client {
+  std::mutex mutex;
+  pid_t owner = 0;  // the process that started the server
+  pid_t pid = 0;    // the server
+  int pidfd = -1;
+  int sock = -1;
+  std::map<pid_t, int> exited;  // exit codes reported and not yet asked for
+};
+
+void forget_after_fork();
+
+Client& client() {
+  // Leaked on purpose: pools may still use it from at-exit handlers.
+  static Client* c = [] {
+    ::pthread_atfork(nullptr, nullptr, forget_after_fork);
+    return new Client;
+  }();
+  return *c;
+}
+
+// In a forked child: the server belongs to the parent. The child's copies of its descriptors are
+// closed; the mutex may have been held by another thread at the fork, so it is made anew.
+void forget_after_fork() {
+  Client& c = client();
+  new (&c.mutex) std::mutex;
+  if (c.sock >= 0) ::close(c.sock);
+  if (c.pidfd >= 0) ::close(c.pidfd);
+  c.sock = c.pidfd = -1;
+  c.pid = c.owner = 0;
+  c.exited.clear();
+}
+
+bool running(const Client& c) { return c.sock >= 0 && c.owner == ::getpid(); }
+
+void start_locked(Client& c) {
+  if (running(c)) return;
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+    throw_errno(errno, "forkserver: socketpair");
+  // As Process::start: what the parent printed so far is written once, by the parent.
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(stdout);
+  std::fflush(stderr);
+  sigset_t all;
+  sigset_t saved;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &saved);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::__fpurge(stdout);
+    ::__fpurge(stderr);
+    ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+    server_main(sv[1], parent);
+  }
+  const int err = errno;
+  ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  ::close(sv[1]);
+  if (pid < 0) {
+    ::close(sv[0]);
+    throw_errno(err, "forkserver: fork");
+  }
+  const int pidfd = pidfd_open(pid);
+  if (pidfd < 0) {
+    const int open_err = errno;
+    ::close(sv[0]);  // the server sees end of file and exits
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    throw_errno(open_err, "forkserver: pidfd_open");
+  }
+  c.owner = parent;
+  c.pid = pid;
+  c.pidfd = pidfd;
+  c.sock = sv[0];
+  c.exited.clear();
+}
+
+// Closes the socket (the server then kills and reaps its workers, and exits) and reaps the
+// server, killing it if it does not exit within kStopTimeoutMs.
+void stop_locked(Client& c) {
+  if (!running(c)) return;
+  ::close(c.sock);
+  c.sock = -1;
+  pollfd p{c.pidfd, POLLIN, 0};
+  int rc = 0;
+  while ((rc = ::poll(&p, 1, kStopTimeoutMs)) < 0 && errno == EINTR) {
+  }
+  if (rc == 0) pidfd_send_signal(c.pidfd, SIGKILL);
+  while (::waitpid(c.pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  ::close(c.pidfd);
+  c.pidfd = -1;
+  c.pid = c.owner = 0;
+  c.exited.clear();
+}
+
+// Reads one reply within `timeout_ms`. False on timeout; on end of file (the server died) the
+// server is reaped and forgotten (the next spawn starts a new one), and false is returned.
+bool read_reply(Client& c, Reply& reply, int& fd, int timeout_ms) {
+  fd = -1;
+  pollfd p{c.sock, POLLIN, 0};
+  const int rc = ::poll(&p, 1, timeout_ms);
+  if (rc < 0 && errno == EINTR) return false;
+  if (rc == 0) return false;
+  int fds[kMaxFds];
+  int nfds = 0;
+  const ssize_t n = recv_message(c.sock, &reply, sizeof reply, fds, nfds);
+  if (n <= 0) {
+    close_all(fds, nfds);
+    stop_locked(c);
+    return false;
+  }
+  if (static_cast<size_t>(n) != sizeof reply || nfds > 1) {
+    close_all(fds, nfds);
+    reply.op = Op::spawn_failed;
+    reply.value = EPROTO;
+    return true;
+  }
+  if (nfds == 1) fd = fds[0];
+  return true;
+}
+
+int remaining_ms(std::chrono::steady_clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  return left.count() < 0 ? 0 : static_cast<int>(left.count());
+}
+
+}  // namespace
+
+ServedWorker forkserver_spawn(const std::string& name, int channel_fd, int control_fd,
+                              int doorbell, void (*initializer)(), size_t maxtasks) {
+  Client& c = client();
+  std::lock_guard lock(c.mutex);
+  start_locked(c);
+  SpawnRequest request;
+  request.maxtasks = maxtasks;
+  request.initializer = reinterpret_cast<uintptr_t>(initializer);
+  std::snprintf(request.name, sizeof request.name, "%s", name.c_str());
+  const int fds[kMaxFds] = {channel_fd, control_fd, doorbell};
+  if (!send_message(c.sock, &request, sizeof request, fds, kMaxFds)) {
+    stop_locked(c);
+    throw Error(errc::broken, "forkserver: the server is gone");
+  }
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kReplyTimeoutMs);
+  for (;;) {
+    Reply reply;
+    int fd = -1;
+    if (!running(c) || remaining_ms(deadline) == 0)
+      throw Error(errc::broken, "forkserver: the server is gone or does not answer");
+    if (!read_reply(c, reply, fd, remaining_ms(deadline))) continue;
+    switch (reply.op) {
+      case Op::exited:
+        c.exited[reply.pid] = reply.value;
+        if (fd >= 0) ::close(fd);
+        break;
+      case Op::spawned:
+        if (fd < 0) throw Error(errc::internal, "forkserver: a worker without its pidfd");
+        return {reply.pid, fd};
+      default:
+        if (fd >= 0) ::close(fd);
+        throw_errno(reply.value, "forkserver: fork of a worker");
+    }
+  }
+}
+
+std::optional<int> forkserver_exit_code(pid_t pid, int timeout_ms) {
+  Client& c = client();
+  std::lock_guard lock(c.mutex);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    if (auto it = c.exited.find(pid); it != c.exited.end()) {
+      const int code = it->second;
+      c.exited.erase(it);
+      return code;
+    }
+    if (!running(c) || remaining_ms(deadline) == 0) return std::nullopt;
+    Reply reply;
+    int fd = -1;
+    if (!read_reply(c, reply, fd, remaining_ms(deadline))) continue;
+    if (fd >= 0) ::close(fd);
+    if (reply.op == Op::exited) c.exited[reply.pid] = reply.value;
+  }
+}
+
+}  // namespace detail::pool
+
+void start_forkserver() {
+  auto& c = detail::pool::client();
+  std::lock_guard lock(c.mutex);
+  detail::pool::start_locked(c);
+}
+
+void stop_forkserver() {
+  auto& c = detail::pool::client();
+  std::lock_guard lock(c.mutex);
+  detail::pool::stop_locked(c);
+}
+
+pid_t forkserver_pid() {
+  auto& c = detail::pool::client();
+  std::lock_guard lock(c.mutex);
+  return detail::pool::running(c) ? c.pid : 0;
+}
+
+}  // namespace mproc

@@ -1,0 +1,37 @@
+// The forkserver: a small single-threaded process forked from this one (no exec: the same binary,
+// so function pointers stay valid), which forks pool workers on request. A parent with many
+// threads thus never forks a worker itself: the worker is a copy of the server, which was a copy
+// of the parent when it was still single-threaded (or at least when start_forkserver was called).
+//
+// Protocol, over one SOCK_SEQPACKET socketpair (one message per datagram, fds by SCM_RIGHTS):
+//   parent -> server  SpawnRequest + fds [channel memfd, control memfd, doorbell eventfd]
+//   server -> parent  Reply{spawned, pid} + fd [pidfd]  or  Reply{spawn_failed, errno}
+//   server -> parent  Reply{exited, pid, code}  when a worker ends (the server reaps it)
+// The parent watches each worker through its pidfd (readable when it exits) and kills it with
+// pidfd_send_signal; its exit code comes from the server. The server exits, killing and reaping
+// its workers, when the parent closes the socket (stop_forkserver) or dies.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+
+namespace mproc::detail::pool {
+
+struct ServedWorker {
+  pid_t pid = 0;
+  int pidfd = -1;  // O_CLOEXEC, owned by the caller
+};
+
+// Starts the server if it is not running, then has it fork a worker running worker_main on the
+// given channel. Errors: errc::broken if the server is gone or does not answer; the errno of
+// fork in the server.
+ServedWorker forkserver_spawn(const std::string& name, int channel_fd, int control_fd,
+                              int doorbell, void (*initializer)(), size_t maxtasks);
+
+// The exit code of a worker the server started (negative: killed by that signal), once the server
+// has reaped it; nullopt if the server is gone or does not report it within `timeout_ms`.
+std::optional<int> forkserver_exit_code(pid_t pid, int timeout_ms);
+
+}  // namespace mproc::detail::pool
