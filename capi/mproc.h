@@ -944,9 +944,24 @@ MPROC_API void mproc_pool_options_init(mproc_pool_options_t *options);
 
 /* Creates a pool and forks its workers. options may be NULL for the defaults.
  * Errors: -EINVAL (out NULL; struct_size as described above; processes < 1; an unknown start
- * method), -ENOTSUP (a start method this build does not support yet), the -errno of fork / mmap /
+ * method; an initializer with MPROC_START_FORKSERVER, see below), the -errno of fork / mmap /
  * eventfd. On failure *out is untouched and no worker is left running. */
 MPROC_API int mproc_pool_create(const mproc_pool_options_t *options, mproc_pool_t **out);
+
+/* The forkserver (MPROC_START_FORKSERVER): a small single-threaded process forked from this one
+ * (no exec: function pointers stay valid) that forks the workers of forkserver pools, so that no
+ * worker inherits a lock another thread of the caller held. Call mproc_start_forkserver at the top
+ * of main, before starting threads; otherwise the first forkserver pool starts it. Workers are
+ * copies of the program as it was when the server started: pointers in user_data refer to the
+ * server's copy of memory. A forkserver pool takes no initializer (-EINVAL): the server was forked
+ * before the initializer's user_data existed. mproc_stop_forkserver kills and reaps the server
+ * and the workers it started (destroy forkserver pools first); it never hangs and is a no-op when
+ * none runs. The server also ends when this process exits or dies.
+ * mproc_start_forkserver errors: the -errno of socketpair / fork / pidfd_open. */
+MPROC_API int mproc_start_forkserver(void);
+MPROC_API int mproc_stop_forkserver(void);
+/* The forkserver's pid, 0 if none runs. */
+MPROC_API int mproc_forkserver_pid(void);
 
 /* Per-call options of submit, map and imap; NULL means the defaults. Extensible as
  * mproc_pool_options_t is. */

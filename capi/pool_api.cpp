@@ -177,6 +177,22 @@ void mproc_task_options_init(mproc_task_options_t* options) {
   options->timeout_ms = MPROC_WAIT_FOREVER;
 }
 
+int mproc_start_forkserver(void) {
+  return guard("mproc_start_forkserver", [] {
+    mproc::start_forkserver();
+    return 0;
+  });
+}
+
+int mproc_stop_forkserver(void) {
+  return guard("mproc_stop_forkserver", [] {
+    mproc::stop_forkserver();
+    return 0;
+  });
+}
+
+int mproc_forkserver_pid(void) { return static_cast<int>(mproc::forkserver_pid()); }
+
 int mproc_pool_create(const mproc_pool_options_t* options, mproc_pool_t** out) {
   return guard("mproc_pool_create", [&] {
     mproc::capi::require(out, "mproc_pool_create", "out");

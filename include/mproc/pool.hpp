@@ -150,8 +150,8 @@ class MPROC_API TaskFailure : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The start method named as in Python ("fork", "forkserver", "spawn"). Errors: ENOTSUP for a
-// method this build does not support (yet), EINVAL for an unknown name.
+// The start method named as in Python ("fork", "forkserver", "spawn"). Errors: ENOTSUP for
+// "spawn" (no interpreter to re-exec: use forkserver), EINVAL for an unknown name.
 MPROC_API StartMethod start_method_from_name(std::string_view name);
 
 namespace detail {

@@ -45,9 +45,9 @@ TEST_F(PoolTest, TaskFailureGivesItsMessageWithoutTypeName) {
 
 TEST_F(PoolTest, StartMethodsByName) {
   EXPECT_EQ(mproc::start_method_from_name("fork"), mproc::StartMethod::fork);
-  // Not in this build yet: a clear ENOTSUP (update when forkserver is wired in).
+  EXPECT_EQ(mproc::start_method_from_name("forkserver"), mproc::StartMethod::forkserver);
   try {
-    (void)mproc::start_method_from_name("forkserver");
+    (void)mproc::start_method_from_name("spawn");
     ADD_FAILURE() << "expected ENOTSUP";
   } catch (const mproc::Error& e) {
     EXPECT_EQ(e.code(), std::errc::not_supported);
