@@ -7,6 +7,7 @@
 //   auto log = m.list<std::string>();                  // m.list()
 //   auto ns = m.Namespace();  ns.set("x", 1.5);        // m.Namespace(); ns.x = 1.5
 //   auto q = m.Queue();                                // m.Queue(): a mproc::Queue
+//   auto v = m.Value<int>(0);  auto a = m.Array<double>(10);  auto l = m.Lock();
 //
 // Sharing with other processes:
 //  - children forked after a container was made use it as is;
@@ -32,10 +33,13 @@
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 #include <mproc/list.hpp>
+#include <mproc/lock.hpp>
 #include <mproc/queue.hpp>
+#include <mproc/shared_ctypes.hpp>
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -116,6 +120,28 @@ class MPROC_API Manager {
   // A mproc::Queue (maxsize 0: no limit; a named queue keeps the maxsize of its creation).
   mproc::Queue Queue(std::size_t maxsize = 0, std::string_view name = {});
   mproc::Queue Queue(std::string_view name) { return Queue(0, name); }
+  // Python's m.Value(typecode, v) / m.Array(typecode, n or sequence) / m.Lock() / m.RLock(): the
+  // shared-memory objects of <mproc/shared_ctypes.hpp> and <mproc/lock.hpp> (attachable ones),
+  // owned and named like the containers. A named Value / Array keeps the size of its creation;
+  // attaching it as another element type is errc::bad_handle.
+  template <SharedCType T>
+  mproc::Value<T> Value(const T& initial = T{}, std::string_view name = {}) {
+    return adopt<mproc::Value<T>>("value", name, [&] { return mproc::Value<T>(initial); });
+  }
+  template <SharedCType T>
+  mproc::Array<T> Array(std::size_t size, std::string_view name = {}) {
+    return adopt<mproc::Array<T>>("array", name, [&] { return mproc::Array<T>(size); });
+  }
+  template <SharedCType T>
+  mproc::Array<T> Array(std::span<const T> initial, std::string_view name = {}) {
+    return adopt<mproc::Array<T>>("array", name, [&] { return mproc::Array<T>(initial); });
+  }
+  mproc::Lock Lock(std::string_view name = {}) {
+    return adopt<mproc::Lock>("lock", name, [] { return mproc::Lock(mproc::attachable); });
+  }
+  mproc::RLock RLock(std::string_view name = {}) {
+    return adopt<mproc::RLock>("rlock", name, [] { return mproc::RLock(mproc::attachable); });
+  }
 
   // The names registered so far.
   std::vector<std::string> names() const;

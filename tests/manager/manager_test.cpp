@@ -3,6 +3,9 @@
 #include <mproc/pool.hpp>
 
 #include <algorithm>
+#include <cstdint>
+#include <mutex>
+#include <span>
 #include <string>
 
 #include "manager_test_support.hpp"
@@ -130,6 +133,67 @@ TEST_F(ManagerApiTest, PoolWorkersUseAContainerByHandle) {
   }
   EXPECT_EQ(d.size(), 10u);
   EXPECT_EQ(d.get(9), 81);
+}
+
+// A pool task: increments a Manager Value and appends to a Manager Array slot, under the Value's
+// lock and a Manager Lock, both attached by handle.
+int count_under_lock(std::string value_handle, std::string array_handle, std::string lock_handle,
+                     int slot) {
+  auto counter = Value<long>::attach(value_handle);
+  auto hits = Array<int>::attach(array_handle);
+  auto lock = Lock::attach(lock_handle);
+  for (int i = 0; i < 100; ++i) {
+    std::lock_guard g(counter);
+    *counter.get_obj() += 1;
+  }
+  std::lock_guard g(lock);
+  hits.set(static_cast<size_t>(slot), hits.get(static_cast<size_t>(slot)) + 1);
+  return slot;
+}
+
+TEST_F(ManagerApiTest, ValueArrayAndLockFactoriesShareWithPoolWorkers) {
+  Manager m;
+  auto counter = m.Value<long>(0);
+  auto hits = m.Array<int>(4);
+  auto lock = m.Lock();
+  auto rlock = m.RLock();
+  EXPECT_TRUE(counter.has_lock());
+  {
+    Pool pool(2);
+    std::vector<AsyncResult<int>> results;
+    for (int i = 0; i < 20; ++i)
+      results.push_back(pool.apply_async(count_under_lock, counter.handle(), hits.handle(),
+                                         lock.handle(), i % 4));
+    for (auto& r : results) (void)r.get(Seconds(60));
+    pool.close();
+    pool.join();
+  }
+  EXPECT_EQ(counter.get(), 2000);
+  for (size_t i = 0; i < 4; ++i) EXPECT_EQ(hits.get(i), 5);
+  {
+    std::lock_guard g1(rlock);
+    std::lock_guard g2(rlock);  // recursive
+  }
+  // Named ones are created once and found again, by kind and element type.
+  const std::vector<double> init{1.5, 2.5};
+  auto named = m.Array<double>(std::span<const double>(init), "weights");
+  EXPECT_EQ((m.Array<double>(std::size_t{7}, "weights").handle()), named.handle());
+  EXPECT_EQ(m.Array<double>(std::size_t{7}, "weights").get(1), 2.5);
+  m.Value<int>(5, "answer");
+  EXPECT_EQ(m.Value<int>(0, "answer").get(), 5);
+  EXPECT_EQ(m.Lock("mutex").handle(), m.Lock("mutex").handle());
+  try {
+    (void)m.Value<std::int64_t>(0, "answer");
+    ADD_FAILURE() << "a Value<int> attached as Value<int64_t>";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(errc::bad_handle)) << e.what();
+  }
+  try {
+    (void)m.Lock("weights");
+    ADD_FAILURE() << "an array found as a lock";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(errc::bad_handle)) << e.what();
+  }
 }
 
 }  // namespace
