@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -192,19 +193,24 @@ void tour_pool() {
 }
 
 
-// Section 6: shared memory. A Manager's dict and list live in shared memory: four processes update
-// them at once (no update is lost), and a process that only knows the Manager's name finds the
-// same containers by their names, as a process not forked from this one would.
+// Section 6: shared memory. A Manager's dict, list, Array and Value live in shared memory: four
+// processes update them at once (no update is lost), and a process that only knows the Manager's
+// name finds the same containers by their names, as a process not forked from this one would.
 void tour_shared_memory() {
-  section("shared memory: a Manager's dict and list");
+  section("shared memory: a Manager's dict, list, Array and Value");
   mproc::Manager manager;
   auto scores = manager.dict<std::string, int>("scores");
   auto log = manager.list<std::string>("log");
+  auto squares = manager.Array<double>(4);  // Python: manager.Array('d', [0.0] * 4)
+  auto updates = manager.Value<int>(0);     // Python: manager.Value('i', 0)
   std::vector<mproc::Process> workers;
   for (int i = 0; i < 4; ++i) {
-    workers.emplace_back([&scores, &log, i] {
+    workers.emplace_back([&, i] {
       scores.set("worker-" + std::to_string(i), i * i);
       log.append("process " + std::to_string(mproc::getpid()) + " was worker " + std::to_string(i));
+      squares.set(static_cast<std::size_t>(i), i * i * 1.5);
+      std::lock_guard hold(updates);  // the Value's own lock: += is a read and a write
+      *updates.get_obj() += 3;
     });
   }
   for (auto& w : workers) w.start();
@@ -223,6 +229,9 @@ void tour_shared_memory() {
   for (const auto& [key, value] : items) std::printf(" %s=%d", key.c_str(), value);
   std::printf("\nlist (%zu entries, in the order they were appended):\n", log.size());
   for (const auto& line : log.snapshot()) std::printf("  %s\n", line.c_str());
+  std::printf("Array:");
+  for (std::size_t i = 0; i < squares.size(); ++i) std::printf(" %.1f", squares.get(i));
+  std::printf("\nValue: %d updates (4 workers x 3)\n", updates.get());
 }
 
 }  // namespace
