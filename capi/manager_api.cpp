@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "capi_support.hpp"
+#include "shm_support.hpp"
 
 namespace {
 
@@ -176,6 +177,29 @@ int mproc_manager_queue(mproc_manager_t* manager, const char* name, int64_t maxs
         m.Queue(static_cast<std::size_t>(maxsize), name_or_empty(name)).handle();
     // The queue's own C handle, made by the queue's C layer.
     return mproc_queue_attach(handle.c_str(), out);
+  });
+}
+
+int mproc_manager_array(mproc_manager_t* manager, const char* name, size_t element_size,
+                        size_t element_align, size_t count, int flags, mproc_array_t** out) {
+  constexpr const char* fn = "mproc_manager_array";
+  return guard(fn, [&] {
+    auto& m = manager_of(manager, fn);
+    require(out, fn, "out");
+    const std::string handle = m.adopt<mproc::detail::SharedBlock>("array", name_or_empty(name), [&] {
+      return mproc::capi::new_array_block(element_size, element_align, count, flags, fn);
+    }).handle();
+    return mproc_array_attach(handle.c_str(), out);
+  });
+}
+
+int mproc_manager_lock(mproc_manager_t* manager, const char* name, mproc_lock_t** out) {
+  constexpr const char* fn = "mproc_manager_lock";
+  return guard(fn, [&] {
+    auto& m = manager_of(manager, fn);
+    require(out, fn, "out");
+    const std::string handle = m.Lock(name_or_empty(name)).handle();
+    return mproc_lock_attach(handle.c_str(), out);
   });
 }
 

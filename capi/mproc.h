@@ -763,6 +763,14 @@ MPROC_API int mproc_manager_namespace(mproc_manager_t *manager, const char *name
  * a named queue keeps the maxsize it was created with. Errors: also -EINVAL (maxsize < 0). */
 MPROC_API int mproc_manager_queue(mproc_manager_t *manager, const char *name, int64_t maxsize,
                                   mproc_queue_t **out);
+/* A Value or Array (see the Arrays section: arguments as mproc_array_create's; a Value is an array
+ * of count 1), or an attachable Lock (see the Locks section), owned and named like the containers;
+ * released with mproc_array_destroy / mproc_lock_destroy. A named array keeps the shape it was
+ * created with. Errors: also those of mproc_array_create. */
+MPROC_API int mproc_manager_array(mproc_manager_t *manager, const char *name, size_t element_size,
+                                  size_t element_align, size_t count, int flags,
+                                  mproc_array_t **out);
+MPROC_API int mproc_manager_lock(mproc_manager_t *manager, const char *name, mproc_lock_t **out);
 /* Removes the names of everything this Manager handle created, and the Manager's own name. Open
  * handles keep working. Later calls on this Manager handle: MPROC_ECLOSED. Idempotent. */
 MPROC_API int mproc_manager_shutdown(mproc_manager_t *manager);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "capi_support.hpp"
+#include "shm_support.hpp"
 
 namespace {
 
@@ -55,6 +56,18 @@ std::size_t default_alignment(std::size_t size) {
 }
 
 }  // namespace
+
+namespace mproc::capi {
+
+SharedBlock new_array_block(std::size_t element_size, std::size_t element_align, std::size_t count,
+                            int flags, const char* fn) {
+  if ((flags & ~MPROC_ARRAY_LOCK) != 0) throw invalid(fn, "unknown flags");
+  if (element_size == 0) throw invalid(fn, "element_size must be positive");
+  const std::size_t align = element_align == 0 ? default_alignment(element_size) : element_align;
+  return SharedBlock(element_size, align, count, (flags & MPROC_ARRAY_LOCK) != 0, true);
+}
+
+}  // namespace mproc::capi
 
 extern "C" {
 
@@ -133,11 +146,8 @@ int mproc_array_create(size_t element_size, size_t element_align, size_t count, 
   return guard("mproc_array_create", [&] {
     constexpr const char* fn = "mproc_array_create";
     require(out, fn, "out");
-    if ((flags & ~MPROC_ARRAY_LOCK) != 0) throw invalid(fn, "unknown flags");
-    if (element_size == 0) throw invalid(fn, "element_size must be positive");
-    const std::size_t align = element_align == 0 ? default_alignment(element_size) : element_align;
-    auto block = std::make_unique<SharedBlock>(element_size, align, count,
-                                               (flags & MPROC_ARRAY_LOCK) != 0, true);
+    auto block = std::make_unique<SharedBlock>(
+        mproc::capi::new_array_block(element_size, element_align, count, flags, fn));
     *out = reinterpret_cast<mproc_array_t*>(ArrayTable::insert(std::move(block)));
     return 0;
   });

@@ -4,6 +4,8 @@
 #include <ctime>
 #include <linux/futex.h>
 #include <string>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "log/logger.hpp"
 #include "sync/futex.hpp"
@@ -23,6 +25,30 @@ constexpr int kSpins = 100;
 std::uint32_t owner_tid(const pthread_mutex_t& m) noexcept {
   return static_cast<std::uint32_t>(__atomic_load_n(&m.__data.__lock, __ATOMIC_RELAXED)) &
          FUTEX_TID_MASK;
+}
+
+// True if the calling thread's robust list links this very mapping of `m`: the kernel's list
+// (struct robust_list_head, futex(2)) holds the address of each held robust mutex's list node as
+// the thread saw it when it locked. One process may map the same lock twice (two handles attached
+// to one segment); a held lock must be released only through the mapping that locked it, and only
+// before *that* mapping goes: unlocking through another address would leave the thread's robust
+// list pointing at memory that is about to be unmapped, or unmapped under a live entry.
+bool linked_through_this_mapping(const pthread_mutex_t& m) noexcept {
+  robust_list_head* head = nullptr;
+  std::size_t length = 0;
+  if (::syscall(SYS_get_robust_list, 0, &head, &length) != 0 || head == nullptr) return true;
+  // glibc links the address of __list.__next, and marks PI mutexes in the low bit.
+  const auto node = reinterpret_cast<std::uintptr_t>(&m.__data.__list.__next);
+  const auto unmarked = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{1}; };
+  if (unmarked(head->list_op_pending) == node) return true;
+  const auto end = reinterpret_cast<std::uintptr_t>(&head->list);
+  // Bounded: a thread holds few robust mutexes; the kernel itself stops at 2048 entries.
+  auto entry = unmarked(head->list.next);
+  for (int i = 0; i < 2048 && entry != 0 && entry != end; ++i) {
+    if (entry == node) return true;
+    entry = unmarked(reinterpret_cast<const robust_list*>(entry)->next);
+  }
+  return false;
 }
 
 void check(int rc, const char* what) {
@@ -132,7 +158,7 @@ bool mutex_restore(MutexState& s, std::uint32_t depth) {
 }
 
 void mutex_release_if_held(MutexState& s) noexcept {
-  if (!mutex_held_by_caller(s)) return;
+  if (!mutex_held_by_caller(s) || !linked_through_this_mapping(s.mutex)) return;
   s.depth.store(0, std::memory_order_relaxed);
   ::pthread_mutex_unlock(&s.mutex);
 }

@@ -43,8 +43,10 @@ bool mutex_held_by_caller(const MutexState& s) noexcept;
 std::uint32_t mutex_release_all(MutexState& s);
 bool mutex_restore(MutexState& s, std::uint32_t depth);
 
-// Releases the lock if the calling thread holds it, before its memory is unmapped: a held robust
-// mutex is linked into the thread's robust list, which must never point into unmapped memory.
+// Releases the lock if the calling thread holds it through this mapping, before that mapping is
+// unmapped: a held robust mutex is linked into the thread's robust list, which must never point
+// into unmapped memory. A lock held through another mapping of the same segment in this process
+// (another handle attached to it) is left alone.
 void mutex_release_if_held(MutexState& s) noexcept;
 
 }  // namespace mproc::detail

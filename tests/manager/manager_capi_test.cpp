@@ -155,6 +155,47 @@ TEST_F(ManagerCapi, ListAndNamespaceAndQueue) {
   EXPECT_EQ(mproc_manager_destroy(m), 0);
 }
 
+TEST_F(ManagerCapi, ValuesArraysAndLocks) {
+  mproc_manager_t* m = nullptr;
+  ASSERT_EQ(mproc_manager_create(&m), 0) << mproc_last_error_message();
+  mproc_array_t* a = nullptr;
+  ASSERT_EQ(mproc_manager_array(m, "weights", sizeof(double), 0, 3, MPROC_ARRAY_LOCK, &a), 0)
+      << mproc_last_error_message();
+  const double w = 2.5;
+  ASSERT_EQ(mproc_array_set(a, 2, &w, sizeof w), 0);
+  // The same name is the same array, whatever shape is asked for later.
+  mproc_array_t* same = nullptr;
+  ASSERT_EQ(mproc_manager_array(m, "weights", sizeof(double), 0, 99, MPROC_ARRAY_LOCK, &same), 0);
+  size_t count = 0;
+  ASSERT_EQ(mproc_array_count(same, &count), 0);
+  EXPECT_EQ(count, 3u);
+  double got = 0;
+  ASSERT_EQ(mproc_array_get(same, 2, &got, sizeof got), 0);
+  EXPECT_EQ(got, 2.5);
+  // A Value: an unnamed array of one element.
+  mproc_array_t* v = nullptr;
+  ASSERT_EQ(mproc_manager_array(m, nullptr, sizeof(int), 0, 1, 0, &v), 0);
+  EXPECT_EQ(mproc_manager_array(m, nullptr, 0, 0, 1, 0, &v), -EINVAL);
+  EXPECT_EQ(mproc_manager_array(m, nullptr, 4, 0, 1, 8, &v), -EINVAL);
+  EXPECT_EQ(mproc_manager_array(m, "x", 4, 0, 1, 0, nullptr), -EINVAL);
+  mproc_lock_t* l = nullptr;
+  ASSERT_EQ(mproc_manager_lock(m, "mutex", &l), 0) << mproc_last_error_message();
+  EXPECT_EQ(mproc_lock_acquire(l, 1000), 0);
+  mproc_lock_t* l2 = nullptr;
+  ASSERT_EQ(mproc_manager_lock(m, "mutex", &l2), 0);
+  EXPECT_EQ(mproc_lock_acquire(l2, 0), MPROC_ETIMEDOUT);  // the same lock, already held
+  EXPECT_EQ(mproc_lock_release(l), 0);
+  // A name of another kind.
+  EXPECT_EQ(mproc_manager_lock(m, "weights", &l2), MPROC_EBADHANDLE);
+  EXPECT_EQ(mproc_manager_lock(nullptr, "mutex", &l2), MPROC_EBADHANDLE);
+  EXPECT_EQ(mproc_lock_destroy(l), 0);
+  EXPECT_EQ(mproc_lock_destroy(l2), 0);
+  EXPECT_EQ(mproc_array_destroy(a), 0);
+  EXPECT_EQ(mproc_array_destroy(same), 0);
+  EXPECT_EQ(mproc_array_destroy(v), 0);
+  EXPECT_EQ(mproc_manager_destroy(m), 0);
+}
+
 TEST_F(ManagerCapi, StandaloneContainersAndAttachErrors) {
   mproc_dict_t* d = nullptr;
   mproc_list_t* l = nullptr;
