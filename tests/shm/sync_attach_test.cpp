@@ -52,6 +52,25 @@ TEST_F(SyncAttachTest, LockAndRLockAttachedByAnEarlierProcess) {
   lock.release();
 }
 
+// Two handles to one lock in one process are two mappings of its segment. Dropping the handle
+// the lock was not taken through must not release it (only the mapping that locked it is linked
+// into the thread's robust list); dropping the one it was taken through does.
+TEST_F(SyncAttachTest, DroppingASecondHandleDoesNotReleaseTheLock) {
+  Lock lock(attachable);
+  ASSERT_TRUE(lock.acquire());
+  { Lock second = Lock::attach(lock.handle()); }
+  EXPECT_TRUE(lock.is_mine());
+  Lock third = Lock::attach(lock.handle());
+  EXPECT_FALSE(third.acquire(false));
+  lock.release();
+  {
+    Lock fourth = Lock::attach(lock.handle());
+    ASSERT_TRUE(fourth.acquire(false));
+  }  // released through the mapping that took it, before that mapping goes
+  EXPECT_TRUE(lock.acquire(false));
+  lock.release();
+}
+
 TEST_F(SyncAttachTest, SemaphoresKeepTheirKindAndBound) {
   BoundedSemaphore bounded(attachable, 2);
   Semaphore plain(attachable, 0);
