@@ -6,20 +6,22 @@
 #  - a counter incremented under the Value's own lock by two processes (target >= 20x Python).
 #
 # Usage, from anywhere: tests/bench/compare_shm.sh [build-dir]
-#   build-dir defaults to <repo>/build, configured with
+#   build-dir defaults to <repo>/build-release, configured with
 #   -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_BENCHMARKS=ON.
 # The Python benchmark is ../shared/bench/py_mp_bench.py relative to the repository root (for a
-# git worktree one level deeper, ../../shared is tried too), or $PY_MP_BENCH.
+# git worktree one level deeper, ../../shared is tried too), or $MPROC_SHARED_BENCH/py_mp_bench.py
+# as for the other compare scripts, or $PY_MP_BENCH.
 set -eu
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$root/build}
+build=${1:-$root/build-release}
 bench=$build/tests/bench/mproc_shm_bench
 if [ ! -x "$bench" ]; then
   echo "compare_shm.sh: $bench not found (configure with -DMPROC_BUILD_BENCHMARKS=ON)" >&2
   exit 1
 fi
 py=${PY_MP_BENCH:-}
+if [ -z "$py" ] && [ -n "${MPROC_SHARED_BENCH:-}" ]; then py=$MPROC_SHARED_BENCH/py_mp_bench.py; fi
 if [ -z "$py" ]; then
   for candidate in "$root/../shared/bench/py_mp_bench.py" \
                    "$root/../../shared/bench/py_mp_bench.py"; do
