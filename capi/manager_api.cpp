@@ -4,8 +4,7 @@
 
 #include <mproc/manager.hpp>
 
-#include <cstdlib>
-#include <cstring>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,10 +69,7 @@ std::string_view name_or_empty(const char* name) { return name == nullptr ? "" :
 
 // Bytes out in a malloc'ed buffer (mproc_buffer_free), never NULL.
 void give(std::string_view value, void** out, size_t* len) {
-  void* buffer = std::malloc(value.empty() ? 1 : value.size());
-  if (buffer == nullptr) throw std::bad_alloc();
-  if (!value.empty()) std::memcpy(buffer, value.data(), value.size());
-  *out = buffer;
+  *out = mproc::capi::copy_to_buffer(value.data(), value.size());
   *len = value.size();
 }
 
@@ -87,16 +83,6 @@ void give_packed(const std::vector<std::string>& strings, void** out, size_t* le
   }
   give(packed, out, len);
   *count = strings.size() / per_entry;
-}
-
-int copy_handle(const std::string& handle, char* buf, size_t len, const char* fn) {
-  if (len > 0) {
-    require(buf, fn, "buf");
-    const size_t n = std::min(len - 1, handle.size());
-    std::memcpy(buf, handle.data(), n);
-    buf[n] = '\0';
-  }
-  return static_cast<int>(handle.size());
 }
 
 void require_out(void** value, size_t* len, const char* fn) {
@@ -131,7 +117,7 @@ int mproc_manager_attach(const char* name, mproc_manager_t** out) {
 
 int mproc_manager_name(mproc_manager_t* manager, char* buf, size_t len) {
   constexpr const char* fn = "mproc_manager_name";
-  return guard(fn, [&] { return copy_handle(manager_of(manager, fn).name(), buf, len, fn); });
+  return guard(fn, [&] { return mproc::capi::copy_out(manager_of(manager, fn).name(), buf, len, fn); });
 }
 
 int mproc_manager_dict(mproc_manager_t* manager, const char* name, mproc_dict_t** out) {
@@ -237,7 +223,7 @@ int mproc_dict_attach(const char* handle, mproc_dict_t** out) {
 
 int mproc_dict_handle(mproc_dict_t* dict, char* buf, size_t len) {
   constexpr const char* fn = "mproc_dict_handle";
-  return guard(fn, [&] { return copy_handle(dict_of(dict, fn).handle(), buf, len, fn); });
+  return guard(fn, [&] { return mproc::capi::copy_out(dict_of(dict, fn).handle(), buf, len, fn); });
 }
 
 int mproc_dict_set(mproc_dict_t* dict, const void* key, size_t key_len, const void* value,
@@ -363,7 +349,7 @@ int mproc_list_attach(const char* handle, mproc_list_t** out) {
 
 int mproc_list_handle(mproc_list_t* list, char* buf, size_t len) {
   constexpr const char* fn = "mproc_list_handle";
-  return guard(fn, [&] { return copy_handle(list_of(list, fn).handle(), buf, len, fn); });
+  return guard(fn, [&] { return mproc::capi::copy_out(list_of(list, fn).handle(), buf, len, fn); });
 }
 
 int mproc_list_append(mproc_list_t* list, const void* value, size_t len) {
@@ -466,7 +452,7 @@ int mproc_namespace_attach(const char* handle, mproc_namespace_t** out) {
 
 int mproc_namespace_handle(mproc_namespace_t* ns, char* buf, size_t len) {
   constexpr const char* fn = "mproc_namespace_handle";
-  return guard(fn, [&] { return copy_handle(namespace_of(ns, fn).handle(), buf, len, fn); });
+  return guard(fn, [&] { return mproc::capi::copy_out(namespace_of(ns, fn).handle(), buf, len, fn); });
 }
 
 int mproc_namespace_set(mproc_namespace_t* ns, const char* attribute, const void* value,

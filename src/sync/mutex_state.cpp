@@ -39,7 +39,9 @@ bool linked_through_this_mapping(const pthread_mutex_t& m) noexcept {
   if (::syscall(SYS_get_robust_list, 0, &head, &length) != 0 || head == nullptr) return true;
   // glibc links the address of __list.__next, and marks PI mutexes in the low bit.
   const auto node = reinterpret_cast<std::uintptr_t>(&m.__data.__list.__next);
-  const auto unmarked = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{1}; };
+  const auto unmarked = [](const void* p) {
+    return reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{1};
+  };
   if (unmarked(head->list_op_pending) == node) return true;
   const auto end = reinterpret_cast<std::uintptr_t>(&head->list);
   // Bounded: a thread holds few robust mutexes; the kernel itself stops at 2048 entries.
