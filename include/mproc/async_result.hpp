@@ -25,7 +25,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <type_traits>
@@ -100,20 +99,27 @@ class ValueCore : public ResultCore {
   using ValueCallback = std::function<void(const V&)>;
   using ErrorCallback = std::function<void(const Error&)>;
 
+  ValueCore() = default;
+  ~ValueCore() override {
+    Callbacks* callbacks = callbacks_.load(std::memory_order_acquire);
+    if (callbacks != ran_marker()) delete callbacks;  // never resolved (its submission failed)
+  }
+
   const V& value() const noexcept { return *value_; }
 
   void add_callbacks(ValueCallback on_value, ErrorCallback on_error) {
-    {
-      std::lock_guard lock(callback_mutex_);
-      if (!callbacks_ran_) {
-        on_value_ = std::move(on_value);
-        on_error_ = std::move(on_error);
+    auto fresh = std::make_unique<Callbacks>(Callbacks{std::move(on_value), std::move(on_error)});
+    Callbacks* current = callbacks_.load(std::memory_order_acquire);
+    while (current != ran_marker()) {
+      if (callbacks_.compare_exchange_weak(current, fresh.get(), std::memory_order_acq_rel)) {
+        fresh.release();
+        delete current;  // set earlier, replaced before they ran
         return;
       }
     }
     // Already resolved: run now, in this thread.
     wait();
-    run_callbacks(on_value, on_error);
+    run_callbacks(fresh->on_value, fresh->on_error);
   }
 
   // Dispatcher side.
@@ -129,16 +135,21 @@ class ValueCore : public ResultCore {
   }
 
  private:
-  void finish() noexcept {
+  struct Callbacks {
     ValueCallback on_value;
     ErrorCallback on_error;
-    {
-      std::lock_guard lock(callback_mutex_);
-      callbacks_ran_ = true;
-      on_value = std::move(on_value_);
-      on_error = std::move(on_error_);
-    }
-    run_callbacks(on_value, on_error);
+  };
+  // The value of callbacks_ once finish() has taken them: add_callbacks then runs its own at once.
+  static Callbacks* ran_marker() noexcept {
+    return reinterpret_cast<Callbacks*>(alignof(Callbacks));
+  }
+
+  void finish() noexcept {
+    // Whoever swaps a Callbacks pointer out of callbacks_ owns it: no lock, and no allocation
+    // for results without callbacks (almost all of them).
+    const std::unique_ptr<Callbacks> callbacks(
+        callbacks_.exchange(ran_marker(), std::memory_order_acq_rel));
+    if (callbacks) run_callbacks(callbacks->on_value, callbacks->on_error);
     publish();
   }
 
@@ -157,10 +168,7 @@ class ValueCore : public ResultCore {
   }
 
   std::optional<V> value_;
-  std::mutex callback_mutex_;
-  bool callbacks_ran_ = false;
-  ValueCallback on_value_;
-  ErrorCallback on_error_;
+  std::atomic<Callbacks*> callbacks_{nullptr};  // see finish()
 };
 
 }  // namespace detail

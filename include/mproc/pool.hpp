@@ -172,13 +172,47 @@ class MPROC_API JobSink {
   virtual void on_failure(std::error_code code, const std::string& message) noexcept = 0;
 };
 
+// Result records, one per item: [u8 status][u32 size][bytes]; or, when the task succeeded and
+// its values have a fixed size (the bitwise codec, or nothing for void), [u8 ok][value]. Small
+// values so take about half the bytes, and every result crosses cores twice (worker ->
+// dispatcher -> caller). Failures always carry their text in the first form.
 struct ItemView {
   ItemStatus status;
   const char* data;
   size_t size;
 };
-// Reads the item record at p and advances p; false if the bytes are malformed.
-MPROC_API bool next_item(const char*& p, const char* end, ItemView& item) noexcept;
+
+inline constexpr size_t kVariableSize = SIZE_MAX;
+
+// The size of a successful record's value for values of type V, or kVariableSize.
+template <class V>
+inline constexpr size_t fixed_result_size = std::is_same_v<V, std::monostate> ? 0
+                                            : codec_is_bitwise<V>              ? sizeof(V)
+                                                                               : kVariableSize;
+
+// Reads the record at p, written for values of type V, and advances p; false if the bytes are
+// malformed. (Inline: imap consumers call it once per item.)
+template <class V>
+bool next_item(const char*& p, const char* end, ItemView& item) noexcept {
+  constexpr size_t fixed = fixed_result_size<V>;
+  if (p == end) return false;
+  item.status = static_cast<ItemStatus>(*p);
+  if (fixed != kVariableSize && item.status == ItemStatus::ok) {
+    if (static_cast<size_t>(end - p) < 1 + fixed) return false;
+    item.data = p + 1;
+    item.size = fixed;
+    p = item.data + fixed;
+    return true;
+  }
+  if (static_cast<size_t>(end - p) < 1 + sizeof(uint32_t)) return false;
+  uint32_t size = 0;
+  std::memcpy(&size, p + 1, sizeof size);
+  if (static_cast<size_t>(end - p) < 1 + sizeof(uint32_t) + size) return false;
+  item.data = p + 1 + sizeof(uint32_t);
+  item.size = size;
+  p = item.data + size;
+  return true;
+}
 // The Error an item that is not ok stands for.
 MPROC_API Error item_error(const ItemView& item);
 
@@ -191,8 +225,10 @@ struct Job {
   std::optional<Seconds> timeout;
 };
 
-// Runs in the worker: decodes one item's arguments, calls the task, appends the result record.
-using Invoker = void (*)(const char* callable, const char* data, size_t size, std::string& out);
+// Runs in the worker: decodes the arguments of `count` items from [data, end), calls the task on
+// each, and appends one result record per item to `out` (see ItemView).
+using Invoker = void (*)(const char* callable, const char* data, const char* end, uint32_t count,
+                         std::string& out);
 
 class MPROC_API PoolCore : public std::enable_shared_from_this<PoolCore> {
  public:
@@ -205,7 +241,9 @@ class MPROC_API PoolCore : public std::enable_shared_from_this<PoolCore> {
   // Queues jobs for the dispatcher. `feeder` marks submissions by an imap iterator on behalf of a
   // call made before close(): accepted until join(). Errors: closed, terminated, bad_state.
   void submit(std::vector<Job>& jobs, bool feeder = false);
-  void submit_one(Job&& job);
+  // As submit, for one job. Its payload bytes are copied (unless large): the caller may reuse
+  // the buffer (see take_payload_buffer).
+  void submit_one(Job& job);
   void cancel(uint64_t group);
   // An imap iterator with input left registers as a feeder; see Pool::close. Errors: closed,
   // terminated (a new iterator on a pool that no longer runs), bad_state.
@@ -289,21 +327,13 @@ std::tuple<A...> decode_args(const char* p, const char* end) {
   return args;
 }
 
-// Item records: [u8 status][u32 size][bytes]. begin_item reserves the header.
-inline size_t begin_item(std::string& out) {
-  const size_t at = out.size();
-  out.append(1 + sizeof(uint32_t), '\0');
-  return at;
-}
-inline void end_item(std::string& out, size_t at, ItemStatus status) {
-  out[at] = static_cast<char>(status);
-  const auto size = static_cast<uint32_t>(out.size() - at - 1 - sizeof(uint32_t));
-  std::memcpy(out.data() + at + 1, &size, sizeof size);
-}
 // "<demangled type>: <what>" of the exception being handled (or a fixed text for others).
 MPROC_API std::string describe_current_exception();
+// Replaces what follows `at` in `out` with a failure record.
 MPROC_API void append_failure(std::string& out, size_t at, ItemStatus status,
                               const std::string& text);
+// Appends `count` codec failure records: the items' argument bytes are truncated or malformed.
+MPROC_API void append_truncated(std::string& out, uint32_t count);
 
 template <class Fn>
 Fn load_callable(const char* bytes) {
@@ -314,11 +344,21 @@ Fn load_callable(const char* bytes) {
   return std::bit_cast<Fn>(raw);
 }
 
-// The worker side of a task Fn called with arguments of types A...
+// An item's arguments in a task payload: packed back to back when every argument has a fixed
+// size (the bitwise codec), else [u32 size][arguments]. This is their fixed size, or
+// kVariableSize.
+template <class... A>
+inline constexpr size_t fixed_args_size =
+    (codec_is_bitwise<A> && ...) ? (size_t{0} + ... + sizeof(A)) : kVariableSize;
+
+// The worker side of one item of a task Fn called with arguments of types A...
 template <class Fn, class... A>
-void invoke_item(const char* callable, const char* data, size_t size, std::string& out) {
+void invoke_one(Fn fn, const char* data, size_t size, std::string& out) {
   using R = std::decay_t<std::invoke_result_t<Fn&, A&...>>;
-  const size_t at = begin_item(out);
+  using V = item_t<R>;
+  constexpr size_t fixed = fixed_result_size<V>;
+  const size_t at = out.size();
+  out.append(fixed != kVariableSize ? 1 : 1 + sizeof(uint32_t), '\0');
   std::optional<std::tuple<A...>> args;
   try {
     args.emplace(decode_args<A...>(data, data + size));
@@ -326,10 +366,9 @@ void invoke_item(const char* callable, const char* data, size_t size, std::strin
     append_failure(out, at, ItemStatus::codec, describe_current_exception());
     return;
   }
-  Fn fn = load_callable<Fn>(callable);
   try {
-    if constexpr (std::is_void_v<R>) {
-      std::apply(fn, *args);
+    if constexpr (std::is_same_v<V, std::monostate>) {
+      std::apply(fn, *args);  // nothing to send back, even for a task returning a monostate
     } else {
       const R result = std::apply(fn, *args);
       try {
@@ -345,8 +384,39 @@ void invoke_item(const char* callable, const char* data, size_t size, std::strin
     append_failure(out, at, ItemStatus::exception, describe_current_exception());
     return;
   }
-  end_item(out, at, ItemStatus::ok);
+  out[at] = static_cast<char>(ItemStatus::ok);
+  if constexpr (fixed == kVariableSize) {
+    const auto bytes = static_cast<uint32_t>(out.size() - at - 1 - sizeof(uint32_t));
+    std::memcpy(out.data() + at + 1, &bytes, sizeof bytes);
+  }
 }
+
+// The Invoker of a task Fn called with arguments of types A...: one call per chunk, so that the
+// loop over its items can inline the task.
+template <class Fn, class... A>
+void invoke_items(const char* callable, const char* data, const char* end, uint32_t count,
+                  std::string& out) {
+  const Fn fn = load_callable<Fn>(callable);
+  constexpr size_t fixed = fixed_args_size<A...>;
+  for (uint32_t i = 0; i < count; ++i) {
+    size_t size = fixed;
+    if constexpr (fixed == kVariableSize) {
+      if (static_cast<size_t>(end - data) < sizeof(uint32_t)) return append_truncated(out, count - i);
+      size = get_pod<uint32_t>(data);
+      data += sizeof(uint32_t);
+    }
+    if (static_cast<size_t>(end - data) < size) return append_truncated(out, count - i);
+    invoke_one<Fn, A...>(fn, data, size, out);  // a fresh copy of the callable for each item
+    data += size;
+  }
+}
+
+template <class Tuple>
+struct tuple_args_size;
+template <class... A>
+struct tuple_args_size<std::tuple<A...>> {
+  static constexpr size_t value = fixed_args_size<A...>;
+};
 
 template <class Tuple>
 struct tuple_invoker;
@@ -354,29 +424,53 @@ template <class... A>
 struct tuple_invoker<std::tuple<A...>> {
   template <class Fn>
   static constexpr Invoker get() {
-    return &invoke_item<Fn, wire_t<A>...>;
+    return &invoke_items<Fn, wire_t<A>...>;
   }
 };
 
-// Builds a job's payload: [u64 invoker][u32 callable size][callable][u32 count][items...].
+// This thread's spare payload buffer (empty, with the capacity of the last one given back), and
+// giving one back: apply_async encodes into it, so that submitting a small task allocates no
+// payload.
+MPROC_API std::string take_payload_buffer() noexcept;
+MPROC_API void give_back_payload_buffer(std::string&& buffer) noexcept;
+
+// Builds a job's payload: [u64 invoker][u32 callable size][callable][u32 count][items...], the
+// items as invoke_items reads them.
 class TaskWriter {
  public:
+  // Writes into `buffer` (cleared first), keeping its capacity. The callable is `fn`'s bytes, or
+  // the bytes `callable` names.
   template <class Fn>
-  TaskWriter(Invoker invoker, const Fn& fn) {
+    requires(!std::is_convertible_v<const Fn&, std::string_view>)
+  TaskWriter(Invoker invoker, const Fn& fn, std::string buffer = {})
+      : TaskWriter(invoker, std::string_view(reinterpret_cast<const char*>(&fn), sizeof(Fn)),
+                   std::move(buffer)) {}
+  TaskWriter(Invoker invoker, std::string_view callable, std::string buffer = {})
+      : payload_(std::move(buffer)) {
+    payload_.clear();
     put_pod(payload_, reinterpret_cast<uintptr_t>(invoker));
-    put_pod(payload_, static_cast<uint32_t>(sizeof(Fn)));
-    payload_.append(reinterpret_cast<const char*>(&fn), sizeof(Fn));
+    put_pod(payload_, static_cast<uint32_t>(callable.size()));
+    payload_.append(callable);
     count_at_ = payload_.size();
     put_pod(payload_, uint32_t{0});
   }
-  // Appends one item: its arguments, length-prefixed as a whole.
+  // Makes room for `items` more items whose arguments have the fixed size `item_size` (no-op
+  // for kVariableSize).
+  void reserve(size_t items, size_t item_size) {
+    if (item_size != kVariableSize) payload_.reserve(payload_.size() + items * item_size);
+  }
+  // Appends one item: its arguments (A... as the invoker decodes them).
   template <class... A>
   void add(const A&... args) {
-    const size_t at = payload_.size();
-    payload_.append(sizeof(uint32_t), '\0');
-    (encode_arg(payload_, args), ...);
-    const auto size = static_cast<uint32_t>(payload_.size() - at - sizeof(uint32_t));
-    std::memcpy(payload_.data() + at, &size, sizeof size);
+    if constexpr (fixed_args_size<A...> != kVariableSize) {
+      (encode_arg(payload_, args), ...);
+    } else {
+      const size_t at = payload_.size();
+      payload_.append(sizeof(uint32_t), '\0');
+      (encode_arg(payload_, args), ...);
+      const auto size = static_cast<uint32_t>(payload_.size() - at - sizeof(uint32_t));
+      std::memcpy(payload_.data() + at, &size, sizeof size);
+    }
     ++count_;
   }
   uint32_t count() const noexcept { return count_; }
@@ -406,7 +500,7 @@ void check_task_callable() {
 template <class R>
 item_t<R> decode_item(const ItemView& item) {
   if (item.status != ItemStatus::ok) throw item_error(item);
-  if constexpr (std::is_void_v<R>) {
+  if constexpr (std::is_same_v<item_t<R>, std::monostate>) {
     return {};
   } else {
     return Codec<R>::decode(item.data, item.size);
@@ -420,7 +514,7 @@ class ApplyState final : public ValueCore<item_t<R>>, public JobSink {
   void on_items(const char* data, size_t size, uint32_t) noexcept override {
     const char* p = data;
     ItemView item{};
-    if (!next_item(p, data + size, item)) {
+    if (!next_item<item_t<R>>(p, data + size, item)) {
       this->resolve_error(make_error_code(errc::internal), "malformed result record");
       return;
     }
@@ -448,7 +542,7 @@ class MapState final : public ValueCore<std::vector<V>> {
     try {
       for (uint32_t i = 0; i < count; ++i) {
         ItemView item{};
-        if (!next_item(p, data + size, item)) throw Error(errc::internal, "malformed result");
+        if (!next_item<V>(p, data + size, item)) throw Error(errc::internal, "malformed result");
         values_[offset + i] = decode_item_value(item);
       }
     } catch (const Error& e) {
@@ -491,101 +585,47 @@ class MapChunkSink final : public JobSink {
   size_t offset_;
 };
 
-// One item of an imap: its value or its error.
-template <class V>
-struct Outcome {
-  std::optional<V> value;
+// One finished chunk of an imap, as its worker wrote it: the consumer decodes the items as it
+// takes them (so the dispatcher thread, which every chunk goes through, only copies bytes). A
+// chunk that failed as a whole (worker died, timed out, ...) has `code` set and no bytes.
+struct ImapChunk {
+  std::string bytes;  // `count` item records
+  uint32_t count = 0;
   std::error_code code;
   std::string message;
 };
 
 // Shared between an ImapIterator (the consumer) and its chunks' sinks (the dispatcher).
-template <class V>
-class ImapState {
+class MPROC_API ImapState {
  public:
   explicit ImapState(bool ordered) : ordered_(ordered) {}
 
-  void chunk_done(uint64_t index, const char* data, size_t size, uint32_t count) noexcept {
-    std::vector<Outcome<V>> outcomes(count);
-    const char* p = data;
-    for (uint32_t i = 0; i < count; ++i) {
-      ItemView item{};
-      auto& o = outcomes[i];
-      if (!next_item(p, data + size, item)) {
-        o.code = make_error_code(errc::internal);
-        o.message = "malformed result record";
-        continue;
-      }
-      try {
-        if (item.status != ItemStatus::ok) throw item_error(item);
-        if constexpr (std::is_same_v<V, std::monostate>)
-          o.value.emplace();
-        else
-          o.value.emplace(Codec<V>::decode(item.data, item.size));
-      } catch (const Error& e) {
-        o.code = e.code();
-        o.message = e.what();
-      }
-    }
-    deliver(index, std::move(outcomes));
-  }
+  void chunk_done(uint64_t index, const char* data, size_t size, uint32_t count) noexcept;
   void chunk_failed(uint64_t index, uint32_t count, std::error_code code,
-                    const std::string& message) noexcept {
-    std::vector<Outcome<V>> outcomes(count);
-    for (auto& o : outcomes) {
-      o.code = code;
-      o.message = message;
-    }
-    deliver(index, std::move(outcomes));
-  }
-
+                    const std::string& message) noexcept;
   // Consumer: waits for the next finished chunk (in index order if ordered); false on timeout.
-  bool take(uint64_t next_index, std::vector<Outcome<V>>& out, const std::optional<Seconds>& t) {
-    std::unique_lock lock(mutex_);
-    auto ready = [&] { return ordered_ ? done_.count(next_index) != 0 : !done_.empty(); };
-    if (t) {
-      if (!cv_.wait_for(lock, *t, ready)) return false;
-    } else {
-      cv_.wait(lock, ready);
-    }
-    auto it = ordered_ ? done_.find(next_index) : done_.begin();
-    out = std::move(it->second);
-    done_.erase(it);
-    return true;
-  }
+  bool take(uint64_t next_index, ImapChunk& out, const std::optional<Seconds>& timeout);
 
  private:
-  void deliver(uint64_t index, std::vector<Outcome<V>>&& outcomes) noexcept {
-    try {
-      std::lock_guard lock(mutex_);
-      done_.emplace(ordered_ ? index : next_arrival_++, std::move(outcomes));
-    } catch (...) {
-      log_callback_exception("imap: out of memory while storing a result");
-    }
-    cv_.notify_all();
-  }
+  void deliver(uint64_t index, ImapChunk&& chunk) noexcept;
 
   const bool ordered_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::map<uint64_t, std::vector<Outcome<V>>> done_;
+  std::map<uint64_t, ImapChunk> done_;
   uint64_t next_arrival_ = 0;
 };
 
-template <class V>
-class ImapChunkSink final : public JobSink {
+class MPROC_API ImapChunkSink final : public JobSink {
  public:
-  ImapChunkSink(std::shared_ptr<ImapState<V>> state, uint64_t index, uint32_t count)
+  ImapChunkSink(std::shared_ptr<ImapState> state, uint64_t index, uint32_t count)
       : state_(std::move(state)), index_(index), count_(count) {}
-  void on_items(const char* data, size_t size, uint32_t count) noexcept override {
-    state_->chunk_done(index_, data, size, count);
-  }
-  void on_failure(std::error_code code, const std::string& message) noexcept override {
-    state_->chunk_failed(index_, count_, code, message);
-  }
+  ~ImapChunkSink() override;
+  void on_items(const char* data, size_t size, uint32_t count) noexcept override;
+  void on_failure(std::error_code code, const std::string& message) noexcept override;
 
  private:
-  std::shared_ptr<ImapState<V>> state_;
+  std::shared_ptr<ImapState> state_;
   uint64_t index_;
   uint32_t count_;
 };
@@ -778,7 +818,7 @@ class ImapIterator {
   friend class Pool;
   using Feed = std::function<std::optional<detail::Job>(uint64_t index)>;
 
-  ImapIterator(std::shared_ptr<detail::PoolCore> core, std::shared_ptr<detail::ImapState<V>> state,
+  ImapIterator(std::shared_ptr<detail::PoolCore> core, std::shared_ptr<detail::ImapState> state,
                Feed feed, size_t window)
       : core_(std::move(core)), state_(std::move(state)), feed_(std::move(feed)),
         window_(std::max<size_t>(window, 1)) {
@@ -815,14 +855,12 @@ class ImapIterator {
 
   std::optional<V> next_impl(const std::optional<Seconds>& timeout) {
     for (;;) {
-      if (pos_ < current_.size()) {
-        detail::Outcome<V>& o = current_[pos_++];
-        if (pos_ == current_.size()) {
+      if (pos_ < current_.count) {
+        if (++pos_ == current_.count) {
           ++consumed_;
-          top_up();
+          top_up();  // does not touch current_
         }
-        if (o.code) throw Error(o.code, o.message);
-        return std::move(o.value);
+        return decode_next();
       }
       top_up();
       if (consumed_ == submitted_) {
@@ -836,22 +874,35 @@ class ImapIterator {
       if (!state_->take(consumed_, current_, timeout))
         throw Error(errc::timed_out, "imap: no result within the timeout");
       pos_ = 0;
-      if (current_.empty()) {
-        ++consumed_;
-      }
+      cursor_ = current_.bytes.data();
+      if (current_.count == 0) ++consumed_;
     }
   }
 
+  // The value of the item at cursor_ (advanced past it), or its error.
+  std::optional<V> decode_next() {
+    if (current_.code) throw Error(current_.code, current_.message);
+    detail::ItemView item{};
+    if (!detail::next_item<V>(cursor_, current_.bytes.data() + current_.bytes.size(), item))
+      throw Error(errc::internal, "imap: malformed result record");
+    if (item.status != detail::ItemStatus::ok) throw detail::item_error(item);
+    if constexpr (std::is_same_v<V, std::monostate>)
+      return V{};
+    else
+      return Codec<V>::decode(item.data, item.size);
+  }
+
   std::shared_ptr<detail::PoolCore> core_;
-  std::shared_ptr<detail::ImapState<V>> state_;
+  std::shared_ptr<detail::ImapState> state_;
   Feed feed_;
   size_t window_ = 1;
   bool feeding_ = false;
   size_t submitted_ = 0;
   size_t consumed_ = 0;
   size_t max_in_flight_ = 0;
-  std::vector<detail::Outcome<V>> current_;
-  size_t pos_ = 0;
+  detail::ImapChunk current_;
+  uint32_t pos_ = 0;               // items of current_ taken
+  const char* cursor_ = nullptr;   // the next item record in current_.bytes
   std::optional<Error> feed_error_;
 };
 
@@ -915,7 +966,8 @@ class MPROC_API Pool {
     using V = detail::item_t<R>;
     auto state = std::make_shared<detail::ApplyState<R>>();
     const Fn fn(std::forward<F>(f));
-    detail::TaskWriter writer(&detail::invoke_item<Fn, detail::wire_t<Args>...>, fn);
+    detail::TaskWriter writer(&detail::invoke_items<Fn, detail::wire_t<Args>...>, fn,
+                              detail::take_payload_buffer());
     writer.add(detail::wire_t<Args>(args)...);
     detail::Job job;
     job.payload = writer.finish();
@@ -924,7 +976,8 @@ class MPROC_API Pool {
     const uint64_t group = core().new_group();
     state->attach(core_, group);
     job.group = group;
-    core().submit_one(std::move(job));
+    core().submit_one(job);
+    detail::give_back_payload_buffer(std::move(job.payload));
     return AsyncResult<R>(std::shared_ptr<detail::ValueCore<V>>(std::move(state)));
   }
 
@@ -937,23 +990,15 @@ class MPROC_API Pool {
         *found.result != typeid(R))
       detail::throw_task_signature_mismatch(task.name);
     auto state = std::make_shared<detail::ApplyState<R>>();
-    std::string payload;
-    detail::put_pod(payload, reinterpret_cast<uintptr_t>(found.invoker));
-    detail::put_pod(payload, static_cast<uint32_t>(found.callable.size()));
-    payload += found.callable;
-    detail::put_pod(payload, uint32_t{1});
-    const size_t at = payload.size();
-    payload.append(sizeof(uint32_t), '\0');
-    (detail::encode_arg(payload, detail::wire_t<Args>(args)), ...);
-    const auto size = static_cast<uint32_t>(payload.size() - at - sizeof(uint32_t));
-    std::memcpy(payload.data() + at, &size, sizeof size);
+    detail::TaskWriter writer(found.invoker, std::string_view(found.callable));
+    writer.add(detail::wire_t<Args>(args)...);
     detail::Job job;
-    job.payload = std::move(payload);
+    job.payload = writer.finish();
     job.sink = std::shared_ptr<detail::JobSink>(state, state.get());
     const uint64_t group = core().new_group();
     state->attach(core_, group);
     job.group = group;
-    core().submit_one(std::move(job));
+    core().submit_one(job);
     return AsyncResult<R>(std::shared_ptr<detail::ValueCore<detail::item_t<R>>>(std::move(state)));
   }
   template <class R, class... Args>
@@ -966,13 +1011,17 @@ class MPROC_API Pool {
   // are consumed (at most imap's window in flight).
   template <class F, class Input>
   auto map(F&& f, Input&& inputs, size_t chunksize = 0, const TaskOptions& options = {}) {
+    const size_t size = size_hint(inputs);
     return collect(map_stream<false, true>(std::forward<F>(f), std::forward<Input>(inputs),
-                                           default_chunksize(inputs, chunksize), options));
+                                           default_chunksize(inputs, chunksize), options),
+                   size);
   }
   template <class F, class Input>
   auto starmap(F&& f, Input&& inputs, size_t chunksize = 0, const TaskOptions& options = {}) {
+    const size_t size = size_hint(inputs);
     return collect(map_stream<true, true>(std::forward<F>(f), std::forward<Input>(inputs),
-                                          default_chunksize(inputs, chunksize), options));
+                                          default_chunksize(inputs, chunksize), options),
+                   size);
   }
 
   // Submits every input now; the result resolves with all values in input order, or with the first
@@ -1043,9 +1092,18 @@ class MPROC_API Pool {
     }
   }
 
+  template <class Input>
+  static size_t size_hint(const Input& inputs) {
+    if constexpr (std::ranges::sized_range<const Input>)
+      return static_cast<size_t>(std::ranges::size(inputs));
+    else
+      return 0;
+  }
+
   template <class V>
-  static std::vector<V> collect(ImapIterator<V>&& it) {
+  static std::vector<V> collect(ImapIterator<V>&& it, size_t size_hint) {
     std::vector<V> out;
+    out.reserve(size_hint);
     while (auto v = it.next()) out.push_back(std::move(*v));
     return out;
   }
@@ -1068,6 +1126,7 @@ class MPROC_API Pool {
     auto it = std::ranges::begin(inputs);
     for (size_t offset = 0; offset < n; offset += chunksize) {
       detail::TaskWriter writer(detail::tuple_invoker<Args>::template get<Fn>(), fn);
+      writer.reserve(std::min(chunksize, n - offset), detail::tuple_args_size<Args>::value);
       for (size_t i = 0; i < chunksize && offset + i < n; ++i, ++it)
         detail::add_map_item<Star>(writer, *it);
       detail::Job job;
@@ -1092,7 +1151,7 @@ class MPROC_API Pool {
     using Args = detail::map_args_t<Star, Fn, T>;
     using Source = detail::input_source_t<Input>;
     if (chunksize == 0) chunksize = 1;
-    auto state = std::make_shared<detail::ImapState<V>>(Ordered);
+    auto state = std::make_shared<detail::ImapState>(Ordered);
     auto source = std::make_shared<Source>(std::forward<Input>(inputs));
     const uint64_t group = core().new_group();
     const Fn fn(std::forward<F>(f));
@@ -1100,6 +1159,9 @@ class MPROC_API Pool {
     auto feed = [source, state, fn, chunksize, group,
                  timeout](uint64_t index) -> std::optional<detail::Job> {
       detail::TaskWriter writer(detail::tuple_invoker<Args>::template get<Fn>(), fn);
+      // A hint only: a generator may end sooner.
+      writer.reserve(std::min<size_t>(chunksize, size_t{1} << 16),
+                     detail::tuple_args_size<Args>::value);
       for (size_t i = 0; i < chunksize; ++i) {
         auto x = source->next();
         if (!x) break;
@@ -1109,7 +1171,7 @@ class MPROC_API Pool {
       detail::Job job;
       job.items = writer.count();
       job.payload = writer.finish();
-      job.sink = std::make_shared<detail::ImapChunkSink<V>>(state, index, job.items);
+      job.sink = std::make_shared<detail::ImapChunkSink>(state, index, job.items);
       job.group = group;
       job.timeout = timeout;
       return job;

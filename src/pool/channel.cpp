@@ -19,9 +19,13 @@ namespace {
 constexpr size_t kMask = kRingBytes - 1;
 static_assert((kRingBytes & kMask) == 0, "the ring size must be a power of two");
 
+// Computed once: tasks() and results() run on every turn of the dispatcher's loop.
 size_t header_bytes() {
-  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
-  return (sizeof(ChannelHeader) + page - 1) / page * page;
+  static const size_t bytes = [] {
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    return (sizeof(ChannelHeader) + page - 1) / page * page;
+  }();
+  return bytes;
 }
 
 }  // namespace

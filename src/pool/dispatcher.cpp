@@ -92,51 +92,48 @@ size_t PoolCore::Impl::cap() const noexcept {
 
 bool PoolCore::Impl::take_inbox() {
   if (!inbox_nonempty.load(std::memory_order_acquire)) return false;
+  InboxBatch batch = pending.spare_batch();
   std::vector<uint64_t> groups;
   {
     std::lock_guard lock(mutex);
-    inbox.swap(inbox_spare);
-    inbox_bytes.swap(inbox_bytes_spare);
+    std::swap(inbox, batch);
     groups.swap(cancels);
     inbox_nonempty.store(false, std::memory_order_relaxed);
   }
-  take_jobs(inbox_spare, inbox_bytes_spare);
-  inbox_bytes_spare.clear();
+  queue_batch(std::move(batch));
   for (uint64_t g : groups) cancel_group(g);
   return true;
 }
 
-// Turns inbox entries into the dispatcher's own records (allocated and freed in this thread).
-void PoolCore::Impl::take_jobs(std::vector<InboxJob>& jobs, const std::string& bytes) {
-  for (auto& entry : jobs) {
-    JobPtr job;
-    if (free_jobs.empty()) {
-      job = std::make_unique<JobRecord>();
-    } else {
-      job = std::move(free_jobs.back());
-      free_jobs.pop_back();
-    }
-    job->id = entry.id;
-    job->job.sink = std::move(entry.job.sink);
-    job->job.group = entry.job.group;
-    job->job.items = entry.job.items;
-    job->job.timeout = entry.job.timeout;
-    if (!entry.job.payload.empty())
-      job->job.payload = std::move(entry.job.payload);  // a large one, moved (see add_to_inbox)
-    else
-      job->job.payload.assign(bytes.data() + entry.offset, entry.size);
-    if (broken)
-      fail(std::move(job), errc::broken, broken_message);
-    else
-      pending.push_back(std::move(job));
-  }
-  jobs.clear();
+void PoolCore::Impl::queue_batch(InboxBatch&& batch) {
+  pending.append(std::move(batch));
+  if (broken) fail_pending(true, 0, errc::broken, broken_message);
+}
+
+JobPtr PoolCore::Impl::new_record() {
+  if (free_jobs.empty()) return std::make_unique<JobRecord>();
+  JobPtr job = std::move(free_jobs.back());
+  free_jobs.pop_back();
+  return job;
 }
 
 void PoolCore::Impl::fail(JobPtr job, errc code, const std::string& message) noexcept {
-  completed.fetch_add(job->job.items, std::memory_order_relaxed);
-  job->job.sink->on_failure(make_error_code(code), message);
+  fail_sink(*job->job.sink, job->job.items, code, message);
   recycle(std::move(job));
+}
+
+void PoolCore::Impl::fail_sink(JobSink& sink, uint32_t items, errc code,
+                               const std::string& message) noexcept {
+  completed.fetch_add(items, std::memory_order_relaxed);
+  sink.on_failure(make_error_code(code), message);
+}
+
+// Fails the queued jobs of `group`, or all of them.
+void PoolCore::Impl::fail_pending(bool all, uint64_t group, errc code,
+                                  const std::string& message) noexcept {
+  pending.remove(
+      all, group, [&](JobSink& sink, uint32_t items) { fail_sink(sink, items, code, message); },
+      [&](JobPtr job) { fail(std::move(job), code, message); });
 }
 
 // Finished records are reused (their payload keeps its capacity): no allocation per task.
@@ -154,11 +151,7 @@ void PoolCore::Impl::recycle(JobPtr job) noexcept {
 }
 
 void PoolCore::Impl::fail_everything(errc code, const std::string& message) noexcept {
-  while (!pending.empty()) {
-    JobPtr job = std::move(pending.front());
-    pending.pop_front();
-    fail(std::move(job), code, message);
-  }
+  fail_pending(true, 0, code, message);
   for (auto& w : workers) {
     for (uint32_t s = 0; s < kSlots; ++s) {
       if (!w->slots[s]) continue;
@@ -415,8 +408,11 @@ bool PoolCore::Impl::dispatch() {
       if (w.killed || w.stopping || w.in_flight >= limit || w.free_slots.empty()) continue;
       if (options.maxtasksperchild != 0 && w.sent >= options.maxtasksperchild) continue;
       if (w.out.size() - w.out_offset > kRingBytes) continue;
-      JobPtr job = std::move(pending.front());
-      pending.pop_front();
+      JobPtr job = pending.pop_record();
+      if (!job) {
+        job = new_record();
+        pending.pop_into(*job);
+      }
       const uint32_t slot = w.free_slots.back();
       w.free_slots.pop_back();
       w.channel->header().slots[slot].store(job->id & kSlotIdMask, std::memory_order_release);
@@ -480,15 +476,7 @@ int64_t PoolCore::Impl::check_timeouts() {
 }
 
 void PoolCore::Impl::cancel_group(uint64_t group) {
-  for (auto it = pending.begin(); it != pending.end();) {
-    if ((*it)->job.group == group) {
-      JobPtr job = std::move(*it);
-      it = pending.erase(it);
-      fail(std::move(job), errc::cancelled, "task cancelled before it started");
-    } else {
-      ++it;
-    }
-  }
+  fail_pending(false, group, errc::cancelled, "task cancelled before it started");
   for (auto& w : workers) {
     for (uint32_t s = 0; s < kSlots; ++s) {
       if (!w->slots[s] || w->slots[s]->job.group != group) continue;
@@ -511,10 +499,15 @@ bool PoolCore::Impl::finished_work() const {
   return pending.empty() && in_flight == 0;
 }
 
+// Stores only what changed: the loop runs this on every turn, and a store dirties the line that
+// stats() readers share.
 void PoolCore::Impl::publish_stats() {
-  stat_workers.store(workers.size(), std::memory_order_relaxed);
-  stat_queued.store(pending.size(), std::memory_order_relaxed);
-  stat_in_flight.store(in_flight, std::memory_order_relaxed);
+  auto publish = [](std::atomic<size_t>& stat, size_t value) {
+    if (stat.load(std::memory_order_relaxed) != value) stat.store(value, std::memory_order_relaxed);
+  };
+  publish(stat_workers, workers.size());
+  publish(stat_queued, pending.size());
+  publish(stat_in_flight, in_flight);
 }
 
 void PoolCore::Impl::sleep(int64_t timeout_ns) {
@@ -560,9 +553,12 @@ void PoolCore::Impl::do_terminate() noexcept {
     handle_death(workers.size() - 1);  // resolves what it finished, fails what it ran
   }
   {
-    std::lock_guard lock(mutex);
-    take_jobs(inbox, inbox_bytes);
-    inbox_bytes.clear();
+    InboxBatch batch;
+    {
+      std::lock_guard lock(mutex);
+      std::swap(inbox, batch);
+    }
+    queue_batch(std::move(batch));
   }
   fail_everything(errc::terminated, "pool terminated");
   publish_stats();

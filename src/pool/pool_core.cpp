@@ -127,22 +127,39 @@ namespace {
 
 constexpr size_t kCopyPayloadMax = 4096;
 
+thread_local std::string t_payload_buffer;
+
+}  // namespace
+
+std::string take_payload_buffer() noexcept {
+  std::string buffer = std::move(t_payload_buffer);
+  buffer.clear();
+  return buffer;
+}
+
+void give_back_payload_buffer(std::string&& buffer) noexcept {
+  // A buffer that grew for a large task is not kept: it would stay allocated for the thread's
+  // lifetime.
+  if (buffer.capacity() <= kCopyPayloadMax) t_payload_buffer = std::move(buffer);
+}
+
+namespace {
+
 // Under the mutex: queues `job` for the dispatcher (see InboxJob).
 void add_to_inbox(PoolCore::Impl& d, Job& job) {
-  InboxJob entry;
+  InboxJob& entry = d.inbox.jobs.emplace_back();
   entry.id = d.next_id++;
   if (job.payload.size() > kCopyPayloadMax) {
-    entry.job.payload = std::move(job.payload);  // a large block: moving beats copying
+    entry.large = std::move(job.payload);  // a large block: moving beats copying
   } else {
-    entry.offset = d.inbox_bytes.size();
-    entry.size = job.payload.size();
-    d.inbox_bytes += job.payload;
+    entry.offset = d.inbox.bytes.size();
+    entry.size = static_cast<uint32_t>(job.payload.size());
+    d.inbox.bytes += job.payload;
   }
-  entry.job.sink = std::move(job.sink);
-  entry.job.group = job.group;
-  entry.job.items = job.items;
-  entry.job.timeout = job.timeout;
-  d.inbox.push_back(std::move(entry));
+  entry.sink = std::move(job.sink);
+  entry.group = job.group;
+  entry.items = job.items;
+  entry.timeout = job.timeout;
 }
 
 }  // namespace
@@ -161,7 +178,7 @@ void PoolCore::submit(std::vector<Job>& jobs, bool feeder) {
   ring_doorbell(*d.control, d.doorbell);
 }
 
-void PoolCore::submit_one(Job&& job) {
+void PoolCore::submit_one(Job& job) {
   Impl& d = *impl_;
   check_owner(d, "Pool");
   {

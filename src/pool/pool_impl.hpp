@@ -15,29 +15,11 @@
 #include <vector>
 
 #include "pool/channel.hpp"
+#include "pool/pending_queue.hpp"
 
 namespace mproc::detail {
 
 namespace pool {
-
-// A job as the dispatcher tracks it.
-struct JobRecord {
-  uint64_t id = 0;
-  Job job;
-  std::optional<errc> kill_reason;  // set when we killed its worker on purpose
-};
-using JobPtr = std::unique_ptr<JobRecord>;
-
-// A submitted job waiting for the dispatcher. Its payload bytes are copied into the inbox's byte
-// buffer (Impl::inbox_bytes) so that no heap block allocated by a submitting thread is freed by
-// the dispatcher thread: such cross-thread frees cost more than the copy (malloc's per-thread
-// caches).
-struct InboxJob {
-  uint64_t id = 0;
-  Job job;  // payload empty
-  size_t offset = 0;
-  size_t size = 0;
-};
 
 struct WorkerRecord {
   WorkerRecord() = default;
@@ -71,7 +53,7 @@ struct PoolCore::Impl {
   explicit Impl(PoolOptions opts);
   ~Impl();
 
-  // ---- shared with user threads (under mutex)
+  // ---- set up before the dispatcher starts, read-only after
   PoolOptions options;
   int nprocs = 1;
   pid_t owner = 0;
@@ -80,19 +62,23 @@ struct PoolCore::Impl {
   void (*served_initializer)() = nullptr;  // forkserver: options.initializer's function
   int doorbell = -1;                     // eventfd, inherited by workers
 
-  mutable std::mutex mutex;
+  // ---- shared with user threads (under mutex). The groups below start on cache lines of their
+  // own: a submitting thread and the dispatcher write them at high rates, and sharing a line
+  // would make every write of one a cache miss for the other.
+  alignas(64) mutable std::mutex mutex;
   pool::State state = pool::State::run;
   bool join_requested = false;
   size_t feeders = 0;
-  std::vector<pool::InboxJob> inbox;
-  std::string inbox_bytes;
+  pool::InboxBatch inbox;
   std::vector<uint64_t> cancels;
   std::atomic<bool> inbox_nonempty{false};
   uint64_t next_id = 1;
-  std::atomic<uint64_t> next_group{1};
   std::vector<pid_t> pids;  // snapshot for worker_pids()
 
-  std::atomic<size_t> completed{0};
+  alignas(64) std::atomic<uint64_t> next_group{1};  // user threads only
+
+  // ---- written by the dispatcher, read by user threads (counters)
+  alignas(64) std::atomic<size_t> completed{0};
   std::atomic<size_t> stat_workers{0}, stat_queued{0}, stat_in_flight{0}, stat_started{0};
 
   std::mutex thread_mutex;
@@ -100,9 +86,7 @@ struct PoolCore::Impl {
   std::thread::id thread_id;
 
   // ---- the dispatcher thread's own
-  std::vector<pool::InboxJob> inbox_spare;  // swapped with inbox: both keep their capacity
-  std::string inbox_bytes_spare;
-  std::deque<pool::JobPtr> pending;
+  alignas(64) pool::PendingQueue pending;
   std::vector<pool::JobPtr> free_jobs;  // finished records, reused (see recycle)
   std::vector<std::unique_ptr<pool::WorkerRecord>> workers;
   size_t worker_serial = 0;
@@ -122,7 +106,8 @@ struct PoolCore::Impl {
   std::optional<int> reap(pool::WorkerRecord& w) noexcept;
   void run() noexcept;
   bool take_inbox();
-  void take_jobs(std::vector<pool::InboxJob>& jobs, const std::string& bytes);
+  void queue_batch(pool::InboxBatch&& batch);
+  pool::JobPtr new_record();
   bool collect(pool::WorkerRecord& w);
   void handle_message(pool::WorkerRecord& w, const char* body, size_t size, uint8_t kind);
   bool check_deaths(int timeout_ms);
@@ -133,6 +118,8 @@ struct PoolCore::Impl {
   int64_t check_timeouts();
   void cancel_group(uint64_t group);
   void fail(pool::JobPtr job, errc code, const std::string& message) noexcept;
+  void fail_sink(JobSink& sink, uint32_t items, errc code, const std::string& message) noexcept;
+  void fail_pending(bool all, uint64_t group, errc code, const std::string& message) noexcept;
   void recycle(pool::JobPtr job) noexcept;
   void fail_everything(errc code, const std::string& message) noexcept;
   void break_pool(const std::string& message);

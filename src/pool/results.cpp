@@ -92,18 +92,6 @@ void log_callback_exception(const char* what) noexcept {
   }
 }
 
-bool next_item(const char*& p, const char* end, ItemView& item) noexcept {
-  if (static_cast<size_t>(end - p) < 1 + sizeof(uint32_t)) return false;
-  item.status = static_cast<ItemStatus>(*p);
-  uint32_t size = 0;
-  std::memcpy(&size, p + 1, sizeof size);
-  if (static_cast<size_t>(end - p) < 1 + sizeof(uint32_t) + size) return false;
-  item.data = p + 1 + sizeof(uint32_t);
-  item.size = size;
-  p = item.data + size;
-  return true;
-}
-
 Error item_error(const ItemView& item) {
   const std::string text(item.data, item.size);
   if (item.status == ItemStatus::codec) return Error(errc::codec, text);
@@ -126,9 +114,16 @@ std::string describe_current_exception() {
 
 void append_failure(std::string& out, size_t at, ItemStatus status, const std::string& text) {
   out.resize(at);
-  const size_t item = begin_item(out);
+  out.push_back(static_cast<char>(status));
+  const auto size = static_cast<uint32_t>(text.size());
+  out.append(reinterpret_cast<const char*>(&size), sizeof size);
   out += text;
-  end_item(out, item, status);
+}
+
+void append_truncated(std::string& out, uint32_t count) {
+  for (uint32_t i = 0; i < count; ++i)
+    append_failure(out, out.size(), ItemStatus::codec,
+                   "task arguments: truncated or malformed bytes");
 }
 
 void throw_truncated_arguments() {

@@ -105,11 +105,7 @@ class Worker {
     const size_t elapsed_at = out_.size();
     put(out_, uint64_t{0});
     put(out_, count);
-    for (uint32_t i = 0; i < count; ++i) {
-      const auto size = take<uint32_t>(p);
-      invoker(callable, p, size, out_);
-      p += size;
-    }
+    invoker(callable, p, message.body + message.size, count, out_);
     const uint64_t elapsed = monotonic_ns() - start;
     std::memcpy(out_.data() + elapsed_at, &elapsed, sizeof elapsed);
     finish_message(out_, at);
