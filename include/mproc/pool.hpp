@@ -241,9 +241,11 @@ class MPROC_API PoolCore : public std::enable_shared_from_this<PoolCore> {
   // Queues jobs for the dispatcher. `feeder` marks submissions by an imap iterator on behalf of a
   // call made before close(): accepted until join(). Errors: closed, terminated, bad_state.
   void submit(std::vector<Job>& jobs, bool feeder = false);
-  // As submit, for one job. Its payload bytes are copied (unless large): the caller may reuse
-  // the buffer (see take_payload_buffer).
+  // As submit, for one job.
   void submit_one(Job& job);
+  // As submit, for one job whose payload is small (copied).
+  void submit_small(std::string_view payload, std::shared_ptr<JobSink> sink, uint64_t group,
+                    const std::optional<Seconds>& timeout);
   void cancel(uint64_t group);
   // An imap iterator with input left registers as a feeder; see Pool::close. Errors: closed,
   // terminated (a new iterator on a pool that no longer runs), bad_state.
@@ -428,12 +430,6 @@ struct tuple_invoker<std::tuple<A...>> {
   }
 };
 
-// This thread's spare payload buffer (empty, with the capacity of the last one given back), and
-// giving one back: apply_async encodes into it, so that submitting a small task allocates no
-// payload.
-MPROC_API std::string take_payload_buffer() noexcept;
-MPROC_API void give_back_payload_buffer(std::string&& buffer) noexcept;
-
 // Builds a job's payload: [u64 invoker][u32 callable size][callable][u32 count][items...], the
 // items as invoke_items reads them.
 class TaskWriter {
@@ -483,6 +479,34 @@ class TaskWriter {
   std::string payload_;
   size_t count_at_ = 0;
   uint32_t count_ = 0;
+};
+
+// The payload of a one-item task whose arguments all have fixed sizes, laid out as TaskWriter
+// does, built on the stack: submitting a tiny task allocates nothing but its result.
+template <class Fn, class... A>
+class SmallTask {
+ public:
+  static constexpr size_t kSize =
+      sizeof(uintptr_t) + 2 * sizeof(uint32_t) + sizeof(Fn) + fixed_args_size<A...>;
+  static constexpr bool fits = fixed_args_size<A...> != kVariableSize && kSize <= 512;
+
+  SmallTask(Invoker invoker, const Fn& fn, const A&... args) noexcept {
+    char* p = bytes_;
+    p = put(p, reinterpret_cast<uintptr_t>(invoker));
+    p = put(p, static_cast<uint32_t>(sizeof(Fn)));
+    p = put(p, fn);
+    p = put(p, uint32_t{1});
+    ((p = put(p, args)), ...);
+  }
+  std::string_view view() const noexcept { return {bytes_, kSize}; }
+
+ private:
+  template <class T>
+  static char* put(char* p, const T& value) noexcept {
+    std::memcpy(p, &value, sizeof(T));  // the bitwise codec's bytes
+    return p + sizeof(T);
+  }
+  char bytes_[kSize];
 };
 
 template <class F>
@@ -964,20 +988,26 @@ class MPROC_API Pool {
     detail::check_task_callable<F>();
     using R = std::decay_t<std::invoke_result_t<Fn&, detail::wire_t<Args>&...>>;
     using V = detail::item_t<R>;
+    using Small = detail::SmallTask<Fn, detail::wire_t<Args>...>;
+    constexpr detail::Invoker invoker = &detail::invoke_items<Fn, detail::wire_t<Args>...>;
     auto state = std::make_shared<detail::ApplyState<R>>();
     const Fn fn(std::forward<F>(f));
-    detail::TaskWriter writer(&detail::invoke_items<Fn, detail::wire_t<Args>...>, fn,
-                              detail::take_payload_buffer());
-    writer.add(detail::wire_t<Args>(args)...);
-    detail::Job job;
-    job.payload = writer.finish();
-    job.sink = std::shared_ptr<detail::JobSink>(state, state.get());
-    job.timeout = options.timeout;
     const uint64_t group = core().new_group();
     state->attach(core_, group);
-    job.group = group;
-    core().submit_one(job);
-    detail::give_back_payload_buffer(std::move(job.payload));
+    std::shared_ptr<detail::JobSink> sink(state, state.get());
+    if constexpr (Small::fits) {
+      const Small task(invoker, fn, detail::wire_t<Args>(args)...);
+      core().submit_small(task.view(), std::move(sink), group, options.timeout);
+    } else {
+      detail::TaskWriter writer(invoker, fn);
+      writer.add(detail::wire_t<Args>(args)...);
+      detail::Job job;
+      job.payload = writer.finish();
+      job.sink = std::move(sink);
+      job.timeout = options.timeout;
+      job.group = group;
+      core().submit_one(job);
+    }
     return AsyncResult<R>(std::shared_ptr<detail::ValueCore<V>>(std::move(state)));
   }
 

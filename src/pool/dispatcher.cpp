@@ -98,6 +98,7 @@ bool PoolCore::Impl::take_inbox() {
     std::lock_guard lock(mutex);
     std::swap(inbox, batch);
     groups.swap(cancels);
+    seen_state = state;
     inbox_nonempty.store(false, std::memory_order_relaxed);
   }
   queue_batch(std::move(batch));
@@ -568,13 +569,7 @@ void PoolCore::Impl::run() noexcept {
   for (;;) {
     try {
       bool progress = take_inbox();
-      pool::State st;
-      bool joining;
-      {
-        std::lock_guard lock(mutex);
-        st = state;
-        joining = join_requested;
-      }
+      const pool::State st = seen_state;
       if (st == pool::State::terminate) {
         do_terminate();
         return;
@@ -590,9 +585,7 @@ void PoolCore::Impl::run() noexcept {
         {
           std::lock_guard lock(mutex);
           no_feeders = feeders == 0 || join_requested;
-          joining = join_requested;
         }
-        (void)joining;
         if (no_feeders && !inbox_nonempty.load()) {
           if (!shutting_down) {
             shutting_down = true;

@@ -121,29 +121,7 @@ void check_owner(const PoolCore::Impl& d, const char* what) {
                 std::string(what) + ": a Pool belongs to the process that created it");
 }
 
-}  // namespace
-
-namespace {
-
 constexpr size_t kCopyPayloadMax = 4096;
-
-thread_local std::string t_payload_buffer;
-
-}  // namespace
-
-std::string take_payload_buffer() noexcept {
-  std::string buffer = std::move(t_payload_buffer);
-  buffer.clear();
-  return buffer;
-}
-
-void give_back_payload_buffer(std::string&& buffer) noexcept {
-  // A buffer that grew for a large task is not kept: it would stay allocated for the thread's
-  // lifetime.
-  if (buffer.capacity() <= kCopyPayloadMax) t_payload_buffer = std::move(buffer);
-}
-
-namespace {
 
 // Under the mutex: queues `job` for the dispatcher (see InboxJob).
 void add_to_inbox(PoolCore::Impl& d, Job& job) {
@@ -164,32 +142,51 @@ void add_to_inbox(PoolCore::Impl& d, Job& job) {
 
 }  // namespace
 
-void PoolCore::submit(std::vector<Job>& jobs, bool feeder) {
-  Impl& d = *impl_;
+namespace {
+
+// Runs `add` (which queues jobs in the inbox) under the mutex if the pool takes submissions, then
+// wakes the dispatcher. `feeder`: see PoolCore::submit.
+template <class Add>
+void enqueue(PoolCore::Impl& d, bool feeder, Add add) {
   check_owner(d, "Pool");
   {
     std::lock_guard lock(d.mutex);
     if (d.state == State::terminate) throw Error(errc::terminated, "Pool: the pool was terminated");
     if (d.state == State::close && !(feeder && !d.join_requested))
       throw Error(errc::closed, "Pool: the pool is closed (close() was called)");
-    for (auto& job : jobs) add_to_inbox(d, job);
+    add();
     d.inbox_nonempty.store(true, std::memory_order_seq_cst);
   }
   ring_doorbell(*d.control, d.doorbell);
 }
 
+}  // namespace
+
+void PoolCore::submit(std::vector<Job>& jobs, bool feeder) {
+  Impl& d = *impl_;
+  enqueue(d, feeder, [&] {
+    for (auto& job : jobs) add_to_inbox(d, job);
+  });
+}
+
 void PoolCore::submit_one(Job& job) {
   Impl& d = *impl_;
-  check_owner(d, "Pool");
-  {
-    std::lock_guard lock(d.mutex);
-    if (d.state == State::terminate) throw Error(errc::terminated, "Pool: the pool was terminated");
-    if (d.state == State::close)
-      throw Error(errc::closed, "Pool: the pool is closed (close() was called)");
-    add_to_inbox(d, job);
-    d.inbox_nonempty.store(true, std::memory_order_seq_cst);
-  }
-  ring_doorbell(*d.control, d.doorbell);
+  enqueue(d, false, [&] { add_to_inbox(d, job); });
+}
+
+void PoolCore::submit_small(std::string_view payload, std::shared_ptr<JobSink> sink,
+                            uint64_t group, const std::optional<Seconds>& timeout) {
+  Impl& d = *impl_;
+  enqueue(d, false, [&] {
+    InboxJob& entry = d.inbox.jobs.emplace_back();
+    entry.id = d.next_id++;
+    entry.offset = d.inbox.bytes.size();
+    entry.size = static_cast<uint32_t>(payload.size());
+    d.inbox.bytes += payload;
+    entry.group = group;
+    entry.timeout = timeout;
+    entry.sink = std::move(sink);  // last: an entry without a sink is skipped
+  });
 }
 
 void PoolCore::cancel(uint64_t group) {

@@ -86,7 +86,10 @@ struct PoolCore::Impl {
   std::thread::id thread_id;
 
   // ---- the dispatcher thread's own
-  alignas(64) pool::PendingQueue pending;
+  // The state as of the last take_inbox: every change of state also marks the inbox, so the
+  // loop need not take the mutex on every turn to see it.
+  alignas(64) pool::State seen_state = pool::State::run;
+  pool::PendingQueue pending;
   std::vector<pool::JobPtr> free_jobs;  // finished records, reused (see recycle)
   std::vector<std::unique_ptr<pool::WorkerRecord>> workers;
   size_t worker_serial = 0;
