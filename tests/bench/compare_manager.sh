@@ -9,22 +9,15 @@
 # Environment: MPROC_SHARED_BENCH overrides the peers' directory (default: <repo>/../shared/bench).
 set -eu
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/bench_env.sh"
 build=${1:-$repo/build-release}
-shared=${MPROC_SHARED_BENCH:-$repo/../shared/bench}
+shared=$(find_shared_bench) || exit 2
 work=${TMPDIR:-/tmp}/mproc-compare-manager.$$
 mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 
-if [ ! -f "$shared/py_mp_bench.py" ]; then
-  echo "no $shared/py_mp_bench.py: set MPROC_SHARED_BENCH to the directory that holds it" >&2
-  exit 2
-fi
 bench="$build/tests/bench/mproc_manager_bench"
-if [ ! -x "$bench" ]; then
-  cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_BENCHMARKS=ON >/dev/null
-  cmake --build "$build" -j2 --target mproc_manager_bench >/dev/null
-fi
+build_bench "$build" mproc_manager_bench
 
 echo "# py_mp_bench --only manager_dict" >&2
 python3 "$shared/py_mp_bench.py" --only manager_dict 2>"$work/py.err" | tee "$work/py.out"

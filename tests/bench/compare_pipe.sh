@@ -3,7 +3,7 @@
 # on one machine (absolute figures on shared machines drift by 2x between runs; ratios measured
 # side by side do not).
 #
-#   tests/bench/compare_pipe.sh [build-dir]      (default build dir: <repo>/build-bench)
+#   tests/bench/compare_pipe.sh [build-dir]      (default build dir: <repo>/build-release)
 #
 # Builds mproc's benchmark in Release, builds the reference raw_ipc_bench from
 # <repo>/../shared/bench (or $MPROC_SHARED_BENCH), runs raw_ipc_bench (pingpong, stream),
@@ -12,29 +12,16 @@
 # used. Targets: 64-byte round trip <= 1.2x the raw socketpair; 1 MiB throughput >= 0.8x.
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-build="${1:-$repo/build-bench}"
+. "$(dirname "$0")/bench_env.sh"
+build="${1:-$repo/build-release}"
 rounds="${ROUNDS:-2}"
-shared="${MPROC_SHARED_BENCH:-}"
-if [[ -z "$shared" ]]; then
-  for candidate in "$repo/../shared/bench" "$repo/../../shared/bench"; do
-    if [[ -f "$candidate/raw_ipc_bench.cpp" ]]; then shared="$candidate"; break; fi
-  done
-fi
-if [[ -z "$shared" || ! -f "$shared/raw_ipc_bench.cpp" ]]; then
-  echo "compare_pipe.sh: raw_ipc_bench.cpp not found in ../shared/bench; set MPROC_SHARED_BENCH" >&2
-  exit 2
-fi
+shared=$(find_shared_bench) || exit 2
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-echo "# building mproc_pipe_bench (Release) in $build" >&2
-cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_BENCHMARKS=ON \
-  -DMPROC_BUILD_TESTS=ON -DMPROC_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$build" -j2 --target mproc_pipe_bench >/dev/null
-echo "# building raw_ipc_bench from $shared" >&2
-g++ -O2 -std=c++17 -pthread "$shared/raw_ipc_bench.cpp" -o "$work/raw_ipc_bench" -lrt
+build_bench "$build" mproc_pipe_bench
+build_raw_ipc_bench "$shared" "$work/raw_ipc_bench"
 
 for ((round = 1; round <= rounds; round++)); do
   echo "# round $round/$rounds: raw_ipc_bench pingpong stream" >&2

@@ -4,7 +4,7 @@
 # runs, and even between two processes started a second apart, as the host places the vCPUs and
 # the kernel places the threads; ratios of figures measured together drift much less).
 #
-#   tests/bench/compare_pool.sh [build-dir]      (default build dir: <repo>/build-bench)
+#   tests/bench/compare_pool.sh [build-dir]      (default build dir: <repo>/build-release)
 #   ROUNDS=5 tests/bench/compare_pool.sh ...     (default 3 rounds)
 #
 # Builds mproc_pool_bench in Release, builds raw_ipc_bench from <repo>/../shared/bench (or
@@ -16,29 +16,16 @@
 # and >= Python's; imap memory flat (10M vs 1M inputs).
 set -euo pipefail
 
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-build="${1:-$repo/build-bench}"
+. "$(dirname "$0")/bench_env.sh"
+build="${1:-$repo/build-release}"
 rounds="${ROUNDS:-3}"
-shared="${MPROC_SHARED_BENCH:-}"
-if [[ -z "$shared" ]]; then
-  for candidate in "$repo/../shared/bench" "$repo/../../shared/bench"; do
-    if [[ -f "$candidate/raw_ipc_bench.cpp" ]]; then shared="$candidate"; break; fi
-  done
-fi
-if [[ -z "$shared" || ! -f "$shared/raw_ipc_bench.cpp" ]]; then
-  echo "compare_pool.sh: raw_ipc_bench.cpp not found in ../shared/bench; set MPROC_SHARED_BENCH" >&2
-  exit 2
-fi
+shared=$(find_shared_bench) || exit 2
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
-echo "# building mproc_pool_bench (Release) in $build" >&2
-cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_BENCHMARKS=ON \
-  -DMPROC_BUILD_TESTS=ON -DMPROC_BUILD_EXAMPLES=OFF >/dev/null
-cmake --build "$build" -j2 --target mproc_pool_bench >/dev/null
-echo "# building raw_ipc_bench from $shared" >&2
-g++ -O2 -std=c++17 -pthread "$shared/raw_ipc_bench.cpp" -o "$work/raw_ipc_bench" -lrt
+build_bench "$build" mproc_pool_bench
+build_raw_ipc_bench "$shared" "$work/raw_ipc_bench"
 
 bench="$build/tests/bench/mproc_pool_bench"
 for ((round = 1; round <= rounds; round++)); do

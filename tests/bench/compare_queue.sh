@@ -9,20 +9,17 @@
 # Environment: MPROC_SHARED_BENCH overrides the peers' directory (default: <repo>/../shared/bench).
 set -eu
 
-repo=$(cd "$(dirname "$0")/../.." && pwd)
+. "$(dirname "$0")/bench_env.sh"
 build=${1:-$repo/build-release}
-shared=${MPROC_SHARED_BENCH:-$repo/../shared/bench}
+shared=$(find_shared_bench) || exit 2
 work=${TMPDIR:-/tmp}/mproc-compare-queue.$$
 mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
 
 bench="$build/tests/bench/mproc_queue_bench"
-if [ ! -x "$bench" ]; then
-  cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_BENCHMARKS=ON >/dev/null
-  cmake --build "$build" -j2 --target mproc_queue_bench >/dev/null
-fi
+build_bench "$build" mproc_queue_bench
 raw="$work/raw_ipc_bench"
-g++ -O2 -std=c++17 -pthread "$shared/raw_ipc_bench.cpp" -o "$raw" -lrt
+build_raw_ipc_bench "$shared" "$raw"
 
 echo "# raw_ipc_bench ring mem" >&2
 "$raw" ring mem 2>"$work/raw.err" | tee "$work/raw.out"

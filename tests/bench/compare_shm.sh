@@ -6,32 +6,18 @@
 #  - a counter incremented under the Value's own lock by two processes (target >= 20x Python).
 #
 # Usage, from anywhere: tests/bench/compare_shm.sh [build-dir]
-#   build-dir defaults to <repo>/build-release, configured with
-#   -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_BENCHMARKS=ON.
+#   build-dir defaults to <repo>/build-release (configured and built in Release with benchmarks).
 # The Python benchmark is ../shared/bench/py_mp_bench.py relative to the repository root (for a
 # git worktree one level deeper, ../../shared is tried too), or $MPROC_SHARED_BENCH/py_mp_bench.py
-# as for the other compare scripts, or $PY_MP_BENCH.
+# (see bench_env.sh).
 set -eu
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$root/build-release}
+. "$(dirname "$0")/bench_env.sh"
+build=${1:-$repo/build-release}
+shared=$(find_shared_bench) || exit 2
+py=$shared/py_mp_bench.py
 bench=$build/tests/bench/mproc_shm_bench
-if [ ! -x "$bench" ]; then
-  echo "compare_shm.sh: $bench not found (configure with -DMPROC_BUILD_BENCHMARKS=ON)" >&2
-  exit 1
-fi
-py=${PY_MP_BENCH:-}
-if [ -z "$py" ] && [ -n "${MPROC_SHARED_BENCH:-}" ]; then py=$MPROC_SHARED_BENCH/py_mp_bench.py; fi
-if [ -z "$py" ]; then
-  for candidate in "$root/../shared/bench/py_mp_bench.py" \
-                   "$root/../../shared/bench/py_mp_bench.py"; do
-    if [ -f "$candidate" ]; then py=$candidate; break; fi
-  done
-fi
-if [ -z "$py" ] || [ ! -f "$py" ]; then
-  echo "compare_shm.sh: py_mp_bench.py not found; set PY_MP_BENCH" >&2
-  exit 1
-fi
+build_bench "$build" mproc_shm_bench
 
 mproc_out=$("$bench")
 python_out=$(python3 "$py" --only shm)

@@ -3,30 +3,18 @@
 # processes increment a shared counter under the lock. Prints both figures and the ratio.
 #
 # Usage, from anywhere: tests/bench/compare_sync.sh [build-dir]
-#   build-dir defaults to <repo>/build, configured with
-#   -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_BENCHMARKS=ON.
+#   build-dir defaults to <repo>/build-release (configured and built in Release with benchmarks).
 # The Python benchmark is ../shared/bench/py_mp_bench.py relative to the repository root (for a
-# git worktree one level deeper, ../../shared is tried too), or $PY_MP_BENCH.
+# git worktree one level deeper, ../../shared is tried too), or $MPROC_SHARED_BENCH/py_mp_bench.py
+# (see bench_env.sh).
 set -eu
 
-root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$root/build}
+. "$(dirname "$0")/bench_env.sh"
+build=${1:-$repo/build-release}
+shared=$(find_shared_bench) || exit 2
+py=$shared/py_mp_bench.py
 bench=$build/tests/bench/mproc_bench_sync
-if [ ! -x "$bench" ]; then
-  echo "compare_sync.sh: $bench not found (configure with -DMPROC_BUILD_BENCHMARKS=ON)" >&2
-  exit 1
-fi
-py=${PY_MP_BENCH:-}
-if [ -z "$py" ]; then
-  for candidate in "$root/../shared/bench/py_mp_bench.py" \
-                   "$root/../../shared/bench/py_mp_bench.py"; do
-    if [ -f "$candidate" ]; then py=$candidate; break; fi
-  done
-fi
-if [ -z "$py" ] || [ ! -f "$py" ]; then
-  echo "compare_sync.sh: py_mp_bench.py not found; set PY_MP_BENCH" >&2
-  exit 1
-fi
+build_bench "$build" mproc_bench_sync
 
 mproc_out=$("$bench")
 python_out=$(python3 "$py" --only shm)
