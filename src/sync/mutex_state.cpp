@@ -16,13 +16,13 @@ namespace {
 
 // Spins before sleeping: a lock held for a few hundred nanoseconds by a process on another CPU
 // is usually free again before a futex round trip would have completed. Between looks at the lock
-// word the waiter backs off exponentially (up to kBackoffMax pauses, about 3 us): a waiter that
+// word the waiter backs off exponentially (up to kBackoffMax pauses, about 6 us): a waiter that
 // polls the word at full speed keeps pulling its cache line away from the holder, whose release
 // and next acquire then each wait for the line to come back (a counter incremented under the
 // lock by two processes runs about twice as fast with the back-off). The spin ends after
-// kSpinPauses pauses in all (about 40 us), then the waiter sleeps in the kernel.
-constexpr int kBackoffMax = 128;
-constexpr int kSpinPauses = 1536;
+// kSpinPauses pauses in all (about 50 us), then the waiter sleeps in the kernel.
+constexpr int kBackoffMax = 256;
+constexpr int kSpinPauses = 2048;
 
 // glibc keeps a robust mutex's futex word in __data.__lock (a field of the public <pthread.h>
 // type), laid out by the kernel's robust-futex protocol: the owner's thread id in the
