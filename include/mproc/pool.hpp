@@ -434,16 +434,12 @@ struct tuple_invoker<std::tuple<A...>> {
 // items as invoke_items reads them.
 class TaskWriter {
  public:
-  // Writes into `buffer` (cleared first), keeping its capacity. The callable is `fn`'s bytes, or
-  // the bytes `callable` names.
+  // The callable is `fn`'s bytes, or the bytes `callable` names (a registered task's).
   template <class Fn>
     requires(!std::is_convertible_v<const Fn&, std::string_view>)
-  TaskWriter(Invoker invoker, const Fn& fn, std::string buffer = {})
-      : TaskWriter(invoker, std::string_view(reinterpret_cast<const char*>(&fn), sizeof(Fn)),
-                   std::move(buffer)) {}
-  TaskWriter(Invoker invoker, std::string_view callable, std::string buffer = {})
-      : payload_(std::move(buffer)) {
-    payload_.clear();
+  TaskWriter(Invoker invoker, const Fn& fn)
+      : TaskWriter(invoker, std::string_view(reinterpret_cast<const char*>(&fn), sizeof(Fn))) {}
+  TaskWriter(Invoker invoker, std::string_view callable) {
     put_pod(payload_, reinterpret_cast<uintptr_t>(invoker));
     put_pod(payload_, static_cast<uint32_t>(callable.size()));
     payload_.append(callable);
@@ -638,6 +634,7 @@ class MPROC_API ImapState {
   std::condition_variable cv_;
   std::map<uint64_t, ImapChunk> done_;
   uint64_t next_arrival_ = 0;
+  bool lost_ = false;  // a chunk could not be stored (out of memory): take() fails, never hangs
 };
 
 class MPROC_API ImapChunkSink final : public JobSink {

@@ -32,24 +32,28 @@ void ImapState::chunk_failed(uint64_t index, uint32_t count, std::error_code cod
 
 bool ImapState::take(uint64_t next_index, ImapChunk& out, const std::optional<Seconds>& timeout) {
   std::unique_lock lock(mutex_);
-  auto ready = [&] { return ordered_ ? done_.count(next_index) != 0 : !done_.empty(); };
+  auto ready = [&] { return lost_ || (ordered_ ? done_.count(next_index) != 0 : !done_.empty()); };
   if (timeout) {
     if (!cv_.wait_for(lock, *timeout, ready)) return false;
   } else {
     cv_.wait(lock, ready);
   }
   auto it = ordered_ ? done_.find(next_index) : done_.begin();
+  if (it == done_.end())  // lost_, and not this one
+    throw Error(errc::internal, "imap: a result was lost: out of memory while storing it");
   out = std::move(it->second);
   done_.erase(it);
   return true;
 }
 
 void ImapState::deliver(uint64_t index, ImapChunk&& chunk) noexcept {
-  try {
+  {
     std::lock_guard lock(mutex_);
-    done_.emplace(ordered_ ? index : next_arrival_++, std::move(chunk));
-  } catch (...) {
-    log_callback_exception("imap: out of memory while storing a result");
+    try {
+      done_.emplace(ordered_ ? index : next_arrival_++, std::move(chunk));
+    } catch (...) {
+      lost_ = true;
+    }
   }
   cv_.notify_all();
 }

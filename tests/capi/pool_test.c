@@ -50,7 +50,7 @@ static void many_futures_all_resolve(void) {
   mproc_pool_t *pool = make_pool(2);
   REQUIRE(pool != NULL);
   mproc_future_t *futures[kCount];
-  char inputs[kCount][8];
+  char inputs[kCount][12];  /* room for any int: the compiler cannot see that i < 1000 */
   for (int i = 0; i < kCount; ++i) {
     snprintf(inputs[i], sizeof inputs[i], "%03d", i);
     futures[i] = NULL;
