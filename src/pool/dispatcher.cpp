@@ -107,7 +107,17 @@ bool PoolCore::Impl::take_inbox() {
 }
 
 void PoolCore::Impl::queue_batch(InboxBatch&& batch) {
-  pending.append(std::move(batch));
+  try {
+    pending.append(std::move(batch));  // on failure `batch` is left as it was
+  } catch (...) {
+    for (size_t i = batch.next; i < batch.jobs.size(); ++i) {
+      InboxJob& entry = batch.jobs[i];
+      if (!entry.sink) continue;
+      fail_sink(*entry.sink, entry.items, errc::internal, "pool: out of memory queuing the task");
+      entry.sink.reset();
+    }
+    throw;
+  }
   if (broken) fail_pending(true, 0, errc::broken, broken_message);
 }
 
@@ -415,14 +425,21 @@ bool PoolCore::Impl::dispatch() {
         pending.pop_into(*job);
       }
       const uint32_t slot = w.free_slots.back();
+      const size_t at = w.out.size();
+      try {
+        start_message(w.out, Kind::task);
+        put(w.out, slot);
+        put(w.out, job->id);
+        put(w.out, static_cast<uint8_t>(job->job.timeout ? kNotifyStart : 0));
+        w.out += job->job.payload;
+        finish_message(w.out, at);
+      } catch (...) {
+        w.out.resize(at);
+        fail(std::move(job), errc::internal, "pool: out of memory sending the task");
+        throw;
+      }
       w.free_slots.pop_back();
       w.channel->header().slots[slot].store(job->id & kSlotIdMask, std::memory_order_release);
-      const size_t at = start_message(w.out, Kind::task);
-      put(w.out, slot);
-      put(w.out, job->id);
-      put(w.out, static_cast<uint8_t>(job->job.timeout ? kNotifyStart : 0));
-      w.out += job->job.payload;
-      finish_message(w.out, at);
       w.slots[slot] = std::move(job);
       ++w.in_flight;
       ++w.sent;

@@ -47,16 +47,18 @@ JobPtr PendingQueue::pop_record() {
 
 void PendingQueue::pop_into(JobRecord& record) {
   InboxBatch& batch = batches_.front();  // drop_consumed_batches keeps a live job first
-  InboxJob& entry = batch.jobs[batch.next++];
+  InboxJob& entry = batch.jobs[batch.next];
+  // The copy first: if it throws, the job is still queued (and will be failed, not lost).
+  if (!entry.large.empty())
+    record.job.payload = std::move(entry.large);
+  else
+    record.job.payload.assign(batch.bytes.data() + entry.offset, entry.size);
+  ++batch.next;
   record.id = entry.id;
   record.job.sink = std::move(entry.sink);
   record.job.group = entry.group;
   record.job.items = entry.items;
   record.job.timeout = entry.timeout;
-  if (!entry.large.empty())
-    record.job.payload = std::move(entry.large);
-  else
-    record.job.payload.assign(batch.bytes.data() + entry.offset, entry.size);
   --size_;
   drop_consumed_batches();
 }
