@@ -124,8 +124,9 @@ Acquired mutex_acquire(MutexState& s, bool block, std::optional<Seconds> timeout
   }
   int rc = ::pthread_mutex_trylock(&s.mutex);
   if (rc == EBUSY && block) {
-    for (int backoff = 1, spent = 0; spent < kSpinPauses && rc == EBUSY; spent += backoff) {
+    for (int backoff = 1, spent = 0; spent < kSpinPauses && rc == EBUSY;) {
       for (int k = 0; k < backoff; ++k) cpu_relax();
+      spent += backoff;
       if (backoff < kBackoffMax) backoff *= 2;
       if (owner_tid(s.mutex) == 0) rc = ::pthread_mutex_trylock(&s.mutex);
     }
