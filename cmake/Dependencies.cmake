@@ -11,10 +11,12 @@ macro(mproc_require_package name debian_package)
 endmacro()
 
 mproc_require_package(spdlog libspdlog-dev)
-mproc_require_package(cereal libcereal-dev)
+# cereal: the library itself never includes it; only the opt-in <mproc/cereal_codec.hpp> does, so
+# only the tests (which cover that header) require it. The examples use it when it is there.
 if(MPROC_BUILD_TESTS)
+  mproc_require_package(cereal libcereal-dev)
   mproc_require_package(GTest libgtest-dev)
+else()
+  find_package(cereal QUIET)
 endif()
-if(MPROC_BUILD_BENCHMARKS)
-  mproc_require_package(benchmark libbenchmark-dev)
-endif()
+# The benchmarks (tests/bench) are plain drivers: they need nothing beyond the library.

@@ -68,6 +68,11 @@ found=$(sed -n 's/^mproc_DIR:PATH=//p' "$work/cxx/CMakeCache.txt")
 check_loads_installed "$work/cxx/consumer"
 "$work/cxx/consumer"
 
+step "find_package(mproc COMPONENTS cereal) gives mproc::cereal"
+"$cmake" -S "$consumer_dir/cxx" -B "$work/cxx-cereal" "${common_args[@]}" -DMPROC_CONSUMER_CEREAL=ON
+"$cmake" --build "$work/cxx-cereal"
+"$work/cxx-cereal/consumer_cereal"
+
 step "find_package(mproc 1.0) must be rejected: another major version"
 if output=$("$cmake" -S "$consumer_dir/cxx" -B "$work/cxx-1.0" "${common_args[@]}" \
   -DMPROC_REQUESTED_VERSION=1.0 2>&1); then
