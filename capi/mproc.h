@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mproc/platform.h" /* first: Linux 5.3+ and glibc, or one clear #error */
 #include "mproc/errors.h"
 #include "mproc/export.h"
 #include "mproc/version.h"

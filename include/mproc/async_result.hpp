@@ -17,6 +17,8 @@
 // dispatcher would be waiting for itself). An exception escaping a callback is logged and dropped.
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 #include <mproc/process.hpp>

@@ -17,6 +17,8 @@
 // outcome (passed or broken) reliably as long as fewer than 32 rounds end before it runs again.
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 #include <mproc/process.hpp>

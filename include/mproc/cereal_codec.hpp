@@ -14,6 +14,8 @@
 // Thread-safety: encode and decode are pure functions of their arguments.
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/codec.hpp>
 
 #include <cereal/archives/binary.hpp>

@@ -26,6 +26,8 @@
 // Thread-safety: encode and decode are pure functions of their arguments.
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 

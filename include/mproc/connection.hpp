@@ -38,6 +38,8 @@
 // BufferTooShort or a timeout lives in the Connection object of the process that received it.
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/codec.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>

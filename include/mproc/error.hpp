@@ -4,6 +4,8 @@
 // flow return a value instead (join(timeout) returns false), so they are not exceptions.
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/errors.h>
 #include <mproc/export.h>
 

@@ -3,6 +3,8 @@
 // timeout is EINVAL.
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 #include <mproc/process.hpp>

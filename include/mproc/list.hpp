@@ -11,6 +11,8 @@
 // errc::bad_handle (attach), errc::codec, errc::too_big, errc::closed.
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/codec.hpp>
 #include <mproc/dict.hpp>
 #include <mproc/error.hpp>

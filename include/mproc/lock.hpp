@@ -26,6 +26,8 @@
 // Errors are thrown as mproc::Error (see error.hpp). Timeouts: a negative or NaN timeout is EINVAL.
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 #include <mproc/lockable.hpp>

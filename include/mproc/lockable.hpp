@@ -2,6 +2,8 @@
 // std::lock_guard, std::unique_lock (with its timed operations) and std::scoped_lock work with it.
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/process.hpp>
 
 #include <chrono>

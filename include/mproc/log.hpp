@@ -6,6 +6,8 @@
 // both processes, so a child can log even if another thread was logging when it was forked.
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/export.h>
 
 namespace mproc {

@@ -28,6 +28,8 @@
 // "scores is a list"), errc::closed (after shutdown()), and the containers' own errors.
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/codec.hpp>
 #include <mproc/dict.hpp>
 #include <mproc/error.hpp>

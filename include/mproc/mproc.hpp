@@ -2,6 +2,8 @@
 // cereal codec, which needs cereal's headers.)
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/async_result.hpp>
 #include <mproc/codec.hpp>
 #include <mproc/connection.hpp>

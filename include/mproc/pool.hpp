@@ -50,6 +50,8 @@
 // errc::bad_state).
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/async_result.hpp>
 #include <mproc/codec.hpp>
 #include <mproc/error.hpp>

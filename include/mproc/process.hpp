@@ -16,6 +16,8 @@
 // Errors are thrown as mproc::Error (see error.hpp).
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 

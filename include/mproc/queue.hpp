@@ -34,6 +34,8 @@
 // errc::too_big, EINVAL (bad sizes or timeouts).
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/codec.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>

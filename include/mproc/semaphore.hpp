@@ -5,6 +5,8 @@
 // lost, as in Python. Errors are thrown as mproc::Error; a negative or NaN timeout is EINVAL.
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 #include <mproc/lockable.hpp>

@@ -25,6 +25,8 @@
 // (has_lock() is then false). Creation: the errno of shm_open / ftruncate / mmap.
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 #include <mproc/lock.hpp>

@@ -34,6 +34,8 @@
 // errc::closed (buf() or unlink() after close(): see each method).
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/export.h>
 
 #include <cstddef>

@@ -18,6 +18,8 @@
 // with ENOENT. So keep the creator's object alive while others may still attach.
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <mproc/barrier.hpp>
 #include <mproc/condition.hpp>
 #include <mproc/event.hpp>

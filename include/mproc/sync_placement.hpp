@@ -7,6 +7,8 @@
 // The size and alignment each state needs are those of detail::<Kind>State in src/sync/.
 #pragma once
 
+#include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
+
 #include <memory>
 #include <string>
 

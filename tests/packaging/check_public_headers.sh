@@ -44,6 +44,15 @@ for header in "${headers[@]}"; do
   done <<<"$hits"
 done
 
+# Every C++ header starts with the C++20 and platform checks, so that a consumer compiling without
+# -std=c++20 gets their one #error before anything else fails.
+for header in "$include_dir"/mproc/*.hpp; do
+  [[ $(basename "$header") == cxx20.hpp ]] && continue
+  first=$(grep -m1 -E '^[[:space:]]*#[[:space:]]*include' "$header" || true)
+  [[ $first == '#include <mproc/cxx20.hpp>'* ]] ||
+    fail "$header does not include <mproc/cxx20.hpp> first (its first include: ${first:-none})"
+done
+
 # The public headers that <mproc/mproc.hpp> reaches, directly or through other public headers.
 reachable_from() {
   local -A seen=()
