@@ -4,6 +4,8 @@
 #include <mproc/log.hpp>
 
 #include <climits>
+#include <string_view>
+#include <utility>
 #include <cstring>
 
 #include "capi_support.hpp"
@@ -70,6 +72,19 @@ int mproc_log_set_level(int level) {
 
 int mproc_log_get_level(void) {
   return mproc::capi::guard([] { return static_cast<int>(mproc::log_level()); });
+}
+
+int mproc_log_set_handler(mproc_log_handler_t handler, void* user_data) {
+  return mproc::capi::guard([&] {
+    mproc::LogHandler wrapped;
+    if (handler != nullptr)
+      wrapped = [handler, user_data](mproc::LogLevel level, std::string_view message) {
+        // The sink hands over a view of a NUL-terminated buffer (log/fork_safe_sink.cpp).
+        handler(static_cast<int>(level), message.data(), user_data);
+      };
+    mproc::set_log_handler(std::move(wrapped));
+    return 0;
+  });
 }
 
 }  // extern "C"

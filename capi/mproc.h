@@ -77,6 +77,25 @@ MPROC_API int mproc_log_set_level(int level);
 /* The current level (an mproc_log_level value). */
 MPROC_API int mproc_log_get_level(void);
 
+/* Receives one of the library's log lines: `level` is an mproc_log_level, `message` the line's
+ * text, NUL-terminated, without the time/pid prefix of the stderr format, valid only during the
+ * call. `user_data` is the pointer given to mproc_log_set_handler(). */
+typedef void (*mproc_log_handler_t)(int level, const char *message, void *user_data);
+
+/* Routes the library's log lines (those at or above mproc_log_get_level()) to `handler` instead of
+ * stderr, for a host program's own logger; handler NULL restores stderr. Since: 0.2.
+ * Which thread: the handler runs on the thread that logs (the caller of an mproc function, a
+ * pool's dispatcher thread, or the main thread of a child process), one line at a time (calls
+ * never overlap), with the library's log lock held: it must not call mproc_log_set_handler() and
+ * should return quickly.
+ * Fork-safety: children forked by mproc (processes, pool workers) keep the handler (a fork copies
+ * it) and never inherit the library's log lock held. Locks the handler takes itself must be
+ * fork-safe too, or a child may block on one that another thread held at the fork (install such a
+ * handler after starting children, or use the forkserver start method).
+ * Thread-safety: may be called from any thread; each line goes whole to the old or the new handler.
+ * Errors: none (returns 0). */
+MPROC_API int mproc_log_set_handler(mproc_log_handler_t handler, void *user_data);
+
 /* ------------------------------------------------------------------------------------------------
  * Processes
  * --------------------------------------------------------------------------------------------- */

@@ -10,6 +10,9 @@
 
 #include <mproc/export.h>
 
+#include <functional>
+#include <string_view>
+
 namespace mproc {
 
 // The numeric values match the C ABI's MPROC_LOG_* constants.
@@ -18,5 +21,24 @@ enum class LogLevel : int { trace = 0, debug = 1, info = 2, warn = 3, error = 4,
 // Thread-safety: both are safe from any thread.
 MPROC_API void set_log_level(LogLevel level);
 MPROC_API LogLevel log_level();
+
+// Receives each of the library's log lines at or above log_level(): its level and its message
+// (without the time, "[mproc]" and pid prefix of the stderr format: the host's logger adds its
+// own).
+using LogHandler = std::function<void(LogLevel level, std::string_view message)>;
+
+// Routes the library's log lines to `handler` instead of stderr; an empty handler restores stderr.
+// The C ABI's mproc_log_set_handler() is the same for C and FFI callers.
+// Which thread: the handler runs on the thread that logs (the caller of an mproc function, a pool's
+// dispatcher thread, or the main thread of a child process), one line at a time (calls never
+// overlap), with the library's log lock held: it must not call set_log_handler() itself and should
+// return quickly. An exception it throws is swallowed (that line is lost).
+// Fork-safety: children forked by mproc (Process, pool workers) keep the handler, since a fork
+// copies it, and the library's log lock is never held in a child. Locks the handler takes itself
+// (the host logger's) must be fork-safe too, or children may block on them: a host logger that is
+// not fork-safe should be installed after the children start, or used with the forkserver.
+// Thread-safety: safe from any thread; a line being logged when the handler changes goes to either
+// the old handler or the new one, whole.
+MPROC_API void set_log_handler(LogHandler handler);
 
 }  // namespace mproc

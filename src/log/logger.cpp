@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <utility>
 
 #include "log/fork_safe_sink.hpp"
 
@@ -88,5 +89,7 @@ void set_log_level(LogLevel level) {
 }
 
 LogLevel log_level() { return static_cast<LogLevel>(detail::logger().level()); }
+
+void set_log_handler(LogHandler handler) { detail::state().sink->set_handler(std::move(handler)); }
 
 }  // namespace mproc

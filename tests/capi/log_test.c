@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -84,12 +85,118 @@ static void the_level_filters_what_is_written(void) {
   CHECK_INT(mproc_log_set_level(initial), 0);
 }
 
+
+/* ---- mproc_log_set_handler ------------------------------------------------------------------ */
+
+/* The handler under test: writes "<level>|<message>\n" to the pipe whose write end user_data
+ * points at. A pipe, not a buffer, so that lines logged in a forked child reach the parent too. */
+static void pipe_handler(int level, const char *message, void *user_data) {
+  char line[512];
+  const int n = snprintf(line, sizeof line, "%d|%s\n", level, message);
+  if (n <= 0) return;
+  const size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+  const ssize_t ignored = write(*(const int *)user_data, line, len);
+  (void)ignored;
+}
+
+/* Reads what the handler wrote once every write end is closed. */
+static void read_all(int fd, char *out, size_t size) {
+  size_t used = 0;
+  ssize_t n;
+  while (used + 1 < size && (n = read(fd, out + used, size - 1 - used)) > 0) used += (size_t)n;
+  out[used] = '\0';
+}
+
+static void the_handler_receives_the_lines_instead_of_stderr(void) {
+  const int initial = mproc_log_get_level();
+  int fds[2];
+  REQUIRE(pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0);
+  REQUIRE_INT(mproc_log_set_handler(pipe_handler, &fds[1]), 0);
+  REQUIRE_INT(mproc_log_set_level(MPROC_LOG_DEBUG), 0);
+  char on_stderr[4096];
+  run_child_capturing_stderr(on_stderr, sizeof on_stderr);
+  CHECK_INT(mproc_log_set_handler(NULL, NULL), 0);
+  CHECK_INT(mproc_log_set_level(initial), 0);
+  close(fds[1]);
+  char received[8192];
+  read_all(fds[0], received, sizeof received);
+  close(fds[0]);
+  CHECK_STR(on_stderr, "");
+  /* Level first, then the bare message: no time, "[mproc]" or pid prefix. */
+  CHECK(contains(received, "1|started Process-"));
+  CHECK(contains(received, "ended with exit code 0"));
+  CHECK(!contains(received, "[mproc]"));
+}
+
+static void a_null_handler_restores_stderr(void) {
+  const int initial = mproc_log_get_level();
+  int fds[2];
+  REQUIRE(pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0);
+  REQUIRE_INT(mproc_log_set_handler(pipe_handler, &fds[1]), 0);
+  REQUIRE_INT(mproc_log_set_handler(NULL, NULL), 0);
+  REQUIRE_INT(mproc_log_set_level(MPROC_LOG_DEBUG), 0);
+  char on_stderr[4096];
+  run_child_capturing_stderr(on_stderr, sizeof on_stderr);
+  CHECK_INT(mproc_log_set_level(initial), 0);
+  close(fds[1]);
+  char received[4096];
+  read_all(fds[0], received, sizeof received);
+  close(fds[0]);
+  CHECK_STR(received, "");
+  CHECK(contains(on_stderr, "[mproc] [debug]"));
+  CHECK(contains(on_stderr, "started Process-"));
+}
+
+/* A child that starts and joins a grandchild: at debug level, the child's own thread logs
+ * "started ..." through the handler it inherited. */
+static int start_a_grandchild(void *user_data) {
+  (void)user_data;
+  mproc_process_t *p = NULL;
+  int rc = mproc_process_create(test_return_code, NULL, &p);
+  if (rc == 0) rc = mproc_process_start(p);
+  if (rc == 0) rc = mproc_process_join(p, TEST_WAIT_MS);
+  mproc_process_destroy(p);
+  return rc == 0 ? 0 : 1;
+}
+
+static void a_forked_child_logs_through_the_inherited_handler(void) {
+  const int initial = mproc_log_get_level();
+  int fds[2];
+  REQUIRE(pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0);
+  REQUIRE_INT(mproc_log_set_handler(pipe_handler, &fds[1]), 0);
+  REQUIRE_INT(mproc_log_set_level(MPROC_LOG_DEBUG), 0);
+  mproc_process_t *child = start_process(start_a_grandchild, NULL);
+  int exitcode = -1;
+  if (child != NULL) {
+    CHECK_INT(mproc_process_join(child, TEST_WAIT_MS), 0);
+    CHECK_INT(mproc_process_exitcode(child, &exitcode), 1);
+    CHECK_INT(mproc_process_destroy(child), 0);
+  }
+  CHECK_INT(mproc_log_set_handler(NULL, NULL), 0);
+  CHECK_INT(mproc_log_set_level(initial), 0);
+  close(fds[1]);
+  char received[8192];
+  read_all(fds[0], received, sizeof received);
+  close(fds[0]);
+  CHECK_INT(exitcode, 0);
+  /* The parent starts Process-N; the child then starts its own Process-1 (numbering is per
+   * process, as in Python) and logs it from its own thread. Two "started" lines in all. */
+  const char *first = strstr(received, "1|started Process-");
+  CHECK(first != NULL);
+  CHECK(first != NULL && strstr(first + 1, "1|started Process-") != NULL);
+}
+
 static const test_case kTests[] = {
     {"levels_are_pinned", levels_are_pinned},
     {"every_valid_level_can_be_set_and_read_back", every_valid_level_can_be_set_and_read_back},
     {"an_invalid_level_is_einval_and_changes_nothing",
      an_invalid_level_is_einval_and_changes_nothing},
     {"the_level_filters_what_is_written", the_level_filters_what_is_written},
+    {"the_handler_receives_the_lines_instead_of_stderr",
+     the_handler_receives_the_lines_instead_of_stderr},
+    {"a_null_handler_restores_stderr", a_null_handler_restores_stderr},
+    {"a_forked_child_logs_through_the_inherited_handler",
+     a_forked_child_logs_through_the_inherited_handler},
 };
 
 const test_group log_group = {"log", kTests, sizeof kTests / sizeof kTests[0]};
