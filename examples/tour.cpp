@@ -16,6 +16,59 @@ namespace {
 
 void section(const char* title) { std::printf("\n== %s ==\n", title); }
 
+// A progress bar redrawn in place with '\r' on a terminal; elsewhere (a log file, a pipe, CI) a
+// line per 10 %, since '\r' there would make one line of every redraw.
+class Progress {
+ public:
+  explicit Progress(size_t total) : total_(total), terminal_(::isatty(STDOUT_FILENO) == 1) {}
+
+  void show(size_t done) {
+    if (total_ == 0) return;
+    if (terminal_) {
+      const size_t width = 16, filled = done * width / total_;
+      std::printf("\r  pool:   [%-16s] %zu/%zu", std::string(filled, '#').c_str(), done, total_);
+      if (done == total_) std::printf("\n");
+    } else {
+      const size_t tenth = done * 10 / total_;
+      if (tenth == printed_tenth_) return;
+      printed_tenth_ = tenth;
+      std::printf("  pool:   %3zu %% (%zu/%zu)\n", tenth * 10, done, total_);
+    }
+    std::fflush(stdout);
+  }
+
+ private:
+  size_t total_;
+  bool terminal_;
+  size_t printed_tenth_ = 0;
+};
+
+// The 1-minute load average, or a negative number if /proc/loadavg cannot be read.
+double load_average() {
+  double load = -1;
+  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &load) != 1) load = -1;
+    std::fclose(f);
+  }
+  return load;
+}
+
+// What the speed-up means: serial time / pool time, at best about the number of cores, and only
+// if the cores are free: a load average from other work means fewer cores left for the pool.
+// `load` is measured before the run, which adds up to `cores` to it by itself.
+void explain_speed_up(double speed_up, int cores, double load) {
+  std::printf("  speed-up = serial time / pool time: %d workers on %d free cores approach %dx\n",
+              cores, cores, cores);
+  if (load < 0) return;
+  std::printf("  load average before the run: %.2f on %d cores\n", load, cores);
+  if (load < 0.5)
+    std::printf("  the cores were free, so %.2fx is the pool's own figure\n", speed_up);
+  else
+    std::printf("  other programs were using the cores, so %.2fx measures the busy machine as much\n"
+                "  as the pool (below 1x: they got more of the cores than the pool did)\n",
+                speed_up);
+}
+
 // Section 1: fork. Parent and child both return from fork(); the child sees its parent's pid.
 void tour_fork() {
   section("fork: one call, two processes");
@@ -167,6 +220,7 @@ void tour_pool() {
     const int workers = mproc::cpu_count();
     const std::vector<unsigned long long> jobs(16, 20'000'000);
     std::printf("CPU-bound: %zu jobs, serially, then on a pool of %d\n", jobs.size(), workers);
+    const double load_before = load_average();
     auto start = std::chrono::steady_clock::now();
     unsigned long long check = 0;
     for (auto n : jobs) check ^= crunch(n);
@@ -175,18 +229,16 @@ void tour_pool() {
     mproc::Pool pool(workers);
     start = std::chrono::steady_clock::now();
     auto result = pool.map_async(crunch, jobs, 1);
-    // completed_tasks() is a progress counter: poll it to draw a bar while the pool works.
-    while (!result.wait(mproc::Seconds(0.05))) {
-      const size_t done = pool.completed_tasks();
-      std::printf("\r  pool:   [%-16s] %zu/%zu", std::string(done, '#').c_str(), done, jobs.size());
-      std::fflush(stdout);
-    }
+    // completed_tasks() is a progress counter: poll it to show progress while the pool works.
+    Progress progress(jobs.size());
+    while (!result.wait(mproc::Seconds(0.05))) progress.show(pool.completed_tasks());
     unsigned long long pooled = 0;
     for (auto x : result.get()) pooled ^= x;
     const double parallel = seconds_since(start);
-    std::printf("\r  pool:   [%-16s] %zu/%zu %.2f s, speed-up %.2fx%s\n",
-                std::string(jobs.size(), '#').c_str(), jobs.size(), jobs.size(), parallel,
-                serial / parallel, pooled == check ? "" : " (RESULTS DIFFER!)");
+    progress.show(jobs.size());
+    std::printf("  pool:   %.2f s, speed-up %.2fx%s\n", parallel, serial / parallel,
+                pooled == check ? "" : " (RESULTS DIFFER!)");
+    explain_speed_up(serial / parallel, workers, load_before);
     pool.close();
     pool.join();
   }
