@@ -1,8 +1,9 @@
-/* mproc — Python's multiprocessing, natively: the C ABI.
+/** @file mproc.h
+ * mproc — Python's multiprocessing, natively: the C ABI.
  *
  * Conventions (the same for every function):
- *  - Names are mproc_<noun>_<verb>; objects are opaque mproc_<noun>_t handles, made by
- *    mproc_<noun>_create(..., &out) and released by mproc_<noun>_destroy(), which accepts NULL.
+ *  - Names are `mproc_<noun>_<verb>`; objects are opaque `mproc_<noun>_t` handles, made by
+ *    `mproc_<noun>_create(..., &out)` and released by `mproc_<noun>_destroy()`, which accepts NULL.
  *  - Every fallible function returns int: 0 (or a count, a pid, a file descriptor) on success, a
  *    negative code on failure: -errno for system errors (-EINVAL for bad arguments), or one of the
  *    MPROC_E* codes below. mproc_strerror() names the code for people, mproc_err_name() for
@@ -35,25 +36,25 @@ extern "C" {
  * Errors and version
  * --------------------------------------------------------------------------------------------- */
 
-/* mproc's own error codes, in the reserved range -1001 .. -1999 (see mproc/errors.h). */
+/** mproc's own error codes, in the reserved range -1001 .. -1999 (see mproc/errors.h). */
 enum mproc_error_code {
 #define MPROC_ERROR_ENUM_(c_name, cpp_name, value, message) MPROC_##c_name = (value),
   MPROC_ERRNO_MAP(MPROC_ERROR_ENUM_)
 #undef MPROC_ERROR_ENUM_
 };
 
-/* A sentence describing `code` (an MPROC_E* code, a negative errno, or 0). The string is static.
+/** A sentence describing `code` (an MPROC_E* code, a negative errno, or 0). The string is static.
  * Never fails: an unknown code gives "unknown error". */
 MPROC_API const char *mproc_strerror(int code);
 
-/* The code's name: "MPROC_ETIMEDOUT", "EINVAL", "OK" for 0, "UNKNOWN" otherwise. Static. */
+/** The code's name: "MPROC_ETIMEDOUT", "EINVAL", "OK" for 0, "UNKNOWN" otherwise. Static. */
 MPROC_API const char *mproc_err_name(int code);
 
-/* The detailed message of the last call that failed on this thread ("" if none did). Valid until
+/** The detailed message of the last call that failed on this thread ("" if none did). Valid until
  * the next failing mproc call on this thread. Never NULL. */
 MPROC_API const char *mproc_last_error_message(void);
 
-/* The library's version at run time, as MPROC_VERSION_HEX (0xMMmmpp) and as "M.m.p". Compare with
+/** The library's version at run time, as MPROC_VERSION_HEX (0xMMmmpp) and as "M.m.p". Compare with
  * the header's macros to detect a header/library mismatch. */
 MPROC_API unsigned mproc_version(void);
 MPROC_API const char *mproc_version_string(void);
@@ -72,17 +73,17 @@ enum mproc_log_level {
   MPROC_LOG_OFF = 6
 };
 
-/* Errors: -EINVAL for a level that is not one of the above. */
+/** Errors: -EINVAL for a level that is not one of the above. */
 MPROC_API int mproc_log_set_level(int level);
-/* The current level (an mproc_log_level value). */
+/** The current level (an mproc_log_level value). */
 MPROC_API int mproc_log_get_level(void);
 
-/* Receives one of the library's log lines: `level` is an mproc_log_level, `message` the line's
+/** Receives one of the library's log lines: `level` is an mproc_log_level, `message` the line's
  * text, NUL-terminated, without the time/pid prefix of the stderr format, valid only during the
  * call. `user_data` is the pointer given to mproc_log_set_handler(). */
 typedef void (*mproc_log_handler_t)(int level, const char *message, void *user_data);
 
-/* Routes the library's log lines (those at or above mproc_log_get_level()) to `handler` instead of
+/** Routes the library's log lines (those at or above mproc_log_get_level()) to `handler` instead of
  * stderr, for a host program's own logger; handler NULL restores stderr. Since: 0.2.
  * Which thread: the handler runs on the thread that logs (the caller of an mproc function, a
  * pool's dispatcher thread, or the main thread of a child process), one line at a time (calls
@@ -102,73 +103,73 @@ MPROC_API int mproc_log_set_handler(mproc_log_handler_t handler, void *user_data
 
 #define MPROC_WAIT_FOREVER (-1)
 
-/* fork(2) with the library's locks made safe in the child. Returns the child's pid in the parent,
+/** fork(2) with the library's locks made safe in the child. Returns the child's pid in the parent,
  * 0 in the child. Errors: -errno of fork (-EAGAIN, -ENOMEM). */
 MPROC_API int mproc_fork(void);
 MPROC_API int mproc_getpid(void);
 MPROC_API int mproc_getppid(void);
-/* CPUs this process may run on (its affinity mask); at least 1. */
+/** CPUs this process may run on (its affinity mask); at least 1. */
 MPROC_API int mproc_cpu_count(void);
 
 typedef struct mproc_process_s mproc_process_t;
 
-/* The body of a child process. Runs in the child (a fork of the caller, so user_data points into
+/** The body of a child process. Runs in the child (a fork of the caller, so user_data points into
  * the child's own copy of the parent's memory). Its return value is the child's exit code
  * (0..255). The child exits after it returns: it never returns into the caller's code. */
 typedef int (*mproc_process_fn)(void *user_data);
 
-/* A process that will run fn(user_data) once started. It is named "Process-N" unless renamed.
+/** A process that will run fn(user_data) once started. It is named "Process-N" unless renamed.
  * Errors: -EINVAL (fn or out is NULL). On failure *out is untouched. */
 MPROC_API int mproc_process_create(mproc_process_fn fn, void *user_data, mproc_process_t **out);
 
-/* Errors: MPROC_EBADHANDLE, -EINVAL (name NULL). */
+/** Errors: MPROC_EBADHANDLE, -EINVAL (name NULL). */
 MPROC_API int mproc_process_set_name(mproc_process_t *process, const char *name);
 
-/* Copies the NUL-terminated name into buf (truncated to size - 1 bytes) and returns the name's
+/** Copies the NUL-terminated name into buf (truncated to size - 1 bytes) and returns the name's
  * full length, as snprintf does; buf may be NULL when size is 0.
  * Errors: MPROC_EBADHANDLE, -EINVAL (buf NULL with size > 0). */
 MPROC_API int mproc_process_get_name(mproc_process_t *process, char *buf, size_t size);
 
-/* A daemon child is terminated when its parent exits normally, and may not start children of its
+/** A daemon child is terminated when its parent exits normally, and may not start children of its
  * own. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (already started). */
 MPROC_API int mproc_process_set_daemon(mproc_process_t *process, int daemon);
 
-/* Forks the child. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (started twice; or the caller is a
+/** Forks the child. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (started twice; or the caller is a
  * daemon process), MPROC_ECLOSED, -errno of fork. */
 MPROC_API int mproc_process_start(mproc_process_t *process);
 
-/* Waits for the child to end, at most timeout_ms (MPROC_WAIT_FOREVER: no limit). Returns 0 once it
+/** Waits for the child to end, at most timeout_ms (MPROC_WAIT_FOREVER: no limit). Returns 0 once it
  * has ended, MPROC_ETIMEDOUT if it is still running. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (not
  * started, or not a child of the calling process), MPROC_ECLOSED, -EINVAL (timeout < -1). */
 MPROC_API int mproc_process_join(mproc_process_t *process, int64_t timeout_ms);
 
-/* 1 while the child runs, 0 before start and after it ended. Errors: MPROC_EBADHANDLE,
+/** 1 while the child runs, 0 before start and after it ended. Errors: MPROC_EBADHANDLE,
  * MPROC_ECLOSED. */
 MPROC_API int mproc_process_is_alive(mproc_process_t *process);
 
-/* The child's pid. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (not started). */
+/** The child's pid. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (not started). */
 MPROC_API int mproc_process_pid(mproc_process_t *process);
 
-/* Returns 1 and stores the exit code in *exitcode once the child has ended (minus the signal
+/** Returns 1 and stores the exit code in *exitcode once the child has ended (minus the signal
  * number if a signal ended it); returns 0 (and leaves *exitcode alone) before start and while it
  * runs. Errors: MPROC_EBADHANDLE, -EINVAL (exitcode NULL), MPROC_ECLOSED. */
 MPROC_API int mproc_process_exitcode(mproc_process_t *process, int *exitcode);
 
-/* SIGTERM / SIGKILL to the child, through its pidfd (never a recycled pid). No effect once the
+/** SIGTERM / SIGKILL to the child, through its pidfd (never a recycled pid). No effect once the
  * child ended. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (not started), MPROC_ECLOSED. */
 MPROC_API int mproc_process_terminate(mproc_process_t *process);
 MPROC_API int mproc_process_kill(mproc_process_t *process);
 
-/* A file descriptor that becomes readable when the child ends (its pidfd), owned by the process
+/** A file descriptor that becomes readable when the child ends (its pidfd), owned by the process
  * handle and valid until mproc_process_close or mproc_process_destroy. Errors: MPROC_EBADHANDLE,
  * MPROC_ESTATE (not started), MPROC_ECLOSED. */
 MPROC_API int mproc_process_sentinel(mproc_process_t *process);
 
-/* Releases the child's resources (its pidfd); afterwards only get_name, pid and destroy work.
+/** Releases the child's resources (its pidfd); afterwards only get_name, pid and destroy work.
  * Errors: MPROC_EBADHANDLE, MPROC_ESTATE (still running). Closing twice is a no-op. */
 MPROC_API int mproc_process_close(mproc_process_t *process);
 
-/* Destroys the handle. A child that is still running is stopped (SIGTERM, up to 1 s, SIGKILL) and
+/** Destroys the handle. A child that is still running is stopped (SIGTERM, up to 1 s, SIGKILL) and
  * reaped: join it first to let it finish. NULL is a no-op (returns 0).
  * Errors: MPROC_EBADHANDLE (already destroyed, or not a process handle). */
 MPROC_API int mproc_process_destroy(mproc_process_t *process);
@@ -198,25 +199,25 @@ typedef struct mproc_event_s mproc_event_t;
 typedef struct mproc_condition_s mproc_condition_t;
 typedef struct mproc_barrier_s mproc_barrier_t;
 
-/* A new, unlocked, non-recursive lock. Errors: -EINVAL (out NULL), -ENOMEM. */
+/** A new, unlocked, non-recursive lock. Errors: -EINVAL (out NULL), -ENOMEM. */
 MPROC_API int mproc_lock_create(mproc_lock_t **out);
 
-/* Acquires the lock, waiting at most timeout_ms. Returns 0 once acquired; MPROC_EOWNERDEAD once
+/** Acquires the lock, waiting at most timeout_ms. Returns 0 once acquired; MPROC_EOWNERDEAD once
  * acquired from a holder that died (the caller holds the lock); MPROC_ETIMEDOUT if not acquired.
  * Errors: MPROC_EBADHANDLE, -EINVAL (timeout_ms < -1), -EDEADLK (the calling thread already holds
  * it; with timeout_ms 0 the result is MPROC_ETIMEDOUT instead). */
 MPROC_API int mproc_lock_acquire(mproc_lock_t *lock, int64_t timeout_ms);
 
-/* Errors: MPROC_EBADHANDLE, MPROC_ESTATE (the calling thread does not hold the lock). */
+/** Errors: MPROC_EBADHANDLE, MPROC_ESTATE (the calling thread does not hold the lock). */
 MPROC_API int mproc_lock_release(mproc_lock_t *lock);
 
-/* Destroys this process's handle; the lock itself lives on in the other processes that have it.
+/** Destroys this process's handle; the lock itself lives on in the other processes that have it.
  * When this was the process's last reference to the lock (a condition created over it keeps one)
  * and the calling thread holds it, it is released first. NULL is a no-op.
  * Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_lock_destroy(mproc_lock_t *lock);
 
-/* A recursive lock: the holding thread may acquire it again (returns 0 at once) and must release
+/** A recursive lock: the holding thread may acquire it again (returns 0 at once) and must release
  * it as many times. Same functions, errors and owner-death rule as the lock above (after a death,
  * the recovered lock is held once, whatever depth the dead holder had). A release by a thread
  * that does not hold it is MPROC_ESTATE. */
@@ -225,40 +226,40 @@ MPROC_API int mproc_rlock_acquire(mproc_rlock_t *rlock, int64_t timeout_ms);
 MPROC_API int mproc_rlock_release(mproc_rlock_t *rlock);
 MPROC_API int mproc_rlock_destroy(mproc_rlock_t *rlock);
 
-/* A semaphore with the initial value `value` (0 .. INT32_MAX). With bounded != 0 it is a
+/** A semaphore with the initial value `value` (0 .. INT32_MAX). With bounded != 0 it is a
  * BoundedSemaphore: it may never be released above `value`. Errors: -EINVAL (value < 0, out
  * NULL), -ENOMEM. A semaphore has no owner: a unit taken by a process that dies is lost. */
 MPROC_API int mproc_semaphore_create(int value, int bounded, mproc_semaphore_t **out);
 
-/* Decrements the value, waiting at most timeout_ms while it is 0. Returns 0 or MPROC_ETIMEDOUT.
+/** Decrements the value, waiting at most timeout_ms while it is 0. Returns 0 or MPROC_ETIMEDOUT.
  * Errors: MPROC_EBADHANDLE, -EINVAL (timeout_ms < -1). */
 MPROC_API int mproc_semaphore_acquire(mproc_semaphore_t *semaphore, int64_t timeout_ms);
 
-/* Increments the value and wakes one waiter. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (a bounded
+/** Increments the value and wakes one waiter. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (a bounded
  * semaphore already at its initial value; the value is unchanged), -EOVERFLOW (at INT32_MAX). */
 MPROC_API int mproc_semaphore_release(mproc_semaphore_t *semaphore);
 
-/* The current value (>= 0). Errors: MPROC_EBADHANDLE. */
+/** The current value (>= 0). Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_semaphore_get_value(mproc_semaphore_t *semaphore);
 
-/* NULL is a no-op. Errors: MPROC_EBADHANDLE. */
+/** NULL is a no-op. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_semaphore_destroy(mproc_semaphore_t *semaphore);
 
-/* A new, clear event. Errors: -EINVAL (out NULL), -ENOMEM. */
+/** A new, clear event. Errors: -EINVAL (out NULL), -ENOMEM. */
 MPROC_API int mproc_event_create(mproc_event_t **out);
-/* Sets the flag and wakes every waiter. Errors: MPROC_EBADHANDLE. */
+/** Sets the flag and wakes every waiter. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_event_set(mproc_event_t *event);
-/* Errors: MPROC_EBADHANDLE. */
+/** Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_event_clear(mproc_event_t *event);
-/* 1 if set, 0 if not. Errors: MPROC_EBADHANDLE. */
+/** 1 if set, 0 if not. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_event_is_set(mproc_event_t *event);
-/* Waits at most timeout_ms for the flag. Returns 0 if it was set (also if set and cleared again
+/** Waits at most timeout_ms for the flag. Returns 0 if it was set (also if set and cleared again
  * while this caller slept), MPROC_ETIMEDOUT if not. Errors: MPROC_EBADHANDLE, -EINVAL. */
 MPROC_API int mproc_event_wait(mproc_event_t *event, int64_t timeout_ms);
-/* NULL is a no-op. Errors: MPROC_EBADHANDLE. */
+/** NULL is a no-op. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_event_destroy(mproc_event_t *event);
 
-/* A condition variable over a new recursive lock (create), over `lock`, or over `rlock`. The
+/** A condition variable over a new recursive lock (create), over `lock`, or over `rlock`. The
  * condition keeps its own reference to the lock: destroying the lock's handle afterwards is safe.
  * Errors: MPROC_EBADHANDLE (lock / rlock not a live handle of that type), -EINVAL (out NULL),
  * -ENOMEM. */
@@ -266,12 +267,12 @@ MPROC_API int mproc_condition_create(mproc_condition_t **out);
 MPROC_API int mproc_condition_create_with_lock(mproc_lock_t *lock, mproc_condition_t **out);
 MPROC_API int mproc_condition_create_with_rlock(mproc_rlock_t *rlock, mproc_condition_t **out);
 
-/* Acquire and release the condition's lock, with the results of mproc_lock_acquire /
+/** Acquire and release the condition's lock, with the results of mproc_lock_acquire /
  * mproc_lock_release (MPROC_EOWNERDEAD included). */
 MPROC_API int mproc_condition_acquire(mproc_condition_t *condition, int64_t timeout_ms);
 MPROC_API int mproc_condition_release(mproc_condition_t *condition);
 
-/* With the lock held: releases it completely, waits at most timeout_ms to be notified, and
+/** With the lock held: releases it completely, waits at most timeout_ms to be notified, and
  * re-acquires it (at the same recursion depth; the re-acquisition itself is not limited by
  * timeout_ms). Returns 0 if notified, MPROC_ETIMEDOUT if not, and MPROC_EOWNERDEAD if the lock had
  * to be recovered from a holder that died (notified or not: treat it as a wake-up and check).
@@ -279,59 +280,59 @@ MPROC_API int mproc_condition_release(mproc_condition_t *condition);
  * thread does not hold the lock), -EINVAL. */
 MPROC_API int mproc_condition_wait(mproc_condition_t *condition, int64_t timeout_ms);
 
-/* A predicate over the caller's data, called with the lock held; nonzero means true. */
+/** A predicate over the caller's data, called with the lock held; nonzero means true. */
 typedef int (*mproc_predicate_fn)(void *user_data);
 
-/* With the lock held: waits until predicate(user_data) is nonzero, at most timeout_ms in total.
+/** With the lock held: waits until predicate(user_data) is nonzero, at most timeout_ms in total.
  * Returns 0 once it is, MPROC_ETIMEDOUT if it was still 0 at the end (lock held in both cases).
  * Errors: MPROC_EBADHANDLE, MPROC_ESTATE (lock not held), -EINVAL (predicate NULL, timeout). */
 MPROC_API int mproc_condition_wait_for(mproc_condition_t *condition, mproc_predicate_fn predicate,
                                        void *user_data, int64_t timeout_ms);
 
-/* With the lock held: wakes up to n of the current waiters (notify_all: all of them). n <= 0 does
+/** With the lock held: wakes up to n of the current waiters (notify_all: all of them). n <= 0 does
  * nothing. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (the calling thread does not hold the lock). */
 MPROC_API int mproc_condition_notify(mproc_condition_t *condition, int n);
 MPROC_API int mproc_condition_notify_all(mproc_condition_t *condition);
 
-/* NULL is a no-op. Errors: MPROC_EBADHANDLE. */
+/** NULL is a no-op. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_condition_destroy(mproc_condition_t *condition);
 
-/* Runs once per round, in the process (and on the thread) that arrives last, before the others
+/** Runs once per round, in the process (and on the thread) that arrives last, before the others
  * are released. user_data is that process's copy of the pointer given to create. */
 typedef void (*mproc_barrier_action_fn)(void *user_data);
 
-/* A barrier for `parties` callers (1 .. 32767). action may be NULL. timeout_ms is the default
+/** A barrier for `parties` callers (1 .. 32767). action may be NULL. timeout_ms is the default
  * timeout of mproc_barrier_wait (MPROC_WAIT_FOREVER: none). Errors: -EINVAL (parties out of
  * range, out NULL, timeout_ms < -1), -ENOMEM. */
 MPROC_API int mproc_barrier_create(int parties, mproc_barrier_action_fn action, void *user_data,
                                    int64_t timeout_ms, mproc_barrier_t **out);
 
-/* Waits until `parties` callers have arrived and returns this caller's arrival index
+/** Waits until `parties` callers have arrived and returns this caller's arrival index
  * (0 .. parties - 1). timeout_ms: MPROC_WAIT_FOREVER uses the barrier's default timeout. Returns
  * MPROC_EBROKEN if the barrier is or becomes broken: abort, reset while waiting, or any waiter's
  * timeout, which breaks it for every waiter (including the one that timed out) until reset.
  * Errors: MPROC_EBADHANDLE, -EINVAL (timeout_ms < -1). */
 MPROC_API int mproc_barrier_wait(mproc_barrier_t *barrier, int64_t timeout_ms);
 
-/* Breaks the barrier: current and later waiters get MPROC_EBROKEN until reset.
+/** Breaks the barrier: current and later waiters get MPROC_EBROKEN until reset.
  * Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_barrier_abort(mproc_barrier_t *barrier);
-/* Back to empty and unbroken; callers waiting now get MPROC_EBROKEN. Errors: MPROC_EBADHANDLE. */
+/** Back to empty and unbroken; callers waiting now get MPROC_EBROKEN. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_barrier_reset(mproc_barrier_t *barrier);
-/* The number of parties, the number of callers waiting now (0 while broken), and 1 if broken or 0
+/** The number of parties, the number of callers waiting now (0 while broken), and 1 if broken or 0
  * if not. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_barrier_parties(mproc_barrier_t *barrier);
 MPROC_API int mproc_barrier_n_waiting(mproc_barrier_t *barrier);
 MPROC_API int mproc_barrier_broken(mproc_barrier_t *barrier);
-/* NULL is a no-op. Errors: MPROC_EBADHANDLE. */
+/** NULL is a no-op. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_barrier_destroy(mproc_barrier_t *barrier);
 
-/* Attachable synchronisation objects: a process that already runs (a pool worker, a process not
- * forked from the creator) opens the same object by handle. mproc_<noun>_create_attachable makes
- * the object in a named shared-memory segment (the plain create functions use an anonymous
+/** Attachable synchronisation objects: a process that already runs (a pool worker, a process not
+ * forked from the creator) opens the same object by handle. `mproc_<noun>_create_attachable`
+ * makes the object in a named shared-memory segment (the plain create functions use an anonymous
  * mapping, shared only with processes forked after it, and cheaper to make);
- * mproc_<noun>_handle copies its handle, a short string, out; mproc_<noun>_attach opens it in any
- * process as a new handle, used and destroyed with the same functions as above.
+ * `mproc_<noun>_handle` copies its handle, a short string, out; `mproc_<noun>_attach` opens it in
+ * any process as a new handle, used and destroyed with the same functions as above.
  *
  * The handle's name exists while the creating process holds a handle to the object (the last one
  * destroyed, or the process dead, it is removed — by the shm tracker if the process was killed).
@@ -387,40 +388,40 @@ MPROC_API int mproc_barrier_handle(mproc_barrier_t *barrier, char *buf, size_t l
 
 typedef struct mproc_shm_s mproc_shm_t;
 
-/* A buffer of this many bytes always holds a segment name and its terminating NUL. */
+/** A buffer of this many bytes always holds a segment name and its terminating NUL. */
 #define MPROC_SHM_NAME_MAX 256
 
-/* Creates a zero-filled segment of `size` bytes named `name`, or with a fresh unique name
+/** Creates a zero-filled segment of `size` bytes named `name`, or with a fresh unique name
  * ("/mproc-<pid>-<n>-<random>") when name is NULL or "". Errors: -EINVAL (out NULL, size <= 0,
  * malformed or too long name), -EEXIST (the name exists), -EACCES, -ENOSPC, -ENOMEM, -EMFILE.
  * On failure *out is untouched. */
 MPROC_API int mproc_shm_create(const char *name, int64_t size, mproc_shm_t **out);
 
-/* Maps the whole existing segment `name`. Errors: -EINVAL (name or out NULL, malformed name),
+/** Maps the whole existing segment `name`. Errors: -EINVAL (name or out NULL, malformed name),
  * -ENOENT (no such segment), -EACCES, MPROC_ESTATE (the segment is empty: its creator never set
  * its size). On failure *out is untouched. */
 MPROC_API int mproc_shm_attach(const char *name, mproc_shm_t **out);
 
-/* *out = the start of the mapping, valid until mproc_shm_close / destroy of this handle.
+/** *out = the start of the mapping, valid until mproc_shm_close / destroy of this handle.
  * Errors: MPROC_EBADHANDLE, MPROC_ECLOSED (closed), -EINVAL (out NULL). */
 MPROC_API int mproc_shm_buf(mproc_shm_t *shm, void **out);
 
-/* *out = the segment's size in bytes (also after close). Errors: MPROC_EBADHANDLE, -EINVAL. */
+/** *out = the segment's size in bytes (also after close). Errors: MPROC_EBADHANDLE, -EINVAL. */
 MPROC_API int mproc_shm_size(mproc_shm_t *shm, size_t *out);
 
-/* Copies the name ("/name") as mproc_lock_handle copies a handle; shorter than
+/** Copies the name ("/name") as mproc_lock_handle copies a handle; shorter than
  * MPROC_SHM_NAME_MAX. Errors: MPROC_EBADHANDLE, -EINVAL (buf NULL with len > 0). */
 MPROC_API int mproc_shm_name(mproc_shm_t *shm, char *buf, size_t len);
 
-/* Unmaps; the handle stays valid (for name, size, unlink). Closing twice is a no-op.
+/** Unmaps; the handle stays valid (for name, size, unlink). Closing twice is a no-op.
  * Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_shm_close(mproc_shm_t *shm);
 
-/* Removes the name now; mappings stay valid. Errors: MPROC_EBADHANDLE, -ENOENT (already removed:
+/** Removes the name now; mappings stay valid. Errors: MPROC_EBADHANDLE, -ENOENT (already removed:
  * a second unlink, or another process's), -EACCES. */
 MPROC_API int mproc_shm_unlink(mproc_shm_t *shm);
 
-/* Closes (but does not unlink) and frees the handle. NULL is a no-op. Errors: MPROC_EBADHANDLE. */
+/** Closes (but does not unlink) and frees the handle. NULL is a no-op. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_shm_destroy(mproc_shm_t *shm);
 
 /* ------------------------------------------------------------------------------------------------
@@ -439,53 +440,53 @@ MPROC_API int mproc_shm_destroy(mproc_shm_t *shm);
 typedef struct mproc_array_s mproc_array_t;
 
 enum mproc_array_flags {
-  MPROC_ARRAY_LOCK = 1 /* give it a lock (Python's default); without it: RawValue / RawArray */
+  MPROC_ARRAY_LOCK = 1 /**< give it a lock (Python's default); without it: RawValue / RawArray */
 };
 
-/* Creates an array. element_align is the alignment of one element (a power of two up to 64; 0
+/** Creates an array. element_align is the alignment of one element (a power of two up to 64; 0
  * means the largest power of two dividing element_size, up to 16). flags: MPROC_ARRAY_LOCK or 0.
  * Errors: -EINVAL (out NULL, element_size 0, bad alignment, unknown flags, a total size over
  * 1 TiB), the -errno of shm_open / ftruncate / mmap. On failure *out is untouched. */
 MPROC_API int mproc_array_create(size_t element_size, size_t element_align, size_t count,
                                  int flags, mproc_array_t **out);
 
-/* Opens the array (or value) with this handle. Errors: -EINVAL (NULL, malformed handle), -ENOENT,
+/** Opens the array (or value) with this handle. Errors: -EINVAL (NULL, malformed handle), -ENOENT,
  * MPROC_EBADHANDLE (not a value or array). On failure *out is untouched. */
 MPROC_API int mproc_array_attach(const char *handle, mproc_array_t **out);
 
-/* As mproc_lock_handle. Errors: MPROC_EBADHANDLE, -EINVAL. */
+/** As mproc_lock_handle. Errors: MPROC_EBADHANDLE, -EINVAL. */
 MPROC_API int mproc_array_handle(mproc_array_t *array, char *buf, size_t len);
 
-/* The element size, the count, and 1 if it has a lock (0 if not). Errors: MPROC_EBADHANDLE,
+/** The element size, the count, and 1 if it has a lock (0 if not). Errors: MPROC_EBADHANDLE,
  * -EINVAL (out NULL). */
 MPROC_API int mproc_array_element_size(mproc_array_t *array, size_t *out);
 MPROC_API int mproc_array_count(mproc_array_t *array, size_t *out);
 MPROC_API int mproc_array_has_lock(mproc_array_t *array);
 
-/* Copies element `index` to out[0, size) / from data[0, size), under the lock if there is one.
+/** Copies element `index` to out[0, size) / from data[0, size), under the lock if there is one.
  * size must be the element size. Errors: MPROC_EBADHANDLE, -EINVAL (NULL, size not the element
  * size), -ERANGE (index >= count). */
 MPROC_API int mproc_array_get(mproc_array_t *array, size_t index, void *out, size_t size);
 MPROC_API int mproc_array_set(mproc_array_t *array, size_t index, const void *data, size_t size);
 
-/* *out = the first element in this process's mapping (valid until destroy). Not locked.
+/** *out = the first element in this process's mapping (valid until destroy). Not locked.
  * Errors: MPROC_EBADHANDLE, -EINVAL (out NULL). */
 MPROC_API int mproc_array_data(mproc_array_t *array, void **out);
 
-/* The array's lock, with mproc_rlock_acquire / release's results (MPROC_EOWNERDEAD included).
+/** The array's lock, with mproc_rlock_acquire / release's results (MPROC_EOWNERDEAD included).
  * Errors: MPROC_EBADHANDLE, MPROC_ESTATE (created without a lock, or release by a thread that
  * does not hold it), -EINVAL. */
 MPROC_API int mproc_array_acquire(mproc_array_t *array, int64_t timeout_ms);
 MPROC_API int mproc_array_release(mproc_array_t *array);
 
-/* Frees this process's handle. NULL is a no-op. Errors: MPROC_EBADHANDLE. */
+/** Frees this process's handle. NULL is a no-op. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_array_destroy(mproc_array_t *array);
 
 /* ------------------------------------------------------------------------------------------------
  * Buffers: memory that the library allocates and hands to the caller (a received message).
  * --------------------------------------------------------------------------------------------- */
 
-/* Releases a buffer returned by the library (mproc_connection_recv_bytes, the queues' receive
+/** Releases a buffer returned by the library (mproc_connection_recv_bytes, the queues' receive
  * functions, and the pool's outputs: mproc_future_get, mproc_pool_map, mproc_pool_iterator_next). NULL is a no-op. Never fails. Releasing anything else is undefined behaviour. */
 MPROC_API void mproc_buffer_free(void *buffer);
 
@@ -510,21 +511,21 @@ MPROC_API void mproc_buffer_free(void *buffer);
 
 typedef struct mproc_connection_s mproc_connection_t;
 
-/* Creates a pipe: two connected ends in *a and *b. duplex != 0: both ends send and receive.
+/** Creates a pipe: two connected ends in *a and *b. duplex != 0: both ends send and receive.
  * duplex == 0: *a only receives and *b only sends (using an end the other way is MPROC_ESTATE).
  * Release each end with mproc_connection_destroy.
  * Errors: -EINVAL (a or b NULL, or a == b), -EMFILE / -ENFILE (no descriptors left). On failure
  * *a and *b are untouched. */
 MPROC_API int mproc_pipe_create(int duplex, mproc_connection_t **a, mproc_connection_t **b);
 
-/* Sends one message of len bytes (len may be 0; data may be NULL when len is 0). Blocks while the
+/** Sends one message of len bytes (len may be 0; data may be NULL when len is 0). Blocks while the
  * peer's buffer is full. The bytes are copied: data may be reused as soon as this returns.
  * Errors: MPROC_EBADHANDLE, MPROC_ECLOSED, -EINVAL (data NULL with len > 0), MPROC_ESTATE (a
  * receive-only end), MPROC_ETOOBIG (len above the end's maximum; nothing is sent, the connection
  * stays usable), -EPIPE (the peer end is closed). */
 MPROC_API int mproc_connection_send_bytes(mproc_connection_t *c, const void *data, size_t len);
 
-/* Receives the next message, waiting at most timeout_ms (MPROC_WAIT_FOREVER: no limit; 0: only
+/** Receives the next message, waiting at most timeout_ms (MPROC_WAIT_FOREVER: no limit; 0: only
  * if one is already there). On success *out points to a new buffer of *len bytes that the caller
  * releases with mproc_buffer_free; *out is not NULL even for an empty message.
  * Errors: MPROC_EBADHANDLE, MPROC_ECLOSED, -EINVAL (out or len NULL, timeout_ms < -1),
@@ -537,7 +538,7 @@ MPROC_API int mproc_connection_send_bytes(mproc_connection_t *c, const void *dat
 MPROC_API int mproc_connection_recv_bytes(mproc_connection_t *c, int64_t timeout_ms, void **out,
                                           size_t *len);
 
-/* Receives the next message into buf[0 .. cap), waiting at most timeout_ms, and stores its size
+/** Receives the next message into buf[0 .. cap), waiting at most timeout_ms, and stores its size
  * in *len. If the message is longer than cap, returns MPROC_ETOOBIG with the size needed in *len
  * and keeps the message: a later call with a large enough buffer (or mproc_connection_recv_bytes)
  * receives it; buf's contents are then unspecified. buf may be NULL when cap is 0 (only an empty
@@ -546,39 +547,39 @@ MPROC_API int mproc_connection_recv_bytes(mproc_connection_t *c, int64_t timeout
 MPROC_API int mproc_connection_recv_bytes_into(mproc_connection_t *c, void *buf, size_t cap,
                                                size_t *len, int64_t timeout_ms);
 
-/* 1 if a message (or end-of-file) is ready to be received, waiting at most timeout_ms for one;
+/** 1 if a message (or end-of-file) is ready to be received, waiting at most timeout_ms for one;
  * 0 if not. Errors: MPROC_EBADHANDLE, MPROC_ECLOSED, MPROC_ESTATE (a send-only end), -EINVAL
  * (timeout_ms < -1). */
 MPROC_API int mproc_connection_poll(mproc_connection_t *c, int64_t timeout_ms);
 
-/* The end's socket descriptor (>= 0), owned by the connection, for poll/epoll: readable when a
+/** The end's socket descriptor (>= 0), owned by the connection, for poll/epoll: readable when a
  * message or end-of-file is waiting. Errors: MPROC_EBADHANDLE, MPROC_ECLOSED. */
 MPROC_API int mproc_connection_fileno(mproc_connection_t *c);
 
-/* The largest message this end sends or accepts (default 4 GiB). An incoming message above it is
+/** The largest message this end sends or accepts (default 4 GiB). An incoming message above it is
  * MPROC_ETOOBIG and ends this end's receiving. Errors: MPROC_EBADHANDLE, MPROC_ECLOSED, -EINVAL
  * (max_size 0; out NULL). */
 MPROC_API int mproc_connection_set_max_message_size(mproc_connection_t *c, uint64_t max_size);
 MPROC_API int mproc_connection_get_max_message_size(mproc_connection_t *c, uint64_t *out);
 
-/* Closes the end (its descriptor) and drops any kept message; the handle stays valid and every
+/** Closes the end (its descriptor) and drops any kept message; the handle stays valid and every
  * other call on it then fails with MPROC_ECLOSED. Closing twice is a no-op.
  * Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_connection_close(mproc_connection_t *c);
 
-/* Closes the end if needed and releases the handle. NULL is a no-op (returns 0).
+/** Closes the end if needed and releases the handle. NULL is a no-op (returns 0).
  * Errors: MPROC_EBADHANDLE (already destroyed, or not a connection handle). */
 MPROC_API int mproc_connection_destroy(mproc_connection_t *c);
 
-/* One entry of mproc_wait: a connection to watch, or (when connection is NULL) a descriptor such
+/** One entry of mproc_wait: a connection to watch, or (when connection is NULL) a descriptor such
  * as mproc_process_sentinel()'s. The layout is fixed (like struct pollfd). */
 typedef struct mproc_wait_item {
-  mproc_connection_t *connection; /* in: a connection, or NULL to watch fd */
-  int fd;                         /* in: when connection is NULL, a descriptor to watch */
-  int ready;                      /* out: 1 if ready, 0 if not */
+  mproc_connection_t *connection; /**< in: a connection, or NULL to watch fd */
+  int fd;                         /**< in: when connection is NULL, a descriptor to watch */
+  int ready;                      /**< out: 1 if ready, 0 if not */
 } mproc_wait_item_t;
 
-/* Python's multiprocessing.connection.wait: waits until at least one item is ready or timeout_ms
+/** Python's multiprocessing.connection.wait: waits until at least one item is ready or timeout_ms
  * passes, sets each item's ready flag and returns how many are ready (0 after a timeout). A
  * connection is ready when a message or end-of-file can be received, a process sentinel when the
  * process has ended, a descriptor when it is readable. Uses poll(2): any number of items and any
@@ -620,102 +621,102 @@ MPROC_API int mproc_wait(mproc_wait_item_t *items, size_t count, int64_t timeout
 typedef struct mproc_queue_s mproc_queue_t;
 
 enum mproc_queue_kind {
-  MPROC_QUEUE_QUEUE = 0,    /* multiprocessing.Queue */
-  MPROC_QUEUE_SIMPLE = 1,   /* multiprocessing.SimpleQueue: no count limit (maxsize must be 0) */
-  MPROC_QUEUE_JOINABLE = 2  /* multiprocessing.JoinableQueue: adds task_done / join */
+  MPROC_QUEUE_QUEUE = 0,    /**< multiprocessing.Queue */
+  MPROC_QUEUE_SIMPLE = 1,   /**< multiprocessing.SimpleQueue: no count limit (maxsize must be 0) */
+  MPROC_QUEUE_JOINABLE = 2  /**< multiprocessing.JoinableQueue: adds task_done / join */
 };
 
-/* Default ring size: 1 MiB. The ring is bounded to [MPROC_QUEUE_MIN_CAPACITY,
+/** Default ring size: 1 MiB. The ring is bounded to [MPROC_QUEUE_MIN_CAPACITY,
  * MPROC_QUEUE_MAX_CAPACITY] bytes; each message takes 8 bytes plus its length rounded up to 8. */
 #define MPROC_QUEUE_DEFAULT_CAPACITY (1024 * 1024)
 #define MPROC_QUEUE_MIN_CAPACITY 64
 #define MPROC_QUEUE_MAX_CAPACITY (1024 * 1024 * 1024)
-/* A buffer of this many bytes always holds a queue handle and its terminating NUL. */
+/** A buffer of this many bytes always holds a queue handle and its terminating NUL. */
 #define MPROC_QUEUE_HANDLE_MAX 64
 
-/* Options for mproc_queue_create. Set struct_size = sizeof(mproc_queue_options_t) (or call
+/** Options for mproc_queue_create. Set struct_size = sizeof(mproc_queue_options_t) (or call
  * mproc_queue_options_init) so that fields added later are recognised as absent. */
 typedef struct mproc_queue_options {
   size_t struct_size;
-  int kind;               /* an mproc_queue_kind */
-  int64_t maxsize;        /* messages; 0 = no limit; negative is -EINVAL */
-  int64_t capacity_bytes; /* ring bytes; 0 = MPROC_QUEUE_DEFAULT_CAPACITY */
+  int kind;               /**< an mproc_queue_kind */
+  int64_t maxsize;        /**< messages; 0 = no limit; negative is -EINVAL */
+  int64_t capacity_bytes; /**< ring bytes; 0 = MPROC_QUEUE_DEFAULT_CAPACITY */
 } mproc_queue_options_t;
 
-/* Fills *options with the defaults: a Queue, no count limit, the default capacity. NULL: no-op. */
+/** Fills *options with the defaults: a Queue, no count limit, the default capacity. NULL: no-op. */
 MPROC_API void mproc_queue_options_init(mproc_queue_options_t *options);
 
-/* Creates a queue (and its shared-memory segment). options may be NULL for the defaults.
+/** Creates a queue (and its shared-memory segment). options may be NULL for the defaults.
  * Errors: -EINVAL (out NULL; struct_size 0 or larger than this library knows with unknown
  * non-zero fields; unknown kind; maxsize negative or above 2^31; capacity negative or outside
  * [MPROC_QUEUE_MIN_CAPACITY, MPROC_QUEUE_MAX_CAPACITY]; a SimpleQueue with a maxsize), the
  * -errno of shm_open / ftruncate / mmap (-ENOSPC, -EMFILE, ...). On failure *out is untouched. */
 MPROC_API int mproc_queue_create(const mproc_queue_options_t *options, mproc_queue_t **out);
 
-/* Opens the queue named by `handle` (from mproc_queue_handle, in any process) as a new handle of
+/** Opens the queue named by `handle` (from mproc_queue_handle, in any process) as a new handle of
  * the same kind. Errors: -EINVAL (handle or out NULL, malformed handle), -ENOENT (no such queue,
  * or its creator closed it), -EACCES, MPROC_EBADHANDLE (not an mproc queue, or another layout
  * version). On failure *out is untouched. */
 MPROC_API int mproc_queue_attach(const char *handle, mproc_queue_t **out);
 
-/* Copies the queue's handle, NUL-terminated, into buf (truncated to len - 1 bytes) and returns the
+/** Copies the queue's handle, NUL-terminated, into buf (truncated to len - 1 bytes) and returns the
  * handle's full length, as snprintf does; buf may be NULL when len is 0. The handle is shorter
  * than MPROC_QUEUE_HANDLE_MAX. Errors: MPROC_EBADHANDLE, MPROC_ECLOSED, -EINVAL (buf NULL with
  * len > 0). */
 MPROC_API int mproc_queue_handle(mproc_queue_t *queue, char *buf, size_t len);
 
-/* Returns the queue's kind (an mproc_queue_kind). Errors: MPROC_EBADHANDLE. */
+/** Returns the queue's kind (an mproc_queue_kind). Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_queue_kind(mproc_queue_t *queue);
 
-/* Puts a copy of data[0, len) (len may be 0; data may then be NULL), waiting up to timeout_ms for
+/** Puts a copy of data[0, len) (len may be 0; data may then be NULL), waiting up to timeout_ms for
  * room. Errors: MPROC_EBADHANDLE, -EINVAL (data NULL with len > 0; timeout below -1),
  * MPROC_ETOOBIG (longer than the ring can ever hold: see mproc_queue_max_message_size),
  * MPROC_EFULL (no room in time), MPROC_ECLOSED. */
 MPROC_API int mproc_queue_put(mproc_queue_t *queue, const void *data, size_t len,
                               int64_t timeout_ms);
 
-/* Takes the next message, waiting up to timeout_ms. On success *data is a buffer owned by the
+/** Takes the next message, waiting up to timeout_ms. On success *data is a buffer owned by the
  * caller, to release with mproc_buffer_free (never NULL, even for an empty message), and *len its
  * length. Errors: MPROC_EBADHANDLE, -EINVAL (data or len NULL; timeout below -1), MPROC_EEMPTY
  * (nothing in time), MPROC_ECLOSED, -ENOMEM (the message stays in the queue). On failure *data
  * and *len are untouched. */
 MPROC_API int mproc_queue_get(mproc_queue_t *queue, int64_t timeout_ms, void **data, size_t *len);
 
-/* Takes the next message into the caller's buffer[0, size) and stores its length in *len. If the
+/** Takes the next message into the caller's buffer[0, size) and stores its length in *len. If the
  * message is longer than size, nothing is taken: it stays first in the queue, *len receives its
  * length, and MPROC_ETOOBIG is returned. Errors: MPROC_EBADHANDLE, -EINVAL (len NULL; buffer NULL
  * with size > 0; timeout below -1), MPROC_ETOOBIG, MPROC_EEMPTY, MPROC_ECLOSED. */
 MPROC_API int mproc_queue_get_into(mproc_queue_t *queue, void *buffer, size_t size, size_t *len,
                                    int64_t timeout_ms);
 
-/* The approximate number of messages in the queue. Errors: MPROC_EBADHANDLE, MPROC_ECLOSED,
+/** The approximate number of messages in the queue. Errors: MPROC_EBADHANDLE, MPROC_ECLOSED,
  * -EINVAL (a SimpleQueue, which has no qsize, as in Python). */
 MPROC_API int mproc_queue_qsize(mproc_queue_t *queue);
-/* 1 if empty, 0 if not. Errors: MPROC_EBADHANDLE, MPROC_ECLOSED. */
+/** 1 if empty, 0 if not. Errors: MPROC_EBADHANDLE, MPROC_ECLOSED. */
 MPROC_API int mproc_queue_empty(mproc_queue_t *queue);
-/* 1 if a put would find no room now (maxsize reached or the ring full), 0 if not.
+/** 1 if a put would find no room now (maxsize reached or the ring full), 0 if not.
  * Errors: MPROC_EBADHANDLE, MPROC_ECLOSED, -EINVAL (a SimpleQueue). */
 MPROC_API int mproc_queue_full(mproc_queue_t *queue);
-/* The longest message the queue accepts, in bytes. Errors: MPROC_EBADHANDLE, MPROC_ECLOSED. */
+/** The longest message the queue accepts, in bytes. Errors: MPROC_EBADHANDLE, MPROC_ECLOSED. */
 MPROC_API int mproc_queue_max_message_size(mproc_queue_t *queue);
 
-/* JoinableQueue: marks one item taken with get as processed. Errors: MPROC_EBADHANDLE,
+/** JoinableQueue: marks one item taken with get as processed. Errors: MPROC_EBADHANDLE,
  * -EINVAL (not a joinable queue), MPROC_ESTATE (called more times than items were put),
  * MPROC_ECLOSED. */
 MPROC_API int mproc_queue_task_done(mproc_queue_t *queue);
-/* JoinableQueue: waits up to timeout_ms until every item put has been marked done. A consumer
+/** JoinableQueue: waits up to timeout_ms until every item put has been marked done. A consumer
  * killed between get and task_done never marks its item, so pass a timeout when consumers may die.
  * Errors: MPROC_EBADHANDLE, -EINVAL (not a joinable queue; timeout below -1), MPROC_ETIMEDOUT,
  * MPROC_ECLOSED. */
 MPROC_API int mproc_queue_join(mproc_queue_t *queue, int64_t timeout_ms);
 
-/* Closes this handle's use of the queue: its later calls (but destroy) return MPROC_ECLOSED, and
+/** Closes this handle's use of the queue: its later calls (but destroy) return MPROC_ECLOSED, and
  * its reference to the segment is dropped (on the creating handle: the name is removed). Other handles
  * and processes are not affected; calls blocked on this handle in other threads return
  * MPROC_ECLOSED within 100 ms. Closing twice is a no-op. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_queue_close(mproc_queue_t *queue);
 
-/* Closes (if needed) and frees the handle. NULL is a no-op. Errors: MPROC_EBADHANDLE. */
+/** Closes (if needed) and frees the handle. NULL is a no-op. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_queue_destroy(mproc_queue_t *queue);
 
 /* ------------------------------------------------------------------------------------------------
@@ -758,20 +759,20 @@ typedef struct mproc_dict_s mproc_dict_t;
 typedef struct mproc_list_s mproc_list_t;
 typedef struct mproc_namespace_s mproc_namespace_t;
 
-/* A buffer of this many bytes always holds a Manager's name or a container's handle and its
+/** A buffer of this many bytes always holds a Manager's name or a container's handle and its
  * terminating NUL. */
 #define MPROC_MANAGER_HANDLE_MAX 256
 
-/* Creates a Manager owned by this handle. Errors: -ENOSPC, -EMFILE (shm_open / mmap). */
+/** Creates a Manager owned by this handle. Errors: -ENOSPC, -EMFILE (shm_open / mmap). */
 MPROC_API int mproc_manager_create(mproc_manager_t **out);
-/* Opens the Manager named `name` (from mproc_manager_name, in any process). Errors: -ENOENT (no
+/** Opens the Manager named `name` (from mproc_manager_name, in any process). Errors: -ENOENT (no
  * such Manager, or it was shut down), -EINVAL (malformed name), MPROC_EBADHANDLE (not a
  * Manager). */
 MPROC_API int mproc_manager_attach(const char *name, mproc_manager_t **out);
-/* Copies the Manager's name, NUL-terminated, into buf (truncated to len - 1 bytes) and returns
+/** Copies the Manager's name, NUL-terminated, into buf (truncated to len - 1 bytes) and returns
  * its full length; buf may be NULL when len is 0. */
 MPROC_API int mproc_manager_name(mproc_manager_t *manager, char *buf, size_t len);
-/* The containers. `name` NULL or "": a new unnamed container, owned by this Manager handle. A
+/** The containers. `name` NULL or "": a new unnamed container, owned by this Manager handle. A
  * name: the container registered under it (created the first time, through the owning Manager
  * only). Errors: -ENOENT (an attached Manager and no such name), MPROC_EBADHANDLE (the name holds
  * another kind of container). The new handle is released with its own _destroy. */
@@ -779,11 +780,11 @@ MPROC_API int mproc_manager_dict(mproc_manager_t *manager, const char *name, mpr
 MPROC_API int mproc_manager_list(mproc_manager_t *manager, const char *name, mproc_list_t **out);
 MPROC_API int mproc_manager_namespace(mproc_manager_t *manager, const char *name,
                                       mproc_namespace_t **out);
-/* A queue (see the Queues section; released with mproc_queue_destroy). maxsize: 0 = no limit;
+/** A queue (see the Queues section; released with mproc_queue_destroy). maxsize: 0 = no limit;
  * a named queue keeps the maxsize it was created with. Errors: also -EINVAL (maxsize < 0). */
 MPROC_API int mproc_manager_queue(mproc_manager_t *manager, const char *name, int64_t maxsize,
                                   mproc_queue_t **out);
-/* A Value or Array (see the Arrays section: arguments as mproc_array_create's; a Value is an array
+/** A Value or Array (see the Arrays section: arguments as mproc_array_create's; a Value is an array
  * of count 1), or an attachable Lock (see the Locks section), owned and named like the containers;
  * released with mproc_array_destroy / mproc_lock_destroy. A named array keeps the shape it was
  * created with. Errors: also those of mproc_array_create. */
@@ -791,78 +792,78 @@ MPROC_API int mproc_manager_array(mproc_manager_t *manager, const char *name, si
                                   size_t element_align, size_t count, int flags,
                                   mproc_array_t **out);
 MPROC_API int mproc_manager_lock(mproc_manager_t *manager, const char *name, mproc_lock_t **out);
-/* Removes the names of everything this Manager handle created, and the Manager's own name. Open
+/** Removes the names of everything this Manager handle created, and the Manager's own name. Open
  * handles keep working. Later calls on this Manager handle: MPROC_ECLOSED. Idempotent. */
 MPROC_API int mproc_manager_shutdown(mproc_manager_t *manager);
-/* Shuts down (if needed) and frees the handle. NULL is a no-op. */
+/** Shuts down (if needed) and frees the handle. NULL is a no-op. */
 MPROC_API int mproc_manager_destroy(mproc_manager_t *manager);
 
-/* Dict: Python's dict of bytes to bytes. _create makes one owned by the handle (no Manager). */
+/** Dict: Python's dict of bytes to bytes. _create makes one owned by the handle (no Manager). */
 MPROC_API int mproc_dict_create(mproc_dict_t **out);
-/* Errors: -ENOENT (no such dict), -EINVAL (malformed handle), MPROC_EBADHANDLE (not a dict). */
+/** Errors: -ENOENT (no such dict), -EINVAL (malformed handle), MPROC_EBADHANDLE (not a dict). */
 MPROC_API int mproc_dict_attach(const char *handle, mproc_dict_t **out);
-/* As mproc_manager_name, for the dict's handle. */
+/** As mproc_manager_name, for the dict's handle. */
 MPROC_API int mproc_dict_handle(mproc_dict_t *dict, char *buf, size_t len);
-/* d[key] = value. */
+/** d[key] = value. */
 MPROC_API int mproc_dict_set(mproc_dict_t *dict, const void *key, size_t key_len,
                              const void *value, size_t value_len);
-/* d[key] into a library-owned buffer. Errors: -ENOENT (no such key; *value is then NULL). */
+/** d[key] into a library-owned buffer. Errors: -ENOENT (no such key; *value is then NULL). */
 MPROC_API int mproc_dict_get(mproc_dict_t *dict, const void *key, size_t key_len, void **value,
                              size_t *len);
-/* 1 if the key is there, 0 if not. */
+/** 1 if the key is there, 0 if not. */
 MPROC_API int mproc_dict_contains(mproc_dict_t *dict, const void *key, size_t key_len);
-/* Removes the key; its value goes to *value / *len unless value is NULL (then len may be NULL).
+/** Removes the key; its value goes to *value / *len unless value is NULL (then len may be NULL).
  * Errors: -ENOENT (no such key). */
 MPROC_API int mproc_dict_pop(mproc_dict_t *dict, const void *key, size_t key_len, void **value,
                              size_t *len);
-/* d.setdefault(key, default): the value for key, set to `default_value` first if missing (one
+/** d.setdefault(key, default): the value for key, set to `default_value` first if missing (one
  * atomic step). */
 MPROC_API int mproc_dict_setdefault(mproc_dict_t *dict, const void *key, size_t key_len,
                                     const void *default_value, size_t default_len, void **value,
                                     size_t *len);
-/* The number of entries, in *size. */
+/** The number of entries, in *size. */
 MPROC_API int mproc_dict_size(mproc_dict_t *dict, size_t *size);
 MPROC_API int mproc_dict_clear(mproc_dict_t *dict);
-/* Every key (or key and value, alternating), packed (see above), and the entry count in *count. */
+/** Every key (or key and value, alternating), packed (see above), and the entry count in *count. */
 MPROC_API int mproc_dict_keys(mproc_dict_t *dict, void **packed, size_t *len, size_t *count);
 MPROC_API int mproc_dict_items(mproc_dict_t *dict, void **packed, size_t *len, size_t *count);
-/* NULL is a no-op. The owning handle's destroy removes the dict's name. */
+/** NULL is a no-op. The owning handle's destroy removes the dict's name. */
 MPROC_API int mproc_dict_destroy(mproc_dict_t *dict);
 
-/* List: Python's list of bytes. Indexes run from 0 to size - 1 (insert also accepts size); a
+/** List: Python's list of bytes. Indexes run from 0 to size - 1 (insert also accepts size); a
  * negative or larger index is -ERANGE (Python's IndexError) and changes nothing. */
 MPROC_API int mproc_list_create(mproc_list_t **out);
-/* Errors: -ENOENT, -EINVAL (malformed handle), MPROC_EBADHANDLE (not a list). */
+/** Errors: -ENOENT, -EINVAL (malformed handle), MPROC_EBADHANDLE (not a list). */
 MPROC_API int mproc_list_attach(const char *handle, mproc_list_t **out);
 MPROC_API int mproc_list_handle(mproc_list_t *list, char *buf, size_t len);
 MPROC_API int mproc_list_append(mproc_list_t *list, const void *value, size_t len);
-/* l[index] into a library-owned buffer. Errors: -ERANGE. */
+/** l[index] into a library-owned buffer. Errors: -ERANGE. */
 MPROC_API int mproc_list_get(mproc_list_t *list, int64_t index, void **value, size_t *len);
-/* l[index] = value. Errors: -ERANGE. */
+/** l[index] = value. Errors: -ERANGE. */
 MPROC_API int mproc_list_set(mproc_list_t *list, int64_t index, const void *value, size_t len);
-/* l.insert(index, value), 0 <= index <= size. Errors: -ERANGE. */
+/** l.insert(index, value), 0 <= index <= size. Errors: -ERANGE. */
 MPROC_API int mproc_list_insert(mproc_list_t *list, int64_t index, const void *value, size_t len);
-/* l.pop(index) into a library-owned buffer (value NULL: just remove). Errors: -ERANGE. */
+/** l.pop(index) into a library-owned buffer (value NULL: just remove). Errors: -ERANGE. */
 MPROC_API int mproc_list_pop(mproc_list_t *list, int64_t index, void **value, size_t *len);
 MPROC_API int mproc_list_size(mproc_list_t *list, size_t *size);
 MPROC_API int mproc_list_clear(mproc_list_t *list);
-/* Every element at one instant, packed (see above); their number in *count. */
+/** Every element at one instant, packed (see above); their number in *count. */
 MPROC_API int mproc_list_snapshot(mproc_list_t *list, void **packed, size_t *len, size_t *count);
 MPROC_API int mproc_list_destroy(mproc_list_t *list);
 
-/* Namespace: named attributes holding bytes (Python's Namespace; ns.attr = value). */
+/** Namespace: named attributes holding bytes (Python's Namespace; ns.attr = value). */
 MPROC_API int mproc_namespace_create(mproc_namespace_t **out);
-/* Errors: -ENOENT, -EINVAL (malformed handle), MPROC_EBADHANDLE (not a Namespace). */
+/** Errors: -ENOENT, -EINVAL (malformed handle), MPROC_EBADHANDLE (not a Namespace). */
 MPROC_API int mproc_namespace_attach(const char *handle, mproc_namespace_t **out);
 MPROC_API int mproc_namespace_handle(mproc_namespace_t *ns, char *buf, size_t len);
 MPROC_API int mproc_namespace_set(mproc_namespace_t *ns, const char *attribute, const void *value,
                                   size_t len);
-/* Errors: -ENOENT (the attribute was never set: Python's AttributeError). */
+/** Errors: -ENOENT (the attribute was never set: Python's AttributeError). */
 MPROC_API int mproc_namespace_get(mproc_namespace_t *ns, const char *attribute, void **value,
                                   size_t *len);
-/* 1 if the attribute is set, 0 if not. */
+/** 1 if the attribute is set, 0 if not. */
 MPROC_API int mproc_namespace_has(mproc_namespace_t *ns, const char *attribute);
-/* del ns.attribute. Errors: -ENOENT (not set). */
+/** del ns.attribute. Errors: -ENOENT (not set). */
 MPROC_API int mproc_namespace_del(mproc_namespace_t *ns, const char *attribute);
 MPROC_API int mproc_namespace_destroy(mproc_namespace_t *ns);
 
@@ -902,16 +903,16 @@ MPROC_API int mproc_namespace_destroy(mproc_namespace_t *ns);
 typedef struct mproc_pool_s mproc_pool_t;
 typedef struct mproc_future_s mproc_future_t;
 typedef struct mproc_pool_iterator_s mproc_pool_iterator_t;
-/* The output slot of one running task; valid only during that task's call, in its worker. */
+/** The output slot of one running task; valid only during that task's call, in its worker. */
 typedef struct mproc_task_result_s mproc_task_result_t;
 
-/* A byte string: an input of mproc_pool_map / _imap, or a result of mproc_pool_map. */
+/** A byte string: an input of mproc_pool_map / _imap, or a result of mproc_pool_map. */
 typedef struct mproc_bytes {
   const void *data;
   size_t len;
 } mproc_bytes_t;
 
-/* A task. Runs in a worker process, on its only thread, with input[0, len) (input is not NULL,
+/** A task. Runs in a worker process, on its only thread, with input[0, len) (input is not NULL,
  * even when len is 0) and the user_data given at submission. Sets its output with
  * mproc_task_result_set (none set: empty output) and returns 0; or fails: returns nonzero, or calls
  * mproc_task_result_fail (which makes the task fail whatever it returns). The input buffer and
@@ -920,33 +921,33 @@ typedef struct mproc_bytes {
 typedef int (*mproc_task_fn)(const void *input, size_t len, void *user_data,
                              mproc_task_result_t *result);
 
-/* In a task: sets its output to a copy of data[0, len) (replacing an output set before). data may
+/** In a task: sets its output to a copy of data[0, len) (replacing an output set before). data may
  * be NULL when len is 0. Errors: -EINVAL (result NULL; data NULL with len > 0), MPROC_ESTATE
  * (result is not that of the task running on this thread: a stale or foreign pointer is rejected
  * without being read), -ENOMEM. */
 MPROC_API int mproc_task_result_set(mproc_task_result_t *result, const void *data, size_t len);
 
-/* In a task: marks it failed with `message` (copied; NULL: a generic one): its future's get
+/** In a task: marks it failed with `message` (copied; NULL: a generic one): its future's get
  * returns MPROC_ETASKFAILED and mproc_last_error_message() contains the message. The worker lives
  * on. Errors: -EINVAL (result NULL), MPROC_ESTATE (as mproc_task_result_set), -ENOMEM. */
 MPROC_API int mproc_task_result_fail(mproc_task_result_t *result, const char *message);
 
-/* Runs in each worker when it starts, before its first task; nonzero means failure. A pool whose
+/** Runs in each worker when it starts, before its first task; nonzero means failure. A pool whose
  * initializer keeps failing becomes broken after a few attempts (no endless respawning): its
  * outstanding and later tasks fail with MPROC_EBROKEN. */
 typedef int (*mproc_pool_initializer_fn)(void *user_data);
 
-/* Called in the pool's dispatcher thread (a thread of the creating process) after each finished
+/** Called in the pool's dispatcher thread (a thread of the creating process) after each finished
  * task — or chunk of a map — with the number of tasks finished so far, failed ones included. Must
  * be quick, and must not call the pool's functions. */
 typedef void (*mproc_pool_progress_fn)(size_t completed, void *user_data);
 
 enum mproc_start_method {
-  MPROC_START_FORK = 0,      /* workers are forked from the pool's dispatcher thread */
-  MPROC_START_FORKSERVER = 1 /* workers are forked by a single-threaded server process */
+  MPROC_START_FORK = 0,      /**< workers are forked from the pool's dispatcher thread */
+  MPROC_START_FORKSERVER = 1 /**< workers are forked by a single-threaded server process */
 };
 
-/* Options of mproc_pool_create: fill them with mproc_pool_options_init, then set fields.
+/** Options of mproc_pool_create: fill them with mproc_pool_options_init, then set fields.
  *
  * struct_size makes the struct extensible: fields are only ever appended. A caller built against
  * an older header passes a smaller struct_size: the fields it does not have keep their defaults.
@@ -956,27 +957,27 @@ enum mproc_start_method {
  * (that of 0.1) is -EINVAL. */
 typedef struct mproc_pool_options {
   size_t struct_size;
-  int processes;           /* worker processes, >= 1; default mproc_cpu_count() */
-  int start_method;        /* an mproc_start_method; default MPROC_START_FORK */
-  size_t maxtasksperchild; /* a worker is replaced after this many tasks (a map chunk counts as
+  int processes;           /**< worker processes, >= 1; default mproc_cpu_count() */
+  int start_method;        /**< an mproc_start_method; default MPROC_START_FORK */
+  size_t maxtasksperchild; /**< a worker is replaced after this many tasks (a map chunk counts as
                               one); 0 (default): never */
-  mproc_pool_initializer_fn initializer; /* NULL (default): none */
+  mproc_pool_initializer_fn initializer; /**< NULL (default): none */
   void *initializer_data;
-  mproc_pool_progress_fn on_progress; /* NULL (default): none */
+  mproc_pool_progress_fn on_progress; /**< NULL (default): none */
   void *progress_data;
 } mproc_pool_options_t;
 
-/* Fills *options with the defaults above (struct_size = sizeof(mproc_pool_options_t)).
+/** Fills *options with the defaults above (struct_size = sizeof(mproc_pool_options_t)).
  * NULL is a no-op. */
 MPROC_API void mproc_pool_options_init(mproc_pool_options_t *options);
 
-/* Creates a pool and forks its workers. options may be NULL for the defaults.
+/** Creates a pool and forks its workers. options may be NULL for the defaults.
  * Errors: -EINVAL (out NULL; struct_size as described above; processes < 1; an unknown start
  * method; an initializer with MPROC_START_FORKSERVER, see below), the -errno of fork / mmap /
  * eventfd. On failure *out is untouched and no worker is left running. */
 MPROC_API int mproc_pool_create(const mproc_pool_options_t *options, mproc_pool_t **out);
 
-/* The forkserver (MPROC_START_FORKSERVER): a small single-threaded process forked from this one
+/** The forkserver (MPROC_START_FORKSERVER): a small single-threaded process forked from this one
  * (no exec: function pointers stay valid) that forks the workers of forkserver pools, so that no
  * worker inherits a lock another thread of the caller held. Call mproc_start_forkserver at the top
  * of main, before starting threads; otherwise the first forkserver pool starts it. Workers are
@@ -988,10 +989,10 @@ MPROC_API int mproc_pool_create(const mproc_pool_options_t *options, mproc_pool_
  * mproc_start_forkserver errors: the -errno of socketpair / fork / pidfd_open. */
 MPROC_API int mproc_start_forkserver(void);
 MPROC_API int mproc_stop_forkserver(void);
-/* The forkserver's pid, 0 if none runs. */
+/** The forkserver's pid, 0 if none runs. */
 MPROC_API int mproc_forkserver_pid(void);
 
-/* Per-call options of submit, map and imap; NULL means the defaults. Extensible as
+/** Per-call options of submit, map and imap; NULL means the defaults. Extensible as
  * mproc_pool_options_t is. */
 typedef struct mproc_task_options {
   size_t struct_size;
@@ -1004,10 +1005,10 @@ typedef struct mproc_task_options {
   size_t window;
 } mproc_task_options_t;
 
-/* Fills *options with the defaults. NULL is a no-op. */
+/** Fills *options with the defaults. NULL is a no-op. */
 MPROC_API void mproc_task_options_init(mproc_task_options_t *options);
 
-/* Submits fn(input, user_data) (Python's apply_async). The input bytes are copied: they may be
+/** Submits fn(input, user_data) (Python's apply_async). The input bytes are copied: they may be
  * reused as soon as this returns. Release *out with mproc_future_destroy.
  * Errors: MPROC_EBADHANDLE, -EINVAL (fn or out NULL; input NULL with len > 0; bad options),
  * MPROC_ECLOSED (after mproc_pool_close), MPROC_ETERMINATED (after mproc_pool_terminate),
@@ -1016,19 +1017,19 @@ MPROC_API int mproc_pool_submit(mproc_pool_t *pool, mproc_task_fn fn, const void
                                 size_t len, void *user_data, const mproc_task_options_t *options,
                                 mproc_future_t **out);
 
-/* Waits at most timeout_ms for the future to be resolved. Returns 0 once it is (whether the task
+/** Waits at most timeout_ms for the future to be resolved. Returns 0 once it is (whether the task
  * succeeded or not), MPROC_ETIMEDOUT if not yet. Errors: MPROC_EBADHANDLE, -EINVAL
  * (timeout_ms < -1). */
 MPROC_API int mproc_future_wait(mproc_future_t *future, int64_t timeout_ms);
 
-/* 1 if resolved, 0 if not. Errors: MPROC_EBADHANDLE. */
+/** 1 if resolved, 0 if not. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_future_ready(mproc_future_t *future);
 
-/* 1 if resolved with an output, 0 if resolved with an error. Errors: MPROC_EBADHANDLE,
+/** 1 if resolved with an output, 0 if resolved with an error. Errors: MPROC_EBADHANDLE,
  * MPROC_ESTATE (not resolved yet, as Python's ValueError). */
 MPROC_API int mproc_future_successful(mproc_future_t *future);
 
-/* Waits at most timeout_ms, then gives the task's output: *out is a new buffer of *len bytes
+/** Waits at most timeout_ms, then gives the task's output: *out is a new buffer of *len bytes
  * (never NULL, even when empty) that the caller releases with mproc_buffer_free. May be called
  * again (a new copy each time). Returns the future's error if the task failed — MPROC_ETASKFAILED
  * (the task's message in mproc_last_error_message()), MPROC_EWORKERDIED, MPROC_ETIMEDOUT (the
@@ -1039,21 +1040,21 @@ MPROC_API int mproc_future_successful(mproc_future_t *future);
 MPROC_API int mproc_future_get(mproc_future_t *future, int64_t timeout_ms, void **out,
                                size_t *len);
 
-/* Asks the pool to cancel the task: one not started yet is dropped, a running one has its worker
+/** Asks the pool to cancel the task: one not started yet is dropped, a running one has its worker
  * killed (and replaced). The future then resolves with MPROC_ECANCELLED — unless the task had
  * finished first, in which case it keeps its output. Returns at once; wait to see which.
  * No effect on a resolved future. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_future_cancel(mproc_future_t *future);
 
-/* Releases the handle. The task is not cancelled: it runs on, its output is dropped. NULL is a
+/** Releases the handle. The task is not cancelled: it runs on, its output is dropped. NULL is a
  * no-op. Errors: MPROC_EBADHANDLE (already destroyed, or not a future). */
 MPROC_API int mproc_future_destroy(mproc_future_t *future);
 
-/* The default chunksize, as in Python: for mproc_pool_map count / (4 * processes) rounded up,
+/** The default chunksize, as in Python: for mproc_pool_map count / (4 * processes) rounded up,
  * for mproc_pool_imap and _imap_unordered 1. (A chunksize of 0 is -EINVAL.) */
 #define MPROC_CHUNKSIZE_AUTO SIZE_MAX
 
-/* fn(inputs[i], user_data) for every i < count, in chunks of `chunksize` inputs sent to a worker
+/** fn(inputs[i], user_data) for every i < count, in chunks of `chunksize` inputs sent to a worker
  * together, waited for (Python's map). On success *results is one buffer, released with a single
  * mproc_buffer_free(*results): an array of count mproc_bytes_t in input order whose data point into
  * the same buffer (never NULL, even for an empty output). If any task fails, returns the error of
@@ -1067,7 +1068,7 @@ MPROC_API int mproc_pool_map(mproc_pool_t *pool, mproc_task_fn fn, void *user_da
                              const mproc_bytes_t *inputs, size_t count, size_t chunksize,
                              const mproc_task_options_t *options, mproc_bytes_t **results);
 
-/* fn(inputs[i], user_data) for every i, streamed: take the outputs one by one with
+/** fn(inputs[i], user_data) for every i, streamed: take the outputs one by one with
  * mproc_pool_iterator_next — in input order (imap) or in completion order (imap_unordered).
  * Chunks are submitted as outputs are taken, at most the options' window ahead. The array
  * `inputs` is copied, but the bytes it points to are read as the iteration goes: they must stay
@@ -1083,7 +1084,7 @@ MPROC_API int mproc_pool_imap_unordered(mproc_pool_t *pool, mproc_task_fn fn, vo
                                         size_t chunksize, const mproc_task_options_t *options,
                                         mproc_pool_iterator_t **out);
 
-/* The next output, waiting at most timeout_ms: *out is a new buffer of *len bytes (never NULL)
+/** The next output, waiting at most timeout_ms: *out is a new buffer of *len bytes (never NULL)
  * released with mproc_buffer_free. Returns MPROC_EEOF once every output was taken (and again on
  * later calls). A failed task gives its error (MPROC_ETASKFAILED, MPROC_EWORKERDIED, ...) for its
  * input, and the iteration goes on with the next one, as in Python.
@@ -1092,38 +1093,38 @@ MPROC_API int mproc_pool_imap_unordered(mproc_pool_t *pool, mproc_task_fn fn, vo
 MPROC_API int mproc_pool_iterator_next(mproc_pool_iterator_t *it, int64_t timeout_ms, void **out,
                                        size_t *len);
 
-/* Releases the iterator. Chunks still running finish (or fail) in the pool; their outputs are
+/** Releases the iterator. Chunks still running finish (or fail) in the pool; their outputs are
  * dropped; inputs not yet submitted never are. NULL is a no-op.
  * Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_pool_iterator_destroy(mproc_pool_iterator_t *it);
 
-/* No more submissions (later ones: MPROC_ECLOSED); the workers exit once the submitted tasks are
+/** No more submissions (later ones: MPROC_ECLOSED); the workers exit once the submitted tasks are
  * done. Closing twice is a no-op. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (in a forked child). */
 MPROC_API int mproc_pool_close(mproc_pool_t *pool);
 
-/* Waits until every submitted task has finished and the workers have exited. Never hangs on a
+/** Waits until every submitted task has finished and the workers have exited. Never hangs on a
  * dead worker. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (neither close nor terminate was called; or
  * called from a progress callback; or in a forked child). */
 MPROC_API int mproc_pool_join(mproc_pool_t *pool);
 
-/* Kills the workers now and resolves every outstanding future (MPROC_ETERMINATED unless its task
+/** Kills the workers now and resolves every outstanding future (MPROC_ETERMINATED unless its task
  * had finished) before returning (bounded time). Idempotent. Errors: MPROC_EBADHANDLE,
  * MPROC_ESTATE (from a progress callback; in a forked child). */
 MPROC_API int mproc_pool_terminate(mproc_pool_t *pool);
 
-/* Terminates the pool unless it was joined (see mproc_pool_terminate), then releases the handle.
+/** Terminates the pool unless it was joined (see mproc_pool_terminate), then releases the handle.
  * Futures and iterators stay valid (resolved) and are destroyed separately. NULL is a no-op.
  * Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_pool_destroy(mproc_pool_t *pool);
 
-/* The number of worker processes the pool keeps. Errors: MPROC_EBADHANDLE. */
+/** The number of worker processes the pool keeps. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_pool_processes(mproc_pool_t *pool);
 
-/* Tasks finished so far, failed ones included (map inputs count one each): poll it to draw a
+/** Tasks finished so far, failed ones included (map inputs count one each): poll it to draw a
  * progress bar. Errors: MPROC_EBADHANDLE, -EINVAL (out NULL). */
 MPROC_API int mproc_pool_completed_tasks(mproc_pool_t *pool, size_t *out);
 
-/* Copies the pids of the live workers (they change as workers are replaced) into pids[0, cap)
+/** Copies the pids of the live workers (they change as workers are replaced) into pids[0, cap)
  * and returns how many there are, as snprintf does; pids may be NULL when cap is 0.
  * Errors: MPROC_EBADHANDLE, -EINVAL (pids NULL with cap > 0). */
 MPROC_API int mproc_pool_worker_pids(mproc_pool_t *pool, int *pids, size_t cap);

@@ -175,9 +175,13 @@ class ValueCore : public ResultCore {
 
 }  // namespace detail
 
-// The future of one apply_async (R = the task's return type) or one map_async
-// (R = std::vector<...>). Copies share the same result.
-// Thread-safety: every method may be called from any thread, concurrently.
+/// The future of one apply_async (R = the task's return type) or one map_async
+/// (R = std::vector<...>). Copies share the same result.
+/// Thread-safety: every method may be called from any thread, concurrently.
+/// Errors: get() rethrows the task's failure as mproc::Error: errc::task_failed, worker_died,
+/// timed_out, cancelled, terminated, broken.
+/// Fork-safety: belongs to the process that created the pool: a forked child's copy never resolves
+/// and must not be waited on.
 template <class R>
 class AsyncResult {
  public:

@@ -36,7 +36,11 @@ namespace detail {
 struct BarrierState;
 }
 
-// Thread-safety: all methods may be called from any thread or process.
+/// Thread-safety: all methods may be called from any thread or process.
+/// Errors: throws mproc::Error (errno or mproc::errc code): errc::broken (aborted, reset, a wait
+/// timed out, the action threw), EINVAL, ENOENT / errc::bad_handle (attach).
+/// Fork-safety: a child forked after it was made uses the same object in shared memory; any other
+/// process attaches by handle().
 class MPROC_API Barrier {
  public:
   static constexpr int kMaxParties = 32767;

@@ -31,7 +31,11 @@ namespace detail {
 struct ConditionState;
 }
 
-// Thread-safety: all methods may be called from any thread or process.
+/// Thread-safety: all methods may be called from any thread or process.
+/// Errors: throws mproc::Error (errno or mproc::errc code): errc::bad_state (wait or notify
+/// without holding the lock), EINVAL.
+/// Fork-safety: a child forked after it was made uses the same object in shared memory; any other
+/// process attaches by handle().
 class MPROC_API Condition : public detail::Lockable<Condition> {
  public:
   // Over a new RLock. Errors: the errno of mmap.

@@ -67,9 +67,11 @@ class ConnectionState;
 struct ConnectionAccess;
 }  // namespace detail
 
-// The next message is larger than the space offered (recv_bytes_into's buffer or recv_bytes's
-// max_size). code() is errc::too_big. The message was not consumed.
-// Thread-safety: an immutable value.
+/// The next message is larger than the space offered (recv_bytes_into's buffer or recv_bytes's
+/// max_size). code() is errc::too_big. The message was not consumed.
+/// Thread-safety: an immutable value.
+/// Errors: none: it is the error.
+/// Fork-safety: a value.
 class MPROC_API BufferTooShort : public Error {
  public:
   BufferTooShort(std::size_t message_size, const std::string& what)
@@ -81,11 +83,16 @@ class MPROC_API BufferTooShort : public Error {
   std::size_t message_size_;
 };
 
-// One end of a pipe. Move-only; the destructor closes it. A default-constructed or moved-from
-// Connection is closed.
-// Thread-safety: one thread may send while another receives on the same end; two threads sending
-// (or two receiving) on one end at the same time must be serialised by the caller. close() must
-// not race with any other call. Different Connections are independent.
+/// One end of a pipe. Move-only; the destructor closes it. A default-constructed or moved-from
+/// Connection is closed.
+/// Thread-safety: one thread may send while another receives on the same end; two threads sending
+/// (or two receiving) on one end at the same time must be serialised by the caller. close() must
+/// not race with any other call. Different Connections are independent.
+/// Errors: throws mproc::Error (errno or mproc::errc code): errc::closed (this end was closed),
+/// errc::end_of_file (the peer closed its end), EPIPE (never SIGPIPE), errc::too_big,
+/// BufferTooShort (see the file comment).
+/// Fork-safety: the descriptors are inherited by fork() and close-on-exec; a forked child may use
+/// either end.
 class MPROC_API Connection {
  public:
   // The default maximum message size of a new end: 4 GiB.
@@ -177,10 +184,12 @@ class MPROC_API Connection {
 // the other way throws errc::bad_state. Errors: the errno of socketpair (EMFILE, ENFILE).
 MPROC_API std::pair<Connection, Connection> pipe(bool duplex = true);
 
-// Something mproc::wait watches: a Connection (ready when a message or end-of-file can be
-// received), a Process (ready once it has ended: its sentinel), or a raw file descriptor (ready
-// when readable). It refers to the object, which must outlive the wait.
-// Thread-safety: a value.
+/// Something mproc::wait watches: a Connection (ready when a message or end-of-file can be
+/// received), a Process (ready once it has ended: its sentinel), or a raw file descriptor (ready
+/// when readable). It refers to the object, which must outlive the wait.
+/// Thread-safety: a value.
+/// Errors: none.
+/// Fork-safety: a value.
 class MPROC_API Waitable {
  public:
   Waitable(Connection& connection) noexcept : connection_(&connection) {}  // NOLINT: implicit

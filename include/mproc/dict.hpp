@@ -45,8 +45,13 @@ class Store;
 class Namespace;
 class Manager;
 
-// Thread-safety: every method may be called concurrently from any thread, except close(),
-// move and destruction.
+/// Thread-safety: every method may be called concurrently from any thread, except close(),
+/// move and destruction.
+/// Errors: throws mproc::Error (errno or mproc::errc code): ENOENT (a missing key, Python's
+/// KeyError; attach of a missing name), errc::bad_handle, errc::codec, errc::too_big, errc::closed
+/// (see the file comment).
+/// Fork-safety: a child forked after it was made uses the same object in shared memory; any other
+/// process attaches by handle() or by name through its Manager.
 class MPROC_API BytesDict {
  public:
   // A new, empty dict owned by this object. Errors: the errno of shm_open / mmap (ENOSPC, ...).
@@ -125,7 +130,9 @@ void decode_into(std::string_view bytes, void* out) {
 
 }  // namespace detail
 
-// A dict of K -> V over a BytesDict. Thread-safety: as BytesDict.
+/// A dict of K -> V over a BytesDict. Thread-safety: as BytesDict.
+/// Errors: as BytesDict, plus errc::codec for bytes that do not decode as K or V.
+/// Fork-safety: as BytesDict.
 template <class K, class V>
 class Dict {
  public:

@@ -24,7 +24,9 @@ enum class errc : int {
 MPROC_API const std::error_category& error_category() noexcept;
 MPROC_API std::error_code make_error_code(errc e) noexcept;
 
-// Thread-safety: an Error is an immutable value.
+/// Thread-safety: an Error is an immutable value.
+/// Errors: none: it is the error.
+/// Fork-safety: a value.
 class MPROC_API Error : public std::system_error {
  public:
   Error(std::error_code code, const std::string& what) : std::system_error(code, what) {}

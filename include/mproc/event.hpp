@@ -21,7 +21,11 @@ namespace detail {
 struct EventState;
 }
 
-// Thread-safety: all methods may be called from any thread or process.
+/// Thread-safety: all methods may be called from any thread or process.
+/// Errors: throws mproc::Error (errno or mproc::errc code): EINVAL (a bad timeout), the errno of
+/// mmap / shm_open, ENOENT / errc::bad_handle (attach).
+/// Fork-safety: a child forked after it was made uses the same object in shared memory; any other
+/// process attaches by handle().
 class MPROC_API Event {
  public:
   // A new, clear event. Errors: the errno of mmap.

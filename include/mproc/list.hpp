@@ -27,8 +27,13 @@
 
 namespace mproc {
 
-// Thread-safety: every method may be called concurrently from any thread, except close(),
-// move and destruction.
+/// Thread-safety: every method may be called concurrently from any thread, except close(),
+/// move and destruction.
+/// Errors: throws mproc::Error (errno or mproc::errc code): ERANGE (a bad index, pop of an empty
+/// list: Python's IndexError), ENOENT / EINVAL / errc::bad_handle (attach), errc::codec,
+/// errc::too_big, errc::closed.
+/// Fork-safety: a child forked after it was made uses the same object in shared memory; any other
+/// process attaches by handle() or by name through its Manager.
 class MPROC_API BytesList {
  public:
   // A new, empty list owned by this object.
@@ -71,7 +76,9 @@ class MPROC_API BytesList {
   std::unique_ptr<detail::manager::Store> store_;
 };
 
-// A list of T over a BytesList. Thread-safety: as BytesList.
+/// A list of T over a BytesList. Thread-safety: as BytesList.
+/// Errors: as BytesList, plus errc::codec for bytes that do not decode as T.
+/// Fork-safety: as BytesList.
 template <class T>
 class List {
  public:

@@ -83,8 +83,14 @@ class MPROC_API MutexHandle : public Lockable<MutexHandle> {
 
 }  // namespace detail
 
-// A non-recursive lock. Thread-safety: all methods may be called from any thread or process; a
-// Lock is owned by the thread that acquired it.
+/// A non-recursive lock. Thread-safety: all methods may be called from any thread or process; a
+/// Lock is owned by the thread that acquired it.
+/// Errors: throws mproc::Error (errno or mproc::errc code): EDEADLK (a blocking acquire of a Lock
+/// this thread holds), errc::bad_state (release by a thread that does not hold it), EINVAL (a bad
+/// timeout); a holder that died is recovered and logged, not thrown.
+/// Fork-safety: a child forked while another thread holds it does not hold it (the owner is a
+/// thread of the parent); a child forked after it was made uses the same object in shared memory;
+/// any other process attaches by handle().
 class MPROC_API Lock : public detail::MutexHandle {
  public:
   // A new, unlocked lock in an anonymous shared mapping. Errors: the errno of mmap.
@@ -98,8 +104,10 @@ class MPROC_API Lock : public detail::MutexHandle {
   static Lock attach(std::string_view handle);
 };
 
-// A recursive lock: the holding thread may acquire it again; it is free once released as many
-// times as acquired. Thread-safety: as Lock.
+/// A recursive lock: the holding thread may acquire it again; it is free once released as many
+/// times as acquired. Thread-safety: as Lock.
+/// Errors: as Lock.
+/// Fork-safety: as Lock.
 class MPROC_API RLock : public detail::MutexHandle {
  public:
   RLock();

@@ -48,8 +48,10 @@
 
 namespace mproc {
 
-// Python's Namespace: attributes by name, each a typed value (any type the codec handles).
-// Thread-safety: as BytesDict.
+/// Python's Namespace: attributes by name, each a typed value (any type the codec handles).
+/// Thread-safety: as BytesDict.
+/// Errors: as BytesDict, plus errc::codec.
+/// Fork-safety: as BytesDict.
 class MPROC_API Namespace {
  public:
   // A new, empty namespace owned by this object.
@@ -90,8 +92,12 @@ class MPROC_API Namespace {
   BytesDict dict_;
 };
 
-// Thread-safety: every method may be called concurrently from any thread, except shutdown(),
-// move and destruction.
+/// Thread-safety: every method may be called concurrently from any thread, except shutdown(),
+/// move and destruction.
+/// Errors: throws mproc::Error (errno or mproc::errc code): ENOENT (attach of a gone Manager or
+/// container), EINVAL, errc::bad_handle, the errno of shm_open / mmap (see the file comment).
+/// Fork-safety: a copy inherited through fork() uses the same containers and owns nothing: only
+/// the creating process's shutdown() removes names.
 class MPROC_API Manager {
  public:
   // A new Manager (a small registry segment named name()) owned by this object.

@@ -114,6 +114,10 @@ MPROC_API void stop_forkserver();
 // The forkserver's pid, or 0 if none runs (for monitoring and tests).
 MPROC_API pid_t forkserver_pid();
 
+/// The options of a Pool.
+/// Thread-safety: a value.
+/// Errors: Pool's constructor throws EINVAL for bad values.
+/// Fork-safety: a value.
 struct PoolOptions {
   int processes = 0;  // 0: cpu_count()
   // Runs in each worker when it starts (Python's initializer + initargs: capture what you need).
@@ -127,14 +131,20 @@ struct PoolOptions {
   std::function<void(size_t completed)> on_progress;
 };
 
-// Per-call options for apply_async / map_async / imap.
+/// Per-call options for apply_async / map_async / imap.
+/// Thread-safety: a value.
+/// Errors: the Pool's methods throw EINVAL for bad values.
+/// Fork-safety: a value.
 struct TaskOptions {
   // A task (a chunk) running longer than this is stopped: its worker is killed and replaced, and
   // the task resolves with errc::timed_out. Measured from the moment the worker starts it.
   std::optional<Seconds> timeout;
 };
 
-// Counters, for monitoring and tests. Taken at one instant by the dispatcher thread.
+/// Counters, for monitoring and tests. Taken at one instant by the dispatcher thread.
+/// Thread-safety: a value.
+/// Errors: none.
+/// Fork-safety: a value.
 struct PoolStats {
   size_t workers = 0;          // live worker processes
   size_t queued = 0;           // tasks (chunks) not yet sent to a worker
@@ -143,10 +153,12 @@ struct PoolStats {
   size_t workers_started = 0;  // including replacements
 };
 
-// A task throws this to fail with exactly `message`: get() throws Error(errc::task_failed) whose
-// text is the message, without the exception type name other exceptions are described with. For
-// failures that are a plain sentence, and for bindings of other languages (the C ABI's tasks).
-// Thread-safety: an immutable value.
+/// A task throws this to fail with exactly `message`: get() throws Error(errc::task_failed) whose
+/// text is the message, without the exception type name other exceptions are described with. For
+/// failures that are a plain sentence, and for bindings of other languages (the C ABI's tasks).
+/// Thread-safety: an immutable value.
+/// Errors: none: it is the error.
+/// Fork-safety: a value.
 class MPROC_API TaskFailure : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -790,11 +802,14 @@ MPROC_API RegisteredTask find_registered_task(const std::string& name);
 
 }  // namespace detail
 
-// The results of imap / imap_unordered, streamed: a single-pass input range.
-// At most `window` chunks are submitted and not yet consumed at any time, so memory grows with the
-// window, not with the input (which may be endless). The input is read in the consuming thread,
-// as results are taken.
-// Thread-safety: one thread at a time.
+/// The results of imap / imap_unordered, streamed: a single-pass input range.
+/// At most `window` chunks are submitted and not yet consumed at any time, so memory grows with the
+/// window, not with the input (which may be endless). The input is read in the consuming thread,
+/// as results are taken.
+/// Thread-safety: one thread at a time.
+/// Errors: operator++ / * rethrow a failed task's error as mproc::Error (errc::task_failed,
+/// worker_died, ...).
+/// Fork-safety: as AsyncResult: belongs to the creating process.
 template <class V>
 class ImapIterator {
  public:
@@ -949,12 +964,21 @@ void register_task(const std::string& name, F fn) {
   detail::add_registered_task(name, std::move(task));
 }
 
-// Names a registered task in Pool::apply_async.
+/// Names a registered task in Pool::apply_async.
+/// Thread-safety: a value.
+/// Errors: none (an unknown name fails the task: errc::task_failed).
+/// Fork-safety: a value.
 struct TaskName {
   std::string name;
 };
 
-// Thread-safety: see the file comment.
+/// Thread-safety: see the file comment.
+/// Errors: throws mproc::Error (errno or mproc::errc code): errc::closed / errc::terminated
+/// (submit after close / terminate), errc::bad_state (join before close; any call in a forked
+/// child), EINVAL, the errno of fork.
+/// Fork-safety: a Pool belongs to the process that created it: in a forked child its methods throw
+/// errc::bad_state. Workers are forked from the dispatcher thread (StartMethod::fork) or from the
+/// forkserver (StartMethod::forkserver, for programs with other threads).
 class MPROC_API Pool {
  public:
   // processes = 0: cpu_count(). Forks the workers. Errors: EINVAL for processes < 0, the errno of

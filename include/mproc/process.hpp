@@ -46,8 +46,11 @@ MPROC_API pid_t getppid() noexcept;
 // CPUs this process may run on (its affinity mask), at least 1.
 MPROC_API int cpu_count();
 
-// Thrown from a child's target to end the child with `code`, as Python's sys.exit(code).
-// Deliberately not a std::exception, so `catch (const std::exception&)` in user code lets it pass.
+/// Thrown from a child's target to end the child with `code`, as Python's sys.exit(code).
+/// Deliberately not a std::exception, so `catch (const std::exception&)` in user code lets it pass.
+/// Thread-safety: a value.
+/// Errors: none.
+/// Fork-safety: a value.
 class MPROC_API SystemExit {
  public:
   explicit SystemExit(int code) noexcept : code_(code) {}
@@ -57,8 +60,10 @@ class MPROC_API SystemExit {
   int code_;
 };
 
-// What the library knows of a process: itself, its parent or one of its children.
-// Thread-safety: a value; is_alive() is safe from any thread.
+/// What the library knows of a process: itself, its parent or one of its children.
+/// Thread-safety: a value; is_alive() is safe from any thread.
+/// Errors: none.
+/// Fork-safety: a value.
 class MPROC_API ProcessInfo {
  public:
   ProcessInfo(std::string name, pid_t pid) : name_(std::move(name)), pid_(pid) {}
@@ -103,10 +108,15 @@ class Task final : public TaskBase {
 
 }  // namespace detail
 
-// A child process. Move-only.
-// Thread-safety: one Process object may be used by one thread at a time; different Process objects
-// may be used from different threads. Only the process that started a child may join, signal or
-// close it (as in Python); elsewhere those calls throw errc::bad_state.
+/// A child process. Move-only.
+/// Thread-safety: one Process object may be used by one thread at a time; different Process objects
+/// may be used from different threads. Only the process that started a child may join, signal or
+/// close it (as in Python); elsewhere those calls throw errc::bad_state.
+/// Errors: throws mproc::Error (errno or mproc::errc code): errc::bad_state (started twice, not
+/// started, not this process's child), errc::closed (after close()), the errno of fork /
+/// pidfd_open.
+/// Fork-safety: only the process that started a child may join, signal or close it; a forked child
+/// forgets its parent's children (their Process objects do nothing there).
 class MPROC_API Process {
  public:
   // For subclasses that override run().

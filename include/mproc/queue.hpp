@@ -56,7 +56,9 @@ namespace detail::queue {
 class QueueCore;
 }
 
-// Thread-safety: a value.
+/// Thread-safety: a value.
+/// Errors: Queue's constructor throws EINVAL for out-of-range values.
+/// Fork-safety: a value.
 struct QueueOptions {
   std::size_t maxsize = 0;                            // messages; 0 = no limit (at most 2^31)
   std::size_t capacity_bytes = std::size_t{1} << 20;  // ring size, 64 B .. 1 GiB, rounded up to 8
@@ -178,8 +180,12 @@ class MPROC_API QueueBase {
 
 }  // namespace detail
 
-// Python's multiprocessing.Queue.
-// Thread-safety: all methods may be called concurrently from any thread, except destruction.
+/// Python's multiprocessing.Queue.
+/// Thread-safety: all methods may be called concurrently from any thread, except destruction.
+/// Errors: throws mproc::Error (errno or mproc::errc code): errc::full / errc::empty (non-blocking
+/// or timed put / get), errc::closed, errc::too_big, errc::codec, EINVAL (see the file comment).
+/// Fork-safety: a child forked after it was made uses the same object in shared memory; any other
+/// process attaches by handle().
 class MPROC_API Queue : public detail::QueueBase {
  public:
   // maxsize: 0 = no limit on the count. Errors: EINVAL, the errno of shm_open / ftruncate / mmap.
@@ -206,8 +212,11 @@ class MPROC_API Queue : public detail::QueueBase {
   explicit Queue(std::unique_ptr<detail::queue::QueueCore> core) noexcept;
 };
 
-// Python's multiprocessing.JoinableQueue: a Queue that counts unfinished tasks.
-// Thread-safety: as Queue.
+/// Python's multiprocessing.JoinableQueue: a Queue that counts unfinished tasks.
+/// Thread-safety: as Queue.
+/// Errors: as Queue, plus errc::bad_state (task_done called more times than items were put).
+/// Fork-safety: a child forked after it was made uses the same object in shared memory; any other
+/// process attaches by handle().
 class MPROC_API JoinableQueue : public Queue {
  public:
   explicit JoinableQueue(std::size_t maxsize = 0);
@@ -228,10 +237,13 @@ class MPROC_API JoinableQueue : public Queue {
   explicit JoinableQueue(std::unique_ptr<detail::queue::QueueCore> core) noexcept;
 };
 
-// Python's multiprocessing.SimpleQueue: no count limit, put/get/empty/close. Bounded by its byte
-// capacity (`capacity_bytes`, default 1 MiB): when the ring is full, put() blocks until a consumer
-// makes room (or the optional timeout passes: errc::full).
-// Thread-safety: as Queue.
+/// Python's multiprocessing.SimpleQueue: no count limit, put/get/empty/close. Bounded by its byte
+/// capacity (`capacity_bytes`, default 1 MiB): when the ring is full, put() blocks until a consumer
+/// makes room (or the optional timeout passes: errc::full).
+/// Thread-safety: as Queue.
+/// Errors: as Queue.
+/// Fork-safety: a child forked after it was made uses the same object in shared memory; any other
+/// process attaches by handle().
 class MPROC_API SimpleQueue : public detail::QueueBase {
  public:
   explicit SimpleQueue(std::size_t capacity_bytes = std::size_t{1} << 20);

@@ -24,8 +24,12 @@ namespace detail {
 struct SemaphoreState;
 }
 
-// Also Lockable (lock, try_lock, unlock, try_lock_for, try_lock_until) for std::lock_guard.
-// Thread-safety: all methods may be called from any thread or process.
+/// Also Lockable (lock, try_lock, unlock, try_lock_for, try_lock_until) for std::lock_guard.
+/// Thread-safety: all methods may be called from any thread or process.
+/// Errors: throws mproc::Error (errno or mproc::errc code): EINVAL (a negative value or timeout),
+/// ENOENT / errc::bad_handle (attach).
+/// Fork-safety: a child forked after it was made uses the same object in shared memory; any other
+/// process attaches by handle().
 class MPROC_API Semaphore : public detail::Lockable<Semaphore> {
  public:
   // The largest value a semaphore can hold (SEM_VALUE_MAX).
@@ -60,8 +64,11 @@ class MPROC_API Semaphore : public detail::Lockable<Semaphore> {
   std::string handle_;
 };
 
-// A Semaphore that may never be released above its initial value.
-// Thread-safety: as Semaphore.
+/// A Semaphore that may never be released above its initial value.
+/// Thread-safety: as Semaphore.
+/// Errors: as Semaphore, plus errc::bad_state (released above its initial value).
+/// Fork-safety: a child forked after it was made uses the same object in shared memory; any other
+/// process attaches by handle().
 class MPROC_API BoundedSemaphore : public Semaphore {
  public:
   explicit BoundedSemaphore(int value = 1);

@@ -97,9 +97,14 @@ class MPROC_API SharedBlock {
 
 }  // namespace detail
 
-// A T in shared memory (Python's Value). Also Lockable (lock / unlock ...) over its lock.
-// Thread-safety: all methods may be called from any thread or process; get_obj() is as safe as
-// the caller's own locking.
+/// A T in shared memory (Python's Value). Also Lockable (lock / unlock ...) over its lock.
+/// Thread-safety: all methods may be called from any thread or process; get_obj() is as safe as
+/// the caller's own locking.
+/// Errors: throws mproc::Error (errno or mproc::errc code): EINVAL, ERANGE (an index out of
+/// range), errc::bad_state (get_lock() without a lock), the errno of shm_open / mmap,
+/// errc::bad_handle (attach of something else).
+/// Fork-safety: a child forked after it was made uses the same object in shared memory; any other
+/// process attaches by handle().
 template <SharedCType T>
 class Value : public detail::Lockable<Value<T>> {
  public:
@@ -145,15 +150,23 @@ class Value : public detail::Lockable<Value<T>> {
   mutable detail::SharedBlock block_;
 };
 
-// A Value without a lock (Python's RawValue).
+/// A Value without a lock (Python's RawValue).
+/// Thread-safety: as Value.
+/// Errors: as Value.
+/// Fork-safety: as Value.
 template <SharedCType T>
 class RawValue : public Value<T> {
  public:
   explicit RawValue(const T& initial = T{}) : Value<T>(initial, false) {}
 };
 
-// `size` Ts in shared memory (Python's Array). Also Lockable over its lock.
-// Thread-safety: as Value.
+/// `size` Ts in shared memory (Python's Array). Also Lockable over its lock.
+/// Thread-safety: as Value.
+/// Errors: throws mproc::Error (errno or mproc::errc code): EINVAL, ERANGE (an index out of
+/// range), errc::bad_state (get_lock() without a lock), the errno of shm_open / mmap,
+/// errc::bad_handle (attach of something else).
+/// Fork-safety: a child forked after it was made uses the same object in shared memory; any other
+/// process attaches by handle().
 template <SharedCType T>
 class Array : public detail::Lockable<Array<T>> {
  public:
@@ -201,7 +214,10 @@ class Array : public detail::Lockable<Array<T>> {
   mutable detail::SharedBlock block_;
 };
 
-// An Array without a lock (Python's RawArray).
+/// An Array without a lock (Python's RawArray).
+/// Thread-safety: as Array.
+/// Errors: as Array.
+/// Fork-safety: as Array.
 template <SharedCType T>
 class RawArray : public Array<T> {
  public:

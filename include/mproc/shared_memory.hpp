@@ -45,8 +45,13 @@
 
 namespace mproc {
 
-// Thread-safety: a SharedMemory object is used by one thread at a time (the memory itself may be
-// used from any thread and process: synchronise it yourself, e.g. with a Lock).
+/// Thread-safety: a SharedMemory object is used by one thread at a time (the memory itself may be
+/// used from any thread and process: synchronise it yourself, e.g. with a Lock).
+/// Errors: throws mproc::Error (errno or mproc::errc code): EEXIST (create with a name in use),
+/// ENOENT (attach of a missing name), EINVAL, EACCES, ENOSPC / ENOMEM, errc::closed (see the file
+/// comment).
+/// Fork-safety: a child forked from the creator inherits the mapping but not the ownership of the
+/// name.
 class MPROC_API SharedMemory {
  public:
   // Python's SharedMemory(name, create, size): creates a segment of `size` bytes (zero-filled)

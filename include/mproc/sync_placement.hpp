@@ -14,9 +14,12 @@
 
 namespace mproc {
 
-// Selects the constructor that places an object in a named shared-memory segment, so that a
-// process that already runs (a pool worker, an unrelated process) can attach it by handle:
-// `Lock lock(mproc::attachable); ... Lock::attach(lock.handle())`. See sync.hpp.
+/// Selects the constructor that places an object in a named shared-memory segment, so that a
+/// process that already runs (a pool worker, an unrelated process) can attach it by handle:
+/// `Lock lock(mproc::attachable); ... Lock::attach(lock.handle())`. See sync.hpp.
+/// Thread-safety: a value.
+/// Errors: none.
+/// Fork-safety: a tag value.
 struct Attachable {
   explicit constexpr Attachable() = default;
 };
