@@ -79,6 +79,8 @@ class MPROC_API Namespace {
   // Python's `del ns.x`: false if it was not set.
   bool del(std::string_view attribute) { return dict_.erase(attribute); }
   std::vector<std::string> attributes() const { return dict_.keys(); }
+  // As BytesDict::set_timeout.
+  void set_timeout(std::optional<Seconds> timeout) { dict_.set_timeout(timeout); }
   void close() noexcept { dict_.close(); }
 
  private:

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log/logger.hpp"
+#include "shm/reserve.hpp"
 #include "shm/tracker.hpp"
 
 namespace mproc::detail::shm {
@@ -146,7 +147,8 @@ Segment Segment::create(std::size_t payload_size, SegmentKind kind, Construct co
       untrack(name);
       throw_errno(err, std::string(what) + "(" + name + ", " + std::to_string(size) + " bytes)");
     };
-    if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) fail(errno, "ftruncate");
+    // Pages reserved now: a full /dev/shm is ENOSPC here, never SIGBUS later (reserve.hpp).
+    if (const int rc = reserve_pages(fd.get(), size); rc != 0) fail(rc, "posix_fallocate");
     void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
     if (base == MAP_FAILED) fail(errno, "mmap");
 
