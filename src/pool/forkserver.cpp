@@ -124,6 +124,11 @@ void wait_pidfd(int pidfd, siginfo_t& info) {
   int code = 1;
   try {
     ::prctl(PR_SET_NAME, request.name, 0, 0, 0);
+    // Die with the server (its one thread forked us, so the signal comes when the server process
+    // ends: PR_SET_PDEATHSIG fires on the exit of the forking *thread*, see prctl(2)). A server
+    // that died before this line is caught by the parent check.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (::getppid() != server) ::_exit(1);
     std::unique_ptr<Channel> channel = Channel::attach(fds[0]);
     void* page =
         ::mmap(nullptr, sizeof(PoolControl), PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
@@ -279,8 +284,18 @@ void forget_after_fork() {
 
 bool running(const Client& c) { return c.sock >= 0 && c.owner == ::getpid(); }
 
+// True if the server process has ended (killed, say): its pidfd is readable.
+bool server_died(const Client& c) {
+  pollfd p{c.pidfd, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
+void stop_locked(Client& c);
+
 void start_locked(Client& c) {
-  if (running(c)) return;
+  if (running(c) && !server_died(c)) return;
+  // A dead server is reaped and replaced (its workers died with it).
+  if (running(c)) stop_locked(c);
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     throw_errno(errno, "forkserver: socketpair");
@@ -387,8 +402,13 @@ ServedWorker forkserver_spawn(const std::string& name, int channel_fd, int contr
   std::snprintf(request.name, sizeof request.name, "%s", name.c_str());
   const int fds[kMaxFds] = {channel_fd, control_fd, doorbell};
   if (!send_message(c.sock, &request, sizeof request, fds, kMaxFds)) {
+    // It died after the check in start_locked: one more try with a new server.
     stop_locked(c);
-    throw Error(errc::broken, "forkserver: the server is gone");
+    start_locked(c);
+    if (!send_message(c.sock, &request, sizeof request, fds, kMaxFds)) {
+      stop_locked(c);
+      throw Error(errc::broken, "forkserver: the server is gone");
+    }
   }
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(kReplyTimeoutMs);
@@ -405,7 +425,7 @@ ServedWorker forkserver_spawn(const std::string& name, int channel_fd, int contr
         break;
       case Op::spawned:
         if (fd < 0) throw Error(errc::internal, "forkserver: a worker without its pidfd");
-        return {reply.pid, fd};
+        return {reply.pid, fd, c.pid};
       default:
         if (fd >= 0) ::close(fd);
         throw_errno(reply.value, "forkserver: fork of a worker");
@@ -413,7 +433,7 @@ ServedWorker forkserver_spawn(const std::string& name, int channel_fd, int contr
   }
 }
 
-std::optional<int> forkserver_exit_code(pid_t pid, int timeout_ms) {
+std::optional<int> forkserver_exit_code(pid_t pid, pid_t server, int timeout_ms) {
   Client& c = client();
   std::lock_guard lock(c.mutex);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -423,7 +443,8 @@ std::optional<int> forkserver_exit_code(pid_t pid, int timeout_ms) {
       c.exited.erase(it);
       return code;
     }
-    if (!running(c) || remaining_ms(deadline) == 0) return std::nullopt;
+    // Only the server that forked the worker reaps it; a later one would never answer.
+    if (!running(c) || c.pid != server || remaining_ms(deadline) == 0) return std::nullopt;
     Reply reply;
     int fd = -1;
     if (!read_reply(c, reply, fd, remaining_ms(deadline))) continue;
