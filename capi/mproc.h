@@ -113,6 +113,12 @@ MPROC_API int mproc_process_get_name(mproc_process_t *process, char *buf, size_t
  * own. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (already started). */
 MPROC_API int mproc_process_set_daemon(mproc_process_t *process, int daemon);
 
+/* Opt-in (off by default, as in Python, where a child outlives a parent that is killed): with
+ * die nonzero the child is killed (SIGKILL) as soon as the calling process ends, however it ends,
+ * even while the child is busy. The child watches its parent process from a small thread of its
+ * own. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (already started). */
+MPROC_API int mproc_process_set_die_with_parent(mproc_process_t *process, int die);
+
 /* Forks the child. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (started twice; or the caller is a
  * daemon process), MPROC_ECLOSED, -errno of fork. */
 MPROC_API int mproc_process_start(mproc_process_t *process);

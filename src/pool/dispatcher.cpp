@@ -73,6 +73,9 @@ void PoolCore::Impl::start_worker() {
     w->name = "ForkPoolWorker-" + std::to_string(++worker_serial);
     w->process->set_name(w->name);
     w->process->set_daemon(true);
+    // A worker busy in a task leaves as soon as the pool's process dies (the idle one noticed it
+    // within a second already, worker.cpp).
+    w->process->set_die_with_parent(true);
     w->process->start();
     w->pid = *w->process->pid();
     w->pidfd = w->process->sentinel();

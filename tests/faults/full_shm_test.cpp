@@ -15,6 +15,7 @@
 #include <mproc/shared_memory.hpp>
 
 #include <cerrno>
+#include <fcntl.h>
 #include <functional>
 #include <sched.h>
 #include <string>
