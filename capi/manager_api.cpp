@@ -342,6 +342,11 @@ int mproc_dict_set_timeout(mproc_dict_t* dict, int64_t timeout_ms) {
   return guard(fn, [&] { return set_timeout(dict_of(dict, fn), timeout_ms, fn); });
 }
 
+int mproc_manager_set_timeout(mproc_manager_t* manager, int64_t timeout_ms) {
+  constexpr const char* fn = "mproc_manager_set_timeout";
+  return guard(fn, [&] { return set_timeout(manager_of(manager, fn), timeout_ms, fn); });
+}
+
 int mproc_list_set_timeout(mproc_list_t* list, int64_t timeout_ms) {
   constexpr const char* fn = "mproc_list_set_timeout";
   return guard(fn, [&] { return set_timeout(list_of(list, fn), timeout_ms, fn); });

@@ -823,6 +823,9 @@ MPROC_API int mproc_dict_destroy(mproc_dict_t *dict);
  * stopped. Per handle: other handles of the same container keep their own. Thread-safe.
  * Errors: MPROC_EBADHANDLE, -EINVAL (timeout_ms < -1), MPROC_ECLOSED. */
 MPROC_API int mproc_dict_set_timeout(mproc_dict_t *dict, int64_t timeout_ms);
+/* The same for the Manager's own operations (finding or registering a name) and for every
+ * container it returns afterwards. */
+MPROC_API int mproc_manager_set_timeout(mproc_manager_t *manager, int64_t timeout_ms);
 MPROC_API int mproc_list_set_timeout(mproc_list_t *list, int64_t timeout_ms);
 MPROC_API int mproc_namespace_set_timeout(mproc_namespace_t *ns, int64_t timeout_ms);
 

@@ -5,7 +5,9 @@
 #include <mproc/dict.hpp>
 #include <mproc/error.hpp>
 #include <mproc/lock.hpp>
+#include <mproc/manager.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <functional>
@@ -15,6 +17,7 @@
 
 #include "common/deadline.hpp"
 #include "fault_support.hpp"
+#include "mproc.h"
 #include "transport/queue_core.hpp"
 
 namespace mproc::test {
@@ -98,7 +101,8 @@ TEST_F(Timeouts, ManagerDictOperationsReturnOnTimeWhileAStoppedProcessHoldsItsLo
   BytesDict d;
   d.set("k", "v");
   // The child stops inside visit(), which runs its sink under the dict's lock.
-  StoppedHolder holder([&] { d.visit("k", [](std::string_view, void*) { ::raise(SIGSTOP); }, nullptr); });
+  StoppedHolder holder(
+      [&] { d.visit("k", [](std::string_view, void*) { ::raise(SIGSTOP); }, nullptr); });
   Watchdog watchdog(kWatchdog, [pid = holder.pid()] { ::kill(pid, SIGKILL); });
   d.set_timeout(200ms);
   auto start = std::chrono::steady_clock::now();
@@ -113,6 +117,36 @@ TEST_F(Timeouts, ManagerDictOperationsReturnOnTimeWhileAStoppedProcessHoldsItsLo
   holder.kill();
   d.set_timeout(std::nullopt);
   EXPECT_EQ(d.get("k"), std::optional<std::string>("v"));  // recovered from the dead holder
+}
+
+TEST_F(Timeouts, ManagerContainersAndTheCApiTakeTheTimeoutToo) {
+  Manager manager;
+  manager.set_timeout(200ms);  // given to the containers it returns from now on
+  BytesDict d = manager.bytes_dict("shared");
+  d.set("k", "v");
+  StoppedHolder holder(
+      [&] { d.visit("k", [](std::string_view, void*) { ::raise(SIGSTOP); }, nullptr); });
+  Watchdog watchdog(kWatchdog, [pid = holder.pid()] { ::kill(pid, SIGKILL); });
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(code_of([&] { (void)d.contains("k"); }), make_error_code(errc::timed_out));
+  EXPECT_LT(seconds_since(start), 0.2 + kSlack);
+
+  // The C ABI, on another handle of the same dict.
+  mproc_dict_t* c = nullptr;
+  ASSERT_EQ(mproc_dict_attach(d.handle().c_str(), &c), 0);
+  EXPECT_EQ(mproc_dict_set_timeout(c, -2), -EINVAL);
+  EXPECT_EQ(mproc_dict_set_timeout(nullptr, 0), MPROC_EBADHANDLE);
+  ASSERT_EQ(mproc_dict_set_timeout(c, 0), 0);
+  start = std::chrono::steady_clock::now();
+  EXPECT_EQ(mproc_dict_contains(c, "k", 1), MPROC_ETIMEDOUT);
+  EXPECT_LT(seconds_since(start), kSlack);
+  EXPECT_FALSE(watchdog.fired());
+  holder.kill();
+  ASSERT_EQ(mproc_dict_set_timeout(c, MPROC_WAIT_FOREVER), 0);
+  EXPECT_EQ(mproc_dict_contains(c, "k", 1), 1);
+  EXPECT_EQ(mproc_dict_destroy(c), 0);
+  EXPECT_EQ(mproc_manager_set_timeout(nullptr, 0), MPROC_EBADHANDLE);
+  manager.shutdown();
 }
 
 TEST_F(Timeouts, LockCallsReturnOnTimeWhileAStoppedProcessHoldsTheLock) {
