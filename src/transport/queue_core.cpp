@@ -28,6 +28,20 @@ constexpr auto kSpinBeforeYield = std::chrono::microseconds(5);
 // a holder that is stopped (SIGSTOP, Ctrl-Z, a debugger) would make "do not wait" wait forever.
 constexpr auto kNoWaitLockLimit = std::chrono::milliseconds(1);
 
+// How long an attempt waits for the lock: until the caller's deadline, but never less than
+// kNoWaitLockLimit, so that a lock held for a copy by a live process at the deadline (or by a
+// non-blocking call) is still taken, and only a holder that keeps it longer makes it a timeout.
+Deadline lock_deadline(bool block, const Deadline& deadline) {
+  if (block && deadline.infinite()) return deadline;
+  if (block) {
+    const timespec left = deadline.remaining();
+    if (std::chrono::seconds(left.tv_sec) + std::chrono::nanoseconds(left.tv_nsec) >=
+        kNoWaitLockLimit)
+      return deadline;
+  }
+  return Deadline(kNoWaitLockLimit);
+}
+
 // The lock could not be taken in time: a timeout, whatever the queue holds (it was not looked at).
 [[noreturn]] void throw_lock_timeout(const char* operation) {
   throw Error(errc::timed_out, std::string("queue ") + operation +
@@ -243,7 +257,7 @@ void QueueCore::put(const void* data, std::size_t size, bool block, const Deadli
   const std::uint32_t units = record_units(size);
   QueueShared& s = *shared_;
   for (;;) {
-    const Attempt a = try_put(data, size, units, block ? deadline : Deadline(kNoWaitLockLimit));
+    const Attempt a = try_put(data, size, units, lock_deadline(block, deadline));
     if (a == Attempt::done) return;
     if (a == Attempt::lock_timeout) throw_lock_timeout(block ? "put" : "put_nowait");
     if (!block) throw Error(errc::full, "queue put_nowait: the queue is full");
@@ -266,7 +280,7 @@ QueueCore::Got QueueCore::get(Allocate allocate, void* context, bool block,
   QueueShared& s = *shared_;
   for (;;) {
     Got got{0, false};
-    const Attempt a = try_get(allocate, context, block ? deadline : Deadline(kNoWaitLockLimit), got);
+    const Attempt a = try_get(allocate, context, lock_deadline(block, deadline), got);
     if (a == Attempt::done) return got;
     if (a == Attempt::lock_timeout) throw_lock_timeout(block ? "get" : "get_nowait");
     if (!block) throw Error(errc::empty, "queue get_nowait: the queue is empty");
