@@ -389,34 +389,22 @@ int remaining_ms(std::chrono::steady_clock::time_point deadline) {
   return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
 
-}  // namespace
-
-ServedWorker forkserver_spawn(const std::string& name, int channel_fd, int control_fd,
-                              int doorbell, void (*initializer)(), size_t maxtasks) {
-  Client& c = client();
-  std::lock_guard lock(c.mutex);
-  start_locked(c);
-  SpawnRequest request;
-  request.maxtasks = maxtasks;
-  request.initializer = reinterpret_cast<uintptr_t>(initializer);
-  std::snprintf(request.name, sizeof request.name, "%s", name.c_str());
-  const int fds[kMaxFds] = {channel_fd, control_fd, doorbell};
+// One request to the running server. nullopt if the server died before it answered (killed,
+// say: a worker it may have forked died with it); throws if it is alive but does not answer in
+// time, or could not fork.
+std::optional<ServedWorker> spawn_once(Client& c, const SpawnRequest& request, const int* fds) {
   if (!send_message(c.sock, &request, sizeof request, fds, kMaxFds)) {
-    // It died after the check in start_locked: one more try with a new server.
     stop_locked(c);
-    start_locked(c);
-    if (!send_message(c.sock, &request, sizeof request, fds, kMaxFds)) {
-      stop_locked(c);
-      throw Error(errc::broken, "forkserver: the server is gone");
-    }
+    return std::nullopt;
   }
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(kReplyTimeoutMs);
   for (;;) {
     Reply reply;
     int fd = -1;
-    if (!running(c) || remaining_ms(deadline) == 0)
-      throw Error(errc::broken, "forkserver: the server is gone or does not answer");
+    if (!running(c)) return std::nullopt;  // read_reply saw it end, and reaped it
+    if (remaining_ms(deadline) == 0)
+      throw Error(errc::broken, "forkserver: the server does not answer");
     if (!read_reply(c, reply, fd, remaining_ms(deadline))) continue;
     switch (reply.op) {
       case Op::exited:
@@ -425,12 +413,32 @@ ServedWorker forkserver_spawn(const std::string& name, int channel_fd, int contr
         break;
       case Op::spawned:
         if (fd < 0) throw Error(errc::internal, "forkserver: a worker without its pidfd");
-        return {reply.pid, fd, c.pid};
+        return ServedWorker{reply.pid, fd, c.pid};
       default:
         if (fd >= 0) ::close(fd);
         throw_errno(reply.value, "forkserver: fork of a worker");
     }
   }
+}
+
+}  // namespace
+
+ServedWorker forkserver_spawn(const std::string& name, int channel_fd, int control_fd,
+                              int doorbell, void (*initializer)(), size_t maxtasks) {
+  Client& c = client();
+  std::lock_guard lock(c.mutex);
+  SpawnRequest request;
+  request.maxtasks = maxtasks;
+  request.initializer = reinterpret_cast<uintptr_t>(initializer);
+  std::snprintf(request.name, sizeof request.name, "%s", name.c_str());
+  const int fds[kMaxFds] = {channel_fd, control_fd, doorbell};
+  // A server that dies during the request is replaced once, so that a killed server costs the
+  // pool no more than its workers (which die with it).
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    start_locked(c);
+    if (auto worker = spawn_once(c, request, fds)) return *worker;
+  }
+  throw Error(errc::broken, "forkserver: the server died twice while starting a worker");
 }
 
 std::optional<int> forkserver_exit_code(pid_t pid, pid_t server, int timeout_ms) {
