@@ -478,7 +478,8 @@ void stop_forkserver() {
 pid_t forkserver_pid() {
   auto& c = detail::pool::client();
   std::lock_guard lock(c.mutex);
-  return detail::pool::running(c) ? c.pid : 0;
+  // A killed server is not running, though nobody has reaped it yet.
+  return detail::pool::running(c) && !detail::pool::server_died(c) ? c.pid : 0;
 }
 
 }  // namespace mproc

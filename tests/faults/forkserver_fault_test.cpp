@@ -8,11 +8,13 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <poll.h>
 #include <sys/mman.h>
 #include <thread>
 #include <vector>
 
 #include "fault_support.hpp"
+#include "process/pidfd.hpp"
 #include "sync/futex.hpp"
 
 namespace mproc::test {
@@ -61,6 +63,15 @@ TEST_F(ForkserverFault, APoolGoesOnWithinTwoSecondsOfItsServerBeingKilled) {
   const pid_t server = forkserver_pid();
   ASSERT_GT(server, 0);
   ASSERT_EQ(::kill(server, SIGKILL), 0);
+  {
+    // Once it has ended, it is no longer reported (0, or already its replacement).
+    const int pidfd = detail::pidfd_open(server);
+    ASSERT_GE(pidfd, 0);
+    pollfd p{pidfd, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 30'000), 1);
+    ::close(pidfd);
+    EXPECT_NE(forkserver_pid(), server);
+  }
 
   const auto start = std::chrono::steady_clock::now();
   std::vector<AsyncResult<int>> results;
