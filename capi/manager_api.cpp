@@ -4,6 +4,7 @@
 
 #include <mproc/manager.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -40,6 +41,15 @@ BytesList& list_of(mproc_list_t* h, const char* fn) {
 }
 Namespace& namespace_of(mproc_namespace_t* h, const char* fn) {
   return mproc::capi::deref<Namespace, HandleKind::manager_namespace>(h, fn, "mproc_namespace_t");
+}
+
+// How long each operation through a container handle waits for its lock.
+template <class C>
+int set_timeout(C& container, std::int64_t timeout_ms, const char* fn) {
+  mproc::capi::check_timeout_ms(timeout_ms, fn);
+  if (timeout_ms == mproc::capi::kWaitForever) container.set_timeout(std::nullopt);
+  else container.set_timeout(std::chrono::milliseconds(timeout_ms));
+  return 0;
 }
 
 template <class C, class Table, class T>
@@ -325,6 +335,26 @@ int mproc_dict_items(mproc_dict_t* dict, void** packed, size_t* len, size_t* cou
 
 int mproc_dict_destroy(mproc_dict_t* dict) {
   return destroy<DictHandles>(dict, "mproc_dict_destroy", "mproc_dict_t");
+}
+
+int mproc_dict_set_timeout(mproc_dict_t* dict, int64_t timeout_ms) {
+  constexpr const char* fn = "mproc_dict_set_timeout";
+  return guard(fn, [&] { return set_timeout(dict_of(dict, fn), timeout_ms, fn); });
+}
+
+int mproc_manager_set_timeout(mproc_manager_t* manager, int64_t timeout_ms) {
+  constexpr const char* fn = "mproc_manager_set_timeout";
+  return guard(fn, [&] { return set_timeout(manager_of(manager, fn), timeout_ms, fn); });
+}
+
+int mproc_list_set_timeout(mproc_list_t* list, int64_t timeout_ms) {
+  constexpr const char* fn = "mproc_list_set_timeout";
+  return guard(fn, [&] { return set_timeout(list_of(list, fn), timeout_ms, fn); });
+}
+
+int mproc_namespace_set_timeout(mproc_namespace_t* ns, int64_t timeout_ms) {
+  constexpr const char* fn = "mproc_namespace_set_timeout";
+  return guard(fn, [&] { return set_timeout(namespace_of(ns, fn), timeout_ms, fn); });
 }
 
 // ---- List ----

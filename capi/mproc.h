@@ -134,6 +134,12 @@ MPROC_API int mproc_process_get_name(mproc_process_t *process, char *buf, size_t
  * own. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (already started). */
 MPROC_API int mproc_process_set_daemon(mproc_process_t *process, int daemon);
 
+/** Opt-in (off by default, as in Python, where a child outlives a parent that is killed): with
+ * die nonzero the child is killed (SIGKILL) as soon as the calling process ends, however it ends,
+ * even while the child is busy. The child watches its parent process from a small thread of its
+ * own. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (already started). */
+MPROC_API int mproc_process_set_die_with_parent(mproc_process_t *process, int die);
+
 /** Forks the child. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (started twice; or the caller is a
  * daemon process), MPROC_ECLOSED, -errno of fork. */
 MPROC_API int mproc_process_start(mproc_process_t *process);
@@ -614,6 +620,9 @@ MPROC_API int mproc_wait(mproc_wait_item_t *items, size_t count, int64_t timeout
  * Timeouts (int64_t milliseconds): 0 = do not wait (put_nowait / get_nowait), MPROC_WAIT_FOREVER =
  * no limit. A put that finds no room reports MPROC_EFULL, a get that finds nothing MPROC_EEMPTY,
  * whether at once (timeout 0) or when the timeout passes, as Python's queue.Full / queue.Empty.
+ * A call that could not take the queue's lock in time (another process stopped, SIGSTOP or a
+ * debugger, while it held it) reports MPROC_ETIMEDOUT instead: the queue was not looked at. With
+ * timeout 0 that lock wait is bounded by about a millisecond (its holders hold it for one copy).
  * Thread-safety: every function may be called from any thread at once on the same queue, except
  * mproc_queue_destroy.
  * --------------------------------------------------------------------------------------------- */
@@ -829,6 +838,17 @@ MPROC_API int mproc_dict_keys(mproc_dict_t *dict, void **packed, size_t *len, si
 MPROC_API int mproc_dict_items(mproc_dict_t *dict, void **packed, size_t *len, size_t *count);
 /** NULL is a no-op. The owning handle's destroy removes the dict's name. */
 MPROC_API int mproc_dict_destroy(mproc_dict_t *dict);
+/** How long each later call through this handle waits for the container's lock before it fails
+ * with MPROC_ETIMEDOUT (MPROC_WAIT_FOREVER, the default: no limit; 0: only try). A live holder
+ * keeps the lock for microseconds; a stopped one (SIGSTOP, a debugger) for as long as it is
+ * stopped. Per handle: other handles of the same container keep their own. Thread-safe.
+ * Errors: MPROC_EBADHANDLE, -EINVAL (timeout_ms < -1), MPROC_ECLOSED. */
+MPROC_API int mproc_dict_set_timeout(mproc_dict_t *dict, int64_t timeout_ms);
+/** The same for the Manager's own operations (finding or registering a name) and for every
+ * container it returns afterwards. */
+MPROC_API int mproc_manager_set_timeout(mproc_manager_t *manager, int64_t timeout_ms);
+MPROC_API int mproc_list_set_timeout(mproc_list_t *list, int64_t timeout_ms);
+MPROC_API int mproc_namespace_set_timeout(mproc_namespace_t *ns, int64_t timeout_ms);
 
 /** List: Python's list of bytes. Indexes run from 0 to size - 1 (insert also accepts size); a
  * negative or larger index is -ERANGE (Python's IndexError) and changes nothing. */

@@ -66,6 +66,13 @@ int mproc_process_get_name(mproc_process_t* process, char* buf, size_t size) {
   });
 }
 
+int mproc_process_set_die_with_parent(mproc_process_t* process, int die) {
+  return mproc::capi::guard("mproc_process_set_die_with_parent", [&] {
+    process_of(process, "mproc_process_set_die_with_parent").set_die_with_parent(die != 0);
+    return 0;
+  });
+}
+
 int mproc_process_set_daemon(mproc_process_t* process, int daemon) {
   return mproc::capi::guard("mproc_process_set_daemon", [&] {
     process_of(process, "mproc_process_set_daemon").set_daemon(daemon != 0);

@@ -98,6 +98,7 @@ _create = _declare("mproc_process_create", _int, [PROCESS_FN, _voidp, ctypes.POI
 _set_name = _declare("mproc_process_set_name", _int, [_voidp, _charp])
 _get_name = _declare("mproc_process_get_name", _int, [_voidp, _charp, ctypes.c_size_t])
 _set_daemon = _declare("mproc_process_set_daemon", _int, [_voidp, _int])
+_set_die_with_parent = _declare("mproc_process_set_die_with_parent", _int, [_voidp, _int])
 _start = _declare("mproc_process_start", _int, [_voidp])
 _join = _declare("mproc_process_join", _int, [_voidp, ctypes.c_int64])
 _is_alive = _declare("mproc_process_is_alive", _int, [_voidp])
@@ -309,6 +310,16 @@ class Process:
     def daemon(self, value):
         _set_daemon(self._h(), 1 if value else 0)
         self._daemon = bool(value)
+
+    @property
+    def die_with_parent(self):
+        """Opt-in (not in Python's multiprocessing): the child is killed when this process ends."""
+        return getattr(self, "_die_with_parent", False)
+
+    @die_with_parent.setter
+    def die_with_parent(self, value):
+        _set_die_with_parent(self._h(), 1 if value else 0)
+        self._die_with_parent = bool(value)
 
     def terminate(self):
         _terminate(self._h())

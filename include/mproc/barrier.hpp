@@ -9,9 +9,12 @@
 // abort() is called, the action throws (that caller gets the action's exception), or reset() is
 // called while callers wait. reset() returns it to the empty, unbroken state.
 //
-// A party that dies while waiting still counts as arrived, so the round completes only if someone
-// else takes its place; otherwise the others wait until their timeouts break the barrier. Use
-// timeouts (or the default timeout) when a party may die: no wait is ever longer than its timeout.
+// A party (a process) that dies while it waits in wait() breaks the barrier: the others' wait()
+// throws Error(errc::broken) within about 100 ms (a waiter checks the processes that arrived
+// before it, through their pidfds; the first 64 arrivals of a round are watched). A party that
+// dies *before* it arrives cannot be told from one that is merely late: only a timeout (or the
+// default timeout) catches that, so use one when a party may die. No wait is ever longer than its
+// timeout. A thread that dies while the rest of its process lives is not noticed.
 //
 // Limits: parties in 1 .. kMaxParties. A caller woken by a round that ended is told the round's
 // outcome (passed or broken) reliably as long as fewer than 32 rounds end before it runs again.

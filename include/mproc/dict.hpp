@@ -28,6 +28,7 @@
 #include <mproc/codec.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>
+#include <mproc/process.hpp>
 
 #include <cstddef>
 #include <memory>
@@ -95,6 +96,10 @@ class MPROC_API BytesDict {
 
   // Times the dict's lock was recovered from a process that died holding it.
   std::uint64_t recoveries() const;
+  // How long each operation through this object waits for the dict's lock (nullopt, the default:
+  // no limit) before errc::timed_out. A live holder keeps it for microseconds; a stopped one
+  // (SIGSTOP, a debugger) for as long as it is stopped. Errors: EINVAL (negative), closed.
+  void set_timeout(std::optional<Seconds> timeout);
   // Drops this object's mapping (on the owning object: removes the name). Idempotent.
   void close() noexcept;
   bool closed() const noexcept { return store_ == nullptr; }
@@ -202,6 +207,7 @@ class Dict {
   void update(const Range& items) {
     for (const auto& [k, v] : items) set(k, v);
   }
+  void set_timeout(std::optional<Seconds> timeout) { bytes_.set_timeout(timeout); }
   void close() noexcept { bytes_.close(); }
   BytesDict& bytes() noexcept { return bytes_; }
 

@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,8 @@ class MPROC_API BytesList {
              void* context) const;
 
   std::uint64_t recoveries() const;
+  // As BytesDict::set_timeout.
+  void set_timeout(std::optional<Seconds> timeout);
   void close() noexcept;
   bool closed() const noexcept { return store_ == nullptr; }
 
@@ -117,6 +120,7 @@ class List {
     for (const auto& v : bytes_.snapshot()) out.push_back(decode<T>(v));
     return out;
   }
+  void set_timeout(std::optional<Seconds> timeout) { bytes_.set_timeout(timeout); }
   void close() noexcept { bytes_.close(); }
   BytesList& bytes() noexcept { return bytes_; }
 

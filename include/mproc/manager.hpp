@@ -83,6 +83,8 @@ class MPROC_API Namespace {
   // Python's `del ns.x`: false if it was not set.
   bool del(std::string_view attribute) { return dict_.erase(attribute); }
   std::vector<std::string> attributes() const { return dict_.keys(); }
+  // As BytesDict::set_timeout.
+  void set_timeout(std::optional<Seconds> timeout) { dict_.set_timeout(timeout); }
   void close() noexcept { dict_.close(); }
 
  private:
@@ -153,6 +155,10 @@ class MPROC_API Manager {
 
   // The names registered so far.
   std::vector<std::string> names() const;
+  // How long this Manager's own operations (finding or registering a name, names()) and those of
+  // the dicts, lists and Namespaces it returns from now on wait for a lock before errc::timed_out
+  // (nullopt, the default: no limit). See BytesDict::set_timeout. Errors: EINVAL, closed.
+  void set_timeout(std::optional<Seconds> timeout);
   // Removes the name of everything this Manager created, and its own. Later calls on this
   // object: errc::closed. Idempotent.
   void shutdown();

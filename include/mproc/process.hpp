@@ -169,6 +169,12 @@ class MPROC_API Process {
   bool daemon() const noexcept { return daemon_; }
   // Errors: bad_state after start().
   void set_daemon(bool daemon);
+  // Opt-in, off by default (Python's behaviour: a child outlives a parent that is killed): the
+  // child is killed (SIGKILL) as soon as this process ends, however it ends, busy or not. It
+  // watches the parent process from a small thread of its own (PR_SET_PDEATHSIG would fire when
+  // the *thread* that called start() exits). Errors: bad_state after start().
+  void set_die_with_parent(bool die);
+  bool die_with_parent() const noexcept { return die_with_parent_; }
 
  protected:
   // Runs in the child. The default calls the target given to the constructor.
@@ -198,6 +204,7 @@ class MPROC_API Process {
   std::string name_;
   std::string identity_;  // "1:2": the second child of this process's first child
   bool daemon_ = false;
+  bool die_with_parent_ = false;
   bool closed_ = false;
   int exit_code_ = 0;     // set in the child by run()
   pid_t parent_pid_ = 0;  // the process that called start()

@@ -30,7 +30,9 @@
 // max_message_size() is refused with errc::too_big; any smaller message eventually fits.
 //
 // Errors are thrown as mproc::Error: errc::full / errc::empty (non-blocking call, or a blocking
-// call that timed out, as Python's queue.Full / queue.Empty), errc::closed (use after close()),
+// call that timed out, as Python's queue.Full / queue.Empty), errc::timed_out (the queue's lock
+// was held by another process, stopped or starved, until the timeout: the queue was not looked
+// at; a non-blocking call waits about a millisecond for it), errc::closed (use after close()),
 // errc::too_big, EINVAL (bad sizes or timeouts).
 #pragma once
 

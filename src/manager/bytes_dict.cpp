@@ -164,6 +164,8 @@ void BytesDict::update(const std::vector<std::pair<std::string, std::string>>& i
   for (const auto& [k, v] : items) detail::manager::dict_set(s, k, v);
 }
 
+void BytesDict::set_timeout(std::optional<Seconds> timeout) { store().set_timeout(timeout); }
+
 std::uint64_t BytesDict::recoveries() const {
   return store().control().recoveries.load(std::memory_order_relaxed);
 }

@@ -124,6 +124,8 @@ std::vector<std::string> BytesList::snapshot() const {
   return out;
 }
 
+void BytesList::set_timeout(std::optional<Seconds> timeout) { store().set_timeout(timeout); }
+
 std::uint64_t BytesList::recoveries() const {
   return store().control().recoveries.load(std::memory_order_relaxed);
 }

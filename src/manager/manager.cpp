@@ -40,6 +40,7 @@ struct Manager::Impl {
   mutable std::mutex mutex;
   std::vector<std::shared_ptr<void>> owned;  // guarded by mutex
   bool shut = false;                         // guarded by mutex
+  std::optional<Seconds> timeout;            // given to the containers it returns; guarded by mutex
 };
 
 namespace {
@@ -137,15 +138,46 @@ std::string Manager::keep(const char* kind, std::string_view name, const std::st
 }
 
 BytesDict Manager::bytes_dict(std::string_view name) {
-  return adopt<BytesDict>("dict", name, [] { return BytesDict(); });
+  BytesDict d = adopt<BytesDict>("dict", name, [] { return BytesDict(); });
+  {
+    Impl& i = impl();
+    std::unique_lock lock(i.mutex);
+    const std::optional<Seconds> timeout = i.timeout;
+    lock.unlock();
+    d.set_timeout(timeout);
+  }
+  return d;
 }
 
 BytesList Manager::bytes_list(std::string_view name) {
-  return adopt<BytesList>("list", name, [] { return BytesList(); });
+  BytesList l = adopt<BytesList>("list", name, [] { return BytesList(); });
+  {
+    Impl& i = impl();
+    std::unique_lock lock(i.mutex);
+    const std::optional<Seconds> timeout = i.timeout;
+    lock.unlock();
+    l.set_timeout(timeout);
+  }
+  return l;
 }
 
 mproc::Namespace Manager::Namespace(std::string_view name) {
-  return adopt<mproc::Namespace>("namespace", name, [] { return mproc::Namespace(); });
+  mproc::Namespace ns = adopt<mproc::Namespace>("namespace", name, [] { return mproc::Namespace(); });
+  {
+    Impl& i = impl();
+    std::unique_lock lock(i.mutex);
+    const std::optional<Seconds> timeout = i.timeout;
+    lock.unlock();
+    ns.set_timeout(timeout);
+  }
+  return ns;
+}
+
+void Manager::set_timeout(std::optional<Seconds> timeout) {
+  Impl& i = impl();
+  i.registry.set_timeout(timeout);
+  std::lock_guard lock(i.mutex);
+  i.timeout = timeout;
 }
 
 mproc::Queue Manager::Queue(std::size_t maxsize, std::string_view name) {

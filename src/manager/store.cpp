@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "common/deadline.hpp"
 #include "log/logger.hpp"
 
 namespace mproc::detail::manager {
@@ -112,6 +113,18 @@ void Store::close() noexcept {
   segment_.close();
 }
 
+void Store::set_timeout(std::optional<Seconds> timeout) {
+  if (timeout) check_timeout(*timeout, type_name());
+  const double ns = timeout ? timeout->count() * 1e9 : -1.0;
+  timeout_ns_.store(ns >= 9e18 ? -1 : static_cast<std::int64_t>(ns), std::memory_order_relaxed);
+}
+
+std::optional<Seconds> Store::timeout() const noexcept {
+  const std::int64_t ns = timeout_ns_.load(std::memory_order_relaxed);
+  if (ns < 0) return std::nullopt;
+  return Seconds(static_cast<double>(ns) * 1e-9);
+}
+
 void Store::map_data() {
   const std::uint64_t capacity = control_->capacity.load(std::memory_order_acquire);
   if (capacity <= mapped_) return;
@@ -132,7 +145,11 @@ Store::Guard::Guard(Store& store) : store_(store) {
   if (store.control_ == nullptr)
     throw Error(errc::closed, std::string(store.type_name()) + ": it was closed");
   Control& c = *store.control_;
-  const Acquired how = mutex_acquire(c.lock, true, std::nullopt, store.type_name());
+  const Acquired how = mutex_acquire(c.lock, true, store.timeout(), store.type_name());
+  if (how == Acquired::no)
+    throw Error(errc::timed_out, std::string(store.type_name()) +
+                                     ": another process held its lock until the timeout (a "
+                                     "stopped or starved process?)");
   try {
     store.map_data();
     if (how == Acquired::recovered) {

@@ -6,9 +6,13 @@
 // shared, so threads of one process exclude each other too); the mapping is changed only under it.
 #pragma once
 
+#include <mproc/process.hpp>
+
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -35,6 +39,10 @@ class Store {
   bool is_open() const noexcept { return control_ != nullptr; }
   // Drops this process's mapping and reference (the creator's close removes the name).
   void close() noexcept;
+  // How long a Guard waits for the lock (nullopt: no limit, the default) before errc::timed_out:
+  // the holder may be stopped (SIGSTOP, a debugger) and hold it for as long. Per handle.
+  void set_timeout(std::optional<Seconds> timeout);
+  std::optional<Seconds> timeout() const noexcept;
 
   // Holds the container's lock; recovers the container when its previous owner died, and maps
   // the data area as far as another process grew it.
@@ -75,6 +83,7 @@ class Store {
   Control* control_ = nullptr;
   char* data_ = nullptr;
   std::size_t mapped_ = 0;
+  std::atomic<std::int64_t> timeout_ns_{-1};  // -1: no limit
 };
 
 // Hash of a key's bytes (the same in every process: no per-process seed).

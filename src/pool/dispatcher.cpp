@@ -65,6 +65,7 @@ void PoolCore::Impl::start_worker() {
     w->channel->close_fd();  // the worker has its own mapping
     w->pid = s.pid;
     w->pidfd = s.pidfd;
+    w->server = s.server;
   } else {
     WorkerConfig config{w->channel.get(), control, doorbell, &options.initializer,
                         options.maxtasksperchild, owner};
@@ -72,6 +73,9 @@ void PoolCore::Impl::start_worker() {
     w->name = "ForkPoolWorker-" + std::to_string(++worker_serial);
     w->process->set_name(w->name);
     w->process->set_daemon(true);
+    // A worker busy in a task leaves as soon as the pool's process dies (the idle one noticed it
+    // within a second already, worker.cpp).
+    w->process->set_die_with_parent(true);
     w->process->start();
     w->pid = *w->process->pid();
     w->pidfd = w->process->sentinel();
@@ -292,7 +296,8 @@ void PoolCore::Impl::handle_death(size_t index) {
   const int code = status.value_or(0);
   const std::string how =
       status ? describe_exit(code)
-             : std::string("ended (exit status unknown: the forkserver is gone)");
+             : std::string("ended (exit status unknown: its forkserver is gone, and took its "
+                           "workers along)");
   const std::string who = w->name + " (pid " + std::to_string(w->pid) + ")";
   std::vector<JobPtr> requeue;
   bool was_running = false;
@@ -356,7 +361,7 @@ void PoolCore::Impl::handle_death(size_t index) {
 
 std::optional<int> PoolCore::Impl::reap(WorkerRecord& w) noexcept {
   try {
-    if (!w.process) return forkserver_exit_code(w.pid, kServerReplyMs);
+    if (!w.process) return forkserver_exit_code(w.pid, w.server, kServerReplyMs);
     const int code = w.process->exitcode().value_or(0);
     w.process->close();
     return code;

@@ -124,6 +124,11 @@ void wait_pidfd(int pidfd, siginfo_t& info) {
   int code = 1;
   try {
     ::prctl(PR_SET_NAME, request.name, 0, 0, 0);
+    // Die with the server (its one thread forked us, so the signal comes when the server process
+    // ends: PR_SET_PDEATHSIG fires on the exit of the forking *thread*, see prctl(2)). A server
+    // that died before this line is caught by the parent check.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (::getppid() != server) ::_exit(1);
     std::unique_ptr<Channel> channel = Channel::attach(fds[0]);
     void* page =
         ::mmap(nullptr, sizeof(PoolControl), PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
@@ -279,8 +284,18 @@ void forget_after_fork() {
 
 bool running(const Client& c) { return c.sock >= 0 && c.owner == ::getpid(); }
 
+// True if the server process has ended (killed, say): its pidfd is readable.
+bool server_died(const Client& c) {
+  pollfd p{c.pidfd, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
+void stop_locked(Client& c);
+
 void start_locked(Client& c) {
-  if (running(c)) return;
+  if (running(c) && !server_died(c)) return;
+  // A dead server is reaped and replaced (its workers died with it).
+  if (running(c)) stop_locked(c);
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     throw_errno(errno, "forkserver: socketpair");
@@ -374,29 +389,22 @@ int remaining_ms(std::chrono::steady_clock::time_point deadline) {
   return left.count() < 0 ? 0 : static_cast<int>(left.count());
 }
 
-}  // namespace
-
-ServedWorker forkserver_spawn(const std::string& name, int channel_fd, int control_fd,
-                              int doorbell, void (*initializer)(), size_t maxtasks) {
-  Client& c = client();
-  std::lock_guard lock(c.mutex);
-  start_locked(c);
-  SpawnRequest request;
-  request.maxtasks = maxtasks;
-  request.initializer = reinterpret_cast<uintptr_t>(initializer);
-  std::snprintf(request.name, sizeof request.name, "%s", name.c_str());
-  const int fds[kMaxFds] = {channel_fd, control_fd, doorbell};
+// One request to the running server. nullopt if the server died before it answered (killed,
+// say: a worker it may have forked died with it); throws if it is alive but does not answer in
+// time, or could not fork.
+std::optional<ServedWorker> spawn_once(Client& c, const SpawnRequest& request, const int* fds) {
   if (!send_message(c.sock, &request, sizeof request, fds, kMaxFds)) {
     stop_locked(c);
-    throw Error(errc::broken, "forkserver: the server is gone");
+    return std::nullopt;
   }
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(kReplyTimeoutMs);
   for (;;) {
     Reply reply;
     int fd = -1;
-    if (!running(c) || remaining_ms(deadline) == 0)
-      throw Error(errc::broken, "forkserver: the server is gone or does not answer");
+    if (!running(c)) return std::nullopt;  // read_reply saw it end, and reaped it
+    if (remaining_ms(deadline) == 0)
+      throw Error(errc::broken, "forkserver: the server does not answer");
     if (!read_reply(c, reply, fd, remaining_ms(deadline))) continue;
     switch (reply.op) {
       case Op::exited:
@@ -405,7 +413,7 @@ ServedWorker forkserver_spawn(const std::string& name, int channel_fd, int contr
         break;
       case Op::spawned:
         if (fd < 0) throw Error(errc::internal, "forkserver: a worker without its pidfd");
-        return {reply.pid, fd};
+        return ServedWorker{reply.pid, fd, c.pid};
       default:
         if (fd >= 0) ::close(fd);
         throw_errno(reply.value, "forkserver: fork of a worker");
@@ -413,7 +421,27 @@ ServedWorker forkserver_spawn(const std::string& name, int channel_fd, int contr
   }
 }
 
-std::optional<int> forkserver_exit_code(pid_t pid, int timeout_ms) {
+}  // namespace
+
+ServedWorker forkserver_spawn(const std::string& name, int channel_fd, int control_fd,
+                              int doorbell, void (*initializer)(), size_t maxtasks) {
+  Client& c = client();
+  std::lock_guard lock(c.mutex);
+  SpawnRequest request;
+  request.maxtasks = maxtasks;
+  request.initializer = reinterpret_cast<uintptr_t>(initializer);
+  std::snprintf(request.name, sizeof request.name, "%s", name.c_str());
+  const int fds[kMaxFds] = {channel_fd, control_fd, doorbell};
+  // A server that dies during the request is replaced once, so that a killed server costs the
+  // pool no more than its workers (which die with it).
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    start_locked(c);
+    if (auto worker = spawn_once(c, request, fds)) return *worker;
+  }
+  throw Error(errc::broken, "forkserver: the server died twice while starting a worker");
+}
+
+std::optional<int> forkserver_exit_code(pid_t pid, pid_t server, int timeout_ms) {
   Client& c = client();
   std::lock_guard lock(c.mutex);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -423,7 +451,8 @@ std::optional<int> forkserver_exit_code(pid_t pid, int timeout_ms) {
       c.exited.erase(it);
       return code;
     }
-    if (!running(c) || remaining_ms(deadline) == 0) return std::nullopt;
+    // Only the server that forked the worker reaps it; a later one would never answer.
+    if (!running(c) || c.pid != server || remaining_ms(deadline) == 0) return std::nullopt;
     Reply reply;
     int fd = -1;
     if (!read_reply(c, reply, fd, remaining_ms(deadline))) continue;
@@ -449,7 +478,8 @@ void stop_forkserver() {
 pid_t forkserver_pid() {
   auto& c = detail::pool::client();
   std::lock_guard lock(c.mutex);
-  return detail::pool::running(c) ? c.pid : 0;
+  // A killed server is not running, though nobody has reaped it yet.
+  return detail::pool::running(c) && !detail::pool::server_died(c) ? c.pid : 0;
 }
 
 }  // namespace mproc

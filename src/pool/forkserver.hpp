@@ -21,17 +21,21 @@ namespace mproc::detail::pool {
 
 struct ServedWorker {
   pid_t pid = 0;
-  int pidfd = -1;  // O_CLOEXEC, owned by the caller
+  int pidfd = -1;     // O_CLOEXEC, owned by the caller
+  pid_t server = 0;   // the server that forked it (and alone can report its exit code)
 };
 
-// Starts the server if it is not running, then has it fork a worker running worker_main on the
-// given channel. Errors: errc::broken if the server is gone or does not answer; the errno of
-// fork in the server.
+// Starts the server if it is not running (or has died: a new one replaces it), then has it fork a
+// worker running worker_main on the given channel. A served worker dies with its server
+// (PR_SET_PDEATHSIG): a killed server takes its workers along, so that the pool replaces them all
+// at once. Errors: errc::broken if the server is gone or does not answer; the errno of fork in
+// the server.
 ServedWorker forkserver_spawn(const std::string& name, int channel_fd, int control_fd,
                               int doorbell, void (*initializer)(), size_t maxtasks);
 
-// The exit code of a worker the server started (negative: killed by that signal), once the server
-// has reaped it; nullopt if the server is gone or does not report it within `timeout_ms`.
-std::optional<int> forkserver_exit_code(pid_t pid, int timeout_ms);
+// The exit code of a worker that `server` started (negative: killed by that signal), once it has
+// reaped it; nullopt at once if that server is gone (a later server never knew the worker), or if
+// it does not report it within `timeout_ms`.
+std::optional<int> forkserver_exit_code(pid_t pid, pid_t server, int timeout_ms);
 
 }  // namespace mproc::detail::pool

@@ -31,6 +31,7 @@ struct WorkerRecord {
   std::string name;
   pid_t pid = 0;
   int pidfd = -1;  // the Process's sentinel, or our own (forkserver) pidfd
+  pid_t server = 0;  // forkserver: the server that forked it
   std::vector<JobPtr> slots;  // by slot index
   std::vector<uint32_t> free_slots;
   size_t in_flight = 0;

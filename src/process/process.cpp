@@ -14,6 +14,7 @@
 #include "log/logger.hpp"
 #include "process/child_registry.hpp"
 #include "process/current_process.hpp"
+#include "process/parent_watch.hpp"
 #include "process/pidfd.hpp"
 
 namespace mproc {
@@ -41,6 +42,7 @@ Process::Process(Process&& other) noexcept
       name_(std::move(other.name_)),
       identity_(std::move(other.identity_)),
       daemon_(other.daemon_),
+      die_with_parent_(other.die_with_parent_),
       closed_(other.closed_),
       exit_code_(other.exit_code_),
       parent_pid_(other.parent_pid_),
@@ -53,6 +55,7 @@ Process& Process::operator=(Process&& other) noexcept {
     name_ = std::move(other.name_);
     identity_ = std::move(other.identity_);
     daemon_ = other.daemon_;
+    die_with_parent_ = other.die_with_parent_;
     closed_ = other.closed_;
     exit_code_ = other.exit_code_;
     parent_pid_ = other.parent_pid_;
@@ -135,6 +138,7 @@ void Process::start() {
 void Process::run_child(const void* saved_signal_mask, pid_t parent_pid,
                         const std::string& parent_name) {
   detail::become_child(name_, identity_, daemon_, parent_pid, parent_name);
+  if (die_with_parent_) detail::die_with_parent(parent_pid);
   ::pthread_sigmask(SIG_SETMASK, static_cast<const sigset_t*>(saved_signal_mask), nullptr);
   int code = 0;
   try {
@@ -224,6 +228,11 @@ void Process::close() {
 }
 
 void Process::set_name(std::string name) { name_ = std::move(name); }
+
+void Process::set_die_with_parent(bool die) {
+  if (child_) throw Error(errc::bad_state, "set_die_with_parent: " + name_ + " was already started");
+  die_with_parent_ = die;
+}
 
 void Process::set_daemon(bool daemon) {
   if (child_) throw Error(errc::bad_state, "set_daemon: " + name_ + " was already started");

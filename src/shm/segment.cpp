@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <string>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "log/logger.hpp"
+#include "shm/reserve.hpp"
 #include "shm/tracker.hpp"
 
 namespace mproc::detail::shm {
@@ -46,6 +48,21 @@ class Fd {
  private:
   int fd_;
 };
+
+// The creator of a segment named by unique_segment_name ("/mproc-<pid>-..."), or 0 for any other
+// name (another program's segment, or SharedMemory's).
+pid_t creator_in_name(const std::string& name) {
+  constexpr std::string_view prefix = "/mproc-";
+  if (name.compare(0, prefix.size(), prefix) != 0) return 0;
+  pid_t pid = 0;
+  std::size_t i = prefix.size();
+  for (; i < name.size() && name[i] >= '0' && name[i] <= '9' && pid < (1 << 22); ++i)
+    pid = pid * 10 + (name[i] - '0');
+  return i < name.size() && name[i] == '-' ? pid : 0;
+}
+
+// True if process `pid` may still be building a segment (alive, or a zombie not yet reaped).
+bool may_be_building(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
 
 // Takes a reference unless the count already reached 0 (the segment is being removed).
 bool try_acquire_ref(SegmentHeader& header) {
@@ -146,13 +163,13 @@ Segment Segment::create(std::size_t payload_size, SegmentKind kind, Construct co
       untrack(name);
       throw_errno(err, std::string(what) + "(" + name + ", " + std::to_string(size) + " bytes)");
     };
-    if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) fail(errno, "ftruncate");
+    // Pages reserved now: a full /dev/shm is ENOSPC here, never SIGBUS later (reserve.hpp).
+    if (const int rc = reserve_pages(fd.get(), size); rc != 0) fail(rc, "posix_fallocate");
     void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
     if (base == MAP_FAILED) fail(errno, "mmap");
 
     // The file is zero-filled: state reads as `constructing` until the final release store.
     auto* header = new (base) SegmentHeader{};
-    header->magic = kSegmentMagic;
     header->layout_version = kSegmentLayoutVersion;
     header->flags = (options.unlink_with_creator ? kFlagUnlinkWithCreator : 0) |
                     (options.growable ? kFlagGrowable : 0);
@@ -163,6 +180,9 @@ Segment Segment::create(std::size_t payload_size, SegmentKind kind, Construct co
     header->payload_size = payload_size;
     header->creator_pid = ::getpid();
     header->refs.store(1, std::memory_order_relaxed);
+    // The magic last: an attacher that sees it also sees the header's other fields, and can judge
+    // the kind of a segment still being built without waiting for it.
+    __atomic_store_n(&header->magic, kSegmentMagic, __ATOMIC_RELEASE);
     try {
       if (construct != nullptr) construct(static_cast<char*>(base) + payload_offset, payload_size,
                                            context);
@@ -197,16 +217,27 @@ Segment Segment::attach(std::string_view name_view, SegmentKind kind) {
     return Error(code, "shared memory " + name + ": " + why);
   };
 
-  // The creator truncates right after creating; a size still too small after the construction
-  // wait means it died in between.
-  struct stat st {};
+  // Only a segment that an mproc creator is still building is worth waiting for: one whose name
+  // says which live process creates it, while its header is not yet written (size 0 until its
+  // pages are reserved, then a zero magic), or whose header says so (state `constructing`).
+  // Anything else is judged at once: another program's segment or random bytes are not mproc
+  // objects (bad_handle); a creator that died before finishing is bad_state.
+  const pid_t named_creator = creator_in_name(name);
   const auto give_up = std::chrono::steady_clock::now() + kConstructionWait;
+  auto keep_waiting = [&](pid_t creator, const char* not_mproc) {
+    if (creator == 0) throw bad(errc::bad_handle, not_mproc);
+    if (!may_be_building(creator))
+      throw bad(errc::bad_state, "its creator (pid " + std::to_string(creator) +
+                                     ") died before it finished building it");
+    if (std::chrono::steady_clock::now() >= give_up)
+      throw bad(errc::bad_state, "its creator never finished building it");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  };
+  struct stat st {};
   for (;;) {
     if (::fstat(fd.get(), &st) != 0) throw_errno(errno, "fstat(" + name + ")");
     if (static_cast<std::size_t>(st.st_size) >= sizeof(SegmentHeader)) break;
-    if (std::chrono::steady_clock::now() >= give_up)
-      throw bad(errc::bad_state, "its creator never finished building it (did it die?)");
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    keep_waiting(named_creator, "not an mproc shared memory segment (too small for its header)");
   }
   const auto size = static_cast<std::size_t>(st.st_size);
   void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
@@ -216,14 +247,16 @@ Segment Segment::attach(std::string_view name_view, SegmentKind kind) {
     return e;
   };
   auto* header = static_cast<SegmentHeader*>(base);
-  while (header->state.load(std::memory_order_acquire) !=
-         static_cast<std::uint32_t>(SegmentState::ready)) {
-    if (std::chrono::steady_clock::now() >= give_up)
-      throw unmap_and(bad(errc::bad_state, "its creator never finished building it (did it die?)"));
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  for (;;) {
+    const std::uint64_t magic = __atomic_load_n(&header->magic, __ATOMIC_ACQUIRE);
+    if (magic == kSegmentMagic) break;
+    if (magic != 0) throw unmap_and(bad(errc::bad_handle, "not an mproc shared memory segment"));
+    try {
+      keep_waiting(named_creator, "not an mproc shared memory segment");
+    } catch (const Error& e) {
+      throw unmap_and(e);
+    }
   }
-  if (header->magic != kSegmentMagic)
-    throw unmap_and(bad(errc::bad_handle, "not an mproc shared memory segment"));
   if (header->layout_version != kSegmentLayoutVersion)
     throw unmap_and(bad(errc::bad_handle,
                         "segment layout version " + std::to_string(header->layout_version) +
@@ -241,6 +274,15 @@ Segment Segment::attach(std::string_view name_view, SegmentKind kind) {
                         std::string(kind.name) + " layout version " +
                             std::to_string(header->kind_version) + ", this library reads " +
                             std::to_string(kind.version)));
+  // The right kind: now its payload is worth waiting for, while its creator lives.
+  while (header->state.load(std::memory_order_acquire) !=
+         static_cast<std::uint32_t>(SegmentState::ready)) {
+    try {
+      keep_waiting(header->creator_pid, "");
+    } catch (const Error& e) {
+      throw unmap_and(e);
+    }
+  }
   int kept = -1;
   try {
     kept = fd.keep(growable);

@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "shm/segment.hpp"
+#include "shm/reserve.hpp"
 #include "shm/tracker.hpp"
 
 namespace mproc {
@@ -65,8 +66,10 @@ SharedMemory::SharedMemory(std::string_view name, bool create_new, std::size_t s
       }
       try {
         if (!generated) track(name_);
-        if (::ftruncate(fd, static_cast<off_t>(size)) != 0)
-          throw_errno(errno, "SharedMemory: ftruncate(" + name_ + ", " + std::to_string(size) + ")");
+        // Pages reserved now: a full /dev/shm is ENOSPC here, never SIGBUS later (reserve.hpp).
+        if (const int rc = detail::shm::reserve_pages(fd, size); rc != 0)
+          throw_errno(rc, "SharedMemory: posix_fallocate(" + name_ + ", " + std::to_string(size) +
+                              " bytes)");
         base_ = map(fd, size, name_);
       } catch (...) {
         ::close(fd);

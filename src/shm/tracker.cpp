@@ -5,9 +5,11 @@
 
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <mutex>
 #include <new>
+#include <poll.h>
 #include <pthread.h>
 #include <set>
 #include <sys/socket.h>
@@ -16,6 +18,7 @@
 
 #include "common/deadline.hpp"
 #include "log/logger.hpp"
+#include "process/pidfd.hpp"
 #include "shm/tracker_process.hpp"
 
 namespace mproc::detail::shm {
@@ -33,6 +36,9 @@ struct TrackerState {
   // that the forked child can drop the parent's set without touching it (another thread may have
   // been changing it at the fork).
   std::set<std::string>* names = nullptr;
+  int pidfd = -1;         // the tracker's pidfd (readable once it has ended); -1 if none
+  int watched_fd = -1;    // the pidfd the watcher thread waits on; it alone closes that one
+  bool watching = false;  // the watcher thread runs (see watch_tracker)
 };
 
 TrackerState* g_state = nullptr;
@@ -43,7 +49,11 @@ TrackerState* g_state = nullptr;
 void child_after_fork() {
   if (g_state == nullptr) return;
   if (g_state->fd >= 0) ::close(g_state->fd);
-  g_state->fd = -1;
+  if (g_state->pidfd >= 0) ::close(g_state->pidfd);
+  if (g_state->watched_fd >= 0 && g_state->watched_fd != g_state->pidfd)
+    ::close(g_state->watched_fd);
+  g_state->fd = g_state->pidfd = g_state->watched_fd = -1;
+  g_state->watching = false;  // the watcher thread is not copied into the child
   g_state->pid = 0;
   g_state->names = nullptr;  // the parent's copy is abandoned, not freed
   new (&g_state->mutex) std::mutex;
@@ -60,6 +70,8 @@ TrackerState& state() {
 void close_fd(int fd) noexcept {
   if (fd >= 0) ::close(fd);
 }
+
+void start_watching_locked(TrackerState& s) noexcept;
 
 // Starts the tracker; returns our end of the pair and its pid.
 void start_locked(TrackerState& s) {
@@ -102,6 +114,9 @@ void start_locked(TrackerState& s) {
   s.fd = pair[0];
   s.pid = static_cast<pid_t>(std::atol(hello.name));
   logger().debug("shm tracker started: pid {}", s.pid);
+  // Without a pidfd the tracker is still replaced, lazily, by the next track() or untrack().
+  s.pidfd = pidfd_open(s.pid);
+  if (s.pidfd >= 0) start_watching_locked(s);
 }
 
 // Sends one record; false if the tracker is gone.
@@ -118,6 +133,72 @@ bool send_locked(TrackerState& s, char op, const std::string& name) {
   }
 }
 
+// Forgets a tracker that has ended and, if this process owns names, starts a new one and tells it
+// every name.
+void restart_locked(TrackerState& s) {
+  logger().warn("shm tracker (pid {}) has gone; starting a new one", s.pid);
+  close_fd(s.fd);
+  if (s.pidfd != s.watched_fd) close_fd(s.pidfd);  // else the watcher closes it when it wakes
+  s.fd = s.pidfd = -1;
+  if (s.names == nullptr || s.names->empty()) return;  // nothing to track: start lazily later
+  start_locked(s);
+  for (const auto& owned : *s.names)
+    if (!send_locked(s, kOpRegister, owned))
+      throw Error(errc::internal, "shm tracker (pid " + std::to_string(s.pid) +
+                                      ") ended right after it started");
+}
+
+// The watcher thread: waits on the tracker's pidfd and replaces a tracker that ended (killed, say)
+// at once, so that the names this process owns are always tracked — cleanup after a crash must
+// not depend on this process creating another segment first. The pidfd it waits on stays open
+// until it wakes (a restart by send() leaves it to the watcher), so its number cannot be reused
+// under it. It ends when there is no tracker to watch; start_locked starts it again.
+void* watch_tracker(void*) {
+  TrackerState& s = state();
+  for (;;) {
+    int fd = -1;
+    {
+      std::lock_guard lock(s.mutex);
+      fd = s.watched_fd = s.pidfd;
+      if (fd < 0) {
+        s.watching = false;
+        return nullptr;
+      }
+    }
+    pollfd p{fd, POLLIN, 0};
+    while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+    std::lock_guard lock(s.mutex);
+    s.watched_fd = -1;
+    if (fd != s.pidfd) {
+      close_fd(fd);  // that tracker was already replaced by send()
+      continue;
+    }
+    try {
+      restart_locked(s);  // closes fd
+    } catch (const std::exception& e) {
+      // The next track() or untrack() tries again.
+      logger().error("shm tracker: could not replace it: {}", e.what());
+    }
+  }
+}
+
+void start_watching_locked(TrackerState& s) noexcept {
+  if (s.watching) return;
+  pthread_attr_t attr;
+  if (::pthread_attr_init(&attr) != 0) return;
+  ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  // Every signal blocked in the watcher, so that none meant for the program is delivered to it.
+  sigset_t all;
+  sigset_t saved;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &saved);
+  pthread_t thread;
+  s.watching = ::pthread_create(&thread, &attr, watch_tracker, nullptr) == 0;
+  ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+  ::pthread_attr_destroy(&attr);
+}
+
 // Sends, (re)starting the tracker when it is not running; a restarted tracker is told every name
 // this process still owns.
 void send(char op, const std::string& name) {
@@ -129,9 +210,8 @@ void send(char op, const std::string& name) {
 
   if (s.fd >= 0 && send_locked(s, op, name)) return;
   if (s.fd >= 0) {
-    logger().warn("shm tracker (pid {}) has gone; starting a new one", s.pid);
-    close_fd(s.fd);
-    s.fd = -1;
+    restart_locked(s);  // it ended, and the watcher has not replaced it yet
+    return;
   }
   if (op == kOpUnregister && s.names->empty()) return;  // nothing to track: start lazily later
   start_locked(s);

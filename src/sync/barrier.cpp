@@ -1,7 +1,12 @@
 #include <mproc/barrier.hpp>
 
+#include <cerrno>
+#include <chrono>
+#include <poll.h>
 #include <string>
+#include <unistd.h>
 
+#include "process/pidfd.hpp"
 #include "shm/named_placement.hpp"
 #include "sync/barrier_state.hpp"
 #include "sync/futex.hpp"
@@ -76,6 +81,51 @@ void break_round(BarrierState& s, std::uint32_t round) {
   throw Error(errc::broken, std::string("Barrier.wait: ") + why);
 }
 
+// A waiter wakes this often to check that the parties it waits with are alive.
+constexpr auto kLivenessSlice = std::chrono::milliseconds(100);
+
+void record_arrival(BarrierState& s, std::uint32_t round, std::uint32_t index) {
+  if (index >= kWatchedParties) return;
+  s.arrivals[index].store(kArrivalValid | (std::uint64_t{round} << 32) |
+                              static_cast<std::uint32_t>(::getpid()),
+                          std::memory_order_release);
+}
+
+// True if process `pid` has ended (a zombie included: its pidfd is readable, pidfd_open(2)).
+bool has_ended(pid_t pid) {
+  const int fd = pidfd_open(pid);
+  if (fd < 0) return errno == ESRCH;
+  pollfd p{fd, POLLIN, 0};
+  const bool ended = ::poll(&p, 1, 0) > 0;
+  ::close(fd);
+  return ended;
+}
+
+// True if a process that arrived in round `round` (and still counts as waiting in it) has died:
+// the round can then never complete, and is broken for the others.
+bool a_waiting_party_died(const BarrierState& s, std::uint32_t round, std::uint32_t count) {
+  const pid_t self = ::getpid();
+  for (std::uint32_t i = 0; i < count && i < kWatchedParties; ++i) {
+    const std::uint64_t a = s.arrivals[i].load(std::memory_order_acquire);
+    if ((a & kArrivalValid) == 0 || ((a >> 32) & 0xffff) != round) continue;  // not yet recorded
+    const auto pid = static_cast<pid_t>(a & 0xffffffffu);
+    if (pid != self && has_ended(pid)) return true;
+  }
+  return false;
+}
+
+// Sleeps on seq for at most one liveness slice (and at most until `deadline`). Returns false once
+// `deadline` has passed; true when woken, at the end of a slice, or spuriously.
+bool wait_slice(BarrierState& s, std::uint32_t seq, const Deadline& deadline) {
+  if (!deadline.infinite()) {
+    const timespec left = deadline.remaining();
+    if (left.tv_sec == 0 && left.tv_nsec < std::chrono::nanoseconds(kLivenessSlice).count())
+      return futex_wait(s.seq, seq, deadline);  // the last slice
+  }
+  futex_wait(s.seq, seq, Deadline(kLivenessSlice));
+  return !deadline.expired();
+}
+
 }  // namespace
 }  // namespace detail
 
@@ -143,10 +193,11 @@ int Barrier::wait(std::optional<Seconds> timeout) {
     if (r.broken) detail::throw_broken("the barrier is broken");
     if (r.count == s.parties) {
       // The previous round's last caller is running the action: wait for the next round.
-      if (!detail::futex_wait(s.seq, seq, deadline)) {
+      if (!detail::wait_slice(s, seq, deadline)) {
         detail::break_round(s, r.number);
         detail::throw_broken("timed out (the barrier is now broken)");
       }
+      if (detail::a_waiting_party_died(s, r.number, r.count)) detail::break_round(s, r.number);
       continue;
     }
     index = r.count;
@@ -154,6 +205,7 @@ int Barrier::wait(std::optional<Seconds> timeout) {
     ++r.count;
     if (s.word.compare_exchange_weak(w, r.encode(), std::memory_order_seq_cst)) break;
   }
+  detail::record_arrival(s, round, index);
 
   if (index + 1 == s.parties) {
     // The last to arrive runs the action, then releases everyone.
@@ -183,12 +235,19 @@ int Barrier::wait(std::optional<Seconds> timeout) {
       case Outcome::pending:
         break;
     }
-    if (!detail::futex_wait(s.seq, seq, deadline)) {
+    if (!detail::wait_slice(s, seq, deadline)) {
       detail::break_round(s, round);
       // The round may have passed just before we broke it.
       if (detail::outcome_of(round, Round::decode(s.word.load())) == Outcome::passed)
         return static_cast<int>(index);
       detail::throw_broken("timed out (the barrier is now broken)");
+    }
+    const Round now = Round::decode(s.word.load(std::memory_order_seq_cst));
+    if (now.number == round && !now.broken && detail::a_waiting_party_died(s, round, now.count)) {
+      detail::break_round(s, round);
+      if (detail::outcome_of(round, Round::decode(s.word.load())) == Outcome::passed)
+        return static_cast<int>(index);
+      detail::throw_broken("a party died while waiting (the barrier is now broken)");
     }
   }
 }

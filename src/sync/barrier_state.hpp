@@ -19,11 +19,19 @@ namespace mproc::detail {
 // round has to wait for its waiters to leave (Python's "draining"), so a waiter that dies after the
 // barrier released it cannot block the next round. `seq` is the futex word sleepers wait on; it
 // changes after every transition that ends a wait.
+//
+// `arrivals[i]` says which process took arrival index i of which round (kArrivalValid | round << 32
+// | pid), written right after that arrival's compare-and-swap, so that a waiter can notice a
+// waiting party's death and break the barrier (barrier.cpp). Only the first kWatchedParties
+// arrivals of a round are recorded.
+inline constexpr std::uint32_t kWatchedParties = 64;
+inline constexpr std::uint64_t kArrivalValid = std::uint64_t{1} << 63;
 struct BarrierState {
   SyncHeader header;
   std::atomic<std::uint32_t> seq{0};
   std::uint32_t parties = 0;
   std::atomic<std::uint64_t> word{0};
+  std::atomic<std::uint64_t> arrivals[kWatchedParties] = {};
 
   void init(std::uint32_t n) { parties = n; }
 };

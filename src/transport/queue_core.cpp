@@ -23,9 +23,31 @@ constexpr auto kSpin = std::chrono::microseconds(50);
 // other side may be waiting for this very CPU.
 constexpr auto kSpinBeforeYield = std::chrono::microseconds(5);
 
-// Non-blocking operations do not wait for data or room, but do wait for the lock: its holders
-// never sleep inside it, and a dead holder releases it at once (robust mutex).
-const Deadline kNoLockLimit{};
+// Non-blocking operations do not wait for data or room, and wait for the lock at most this long:
+// its holders hold it only for one copy and a dead holder releases it at once (robust mutex), but
+// a holder that is stopped (SIGSTOP, Ctrl-Z, a debugger) would make "do not wait" wait forever.
+constexpr auto kNoWaitLockLimit = std::chrono::milliseconds(1);
+
+// How long an attempt waits for the lock: until the caller's deadline, but never less than
+// kNoWaitLockLimit, so that a lock held for a copy by a live process at the deadline (or by a
+// non-blocking call) is still taken, and only a holder that keeps it longer makes it a timeout.
+Deadline lock_deadline(bool block, const Deadline& deadline) {
+  if (block && deadline.infinite()) return deadline;
+  if (block) {
+    const timespec left = deadline.remaining();
+    if (std::chrono::seconds(left.tv_sec) + std::chrono::nanoseconds(left.tv_nsec) >=
+        kNoWaitLockLimit)
+      return deadline;
+  }
+  return Deadline(kNoWaitLockLimit);
+}
+
+// The lock could not be taken in time: a timeout, whatever the queue holds (it was not looked at).
+[[noreturn]] void throw_lock_timeout(const char* operation) {
+  throw Error(errc::timed_out, std::string("queue ") + operation +
+                                   ": another process held the queue's lock until the timeout "
+                                   "(a stopped or starved process?)");
+}
 
 struct Construction {
   QueueConfig config;
@@ -235,10 +257,11 @@ void QueueCore::put(const void* data, std::size_t size, bool block, const Deadli
   const std::uint32_t units = record_units(size);
   QueueShared& s = *shared_;
   for (;;) {
-    const Attempt a = try_put(data, size, units, block ? deadline : kNoLockLimit);
+    const Attempt a = try_put(data, size, units, lock_deadline(block, deadline));
     if (a == Attempt::done) return;
+    if (a == Attempt::lock_timeout) throw_lock_timeout(block ? "put" : "put_nowait");
     if (!block) throw Error(errc::full, "queue put_nowait: the queue is full");
-    if (a == Attempt::lock_timeout || deadline.expired())
+    if (deadline.expired())
       throw Error(errc::full, "queue put: the queue is still full at the timeout");
     wait_until(
         [&] {
@@ -257,10 +280,11 @@ QueueCore::Got QueueCore::get(Allocate allocate, void* context, bool block,
   QueueShared& s = *shared_;
   for (;;) {
     Got got{0, false};
-    const Attempt a = try_get(allocate, context, block ? deadline : kNoLockLimit, got);
+    const Attempt a = try_get(allocate, context, lock_deadline(block, deadline), got);
     if (a == Attempt::done) return got;
+    if (a == Attempt::lock_timeout) throw_lock_timeout(block ? "get" : "get_nowait");
     if (!block) throw Error(errc::empty, "queue get_nowait: the queue is empty");
-    if (a == Attempt::lock_timeout || deadline.expired())
+    if (deadline.expired())
       throw Error(errc::empty, "queue get: the queue is still empty at the timeout");
     wait_until(
         [&] {

@@ -47,9 +47,11 @@ class QueueCore {
   QueueCore& operator=(const QueueCore&) = delete;
 
   // Errors: closed, too_big (larger than max_message_size()), full (non-blocking and no room, or
-  // still no room at the deadline).
+  // still no room at the deadline), timed_out (the lock was held by another process until the
+  // deadline, or for kNoWaitLockLimit when non-blocking).
   void put(const void* data, std::size_t size, bool block, const Deadline& deadline);
-  // Errors: closed, empty (non-blocking and empty, or still empty at the deadline), internal (the
+  // Errors: closed, empty (non-blocking and empty, or still empty at the deadline), timed_out (as
+  // put), internal (the
   // ring is corrupt: a record's check failed).
   Got get(Allocate allocate, void* context, bool block, const Deadline& deadline);
 

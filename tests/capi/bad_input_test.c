@@ -26,6 +26,9 @@ static int call_get_name(mproc_process_t *p) {
 }
 static int call_get_name_length(mproc_process_t *p) { return mproc_process_get_name(p, NULL, 0); }
 static int call_set_daemon(mproc_process_t *p) { return mproc_process_set_daemon(p, 1); }
+static int call_set_die_with_parent(mproc_process_t *p) {
+  return mproc_process_set_die_with_parent(p, 1);
+}
 static int call_join_forever(mproc_process_t *p) {
   return mproc_process_join(p, MPROC_WAIT_FOREVER);
 }
@@ -38,6 +41,7 @@ static const handle_call kCalls[] = {
     {"mproc_process_get_name", call_get_name},
     {"mproc_process_get_name", call_get_name_length},
     {"mproc_process_set_daemon", call_set_daemon},
+    {"mproc_process_set_die_with_parent", call_set_die_with_parent},
     {"mproc_process_start", mproc_process_start},
     {"mproc_process_join", call_join_forever},
     {"mproc_process_join", call_join_zero},

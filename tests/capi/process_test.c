@@ -248,6 +248,19 @@ static int start_grandchild(void *user_data) {
   return code + 1;
 }
 
+/* The opt-in is set before start; the C++ suite (tests/faults/parent_death_test.cpp) proves the
+ * child dies with its parent. */
+static void die_with_parent_is_set_before_start(void) {
+  mproc_process_t *p = NULL;
+  REQUIRE_INT(mproc_process_create(test_return_code, NULL, &p), 0);
+  CHECK_INT(mproc_process_set_die_with_parent(p, 1), 0);
+  CHECK_INT(mproc_process_start(p), 0);
+  CHECK_INT(mproc_process_set_die_with_parent(p, 0), MPROC_ESTATE);
+  CHECK(contains(mproc_last_error_message(), "mproc_process_set_die_with_parent"));
+  CHECK_INT(join_exitcode(p), 0);
+  CHECK_INT(mproc_process_destroy(p), 0);
+}
+
 static void daemon_flag_and_its_rule(void) {
   mproc_process_t *normal = NULL;
   mproc_process_t *daemon = NULL;
@@ -412,6 +425,7 @@ static const test_case kTests[] = {
      sentinel_becomes_readable_when_the_child_ends},
     {"names_default_rename_and_truncate", names_default_rename_and_truncate},
     {"daemon_flag_and_its_rule", daemon_flag_and_its_rule},
+    {"die_with_parent_is_set_before_start", die_with_parent_is_set_before_start},
     {"close_releases_and_then_refuses", close_releases_and_then_refuses},
     {"a_process_closed_before_start_cannot_start", a_process_closed_before_start_cannot_start},
     {"start_twice_is_estate", start_twice_is_estate},

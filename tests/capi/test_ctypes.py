@@ -215,6 +215,16 @@ def test_daemon_and_names():
         assert p.join(WAIT) and p.exitcode == 0
 
 
+def test_die_with_parent_is_an_opt_in_set_before_start():
+    with mproc.Process(target=lambda: 0) as p:
+        assert not p.die_with_parent
+        p.die_with_parent = True
+        assert p.die_with_parent
+        p.start()
+        expect_error("MPROC_ESTATE", setattr, p, "die_with_parent", False)
+        assert p.join(WAIT) and p.exitcode == 0
+
+
 def test_log_level():
     initial = mproc.log_get_level()
     try:

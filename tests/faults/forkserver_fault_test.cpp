@@ -1,0 +1,114 @@
+// Promise: a forkserver pool whose server is killed goes on within 2 s: the server's workers die
+// with it (PR_SET_PDEATHSIG), the tasks they had started fail with errc::worker_died, the others
+// run on workers of a new server, and the dispatcher never waits for a reply from a server that
+// never knew a worker (it used to wait 5 s per old worker).
+#include <mproc/pool.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <poll.h>
+#include <sys/mman.h>
+#include <thread>
+#include <vector>
+
+#include "fault_support.hpp"
+#include "process/pidfd.hpp"
+#include "sync/futex.hpp"
+
+namespace mproc::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ForkserverFault : public FaultTest {
+ protected:
+  void TearDown() override {
+    stop_forkserver();
+    FaultTest::TearDown();
+  }
+};
+
+int square(int x) { return x * x; }
+
+std::atomic<std::uint32_t>* g_started = nullptr;  // in a MAP_SHARED page the server inherits
+
+// Tells it started, then works far longer than the test.
+int busy(int) {
+  g_started->fetch_add(1, std::memory_order_seq_cst);
+  detail::futex_wake_all(*g_started);
+  for (int i = 0; i < 600; ++i) std::this_thread::sleep_for(100ms);  // the workload, not a wait
+  return 0;
+}
+
+PoolOptions served(int processes) {
+  PoolOptions o;
+  o.processes = processes;
+  o.start_method = StartMethod::forkserver;
+  return o;
+}
+
+TEST_F(ForkserverFault, APoolGoesOnWithinTwoSecondsOfItsServerBeingKilled) {
+  void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(page, MAP_FAILED);
+  g_started = new (page) std::atomic<std::uint32_t>(0);
+  Pool pool(served(4));
+  for (int i = 0; i < 8; ++i) ASSERT_EQ(pool.apply(square, i), i * i);  // all four are up
+  // One worker is busy when the server dies.
+  auto busy_result = pool.apply_async(busy, 0);
+  const detail::Deadline started(30s);
+  while (g_started->load() == 0 && !started.expired()) detail::futex_wait(*g_started, 0, started);
+  ASSERT_EQ(g_started->load(), 1u);
+  const pid_t server = forkserver_pid();
+  ASSERT_GT(server, 0);
+  ASSERT_EQ(::kill(server, SIGKILL), 0);
+  {
+    // Once it has ended, it is no longer reported (0, or already its replacement).
+    const int pidfd = detail::pidfd_open(server);
+    ASSERT_GE(pidfd, 0);
+    pollfd p{pidfd, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 30'000), 1);
+    ::close(pidfd);
+    EXPECT_NE(forkserver_pid(), server);
+  }
+
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<AsyncResult<int>> results;
+  for (int i = 0; i < 8; ++i) results.push_back(pool.apply_async(square, i));
+  int done = 0;
+  for (int i = 0; i < 8; ++i) {
+    // Bounded: without the fix this takes about 5 s per old worker.
+    ASSERT_TRUE(results[static_cast<size_t>(i)].wait(30s)) << "task " << i << " never resolved";
+    try {
+      EXPECT_EQ(results[static_cast<size_t>(i)].get(), i * i);
+      ++done;
+    } catch (const Error& e) {
+      // Sent to an old worker just before it died with its server.
+      EXPECT_EQ(e.code(), make_error_code(errc::worker_died)) << e.what();
+    }
+  }
+  // The busy worker died with its server.
+  ASSERT_TRUE(busy_result.wait(30s));
+  try {
+    busy_result.get();
+    ADD_FAILURE() << "the busy task finished: its worker outlived its server";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(errc::worker_died)) << e.what();
+  }
+  const double took = seconds_since(start);
+  // The promise is 2 s; the rest is slack for a loaded machine.
+  EXPECT_LT(took, 2.0 + 1.5) << "8 tiny tasks took " << took << " s after the server was killed";
+  EXPECT_GT(done, 0);
+  // A new server serves the pool's new workers.
+  EXPECT_EQ(pool.apply(square, 12), 144);
+  EXPECT_NE(forkserver_pid(), server);
+  EXPECT_GT(forkserver_pid(), 0);
+  EXPECT_EQ(pool.worker_pids().size(), 4u);
+  pool.close();
+  pool.join();
+  ::munmap(page, 4096);
+}
+
+}  // namespace
+}  // namespace mproc::test

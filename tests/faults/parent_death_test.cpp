@@ -1,0 +1,143 @@
+// Promise: when the process that owns them is killed (SIGKILL: no destructor, no atexit), every
+// pool worker — busy in a task or idle, forked or served by a fork server —, the fork server and
+// the segment tracker leave within 2 s. A plain Process keeps Python's behaviour (it outlives
+// its parent) unless it opted in with set_die_with_parent(true).
+//
+// The test process becomes a child subreaper (prctl(2)), so that the orphans of the killed owner
+// become its children: it can wait for each through a pidfd and reap it, and nothing is left.
+#include <mproc/pool.hpp>
+#include <mproc/process.hpp>
+#include <mproc/shared_memory.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <fcntl.h>
+#include <poll.h>
+#include <string>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <thread>
+#include <vector>
+
+#include "fault_support.hpp"
+#include "process/pidfd.hpp"
+#include "shm/tracker.hpp"
+#include "sync/futex.hpp"
+
+namespace mproc::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// What the owner reports: the processes that must leave with it, then the one that must not.
+struct Pids {
+  pid_t forked_worker, served_worker, server, tracker, opted_in_child, plain_child;
+};
+
+std::atomic<std::uint32_t>* g_started = nullptr;  // in a MAP_SHARED page every process inherits
+
+// A task (or child) that tells it started, then works far longer than the test.
+int busy(int) {
+  g_started->fetch_add(1, std::memory_order_seq_cst);
+  detail::futex_wake_all(*g_started);
+  for (int i = 0; i < 600; ++i) std::this_thread::sleep_for(100ms);  // the workload, not a wait
+  return 0;
+}
+
+[[noreturn]] void owner(int report_fd) {
+  PoolOptions forked;
+  forked.processes = 1;
+  PoolOptions served = forked;
+  served.start_method = StartMethod::forkserver;
+  start_forkserver();  // after the shared page exists: served workers inherit it too
+  Pool forked_pool(forked);
+  Pool served_pool(served);
+  auto a = forked_pool.apply_async(busy, 0);
+  auto b = served_pool.apply_async(busy, 0);
+  Process opted_in([] { busy(0); });
+  opted_in.set_die_with_parent(true);
+  opted_in.start();
+  Process plain([] { busy(0); });
+  plain.start();
+  auto segment = SharedMemory::create(4096);  // starts the tracker
+  // Both tasks and both children are running.
+  const detail::Deadline deadline(30s);
+  for (std::uint32_t n; (n = g_started->load()) < 4 && !deadline.expired();)
+    detail::futex_wait(*g_started, n, deadline);
+  const Pids pids{forked_pool.worker_pids().at(0), served_pool.worker_pids().at(0),
+                  forkserver_pid(), detail::shm::tracker_pid(), *opted_in.pid(), *plain.pid()};
+  if (::write(report_fd, &pids, sizeof pids) != sizeof pids) ::_exit(1);
+  for (;;) ::pause();  // until killed
+}
+
+// Waits until `pid` has ended, at most until `deadline`, and reaps it if it is our child now.
+bool ended_by(pid_t pid, std::chrono::steady_clock::time_point deadline) {
+  const int pidfd = detail::pidfd_open(pid);
+  if (pidfd < 0) return errno == ESRCH;
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - std::chrono::steady_clock::now());
+  pollfd p{pidfd, POLLIN, 0};
+  const bool ended = ::poll(&p, 1, static_cast<int>(std::max<long>(left.count(), 0))) > 0;
+  if (ended) {
+    siginfo_t info{};
+    ::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG);
+  }
+  ::close(pidfd);
+  return ended;
+}
+
+void kill_and_reap(pid_t pid) {
+  ::kill(pid, SIGKILL);
+  ended_by(pid, std::chrono::steady_clock::now() + 10s);
+}
+
+class ParentDeath : public FaultTest {};
+
+TEST_F(ParentDeath, WorkersServerAndTrackerLeaveWithinTwoSecondsOfTheOwnersDeath) {
+  void* page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(page, MAP_FAILED);
+  g_started = new (page) std::atomic<std::uint32_t>(0);
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0);
+  int report[2];
+  ASSERT_EQ(::pipe2(report, O_CLOEXEC), 0);
+  const pid_t owner_pid = ::fork();
+  ASSERT_GE(owner_pid, 0);
+  if (owner_pid == 0) {
+    ::close(report[0]);
+    owner(report[1]);
+  }
+  ::close(report[1]);
+  Pids pids{};
+  pollfd p{report[0], POLLIN, 0};
+  const bool reported = ::poll(&p, 1, 60'000) > 0 && ::read(report[0], &pids, sizeof pids) == sizeof pids;
+  ::close(report[0]);
+  ::kill(owner_pid, SIGKILL);
+  int status = 0;
+  ::waitpid(owner_pid, &status, 0);
+  const auto start = std::chrono::steady_clock::now();
+  if (reported) {
+    // The promise is 2 s; the rest is slack for a loaded machine.
+    const auto deadline = start + 3500ms;
+    EXPECT_TRUE(ended_by(pids.forked_worker, deadline)) << "a busy forked pool worker outlived it";
+    EXPECT_TRUE(ended_by(pids.served_worker, deadline)) << "a busy served pool worker outlived it";
+    EXPECT_TRUE(ended_by(pids.server, deadline)) << "the fork server outlived it";
+    EXPECT_TRUE(ended_by(pids.tracker, deadline)) << "the segment tracker outlived it";
+    EXPECT_TRUE(ended_by(pids.opted_in_child, deadline))
+        << "a Process with set_die_with_parent(true) outlived it";
+    // As in Python: a plain child lives on.
+    EXPECT_FALSE(ended_by(pids.plain_child, std::chrono::steady_clock::now()));
+    for (pid_t pid : {pids.forked_worker, pids.served_worker, pids.server, pids.tracker,
+                      pids.opted_in_child, pids.plain_child})
+      kill_and_reap(pid);
+  } else {
+    ADD_FAILURE() << "the owner did not report its processes";
+  }
+  ::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+  ::munmap(page, 4096);
+}
+
+}  // namespace
+}  // namespace mproc::test
