@@ -130,10 +130,14 @@ class Connection:
                                                     ctypes.byref(length), ms),
                               timeout_ms, _lib.ETIMEDOUT)
         if rc == 0:
-            return memoryview(buf)[:length.value]
+            return memoryview(buf).cast("B")[:length.value]
         if rc == _lib.ETOOBIG and length.value > _SMALL:
             out = _voidp()
-            check_rc = _recv(self._handle, 0, ctypes.byref(out), ctypes.byref(length))
+            # The message is there, but may still be arriving: wait for the rest of it.
+            check_rc = _lib.wait_sliced(
+                lambda ms: _recv(self._handle, ms, ctypes.byref(out), ctypes.byref(length)),
+                _lib.WAIT_FOREVER if timeout_ms == _lib.WAIT_FOREVER else max(timeout_ms, 1000),
+                _lib.ETIMEDOUT)
             if check_rc == 0:
                 return _lib.take_buffer(out, length.value)
             rc = check_rc
