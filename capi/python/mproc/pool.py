@@ -463,7 +463,7 @@ class Pool:
         items = list(iterable)
         if chunksize is None:
             chunksize, extra = divmod(len(items), self._processes * default_divisor)
-            if extra:
+            if extra or not chunksize:
                 chunksize += 1
         if chunksize < 1:
             raise ValueError(f"Chunksize must be 1+, not {chunksize:d}")
