@@ -30,6 +30,12 @@ def children():
             continue
         if fields[1] == me:
             found.append(int(entry))
+    # Python's own resource tracker (started by multiprocessing.shared_memory in the
+    # interoperability tests) lives as long as the interpreter, by design.
+    import sys
+    tracker = sys.modules.get("multiprocessing.resource_tracker")
+    if tracker is not None:
+        found = [pid for pid in found if pid != tracker._resource_tracker._pid]
     return found
 
 
