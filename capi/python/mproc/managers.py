@@ -296,6 +296,19 @@ class ListProxy(_Proxy):
     def clear(self):
         check(_list_clear(self._h))
 
+    def reverse(self):
+        values = self._snapshot()
+        values.reverse()
+        self._replace(values)
+
+    def sort(self, key=None, reverse=False):
+        self._replace(sorted(self._snapshot(), key=key, reverse=reverse))
+
+    def _replace(self, values):
+        # Not one atomic step (the library's list has no bulk update): clear, then append.
+        self.clear()
+        self.extend(values)
+
     def index(self, value, *args):
         return self._snapshot().index(value, *args)
 
