@@ -34,6 +34,7 @@ _wait = _lib.declare("mproc_wait", _int, [ctypes.POINTER(_WaitItem), _size, _int
 
 _SMALL = 4096  # receive into a reusable buffer first: one call, no library allocation
 _local = threading.local()
+_MAIN_THREAD = threading.main_thread()
 
 
 def _small_buffer():
@@ -126,9 +127,14 @@ class Connection:
         """The next message as a bytes-like object (a view of a reused buffer, or bytes)."""
         buf = _small_buffer()
         length = _size()
-        rc = _lib.wait_sliced(lambda ms: _recv_into(self._handle, buf, _SMALL,
-                                                    ctypes.byref(length), ms),
-                              timeout_ms, _lib.ETIMEDOUT)
+        # A wait without limit blocks in recvmsg itself (one system call) except on the main
+        # thread, which waits in slices so that Ctrl-C (handled between slices) interrupts it.
+        if timeout_ms == _lib.WAIT_FOREVER and threading.current_thread() is not _MAIN_THREAD:
+            rc = _recv_into(self._handle, buf, _SMALL, ctypes.byref(length), timeout_ms)
+        else:
+            rc = _lib.wait_sliced(lambda ms: _recv_into(self._handle, buf, _SMALL,
+                                                        ctypes.byref(length), ms),
+                                  timeout_ms, _lib.ETIMEDOUT)
         if rc == 0:
             return memoryview(buf).cast("B")[:length.value]
         if rc == _lib.ETOOBIG and length.value > _SMALL:
