@@ -50,7 +50,10 @@ def test_worker_exit_and_external_kill_in_map():
             pool.apply(die, (3,))
         r = pool.map_async(sleep_then, range(40), chunksize=1)
         victim = pool.worker_pids()[0]
-        os.kill(victim, signal.SIGKILL)
+        try:
+            os.kill(victim, signal.SIGKILL)
+        except ProcessLookupError:
+            pass  # the worker that exited with 3 may still be listed while it is replaced
         try:
             assert r.get(WAIT) == list(range(40))  # the victim was between tasks
         except mproc.WorkerDiedError as e:

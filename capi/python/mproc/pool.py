@@ -77,6 +77,8 @@ _destroy = _d("mproc_pool_destroy", _int, [_voidp])
 _worker_pids = _d("mproc_pool_worker_pids", _int, [_voidp, ctypes.POINTER(_int), _size])
 _result_set = _d("mproc_task_result_set", _int, [_voidp, ctypes.c_char_p, _size])
 _buffer_free = _lib.buffer_free
+_byref = ctypes.byref
+_ETIMEDOUT = _lib.ETIMEDOUT
 _string_at = ctypes.string_at
 
 
@@ -233,10 +235,13 @@ class ApplyResult:
         if self._outcome is not None:
             return True
         out, length = _voidp(), _size()
-        rc = _lib.wait_sliced(
-            lambda ms_: _future_get(self._future, ms_, ctypes.byref(out), ctypes.byref(length)),
-            ms, _lib.ETIMEDOUT)
-        if rc == _lib.ETIMEDOUT and _future_ready(self._future) != 1:
+        first = _lib.SLICE_MS if ms == -1 or ms > _lib.SLICE_MS else ms
+        rc = _future_get(self._future, first, _byref(out), _byref(length))
+        if rc == _ETIMEDOUT and ms != first:  # a long wait: in slices, for Ctrl-C
+            rc = _lib.wait_sliced(
+                lambda ms_: _future_get(self._future, ms_, _byref(out), _byref(length)),
+                ms, _ETIMEDOUT)
+        if rc == _ETIMEDOUT and _future_ready(self._future) != 1:
             return False
         self._outcome = _decode(rc, out.value, length)
         future, self._future = self._future, None
@@ -467,8 +472,10 @@ class Pool:
                 chunksize += 1
         if chunksize < 1:
             raise ValueError(f"Chunksize must be 1+, not {chunksize:d}")
-        return [_dumps((mode, self._init, func, items[i:i + chunksize], None), _PROTOCOL)
-                for i in range(0, len(items), chunksize)]
+        # A generator: map_async submits each chunk as soon as it is pickled, so the workers
+        # start while the rest is being pickled.
+        return (_dumps((mode, self._init, func, items[i:i + chunksize], None), _PROTOCOL)
+                for i in range(0, len(items), chunksize))
 
     def map_async(self, func, iterable, chunksize=None, callback=None, error_callback=None):
         self._check_running()
@@ -494,7 +501,8 @@ class Pool:
             payloads = [_dumps((_APPLY, self._init, func, (x,), {}), _PROTOCOL)
                         for x in iterable]
             return IMapIterator(self, payloads, unordered, False)
-        return IMapIterator(self, self._chunks(func, iterable, chunksize, _MAP), unordered, True)
+        return IMapIterator(self, list(self._chunks(func, iterable, chunksize, _MAP)), unordered,
+                            True)
 
     def imap(self, func, iterable, chunksize=1):
         return self._imap(func, iterable, chunksize, False)
