@@ -30,7 +30,6 @@ _attach = _lib.declare("mproc_queue_attach", _int, [ctypes.c_char_p, _pvoidp])
 _handle = _lib.declare("mproc_queue_handle", _int, [_voidp, ctypes.c_char_p, _size])
 _kind = _lib.declare("mproc_queue_kind", _int, [_voidp])
 _put = _lib.declare("mproc_queue_put", _int, [_voidp, ctypes.c_char_p, _size, _int64])
-_get = _lib.declare("mproc_queue_get", _int, [_voidp, _int64, _pvoidp, _psize])
 _get_into = _lib.declare("mproc_queue_get_into", _int, [_voidp, _voidp, _size, _psize, _int64])
 _qsize = _lib.declare("mproc_queue_qsize", _int, [_voidp])
 _empty = _lib.declare("mproc_queue_empty", _int, [_voidp])
@@ -41,6 +40,7 @@ _close = _lib.declare("mproc_queue_close", _int, [_voidp])
 _destroy = _lib.declare("mproc_queue_destroy", _int, [_voidp])
 
 _SMALL = 4096
+_KEEP_MAX = 16 << 20
 _local = threading.local()
 _dumps, _loads, _PROTOCOL = pickle.dumps, pickle.loads, pickle.HIGHEST_PROTOCOL
 
@@ -114,20 +114,22 @@ class Queue:
             buf = _local.buf = ctypes.create_string_buffer(_SMALL)
         length = _size()
         ms = _lib.timeout_ms(timeout, block)
-        rc = _get_into(self._h, buf, _SMALL, ctypes.byref(length), 0)
+        rc = _get_into(self._h, buf, len(buf), ctypes.byref(length), 0)
         if rc == _lib.EEMPTY and ms != 0:
-            rc = _lib.wait_sliced(lambda ms_: _get_into(self._h, buf, _SMALL,
+            rc = _lib.wait_sliced(lambda ms_: _get_into(self._h, buf, len(buf),
                                                         ctypes.byref(length), ms_),
                                   ms, _lib.EEMPTY)
-        if rc == 0:
-            return _loads(memoryview(buf)[:length.value])
-        if rc == _lib.ETOOBIG:
-            out = _voidp()
-            rc = _get(self._h, 0, ctypes.byref(out), ctypes.byref(length))
-            if rc == 0:
-                return _loads(_lib.take_buffer(out, length.value))
+        while rc == _lib.ETOOBIG:
+            # The message stays first in the queue: take it into a buffer of its size (kept for
+            # the next ones up to 16 MiB), one copy out of the ring.
+            buf = ctypes.create_string_buffer(length.value)
+            if length.value <= _KEEP_MAX:
+                _local.buf = buf
+            rc = _get_into(self._h, buf, len(buf), ctypes.byref(length), 0)
             if rc == _lib.EEMPTY:  # another consumer took it meanwhile
                 return self.get(block, timeout)
+        if rc == 0:
+            return _loads(memoryview(buf)[:length.value])
         if rc == _lib.EEMPTY:
             raise _queue.Empty
         self._raise(rc)
