@@ -38,6 +38,7 @@ __all__ = ["Pool", "AsyncResult", "ApplyResult", "MapResult", "IMapIterator"]
 _TASK_FN = ctypes.CFUNCTYPE(_int, _voidp, _size, _voidp, _voidp)
 _dumps, _loads, _PROTOCOL = pickle.dumps, pickle.loads, pickle.HIGHEST_PROTOCOL
 _APPLY, _MAP, _STARMAP = 0, 1, 2
+_MAX_DEFAULT_CHUNK = 2048
 
 
 class _PoolOptions(ctypes.Structure):
@@ -470,6 +471,10 @@ class Pool:
             chunksize, extra = divmod(len(items), self._processes * default_divisor)
             if extra or not chunksize:
                 chunksize += 1
+            # Python's default, capped: a chunk costs about 20 us here, and more, smaller chunks
+            # keep every worker busy when one is descheduled (measured on a loaded 2-core machine:
+            # 200 000 tiny items go faster and steadier in chunks of 2048 than of 25 000).
+            chunksize = min(chunksize, _MAX_DEFAULT_CHUNK)
         if chunksize < 1:
             raise ValueError(f"Chunksize must be 1+, not {chunksize:d}")
         # A generator: map_async submits each chunk as soon as it is pickled, so the workers
