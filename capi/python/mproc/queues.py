@@ -40,6 +40,9 @@ _close = _lib.declare("mproc_queue_close", _int, [_voidp])
 _destroy = _lib.declare("mproc_queue_destroy", _int, [_voidp])
 
 _SMALL = 4096
+_SLICE = _lib.SLICE_MS
+_EEMPTY = _lib.EEMPTY
+_byref = ctypes.byref
 _KEEP_MAX = 16 << 20
 _local = threading.local()
 _dumps, _loads, _PROTOCOL = pickle.dumps, pickle.loads, pickle.HIGHEST_PROTOCOL
@@ -114,11 +117,12 @@ class Queue:
             buf = _local.buf = ctypes.create_string_buffer(_SMALL)
         length = _size()
         ms = _lib.timeout_ms(timeout, block)
-        rc = _get_into(self._h, buf, len(buf), ctypes.byref(length), 0)
-        if rc == _lib.EEMPTY and ms != 0:
+        first = _SLICE if ms == -1 or ms > _SLICE else ms  # one call in the common case
+        rc = _get_into(self._h, buf, len(buf), _byref(length), first)
+        if rc == _EEMPTY and ms != first:  # a longer wait: in slices, for Ctrl-C
             rc = _lib.wait_sliced(lambda ms_: _get_into(self._h, buf, len(buf),
-                                                        ctypes.byref(length), ms_),
-                                  ms, _lib.EEMPTY)
+                                                        _byref(length), ms_),
+                                  ms, _EEMPTY)
         while rc == _lib.ETOOBIG:
             # The message stays first in the queue: take it into a buffer of its size (kept for
             # the next ones up to 16 MiB), one copy out of the ring.
