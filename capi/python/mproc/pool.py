@@ -181,6 +181,7 @@ _TRAMPOLINE = _TASK_FN(_run_task)
 
 _live_pools = weakref.WeakSet()
 _server_lock = threading.Lock()
+_fetch_lock = threading.Lock()
 
 
 def _ensure_forkserver():
@@ -211,9 +212,6 @@ def _decode(rc, out, length):
             return _loads(_string_at(out, length.value))
         finally:
             _buffer_free(out)
-    from . import TimeoutError as MpTimeoutError
-    if rc == _lib.ETIMEDOUT:
-        raise MpTimeoutError
     return (False, _lib.error(rc), "")
 
 
@@ -242,10 +240,17 @@ class ApplyResult:
             rc = _lib.wait_sliced(
                 lambda ms_: _future_get(self._future, ms_, _byref(out), _byref(length)),
                 ms, _ETIMEDOUT)
-        if rc == _ETIMEDOUT and _future_ready(self._future) != 1:
-            return False
-        self._outcome = _decode(rc, out.value, length)
-        future, self._future = self._future, None
+        with _fetch_lock:  # two threads may get() one result: the first one takes it
+            if self._outcome is not None:
+                if rc == 0:
+                    _buffer_free(out.value)
+                return True
+            if rc == _ETIMEDOUT:
+                if _future_ready(self._future) != 1:
+                    return False
+                rc = _future_get(self._future, 0, _byref(out), _byref(length))  # resolved since
+            self._outcome = _decode(rc, out.value, length)
+            future, self._future = self._future, None
         _future_destroy(future)
         return True
 
@@ -374,6 +379,9 @@ class IMapIterator:
         rc = _lib.wait_sliced(
             lambda ms_: _iterator_next(self._it, ms_, ctypes.byref(out), ctypes.byref(length)),
             ms, _lib.ETIMEDOUT)
+        if rc == _ETIMEDOUT:
+            from . import TimeoutError as MpTimeoutError
+            raise MpTimeoutError
         if rc == _lib.EEOF:
             it, self._it = self._it, None
             _iterator_destroy(it)
