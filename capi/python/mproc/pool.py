@@ -21,6 +21,7 @@ this process is alive, so a Pool sees what its creator had defined, as with mult
 Functions cross by reference (pickle), so they must be importable: module-level, as in Python.
 """
 
+import atexit
 import ctypes
 import itertools
 import os
@@ -196,6 +197,21 @@ def _ensure_forkserver():
             except (AttributeError, ValueError, OSError):
                 pass
         check(_start_forkserver())
+
+
+def _at_exit():
+    """As multiprocessing's exit handler: pools still alive are terminated; then the fork server
+    is stopped (it would otherwise notice this process's end within a second)."""
+    for pool in list(_live_pools):
+        try:
+            if pool._owner == os.getpid():
+                pool.terminate()
+        except Exception:
+            pass
+    _stop_forkserver()
+
+
+atexit.register(_at_exit)
 
 
 def _raise_remote(ok_payload):
