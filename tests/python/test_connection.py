@@ -113,11 +113,26 @@ def test_poll_timeout_and_wait():
         end.close()
 
 
-def test_unpicklable_and_pickling_a_connection():
+def reply_through(conn, x):
+    conn.send(("from a pool worker", x, os.getpid()))
+    return x
+
+
+def test_unpicklable_objects_and_connections_passed_by_pickle():
     a, b = mproc.Pipe()
     with pytest.raises(Exception):
         a.send(lambda: 0)
-    with pytest.raises(TypeError):
-        a.send(b)
-    a.close()
-    b.close()
+    c, d = mproc.Pipe()
+    a.send(d)  # a connection through a connection: the receiver takes a copy of the descriptor
+    d_again = b.recv()
+    d_again.send("through the copy")
+    assert c.recv() == "through the copy"
+    with mproc.Pool(2) as pool:  # Pool task arguments
+        assert sorted(pool.starmap(reply_through, [(d, i) for i in range(4)])) == [0, 1, 2, 3]
+        got = sorted(c.recv()[1] for _ in range(4))
+    assert got == [0, 1, 2, 3]
+    d.close()
+    with pytest.raises(OSError):
+        a.send(d)  # a closed end does not pickle
+    for end in (a, b, c, d_again):
+        end.close()

@@ -3,10 +3,13 @@
 A Connection is one end of a SOCK_SEQPACKET socketpair that carries whole messages; send/recv
 pickle, send_bytes/recv_bytes carry bytes. A closed peer gives EOFError on receive and
 BrokenPipeError on send, never SIGPIPE. Connections are inherited by forked children (Process
-arguments); they cannot be pickled into Pool tasks (a descriptor does not travel by value).
+arguments), and can be pickled (Pool task arguments, through a Queue): the receiving process takes
+a copy of the descriptor with pidfd_getfd(2), which needs Linux 5.6 and the right to ptrace the
+sending process (same user, or CAP_SYS_PTRACE), while the sending end is still open.
 """
 
 import ctypes
+import os
 import pickle
 import threading
 
@@ -23,6 +26,7 @@ _recv_into = _lib.declare("mproc_connection_recv_bytes_into", _int,
 _poll = _lib.declare("mproc_connection_poll", _int, [_voidp, _int64])
 _fileno = _lib.declare("mproc_connection_fileno", _int, [_voidp])
 _close = _lib.declare("mproc_connection_close", _int, [_voidp])
+_from_fd = _lib.declare("mproc_connection_from_fd", _int, [_int, _int, _int, _pvoidp])
 _destroy = _lib.declare("mproc_connection_destroy", _int, [_voidp])
 
 
@@ -207,13 +211,48 @@ class Connection:
             pass
 
     def __reduce__(self):
-        raise TypeError("an mproc Connection is shared with children through inheritance "
-                        "(Process arguments); it cannot be pickled")
+        # The pickle names this process and the end's descriptor: the receiving process takes a
+        # copy of the descriptor with pidfd_getfd(2) (so this end must stay open until then).
+        self._check()
+        return (_rebuild, (os.getpid(), self.fileno(), self._readable, self._writable))
 
     def __repr__(self):
         state = "closed" if self.closed else ("duplex" if self._readable and self._writable
                                               else "readable" if self._readable else "writable")
         return f"<mproc.Connection {state}>"
+
+
+_SYS_PIDFD_GETFD = 438  # the same number on every Linux architecture (since 5.6)
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+
+def _take_fd(pid, fd):
+    """A copy of process pid's descriptor fd in this process (close-on-exec)."""
+    if pid == os.getpid():
+        return os.dup(fd)
+    pidfd = os.pidfd_open(pid)
+    try:
+        new = _libc.syscall(ctypes.c_long(_SYS_PIDFD_GETFD), ctypes.c_int(pidfd), ctypes.c_int(fd),
+                            ctypes.c_uint(0))
+        if new < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"pidfd_getfd of descriptor {fd} of process {pid}: "
+                               f"{os.strerror(err)}")
+        return new
+    finally:
+        os.close(pidfd)
+
+
+def _rebuild(pid, fd, readable, writable):
+    new = _take_fd(pid, fd)
+    out = _voidp()
+    rc = _from_fd(new, 1 if readable else 0, 1 if writable else 0, ctypes.byref(out))
+    if rc < 0:
+        if rc != -12:  # ENOMEM: the library closed it
+            os.close(new)
+        raise _lib.error(rc)
+    return Connection(out.value, readable, writable)
 
 
 def Pipe(duplex=True):
