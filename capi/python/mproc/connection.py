@@ -37,15 +37,11 @@ class _WaitItem(ctypes.Structure):
 _wait = _lib.declare("mproc_wait", _int, [ctypes.POINTER(_WaitItem), _size, _int64])
 
 _SMALL = 4096  # receive into a reusable buffer first: one call, no library allocation
-_local = threading.local()
 _MAIN_THREAD = threading.main_thread()
-
-
-def _small_buffer():
-    buf = getattr(_local, "buf", None)
-    if buf is None:
-        buf = _local.buf = ctypes.create_string_buffer(_SMALL)
-    return buf
+_current_thread = threading.current_thread
+_byref = ctypes.byref
+_string_at = ctypes.string_at
+_SLICE, _WAIT_FOREVER, _ETIMEDOUT = _lib.SLICE_MS, _lib.WAIT_FOREVER, _lib.ETIMEDOUT
 
 
 class Connection:
@@ -55,6 +51,7 @@ class Connection:
         self._handle = handle
         self._readable = readable
         self._writable = writable
+        self._rbuf = None  # the receive buffer: one receiving thread at a time
 
     def _check(self, readable=False, writable=False):
         if self._handle is None:
@@ -87,6 +84,12 @@ class Connection:
 
     def send_bytes(self, buf, offset=0, size=None):
         """Sends buf[offset:offset + size] (any bytes-like object) as one message."""
+        if type(buf) is bytes and offset == 0 and size is None and self._writable:
+            rc = _send(self._handle, buf, len(buf))  # a closed end: a NULL handle, EBADHANDLE
+            if rc < 0:
+                self._check(writable=True)
+                self._raise_send(rc)
+            return
         self._check(writable=True)
         view = memoryview(buf).cast("B") if not isinstance(buf, bytes) else buf
         n = len(view)
@@ -129,18 +132,24 @@ class Connection:
 
     def _recv_message(self, timeout_ms=_lib.WAIT_FOREVER):
         """The next message as a bytes-like object (a view of a reused buffer, or bytes)."""
-        buf = _small_buffer()
-        length = _size()
+        buf = self._rbuf
+        if buf is None:
+            buf = self._rbuf = ctypes.create_string_buffer(_SMALL)
+            self._rlen = _size()
+        length = self._rlen
         # A wait without limit blocks in recvmsg itself (one system call) except on the main
         # thread, which waits in slices so that Ctrl-C (handled between slices) interrupts it.
-        if timeout_ms == _lib.WAIT_FOREVER and threading.current_thread() is not _MAIN_THREAD:
-            rc = _recv_into(self._handle, buf, _SMALL, ctypes.byref(length), timeout_ms)
+        if timeout_ms == _WAIT_FOREVER and _current_thread() is not _MAIN_THREAD:
+            rc = _recv_into(self._handle, buf, _SMALL, _byref(length), timeout_ms)
         else:
-            rc = _lib.wait_sliced(lambda ms: _recv_into(self._handle, buf, _SMALL,
-                                                        ctypes.byref(length), ms),
-                                  timeout_ms, _lib.ETIMEDOUT)
+            first = _SLICE if timeout_ms == _WAIT_FOREVER or timeout_ms > _SLICE else timeout_ms
+            rc = _recv_into(self._handle, buf, _SMALL, _byref(length), first)
+            if rc == _ETIMEDOUT and timeout_ms != first:  # a long wait: in slices
+                rc = _lib.wait_sliced(lambda ms: _recv_into(self._handle, buf, _SMALL,
+                                                            _byref(length), ms),
+                                      timeout_ms, _ETIMEDOUT)
         if rc == 0:
-            return memoryview(buf).cast("B")[:length.value]
+            return _string_at(buf, length.value)
         if rc == _lib.ETOOBIG and length.value > _SMALL:
             out = _voidp()
             # The message is there, but may still be arriving: wait for the rest of it.
@@ -164,7 +173,7 @@ class Connection:
         self._check(readable=True)
         if maxlength is not None and maxlength < 0:
             raise ValueError("negative maxlength")
-        data = bytes(self._recv_message())
+        data = self._recv_message()
         if maxlength is not None and len(data) > maxlength:
             self.close()
             raise OSError("bad message length")
