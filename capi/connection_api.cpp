@@ -70,6 +70,16 @@ int mproc_pipe_create(int duplex, mproc_connection_t** a, mproc_connection_t** b
   });
 }
 
+int mproc_connection_from_fd(int fd, int readable, int writable, mproc_connection_t** out) {
+  constexpr const char* kFunction = "mproc_connection_from_fd";
+  return mproc::capi::guard([&] {
+    mproc::capi::require(out, kFunction, "out");
+    if (fd < 0) return mproc::capi::fail(-EBADF, std::string(kFunction) + ": fd is negative");
+    *out = to_handle(Connection(fd, readable != 0, writable != 0));
+    return 0;
+  });
+}
+
 int mproc_connection_send_bytes(mproc_connection_t* c, const void* data, size_t len) {
   constexpr const char* kFunction = "mproc_connection_send_bytes";
   return mproc::capi::guard([&] {

@@ -524,6 +524,16 @@ typedef struct mproc_connection_s mproc_connection_t;
  * *a and *b are untouched. */
 MPROC_API int mproc_pipe_create(int duplex, mproc_connection_t **a, mproc_connection_t **b);
 
+/** Makes a connection of `fd`, an AF_UNIX SOCK_SEQPACKET socket whose peer is a connection (an end
+ * of mproc_pipe_create obtained by another process: inherited across exec, received over a unix
+ * socket, or taken with pidfd_getfd(2)). The connection owns fd from then on; readable / writable
+ * != 0 say which ways it is used. Errors: -EINVAL (out NULL; fd not such a socket; neither
+ * readable nor writable), -EBADF (fd negative), -ENOMEM (then fd is closed). On the other failures
+ * fd is left open and *out is untouched.
+ * Since: 0.2. */
+MPROC_API int mproc_connection_from_fd(int fd, int readable, int writable,
+                                       mproc_connection_t **out);
+
 /** Sends one message of len bytes (len may be 0; data may be NULL when len is 0). Blocks while the
  * peer's buffer is full. The bytes are copied: data may be reused as soon as this returns.
  * Errors: MPROC_EBADHANDLE, MPROC_ECLOSED, -EINVAL (data NULL with len > 0), MPROC_ESTATE (a

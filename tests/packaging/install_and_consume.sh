@@ -108,4 +108,15 @@ for case in 7.0:TRUE 7.3:TRUE 7.4:FALSE 6.0:FALSE 8.0:FALSE; do
   [[ $answer == "7.3.0:$expected" ]] || die "the version file is not SameMajorVersion"
 done
 
-echo "OK: the installed package works with pkg-config and find_package"
+step "the Python package in the prefix's site directory"
+init=$(find "$prefix" -path '*-packages/mproc/__init__.py')
+if [[ -x /usr/bin/python3 ]]; then
+  [[ -n $init ]] || die "the Python package was not installed"
+  site=${init%/mproc/__init__.py}
+  loaded=$(cd "$work" && env -u MPROC_LIBRARY PYTHONPATH="$site" /usr/bin/python3 -c \
+    'import mproc; print(mproc.LIBRARY_PATH, mproc.Pool(1).apply(abs, (-42,)))')
+  echo "python3: $loaded"
+  [[ $loaded == "$prefix"/*" 42" ]] || die "the installed Python package loads '$loaded'"
+fi
+
+echo "OK: the installed package works with pkg-config, find_package and python3"

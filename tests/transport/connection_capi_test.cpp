@@ -290,3 +290,41 @@ TEST_F(ConnectionCapiTest, WaitSeesAProcessSentinel) {
 }
 
 }  // namespace
+
+namespace {
+
+// mproc_connection_from_fd: a duplicate of an end's descriptor (as another process would get
+// with pidfd_getfd) becomes a working connection that owns it; bad descriptors are refused and
+// left open.
+TEST_F(ConnectionCapiTest, AConnectionFromADescriptor) {
+  CPipe p;
+  const int fd = ::fcntl(mproc_connection_fileno(p.b), F_DUPFD_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  mproc_connection_t* copy = nullptr;
+  ASSERT_EQ(mproc_connection_from_fd(fd, 1, 1, &copy), 0);
+  ASSERT_EQ(mproc_connection_send_bytes(p.a, "hi", 2), 0);
+  char buffer[8];
+  size_t len = 0;
+  ASSERT_EQ(mproc_connection_recv_bytes_into(copy, buffer, sizeof buffer, &len, 1000), 0);
+  EXPECT_EQ(std::string(buffer, len), "hi");
+  ASSERT_EQ(mproc_connection_send_bytes(copy, "back", 4), 0);
+  ASSERT_EQ(mproc_connection_recv_bytes_into(p.a, buffer, sizeof buffer, &len, 1000), 0);
+  EXPECT_EQ(std::string(buffer, len), "back");
+  EXPECT_EQ(mproc_connection_destroy(copy), 0);
+  EXPECT_EQ(::fcntl(fd, F_GETFD), -1);  // the connection owned the descriptor
+
+  EXPECT_EQ(mproc_connection_from_fd(-1, 1, 1, &copy), -EBADF);
+  EXPECT_NE(last_error().find("mproc_connection_from_fd"), std::string::npos);
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+  EXPECT_EQ(mproc_connection_from_fd(pipe_fds[0], 1, 0, &copy), -EINVAL);  // not a seqpacket
+  EXPECT_EQ(::fcntl(pipe_fds[0], F_GETFD), FD_CLOEXEC);                    // left open
+  EXPECT_EQ(mproc_connection_from_fd(pipe_fds[0], 1, 0, nullptr), -EINVAL);
+  const int other = ::fcntl(mproc_connection_fileno(p.b), F_DUPFD_CLOEXEC, 0);
+  EXPECT_EQ(mproc_connection_from_fd(other, 0, 0, &copy), -EINVAL);  // neither way
+  ::close(other);
+  ::close(pipe_fds[0]);
+  ::close(pipe_fds[1]);
+}
+
+}  // namespace

@@ -1,0 +1,294 @@
+"""Pipe, Connection and wait: multiprocessing.connection's, on the library's message pipes.
+
+A Connection is one end of a SOCK_SEQPACKET socketpair that carries whole messages; send/recv
+pickle, send_bytes/recv_bytes carry bytes. A closed peer gives EOFError on receive and
+BrokenPipeError on send, never SIGPIPE. Connections are inherited by forked children (Process
+arguments), and can be pickled (Pool task arguments, through a Queue): the receiving process takes
+a copy of the descriptor with pidfd_getfd(2), which needs Linux 5.6 and the right to ptrace the
+sending process (same user, or CAP_SYS_PTRACE), while the sending end is still open.
+"""
+
+import ctypes
+import os
+import pickle
+import threading
+
+from . import _lib
+from ._lib import _int, _int64, _size, _voidp, _pvoidp, _psize, check
+
+__all__ = ["Pipe", "Connection", "wait"]
+
+_pipe_create = _lib.declare("mproc_pipe_create", _int, [_int, _pvoidp, _pvoidp])
+_send = _lib.declare("mproc_connection_send_bytes", _int, [_voidp, ctypes.c_char_p, _size])
+_recv = _lib.declare("mproc_connection_recv_bytes", _int, [_voidp, _int64, _pvoidp, _psize])
+_recv_into = _lib.declare("mproc_connection_recv_bytes_into", _int,
+                          [_voidp, _voidp, _size, _psize, _int64])
+_poll = _lib.declare("mproc_connection_poll", _int, [_voidp, _int64])
+_fileno = _lib.declare("mproc_connection_fileno", _int, [_voidp])
+_close = _lib.declare("mproc_connection_close", _int, [_voidp])
+_from_fd = _lib.declare("mproc_connection_from_fd", _int, [_int, _int, _int, _pvoidp])
+_destroy = _lib.declare("mproc_connection_destroy", _int, [_voidp])
+
+
+class _WaitItem(ctypes.Structure):
+    _fields_ = [("connection", _voidp), ("fd", _int), ("ready", _int)]
+
+
+_wait = _lib.declare("mproc_wait", _int, [ctypes.POINTER(_WaitItem), _size, _int64])
+
+_SMALL = 4096  # receive into a reusable buffer first: one call, no library allocation
+_MAIN_THREAD = threading.main_thread()
+_current_thread = threading.current_thread
+_byref = ctypes.byref
+_string_at = ctypes.string_at
+_SLICE, _WAIT_FOREVER, _ETIMEDOUT = _lib.SLICE_MS, _lib.WAIT_FOREVER, _lib.ETIMEDOUT
+
+
+class Connection:
+    """One end of a Pipe. Thread-safety: one sender and one receiver thread at a time."""
+
+    def __init__(self, handle, readable=True, writable=True):
+        self._handle = handle
+        self._readable = readable
+        self._writable = writable
+        self._rbuf = None  # the receive buffer: one receiving thread at a time
+
+    def _check(self, readable=False, writable=False):
+        if self._handle is None:
+            raise OSError("handle is closed")
+        if readable and not self._readable:
+            raise OSError("connection is write-only")
+        if writable and not self._writable:
+            raise OSError("connection is read-only")
+
+    @property
+    def closed(self):
+        return self._handle is None
+
+    @property
+    def readable(self):
+        return self._readable
+
+    @property
+    def writable(self):
+        return self._writable
+
+    def fileno(self):
+        self._check()
+        return check(_fileno(self._handle))
+
+    def close(self):
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            _destroy(handle)
+
+    def send_bytes(self, buf, offset=0, size=None):
+        """Sends buf[offset:offset + size] (any bytes-like object) as one message."""
+        if type(buf) is bytes and offset == 0 and size is None and self._writable:
+            rc = _send(self._handle, buf, len(buf))  # a closed end: a NULL handle, EBADHANDLE
+            if rc < 0:
+                self._check(writable=True)
+                self._raise_send(rc)
+            return
+        self._check(writable=True)
+        view = memoryview(buf).cast("B") if not isinstance(buf, bytes) else buf
+        n = len(view)
+        if offset < 0:
+            raise ValueError("offset is negative")
+        if n < offset:
+            raise ValueError("buffer length < offset")
+        if size is None:
+            size = n - offset
+        elif size < 0:
+            raise ValueError("size is negative")
+        elif offset + size > n:
+            raise ValueError("buffer length < offset + size")
+        if isinstance(view, bytes) and offset == 0 and size == n:
+            rc = _send(self._handle, view, n)
+            if rc < 0:
+                self._raise_send(rc)
+            return
+        chunk = bytes(view[offset:offset + size])
+        rc = _send(self._handle, chunk, size)
+        if rc < 0:
+            self._raise_send(rc)
+
+    def _raise_send(self, rc):
+        if rc == -32:  # EPIPE
+            raise BrokenPipeError(32, "the other end of the pipe is closed")
+        if rc == _lib.ECLOSED:
+            raise OSError("handle is closed")
+        if rc == _lib.ETOOBIG:
+            raise ValueError("message too long: " + _lib.last_error_message())
+        raise _lib.error(rc)
+
+    def send(self, obj):
+        """Sends a picklable object."""
+        self._check(writable=True)
+        data = pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
+        rc = _send(self._handle, data, len(data))
+        if rc < 0:
+            self._raise_send(rc)
+
+    def _recv_message(self, timeout_ms=_lib.WAIT_FOREVER):
+        """The next message as a bytes-like object (a view of a reused buffer, or bytes)."""
+        buf = self._rbuf
+        if buf is None:
+            buf = self._rbuf = ctypes.create_string_buffer(_SMALL)
+            self._rlen = _size()
+        length = self._rlen
+        # A wait without limit blocks in recvmsg itself (one system call) except on the main
+        # thread, which waits in slices so that Ctrl-C (handled between slices) interrupts it.
+        if timeout_ms == _WAIT_FOREVER and _current_thread() is not _MAIN_THREAD:
+            rc = _recv_into(self._handle, buf, _SMALL, _byref(length), timeout_ms)
+        else:
+            first = _SLICE if timeout_ms == _WAIT_FOREVER or timeout_ms > _SLICE else timeout_ms
+            rc = _recv_into(self._handle, buf, _SMALL, _byref(length), first)
+            if rc == _ETIMEDOUT and timeout_ms != first:  # a long wait: in slices
+                rc = _lib.wait_sliced(lambda ms: _recv_into(self._handle, buf, _SMALL,
+                                                            _byref(length), ms),
+                                      timeout_ms, _ETIMEDOUT)
+        if rc == 0:
+            return _string_at(buf, length.value)
+        if rc == _lib.ETOOBIG and length.value > _SMALL:
+            out = _voidp()
+            # The message is there, but may still be arriving: wait for the rest of it.
+            check_rc = _lib.wait_sliced(
+                lambda ms: _recv(self._handle, ms, ctypes.byref(out), ctypes.byref(length)),
+                _lib.WAIT_FOREVER if timeout_ms == _lib.WAIT_FOREVER else max(timeout_ms, 1000),
+                _lib.ETIMEDOUT)
+            if check_rc == 0:
+                return _lib.take_buffer(out, length.value)
+            rc = check_rc
+        if rc == _lib.EEOF:
+            raise EOFError
+        if rc == _lib.ECLOSED:
+            raise OSError("handle is closed")
+        if rc == _lib.ETIMEDOUT:
+            raise TimeoutError("no message in time")
+        raise _lib.error(rc)
+
+    def recv_bytes(self, maxlength=None):
+        """The next message as bytes; EOFError once the peer closed and nothing is left."""
+        self._check(readable=True)
+        if maxlength is not None and maxlength < 0:
+            raise ValueError("negative maxlength")
+        data = self._recv_message()
+        if maxlength is not None and len(data) > maxlength:
+            self.close()
+            raise OSError("bad message length")
+        return data
+
+    def recv_bytes_into(self, buf, offset=0):
+        """Reads the next message into buf at offset; returns its length. A buffer too short
+        raises multiprocessing's BufferTooShort with the whole message as args[0]."""
+        self._check(readable=True)
+        view = memoryview(buf).cast("B")
+        if offset < 0 or offset > len(view):
+            raise ValueError("negative offset" if offset < 0 else "offset too large")
+        data = self._recv_message()
+        n = len(data)
+        if n > len(view) - offset:
+            from . import BufferTooShort
+            raise BufferTooShort(bytes(data))
+        view[offset:offset + n] = data
+        return n
+
+    def recv(self):
+        """The next object (unpickled); EOFError once the peer closed and nothing is left."""
+        self._check(readable=True)
+        return pickle.loads(self._recv_message())
+
+    def poll(self, timeout=0.0):
+        """True if a message (or end-of-file) can be received, waiting at most timeout seconds
+        (None: no limit)."""
+        self._check(readable=True)
+        ms = _lib.timeout_ms(timeout) if timeout is None or timeout > 0 else 0
+        rc = _lib.wait_sliced(lambda ms_: _poll(self._handle, ms_), ms, 0)
+        return check(rc) == 1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __reduce__(self):
+        # The pickle names this process and the end's descriptor: the receiving process takes a
+        # copy of the descriptor with pidfd_getfd(2) (so this end must stay open until then).
+        self._check()
+        return (_rebuild, (os.getpid(), self.fileno(), self._readable, self._writable))
+
+    def __repr__(self):
+        state = "closed" if self.closed else ("duplex" if self._readable and self._writable
+                                              else "readable" if self._readable else "writable")
+        return f"<mproc.Connection {state}>"
+
+
+_SYS_PIDFD_GETFD = 438  # the same number on every Linux architecture (since 5.6)
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+
+def _take_fd(pid, fd):
+    """A copy of process pid's descriptor fd in this process (close-on-exec)."""
+    if pid == os.getpid():
+        return os.dup(fd)
+    pidfd = os.pidfd_open(pid)
+    try:
+        new = _libc.syscall(ctypes.c_long(_SYS_PIDFD_GETFD), ctypes.c_int(pidfd), ctypes.c_int(fd),
+                            ctypes.c_uint(0))
+        if new < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"pidfd_getfd of descriptor {fd} of process {pid}: "
+                               f"{os.strerror(err)}")
+        return new
+    finally:
+        os.close(pidfd)
+
+
+def _rebuild(pid, fd, readable, writable):
+    new = _take_fd(pid, fd)
+    out = _voidp()
+    rc = _from_fd(new, 1 if readable else 0, 1 if writable else 0, ctypes.byref(out))
+    if rc < 0:
+        if rc != -12:  # ENOMEM: the library closed it
+            os.close(new)
+        raise _lib.error(rc)
+    return Connection(out.value, readable, writable)
+
+
+def Pipe(duplex=True):
+    """Two connected Connections. duplex=False: the first only receives, the second only sends."""
+    a, b = _voidp(), _voidp()
+    check(_pipe_create(1 if duplex else 0, ctypes.byref(a), ctypes.byref(b)))
+    if duplex:
+        return Connection(a.value), Connection(b.value)
+    return Connection(a.value, True, False), Connection(b.value, False, True)
+
+
+def wait(object_list, timeout=None):
+    """multiprocessing.connection.wait: the objects of object_list that are ready (Connections with
+    a message or end-of-file, process sentinels that ended, readable descriptors or objects with a
+    fileno()), waiting at most timeout seconds (None: until one is)."""
+    objects = list(object_list)
+    items = (_WaitItem * max(1, len(objects)))()
+    for item, obj in zip(items, objects):
+        if isinstance(obj, Connection):
+            obj._check(readable=True)
+            item.connection, item.fd = obj._handle, -1
+        else:
+            item.connection, item.fd = None, obj if isinstance(obj, int) else obj.fileno()
+    if not objects:
+        if timeout is None:
+            raise ValueError("wait() on no object without a timeout would never return")
+    ms = _lib.timeout_ms(timeout) if timeout is None or timeout > 0 else 0
+    rc = _lib.wait_sliced(lambda ms_: _wait(items, len(objects), ms_), ms, 0)
+    check(rc)
+    return [obj for item, obj in zip(items, objects) if item.ready]

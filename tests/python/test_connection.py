@@ -1,0 +1,138 @@
+"""Pipe and Connection: objects and bytes, EOF, closed ends, one-way pipes, wait()."""
+
+import array
+import os
+
+import pytest
+
+import mproc
+from mproc import connection
+from conftest import WAIT
+
+
+def echo(conn, n):
+    for _ in range(n):
+        conn.send(conn.recv())
+    conn.close()
+
+
+def producer(conn, other):
+    other.close()
+    for i in range(10):
+        conn.send(f"url_{i}")
+    conn.close()
+
+
+def test_send_recv_objects_across_processes():
+    a, b = mproc.Pipe()
+    p = mproc.Process(target=echo, args=(b, 3))
+    p.start()
+    b.close()
+    for obj in ({"k": [1, 2.5, None]}, "x" * 100_000, b""):
+        a.send(obj)
+        assert a.poll(WAIT)
+        assert a.recv() == obj
+    with pytest.raises(EOFError):
+        a.recv()  # the child closed its end and exited
+    p.join(WAIT)
+    assert p.exitcode == 0
+    a.close()
+
+
+def test_eof_after_the_producer_closes():
+    reader, writer = mproc.Pipe(duplex=False)
+    assert reader.readable and not reader.writable and writer.writable
+    p = mproc.Process(target=producer, args=(writer, reader))
+    p.start()
+    writer.close()
+    got = []
+    while True:
+        try:
+            got.append(reader.recv())
+        except EOFError:
+            break
+    p.join(WAIT)
+    assert got == [f"url_{i}" for i in range(10)]
+    reader.close()
+
+
+def test_bytes_offsets_and_recv_bytes_into():
+    a, b = mproc.Pipe()
+    a.send_bytes(b"0123456789", 2, 5)
+    assert b.recv_bytes() == b"23456"
+    a.send_bytes(bytearray(b"abc"))
+    buf = bytearray(10)
+    assert b.recv_bytes_into(buf, 4) == 3 and buf[4:7] == b"abc"
+    a.send_bytes(array.array("i", [1, 2]))
+    assert b.recv_bytes() == array.array("i", [1, 2]).tobytes()
+    a.send_bytes(b"too long for it")
+    with pytest.raises(mproc.BufferTooShort) as info:
+        b.recv_bytes_into(bytearray(4))
+    assert info.value.args[0] == b"too long for it"
+    big = os.urandom(100_000)  # fits the socket buffer: nobody reads while it is sent
+    a.send_bytes(big)
+    assert b.recv_bytes() == big
+    with pytest.raises(ValueError):
+        a.send_bytes(b"abc", 2, 5)
+    with pytest.raises(ValueError):
+        a.send_bytes(b"abc", -1)
+    a.close()
+    b.close()
+
+
+def test_closed_and_one_way_ends_raise_oserror():
+    a, b = mproc.Pipe(duplex=False)
+    with pytest.raises(OSError):
+        a.send("x")
+    with pytest.raises(OSError):
+        b.recv()
+    a.close()
+    assert a.closed
+    with pytest.raises(OSError):
+        a.recv()
+    with pytest.raises(BrokenPipeError):
+        b.send("nobody reads")
+    b.close()
+    b.close()  # twice is fine
+
+
+def test_poll_timeout_and_wait():
+    a, b = mproc.Pipe()
+    c, d = mproc.Pipe()
+    assert not a.poll()
+    assert not a.poll(0.01)
+    assert connection.wait([a, c], timeout=0.01) == []
+    d.send(1)
+    assert connection.wait([a, c], timeout=WAIT) == [c]
+    p = mproc.Process(target=os.getpid)
+    p.start()
+    ready = connection.wait([p.sentinel, a], timeout=WAIT)
+    assert ready == [p.sentinel]
+    p.join(WAIT)
+    for end in (a, b, c, d):
+        end.close()
+
+
+def reply_through(conn, x):
+    conn.send(("from a pool worker", x, os.getpid()))
+    return x
+
+
+def test_unpicklable_objects_and_connections_passed_by_pickle():
+    a, b = mproc.Pipe()
+    with pytest.raises(Exception):
+        a.send(lambda: 0)
+    c, d = mproc.Pipe()
+    a.send(d)  # a connection through a connection: the receiver takes a copy of the descriptor
+    d_again = b.recv()
+    d_again.send("through the copy")
+    assert c.recv() == "through the copy"
+    with mproc.Pool(2) as pool:  # Pool task arguments
+        assert sorted(pool.starmap(reply_through, [(d, i) for i in range(4)])) == [0, 1, 2, 3]
+        got = sorted(c.recv()[1] for _ in range(4))
+    assert got == [0, 1, 2, 3]
+    d.close()
+    with pytest.raises(OSError):
+        a.send(d)  # a closed end does not pickle
+    for end in (a, b, c, d_again):
+        end.close()

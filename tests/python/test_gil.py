@@ -1,0 +1,100 @@
+"""The GIL across fork: another Python thread runs Python code flat out (allocating, taking
+locks, printing to a buffer) while pools start, run tasks, and have workers killed and replaced.
+A worker forked from a thread that did not hold the GIL would hang at its first Python call; every
+wait here is bounded, so a hang is a failure, not a stuck suite."""
+
+import io
+import os
+import signal
+import threading
+
+import mproc
+from conftest import WAIT
+
+
+def square(x):
+    return x * x
+
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Busy:
+    """A thread running Python code until stopped."""
+
+    def __init__(self):
+        self.stop = threading.Event()
+        self.rounds = 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        lock = threading.Lock()
+        sink = io.StringIO()
+        while not self.stop.is_set():
+            with lock:
+                data = {i: str(i) * 3 for i in range(200)}
+                sink.write(repr(sorted(data.items())[:3]))
+                sink.seek(0)
+                sink.truncate()
+            self.rounds += 1
+
+    def finish(self):
+        self.stop.set()
+        self.thread.join(WAIT)
+        assert not self.thread.is_alive()
+        assert self.rounds > 0
+
+
+def test_pools_start_and_replace_workers_while_a_thread_runs_python():
+    busy = [Busy(), Busy()]
+    try:
+        for round_ in range(3):
+            with mproc.Pool(2) as pool:
+                assert pool.map(square, range(200), chunksize=10) == [x * x for x in range(200)]
+                for _ in range(3):
+                    r = pool.apply_async(die)
+                    try:
+                        r.get(WAIT)
+                    except mproc.WorkerDiedError:
+                        pass
+                    # the replacement runs Python: no GIL left held by a missing thread
+                    assert pool.apply_async(square, (round_,)).get(WAIT) == round_ * round_
+                results = [pool.apply_async(square, (i,)) for i in range(100)]
+                assert [r.get(WAIT) for r in results] == [i * i for i in range(100)]
+    finally:
+        for b in busy:
+            b.finish()
+
+
+def test_a_pool_made_in_a_non_main_thread():
+    out = {}
+
+    def make():
+        with mproc.Pool(1) as pool:
+            out["value"] = pool.apply_async(square, (9,)).get(WAIT)
+
+    busy = Busy()
+    try:
+        t = threading.Thread(target=make)
+        t.start()
+        t.join(WAIT)
+        assert out == {"value": 81}
+    finally:
+        busy.finish()
+
+
+def test_processes_fork_while_a_thread_runs_python():
+    busy = Busy()
+    try:
+        q = mproc.Queue()
+        ps = [mproc.Process(target=q.put, args=(i,)) for i in range(10)]
+        for p in ps:
+            p.start()
+        assert sorted(q.get(timeout=WAIT) for _ in ps) == list(range(10))
+        for p in ps:
+            p.join(WAIT)
+            assert p.exitcode == 0
+    finally:
+        busy.finish()

@@ -1,0 +1,91 @@
+"""Value, Array, RawValue, RawArray: ctypes type codes, get_lock(), .value, indexing and slicing,
+shared with forked children and with Pool workers (by handle)."""
+
+import ctypes
+
+import pytest
+
+import mproc
+from conftest import WAIT
+
+
+def increment(v, n):
+    for _ in range(n):
+        with v.get_lock():
+            v.value += 1
+
+
+def fill(arr, raw):
+    for i in range(len(arr)):
+        arr[i] = i * 1.5
+    raw[0] = 42
+
+
+def total(arr):
+    return sum(arr[:])
+
+
+class Point(ctypes.Structure):
+    _fields_ = [("x", ctypes.c_int), ("y", ctypes.c_double)]
+
+
+def test_value_counter_across_processes():
+    v = mproc.Value("i", 0)
+    assert v.value == 0
+    ps = [mproc.Process(target=increment, args=(v, 500)) for _ in range(4)]
+    for p in ps:
+        p.start()
+    for p in ps:
+        p.join(WAIT)
+    assert v.value == 2000
+    d = mproc.Value(ctypes.c_double, 2.5)
+    assert d.value == 2.5 and isinstance(d.get_obj(), ctypes.c_double)
+    with d:  # the Value itself is a context manager over its lock
+        d.value *= 2
+    assert d.value == 5.0
+    assert d.get_lock().acquire(timeout=0.01)
+    d.get_lock().release()
+
+
+def test_array_indexing_slicing_and_raw_objects():
+    arr = mproc.Array("d", 10)
+    raw = mproc.RawArray("i", [7, 8, 9])
+    assert len(arr) == 10 and arr[:] == [0.0] * 10 and list(raw) == [7, 8, 9]
+    p = mproc.Process(target=fill, args=(arr, raw))
+    p.start()
+    p.join(WAIT)
+    assert arr[3] == 4.5 and arr[-1] == 13.5
+    assert arr[2:5] == [3.0, 4.5, 6.0]
+    arr[0:2] = [100.0, 200.0]
+    assert arr[:2] == [100.0, 200.0]
+    assert raw[0] == 42
+    assert memoryview(raw).nbytes == 3 * ctypes.sizeof(ctypes.c_int)
+    rv = mproc.RawValue("q", 5)
+    rv.value += 1
+    assert rv.value == 6
+    chars = mproc.Array("c", b"hello")
+    assert chars.value == b"hello" and chars.raw == b"hello"
+    pt = mproc.Value(Point, 1, 2.5)
+    assert (pt.get_obj().x, pt.get_obj().y) == (1, 2.5)
+
+
+def test_pool_workers_attach_values_and_arrays():
+    arr = mproc.Array("i", range(100))
+    v = mproc.Value("i", 0)
+    with mproc.Pool(2) as pool:
+        assert pool.map(total, [arr] * 4) == [sum(range(100))] * 4
+        pool.starmap(increment, [(v, 100)] * 4)
+    assert v.value == 400
+
+
+def test_bad_typecodes_and_sizes():
+    with pytest.raises(TypeError):
+        mproc.Value("z", 1)
+    with pytest.raises(TypeError):
+        mproc.Array(int, 3)
+    with pytest.raises(ValueError):
+        mproc.Array("i", -1)
+    with pytest.raises(TypeError):
+        mproc.Value("i", 0, lock=mproc.Lock())
+    with pytest.raises(IndexError):
+        mproc.Array("i", 2)[5]
