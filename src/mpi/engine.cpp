@@ -1,0 +1,662 @@
+// Rank 0's side of a pool: submissions queue here; one thread (the pool's MPI thread, the only
+// one of the process that calls MPI while the pool lives) sends them to the ranks that have room,
+// collects their results and resolves the callers' results.
+//
+// Scheduling is by credit: each rank reported its capacity (workers x tasks_per_worker) when its
+// local pool started; a task (or map chunk) takes one unit until its result is back. So a host
+// with more workers gets proportionally more work, each rank pulls more as its pool frees room,
+// and no rank holds more than its capacity (back-pressure: the rest waits in rank 0's queue,
+// bounded itself for imap by the iterator's window).
+#include <mproc/mpi/pool.hpp>
+
+#include <mproc/errors.h>
+#include <mproc/log.hpp>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "mpi/comm.hpp"
+#include "mpi/executor.hpp"
+#include "mpi/runtime.hpp"
+#include "mpi/wire.hpp"
+
+namespace mproc::mpi::detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A target of tasks: a serving rank, or rank 0's own local pool (rank 0).
+struct Target {
+  RankInfo info;
+  size_t capacity = 0;
+  size_t in_flight = 0;  // sent and not answered (timed-out tasks still count until they are)
+  bool open = false;
+  std::unique_ptr<Executor> local;  // rank 0's own workers
+};
+
+struct Pending {
+  std::shared_ptr<mproc::detail::JobSink> sink;
+  size_t target = 0;
+  uint32_t items = 1;
+  Clock::time_point deadline = Clock::time_point::max();
+  bool resolved = false;  // by rank 0's own timeout; the rank's answer is still awaited
+};
+
+enum class State { running, closed, terminating };
+
+}  // namespace
+
+struct Engine::Impl {
+  PoolOptions options;
+  uint64_t pool_id = 0;
+
+  // Shared with the callers' threads.
+  std::mutex mutex;
+  std::condition_variable wake;      // the MPI thread's nap
+  std::condition_variable started;   // the constructor's wait
+  std::vector<RemoteJob> inbox;
+  bool rung = false;
+  State state = State::running;
+  size_t feeders = 0;
+  bool ready = false;
+  std::optional<Error> start_error;
+  std::vector<RankInfo> ranks;
+  int processes = 0;
+  bool finished = false;
+  std::atomic<size_t> completed{0};
+  std::atomic<size_t> queued_count{0};
+  std::atomic<size_t> in_flight_count{0};
+  std::thread thread;
+  bool joined = false;
+
+  // The MPI thread's own.
+  std::unique_ptr<Comm> comm;
+  std::deque<RemoteJob> queue;
+  std::unordered_map<uint64_t, Pending> pending;
+  std::vector<Target> targets;
+  uint64_t next_id = 0;
+  size_t unresolved = 0;
+  size_t with_deadline = 0;
+  Clock::time_point next_deadline_check = Clock::time_point::max();
+
+  void ring() {
+    {
+      std::lock_guard lock(mutex);
+      rung = true;
+    }
+    wake.notify_one();
+  }
+
+  // ---- the MPI thread
+  void main() noexcept;
+  bool start();
+  void fail_start(const Error& e);
+  bool take_inbox(State& state, size_t& feeders_now);
+  bool receive();
+  bool take_local();
+  void on_results(size_t target, wire::Reader& in);
+  void on_outcome(size_t target, uint64_t id, uint32_t count, int32_t code, const char* data,
+                  size_t size);
+  bool schedule();
+  void check_deadlines();
+  void resolve_failure(Pending& p, std::error_code code, const std::string& message);
+  void shut(bool terminate);
+  void wait_replies(int tag, Clock::duration limit);
+  void nap(int idle);
+  void publish_counts() {
+    queued_count.store(queue.size(), std::memory_order_relaxed);
+    in_flight_count.store(unresolved, std::memory_order_relaxed);
+  }
+};
+
+namespace {
+
+// mproc's logger is the core's own (spdlog, not exported): a line on stderr at its level.
+void log_warning(const std::string& text) {
+  if (log_level() <= LogLevel::warn) std::fprintf(stderr, "[mproc] [%d] %s\n", ::getpid(), text.c_str());
+}
+
+double seconds_of(const std::optional<Seconds>& t) { return t ? t->count() : 0.0; }
+
+}  // namespace
+
+bool Engine::Impl::start() {
+  const int size = runtime::size();
+  int local = options.local_processes;
+  if (local < 0) local = size > 1 ? 0 : cpu_count();
+  if (size == 1 && local == 0)
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                "mpi::Pool: rank 0 is alone and local_processes is 0: no worker would run tasks");
+  const size_t per_worker = std::max<size_t>(options.tasks_per_worker, 1);
+  for (int k = 1; k < size; ++k) {
+    wire::Writer out;
+    out.put(pool_id).put(int32_t{0}).put(static_cast<uint64_t>(per_worker));
+    comm->send(k, wire::kOpen, out.take());
+    Target t;
+    t.info.rank = k;
+    targets.push_back(std::move(t));
+  }
+  std::optional<Error> error;
+  if (local > 0) {
+    Target t;
+    try {
+      t.local = std::make_unique<Executor>(local, [this] { ring(); });
+      t.info = RankInfo{0, local, static_cast<int>(::getpid()), ""};
+      t.capacity = static_cast<size_t>(local) * per_worker;
+      t.open = true;
+      targets.push_back(std::move(t));
+    } catch (const Error& e) {
+      error = e;
+    }
+  }
+  // Every serving rank answers OPEN with READY (its pool started, or why not).
+  size_t waiting = static_cast<size_t>(size - 1);
+  Comm::Message message;
+  while (waiting > 0) {
+    if (!comm->poll(message)) {
+      comm->progress();
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+      continue;
+    }
+    if (message.tag != wire::kReady) continue;  // an earlier pool's late message
+    wire::Reader in(message.body.data(), message.body.size());
+    if (in.get<uint64_t>() != pool_id) continue;
+    Target& t = targets[static_cast<size_t>(message.source - 1)];
+    const auto code = in.get<int32_t>();
+    t.info.processes = in.get<int32_t>();
+    t.capacity = static_cast<size_t>(in.get<uint64_t>());
+    t.info.pid = in.get<int32_t>();
+    t.info.host = std::string(in.get_str());
+    const auto text = in.get_str();
+    t.open = code == 0;
+    if (code != 0 && !error)
+      error = Error(wire::code_from_wire(code),
+                    "mpi::Pool: rank " + std::to_string(t.info.rank) + ": " + std::string(text));
+    --waiting;
+  }
+  if (error) {
+    fail_start(*error);
+    return false;
+  }
+  std::lock_guard lock(mutex);
+  for (const Target& t : targets) {
+    ranks.push_back(t.info);
+    processes += t.info.processes;
+  }
+  ready = true;
+  started.notify_all();
+  return true;
+}
+
+void Engine::Impl::fail_start(const Error& e) {
+  shut(false);
+  std::lock_guard lock(mutex);
+  start_error = e;
+  ready = true;
+  started.notify_all();
+}
+
+bool Engine::Impl::take_inbox(State& state_now, size_t& feeders_now) {
+  std::vector<RemoteJob> jobs;
+  {
+    std::lock_guard lock(mutex);
+    jobs.swap(inbox);
+    rung = false;
+    state_now = state;
+    feeders_now = feeders;
+  }
+  for (auto& job : jobs) queue.push_back(std::move(job));
+  return !jobs.empty();
+}
+
+void Engine::Impl::resolve_failure(Pending& p, std::error_code code, const std::string& message) {
+  p.resolved = true;
+  --unresolved;
+  if (p.deadline != Clock::time_point::max()) --with_deadline;
+  p.sink->on_failure(code, message);
+  p.sink.reset();
+  const size_t done = completed.fetch_add(p.items) + p.items;
+  if (options.on_progress) {
+    try {
+      options.on_progress(done);
+    } catch (...) {
+      mproc::detail::log_callback_exception("mpi::Pool on_progress threw");
+    }
+  }
+}
+
+void Engine::Impl::on_outcome(size_t target, uint64_t id, uint32_t count, int32_t code,
+                              const char* data, size_t size) {
+  auto it = pending.find(id);
+  if (it == pending.end()) return;  // not ours (cannot happen but for a confused peer)
+  Pending& p = it->second;
+  if (p.target != target) return;
+  Target& t = targets[target];
+  if (t.in_flight > 0) --t.in_flight;
+  if (!p.resolved) {
+    if (code == 0) {
+      p.resolved = true;
+      --unresolved;
+      if (p.deadline != Clock::time_point::max()) --with_deadline;
+      p.sink->on_items(data, size, count);
+      const size_t done = completed.fetch_add(p.items) + p.items;
+      if (options.on_progress) {
+        try {
+          options.on_progress(done);
+        } catch (...) {
+          mproc::detail::log_callback_exception("mpi::Pool on_progress threw");
+        }
+      }
+    } else {
+      resolve_failure(p, wire::code_from_wire(code), std::string(data, size));
+    }
+  }
+  pending.erase(it);
+}
+
+void Engine::Impl::on_results(size_t target, wire::Reader& in) {
+  while (!in.done()) {
+    const auto id = in.get<uint64_t>();
+    const auto count = in.get<uint32_t>();
+    const auto code = in.get<int32_t>();
+    const auto bytes = in.get_str();
+    on_outcome(target, id, count, code, bytes.data(), bytes.size());
+  }
+}
+
+bool Engine::Impl::receive() {
+  if (runtime::size() == 1) return false;
+  bool any = false;
+  Comm::Message message;
+  while (comm->poll(message)) {
+    any = true;
+    if (message.tag != wire::kResults) continue;  // a late reply of an earlier pool
+    wire::Reader in(message.body.data(), message.body.size());
+    if (in.get<uint64_t>() != pool_id) continue;
+    if (message.source < 1 || static_cast<size_t>(message.source) > targets.size()) continue;
+    on_results(static_cast<size_t>(message.source - 1), in);
+  }
+  return any;
+}
+
+bool Engine::Impl::take_local() {
+  bool any = false;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (!targets[i].local) continue;
+    std::vector<Outcome> outcomes;
+    if (!targets[i].local->take(outcomes)) continue;
+    any = true;
+    for (Outcome& o : outcomes) on_outcome(i, o.id, o.count, o.code, o.bytes.data(), o.bytes.size());
+  }
+  return any;
+}
+
+bool Engine::Impl::schedule() {
+  bool any = false;
+  while (!queue.empty()) {
+    // The target with the most room takes a batch of up to its room.
+    size_t best = targets.size();
+    size_t room = 0;
+    for (size_t i = 0; i < targets.size(); ++i) {
+      const Target& t = targets[i];
+      if (!t.open || t.in_flight >= t.capacity) continue;
+      if (t.capacity - t.in_flight > room) {
+        room = t.capacity - t.in_flight;
+        best = i;
+      }
+    }
+    if (best == targets.size()) break;
+    any = true;
+    Target& t = targets[best];
+    const size_t n = std::min(room, queue.size());
+    const auto now = Clock::now();
+    wire::Writer out;
+    out.put(pool_id);
+    for (size_t i = 0; i < n; ++i) {
+      RemoteJob job = std::move(queue.front());
+      queue.pop_front();
+      const uint64_t id = ++next_id;
+      Pending p;
+      p.sink = std::move(job.sink);
+      p.target = best;
+      p.items = job.items;
+      if (job.timeout) {
+        // The rank enforces the timeout from the task's start; rank 0 adds a grace for the trip
+        // and the wait for a worker, and fires even if the rank stops answering.
+        const double grace = 1.0 + job.timeout->count() / 4;
+        p.deadline = now + std::chrono::duration_cast<Clock::duration>(
+                               Seconds(job.timeout->count() + grace));
+        ++with_deadline;
+        next_deadline_check = std::min(next_deadline_check, p.deadline);
+      }
+      pending.emplace(id, std::move(p));
+      ++unresolved;
+      ++t.in_flight;
+      if (t.local) {
+        t.local->add(id, job.task, job.payload, job.timeout);
+      } else {
+        out.put(id).put(seconds_of(job.timeout)).put_str(job.task).put_str(job.payload);
+      }
+    }
+    if (t.local)
+      t.local->flush();
+    else
+      comm->send(t.info.rank, wire::kTasks, out.take());
+  }
+  return any;
+}
+
+void Engine::Impl::check_deadlines() {
+  if (with_deadline == 0) {
+    next_deadline_check = Clock::time_point::max();
+    return;
+  }
+  const auto now = Clock::now();
+  if (now < next_deadline_check) return;
+  next_deadline_check = Clock::time_point::max();
+  for (auto& [id, p] : pending) {
+    if (p.resolved || p.deadline == Clock::time_point::max()) continue;
+    if (p.deadline <= now) {
+      resolve_failure(p, make_error_code(errc::timed_out),
+                      "mpi::Pool: no answer from rank " +
+                          std::to_string(targets[p.target].info.rank) +
+                          " within the task's timeout (and a grace)");
+    } else {
+      next_deadline_check = std::min(next_deadline_check, p.deadline);
+    }
+  }
+}
+
+void Engine::Impl::wait_replies(int tag, Clock::duration limit) {
+  size_t waiting = 0;
+  for (const Target& t : targets) waiting += t.local ? 0 : 1;
+  const auto deadline = Clock::now() + limit;
+  Comm::Message message;
+  std::vector<bool> replied(targets.size(), false);
+  while (waiting > 0) {
+    take_local();
+    if (!comm->poll(message)) {
+      comm->progress();
+      if (Clock::now() > deadline) {
+        log_warning("mpi::Pool: " + std::to_string(waiting) +
+                    " rank(s) did not answer in time; not waiting longer");
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      continue;
+    }
+    wire::Reader in(message.body.data(), message.body.size());
+    if (in.get<uint64_t>() != pool_id) continue;
+    const auto source = static_cast<size_t>(message.source - 1);
+    if (source >= targets.size()) continue;
+    if (message.tag == wire::kResults) {
+      on_results(source, in);
+    } else if (message.tag == tag && !replied[source]) {
+      replied[source] = true;
+      --waiting;
+    }
+  }
+}
+
+// Ends the pool on every rank: CLOSE (after every task is done) or TERMINATE, and their replies.
+void Engine::Impl::shut(bool terminate) {
+  const int tag = terminate ? wire::kTerminate : wire::kClose;
+  for (const Target& t : targets) {
+    if (t.local) continue;
+    wire::Writer out;
+    out.put(pool_id);
+    comm->send(t.info.rank, tag, out.take());
+  }
+  for (Target& t : targets) {
+    if (!t.local) continue;
+    if (terminate) {
+      t.local->terminate();
+    } else {
+      t.local->close_and_join();
+      take_local();
+    }
+  }
+  // A rank that was asked to close has finished its tasks (rank 0 waited for their results), so
+  // it answers at once; a terminated one kills its workers first. Neither should take long, but a
+  // rank that stopped answering must not hang the caller forever.
+  wait_replies(terminate ? wire::kTerminated : wire::kClosed,
+               terminate ? std::chrono::seconds(30) : std::chrono::seconds(300));
+  comm->flush();
+}
+
+void Engine::Impl::nap(int idle) {
+  if (idle < 32) {
+    std::this_thread::yield();
+    return;
+  }
+  const bool waiting_for_results = unresolved > 0;
+  const auto step = std::chrono::microseconds(10 << std::min(idle / 32, 7));
+  const auto cap = std::chrono::microseconds(waiting_for_results ? 200 : 5000);
+  std::unique_lock lock(mutex);
+  wake.wait_for(lock, std::min(step, cap), [&] { return rung; });
+}
+
+void Engine::Impl::main() noexcept {
+  try {
+    comm = std::make_unique<Comm>();
+    if (!start()) {
+      comm.reset();
+      return;
+    }
+    int idle = 0;
+    for (;;) {
+      State state_now = State::running;
+      size_t feeders_now = 0;
+      bool busy = take_inbox(state_now, feeders_now);
+      if (state_now == State::terminating) {
+        for (auto& job : queue)
+          job.sink->on_failure(make_error_code(errc::terminated), "Pool: the pool was terminated");
+        completed.fetch_add(queue.size());
+        queue.clear();
+        for (auto& [id, p] : pending)
+          if (!p.resolved)
+            resolve_failure(p, make_error_code(errc::terminated), "Pool: the pool was terminated");
+        pending.clear();
+        publish_counts();
+        shut(true);
+        break;
+      }
+      busy = receive() || busy;
+      busy = take_local() || busy;
+      busy = schedule() || busy;
+      check_deadlines();
+      if (runtime::size() > 1) comm->progress();
+      publish_counts();
+      if (state_now == State::closed && feeders_now == 0 && queue.empty() && unresolved == 0) {
+        // Every task is answered or timed out; a timed-out one may still run on its rank, which
+        // its rank's own timeout ends, and CLOSE waits for it there.
+        shut(false);
+        break;
+      }
+      idle = busy ? 0 : idle + 1;
+      if (!busy) nap(idle);
+    }
+  } catch (const std::exception& e) {
+    // Out of memory or a malformed message: nothing sensible is left to do for this pool. Fail
+    // what is outstanding, so that no caller waits forever.
+    log_warning(std::string("mpi::Pool: the MPI thread stops: ") + e.what());
+    for (auto& job : queue)
+      if (job.sink) job.sink->on_failure(make_error_code(errc::internal), e.what());
+    for (auto& [id, p] : pending)
+      if (!p.resolved && p.sink) p.sink->on_failure(make_error_code(errc::internal), e.what());
+    std::lock_guard lock(mutex);
+    if (!ready) {
+      start_error = Error(errc::internal, e.what());
+      ready = true;
+      started.notify_all();
+    }
+  }
+  for (Target& t : targets) t.local.reset();
+  comm.reset();
+  std::lock_guard lock(mutex);
+  finished = true;
+  started.notify_all();
+}
+
+// ---- Engine: the callers' side
+
+Engine::Engine() : impl_(std::make_unique<Impl>()) {}
+
+std::shared_ptr<Engine> Engine::create(const PoolOptions& options) {
+  if (runtime::rank() != 0)
+    throw Error(errc::bad_state, "mpi::Pool: only rank 0 creates pools (the others serve)");
+  if (options.local_processes < -1)
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                "mpi::Pool: local_processes must be -1, 0 or more");
+  if (!runtime::claim_pool())
+    throw Error(errc::bad_state, "mpi::Pool: another mpi::Pool is alive (one at a time)");
+  std::shared_ptr<Engine> engine(new Engine());
+  Impl& d = *engine->impl_;
+  d.options = options;
+  d.pool_id = runtime::next_pool_id();
+  try {
+    d.thread = std::thread([&d] { d.main(); });
+  } catch (...) {
+    runtime::release_pool();
+    throw;
+  }
+  std::unique_lock lock(d.mutex);
+  d.started.wait(lock, [&] { return d.ready || d.finished; });
+  if (d.start_error || d.finished) {
+    const Error e = d.start_error ? *d.start_error : Error(errc::internal, "mpi::Pool: start");
+    lock.unlock();
+    d.thread.join();
+    d.joined = true;
+    runtime::release_pool();
+    throw e;
+  }
+  return engine;
+}
+
+Engine::~Engine() { stop(); }
+
+void Engine::stop() noexcept {
+  Impl& d = *impl_;
+  {
+    std::lock_guard lock(d.mutex);
+    if (!d.finished) d.state = State::terminating;
+    d.rung = true;
+  }
+  d.wake.notify_one();
+  if (!d.joined && d.thread.joinable() && d.thread.get_id() != std::this_thread::get_id()) {
+    d.thread.join();
+    d.joined = true;
+    runtime::release_pool();
+  }
+}
+
+void Engine::submit(std::vector<RemoteJob>& jobs, bool feeder) {
+  Impl& d = *impl_;
+  {
+    std::lock_guard lock(d.mutex);
+    if (d.state == State::terminating) throw Error(errc::terminated, "Pool: the pool was terminated");
+    if (d.state == State::closed && !(feeder && !d.finished))
+      throw Error(errc::closed, "Pool: the pool is closed (close() was called)");
+    for (auto& job : jobs) d.inbox.push_back(std::move(job));
+    d.rung = true;
+  }
+  d.wake.notify_one();
+}
+
+void Engine::submit_one(RemoteJob&& job) {
+  std::vector<RemoteJob> jobs;
+  jobs.push_back(std::move(job));
+  submit(jobs);
+}
+
+void Engine::add_feeder() {
+  Impl& d = *impl_;
+  std::lock_guard lock(d.mutex);
+  if (d.state == State::terminating) throw Error(errc::terminated, "Pool: the pool was terminated");
+  if (d.state == State::closed)
+    throw Error(errc::closed, "Pool: the pool is closed (close() was called)");
+  ++d.feeders;
+}
+
+void Engine::remove_feeder() noexcept {
+  impl_->ring();
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->feeders > 0) --impl_->feeders;
+}
+
+void Engine::close() {
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->state == State::running) impl_->state = State::closed;
+  impl_->rung = true;
+  impl_->wake.notify_one();
+}
+
+void Engine::join() {
+  Impl& d = *impl_;
+  {
+    std::lock_guard lock(d.mutex);
+    if (d.state == State::running)
+      throw Error(errc::bad_state, "Pool::join: call close() or terminate() first");
+    // An imap iterator made before close() feeds until join(): from here on, it no longer does.
+    d.feeders = 0;
+    d.rung = true;
+  }
+  d.wake.notify_one();
+  if (d.thread.get_id() == std::this_thread::get_id())
+    throw Error(errc::bad_state, "Pool::join: called from the pool's own thread (a callback)");
+  if (!d.joined) {
+    d.thread.join();
+    d.joined = true;
+    runtime::release_pool();
+  }
+}
+
+void Engine::terminate() {
+  Impl& d = *impl_;
+  {
+    std::lock_guard lock(d.mutex);
+    if (d.finished) return;
+    d.state = State::terminating;
+    d.rung = true;
+  }
+  d.wake.notify_one();
+  if (d.thread.get_id() == std::this_thread::get_id()) return;  // from a callback: it will end
+  if (!d.joined) {
+    d.thread.join();
+    d.joined = true;
+    runtime::release_pool();
+  }
+}
+
+int Engine::processes() const noexcept { return impl_->processes; }
+
+std::vector<RankInfo> Engine::ranks() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->ranks;
+}
+
+PoolStats Engine::stats() const {
+  PoolStats s;
+  s.workers = static_cast<size_t>(impl_->processes);
+  s.queued = impl_->queued_count.load(std::memory_order_relaxed);
+  s.in_flight = impl_->in_flight_count.load(std::memory_order_relaxed);
+  s.completed = impl_->completed.load(std::memory_order_relaxed);
+  s.workers_started = s.workers;
+  return s;
+}
+
+size_t Engine::completed() const noexcept { return impl_->completed.load(); }
+
+size_t Engine::imap_window() const noexcept {
+  return std::max<size_t>(16, 4 * static_cast<size_t>(std::max(impl_->processes, 1)));
+}
+
+}  // namespace mproc::mpi::detail
