@@ -259,7 +259,7 @@ void mproc_mpi_pool_options_init(mproc_mpi_pool_options_t* options) {
   *options = mproc_mpi_pool_options_t{};
   options->struct_size = sizeof(mproc_mpi_pool_options_t);
   options->local_processes = -1;
-  options->tasks_per_worker = 4;
+  options->tasks_per_worker = 32;
 }
 
 int mproc_mpi_pool_create(const mproc_mpi_pool_options_t* options, mproc_mpi_pool_t** out) {

@@ -74,7 +74,7 @@ typedef struct mproc_mpi_pool_options {
   size_t struct_size;
   int local_processes;     /* workers on rank 0: -1 (default): none when other ranks serve, its
                               cpu_count when alone; otherwise this many */
-  size_t tasks_per_worker; /* at most this many tasks per worker of a rank in flight; default 4,
+  size_t tasks_per_worker; /* at most this many tasks per worker of a rank in flight; default 32,
                               >= 1 */
   mproc_pool_progress_fn on_progress; /* NULL (default): none; runs in the pool's MPI thread */
   void *progress_data;

@@ -39,14 +39,26 @@ struct Target {
   size_t capacity = 0;
   size_t in_flight = 0;  // sent and not answered (timed-out tasks still count until they are)
   bool open = false;
+  // Whether its tasks come back fast (a round trip under kFast): then it may hold its whole
+  // capacity, which hides the trip's latency behind tiny tasks; otherwise at most one task more
+  // than it has workers, so that long tasks are spread as the ranks free up (the last ones do not
+  // wait behind a slow rank's backlog). Starts slow: the first results tell.
+  bool fast = false;
   std::unique_ptr<Executor> local;  // rank 0's own workers
+
+  size_t limit() const noexcept {
+    return fast ? capacity : std::min(capacity, static_cast<size_t>(info.processes) + 1);
+  }
 };
+
+constexpr auto kFast = std::chrono::milliseconds(5);
 
 struct Pending {
   std::shared_ptr<mproc::detail::JobSink> sink;
   size_t target = 0;
   uint32_t items = 1;
   Clock::time_point deadline = Clock::time_point::max();
+  Clock::time_point sent;
   bool resolved = false;  // by rank 0's own timeout; the rank's answer is still awaited
 };
 
@@ -241,6 +253,7 @@ void Engine::Impl::on_outcome(size_t target, uint64_t id, uint32_t count, int32_
   if (p.target != target) return;
   Target& t = targets[target];
   if (t.in_flight > 0) --t.in_flight;
+  t.fast = Clock::now() - p.sent < kFast;
   if (!p.resolved) {
     if (code == 0) {
       p.resolved = true;
@@ -307,9 +320,9 @@ bool Engine::Impl::schedule() {
     size_t room = 0;
     for (size_t i = 0; i < targets.size(); ++i) {
       const Target& t = targets[i];
-      if (!t.open || t.in_flight >= t.capacity) continue;
-      if (t.capacity - t.in_flight > room) {
-        room = t.capacity - t.in_flight;
+      if (!t.open || t.in_flight >= t.limit()) continue;
+      if (t.limit() - t.in_flight > room) {
+        room = t.limit() - t.in_flight;
         best = i;
       }
     }
@@ -328,6 +341,7 @@ bool Engine::Impl::schedule() {
       p.sink = std::move(job.sink);
       p.target = best;
       p.items = job.items;
+      p.sent = now;
       if (job.timeout) {
         // The rank enforces the timeout from the task's start; rank 0 adds a grace for the trip
         // and the wait for a worker, and fires even if the rank stops answering.
@@ -437,9 +451,12 @@ void Engine::Impl::nap(int idle) {
     std::this_thread::yield();
     return;
   }
-  const bool waiting_for_results = unresolved > 0;
+  // Results from other ranks arrive through MPI, which has no wait that our own threads can
+  // interrupt: poll, often while tasks come back fast, less while long ones run, rarely when idle.
+  bool fast = false;
+  for (const Target& t : targets) fast = fast || (t.fast && t.in_flight > 0);
   const auto step = std::chrono::microseconds(10 << std::min(idle / 32, 7));
-  const auto cap = std::chrono::microseconds(waiting_for_results ? 200 : 5000);
+  const auto cap = std::chrono::microseconds(unresolved == 0 ? 5000 : fast ? 50 : 500);
   std::unique_lock lock(mutex);
   wake.wait_for(lock, std::min(step, cap), [&] { return rung; });
 }

@@ -81,7 +81,7 @@ class Server {
     if (idle < 64) return;  // a few rounds of polling first
     const bool running = !executors_.empty() && outstanding_ > 0;
     const auto step = std::chrono::microseconds(20 << std::min(idle / 64, 6));
-    const auto cap = std::chrono::microseconds(running ? 200 : 2000);
+    const auto cap = std::chrono::microseconds(running ? 100 : 2000);
     doorbell_.wait(std::min(step, cap));
   }
 
