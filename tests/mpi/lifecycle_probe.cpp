@@ -61,9 +61,9 @@ int program(int argc, char** argv) {
   std::printf("probe: %zu processes, %d workers\n", pids.size(), pool.processes());
   std::fflush(stdout);
   if (mode == "kill-rank") {
-    // Long tasks everywhere, then rank 1's serving process is killed from one of them.
+    // Long tasks on all workers but one, then rank 1's serving process is killed from the last.
     std::vector<mproc::AsyncResult<int>> busy;
-    for (int i = 0; i < 8; ++i)
+    for (int i = 0; i + 1 < pool.processes(); ++i)
       busy.push_back(pool.apply_async<int>(mproc::TaskName{"sleep_ms"}, 30000));
     pool.apply_async<int>(mproc::TaskName{"kill_pid"}, pool.ranks().front().pid);
     for (auto& r : busy) r.wait();  // Open MPI aborts the job before these finish
