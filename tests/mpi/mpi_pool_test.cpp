@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -229,6 +231,22 @@ TEST(MpiPool, TimeoutFiresWhenARankStopsAnswering) {
   for (const auto& rank : ranks) ::kill(rank.pid, SIGCONT);
   // Once they answer again, the pool works and closes cleanly.
   EXPECT_EQ(pool.apply<int>(TaskName{"square"}, 4), 16);
+  pool.close();
+  pool.join();
+}
+
+TEST(MpiPool, RankZeroRunsLocalWorkersToo) {
+  mproc::mpi::PoolOptions options;
+  options.local_processes = 1;
+  mproc::mpi::Pool pool(options);
+  const auto ranks = pool.ranks();
+  ASSERT_EQ(ranks.size(), multi_rank() ? 3u : 1u);
+  EXPECT_EQ(ranks.back().rank, 0);
+  EXPECT_EQ(ranks.back().processes, 1);
+  std::vector<int> inputs(40, 20);
+  const auto pids = pool.map<int>(TaskName{"rank_pid"}, inputs, 1);
+  // Rank 0's own worker took some of the tasks (its grandparent is this process).
+  EXPECT_GT(std::count(pids.begin(), pids.end(), static_cast<int>(::getpid())), 0);
   pool.close();
   pool.join();
 }
