@@ -318,6 +318,21 @@ TEST(MpiPool, BadNamesAndTypesAreRejected) {
   pool.join();
 }
 
+// An ordinary local Pool (fork start method) on rank 0 forks after MPI_Init: with the transports
+// used here (shared memory, TCP) its workers run and the MPI pool goes on working beside it.
+TEST(MpiPool, LocalForkPoolBesideTheMpiPool) {
+  mproc::mpi::Pool remote;
+  mproc::Pool local(2);
+  std::vector<int> inputs{1, 2, 3, 4};
+  const auto here = local.map(square, inputs);
+  EXPECT_EQ(here, (std::vector<int>{1, 4, 9, 16}));
+  EXPECT_EQ(remote.map<int>(TaskName{"square"}, inputs), here);
+  local.close();
+  local.join();
+  remote.close();
+  remote.join();
+}
+
 TEST(MpiPool, OnePoolAtATimeAndOneAfterAnother) {
   {
     mproc::mpi::Pool first;
