@@ -456,7 +456,7 @@ void Engine::Impl::nap(int idle) {
   bool fast = false;
   for (const Target& t : targets) fast = fast || (t.fast && t.in_flight > 0);
   const auto step = std::chrono::microseconds(10 << std::min(idle / 32, 7));
-  const auto cap = std::chrono::microseconds(unresolved == 0 ? 5000 : fast ? 50 : 500);
+  const auto cap = std::chrono::microseconds(unresolved == 0 ? 5000 : fast ? 50 : 1000);
   std::unique_lock lock(mutex);
   wake.wait_for(lock, std::min(step, cap), [&] { return rung; });
 }

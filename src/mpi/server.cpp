@@ -77,11 +77,14 @@ class Server {
   // Short naps while tasks run here (their results come back through the doorbell), longer ones
   // when idle: MPI has no blocking wait that also wakes on our own threads, and a spinning
   // server would take a core from its workers.
+  // Rank 0 sends tasks mostly in answer to results: poll often for a few milliseconds after
+  // sending some, rarely otherwise (every poll of a spinning server is CPU its workers lack).
   void pause(int idle) {
     if (idle < 64) return;  // a few rounds of polling first
-    const bool running = !executors_.empty() && outstanding_ > 0;
+    const bool answer_due = std::chrono::steady_clock::now() - last_results_ <
+                            std::chrono::milliseconds(5);
     const auto step = std::chrono::microseconds(20 << std::min(idle / 64, 6));
-    const auto cap = std::chrono::microseconds(running ? 100 : 2000);
+    const auto cap = std::chrono::microseconds(answer_due ? 100 : 2000);
     doorbell_.wait(std::min(step, cap));
   }
 
@@ -129,7 +132,6 @@ class Server {
       const auto timeout = in.get<double>();
       const auto name = in.get_str();
       const auto payload = in.get_str();
-      ++outstanding_;
       if (it == executors_.end()) {
         // The pool is gone here (terminated): its tasks fail, so that rank 0 hears of each.
         refused.push_back(Outcome{id, 0, to_c_code(make_error_code(errc::terminated)),
@@ -157,7 +159,6 @@ class Server {
       }
       executors_.erase(it);
     }
-    outstanding_ = 0;
     wire::Writer out;
     out.put(pool);
     comm_.send(kRoot, reply, out.take());
@@ -181,7 +182,6 @@ class Server {
     out.put(pool);
     for (const Outcome& o : outcomes) {
       out.put(o.id).put(o.count).put(o.code).put_str(o.bytes);
-      if (outstanding_ > 0) --outstanding_;
       if (out.size() >= kSplit) {
         comm_.send(kRoot, wire::kResults, out.take());
         out = wire::Writer();
@@ -189,6 +189,7 @@ class Server {
       }
     }
     if (out.size() > sizeof(uint64_t)) comm_.send(kRoot, wire::kResults, out.take());
+    last_results_ = std::chrono::steady_clock::now();
   }
 
   const int processes_;
@@ -196,7 +197,7 @@ class Server {
   Comm comm_;
   Doorbell doorbell_;
   std::map<uint64_t, std::unique_ptr<Executor>> executors_;
-  size_t outstanding_ = 0;
+  std::chrono::steady_clock::time_point last_results_;
 };
 
 }  // namespace

@@ -19,10 +19,11 @@ libdir=$(dirname "$(find "$prefix" -name 'libmproc_mpi.so' | head -n1)")
 [[ -e $libdir/libmproc_mpi.so ]] || die "libmproc_mpi.so was not installed"
 [[ -f $prefix/include/mproc_mpi.h && -f $prefix/include/mproc/mpi/pool.hpp ]] ||
   die "the mpi headers were not installed"
-if ldd "$libdir/libmproc.so" | grep -q 'libmpi'; then
-  die "libmproc.so depends on MPI: $(ldd "$libdir/libmproc.so" | grep libmpi)"
-fi
-ldd "$libdir/libmproc_mpi.so" | grep -q 'libmpi' || die "libmproc_mpi.so does not link MPI"
+# Captured, not piped into grep -q: with pipefail, grep closing the pipe early would fail ldd.
+core_deps=$(ldd "$libdir/libmproc.so")
+mpi_deps=$(ldd "$libdir/libmproc_mpi.so")
+[[ $core_deps != *libmpi* ]] || die "libmproc.so depends on MPI: $core_deps"
+[[ $mpi_deps == *libmpi* ]] || die "libmproc_mpi.so does not link MPI"
 
 export PKG_CONFIG_PATH=$libdir/pkgconfig
 cflags=$(pkg-config --cflags mproc-mpi) || die "pkg-config does not know mproc-mpi"
