@@ -14,6 +14,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <chrono>
@@ -44,6 +45,7 @@ struct Target {
   // than it has workers, so that long tasks are spread as the ranks free up (the last ones do not
   // wait behind a slow rank's backlog). Starts slow: the first results tell.
   bool fast = false;
+  double rtt = 0;  // seconds, a moving average of its tasks' round trips
   std::unique_ptr<Executor> local;  // rank 0's own workers
 
   size_t limit() const noexcept {
@@ -253,7 +255,10 @@ void Engine::Impl::on_outcome(size_t target, uint64_t id, uint32_t count, int32_
   if (p.target != target) return;
   Target& t = targets[target];
   if (t.in_flight > 0) --t.in_flight;
-  t.fast = Clock::now() - p.sent < kFast;
+  const auto trip = Clock::now() - p.sent;
+  t.fast = trip < kFast;
+  const double seconds = std::chrono::duration<double>(trip).count();
+  t.rtt = t.rtt == 0 ? seconds : 0.8 * t.rtt + 0.2 * seconds;
   if (!p.resolved) {
     if (code == 0) {
       p.resolved = true;
@@ -453,10 +458,16 @@ void Engine::Impl::nap(int idle) {
   }
   // Results from other ranks arrive through MPI, which has no wait that our own threads can
   // interrupt: poll, often while tasks come back fast, less while long ones run, rarely when idle.
-  bool fast = false;
-  for (const Target& t : targets) fast = fast || (t.fast && t.in_flight > 0);
+  // The cap is a tenth of the shortest round trip among the ranks with work, within
+  // [50 us, 1 ms]: a result waits for the next look at most a tenth of its task's time.
+  double shortest = 1e-3 * 10;
+  for (const Target& t : targets)
+    if (t.in_flight > 0 && !t.local) shortest = std::min(shortest, t.rtt > 0 ? t.rtt : 5e-4);
+  const auto cap = unresolved == 0
+                       ? std::chrono::microseconds(5000)
+                       : std::chrono::microseconds(std::clamp(
+                             static_cast<int64_t>(shortest * 1e6 / 10), int64_t{50}, int64_t{1000}));
   const auto step = std::chrono::microseconds(10 << std::min(idle / 32, 7));
-  const auto cap = std::chrono::microseconds(unresolved == 0 ? 5000 : fast ? 50 : 1000);
   std::unique_lock lock(mutex);
   wake.wait_for(lock, std::min(step, cap), [&] { return rung; });
 }

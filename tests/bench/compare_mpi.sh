@@ -27,7 +27,7 @@ bench="$build/tests/bench/mproc_mpi_bench"
 echo "# load before: $(cat /proc/loadavg)" >&2
 for ((round = 1; round <= rounds; round++)); do
   echo "# round $round/$rounds: mpi4py.futures" >&2
-  "${mpirun[@]}" "$python" -m mpi4py.futures "$(dirname "$0")/mpi4py_bench.py" 20000 \
+  "${mpirun[@]}" "$python" -m mpi4py.futures "$(dirname "$0")/mpi4py_bench.py" 60000 \
     >"$work/round$round.txt"
   echo "# round $round/$rounds: mproc_mpi_bench, 1 worker per serving rank" >&2
   "${mpirun[@]}" -x MPROC_MPI_PROCESSES=1 "$bench" 400000 >>"$work/round$round.txt"

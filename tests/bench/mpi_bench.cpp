@@ -61,7 +61,7 @@ int program(int argc, char** argv) {
   }
   std::vector<int> inputs(n_map);
   for (int i = 0; i < n_map; ++i) inputs[i] = i;
-  for (size_t chunk : {size_t{0}, size_t{1024}}) {
+  for (size_t chunk : {size_t{0}, size_t{256}, size_t{1024}, size_t{4096}}) {
     const auto t = Clock::now();
     const auto out = pool.map<int>(mproc::TaskName{"inc"}, inputs, chunk);
     const double s = since(t);

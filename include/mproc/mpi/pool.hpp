@@ -316,7 +316,8 @@ class MPROC_MPI_API Pool {
   }
 
   // As Pool::map: results in input order; chunksize 0: Python's heuristic over every rank's
-  // workers. Inputs are sent as they are consumed (at most the imap window in flight).
+  // workers (len / (4 * workers), rounded up), with at least 32 chunks. Inputs are sent as they
+  // are consumed (at most the imap window in flight).
   template <class R, class Input>
   auto map(const TaskName& task, Input&& inputs, size_t chunksize = 0,
            const TaskOptions& options = {}) {
@@ -376,7 +377,9 @@ class MPROC_MPI_API Pool {
     if (chunksize != 0) return chunksize;
     if constexpr (std::ranges::sized_range<const Input>) {
       const size_t n = static_cast<size_t>(std::ranges::size(inputs));
-      const size_t per = static_cast<size_t>(4 * processes());
+      // Python's heuristic (4 chunks per worker), but at least 32 chunks: with few workers, a
+      // map in 8 chunks leaves no chunk in flight to overlap one rank's transfer with its work.
+      const size_t per = static_cast<size_t>(4 * std::max(processes(), 8));
       return std::max<size_t>(n / per + (n % per != 0 ? 1 : 0), 1);
     } else {
       return 1;
