@@ -42,18 +42,24 @@ struct Target {
   bool open = false;
   // Whether its tasks come back fast (a round trip under kFast): then it may hold its whole
   // capacity, which hides the trip's latency behind tiny tasks; otherwise at most one task more
-  // than it has workers, so that long tasks are spread as the ranks free up (the last ones do not
-  // wait behind a slow rank's backlog). Starts slow: the first results tell.
+  // than it has workers (none more for tasks of 50 ms and longer), so that long tasks are spread
+  // as the ranks free up (the last ones do not wait behind a slow rank's backlog). Starts slow:
+  // the first results tell.
   bool fast = false;
   double rtt = 0;  // seconds, a moving average of its tasks' round trips
   std::unique_ptr<Executor> local;  // rank 0's own workers
 
   size_t limit() const noexcept {
-    return fast ? capacity : std::min(capacity, static_cast<size_t>(info.processes) + 1);
+    if (fast) return capacity;
+    // Tasks of 50 ms and more: one per worker, as mpi4py's workers take them (an idle worker
+    // then waits one round trip, under a millisecond, for its next task; a queued one could
+    // wait a whole task behind a slower host at the end of a map).
+    const size_t spare = rtt < 0.05 ? 1 : 0;
+    return std::min(capacity, static_cast<size_t>(info.processes) + spare);
   }
 };
 
-constexpr auto kFast = std::chrono::milliseconds(5);
+constexpr auto kFast = std::chrono::milliseconds(20);
 
 struct Pending {
   std::shared_ptr<mproc::detail::JobSink> sink;
@@ -319,22 +325,41 @@ bool Engine::Impl::take_local() {
 
 bool Engine::Impl::schedule() {
   bool any = false;
+  // Each target takes at most its share of what is queued now, in proportion to its workers: a
+  // burst of a few chunks is split over the ranks rather than all sent to the first with room.
+  size_t workers = 0;
+  for (const Target& t : targets)
+    if (t.open) workers += static_cast<size_t>(std::max(t.info.processes, 1));
+  size_t queued = queue.size();
+  std::vector<bool> served(targets.size(), false);  // in this round
   while (!queue.empty()) {
-    // The target with the most room takes a batch of up to its room.
+    // The target with the most room takes a batch of up to its room and its share; once every
+    // target with room has had its batch, a new round shares what is left.
     size_t best = targets.size();
     size_t room = 0;
-    for (size_t i = 0; i < targets.size(); ++i) {
-      const Target& t = targets[i];
-      if (!t.open || t.in_flight >= t.limit()) continue;
-      if (t.limit() - t.in_flight > room) {
-        room = t.limit() - t.in_flight;
-        best = i;
+    for (int pass = 0; pass < 2 && best == targets.size(); ++pass) {
+      if (pass == 1) {
+        if (!any) break;
+        served.assign(targets.size(), false);
+        queued = queue.size();
+      }
+      for (size_t i = 0; i < targets.size(); ++i) {
+        const Target& t = targets[i];
+        if (served[i] || !t.open || t.in_flight >= t.limit()) continue;
+        if (t.limit() - t.in_flight > room) {
+          room = t.limit() - t.in_flight;
+          best = i;
+        }
       }
     }
     if (best == targets.size()) break;
+    served[best] = true;
     any = true;
     Target& t = targets[best];
-    const size_t n = std::min(room, queue.size());
+    const size_t mine = static_cast<size_t>(std::max(t.info.processes, 1));
+    const size_t share =
+        std::max<size_t>(1, (queued * mine + workers - 1) / std::max<size_t>(workers, 1));
+    const size_t n = std::min({room, queue.size(), share});
     const auto now = Clock::now();
     wire::Writer out;
     out.put(pool_id);
