@@ -3,6 +3,8 @@
 // its tasks one after another on rank 0. Prints "name value unit" lines.
 #include <mproc/mpi/pool.hpp>
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -35,6 +37,14 @@ uint64_t count_primes(Range r) {
   return count;
 }
 
+// CPU seconds used by this process (rank 0: the submitting thread and the pool's MPI thread).
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
 double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
@@ -51,6 +61,7 @@ int program(int argc, char** argv) {
     std::vector<mproc::AsyncResult<int>> results;
     results.reserve(n_apply);
     const auto t = Clock::now();
+    const double cpu = cpu_seconds();
     for (int i = 0; i < n_apply; ++i)
       results.push_back(pool.apply_async<int>(mproc::TaskName{"inc"}, i));
     int last = 0;
@@ -58,14 +69,18 @@ int program(int argc, char** argv) {
     const double s = since(t);
     if (last != n_apply) return 1;
     std::printf("mpi_apply_async_tiny %.0f tasks/s\n", n_apply / s);
+    std::printf("mpi_rank0_cpu_per_task %.3f us\n", (cpu_seconds() - cpu) / n_apply * 1e6);
   }
   std::vector<int> inputs(n_map);
   for (int i = 0; i < n_map; ++i) inputs[i] = i;
   for (size_t chunk : {size_t{0}, size_t{256}, size_t{1024}, size_t{4096}}) {
     const auto t = Clock::now();
+    const double cpu = cpu_seconds();
     const auto out = pool.map<int>(mproc::TaskName{"inc"}, inputs, chunk);
     const double s = since(t);
     if (out.back() != n_map) return 1;
+    if (chunk == 0)
+      std::printf("mpi_rank0_cpu_per_map_item %.4f us\n", (cpu_seconds() - cpu) / n_map * 1e6);
     std::printf("mpi_map_tiny_chunk%zu %.0f tasks/s\n", chunk, n_map / s);
   }
   {
