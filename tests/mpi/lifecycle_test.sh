@@ -32,8 +32,10 @@ limit=$([[ $mode == clean ]] && echo 1 || echo 50)
 for ((i = 0; i < limit; i++)); do
   left=()
   while read -r pid; do
-    # A zombie is gone for our purpose only once reaped: kill -0 still sees it, so does this.
-    if kill -0 "$pid" 2>/dev/null; then left+=("$pid"); fi
+    # A zombie has ended: under CI's leak guard (a child subreaper) the job's orphans become its
+    # zombies until it reaps them, and it reports any it cannot.
+    state=$(sed -E 's/.*\) (.).*/\1/' "/proc/$pid/stat" 2>/dev/null || true)
+    if [[ -n $state && $state != Z ]]; then left+=("$pid"); fi
   done <"$pid_file"
   ((${#left[@]} == 0)) && break
   sleep 0.1
