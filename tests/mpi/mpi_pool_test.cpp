@@ -294,7 +294,8 @@ TEST(MpiPool, CallbacksProgressAndStates) {
 TEST(MpiPool, TerminateResolvesEverything) {
   mproc::mpi::Pool pool;
   std::vector<mproc::AsyncResult<int>> results;
-  for (int i = 0; i < 20; ++i) results.push_back(pool.apply_async<int>(TaskName{"sleep_ms"}, 10000));
+  for (int i = 0; i < 20; ++i)
+    results.push_back(pool.apply_async<int>(TaskName{"sleep_ms"}, 10000));
   pool.terminate();
   for (auto& r : results) {
     ASSERT_TRUE(r.wait(0s));
