@@ -84,7 +84,7 @@ class Server {
     const bool answer_due = std::chrono::steady_clock::now() - last_results_ <
                             std::chrono::milliseconds(5);
     const auto step = std::chrono::microseconds(20 << std::min(idle / 64, 6));
-    const auto cap = std::chrono::microseconds(answer_due ? 100 : 2000);
+    const auto cap = std::chrono::microseconds(answer_due ? 100 : 500);
     doorbell_.wait(std::min(step, cap));
   }
 
