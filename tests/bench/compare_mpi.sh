@@ -59,6 +59,9 @@ ratio("apply_async tiny / mpi4py submit (1 worker/rank)",
       lambda v: v["mpi_apply_async_tiny"] / v["mpi4py_submit_tiny"], ">= 20x")
 ratio("map 200k tiny / mpi4py best chunksize (1 worker/rank)",
       lambda v: v["mpi_map_tiny_chunk0"] / best_map(v), ">= 20x")
+best_ours = lambda v, p="mpi_": max(x for k, x in v.items() if k.startswith(p + "map_tiny_chunk"))
+ratio("map 200k tiny, best chunksize of each (1 worker/rank)",
+      lambda v: best_ours(v) / best_map(v), "")
 ratio("CPU speed-up, mproc (1 worker/rank)", lambda v: v["mpi_cpu_speedup"], "")
 ratio("CPU speed-up, mpi4py", lambda v: v["mpi4py_cpu_speedup"], "")
 ratio("CPU speed-up mproc / mpi4py (1 worker/rank)",
