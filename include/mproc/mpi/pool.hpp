@@ -38,8 +38,9 @@
 // forkserver, which run() starts before MPI_Init on every rank: no worker is forked from a process
 // that has initialised MPI.
 //
-// Thread-safety: as the local Pool. Only rank 0's program creates pools, one or more in turn (or
-// at once), between run()'s start and the program's return.
+// Thread-safety: as the local Pool. Only rank 0's program creates pools, one at a time (the
+// pool's thread owns MPI: a second live pool is errc::bad_state), between run()'s start and the
+// program's return; end it (destroy, join or terminate) before the program returns.
 #pragma once
 
 #include <mproc/mpi/export.h>
