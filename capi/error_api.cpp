@@ -49,6 +49,10 @@ const char* mproc_err_name(int code) {
 
 const char* mproc_last_error_message(void) { return mproc::capi::last_error_message(); }
 
+int mproc_set_last_error(int code, const char* message) {
+  return mproc::capi::fail(code, message != nullptr ? message : "");
+}
+
 unsigned mproc_version(void) { return MPROC_VERSION_HEX; }
 
 const char* mproc_version_string(void) { return MPROC_VERSION_STRING; }

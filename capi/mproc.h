@@ -54,6 +54,12 @@ MPROC_API const char *mproc_err_name(int code);
  * the next failing mproc call on this thread. Never NULL. */
 MPROC_API const char *mproc_last_error_message(void);
 
+/** Records `message` (NULL: "") as this thread's last error message and returns `code`: for
+ * libraries layered on mproc's C ABI (libmproc_mpi), so that mproc_last_error_message() gives
+ * their errors' detail too. Never fails (without memory for the message, it is left empty).
+ * Since: 0.2. */
+MPROC_API int mproc_set_last_error(int code, const char *message);
+
 /** The library's version at run time, as MPROC_VERSION_HEX (0xMMmmpp) and as "M.m.p". Compare with
  * the header's macros to detect a header/library mismatch. */
 MPROC_API unsigned mproc_version(void);
@@ -962,7 +968,15 @@ MPROC_API int mproc_task_result_set(mproc_task_result_t *result, const void *dat
  * on. Errors: -EINVAL (result NULL), MPROC_ESTATE (as mproc_task_result_set), -ENOMEM. */
 MPROC_API int mproc_task_result_fail(mproc_task_result_t *result, const char *message);
 
-/** Runs in each worker when it starts, before its first task; nonzero means failure. A pool whose
+/** Registers fn (with user_data) under `name`, as C++'s mproc::register_task does: a process that
+ * is not a fork of this one (an MPI rank of the same program, libmproc_mpi's
+ * mproc_mpi_pool_submit) finds the task by its name. Register the same names in every process,
+ * before they start (mproc_mpi_run). Registering a name again replaces it. user_data is used in
+ * each process as that process registered it.
+ * Errors: -EINVAL (name NULL or empty, fn NULL), -ENOMEM. Since: 0.2. */
+MPROC_API int mproc_register_task(const char *name, mproc_task_fn fn, void *user_data);
+
+/* Runs in each worker when it starts, before its first task; nonzero means failure. A pool whose
  * initializer keeps failing becomes broken after a few attempts (no endless respawning): its
  * outstanding and later tasks fail with MPROC_EBROKEN. */
 typedef int (*mproc_pool_initializer_fn)(void *user_data);

@@ -64,6 +64,16 @@ int mproc_task_result_set(mproc_task_result_t* result, const void* data, size_t 
   });
 }
 
+int mproc_register_task(const char* name, mproc_task_fn fn, void* user_data) {
+  return mproc::capi::guard("mproc_register_task", [&] {
+    constexpr const char* function = "mproc_register_task";
+    mproc::capi::require(name, function, "name");
+    if (fn == nullptr) throw mproc::capi::invalid_argument(function, "fn is NULL");
+    mproc::register_task(name, mproc::capi::CTask{fn, user_data});
+    return 0;
+  });
+}
+
 int mproc_task_result_fail(mproc_task_result_t* result, const char* message) {
   return mproc::capi::guard("mproc_task_result_fail", [&] {
     auto& r = mproc::capi::running(result, "mproc_task_result_fail");

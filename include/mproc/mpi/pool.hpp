@@ -1,0 +1,473 @@
+// mproc::mpi::Pool: the same Pool across hosts, on Open MPI (libmproc_mpi, target mproc::mpi).
+//
+//   int square(int x) { return x * x; }
+//   int program(int, char**) {
+//     mproc::mpi::Pool pool;                                    // every rank's workers
+//     auto v = pool.map<int>(mproc::TaskName{"square"}, inputs); // input order
+//     pool.close(); pool.join();
+//     return 0;
+//   }
+//   int main(int argc, char** argv) {
+//     mproc::register_task("square", square);                    // on every rank, before run()
+//     return mproc::mpi::run(argc, argv, program);
+//   }
+//
+// Launch with `mpirun -n N ./program` (one rank per host with a hostfile: `--map-by ppr:1:node`).
+// Rank 0 runs `program`; every other rank serves tasks through a local mproc Pool of its own
+// (RunOptions::processes workers, by default its host's cpu_count()), until rank 0's program
+// returns; then every rank leaves MPI and run() returns the program's exit code on rank 0, 0 on
+// the others. Without mpirun, run() calls the program with a one-rank pool of local workers and
+// does not initialise MPI at all.
+//
+// Tasks are named: the same binary runs on every host, and a task is found by the name it was
+// registered under (mproc::register_task, before run()); the caller names the result type R, and
+// R and the argument types must be those of the registration (EINVAL otherwise). Arguments and
+// results travel through the codec, as with the local Pool.
+//
+// Semantics are the local Pool's (pool.hpp): the same error codes, AsyncResult and its callbacks
+// (run in the pool's MPI thread), timeouts, close / join / terminate, progress. Differences:
+// cancel() on a result has no effect; a per-task timeout is enforced by the rank running the task
+// (from its start, as locally) and also by rank 0 (from the moment the task was sent, plus a grace
+// of one second and a quarter of the timeout), so it fires even if the rank stops answering.
+// Faults: a worker killed on a remote host fails its task with errc::worker_died and is replaced.
+// A whole rank that dies takes the job down: Open MPI aborts every rank (its default error
+// handler), and each rank's local workers die with it (see the README, "Past one machine").
+//
+// Threads: each Pool has one thread in rank 0 that owns MPI (every MPI call of the pool is made
+// there); serving ranks make MPI calls from their main thread only. Workers are forked by the
+// forkserver, which run() starts before MPI_Init on every rank: no worker is forked from a process
+// that has initialised MPI.
+//
+// Thread-safety: as the local Pool. Only rank 0's program creates pools, one at a time (the
+// pool's thread owns MPI: a second live pool is errc::bad_state), between run()'s start and the
+// program's return; end it (destroy, join or terminate) before the program returns.
+#pragma once
+
+#include <mproc/cxx20.hpp>  // first: one clear error without C++20
+#include <mproc/mpi/export.h>
+#include <mproc/pool.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <typeinfo>
+#include <utility>
+#include <vector>
+
+namespace mproc::mpi {
+
+struct RunOptions {
+  // The number of workers of a serving rank's local pool, asked of each rank with its number;
+  // empty, or a result <= 0: cpu_count() of its host. Also taken from the environment variable
+  // MPROC_MPI_PROCESSES when set (it wins).
+  std::function<int(int rank)> processes;
+};
+
+// Runs `program` on rank 0 and serves tasks on the others (see the file comment). Call it once,
+// from main(), before starting threads. Returns the program's exit code on rank 0 and 0 elsewhere.
+// Errors: bad_state if called twice or from a task; the errors of MPI_Init (errc::internal with
+// MPI's text); an exception thrown by the program is rethrown on rank 0 after the other ranks
+// were told to stop.
+MPROC_MPI_API int run(int argc, char** argv, const std::function<int(int, char**)>& program,
+                      const RunOptions& options = {});
+// This process's rank and the number of ranks (0 and 1 outside an MPI launch, or before run()).
+MPROC_MPI_API int rank() noexcept;
+MPROC_MPI_API int size() noexcept;
+
+struct PoolOptions {
+  // Workers on rank 0 itself: -1 (default): none when other ranks serve, cpu_count() when rank 0
+  // is alone; otherwise this many (0: none; an error when rank 0 is alone).
+  int local_processes = -1;
+  // Back-pressure: at most this many tasks (or map chunks) per worker of a rank are sent to it and
+  // unfinished, while its tasks come back within a few milliseconds (tiny tasks: the depth hides
+  // the MPI round trip); while they take longer, at most one more than its workers. A rank with
+  // more workers gets proportionally more. >= 1.
+  size_t tasks_per_worker = 32;
+  // Called in the pool's MPI thread after each finished task (or chunk) with the number of task
+  // items finished so far. Keep it quick.
+  std::function<void(size_t completed)> on_progress;
+};
+
+// A rank serving a pool, as it reported itself.
+struct RankInfo {
+  int rank = 0;       // 0 for rank 0's own workers
+  int processes = 0;  // its local pool's workers
+  int pid = 0;        // the serving process (not a worker)
+  std::string host;
+};
+
+namespace detail {
+
+// A task as rank 0's engine sees it: a registered name, its items' argument bytes, a sink.
+struct RemoteJob {
+  std::string task;
+  std::string payload;  // [u32 count][items], as mproc::detail::TaskWriter lays them out
+  std::shared_ptr<mproc::detail::JobSink> sink;
+  uint32_t items = 1;
+  std::optional<Seconds> timeout;
+};
+
+// The payload of a RemoteJob from a TaskWriter made with TaskWriter(Invoker{}, "").
+MPROC_MPI_API std::string remote_payload(mproc::detail::TaskWriter& writer);
+// Errors: EINVAL for an unknown name, or a registration with other argument or result types.
+MPROC_MPI_API void check_task(const std::string& name, const std::type_info& args,
+                              const std::type_info& result);
+
+// Rank 0's side of a pool: the queue, the scheduling over the ranks, the MPI thread.
+class MPROC_MPI_API Engine {
+ public:
+  static std::shared_ptr<Engine> create(const PoolOptions& options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Errors: closed, terminated (as the local Pool).
+  void submit(std::vector<RemoteJob>& jobs, bool feeder = false);
+  void submit_one(RemoteJob&& job);
+  void add_feeder();
+  void remove_feeder() noexcept;
+  void close();
+  void join();
+  void terminate();
+  int processes() const noexcept;
+  std::vector<RankInfo> ranks() const;
+  PoolStats stats() const;
+  size_t completed() const noexcept;
+  size_t imap_window() const noexcept;
+  // terminate() and the wait for the MPI thread, unless joined; never throws.
+  void stop() noexcept;
+
+  struct Impl;
+
+ private:
+  Engine();
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace detail
+
+// The results of Pool::imap / imap_unordered, streamed; as mproc::ImapIterator (at most `window`
+// chunks in flight: memory on rank 0 stays bounded whatever the input's length).
+// Thread-safety: one thread at a time.
+template <class V>
+class ImapIterator {
+ public:
+  using Feed = std::function<std::optional<detail::RemoteJob>(uint64_t index)>;
+
+  ImapIterator(std::shared_ptr<detail::Engine> engine,
+               std::shared_ptr<mproc::detail::ImapState> state, Feed feed, size_t window)
+      : engine_(std::move(engine)), state_(std::move(state)), feed_(std::move(feed)),
+        window_(std::max<size_t>(window, 1)) {
+    engine_->add_feeder();
+    feeding_ = true;
+    top_up();
+  }
+  ImapIterator(ImapIterator&&) noexcept = default;
+  ImapIterator& operator=(ImapIterator&&) noexcept = default;
+  ~ImapIterator() {
+    if (feeding_ && engine_) engine_->remove_feeder();
+  }
+
+  std::optional<V> next() { return next_impl(std::nullopt); }
+  std::optional<V> next(Seconds timeout) { return next_impl(timeout); }
+  size_t in_flight() const noexcept { return submitted_ - consumed_; }
+  size_t max_in_flight() const noexcept { return max_in_flight_; }
+  size_t window() const noexcept { return window_; }
+
+  class iterator {
+   public:
+    using value_type = V;
+    using difference_type = std::ptrdiff_t;
+    iterator() = default;
+    explicit iterator(ImapIterator* owner) : owner_(owner) { advance(); }
+    const V& operator*() const { return *current_; }
+    iterator& operator++() {
+      advance();
+      return *this;
+    }
+    void operator++(int) { advance(); }
+    friend bool operator==(const iterator& it, std::default_sentinel_t) { return !it.current_; }
+
+   private:
+    void advance() { current_ = owner_->next(); }
+    ImapIterator* owner_ = nullptr;
+    std::optional<V> current_;
+  };
+  iterator begin() { return iterator(this); }
+  std::default_sentinel_t end() { return {}; }
+
+ private:
+  void stop_feeding() {
+    if (feeding_) engine_->remove_feeder();
+    feeding_ = false;
+  }
+
+  void top_up() {
+    while (feeding_ && submitted_ - consumed_ < window_) {
+      std::optional<detail::RemoteJob> job = feed_(submitted_);
+      if (!job) {
+        stop_feeding();
+        break;
+      }
+      std::vector<detail::RemoteJob> jobs;
+      jobs.push_back(std::move(*job));
+      try {
+        engine_->submit(jobs, true);
+      } catch (const Error& e) {
+        stop_feeding();
+        feed_error_ = e;
+        break;
+      }
+      ++submitted_;
+      max_in_flight_ = std::max(max_in_flight_, submitted_ - consumed_);
+    }
+  }
+
+  std::optional<V> next_impl(const std::optional<Seconds>& timeout) {
+    for (;;) {
+      if (pos_ < current_.count) {
+        if (++pos_ == current_.count) {
+          ++consumed_;
+          top_up();
+        }
+        return decode_next();
+      }
+      top_up();
+      if (consumed_ == submitted_) {
+        if (feed_error_) {
+          Error e = *feed_error_;
+          feed_error_.reset();
+          throw e;
+        }
+        return std::nullopt;
+      }
+      if (!state_->take(consumed_, current_, timeout))
+        throw Error(errc::timed_out, "imap: no result within the timeout");
+      pos_ = 0;
+      cursor_ = current_.bytes.data();
+      if (current_.count == 0) ++consumed_;
+    }
+  }
+
+  std::optional<V> decode_next() {
+    if (current_.code) throw Error(current_.code, current_.message);
+    mproc::detail::ItemView item{};
+    if (!mproc::detail::next_item<V>(cursor_, current_.bytes.data() + current_.bytes.size(), item))
+      throw Error(errc::internal, "imap: malformed result record");
+    if (item.status != mproc::detail::ItemStatus::ok) throw mproc::detail::item_error(item);
+    if constexpr (std::is_same_v<V, std::monostate>)
+      return V{};
+    else
+      return Codec<V>::decode(item.data, item.size);
+  }
+
+  std::shared_ptr<detail::Engine> engine_;
+  std::shared_ptr<mproc::detail::ImapState> state_;
+  Feed feed_;
+  size_t window_ = 1;
+  bool feeding_ = false;
+  size_t submitted_ = 0;
+  size_t consumed_ = 0;
+  size_t max_in_flight_ = 0;
+  mproc::detail::ImapChunk current_;
+  uint32_t pos_ = 0;
+  const char* cursor_ = nullptr;
+  std::optional<Error> feed_error_;
+};
+
+// Thread-safety: see the file comment.
+class MPROC_MPI_API Pool {
+ public:
+  // Asks every serving rank to start a local pool and waits until each has (or failed: the
+  // first rank's error). Errors: bad_state on a rank other than 0; EINVAL for bad options.
+  Pool();
+  explicit Pool(const PoolOptions& options);
+  // If not joined: terminate(). Never hangs on a rank that answers.
+  ~Pool();
+  Pool(Pool&& other) noexcept;
+  Pool& operator=(Pool&& other) noexcept;
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+
+  // The task registered under `task.name`, with these arguments, on some rank's worker.
+  template <class R, class... Args>
+  AsyncResult<R> apply_async(const TaskName& task, Args&&... args) {
+    return apply_async<R>(TaskOptions{}, task, std::forward<Args>(args)...);
+  }
+  template <class R, class... Args>
+  AsyncResult<R> apply_async(const TaskOptions& options, const TaskName& task, Args&&... args) {
+    using Tuple = std::tuple<mproc::detail::wire_t<Args>...>;
+    detail::check_task(task.name, typeid(Tuple), typeid(R));
+    auto state = std::make_shared<mproc::detail::ApplyState<R>>();
+    mproc::detail::TaskWriter writer(mproc::detail::Invoker{}, std::string_view{});
+    writer.add(mproc::detail::wire_t<Args>(args)...);
+    detail::RemoteJob job;
+    job.task = task.name;
+    job.payload = detail::remote_payload(writer);
+    job.sink = std::shared_ptr<mproc::detail::JobSink>(state, state.get());
+    job.timeout = options.timeout;
+    engine().submit_one(std::move(job));
+    return AsyncResult<R>(
+        std::shared_ptr<mproc::detail::ValueCore<mproc::detail::item_t<R>>>(std::move(state)));
+  }
+  template <class R, class... Args>
+  R apply(const TaskName& task, Args&&... args) {
+    return apply_async<R>(task, std::forward<Args>(args)...).get();
+  }
+
+  // As Pool::map: results in input order; chunksize 0: Python's heuristic over every rank's
+  // workers (len / (4 * workers), rounded up), with at least 32 chunks. Inputs are sent as they
+  // are consumed (at most the imap window in flight).
+  template <class R, class Input>
+  auto map(const TaskName& task, Input&& inputs, size_t chunksize = 0,
+           const TaskOptions& options = {}) {
+    const size_t size = size_hint(inputs);
+    const size_t chunk = default_chunksize(inputs, chunksize);
+    return collect(map_stream<R, false, true>(task, std::forward<Input>(inputs), chunk, options),
+                   size);
+  }
+  template <class R, class Input>
+  auto starmap(const TaskName& task, Input&& inputs, size_t chunksize = 0,
+               const TaskOptions& options = {}) {
+    const size_t size = size_hint(inputs);
+    const size_t chunk = default_chunksize(inputs, chunksize);
+    return collect(map_stream<R, true, true>(task, std::forward<Input>(inputs), chunk, options),
+                   size);
+  }
+  // Submits every input now (a sized range); the result resolves with every value, or the first
+  // error.
+  template <class R, std::ranges::sized_range Input>
+  auto map_async(const TaskName& task, Input&& inputs, size_t chunksize = 0,
+                 const TaskOptions& options = {}) {
+    return map_async_impl<R, false>(task, inputs, chunksize, options);
+  }
+  template <class R, std::ranges::sized_range Input>
+  auto starmap_async(const TaskName& task, Input&& inputs, size_t chunksize = 0,
+                     const TaskOptions& options = {}) {
+    return map_async_impl<R, true>(task, inputs, chunksize, options);
+  }
+  // Streamed, in input order (imap) or completion order (imap_unordered); window 0: the pool's
+  // default (4 chunks per worker of every rank, at least 16).
+  template <class R, class Input>
+  auto imap(const TaskName& task, Input&& inputs, size_t chunksize = 1, size_t window = 0,
+            const TaskOptions& options = {}) {
+    return map_stream<R, false, true>(task, std::forward<Input>(inputs), chunksize, options,
+                                      window);
+  }
+  template <class R, class Input>
+  auto imap_unordered(const TaskName& task, Input&& inputs, size_t chunksize = 1,
+                      size_t window = 0, const TaskOptions& options = {}) {
+    return map_stream<R, false, false>(task, std::forward<Input>(inputs), chunksize, options,
+                                       window);
+  }
+
+  void close();
+  void join();
+  void terminate();
+
+  // Workers over every rank (rank 0's own included).
+  int processes() const;
+  std::vector<RankInfo> ranks() const;
+  PoolStats stats() const;
+  size_t completed_tasks() const;
+
+ private:
+  template <class Input>
+  size_t default_chunksize(const Input& inputs, size_t chunksize) const {
+    if (chunksize != 0) return chunksize;
+    if constexpr (std::ranges::sized_range<const Input>) {
+      const size_t n = static_cast<size_t>(std::ranges::size(inputs));
+      // Python's heuristic (4 chunks per worker), but at least 32 chunks: with few workers, a
+      // map in 8 chunks leaves no chunk in flight to overlap one rank's transfer with its work.
+      const size_t per = static_cast<size_t>(4 * std::max(processes(), 8));
+      return std::max<size_t>(n / per + (n % per != 0 ? 1 : 0), 1);
+    } else {
+      return 1;
+    }
+  }
+  template <class Input>
+  static size_t size_hint(const Input& inputs) {
+    if constexpr (std::ranges::sized_range<const Input>)
+      return static_cast<size_t>(std::ranges::size(inputs));
+    else
+      return 0;
+  }
+  template <class V>
+  static std::vector<V> collect(ImapIterator<V>&& it, size_t size_hint) {
+    std::vector<V> out;
+    out.reserve(size_hint);
+    while (auto v = it.next()) out.push_back(std::move(*v));
+    return out;
+  }
+  template <bool Star, class T>
+  using args_of = typename mproc::detail::call_shape<Star, void, T>::args;
+
+  template <class R, bool Star, class Input>
+  auto map_async_impl(const TaskName& task, Input& inputs, size_t chunksize,
+                      const TaskOptions& options) {
+    using T = std::ranges::range_value_t<Input>;
+    using V = mproc::detail::item_t<R>;
+    detail::check_task(task.name, typeid(args_of<Star, T>), typeid(R));
+    const size_t n = static_cast<size_t>(std::ranges::size(inputs));
+    chunksize = default_chunksize(inputs, chunksize);
+    const size_t chunks = n / chunksize + (n % chunksize != 0 ? 1 : 0);
+    auto state = std::make_shared<mproc::detail::MapState<V>>(n, chunks);
+    std::vector<detail::RemoteJob> jobs;
+    jobs.reserve(chunks);
+    auto it = std::ranges::begin(inputs);
+    for (size_t offset = 0; offset < n; offset += chunksize) {
+      mproc::detail::TaskWriter writer(mproc::detail::Invoker{}, std::string_view{});
+      for (size_t i = 0; i < chunksize && offset + i < n; ++i, ++it)
+        mproc::detail::add_map_item<Star>(writer, *it);
+      detail::RemoteJob job;
+      job.task = task.name;
+      job.items = writer.count();
+      job.payload = detail::remote_payload(writer);
+      job.sink = std::make_shared<mproc::detail::MapChunkSink<V>>(state, offset);
+      job.timeout = options.timeout;
+      jobs.push_back(std::move(job));
+    }
+    if (!jobs.empty()) engine().submit(jobs);
+    return AsyncResult<std::vector<V>>(std::move(state));
+  }
+
+  template <class R, bool Star, bool Ordered, class Input>
+  ImapIterator<mproc::detail::item_t<R>> map_stream(const TaskName& task, Input&& inputs,
+                                                    size_t chunksize, const TaskOptions& options,
+                                                    size_t window = 0) {
+    using T = mproc::detail::input_value_t<Input>;
+    using Source = mproc::detail::input_source_t<Input>;
+    detail::check_task(task.name, typeid(args_of<Star, T>), typeid(R));
+    if (chunksize == 0) chunksize = 1;
+    auto state = std::make_shared<mproc::detail::ImapState>(Ordered);
+    auto source = std::make_shared<Source>(std::forward<Input>(inputs));
+    const std::optional<Seconds> timeout = options.timeout;
+    auto feed = [source, state, chunksize, timeout,
+                 name = task.name](uint64_t index) -> std::optional<detail::RemoteJob> {
+      mproc::detail::TaskWriter writer(mproc::detail::Invoker{}, std::string_view{});
+      for (size_t i = 0; i < chunksize; ++i) {
+        auto x = source->next();
+        if (!x) break;
+        mproc::detail::add_map_item<Star>(writer, *x);
+      }
+      if (writer.count() == 0) return std::nullopt;
+      detail::RemoteJob job;
+      job.task = name;
+      job.items = writer.count();
+      job.payload = detail::remote_payload(writer);
+      job.sink = std::make_shared<mproc::detail::ImapChunkSink>(state, index, job.items);
+      job.timeout = timeout;
+      return job;
+    };
+    return ImapIterator<mproc::detail::item_t<R>>(
+        engine_, state, std::move(feed), window != 0 ? window : engine().imap_window());
+  }
+
+  detail::Engine& engine() const;
+
+  std::shared_ptr<detail::Engine> engine_;
+};
+
+}  // namespace mproc::mpi

@@ -1,0 +1,75 @@
+#include "mpi/comm.hpp"
+
+#include <mproc/error.hpp>
+
+#include <mpi.h>
+
+#include <climits>
+#include <thread>
+
+namespace mproc::mpi {
+
+struct Comm::Send {
+  std::string body;
+  MPI_Request request = MPI_REQUEST_NULL;
+};
+
+Comm::~Comm() { flush(); }
+
+void Comm::send(int dest, int tag, std::string body) {
+  if (body.size() > static_cast<size_t>(INT_MAX))
+    throw Error(errc::too_big, "mpi: a message of " + std::to_string(body.size()) +
+                                   " bytes is larger than MPI's int count");
+  auto* s = new Send{std::move(body), MPI_REQUEST_NULL};
+  // MPI's errors abort the job (MPI_ERRORS_ARE_FATAL, the default handler): see the README's
+  // fault model.
+  MPI_Isend(s->body.data(), static_cast<int>(s->body.size()), MPI_BYTE, dest, tag, MPI_COMM_WORLD,
+            &s->request);
+  sends_.push_back(s);
+}
+
+bool Comm::progress() {
+  // Sends complete roughly in order; stop at the first one still under way.
+  while (!sends_.empty()) {
+    int done = 0;
+    MPI_Test(&sends_.front()->request, &done, MPI_STATUS_IGNORE);
+    if (done == 0) break;
+    delete sends_.front();
+    sends_.pop_front();
+  }
+  // The one at the front may be large while later ones finished: test those too, now and then.
+  if (sends_.size() > 1) {
+    for (auto it = sends_.begin() + 1; it != sends_.end();) {
+      int done = 0;
+      MPI_Test(&(*it)->request, &done, MPI_STATUS_IGNORE);
+      if (done != 0) {
+        delete *it;
+        it = sends_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  return !sends_.empty();
+}
+
+bool Comm::poll(Message& out, int source) {
+  int flag = 0;
+  MPI_Status status;
+  MPI_Iprobe(source < 0 ? MPI_ANY_SOURCE : source, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
+  if (flag == 0) return false;
+  int count = 0;
+  MPI_Get_count(&status, MPI_BYTE, &count);
+  out.source = status.MPI_SOURCE;
+  out.tag = status.MPI_TAG;
+  out.body.resize(static_cast<size_t>(count));
+  MPI_Recv(out.body.data(), count, MPI_BYTE, status.MPI_SOURCE, status.MPI_TAG, MPI_COMM_WORLD,
+           MPI_STATUS_IGNORE);
+  return true;
+}
+
+void Comm::flush() {
+  while (progress()) std::this_thread::yield();
+}
+
+}  // namespace mproc::mpi

@@ -1,0 +1,40 @@
+// MPI point-to-point for the one thread of a process that owns MPI: non-blocking sends whose
+// buffers are kept until they complete (two ranks sending large messages to each other at once
+// would deadlock with blocking sends), and a non-blocking receive of whatever arrived.
+// Thread-safety: one thread (the MPI-owning one) only.
+#pragma once
+
+#include <deque>
+#include <string>
+
+namespace mproc::mpi {
+
+class Comm {
+ public:
+  struct Message {
+    int source = 0;
+    int tag = 0;
+    std::string body;
+  };
+
+  Comm() = default;
+  ~Comm();  // waits for unfinished sends (see flush)
+  Comm(const Comm&) = delete;
+  Comm& operator=(const Comm&) = delete;
+
+  // Starts sending `body` to rank `dest`. Errors: too_big past INT_MAX bytes.
+  void send(int dest, int tag, std::string body);
+  // Completes the sends that have finished; true if some are still under way.
+  bool progress();
+  // Receives a message that has arrived (from `source`, or any rank if -1); false if none has.
+  bool poll(Message& out, int source = -1);
+  // Waits (polling, bounded by MPI itself) until every send has completed.
+  void flush();
+  bool sending() const noexcept { return !sends_.empty(); }
+
+ private:
+  struct Send;
+  std::deque<Send*> sends_;
+};
+
+}  // namespace mproc::mpi

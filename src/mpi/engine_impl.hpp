@@ -1,0 +1,137 @@
+// Rank 0's engine, shared by its two halves: engine.cpp (the callers' side: submissions,
+// close / join / terminate) and engine_thread.cpp (the pool's MPI thread).
+//
+// Rank 0's side of a pool: submissions queue here; one thread (the pool's MPI thread, the only
+// one of the process that calls MPI while the pool lives) sends them to the ranks that have room,
+// collects their results and resolves the callers' results.
+//
+// Scheduling is by credit: each rank reported its capacity (workers x tasks_per_worker) when its
+// local pool started; a task (or map chunk) takes one unit until its result is back. So a host
+// with more workers gets proportionally more work, each rank pulls more as its pool frees room,
+// and no rank holds more than its capacity (back-pressure: the rest waits in rank 0's queue,
+// bounded itself for imap by the iterator's window).
+#pragma once
+
+#include <mproc/mpi/pool.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "mpi/comm.hpp"
+#include "mpi/executor.hpp"
+#include "mpi/runtime.hpp"
+#include "mpi/wire.hpp"
+
+namespace mproc::mpi::detail {
+
+using Clock = std::chrono::steady_clock;
+
+// A target of tasks: a serving rank, or rank 0's own local pool (rank 0).
+struct Target {
+  RankInfo info;
+  size_t capacity = 0;
+  size_t in_flight = 0;  // sent and not answered (timed-out tasks still count until they are)
+  bool open = false;
+  // Whether its tasks come back fast (a round trip under kFast): then it may hold its whole
+  // capacity, which hides the trip's latency behind tiny tasks; otherwise at most one task more
+  // than it has workers (none more for tasks of 50 ms and longer), so that long tasks are spread
+  // as the ranks free up (the last ones do not wait behind a slow rank's backlog). Starts slow:
+  // the first results tell.
+  bool fast = false;
+  double rtt = 0;  // seconds, a moving average of its tasks' round trips
+  std::unique_ptr<Executor> local;  // rank 0's own workers
+
+  size_t limit() const noexcept {
+    if (fast) return capacity;
+    // Tasks of 50 ms and more: one per worker, as mpi4py's workers take them (an idle worker
+    // then waits one round trip, under a millisecond, for its next task; a queued one could
+    // wait a whole task behind a slower host at the end of a map).
+    const size_t spare = rtt < 0.05 ? 1 : 0;
+    return std::min(capacity, static_cast<size_t>(info.processes) + spare);
+  }
+};
+
+inline constexpr auto kFast = std::chrono::milliseconds(20);
+
+struct Pending {
+  std::shared_ptr<mproc::detail::JobSink> sink;
+  size_t target = 0;
+  uint32_t items = 1;
+  Clock::time_point deadline = Clock::time_point::max();
+  Clock::time_point sent;
+  bool resolved = false;  // by rank 0's own timeout; the rank's answer is still awaited
+};
+
+enum class State { running, closed, terminating };
+
+
+struct Engine::Impl {
+  PoolOptions options;
+  uint64_t pool_id = 0;
+
+  // Shared with the callers' threads.
+  std::mutex mutex;
+  std::condition_variable wake;      // the MPI thread's nap
+  std::condition_variable started;   // the constructor's wait
+  std::vector<RemoteJob> inbox;
+  bool rung = false;
+  State state = State::running;
+  size_t feeders = 0;
+  bool ready = false;
+  std::optional<Error> start_error;
+  std::vector<RankInfo> ranks;
+  int processes = 0;
+  bool finished = false;
+  std::atomic<size_t> completed{0};
+  std::atomic<size_t> queued_count{0};
+  std::atomic<size_t> in_flight_count{0};
+  std::thread thread;
+  bool joined = false;
+
+  // The MPI thread's own.
+  std::unique_ptr<Comm> comm;
+  std::deque<RemoteJob> queue;
+  std::unordered_map<uint64_t, Pending> pending;
+  std::vector<Target> targets;
+  uint64_t next_id = 0;
+  size_t unresolved = 0;
+  size_t with_deadline = 0;
+  Clock::time_point next_deadline_check = Clock::time_point::max();
+
+  void ring() {
+    {
+      std::lock_guard lock(mutex);
+      rung = true;
+    }
+    wake.notify_one();
+  }
+
+  // ---- the MPI thread
+  void main() noexcept;
+  bool start();
+  void fail_start(const Error& e);
+  bool take_inbox(State& state, size_t& feeders_now);
+  bool receive();
+  bool take_local();
+  void on_results(size_t target, wire::Reader& in);
+  void on_outcome(size_t target, uint64_t id, uint32_t count, int32_t code, const char* data,
+                  size_t size);
+  bool schedule();
+  void check_deadlines();
+  void resolve_failure(Pending& p, std::error_code code, const std::string& message);
+  void shut(bool terminate);
+  void wait_replies(int tag, Clock::duration limit);
+  void nap(int idle);
+  void publish_counts() {
+    queued_count.store(queue.size(), std::memory_order_relaxed);
+    in_flight_count.store(unresolved, std::memory_order_relaxed);
+  }
+};
+
+}  // namespace mproc::mpi::detail

@@ -1,0 +1,438 @@
+// The pool's MPI thread on rank 0: starting the ranks' pools, scheduling, results, timeouts,
+// and ending the pool on every rank. See engine_impl.hpp.
+#include "mpi/engine_impl.hpp"
+
+#include <mproc/log.hpp>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+namespace mproc::mpi::detail {
+
+namespace {
+
+// mproc's logger is the core's own (spdlog, not exported): a line on stderr at its level.
+void log_warning(const std::string& text) {
+  if (log_level() <= LogLevel::warn)
+    std::fprintf(stderr, "[mproc] [%d] %s\n", static_cast<int>(::getpid()), text.c_str());
+}
+
+double seconds_of(const std::optional<Seconds>& t) { return t ? t->count() : 0.0; }
+
+}  // namespace
+
+bool Engine::Impl::start() {
+  const int size = runtime::size();
+  int local = options.local_processes;
+  if (local < 0) local = size > 1 ? 0 : cpu_count();
+  if (size == 1 && local == 0)
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                "mpi::Pool: rank 0 is alone and local_processes is 0: no worker would run tasks");
+  const size_t per_worker = std::max<size_t>(options.tasks_per_worker, 1);
+  for (int k = 1; k < size; ++k) {
+    wire::Writer out;
+    out.put(pool_id).put(int32_t{0}).put(static_cast<uint64_t>(per_worker));
+    comm->send(k, wire::kOpen, out.take());
+    Target t;
+    t.info.rank = k;
+    targets.push_back(std::move(t));
+  }
+  std::optional<Error> error;
+  if (local > 0) {
+    Target t;
+    try {
+      t.local = std::make_unique<Executor>(local, [this] { ring(); });
+      t.info = RankInfo{0, local, static_cast<int>(::getpid()), ""};
+      t.capacity = static_cast<size_t>(local) * per_worker;
+      t.open = true;
+      targets.push_back(std::move(t));
+    } catch (const Error& e) {
+      error = e;
+    }
+  }
+  // Every serving rank answers OPEN with READY (its pool started, or why not).
+  size_t waiting = static_cast<size_t>(size - 1);
+  Comm::Message message;
+  while (waiting > 0) {
+    if (!comm->poll(message)) {
+      comm->progress();
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+      continue;
+    }
+    if (message.tag != wire::kReady) continue;  // an earlier pool's late message
+    wire::Reader in(message.body.data(), message.body.size());
+    if (in.get<uint64_t>() != pool_id) continue;
+    Target& t = targets[static_cast<size_t>(message.source - 1)];
+    const auto code = in.get<int32_t>();
+    t.info.processes = in.get<int32_t>();
+    t.capacity = static_cast<size_t>(in.get<uint64_t>());
+    t.info.pid = in.get<int32_t>();
+    t.info.host = std::string(in.get_str());
+    const auto text = in.get_str();
+    t.open = code == 0;
+    if (code != 0 && !error)
+      error = Error(wire::code_from_wire(code),
+                    "mpi::Pool: rank " + std::to_string(t.info.rank) + ": " + std::string(text));
+    --waiting;
+  }
+  if (error) {
+    fail_start(*error);
+    return false;
+  }
+  std::lock_guard lock(mutex);
+  for (const Target& t : targets) {
+    ranks.push_back(t.info);
+    processes += t.info.processes;
+  }
+  ready = true;
+  started.notify_all();
+  return true;
+}
+
+void Engine::Impl::fail_start(const Error& e) {
+  shut(false);
+  std::lock_guard lock(mutex);
+  start_error = e;
+  ready = true;
+  started.notify_all();
+}
+
+bool Engine::Impl::take_inbox(State& state_now, size_t& feeders_now) {
+  std::vector<RemoteJob> jobs;
+  {
+    std::lock_guard lock(mutex);
+    jobs.swap(inbox);
+    rung = false;
+    state_now = state;
+    feeders_now = feeders;
+  }
+  for (auto& job : jobs) queue.push_back(std::move(job));
+  return !jobs.empty();
+}
+
+void Engine::Impl::resolve_failure(Pending& p, std::error_code code, const std::string& message) {
+  p.resolved = true;
+  --unresolved;
+  if (p.deadline != Clock::time_point::max()) --with_deadline;
+  p.sink->on_failure(code, message);
+  p.sink.reset();
+  const size_t done = completed.fetch_add(p.items) + p.items;
+  if (options.on_progress) {
+    try {
+      options.on_progress(done);
+    } catch (...) {
+      mproc::detail::log_callback_exception("mpi::Pool on_progress threw");
+    }
+  }
+}
+
+void Engine::Impl::on_outcome(size_t target, uint64_t id, uint32_t count, int32_t code,
+                              const char* data, size_t size) {
+  auto it = pending.find(id);
+  if (it == pending.end()) return;  // not ours (cannot happen but for a confused peer)
+  Pending& p = it->second;
+  if (p.target != target) return;
+  Target& t = targets[target];
+  if (t.in_flight > 0) --t.in_flight;
+  const auto trip = Clock::now() - p.sent;
+  t.fast = trip < kFast;
+  const double seconds = std::chrono::duration<double>(trip).count();
+  t.rtt = t.rtt == 0 ? seconds : 0.8 * t.rtt + 0.2 * seconds;
+  if (!p.resolved) {
+    if (code == 0) {
+      p.resolved = true;
+      --unresolved;
+      if (p.deadline != Clock::time_point::max()) --with_deadline;
+      p.sink->on_items(data, size, count);
+      const size_t done = completed.fetch_add(p.items) + p.items;
+      if (options.on_progress) {
+        try {
+          options.on_progress(done);
+        } catch (...) {
+          mproc::detail::log_callback_exception("mpi::Pool on_progress threw");
+        }
+      }
+    } else {
+      resolve_failure(p, wire::code_from_wire(code), std::string(data, size));
+    }
+  }
+  pending.erase(it);
+}
+
+void Engine::Impl::on_results(size_t target, wire::Reader& in) {
+  while (!in.done()) {
+    const auto id = in.get<uint64_t>();
+    const auto count = in.get<uint32_t>();
+    const auto code = in.get<int32_t>();
+    const auto bytes = in.get_str();
+    on_outcome(target, id, count, code, bytes.data(), bytes.size());
+  }
+}
+
+bool Engine::Impl::receive() {
+  if (runtime::size() == 1) return false;
+  bool any = false;
+  Comm::Message message;
+  while (comm->poll(message)) {
+    any = true;
+    if (message.tag != wire::kResults) continue;  // a late reply of an earlier pool
+    wire::Reader in(message.body.data(), message.body.size());
+    if (in.get<uint64_t>() != pool_id) continue;
+    if (message.source < 1 || static_cast<size_t>(message.source) > targets.size()) continue;
+    on_results(static_cast<size_t>(message.source - 1), in);
+  }
+  return any;
+}
+
+bool Engine::Impl::take_local() {
+  bool any = false;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (!targets[i].local) continue;
+    std::vector<Outcome> outcomes;
+    if (!targets[i].local->take(outcomes)) continue;
+    any = true;
+    for (Outcome& o : outcomes)
+      on_outcome(i, o.id, o.count, o.code, o.bytes.data(), o.bytes.size());
+  }
+  return any;
+}
+
+bool Engine::Impl::schedule() {
+  bool any = false;
+  // Each target takes at most its share of what is queued now, in proportion to its workers: a
+  // burst of a few chunks is split over the ranks rather than all sent to the first with room.
+  size_t workers = 0;
+  for (const Target& t : targets)
+    if (t.open) workers += static_cast<size_t>(std::max(t.info.processes, 1));
+  size_t queued = queue.size();
+  std::vector<bool> served(targets.size(), false);  // in this round
+  while (!queue.empty()) {
+    // The target with the most room takes a batch of up to its room and its share; once every
+    // target with room has had its batch, a new round shares what is left.
+    size_t best = targets.size();
+    size_t room = 0;
+    for (int pass = 0; pass < 2 && best == targets.size(); ++pass) {
+      if (pass == 1) {
+        if (!any) break;
+        served.assign(targets.size(), false);
+        queued = queue.size();
+      }
+      for (size_t i = 0; i < targets.size(); ++i) {
+        const Target& t = targets[i];
+        if (served[i] || !t.open || t.in_flight >= t.limit()) continue;
+        if (t.limit() - t.in_flight > room) {
+          room = t.limit() - t.in_flight;
+          best = i;
+        }
+      }
+    }
+    if (best == targets.size()) break;
+    served[best] = true;
+    any = true;
+    Target& t = targets[best];
+    const size_t mine = static_cast<size_t>(std::max(t.info.processes, 1));
+    const size_t share =
+        std::max<size_t>(1, (queued * mine + workers - 1) / std::max<size_t>(workers, 1));
+    const size_t n = std::min({room, queue.size(), share});
+    const auto now = Clock::now();
+    wire::Writer out;
+    out.put(pool_id);
+    for (size_t i = 0; i < n; ++i) {
+      RemoteJob job = std::move(queue.front());
+      queue.pop_front();
+      const uint64_t id = ++next_id;
+      Pending p;
+      p.sink = std::move(job.sink);
+      p.target = best;
+      p.items = job.items;
+      p.sent = now;
+      if (job.timeout) {
+        // The rank enforces the timeout from the task's start; rank 0 adds a grace for the trip
+        // and the wait for a worker, and fires even if the rank stops answering.
+        const double grace = 1.0 + job.timeout->count() / 4;
+        p.deadline = now + std::chrono::duration_cast<Clock::duration>(
+                               Seconds(job.timeout->count() + grace));
+        ++with_deadline;
+        next_deadline_check = std::min(next_deadline_check, p.deadline);
+      }
+      pending.emplace(id, std::move(p));
+      ++unresolved;
+      ++t.in_flight;
+      if (t.local) {
+        t.local->add(id, job.task, job.payload, job.timeout);
+      } else {
+        out.put(id).put(seconds_of(job.timeout)).put_str(job.task).put_str(job.payload);
+      }
+    }
+    if (t.local)
+      t.local->flush();
+    else
+      comm->send(t.info.rank, wire::kTasks, out.take());
+  }
+  return any;
+}
+
+void Engine::Impl::check_deadlines() {
+  if (with_deadline == 0) {
+    next_deadline_check = Clock::time_point::max();
+    return;
+  }
+  const auto now = Clock::now();
+  if (now < next_deadline_check) return;
+  next_deadline_check = Clock::time_point::max();
+  for (auto& [id, p] : pending) {
+    if (p.resolved || p.deadline == Clock::time_point::max()) continue;
+    if (p.deadline <= now) {
+      resolve_failure(p, make_error_code(errc::timed_out),
+                      "mpi::Pool: no answer from rank " +
+                          std::to_string(targets[p.target].info.rank) +
+                          " within the task's timeout (and a grace)");
+    } else {
+      next_deadline_check = std::min(next_deadline_check, p.deadline);
+    }
+  }
+}
+
+void Engine::Impl::wait_replies(int tag, Clock::duration limit) {
+  size_t waiting = 0;
+  for (const Target& t : targets) waiting += t.local ? 0 : 1;
+  const auto deadline = Clock::now() + limit;
+  Comm::Message message;
+  std::vector<bool> replied(targets.size(), false);
+  while (waiting > 0) {
+    take_local();
+    if (!comm->poll(message)) {
+      comm->progress();
+      if (Clock::now() > deadline) {
+        log_warning("mpi::Pool: " + std::to_string(waiting) +
+                    " rank(s) did not answer in time; not waiting longer");
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      continue;
+    }
+    wire::Reader in(message.body.data(), message.body.size());
+    if (in.get<uint64_t>() != pool_id) continue;
+    const auto source = static_cast<size_t>(message.source - 1);
+    if (source >= targets.size()) continue;
+    if (message.tag == wire::kResults) {
+      on_results(source, in);
+    } else if (message.tag == tag && !replied[source]) {
+      replied[source] = true;
+      --waiting;
+    }
+  }
+}
+
+// Ends the pool on every rank: CLOSE (after every task is done) or TERMINATE, and their replies.
+void Engine::Impl::shut(bool terminate) {
+  const int tag = terminate ? wire::kTerminate : wire::kClose;
+  for (const Target& t : targets) {
+    if (t.local) continue;
+    wire::Writer out;
+    out.put(pool_id);
+    comm->send(t.info.rank, tag, out.take());
+  }
+  for (Target& t : targets) {
+    if (!t.local) continue;
+    if (terminate) {
+      t.local->terminate();
+    } else {
+      t.local->close_and_join();
+      take_local();
+    }
+  }
+  // A rank that was asked to close has finished its tasks (rank 0 waited for their results), so
+  // it answers at once; a terminated one kills its workers first. Neither should take long, but a
+  // rank that stopped answering must not hang the caller forever.
+  wait_replies(terminate ? wire::kTerminated : wire::kClosed,
+               terminate ? std::chrono::seconds(30) : std::chrono::seconds(300));
+  comm->flush();
+}
+
+void Engine::Impl::nap(int idle) {
+  if (idle < 32) {
+    std::this_thread::yield();
+    return;
+  }
+  // Results from other ranks arrive through MPI, which has no wait that our own threads can
+  // interrupt: poll, often while tasks come back fast, less while long ones run, rarely when idle.
+  // The cap is a tenth of the shortest round trip among the ranks with work, within
+  // [50 us, 1 ms]: a result waits for the next look at most a tenth of its task's time.
+  double shortest = 1e-3 * 10;
+  for (const Target& t : targets)
+    if (t.in_flight > 0 && !t.local) shortest = std::min(shortest, t.rtt > 0 ? t.rtt : 5e-4);
+  const int64_t tenth_us =
+      std::clamp(static_cast<int64_t>(shortest * 1e6 / 10), int64_t{50}, int64_t{1000});
+  const auto cap = std::chrono::microseconds(unresolved == 0 ? 5000 : tenth_us);
+  const auto step = std::chrono::microseconds(10 << std::min(idle / 32, 7));
+  std::unique_lock lock(mutex);
+  wake.wait_for(lock, std::min(step, cap), [&] { return rung; });
+}
+
+void Engine::Impl::main() noexcept {
+  try {
+    comm = std::make_unique<Comm>();
+    if (!start()) {
+      comm.reset();
+      return;
+    }
+    int idle = 0;
+    for (;;) {
+      State state_now = State::running;
+      size_t feeders_now = 0;
+      bool busy = take_inbox(state_now, feeders_now);
+      if (state_now == State::terminating) {
+        for (auto& job : queue)
+          job.sink->on_failure(make_error_code(errc::terminated), "Pool: the pool was terminated");
+        completed.fetch_add(queue.size());
+        queue.clear();
+        for (auto& [id, p] : pending)
+          if (!p.resolved)
+            resolve_failure(p, make_error_code(errc::terminated), "Pool: the pool was terminated");
+        pending.clear();
+        publish_counts();
+        shut(true);
+        break;
+      }
+      busy = receive() || busy;
+      busy = take_local() || busy;
+      busy = schedule() || busy;
+      check_deadlines();
+      if (runtime::size() > 1) comm->progress();
+      publish_counts();
+      if (state_now == State::closed && feeders_now == 0 && queue.empty() && unresolved == 0) {
+        // Every task is answered or timed out; a timed-out one may still run on its rank, which
+        // its rank's own timeout ends, and CLOSE waits for it there.
+        shut(false);
+        break;
+      }
+      idle = busy ? 0 : idle + 1;
+      if (!busy) nap(idle);
+    }
+  } catch (const std::exception& e) {
+    // Out of memory or a malformed message: nothing sensible is left to do for this pool. Fail
+    // what is outstanding, so that no caller waits forever.
+    log_warning(std::string("mpi::Pool: the MPI thread stops: ") + e.what());
+    for (auto& job : queue)
+      if (job.sink) job.sink->on_failure(make_error_code(errc::internal), e.what());
+    for (auto& [id, p] : pending)
+      if (!p.resolved && p.sink) p.sink->on_failure(make_error_code(errc::internal), e.what());
+    std::lock_guard lock(mutex);
+    if (!ready) {
+      start_error = Error(errc::internal, e.what());
+      ready = true;
+      started.notify_all();
+    }
+  }
+  for (Target& t : targets) t.local.reset();
+  comm.reset();
+  std::lock_guard lock(mutex);
+  finished = true;
+  started.notify_all();
+}
+
+}  // namespace mproc::mpi::detail

@@ -1,0 +1,69 @@
+// Runs tasks that arrived by name through a local mproc pool (the byte-level PoolCore, with the
+// forkserver start method), and collects their outcomes for the MPI thread to send back. Used by
+// every serving rank, and by rank 0 for its own workers.
+// Thread-safety: add / flush / take / close_and_join / terminate from one thread (the MPI-owning
+// one); outcomes are pushed by the local pool's dispatcher thread.
+#pragma once
+
+#include <mproc/pool.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace mproc::mpi {
+
+// The outcome of one task: code 0 and the item records, or an error code (the C ABI's integer)
+// and its message.
+struct Outcome {
+  uint64_t id = 0;
+  uint32_t count = 0;
+  int32_t code = 0;
+  std::string bytes;
+};
+
+class Executor {
+ public:
+  // Forks `processes` workers (forkserver). `wake` is called, from the local pool's dispatcher
+  // thread, whenever an outcome is ready. Errors: those of the local Pool.
+  Executor(int processes, std::function<void()> wake);
+  ~Executor();  // terminates the local pool if it was not joined
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+
+  int processes() const noexcept { return processes_; }
+  // Queues a task (see wire.hpp for the payload) for the next flush. A task that cannot run (an
+  // unknown name, a malformed payload) gets a failed outcome at once.
+  void add(uint64_t id, std::string_view name, std::string_view payload,
+           std::optional<Seconds> timeout);
+  // Submits the tasks added since the last flush, in one batch.
+  void flush();
+  // Moves the outcomes ready so far to the end of `out`; false if there were none.
+  bool take(std::vector<Outcome>& out);
+  // Waits for every submitted task, then for the workers to exit.
+  void close_and_join();
+  // Kills the workers now; their tasks' outcomes are dropped.
+  void terminate();
+  // The local pool's counters.
+  PoolStats stats() const { return core_->stats(); }
+
+  struct Outbox;
+
+ private:
+  const mproc::detail::RegisteredTask* find(std::string_view name);
+
+  int processes_;
+  std::shared_ptr<Outbox> outbox_;
+  std::shared_ptr<mproc::detail::PoolCore> core_;
+  std::unordered_map<std::string, mproc::detail::RegisteredTask> tasks_;  // a cache of the registry
+  std::vector<mproc::detail::Job> batch_;
+  bool joined_ = false;
+};
+
+}  // namespace mproc::mpi

@@ -1,0 +1,55 @@
+// mpi::Pool's methods that are not templates, and the helpers its templates call.
+#include <mproc/mpi/pool.hpp>
+
+namespace mproc::mpi {
+namespace detail {
+
+std::string remote_payload(mproc::detail::TaskWriter& writer) {
+  // TaskWriter(Invoker{}, "") writes [u64 invoker 0][u32 callable size 0] first: the serving
+  // rank writes its own invoker and callable there, found by the task's name.
+  constexpr size_t kHeader = sizeof(uintptr_t) + sizeof(uint32_t);
+  std::string payload = writer.finish();
+  payload.erase(0, kHeader);
+  return payload;
+}
+
+void check_task(const std::string& name, const std::type_info& args,
+                const std::type_info& result) {
+  const mproc::detail::RegisteredTask found = mproc::detail::find_registered_task(name);
+  if (*found.args != args || *found.result != result)
+    mproc::detail::throw_task_signature_mismatch(name);
+}
+
+}  // namespace detail
+
+Pool::Pool() : Pool(PoolOptions{}) {}
+Pool::Pool(const PoolOptions& options) : engine_(detail::Engine::create(options)) {}
+
+Pool::~Pool() {
+  if (engine_) engine_->stop();
+}
+
+Pool::Pool(Pool&& other) noexcept = default;
+
+Pool& Pool::operator=(Pool&& other) noexcept {
+  if (this != &other) {
+    if (engine_) engine_->stop();
+    engine_ = std::move(other.engine_);
+  }
+  return *this;
+}
+
+detail::Engine& Pool::engine() const {
+  if (!engine_) throw Error(errc::bad_state, "mpi::Pool: moved from");
+  return *engine_;
+}
+
+void Pool::close() { engine().close(); }
+void Pool::join() { engine().join(); }
+void Pool::terminate() { engine().terminate(); }
+int Pool::processes() const { return engine().processes(); }
+std::vector<RankInfo> Pool::ranks() const { return engine().ranks(); }
+PoolStats Pool::stats() const { return engine().stats(); }
+size_t Pool::completed_tasks() const { return engine().completed(); }
+
+}  // namespace mproc::mpi

@@ -1,0 +1,22 @@
+// The process's MPI state, set by run(): whether MPI is initialised (a launch by mpirun), this
+// rank and the number of ranks.
+#pragma once
+
+#include <cstdint>
+
+namespace mproc::mpi::runtime {
+
+// True between run()'s MPI_Init and MPI_Finalize on a process launched by mpirun.
+bool mpi_active() noexcept;
+int rank() noexcept;
+int size() noexcept;
+// One live Pool per process (one MPI-owning thread): false if another holds it.
+bool claim_pool() noexcept;
+void release_pool() noexcept;
+// A new pool's number, unique in this run (messages of an earlier pool are told apart by it).
+uint64_t next_pool_id() noexcept;
+
+// The serving loop of ranks other than 0 (server.cpp); returns when rank 0 says SHUTDOWN.
+void serve(int processes);
+
+}  // namespace mproc::mpi::runtime

@@ -1,0 +1,210 @@
+// The serving loop of a rank other than 0: one local pool (an Executor) per pool of rank 0, tasks
+// in from rank 0, outcomes back in batches. This thread (the process's main thread) owns MPI.
+#include <mproc/mpi/pool.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "mpi/comm.hpp"
+#include "mpi/executor.hpp"
+#include "mpi/runtime.hpp"
+#include "mpi/wire.hpp"
+
+namespace mproc::mpi::runtime {
+namespace {
+
+constexpr int kRoot = 0;
+
+// Wakes the loop when a local pool has an outcome (MPI messages are polled for).
+struct Doorbell {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool rung = false;
+  void ring() {
+    {
+      std::lock_guard lock(mutex);
+      rung = true;
+    }
+    cv.notify_one();
+  }
+  void wait(std::chrono::microseconds timeout) {
+    std::unique_lock lock(mutex);
+    cv.wait_for(lock, timeout, [&] { return rung; });
+    rung = false;
+  }
+};
+
+std::string hostname() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0) return "?";
+  return name;
+}
+
+class Server {
+ public:
+  explicit Server(int processes) : processes_(processes), host_(hostname()) {}
+
+  void run() {
+    int idle = 0;
+    Comm::Message message;
+    for (;;) {
+      bool busy = false;
+      while (comm_.poll(message, kRoot)) {
+        busy = true;
+        if (message.tag == wire::kShutdown) return finish();
+        handle(message);
+      }
+      busy = send_outcomes() || busy;
+      comm_.progress();
+      idle = busy ? 0 : idle + 1;
+      if (!busy) pause(idle);
+    }
+  }
+
+ private:
+  void finish() {
+    for (auto& [id, executor] : executors_) executor->terminate();
+    executors_.clear();
+    comm_.send(kRoot, wire::kBye, std::string());
+    comm_.flush();
+  }
+
+  // Short naps while tasks run here (their results come back through the doorbell), longer ones
+  // when idle: MPI has no blocking wait that also wakes on our own threads, and a spinning
+  // server would take a core from its workers.
+  // Rank 0 sends tasks mostly in answer to results: poll often for a few milliseconds after
+  // sending some, rarely otherwise (every poll of a spinning server is CPU its workers lack).
+  void pause(int idle) {
+    if (idle < 64) return;  // a few rounds of polling first
+    const bool answer_due = std::chrono::steady_clock::now() - last_results_ <
+                            std::chrono::milliseconds(5);
+    const auto step = std::chrono::microseconds(20 << std::min(idle / 64, 6));
+    const auto cap = std::chrono::microseconds(answer_due ? 100 : 500);
+    doorbell_.wait(std::min(step, cap));
+  }
+
+  void handle(const Comm::Message& message) {
+    wire::Reader in(message.body.data(), message.body.size());
+    const auto pool = in.get<uint64_t>();
+    switch (message.tag) {
+      case wire::kOpen:
+        return open(pool, in);
+      case wire::kTasks:
+        return tasks(pool, in);
+      case wire::kClose:
+        return close(pool, wire::kClosed, false);
+      case wire::kTerminate:
+        return close(pool, wire::kTerminated, true);
+      default:
+        break;  // not ours: ignored
+    }
+  }
+
+  void open(uint64_t pool, wire::Reader& in) {
+    const auto asked = in.get<int32_t>();
+    const auto per_worker = in.get<uint64_t>();
+    const int processes = asked > 0 ? asked : processes_;
+    wire::Writer out;
+    out.put(pool);
+    try {
+      auto executor = std::make_unique<Executor>(processes, [this] { doorbell_.ring(); });
+      executors_[pool] = std::move(executor);
+      out.put(int32_t{0}).put(int32_t{processes});
+      out.put(static_cast<uint64_t>(processes) * std::max<uint64_t>(per_worker, 1));
+      out.put(static_cast<int32_t>(::getpid())).put_str(host_).put_str("");
+    } catch (const Error& e) {
+      out.put(static_cast<int32_t>(to_c_code(e.code()))).put(int32_t{0}).put(uint64_t{0});
+      out.put(static_cast<int32_t>(::getpid())).put_str(host_).put_str(e.what());
+    }
+    comm_.send(kRoot, wire::kReady, out.take());
+  }
+
+  void tasks(uint64_t pool, wire::Reader& in) {
+    auto it = executors_.find(pool);
+    std::vector<Outcome> refused;
+    while (!in.done()) {
+      const auto id = in.get<uint64_t>();
+      const auto timeout = in.get<double>();
+      const auto name = in.get_str();
+      const auto payload = in.get_str();
+      if (it == executors_.end()) {
+        // The pool is gone here (terminated): its tasks fail, so that rank 0 hears of each.
+        refused.push_back(Outcome{id, 0, to_c_code(make_error_code(errc::terminated)),
+                                  "mpi: the pool was terminated on this rank"});
+        continue;
+      }
+      std::optional<Seconds> limit;
+      if (timeout > 0) limit = Seconds(timeout);
+      it->second->add(id, name, payload, limit);
+    }
+    if (it != executors_.end()) it->second->flush();
+    if (!refused.empty()) send_results(pool, refused);
+  }
+
+  void close(uint64_t pool, int reply, bool terminate) {
+    auto it = executors_.find(pool);
+    if (it != executors_.end()) {
+      if (terminate) {
+        it->second->terminate();
+      } else {
+        it->second->close_and_join();
+        std::vector<Outcome> outcomes;
+        it->second->take(outcomes);
+        send_results(pool, outcomes);
+      }
+      executors_.erase(it);
+    }
+    wire::Writer out;
+    out.put(pool);
+    comm_.send(kRoot, reply, out.take());
+  }
+
+  bool send_outcomes() {
+    bool any = false;
+    for (auto& [pool, executor] : executors_) {
+      std::vector<Outcome> outcomes;
+      if (!executor->take(outcomes)) continue;
+      any = true;
+      send_results(pool, outcomes);
+    }
+    return any;
+  }
+
+  void send_results(uint64_t pool, std::vector<Outcome>& outcomes) {
+    // One message per batch, split at about 4 MiB so that no single message grows unbounded.
+    constexpr size_t kSplit = size_t{4} << 20;
+    wire::Writer out;
+    out.put(pool);
+    for (const Outcome& o : outcomes) {
+      out.put(o.id).put(o.count).put(o.code).put_str(o.bytes);
+      if (out.size() >= kSplit) {
+        comm_.send(kRoot, wire::kResults, out.take());
+        out = wire::Writer();
+        out.put(pool);
+      }
+    }
+    if (out.size() > sizeof(uint64_t)) comm_.send(kRoot, wire::kResults, out.take());
+    last_results_ = std::chrono::steady_clock::now();
+  }
+
+  const int processes_;
+  const std::string host_;
+  Comm comm_;
+  Doorbell doorbell_;
+  std::map<uint64_t, std::unique_ptr<Executor>> executors_;
+  std::chrono::steady_clock::time_point last_results_;
+};
+
+}  // namespace
+
+void serve(int processes) {
+  Server server(processes);
+  server.run();
+}
+
+}  // namespace mproc::mpi::runtime

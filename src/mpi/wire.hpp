@@ -1,0 +1,94 @@
+// The messages between rank 0 and the serving ranks: one MPI message per tag, its body a packed
+// byte string read with bounds checks (a malformed message is an Error, never a read past its end).
+//
+//   OPEN        0 -> k   [u64 pool][i32 processes (0: the rank's default)][u64 tasks_per_worker]
+//   READY       k -> 0   [u64 pool][i32 code][i32 processes][u64 capacity][i32 pid][str host]
+//                        [str message]
+//   TASKS       0 -> k   [u64 pool] then per task: [u64 id][f64 timeout s, <= 0: none][str name]
+//                        [str payload]   (payload: [u32 count][items], as TaskWriter lays it out)
+//   RESULTS     k -> 0   [u64 pool] then per task: [u64 id][u32 count][i32 code]
+//                        [str items (code 0) or message]
+//   CLOSE, TERMINATE 0 -> k, and CLOSED, TERMINATED k -> 0:  [u64 pool]
+//   SHUTDOWN    0 -> k   (empty): leave the serving loop; BYE k -> 0 (empty): the rank's last.
+// str: [u32 size][bytes]. Integers in the host's byte order (every rank runs the same binary on
+// the same kind of machine, as the codec assumes).
+#pragma once
+
+#include <mproc/error.hpp>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+namespace mproc::mpi::wire {
+
+enum Tag : int {
+  kOpen = 101,
+  kReady,
+  kTasks,
+  kResults,
+  kClose,
+  kClosed,
+  kTerminate,
+  kTerminated,
+  kShutdown,
+  kBye,
+};
+
+class Writer {
+ public:
+  template <class T>
+    requires std::is_arithmetic_v<T>
+  Writer& put(T value) {
+    out_.append(reinterpret_cast<const char*>(&value), sizeof value);
+    return *this;
+  }
+  Writer& put_str(std::string_view s) {
+    put(static_cast<uint32_t>(s.size()));
+    out_.append(s);
+    return *this;
+  }
+  size_t size() const noexcept { return out_.size(); }
+  bool empty() const noexcept { return out_.empty(); }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  Reader(const char* data, size_t size) : p_(data), end_(data + size) {}
+  template <class T>
+    requires std::is_arithmetic_v<T>
+  T get() {
+    need(sizeof(T));
+    T value;
+    std::memcpy(&value, p_, sizeof value);
+    p_ += sizeof value;
+    return value;
+  }
+  std::string_view get_str() {
+    const auto size = get<uint32_t>();
+    need(size);
+    std::string_view s(p_, size);
+    p_ += size;
+    return s;
+  }
+  bool done() const noexcept { return p_ == end_; }
+
+ private:
+  void need(size_t n) const {
+    if (static_cast<size_t>(end_ - p_) < n)
+      throw Error(errc::internal, "mpi: malformed message from another rank");
+  }
+  const char* p_;
+  const char* end_;
+};
+
+// An error code as it travels (the C ABI's integer) and back.
+std::error_code code_from_wire(int32_t code) noexcept;
+
+}  // namespace mproc::mpi::wire

@@ -1,0 +1,113 @@
+// mproc::mpi::Pool's figures for tests/bench/compare_mpi.sh, under `mpirun -n 3`: tiny-task
+// apply_async throughput, map of 200 000 tiny items, and a CPU-bound job's speed-up over running
+// its tasks one after another on rank 0. Prints "name value unit" lines.
+#include <mproc/mpi/pool.hpp>
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int inc(int x) { return x + 1; }
+
+struct Range {
+  uint64_t lo;
+  uint64_t hi;
+};
+
+uint64_t count_primes(Range r) {
+  uint64_t count = 0;
+  for (uint64_t n = std::max<uint64_t>(r.lo, 2); n < r.hi; ++n) {
+    bool prime = true;
+    for (uint64_t d = 2; d * d <= n; ++d) {
+      if (n % d == 0) {
+        prime = false;
+        break;
+      }
+    }
+    count += prime ? 1 : 0;
+  }
+  return count;
+}
+
+// CPU seconds used by this process (rank 0: the submitting thread and the pool's MPI thread).
+double cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+}
+
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+int program(int argc, char** argv) {
+  const int n_apply = 100'000;
+  const int n_map = 200'000;
+  const uint64_t cpu_range = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 400'000;
+  mproc::mpi::Pool pool;
+  std::fprintf(stderr, "# mproc: %d ranks, %d workers\n", mproc::mpi::size(), pool.processes());
+  pool.map<int>(mproc::TaskName{"inc"}, std::vector<int>(64, 1), 1);  // warm
+
+  {
+    std::vector<mproc::AsyncResult<int>> results;
+    results.reserve(n_apply);
+    const auto t = Clock::now();
+    const double cpu = cpu_seconds();
+    for (int i = 0; i < n_apply; ++i)
+      results.push_back(pool.apply_async<int>(mproc::TaskName{"inc"}, i));
+    int last = 0;
+    for (auto& r : results) last = r.get();
+    const double s = since(t);
+    if (last != n_apply) return 1;
+    std::printf("mpi_apply_async_tiny %.0f tasks/s\n", n_apply / s);
+    std::printf("mpi_rank0_cpu_per_task %.3f us\n", (cpu_seconds() - cpu) / n_apply * 1e6);
+  }
+  std::vector<int> inputs(n_map);
+  for (int i = 0; i < n_map; ++i) inputs[i] = i;
+  for (size_t chunk : {size_t{0}, size_t{256}, size_t{1024}, size_t{4096}}) {
+    const auto t = Clock::now();
+    const double cpu = cpu_seconds();
+    const auto out = pool.map<int>(mproc::TaskName{"inc"}, inputs, chunk);
+    const double s = since(t);
+    if (out.back() != n_map) return 1;
+    if (chunk == 0)
+      std::printf("mpi_rank0_cpu_per_map_item %.4f us\n", (cpu_seconds() - cpu) / n_map * 1e6);
+    std::printf("mpi_map_tiny_chunk%zu %.0f tasks/s\n", chunk, n_map / s);
+  }
+  {
+    std::vector<Range> ranges;
+    for (uint64_t k = 0; k < 8; ++k) ranges.push_back(Range{k * cpu_range, (k + 1) * cpu_range});
+    auto t = Clock::now();
+    uint64_t serial = 0;
+    for (const Range& r : ranges) serial += count_primes(r);
+    const double ts = since(t);
+    t = Clock::now();
+    const auto counts = pool.map<uint64_t>(mproc::TaskName{"count_primes"}, ranges, 1);
+    const double tp = since(t);
+    uint64_t parallel = 0;
+    for (uint64_t c : counts) parallel += c;
+    if (parallel != serial) return 1;
+    std::printf("mpi_cpu_serial %.3f s\nmpi_cpu_pool %.3f s\nmpi_cpu_speedup %.3f x\n", ts, tp,
+                ts / tp);
+  }
+  pool.close();
+  pool.join();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  mproc::register_task("inc", inc);
+  mproc::register_task("count_primes", count_primes);
+  return mproc::mpi::run(argc, argv, program);
+}
