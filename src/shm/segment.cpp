@@ -25,6 +25,11 @@ constexpr auto kConstructionWait = std::chrono::seconds(2);
 
 std::size_t round_up(std::size_t value, std::size_t to) { return (value + to - 1) / to * to; }
 
+// One read of a header field another process may be rewriting: the value checked is the one used.
+std::uint64_t load_once(const std::uint64_t& field) noexcept {
+  return __atomic_load_n(&field, __ATOMIC_RELAXED);
+}
+
 // Closes an fd on every path; the mapping does not need it once made.
 class Fd {
  public:
@@ -99,6 +104,8 @@ Segment::Segment(Segment&& other) noexcept
     : name_(std::move(other.name_)),
       base_(std::exchange(other.base_, nullptr)),
       size_(std::exchange(other.size_, 0)),
+      payload_offset_(std::exchange(other.payload_offset_, 0)),
+      payload_size_(std::exchange(other.payload_size_, 0)),
       owner_pid_(std::exchange(other.owner_pid_, 0)),
       created_(std::exchange(other.created_, false)),
       released_(std::exchange(other.released_, false)),
@@ -111,6 +118,8 @@ Segment& Segment::operator=(Segment&& other) noexcept {
     name_ = std::move(other.name_);
     base_ = std::exchange(other.base_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    payload_offset_ = std::exchange(other.payload_offset_, 0);
+    payload_size_ = std::exchange(other.payload_size_, 0);
     owner_pid_ = std::exchange(other.owner_pid_, 0);
     created_ = std::exchange(other.created_, false);
     released_ = std::exchange(other.released_, false);
@@ -182,7 +191,8 @@ Segment Segment::create(std::size_t payload_size, SegmentKind kind, Construct co
       throw;
     }
     header->state.store(static_cast<std::uint32_t>(SegmentState::ready), std::memory_order_release);
-    return Segment(std::move(name), base, size, ::getpid(), true, kept);
+    return Segment(std::move(name), base, size, payload_offset, payload_size, ::getpid(), true,
+                   kept);
   }
 }
 
@@ -231,8 +241,13 @@ Segment Segment::attach(std::string_view name_view, SegmentKind kind) {
                             std::to_string(kSegmentLayoutVersion)));
   // A growable segment's file may be longer than its header says (its user extended it).
   const bool growable = (header->flags & kFlagGrowable) != 0;
-  if ((growable ? header->size > size : header->size != size) ||
-      header->payload_offset + header->payload_size > size)
+  // Each field read once; the sum is never formed, so no value can wrap past the check.
+  const std::uint64_t header_size = load_once(header->size);
+  const std::uint64_t payload_offset = load_once(header->payload_offset);
+  const std::uint64_t payload_size = load_once(header->payload_size);
+  if ((growable ? header_size > size : header_size != size) ||
+      payload_offset < sizeof(SegmentHeader) || payload_offset % kPayloadAlignment != 0 ||
+      payload_offset > header_size || payload_size > header_size - payload_offset)
     throw unmap_and(bad(errc::bad_handle, "its size does not match its header"));
   if (header->kind_id != kind.id)
     throw unmap_and(bad(errc::bad_handle, std::string("not an mproc ") + kind.name));
@@ -252,7 +267,8 @@ Segment Segment::attach(std::string_view name_view, SegmentKind kind) {
     throw unmap_and(Error(std::make_error_code(std::errc::no_such_file_or_directory),
                           "shared memory " + name + ": its users closed it; it is being removed"));
   }
-  return Segment(std::move(name), base, size, ::getpid(), false, kept);
+  return Segment(std::move(name), base, size, payload_offset, payload_size, ::getpid(), false,
+                 kept);
 }
 
 bool Segment::holds_reference() const noexcept {

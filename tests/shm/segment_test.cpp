@@ -139,6 +139,35 @@ TEST_F(SegmentTest, AttachRefusesForeignAndHalfBuiltSegments) {
   for (const auto& name : {foreign, truncated, half, empty}) ::shm_unlink(name.c_str());
 }
 
+TEST_F(SegmentTest, AttachRefusesAPayloadOutsideTheSegmentEvenWhenTheSumWraps) {
+  Segment s = Segment::create(1000, kTestKind, nullptr, nullptr);
+  SegmentHeader& h = s.header();
+  const std::uint64_t offset = h.payload_offset;
+  const std::uint64_t size = h.payload_size;
+  const auto bad_handle = make_error_code(errc::bad_handle);
+  h.payload_offset = ~std::uint64_t{0} - 63;  // offset + size wraps to a small number
+  h.payload_size = 128;
+  expect_error([&] { Segment::attach(s.name(), kTestKind); }, bad_handle);
+  h.payload_offset = 8;  // inside the header
+  h.payload_size = 64;
+  expect_error([&] { Segment::attach(s.name(), kTestKind); }, bad_handle);
+  h.payload_offset = offset + 8;  // misaligned
+  h.payload_size = 64;
+  expect_error([&] { Segment::attach(s.name(), kTestKind); }, bad_handle);
+  h.payload_offset = offset;
+  h.payload_size = ~std::uint64_t{0};
+  expect_error([&] { Segment::attach(s.name(), kTestKind); }, bad_handle);
+  h.payload_size = size;
+  Segment ok = Segment::attach(s.name(), kTestKind);
+  // A later rewrite of the header does not move an attached view of the payload.
+  h.payload_offset = std::uint64_t{1} << 40;
+  h.payload_size = std::uint64_t{1} << 41;
+  EXPECT_EQ(ok.payload(), static_cast<char*>(static_cast<void*>(&ok.header())) + offset);
+  EXPECT_EQ(ok.payload_size(), size);
+  h.payload_offset = offset;
+  h.payload_size = size;
+}
+
 TEST_F(SegmentTest, TheVerbsAreDistinct) {
   Segment creator = make_segment();
   const std::string name = creator.name();
