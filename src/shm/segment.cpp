@@ -155,6 +155,13 @@ Segment Segment::create(std::size_t payload_size, SegmentKind kind, Construct co
       untrack(name);
       throw_errno(err, std::string(what) + "(" + name + ", " + std::to_string(size) + " bytes)");
     };
+    try {
+      track_file(name, fd.get());
+    } catch (...) {
+      ::shm_unlink(name.c_str());
+      untrack(name);
+      throw;
+    }
     if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) fail(errno, "ftruncate");
     void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
     if (base == MAP_FAILED) fail(errno, "mmap");

@@ -19,6 +19,7 @@ namespace {
 
 using detail::shm::check_segment_name;
 using detail::shm::track;
+using detail::shm::track_file;
 using detail::shm::untrack;
 
 // How long attach waits for a creator to set the size (shm_open and ftruncate are two calls).
@@ -65,6 +66,7 @@ SharedMemory::SharedMemory(std::string_view name, bool create_new, std::size_t s
       }
       try {
         if (!generated) track(name_);
+        track_file(name_, fd);
         if (::ftruncate(fd, static_cast<off_t>(size)) != 0)
           throw_errno(errno, "SharedMemory: ftruncate(" + name_ + ", " + std::to_string(size) + ")");
         base_ = map(fd, size, name_);

@@ -9,8 +9,9 @@
 #include <mutex>
 #include <new>
 #include <pthread.h>
-#include <set>
+#include <map>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,10 +30,15 @@ struct TrackerState {
   std::mutex mutex;
   int fd = -1;    // our end of the pair; -1 until started, and in a forked child
   pid_t pid = 0;  // the tracker's pid
-  // The names this process registered, to register again with a restarted tracker. A pointer so
-  // that the forked child can drop the parent's set without touching it (another thread may have
-  // been changing it at the fork).
-  std::set<std::string>* names = nullptr;
+  // The names this process registered (with their file's identity once known), to register again
+  // with a restarted tracker. A pointer so that the forked child can drop the parent's map without
+  // touching it (another thread may have been changing it at the fork).
+  struct Identity {
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+    bool known = false;
+  };
+  std::map<std::string, Identity>* names = nullptr;
 };
 
 TrackerState* g_state = nullptr;
@@ -105,10 +111,14 @@ void start_locked(TrackerState& s) {
 }
 
 // Sends one record; false if the tracker is gone.
-bool send_locked(TrackerState& s, char op, const std::string& name) {
+bool send_locked(TrackerState& s, char op, const std::string& name,
+                 const TrackerState::Identity& identity = {}) {
   TrackerRecord record{};
   record.op = op;
   std::memcpy(record.name, name.data(), name.size());
+  record.device = identity.device;
+  record.inode = identity.inode;
+  record.identified = identity.known ? 1 : 0;
   for (;;) {
     if (::send(s.fd, &record, sizeof record, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof record))
       return true;
@@ -120,14 +130,15 @@ bool send_locked(TrackerState& s, char op, const std::string& name) {
 
 // Sends, (re)starting the tracker when it is not running; a restarted tracker is told every name
 // this process still owns.
-void send(char op, const std::string& name) {
+void send(char op, const std::string& name, const TrackerState::Identity& identity = {}) {
   TrackerState& s = state();
   std::lock_guard lock(s.mutex);
-  if (s.names == nullptr) s.names = new std::set<std::string>;
-  if (op == kOpRegister) s.names->insert(name);
+  if (s.names == nullptr) s.names = new std::map<std::string, TrackerState::Identity>;
+  if (op == kOpRegister) s.names->emplace(name, TrackerState::Identity{});
+  else if (op == kOpIdentify) (*s.names)[name] = identity;
   else s.names->erase(name);
 
-  if (s.fd >= 0 && send_locked(s, op, name)) return;
+  if (s.fd >= 0 && send_locked(s, op, name, identity)) return;
   if (s.fd >= 0) {
     logger().warn("shm tracker (pid {}) has gone; starting a new one", s.pid);
     close_fd(s.fd);
@@ -135,8 +146,9 @@ void send(char op, const std::string& name) {
   }
   if (op == kOpUnregister && s.names->empty()) return;  // nothing to track: start lazily later
   start_locked(s);
-  for (const auto& owned : *s.names)
-    if (!send_locked(s, kOpRegister, owned))
+  for (const auto& [owned, owned_identity] : *s.names)
+    if (!send_locked(s, kOpRegister, owned) ||
+        (owned_identity.known && !send_locked(s, kOpIdentify, owned, owned_identity)))
       throw Error(errc::internal, "shm tracker (pid " + std::to_string(s.pid) +
                                       ") ended right after it started");
 }
@@ -149,6 +161,14 @@ void track(const std::string& name) {
                 "shm tracker: name \"" + name + "\" is longer than " +
                     std::to_string(kTrackedNameMax) + " characters");
   send(kOpRegister, name);
+}
+
+void track_file(const std::string& name, int fd) {
+  if (name.size() > kTrackedNameMax) return;  // track() refused it already
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw_errno(errno, "shm tracker: fstat(" + name + ")");
+  send(kOpIdentify, name,
+       {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino), true});
 }
 
 void untrack(const std::string& name) {
