@@ -2,6 +2,7 @@
 
 #include <mproc/error.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -73,6 +74,23 @@ std::uint64_t random_u64() {
   return value;
 }
 
+// The name with control characters escaped, for an error message.
+std::string printable(std::string_view name) {
+  std::string out;
+  for (const char c : name.substr(0, 300)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f && c != '\\') {
+      out.push_back(c);
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xf]);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void check_segment_name(std::string_view name) {
@@ -85,9 +103,15 @@ void check_segment_name(std::string_view name) {
     problem = "may contain '/' only as its first character";
   else if (name.find('\0') != std::string_view::npos)
     problem = "contains a NUL character";
+  else if (name == "/." || name == "/..")
+    problem = "names a directory, not a segment";
+  else if (std::any_of(name.begin(), name.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+    // A newline would also forge a line of the tracker's report.
+    problem = "contains a control character";
   if (problem != nullptr)
     throw Error(std::make_error_code(std::errc::invalid_argument),
-                "shared memory name \"" + std::string(name) + "\" " + problem);
+                "shared memory name \"" + printable(name) + "\" " + problem);
 }
 
 std::string unique_segment_name() {

@@ -146,7 +146,8 @@ class Segment {
   int fd_ = -1;  // growable segments only
 };
 
-// Checks a segment name as shm_open(3) wants it: "/" then 1..250 characters, none of them "/".
+// Checks a segment name as shm_open(3) wants it: "/" then 1..250 characters, none of them "/",
+// none a control character (newline included), and not "/." or "/..".
 // Errors: EINVAL naming the problem.
 void check_segment_name(std::string_view name);
 

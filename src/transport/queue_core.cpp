@@ -320,7 +320,10 @@ void QueueCore::task_done() {
   std::uint32_t done = s.tasks_done.load(std::memory_order_acquire);
   for (;;) {
     const std::uint32_t put = Position::unpack(s.tail.load(std::memory_order_acquire)).count;
-    if (put == done)
+    // Counts are modulo 2^32: a done count at or "ahead" of the put count (a difference above
+    // 2^31, which only a process writing into the queue's memory can produce) is refused too.
+    const std::uint32_t unfinished = put - done;
+    if (unfinished == 0 || unfinished > kMaxMaxsize)
       throw Error(errc::bad_state,
                   "task_done() called more times than there were items put in the queue");
     if (s.tasks_done.compare_exchange_weak(done, done + 1, std::memory_order_seq_cst)) break;

@@ -102,7 +102,8 @@ TEST_F(SegmentTest, AttachChecksNameKindAndVersion) {
   expect_error([] { Segment::attach("/mproc-" + std::to_string(::getpid()) + "-none", kTestKind); },
                enoent);
   const std::string bad_names[] = {"", "/", "x", "/a/b", std::string("/with\0nul", 9),
-                                   "/" + std::string(300, 'n')};
+                                   "/" + std::string(300, 'n'), "/.", "/..", "/new\nline",
+                                   "/tab\there", "/del\x7f", "/esc\x1b[0m"};
   for (const auto& bad : bad_names)
     expect_error([&] { Segment::attach(bad, kTestKind); }, einval);
 

@@ -133,5 +133,20 @@ TEST_F(QueueCorrupt, AnAttachedQueueKeepsItsViewWhenTheHeaderIsRewrittenLater) {
   EXPECT_EQ(get_string(*other), std::string(3000, 'a'));
 }
 
+TEST_F(QueueCorrupt, TaskDoneBeyondThePutsIsRefusedEvenWhenTheDoneCountWasMovedAhead) {
+  auto q = QueueCore::create(QueueConfig{QueueKind::joinable, 0, 4096});
+  put_string(*q, "a");
+  q->task_done();
+  EXPECT_THROW(q->task_done(), Error);
+  QueueShared& s = q->shared();
+  s.tasks_done.store(s.tasks_done.load() + 5);  // a peer moved it past the put count
+  try {
+    q->task_done();
+    ADD_FAILURE() << "task_done beyond the puts was accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(errc::bad_state)) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace mproc::test
