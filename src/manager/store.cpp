@@ -189,7 +189,9 @@ void Store::ensure(std::uint64_t end) {
   if (end <= mapped_) return;
   map_data();  // another process may have grown it
   if (end <= mapped_) return;
-  const std::uint64_t capacity = c.capacity.load(std::memory_order_relaxed);
+  // Grown from what this process mapped (and so checked against the file), never from the shared
+  // `capacity`: a value written there by another process must not make this one allocate.
+  const std::uint64_t capacity = mapped_;
   if (end > kMaxCapacity)
     throw Error(errc::too_big, std::string(type_name()) + ": would grow past 1 TiB");
   const std::uint64_t page = page_size();
@@ -214,7 +216,9 @@ std::uint64_t Store::alloc(std::uint64_t bytes) {
   const std::uint64_t offset = std::max(c.tail.load(std::memory_order_relaxed), kDataReserved);
   // tail never passes the capacity and is always aligned; another value was written by someone
   // else, and using it would misalign every record (or wrap offset + bytes).
-  if (offset % kAlign != 0 || offset > kMaxCapacity)
+  // (the Guard mapped the whole capacity, and tail never passes it; an empty container's tail is
+  // kDataReserved before anything is mapped).
+  if (offset % kAlign != 0 || offset > std::max<std::uint64_t>(mapped_, kDataReserved))
     corrupt("its allocation tail " + std::to_string(offset) + " is invalid");
   ensure(offset + bytes);
   // Bumped before anything is published in the space: a crash leaves garbage, never a reachable
@@ -266,7 +270,7 @@ std::uint64_t compaction_target(Store& store, std::uint64_t bytes) {
   const std::uint64_t low = c.low.load(std::memory_order_relaxed);
   if (kDataReserved + bytes <= low && low <= store.mapped()) return kDataReserved;
   const std::uint64_t target = std::max(c.tail.load(std::memory_order_relaxed), kDataReserved);
-  if (target % kAlign != 0 || target > kMaxCapacity)
+  if (target % kAlign != 0 || target > std::max<std::uint64_t>(store.mapped(), kDataReserved))
     store.corrupt("its allocation tail " + std::to_string(target) + " is invalid");
   store.ensure(target + bytes);
   return target;
