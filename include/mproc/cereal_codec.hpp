@@ -108,9 +108,18 @@ class CheckedBinaryInputArchive final
 };
 
 template <class T>
-inline std::enable_if_t<std::is_arithmetic_v<T>> CEREAL_LOAD_FUNCTION_NAME(
-    CheckedBinaryInputArchive& archive, T& value) {
+inline std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, bool>>
+CEREAL_LOAD_FUNCTION_NAME(CheckedBinaryInputArchive& archive, T& value) {
   archive.loadBinary(std::addressof(value), sizeof(value));
+}
+
+// A bool is one byte, 0 or 1: any other byte copied into a bool would be undefined behaviour.
+inline void CEREAL_LOAD_FUNCTION_NAME(CheckedBinaryInputArchive& archive, bool& value) {
+  unsigned char byte = 0;
+  archive.loadBinary(&byte, 1);
+  if (byte > 1)
+    throw cereal::Exception("a bool is encoded as " + std::to_string(byte) + ", not 0 or 1");
+  value = byte != 0;
 }
 
 template <class T>

@@ -176,6 +176,15 @@ TEST(Codec, ASizePrefixLargerThanTheRemainingBytesIsRefusedBeforeAllocating) {
   EXPECT_EQ(decode<std::vector<std::string>>(encode(exact)), exact);
 }
 
+TEST(Codec, ABoolByteOtherThanZeroOrOneIsACodecError) {
+  // std::optional's "empty" flag is a bool: 37 is neither (found by tests/fuzz/codec_fuzz).
+  const std::string bytes("\x25", 1);
+  const auto message =
+      expect_error(errc::codec, [&] { decode<std::optional<std::string>>(bytes); });
+  EXPECT_NE(message.find("bool"), std::string::npos) << message;
+  EXPECT_EQ(decode<std::optional<std::string>>(encode(std::optional<std::string>("x"))), "x");
+}
+
 TEST(Codec, PolymorphicFreeCerealFeaturesStillDecode) {
   const std::vector<std::optional<std::string>> values{std::nullopt, "x", ""};
   EXPECT_EQ(decode<std::vector<std::optional<std::string>>>(encode(values)), values);
