@@ -25,6 +25,6 @@ for target in connection_framing_fuzz codec_fuzz; do
   echo "=== $target for ${seconds}s"
   # -malloc_limit_mb: a single allocation above it is a finding (a size believed from input).
   (cd "$build" && "./$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=1024 \
-    -malloc_limit_mb=128 -max_len=8192 -print_final_stats=1 "$corpus") || status=1
+    -malloc_limit_mb=32 -max_len=8192 -print_final_stats=1 "$corpus") || status=1
 done
 exit "$status"
