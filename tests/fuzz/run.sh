@@ -9,7 +9,7 @@
 set -euo pipefail
 seconds="${1:-60}"
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-build="${2:-$repo/build-fuzz}"
+build="$(realpath -m "${2:-$repo/build-fuzz}")"
 
 if ! command -v clang++ >/dev/null; then
   echo "clang++ not found: the fuzz targets are not built (Debian: clang libfuzzer-14-dev)"
