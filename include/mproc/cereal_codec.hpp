@@ -11,6 +11,14 @@
 // Decoding throws mproc::Error(errc::codec) when cereal rejects the bytes (truncated input) or when
 // bytes are left over after the value (usually a mismatch between the sent and the expected type).
 //
+// Decoding reads with mproc::detail::CheckedBinaryInputArchive, the same format as
+// cereal::BinaryInputArchive, but it refuses a size prefix (a container's element count, a
+// string's length) larger than the bytes that remain, before the container allocates: a short
+// corrupt or hostile message cannot make the receiver allocate gigabytes. Consequence: a
+// container whose elements encode to zero bytes (empty structs, std::monostate) cannot be decoded
+// with more elements than bytes remain. A type whose load() is written for
+// cereal::BinaryInputArchive only (not a template over the archive) must be made a template.
+//
 // Thread-safety: encode and decode are pure functions of their arguments.
 #pragma once
 
@@ -36,8 +44,12 @@
 #include <cereal/types/variant.hpp>
 #include <cereal/types/vector.hpp>
 
+#include <cstdint>
+#include <cstring>
 #include <istream>
+#include <memory>
 #include <new>
+#include <type_traits>
 #include <ostream>
 #include <stdexcept>
 #include <streambuf>
@@ -66,17 +78,70 @@ class StringAppendBuf final : public std::streambuf {
   std::string& out_;
 };
 
-// An input stream buffer over bytes that it does not own or copy.
-class BytesViewBuf final : public std::streambuf {
+// cereal::BinaryInputArchive's format read from memory, with every size prefix checked against
+// the bytes that remain (see the file comment).
+class CheckedBinaryInputArchive final
+    : public cereal::InputArchive<CheckedBinaryInputArchive, cereal::AllowEmptyClassElision> {
  public:
-  BytesViewBuf(const void* data, std::size_t size) {
-    // The buffer is only read: std::streambuf's interface wants char* but never writes through it
-    // (pbackfail is not overridden, so putting back a different character fails).
-    char* begin = const_cast<char*>(static_cast<const char*>(data));
-    setg(begin, begin, begin + size);
+  CheckedBinaryInputArchive(const void* data, std::size_t size)
+      : cereal::InputArchive<CheckedBinaryInputArchive, cereal::AllowEmptyClassElision>(this),
+        next_(static_cast<const char*>(data)),
+        end_(next_ + size) {}
+
+  void loadBinary(void* data, std::size_t size) {
+    if (size > remaining())
+      throw cereal::Exception("the input ends after " + std::to_string(remaining()) +
+                              " more bytes, " + std::to_string(size) + " were needed");
+    if (size != 0) std::memcpy(data, next_, size);
+    next_ += size;
   }
-  std::size_t remaining() const noexcept { return static_cast<std::size_t>(egptr() - gptr()); }
+  // Called for every size prefix, before the container is sized from it.
+  void check_size_prefix(std::uint64_t count) const {
+    if (count > remaining())
+      throw cereal::Exception("a size prefix announces " + std::to_string(count) +
+                              " elements but only " + std::to_string(remaining()) +
+                              " bytes remain");
+  }
+  std::size_t remaining() const noexcept { return static_cast<std::size_t>(end_ - next_); }
+
+ private:
+  const char* next_;
+  const char* end_;
 };
+
+template <class T>
+inline std::enable_if_t<std::is_arithmetic_v<T> && !std::is_same_v<T, bool>>
+CEREAL_LOAD_FUNCTION_NAME(CheckedBinaryInputArchive& archive, T& value) {
+  archive.loadBinary(std::addressof(value), sizeof(value));
+}
+
+// A bool is one byte, 0 or 1: any other byte copied into a bool would be undefined behaviour.
+inline void CEREAL_LOAD_FUNCTION_NAME(CheckedBinaryInputArchive& archive, bool& value) {
+  unsigned char byte = 0;
+  archive.loadBinary(&byte, 1);
+  if (byte > 1)
+    throw cereal::Exception("a bool is encoded as " + std::to_string(byte) + ", not 0 or 1");
+  value = byte != 0;
+}
+
+template <class T>
+inline void CEREAL_SERIALIZE_FUNCTION_NAME(CheckedBinaryInputArchive& archive,
+                                           cereal::NameValuePair<T>& pair) {
+  archive(pair.value);
+}
+
+template <class T>
+inline void CEREAL_SERIALIZE_FUNCTION_NAME(CheckedBinaryInputArchive& archive,
+                                           cereal::SizeTag<T>& tag) {
+  archive(tag.size);
+  archive.check_size_prefix(static_cast<std::uint64_t>(tag.size));
+}
+
+template <class T>
+inline void CEREAL_LOAD_FUNCTION_NAME(CheckedBinaryInputArchive& archive,
+                                      cereal::BinaryData<T>& data) {
+  archive.loadBinary(data.data, static_cast<std::size_t>(data.size));
+}
 
 }  // namespace detail
 
@@ -93,11 +158,9 @@ struct Codec {
   static T decode(const void* data, std::size_t size) {
     static_assert(std::is_default_constructible_v<T>,
                   "mproc::decode through cereal needs a default constructible type");
-    detail::BytesViewBuf buffer(data, size);
-    std::istream stream(&buffer);
+    detail::CheckedBinaryInputArchive archive(data, size);
     T value{};
     try {
-      cereal::BinaryInputArchive archive(stream);
       archive(value);
     } catch (const cereal::Exception& e) {
       detail::throw_codec_error(typeid(T), e.what());
@@ -109,8 +172,8 @@ struct Codec {
       detail::throw_codec_error(typeid(T), "a length in the input asks for more memory than is "
                                            "available (corrupt or mistyped input?)");
     }
-    if (buffer.remaining() != 0)
-      detail::throw_codec_error(typeid(T), std::to_string(buffer.remaining()) +
+    if (archive.remaining() != 0)
+      detail::throw_codec_error(typeid(T), std::to_string(archive.remaining()) +
                                                " bytes left over after the value (was a "
                                                "different type sent?)");
     return value;
@@ -118,3 +181,13 @@ struct Codec {
 };
 
 }  // namespace mproc
+
+// Polymorphic types through the checked archive, and load_minimal (which needs the matching
+// output archive).
+CEREAL_REGISTER_ARCHIVE(mproc::detail::CheckedBinaryInputArchive)
+namespace cereal::traits::detail {
+template <>
+struct get_output_from_input<mproc::detail::CheckedBinaryInputArchive> {
+  using type = cereal::BinaryOutputArchive;
+};
+}  // namespace cereal::traits::detail

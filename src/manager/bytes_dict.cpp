@@ -9,14 +9,12 @@
 namespace mproc {
 
 using detail::manager::Kind;
-using detail::manager::Record;
+using detail::manager::RecordView;
 using detail::manager::Store;
 using Guard = Store::Guard;
 
 namespace {
 
-std::string_view key_of(const Record& r) { return {r.key(), r.key_size}; }
-std::string_view value_of(const Record& r) { return {r.value(), r.value_size}; }
 
 }  // namespace
 
@@ -51,9 +49,9 @@ bool BytesDict::visit(std::string_view key, void (*sink)(std::string_view, void*
                       void* context) const {
   Store& s = store();
   Guard guard(s);
-  const Record* r = detail::manager::dict_find(s, key);
-  if (r == nullptr) return false;
-  sink(value_of(*r), context);
+  const auto r = detail::manager::dict_find(s, key);
+  if (!r) return false;
+  sink(r->value, context);
   return true;
 }
 
@@ -78,7 +76,7 @@ std::string BytesDict::at(std::string_view key) const {
 bool BytesDict::contains(std::string_view key) const {
   Store& s = store();
   Guard guard(s);
-  return detail::manager::dict_find(s, key) != nullptr;
+  return detail::manager::dict_find(s, key).has_value();
 }
 
 bool BytesDict::erase(std::string_view key) {
@@ -90,9 +88,9 @@ bool BytesDict::erase(std::string_view key) {
 std::optional<std::string> BytesDict::pop(std::string_view key) {
   Store& s = store();
   Guard guard(s);
-  const Record* r = detail::manager::dict_find(s, key);
-  if (r == nullptr) return std::nullopt;
-  std::string value(value_of(*r));
+  const auto r = detail::manager::dict_find(s, key);
+  if (!r) return std::nullopt;
+  std::string value(r->value);
   detail::manager::dict_erase(s, key);
   return value;
 }
@@ -100,7 +98,7 @@ std::optional<std::string> BytesDict::pop(std::string_view key) {
 std::string BytesDict::setdefault(std::string_view key, std::string_view default_value) {
   Store& s = store();
   Guard guard(s);
-  if (const Record* r = detail::manager::dict_find(s, key)) return std::string(value_of(*r));
+  if (const auto r = detail::manager::dict_find(s, key)) return std::string(r->value);
   detail::manager::dict_set(s, key, default_value);
   return std::string(default_value);
 }
@@ -121,9 +119,9 @@ void BytesDict::for_each(void (*sink)(std::string_view, std::string_view, void*)
   Guard guard(s);
   detail::manager::dict_for_each(
       s,
-      [](const Record& r, void* c) {
+      [](const RecordView& r, void* c) {
         auto* v = static_cast<Visit*>(c);
-        v->sink(key_of(r), value_of(r), v->context);
+        v->sink(r.key, r.value, v->context);
       },
       &visit);
 }

@@ -9,13 +9,12 @@
 namespace mproc {
 
 using detail::manager::Kind;
-using detail::manager::Record;
 using detail::manager::Store;
 using Guard = Store::Guard;
 
 namespace {
 
-std::string_view value_of(const Record& r) { return {r.value(), r.value_size}; }
+std::string_view value_of(const detail::manager::RecordView& r) { return r.value; }
 
 }  // namespace
 

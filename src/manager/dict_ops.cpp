@@ -1,9 +1,12 @@
 #include "manager/dict_ops.hpp"
 
+#include <mproc/error.hpp>
+
 #include <algorithm>
 #include <bit>
 #include <cstring>
 #include <limits>
+#include <string>
 
 namespace mproc::detail::manager {
 namespace {
@@ -13,9 +16,33 @@ constexpr std::uint64_t kNone = std::numeric_limits<std::uint64_t>::max();
 
 std::uint64_t root_of(Store& s) { return s.control().root.load(std::memory_order_acquire); }
 
-bool matches(const Record& r, std::uint64_t hash, std::string_view key) {
-  return r.hash == hash && r.key_size == key.size() &&
-         (key.empty() || std::memcmp(r.key(), key.data(), key.size()) == 0);
+// A table whose slot count was read once and checked: a power of two whose slots lie inside the
+// mapping. The pointers are stale after anything that may remap (alloc); rebase() renews them.
+struct Table {
+  std::uint64_t offset = 0;
+  std::uint64_t slots = 0;
+  DictTable* header = nullptr;
+  std::atomic<std::uint64_t>* slot = nullptr;
+};
+
+Table rebase(Store& s, std::uint64_t offset, std::uint64_t slots) {
+  DictTable* t = s.at<DictTable>(offset);
+  return {offset, slots, t, t->slot()};
+}
+
+Table table_at(Store& s, std::uint64_t offset) {
+  const auto* t = s.checked<DictTable>(offset, sizeof(DictTable));
+  const std::uint64_t slots = load_once(t->slots);
+  const std::uint64_t room = (s.mapped() - offset - sizeof(DictTable)) / sizeof(std::uint64_t);
+  if (!std::has_single_bit(slots) || slots > room)
+    s.corrupt("its table at offset " + std::to_string(offset) + " claims " +
+              std::to_string(slots) + " slots");
+  return rebase(s, offset, slots);
+}
+
+bool matches(const RecordView& r, std::uint64_t hash, std::string_view key) {
+  return r.hash == hash && r.key.size() == key.size() &&
+         (key.empty() || std::memcmp(r.key.data(), key.data(), key.size()) == 0);
 }
 
 // Where `key` is (record != 0), or where it would go (insert: the first tombstone on its probe
@@ -23,18 +50,18 @@ bool matches(const Record& r, std::uint64_t hash, std::string_view key) {
 struct Probe {
   std::uint64_t index = 0;
   std::uint64_t record = 0;
+  RecordView found;
   std::uint64_t insert = kNone;
   bool insert_is_empty = false;
 };
 
-Probe probe(Store& s, std::uint64_t table, std::string_view key, std::uint64_t hash) {
-  DictTable* t = s.at<DictTable>(table);
-  const std::uint64_t mask = t->slots - 1;
+Probe probe(Store& s, const Table& t, std::string_view key, std::uint64_t hash) {
+  const std::uint64_t mask = t.slots - 1;
   const std::uint64_t tag = slot_entry(0, hash);
   std::uint64_t tombstone = kNone;
   std::uint64_t i = hash & mask;
-  for (std::uint64_t n = 0; n < t->slots; ++n, i = (i + 1) & mask) {
-    const std::uint64_t v = t->slot()[i].load(std::memory_order_relaxed);
+  for (std::uint64_t n = 0; n < t.slots; ++n, i = (i + 1) & mask) {
+    const std::uint64_t v = t.slot[i].load(std::memory_order_relaxed);
     if (v == kEmpty) {
       Probe p;
       p.index = i;
@@ -46,10 +73,13 @@ Probe probe(Store& s, std::uint64_t table, std::string_view key, std::uint64_t h
       if (tombstone == kNone) tombstone = i;
       continue;
     }
-    if ((v & ~kOffsetMask) == tag && matches(*s.at<Record>(slot_record(v)), hash, key)) {
+    if ((v & ~kOffsetMask) != tag) continue;
+    const RecordView r = s.record(slot_record(v));
+    if (matches(r, hash, key)) {
       Probe p;
       p.index = i;
       p.record = slot_record(v);
+      p.found = r;
       return p;
     }
   }
@@ -58,20 +88,23 @@ Probe probe(Store& s, std::uint64_t table, std::string_view key, std::uint64_t h
   return p;
 }
 
-// An empty table of `slots` slots written at `offset`.
-DictTable* init_table(Store& s, std::uint64_t offset, std::uint64_t slots) {
+// An empty table of `slots` slots written at `offset` (allocated by the caller).
+Table init_table(Store& s, std::uint64_t offset, std::uint64_t slots) {
   auto* t = s.at<DictTable>(offset);
   std::memset(static_cast<void*>(t), 0, DictTable::bytes_for(slots));
   t->slots = slots;
-  return t;
+  return rebase(s, offset, slots);
 }
 
-// Puts `record` in a table being built (no duplicates there, so no key comparison).
-void place(DictTable* t, std::uint64_t record, std::uint64_t hash) {
-  const std::uint64_t mask = t->slots - 1;
+// Puts `record` in a table being built (no duplicates there, so no key comparison). The table
+// can only be full when another process wrote into it meanwhile.
+void place(Store& s, const Table& t, std::uint64_t record, std::uint64_t hash) {
+  const std::uint64_t mask = t.slots - 1;
   std::uint64_t i = hash & mask;
-  while (t->slot()[i].load(std::memory_order_relaxed) != kEmpty) i = (i + 1) & mask;
-  t->slot()[i].store(slot_entry(record, hash), std::memory_order_relaxed);
+  for (std::uint64_t n = 0; t.slot[i].load(std::memory_order_relaxed) != kEmpty;
+       ++n, i = (i + 1) & mask)
+    if (n == t.slots) s.corrupt("a table being rebuilt filled up");
+  t.slot[i].store(slot_entry(record, hash), std::memory_order_relaxed);
 }
 
 std::uint64_t slots_for(std::uint64_t count) {
@@ -81,20 +114,26 @@ std::uint64_t slots_for(std::uint64_t count) {
 // A new table sized for the live entries, built past tail and published with one store.
 void rehash(Store& s) {
   const std::uint64_t old = root_of(s);
-  const std::uint64_t slots = slots_for(s.at<DictTable>(old)->count);
+  Table o = table_at(s, old);
+  // Counted, not read from the table's `count`: that word is shared memory, and a table sized
+  // from a wrong count would overflow.
+  std::uint64_t entries = 0;
+  for (std::uint64_t i = 0; i < o.slots; ++i)
+    entries += slot_used(o.slot[i].load(std::memory_order_relaxed)) ? 1 : 0;
+  const std::uint64_t slots = slots_for(entries);
   const std::uint64_t bytes = DictTable::bytes_for(slots);
   const std::uint64_t offset = s.alloc(bytes);
-  DictTable* t = init_table(s, offset, slots);
-  DictTable* o = s.at<DictTable>(old);
+  const Table t = init_table(s, offset, slots);
+  o = rebase(s, old, o.slots);
   std::uint64_t count = 0;
-  for (std::uint64_t i = 0; i < o->slots; ++i) {
-    const std::uint64_t v = o->slot()[i].load(std::memory_order_relaxed);
+  for (std::uint64_t i = 0; i < o.slots; ++i) {
+    const std::uint64_t v = o.slot[i].load(std::memory_order_relaxed);
     if (!slot_used(v)) continue;
-    place(t, slot_record(v), s.at<Record>(slot_record(v))->hash);
-    if (++count == o->count / 2) crash_point(CrashPoint::mid_rebuild);
+    place(s, t, slot_record(v), s.record(slot_record(v)).hash);
+    if (++count == entries / 2) crash_point(CrashPoint::mid_rebuild);
   }
-  t->count = t->used = count;
-  const std::uint64_t old_bytes = DictTable::bytes_for(o->slots);
+  t.header->count = t.header->used = count;
+  const std::uint64_t old_bytes = DictTable::bytes_for(o.slots);
   s.control().root.store(offset, std::memory_order_release);  // the commit
   crash_point(CrashPoint::after_rebuild_commit);
   auto& live = s.control().live;
@@ -113,11 +152,13 @@ void new_empty_table(Store& s) {
 
 }  // namespace
 
-const Record* dict_find(Store& s, std::string_view key) {
+std::optional<RecordView> dict_find(Store& s, std::string_view key) {
+  check_sizes(key, {}, s.type_name());  // before hashing: a key no record can hold is refused
   const std::uint64_t table = root_of(s);
-  if (table == 0) return nullptr;
-  const Probe p = probe(s, table, key, hash_bytes(key));
-  return p.record != 0 ? s.at<Record>(p.record) : nullptr;
+  if (table == 0) return std::nullopt;
+  const Probe p = probe(s, table_at(s, table), key, hash_bytes(key));
+  if (p.record == 0) return std::nullopt;
+  return p.found;
 }
 
 void dict_set(Store& s, std::string_view key, std::string_view value) {
@@ -125,43 +166,45 @@ void dict_set(Store& s, std::string_view key, std::string_view value) {
   const std::uint64_t hash = hash_bytes(key);
   if (root_of(s) == 0) new_empty_table(s);
   {
-    const DictTable* t = s.at<DictTable>(root_of(s));
-    if ((t->used + 1) * 2 > t->slots) rehash(s);  // load <= 1/2: short probe runs
+    const Table t = table_at(s, root_of(s));
+    if ((load_once(t.header->used) + 1) * 2 > t.slots) rehash(s);  // load <= 1/2: short runs
   }
   const std::uint64_t table = root_of(s);
-  const Probe p = probe(s, table, key, hash);
+  Table t = table_at(s, table);
+  const Probe p = probe(s, t, key, hash);
+  const std::uint64_t index = p.record != 0 ? p.index : p.insert;
+  if (index == kNone) s.corrupt("its table has no free slot");
   const std::uint64_t bytes = Record::record_bytes(key.size(), value.size());
   const std::uint64_t record = s.alloc(bytes);
   s.write_record(record, key, value, hash);
   crash_point(CrashPoint::after_record_write);
-  DictTable* t = s.at<DictTable>(table);  // alloc may have remapped
-  const std::uint64_t index = p.record != 0 ? p.index : p.insert;
-  t->slot()[index].store(slot_entry(record, hash), std::memory_order_release);  // the commit
+  t = rebase(s, table, t.slots);  // alloc may have remapped
+  t.slot[index].store(slot_entry(record, hash), std::memory_order_release);  // the commit
   crash_point(CrashPoint::after_commit);
   auto& live = s.control().live;
   std::uint64_t now = live.load(std::memory_order_relaxed) + bytes;
   if (p.record != 0) {
-    now -= s.at<Record>(p.record)->bytes();
+    now -= p.found.bytes;
   } else {
-    ++t->count;
-    if (p.insert_is_empty) ++t->used;
+    ++t.header->count;
+    if (p.insert_is_empty) ++t.header->used;
   }
   live.store(now, std::memory_order_relaxed);
   s.maybe_compact();
 }
 
 bool dict_erase(Store& s, std::string_view key) {
+  check_sizes(key, {}, s.type_name());
   const std::uint64_t table = root_of(s);
   if (table == 0) return false;
-  const Probe p = probe(s, table, key, hash_bytes(key));
+  const Table t = table_at(s, table);
+  const Probe p = probe(s, t, key, hash_bytes(key));
   if (p.record == 0) return false;
-  DictTable* t = s.at<DictTable>(table);
-  t->slot()[p.index].store(kTombstone, std::memory_order_release);  // the commit
+  t.slot[p.index].store(kTombstone, std::memory_order_release);  // the commit
   crash_point(CrashPoint::after_commit);
-  --t->count;
+  --t.header->count;
   auto& live = s.control().live;
-  live.store(live.load(std::memory_order_relaxed) - s.at<Record>(p.record)->bytes(),
-             std::memory_order_relaxed);
+  live.store(live.load(std::memory_order_relaxed) - p.found.bytes, std::memory_order_relaxed);
   return true;
 }
 
@@ -173,16 +216,18 @@ void dict_clear(Store& s) {
 
 std::uint64_t dict_size(Store& s) {
   const std::uint64_t table = root_of(s);
-  return table == 0 ? 0 : s.at<DictTable>(table)->count;
+  if (table == 0) return 0;
+  const Table t = table_at(s, table);
+  return std::min(load_once(t.header->count), t.slots);
 }
 
-void dict_for_each(Store& s, void (*visit)(const Record&, void*), void* context) {
+void dict_for_each(Store& s, void (*visit)(const RecordView&, void*), void* context) {
   const std::uint64_t table = root_of(s);
   if (table == 0) return;
-  DictTable* t = s.at<DictTable>(table);
-  for (std::uint64_t i = 0; i < t->slots; ++i) {
-    const std::uint64_t v = t->slot()[i].load(std::memory_order_relaxed);
-    if (slot_used(v)) visit(*s.at<Record>(slot_record(v)), context);
+  const Table t = table_at(s, table);
+  for (std::uint64_t i = 0; i < t.slots; ++i) {
+    const std::uint64_t v = t.slot[i].load(std::memory_order_relaxed);
+    if (slot_used(v)) visit(s.record(slot_record(v)), context);
   }
 }
 
@@ -192,10 +237,10 @@ void dict_compact(Store& s) {
   std::uint64_t sums[2] = {0, 0};  // entries, their bytes
   dict_for_each(
       s,
-      [](const Record& r, void* context) {
+      [](const RecordView& r, void* context) {
         auto* totals = static_cast<std::uint64_t*>(context);
         ++totals[0];
-        totals[1] += r.bytes();
+        totals[1] += r.bytes;
       },
       sums);
   const std::uint64_t slots = slots_for(sums[0]);
@@ -203,21 +248,22 @@ void dict_compact(Store& s) {
   const std::uint64_t image = table_bytes + sums[1];
   // Where nothing reachable lives: below `low`, or past tail. May remap.
   const std::uint64_t target = compaction_target(s, image);
-  DictTable* t = init_table(s, target, slots);
-  DictTable* o = s.at<DictTable>(old);
+  const Table t = init_table(s, target, slots);
+  const Table o = table_at(s, old);
+  const std::uint64_t end = target + image;
   std::uint64_t cursor = target + table_bytes;
   std::uint64_t count = 0;
-  for (std::uint64_t i = 0; i < o->slots; ++i) {
-    const std::uint64_t v = o->slot()[i].load(std::memory_order_relaxed);
+  for (std::uint64_t i = 0; i < o.slots; ++i) {
+    const std::uint64_t v = o.slot[i].load(std::memory_order_relaxed);
     if (!slot_used(v)) continue;
-    const Record* r = s.at<Record>(slot_record(v));
-    const std::uint64_t bytes = r->bytes();
-    std::memcpy(s.at<char>(cursor), r, bytes);
-    place(t, cursor, r->hash);
-    cursor += bytes;
+    const RecordView r = s.record(slot_record(v));
+    if (r.bytes > end - cursor) s.corrupt("its entries changed during a compaction");
+    std::memcpy(s.at<char>(cursor), s.at<char>(slot_record(v)), r.bytes);
+    place(s, t, cursor, r.hash);
+    cursor += r.bytes;
     if (++count == sums[0] / 2) crash_point(CrashPoint::mid_rebuild);
   }
-  t->count = t->used = count;
+  t.header->count = t.header->used = count;
   s.control().root.store(target, std::memory_order_release);  // the commit
   finish_compaction(s, target, image);
 }
@@ -225,20 +271,20 @@ void dict_compact(Store& s) {
 void dict_recover(Store& s) {
   Reach reach;
   if (const std::uint64_t table = root_of(s); table != 0) {
-    DictTable* t = s.at<DictTable>(table);
-    reach.add(table, DictTable::bytes_for(t->slots));
+    const Table t = table_at(s, table);
+    reach.add(table, DictTable::bytes_for(t.slots));
     std::uint64_t count = 0;
     std::uint64_t used = 0;
-    for (std::uint64_t i = 0; i < t->slots; ++i) {
-      const std::uint64_t v = t->slot()[i].load(std::memory_order_relaxed);
+    for (std::uint64_t i = 0; i < t.slots; ++i) {
+      const std::uint64_t v = t.slot[i].load(std::memory_order_relaxed);
       if (v == kEmpty) continue;
       ++used;
       if (v == kTombstone) continue;
       ++count;
-      reach.add(slot_record(v), s.at<Record>(slot_record(v))->bytes());
+      reach.add(slot_record(v), s.record(slot_record(v)).bytes);
     }
-    t->count = count;
-    t->used = used;
+    t.header->count = count;
+    t.header->used = used;
   }
   set_derived(s, reach);
 }

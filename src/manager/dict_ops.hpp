@@ -3,14 +3,17 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "manager/store.hpp"
 
 namespace mproc::detail::manager {
 
-// The entry for `key`, or nullptr. Valid until the next change or Guard release.
-const Record* dict_find(Store& store, std::string_view key);
+// The entry for `key`, or nullopt. Valid until the next change or Guard release.
+// Every offset and size read from the table is checked against the mapping: a table that another
+// process overwrote makes these functions throw errc::internal ("corrupt"), never read outside it.
+std::optional<RecordView> dict_find(Store& store, std::string_view key);
 // Inserts or replaces.
 void dict_set(Store& store, std::string_view key, std::string_view value);
 // Removes the entry; false if there was none.
@@ -18,6 +21,7 @@ bool dict_erase(Store& store, std::string_view key);
 void dict_clear(Store& store);
 std::uint64_t dict_size(Store& store);
 // Calls visit(record, context) for every entry, in table order.
-void dict_for_each(Store& store, void (*visit)(const Record& record, void* context), void* context);
+void dict_for_each(Store& store, void (*visit)(const RecordView& record, void* context),
+                   void* context);
 
 }  // namespace mproc::detail::manager

@@ -31,6 +31,13 @@ inline constexpr std::uint64_t kEmpty = 0;      // dict slot never used
 inline constexpr std::uint64_t kTombstone = 1;  // dict slot whose entry was erased
 inline constexpr std::size_t kAlign = 8;
 
+// One read of a field that another process may be rewriting: the value checked is the value used
+// (the compiler may not reload it from shared memory later).
+template <class T>
+inline T load_once(const T& field) noexcept {
+  return __atomic_load_n(&field, __ATOMIC_RELAXED);
+}
+
 enum class Kind : std::uint32_t { dict = 1, list = 2, names = 3, registry = 4 };
 
 struct Control {

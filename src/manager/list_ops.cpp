@@ -13,7 +13,27 @@ constexpr std::uint64_t kMinCapacity = 8;
 
 std::uint64_t root_of(Store& s) { return s.control().root.load(std::memory_order_acquire); }
 
-ListBlock* block(Store& s) { return s.at<ListBlock>(root_of(s)); }
+// A block whose capacity and length were read once and checked: its slots lie inside the
+// mapping and length <= capacity. The pointers are stale after anything that may remap (alloc).
+struct Block {
+  ListBlock* header = nullptr;
+  std::uint64_t capacity = 0;
+  std::uint64_t length = 0;
+  std::atomic<std::uint64_t>* slot = nullptr;
+};
+
+Block block_at(Store& s, std::uint64_t offset) {
+  auto* b = s.checked<ListBlock>(offset, sizeof(ListBlock));
+  const std::uint64_t capacity = load_once(b->capacity);
+  const std::uint64_t length = b->length.load(std::memory_order_relaxed);
+  const std::uint64_t room = (s.mapped() - offset - sizeof(ListBlock)) / sizeof(std::uint64_t);
+  if (capacity > room || length > capacity)
+    s.corrupt("its block at offset " + std::to_string(offset) + " claims " +
+              std::to_string(length) + " of " + std::to_string(capacity) + " slots");
+  return {b, capacity, length, b->slot()};
+}
+
+Block root_block(Store& s) { return block_at(s, root_of(s)); }
 
 void add_live(Store& s, std::uint64_t plus, std::uint64_t minus) {
   auto& live = s.control().live;
@@ -21,8 +41,8 @@ void add_live(Store& s, std::uint64_t plus, std::uint64_t minus) {
 }
 
 // A new block of `capacity` slots past tail, holding the current elements with `skip` (if below
-// the length) left out and a gap of `gap_count` slots opened at `gap`; `extra_length` is added to
-// the copied length. Returns its offset (unpublished).
+// the length) left out and a gap of `gap_count` slots opened at `gap`. Returns its offset
+// (unpublished).
 std::uint64_t rebuilt_block(Store& s, std::uint64_t capacity, std::uint64_t gap,
                             std::uint64_t gap_count, std::uint64_t skip) {
   const std::uint64_t bytes = ListBlock::bytes_for(capacity);
@@ -32,12 +52,14 @@ std::uint64_t rebuilt_block(Store& s, std::uint64_t capacity, std::uint64_t gap,
   b->capacity = capacity;
   std::uint64_t length = 0;
   if (const std::uint64_t old = root_of(s); old != 0) {
-    ListBlock* o = s.at<ListBlock>(old);
-    const std::uint64_t n = o->length.load(std::memory_order_relaxed);
+    const Block o = block_at(s, old);
+    const std::uint64_t n = o.length;
     for (std::uint64_t i = 0; i < n; ++i) {
       if (i == gap) length += gap_count;
       if (i == skip) continue;
-      b->slot()[length++].store(o->slot()[i].load(std::memory_order_relaxed),
+      // Only when another process changed the old block since the caller sized this one.
+      if (length >= capacity) s.corrupt("its list changed during a rebuild");
+      b->slot()[length++].store(o.slot[i].load(std::memory_order_relaxed),
                                 std::memory_order_relaxed);
       if (i == n / 2) crash_point(CrashPoint::mid_rebuild);
     }
@@ -45,16 +67,17 @@ std::uint64_t rebuilt_block(Store& s, std::uint64_t capacity, std::uint64_t gap,
   } else {
     length = gap_count;
   }
+  if (length > capacity) s.corrupt("its list changed during a rebuild");
   b->length.store(length, std::memory_order_relaxed);
   return offset;
 }
 
 void publish(Store& s, std::uint64_t new_block) {
   const std::uint64_t old = root_of(s);
+  const std::uint64_t old_bytes = old == 0 ? 0 : ListBlock::bytes_for(block_at(s, old).capacity);
   s.control().root.store(new_block, std::memory_order_release);  // the commit
   crash_point(CrashPoint::after_rebuild_commit);
-  add_live(s, ListBlock::bytes_for(s.at<ListBlock>(new_block)->capacity),
-           old == 0 ? 0 : ListBlock::bytes_for(s.at<ListBlock>(old)->capacity));
+  add_live(s, ListBlock::bytes_for(s.at<ListBlock>(new_block)->capacity), old_bytes);
 }
 
 std::uint64_t write_value(Store& s, std::string_view value) {
@@ -69,8 +92,7 @@ std::uint64_t write_value(Store& s, std::string_view value) {
 }  // namespace
 
 std::uint64_t list_size(Store& s) {
-  const std::uint64_t b = root_of(s);
-  return b == 0 ? 0 : s.at<ListBlock>(b)->length.load(std::memory_order_relaxed);
+  return root_of(s) == 0 ? 0 : root_block(s).length;
 }
 
 void list_check_index(Store& s, std::int64_t index, bool end_ok, const char* operation) {
@@ -87,23 +109,34 @@ void list_check_index(Store& s, std::int64_t index, bool end_ok, const char* ope
                     ")");
 }
 
-const Record& list_get(Store& s, std::uint64_t index) {
-  return *s.at<Record>(block(s)->slot()[index].load(std::memory_order_relaxed));
+RecordView list_get(Store& s, std::uint64_t index) {
+  const Block b = root_block(s);
+  if (index >= b.length) s.corrupt("its length changed under its lock");
+  return s.record(b.slot[index].load(std::memory_order_relaxed));
 }
 
 void list_append(Store& s, const std::string_view* values, std::uint64_t count) {
   if (count == 0) return;
-  const std::uint64_t length = list_size(s);
-  if (root_of(s) == 0 || length + count > block(s)->capacity)
-    publish(s, rebuilt_block(s, std::max({kMinCapacity, (length + count) * 2}), length, 0,
-                             length));
-  // Records and slots past the length are invisible until the length store.
+  std::uint64_t target = root_of(s);
+  std::uint64_t length = 0;
+  std::uint64_t capacity = 0;
+  if (target != 0) {
+    const Block b = block_at(s, target);
+    length = b.length;
+    capacity = b.capacity;
+  }
+  if (target == 0 || length + count > capacity) {
+    target = rebuilt_block(s, std::max({kMinCapacity, (length + count) * 2}), length, 0, length);
+    publish(s, target);
+  }
+  // Records and slots past the length are invisible until the length store. The block's extent
+  // was checked (or is ours): slots below length + count lie inside it.
   for (std::uint64_t i = 0; i < count; ++i) {
     const std::uint64_t record = write_value(s, values[i]);
-    block(s)->slot()[length + i].store(record, std::memory_order_relaxed);
+    s.at<ListBlock>(target)->slot()[length + i].store(record, std::memory_order_relaxed);
   }
   crash_point(CrashPoint::after_record_write);
-  block(s)->length.store(length + count, std::memory_order_release);  // the commit
+  s.at<ListBlock>(target)->length.store(length + count, std::memory_order_release);  // commit
   crash_point(CrashPoint::after_commit);
   s.maybe_compact();
 }
@@ -111,11 +144,13 @@ void list_append(Store& s, const std::string_view* values, std::uint64_t count) 
 void list_set(Store& s, std::uint64_t index, std::string_view value) {
   const std::uint64_t record = write_value(s, value);
   crash_point(CrashPoint::after_record_write);
-  auto& slot = block(s)->slot()[index];
-  const std::uint64_t old = slot.load(std::memory_order_relaxed);
+  const Block b = root_block(s);
+  if (index >= b.length) s.corrupt("its length changed under its lock");
+  auto& slot = b.slot[index];
+  const std::uint64_t replaced = s.record(slot.load(std::memory_order_relaxed)).bytes;
   slot.store(record, std::memory_order_release);  // the commit
   crash_point(CrashPoint::after_commit);
-  add_live(s, 0, s.at<Record>(old)->bytes());
+  add_live(s, 0, replaced);
   s.maybe_compact();
 }
 
@@ -124,40 +159,45 @@ void list_insert(Store& s, std::uint64_t index, std::string_view value) {
   if (index == length) return list_append(s, &value, 1);
   const std::uint64_t record = write_value(s, value);
   crash_point(CrashPoint::after_record_write);
-  const std::uint64_t capacity = block(s)->capacity;
-  const std::uint64_t fresh =
-      rebuilt_block(s, length + 1 > capacity ? capacity * 2 : capacity, index, 1, length);
+  const std::uint64_t capacity = root_block(s).capacity;
+  const std::uint64_t fresh_capacity =
+      std::max(kMinCapacity, length + 1 > capacity ? capacity * 2 : capacity);
+  const std::uint64_t fresh = rebuilt_block(s, fresh_capacity, index, 1, length);
+  if (index >= s.at<ListBlock>(fresh)->length.load(std::memory_order_relaxed))
+    s.corrupt("its list changed during an insert");
   s.at<ListBlock>(fresh)->slot()[index].store(record, std::memory_order_relaxed);
   publish(s, fresh);
   s.maybe_compact();
 }
 
 void list_remove(Store& s, std::uint64_t index) {
-  const std::uint64_t length = list_size(s);
-  const std::uint64_t removed = Record::record_bytes(0, list_get(s, index).value_size);
+  const Block b = root_block(s);
+  const std::uint64_t length = b.length;
+  const std::uint64_t removed = list_get(s, index).bytes;
   if (index + 1 == length) {
-    block(s)->length.store(length - 1, std::memory_order_release);  // the commit
+    b.header->length.store(length - 1, std::memory_order_release);  // the commit
     crash_point(CrashPoint::after_commit);
   } else {
-    publish(s, rebuilt_block(s, block(s)->capacity, length, 0, index));
+    publish(s, rebuilt_block(s, std::max(kMinCapacity, b.capacity), length, 0, index));
   }
   add_live(s, 0, removed);
 }
 
 void list_clear(Store& s) {
   if (root_of(s) == 0) return;
-  block(s)->length.store(0, std::memory_order_release);  // the commit
+  const Block b = root_block(s);
+  b.header->length.store(0, std::memory_order_release);  // the commit
   crash_point(CrashPoint::after_commit);
-  s.control().live.store(ListBlock::bytes_for(block(s)->capacity), std::memory_order_relaxed);
+  s.control().live.store(ListBlock::bytes_for(b.capacity), std::memory_order_relaxed);
   s.maybe_compact();
 }
 
 void list_compact(Store& s) {
   const std::uint64_t old = root_of(s);
   if (old == 0) return;
-  const std::uint64_t length = list_size(s);
+  const std::uint64_t length = block_at(s, old).length;
   std::uint64_t record_bytes = 0;
-  for (std::uint64_t i = 0; i < length; ++i) record_bytes += list_get(s, i).bytes();
+  for (std::uint64_t i = 0; i < length; ++i) record_bytes += list_get(s, i).bytes;
   const std::uint64_t capacity = std::max(kMinCapacity, length * 2);
   const std::uint64_t block_bytes = ListBlock::bytes_for(capacity);
   const std::uint64_t image = block_bytes + record_bytes;
@@ -165,12 +205,17 @@ void list_compact(Store& s) {
   auto* b = s.at<ListBlock>(target);
   std::memset(static_cast<void*>(b), 0, sizeof(ListBlock));
   b->capacity = capacity;
+  const Block o = block_at(s, old);
+  if (o.length < length) s.corrupt("its list changed during a compaction");
+  const std::uint64_t end = target + image;
   std::uint64_t cursor = target + block_bytes;
   for (std::uint64_t i = 0; i < length; ++i) {
-    const Record& r = list_get(s, i);
-    std::memcpy(s.at<char>(cursor), &r, r.bytes());
+    const std::uint64_t from = o.slot[i].load(std::memory_order_relaxed);
+    const RecordView r = s.record(from);
+    if (r.bytes > end - cursor) s.corrupt("its list changed during a compaction");
+    std::memcpy(s.at<char>(cursor), s.at<char>(from), r.bytes);
     b->slot()[i].store(cursor, std::memory_order_relaxed);
-    cursor += r.bytes();
+    cursor += r.bytes;
     if (i == length / 2) crash_point(CrashPoint::mid_rebuild);
   }
   b->length.store(length, std::memory_order_relaxed);
@@ -181,12 +226,11 @@ void list_compact(Store& s) {
 void list_recover(Store& s) {
   Reach reach;
   if (const std::uint64_t root = root_of(s); root != 0) {
-    ListBlock* b = s.at<ListBlock>(root);
-    reach.add(root, ListBlock::bytes_for(b->capacity));
-    const std::uint64_t length = b->length.load(std::memory_order_relaxed);
-    for (std::uint64_t i = 0; i < length; ++i) {
-      const std::uint64_t v = b->slot()[i].load(std::memory_order_relaxed);
-      reach.add(v, s.at<Record>(v)->bytes());
+    const Block b = block_at(s, root);
+    reach.add(root, ListBlock::bytes_for(b.capacity));
+    for (std::uint64_t i = 0; i < b.length; ++i) {
+      const std::uint64_t v = b.slot[i].load(std::memory_order_relaxed);
+      reach.add(v, s.record(v).bytes);
     }
   }
   set_derived(s, reach);

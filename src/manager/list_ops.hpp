@@ -14,7 +14,9 @@ std::uint64_t list_size(Store& store);
 // Throws ERANGE ("index out of range", Python's IndexError) unless 0 <= index < size (or
 // <= size when `end_ok`, for insert).
 void list_check_index(Store& store, std::int64_t index, bool end_ok, const char* operation);
-const Record& list_get(Store& store, std::uint64_t index);
+// Every offset, length and capacity read from the list is checked against the mapping: a list
+// that another process overwrote makes these functions throw errc::internal ("corrupt").
+RecordView list_get(Store& store, std::uint64_t index);
 // Appends values[0, count) as one commit.
 void list_append(Store& store, const std::string_view* values, std::uint64_t count);
 void list_set(Store& store, std::uint64_t index, std::string_view value);

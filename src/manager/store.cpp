@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <new>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/deadline.hpp"
@@ -72,10 +73,31 @@ void check_sizes(std::string_view key, std::string_view value, const char* type)
                                    " bytes is longer than the 4 GiB - 1 limit");
 }
 
-Store::Store(shm::Segment segment, Kind kind)
+Store::Store(shm::Segment segment, Kind kind, std::uint64_t data_offset)
     : segment_(std::move(segment)),
       kind_(kind),
-      control_(static_cast<Control*>(segment_.payload())) {}
+      control_(static_cast<Control*>(segment_.payload())),
+      data_offset_(data_offset) {}
+
+void Store::corrupt(const std::string& what) const {
+  throw Error(errc::internal,
+              std::string(type_name()) + " " + segment_.name() + " is corrupt: " + what);
+}
+
+void Store::corrupt_span(std::uint64_t offset, std::uint64_t bytes) const {
+  corrupt(std::to_string(bytes) + " bytes at offset " + std::to_string(offset) +
+          " lie outside its " + std::to_string(mapped_) + " bytes of data");
+}
+
+RecordView Store::record(std::uint64_t offset) const {
+  const auto* r = checked<const Record>(offset, sizeof(Record));
+  const std::uint32_t key = load_once(r->key_size);
+  const std::uint32_t value = load_once(r->value_size);
+  const std::uint64_t bytes = Record::record_bytes(key, value);
+  if (bytes > mapped_ - offset) corrupt_span(offset, bytes);
+  const char* start = reinterpret_cast<const char*>(r + 1);
+  return {{start, key}, {start + key, value}, load_once(r->hash), bytes};
+}
 
 std::unique_ptr<Store> Store::create(Kind kind) {
   static_assert(sizeof(shm::SegmentHeader) <= shm::kPayloadAlignment);
@@ -87,14 +109,21 @@ std::unique_ptr<Store> Store::create(Kind kind) {
   Kind context = kind;
   auto segment = shm::Segment::create(payload, segment_kind(kind), construct_control, &context,
                                       options);
-  return std::unique_ptr<Store>(new Store(std::move(segment), kind));
+  return std::unique_ptr<Store>(new Store(std::move(segment), kind, page_size()));
 }
 
 std::unique_ptr<Store> Store::attach(std::string_view handle, Kind kind) {
   auto segment = shm::Segment::attach(handle, segment_kind(kind));
   if (segment.fd() < 0 || segment.payload_size() < sizeof(Control))
     throw Error(errc::bad_handle, std::string(handle) + " is not a manager container");
-  return std::unique_ptr<Store>(new Store(std::move(segment), kind));
+  // Read once and kept: the data area's place in the file never changes.
+  const std::uint64_t data_offset =
+      load_once(static_cast<const Control*>(segment.payload())->data_offset);
+  if (data_offset % page_size() != 0 || data_offset < page_size() ||
+      data_offset > kMaxCapacity)
+    throw Error(errc::bad_handle, std::string(handle) + ": its data offset " +
+                                      std::to_string(data_offset) + " is invalid");
+  return std::unique_ptr<Store>(new Store(std::move(segment), kind, data_offset));
 }
 
 Store::~Store() { close(); }
@@ -128,10 +157,18 @@ std::optional<Seconds> Store::timeout() const noexcept {
 void Store::map_data() {
   const std::uint64_t capacity = control_->capacity.load(std::memory_order_acquire);
   if (capacity <= mapped_) return;
+  // `capacity` is shared memory: mapping past the file's end would turn the first access into
+  // SIGBUS. The file only grows before capacity is raised (ensure), so a larger value is corrupt.
+  struct stat st {};
+  if (::fstat(segment_.fd(), &st) != 0) throw_errno(errno, std::string(type_name()) + ": fstat");
+  const auto file_size = static_cast<std::uint64_t>(st.st_size);
+  if (capacity > kMaxCapacity || file_size < data_offset_ || capacity > file_size - data_offset_)
+    corrupt("its capacity of " + std::to_string(capacity) + " bytes exceeds its file (" +
+            std::to_string(file_size) + " bytes)");
   void* base;
   if (data_ == nullptr) {
     base = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, segment_.fd(),
-                  static_cast<off_t>(control_->data_offset));
+                  static_cast<off_t>(data_offset_));
   } else {
     // The lock is in the first page, which never moves; only the data area does.
     base = ::mremap(data_, mapped_, capacity, MREMAP_MAYMOVE);
@@ -166,8 +203,12 @@ Store::Guard::~Guard() { mutex_release_if_held(store_.control_->lock); }
 
 void Store::ensure(std::uint64_t end) {
   Control& c = *control_;
-  const std::uint64_t capacity = c.capacity.load(std::memory_order_relaxed);
-  if (end <= capacity) return;
+  if (end <= mapped_) return;
+  map_data();  // another process may have grown it
+  if (end <= mapped_) return;
+  // Grown from what this process mapped (and so checked against the file), never from the shared
+  // `capacity`: a value written there by another process must not make this one allocate.
+  const std::uint64_t capacity = mapped_;
   if (end > kMaxCapacity)
     throw Error(errc::too_big, std::string(type_name()) + ": would grow past 1 TiB");
   const std::uint64_t page = page_size();
@@ -175,20 +216,27 @@ void Store::ensure(std::uint64_t end) {
   grown = std::min(grown, kMaxCapacity);
   // posix_fallocate rather than ftruncate: tmpfs reserves the pages now, so a full /dev/shm is
   // ENOSPC here instead of SIGBUS on a later store (posix_fallocate(3)).
-  const off_t from = static_cast<off_t>(c.data_offset + capacity);
+  const off_t from = static_cast<off_t>(data_offset_ + capacity);
   int rc = ::posix_fallocate(segment_.fd(), from, static_cast<off_t>(grown - capacity));
   if (rc == EOPNOTSUPP || rc == EINVAL)
-    rc = ::ftruncate(segment_.fd(), static_cast<off_t>(c.data_offset + grown)) == 0 ? 0 : errno;
+    rc = ::ftruncate(segment_.fd(), static_cast<off_t>(data_offset_ + grown)) == 0 ? 0 : errno;
   if (rc != 0) throw_errno(rc, std::string(type_name()) + ": growing to " +
                                    std::to_string(grown) + " bytes");
   crash_point(CrashPoint::after_grow_truncate);
   c.capacity.store(grown, std::memory_order_release);
   map_data();
+  if (end > mapped_) corrupt("its capacity shrank while it was growing");
 }
 
 std::uint64_t Store::alloc(std::uint64_t bytes) {
   Control& c = *control_;
   const std::uint64_t offset = std::max(c.tail.load(std::memory_order_relaxed), kDataReserved);
+  // tail never passes the capacity and is always aligned; another value was written by someone
+  // else, and using it would misalign every record (or wrap offset + bytes).
+  // (the Guard mapped the whole capacity, and tail never passes it; an empty container's tail is
+  // kDataReserved before anything is mapped).
+  if (offset % kAlign != 0 || offset > std::max<std::uint64_t>(mapped_, kDataReserved))
+    corrupt("its allocation tail " + std::to_string(offset) + " is invalid");
   ensure(offset + bytes);
   // Bumped before anything is published in the space: a crash leaves garbage, never a reachable
   // byte past tail.
@@ -235,8 +283,12 @@ void set_derived(Store& store, const Reach& reach) {
 
 std::uint64_t compaction_target(Store& store, std::uint64_t bytes) {
   Control& c = store.control();
-  if (kDataReserved + bytes <= c.low.load(std::memory_order_relaxed)) return kDataReserved;
+  // Below `low` only when that space is mapped: `low` is shared memory, and may be anything.
+  const std::uint64_t low = c.low.load(std::memory_order_relaxed);
+  if (kDataReserved + bytes <= low && low <= store.mapped()) return kDataReserved;
   const std::uint64_t target = std::max(c.tail.load(std::memory_order_relaxed), kDataReserved);
+  if (target % kAlign != 0 || target > std::max<std::uint64_t>(store.mapped(), kDataReserved))
+    store.corrupt("its allocation tail " + std::to_string(target) + " is invalid");
   store.ensure(target + bytes);
   return target;
 }

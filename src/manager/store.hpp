@@ -21,6 +21,15 @@
 
 namespace mproc::detail::manager {
 
+// A record as read once from shared memory and checked to lie inside the data area. The views
+// point into the mapping: valid until the next change or Guard release.
+struct RecordView {
+  std::string_view key;
+  std::string_view value;
+  std::uint64_t hash = 0;
+  std::uint64_t bytes = 0;  // the record's size, padding included
+};
+
 class Store {
  public:
   // A new, empty container; this object holds the creator's reference (its release removes the
@@ -58,10 +67,27 @@ class Store {
   };
 
   // --- under the Guard ---
+  // Offsets this process allocated itself (alloc), or that checked() already accepted.
   template <class T>
   T* at(std::uint64_t offset) const noexcept {
     return reinterpret_cast<T*>(data_ + offset);
   }
+  // An offset loaded from shared memory: `bytes` at `offset` must lie inside the mapped data area
+  // (past the reserved prefix, aligned). Throws errc::internal ("... is corrupt") otherwise.
+  // Every other process that maps the container can write any value into it.
+  template <class T>
+  T* checked(std::uint64_t offset, std::uint64_t bytes) const {
+    if (offset < kDataReserved || offset % kAlign != 0 || offset > mapped_ ||
+        bytes > mapped_ - offset) [[unlikely]]
+      corrupt_span(offset, bytes);
+    return reinterpret_cast<T*>(data_ + offset);
+  }
+  // The record at `offset`, its sizes read once and checked against the mapping.
+  RecordView record(std::uint64_t offset) const;
+  // Bytes of data area mapped in this process: every checked offset lies below it.
+  std::uint64_t mapped() const noexcept { return mapped_; }
+  // Throws errc::internal: "<type> <name> is corrupt: <what>".
+  [[noreturn]] void corrupt(const std::string& what) const;
   // `bytes` (a multiple of kAlign) past tail, which is bumped first. May grow and remap the data
   // area: pointers into it are stale afterwards, offsets stay valid.
   std::uint64_t alloc(std::uint64_t bytes);
@@ -74,13 +100,15 @@ class Store {
   void maybe_compact();
 
  private:
-  Store(shm::Segment segment, Kind kind);
+  Store(shm::Segment segment, Kind kind, std::uint64_t data_offset);
+  [[noreturn]] void corrupt_span(std::uint64_t offset, std::uint64_t bytes) const;
   void map_data();  // maps or remaps the data area to control().capacity
   void recover();   // recomputes the derived fields from root after an owner died
 
   shm::Segment segment_;
   Kind kind_;
   Control* control_ = nullptr;
+  std::uint64_t data_offset_ = 0;  // read once from Control and checked (attach)
   char* data_ = nullptr;
   std::size_t mapped_ = 0;
   std::atomic<std::int64_t> timeout_ns_{-1};  // -1: no limit

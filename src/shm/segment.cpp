@@ -2,6 +2,7 @@
 
 #include <mproc/error.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -26,6 +27,11 @@ namespace {
 constexpr auto kConstructionWait = std::chrono::seconds(2);
 
 std::size_t round_up(std::size_t value, std::size_t to) { return (value + to - 1) / to * to; }
+
+// One read of a header field another process may be rewriting: the value checked is the one used.
+std::uint64_t load_once(const std::uint64_t& field) noexcept {
+  return __atomic_load_n(&field, __ATOMIC_RELAXED);
+}
 
 // Closes an fd on every path; the mapping does not need it once made.
 class Fd {
@@ -85,6 +91,23 @@ std::uint64_t random_u64() {
   return value;
 }
 
+// The name with control characters escaped, for an error message.
+std::string printable(std::string_view name) {
+  std::string out;
+  for (const char c : name.substr(0, 300)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f && c != '\\') {
+      out.push_back(c);
+    } else {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out.push_back(kHex[u >> 4]);
+      out.push_back(kHex[u & 0xf]);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void check_segment_name(std::string_view name) {
@@ -97,9 +120,15 @@ void check_segment_name(std::string_view name) {
     problem = "may contain '/' only as its first character";
   else if (name.find('\0') != std::string_view::npos)
     problem = "contains a NUL character";
+  else if (name == "/." || name == "/..")
+    problem = "names a directory, not a segment";
+  else if (std::any_of(name.begin(), name.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+    // A newline would also forge a line of the tracker's report.
+    problem = "contains a control character";
   if (problem != nullptr)
     throw Error(std::make_error_code(std::errc::invalid_argument),
-                "shared memory name \"" + std::string(name) + "\" " + problem);
+                "shared memory name \"" + printable(name) + "\" " + problem);
 }
 
 std::string unique_segment_name() {
@@ -116,6 +145,8 @@ Segment::Segment(Segment&& other) noexcept
     : name_(std::move(other.name_)),
       base_(std::exchange(other.base_, nullptr)),
       size_(std::exchange(other.size_, 0)),
+      payload_offset_(std::exchange(other.payload_offset_, 0)),
+      payload_size_(std::exchange(other.payload_size_, 0)),
       owner_pid_(std::exchange(other.owner_pid_, 0)),
       created_(std::exchange(other.created_, false)),
       released_(std::exchange(other.released_, false)),
@@ -128,6 +159,8 @@ Segment& Segment::operator=(Segment&& other) noexcept {
     name_ = std::move(other.name_);
     base_ = std::exchange(other.base_, nullptr);
     size_ = std::exchange(other.size_, 0);
+    payload_offset_ = std::exchange(other.payload_offset_, 0);
+    payload_size_ = std::exchange(other.payload_size_, 0);
     owner_pid_ = std::exchange(other.owner_pid_, 0);
     created_ = std::exchange(other.created_, false);
     released_ = std::exchange(other.released_, false);
@@ -163,6 +196,13 @@ Segment Segment::create(std::size_t payload_size, SegmentKind kind, Construct co
       untrack(name);
       throw_errno(err, std::string(what) + "(" + name + ", " + std::to_string(size) + " bytes)");
     };
+    try {
+      track_file(name, fd.get());
+    } catch (...) {
+      ::shm_unlink(name.c_str());
+      untrack(name);
+      throw;
+    }
     // Pages reserved now: a full /dev/shm is ENOSPC here, never SIGBUS later (reserve.hpp).
     if (const int rc = reserve_pages(fd.get(), size); rc != 0) fail(rc, "posix_fallocate");
     void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
@@ -202,7 +242,8 @@ Segment Segment::create(std::size_t payload_size, SegmentKind kind, Construct co
       throw;
     }
     header->state.store(static_cast<std::uint32_t>(SegmentState::ready), std::memory_order_release);
-    return Segment(std::move(name), base, size, ::getpid(), true, kept);
+    return Segment(std::move(name), base, size, payload_offset, payload_size, ::getpid(), true,
+                   kept);
   }
 }
 
@@ -264,8 +305,13 @@ Segment Segment::attach(std::string_view name_view, SegmentKind kind) {
                             std::to_string(kSegmentLayoutVersion)));
   // A growable segment's file may be longer than its header says (its user extended it).
   const bool growable = (header->flags & kFlagGrowable) != 0;
-  if ((growable ? header->size > size : header->size != size) ||
-      header->payload_offset + header->payload_size > size)
+  // Each field read once; the sum is never formed, so no value can wrap past the check.
+  const std::uint64_t header_size = load_once(header->size);
+  const std::uint64_t payload_offset = load_once(header->payload_offset);
+  const std::uint64_t payload_size = load_once(header->payload_size);
+  if ((growable ? header_size > size : header_size != size) ||
+      payload_offset < sizeof(SegmentHeader) || payload_offset % kPayloadAlignment != 0 ||
+      payload_offset > header_size || payload_size > header_size - payload_offset)
     throw unmap_and(bad(errc::bad_handle, "its size does not match its header"));
   if (header->kind_id != kind.id)
     throw unmap_and(bad(errc::bad_handle, std::string("not an mproc ") + kind.name));
@@ -294,7 +340,8 @@ Segment Segment::attach(std::string_view name_view, SegmentKind kind) {
     throw unmap_and(Error(std::make_error_code(std::errc::no_such_file_or_directory),
                           "shared memory " + name + ": its users closed it; it is being removed"));
   }
-  return Segment(std::move(name), base, size, ::getpid(), false, kept);
+  return Segment(std::move(name), base, size, payload_offset, payload_size, ::getpid(), false,
+                 kept);
 }
 
 bool Segment::holds_reference() const noexcept {

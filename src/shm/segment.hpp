@@ -104,8 +104,10 @@ class Segment {
 
   bool is_open() const noexcept { return base_ != nullptr; }
   const std::string& name() const noexcept { return name_; }
-  void* payload() const noexcept { return static_cast<char*>(base_) + header().payload_offset; }
-  std::size_t payload_size() const noexcept { return header().payload_size; }
+  // Read from the header once (create / attach) and checked against the mapping: another process
+  // that rewrites the header later cannot move this process's view of the payload.
+  void* payload() const noexcept { return static_cast<char*>(base_) + payload_offset_; }
+  std::size_t payload_size() const noexcept { return payload_size_; }
   std::size_t mapped_size() const noexcept { return size_; }
   SegmentHeader& header() const noexcept { return *static_cast<SegmentHeader*>(base_); }
   // The open descriptor of a growable segment (O_CLOEXEC; closed by close()), -1 otherwise.
@@ -126,14 +128,17 @@ class Segment {
   void destroy();
 
  private:
-  Segment(std::string name, void* base, std::size_t size, pid_t owner, bool created, int fd = -1)
-      : name_(std::move(name)), base_(base), size_(size), owner_pid_(owner), created_(created),
-        fd_(fd) {}
+  Segment(std::string name, void* base, std::size_t size, std::size_t payload_offset,
+          std::size_t payload_size, pid_t owner, bool created, int fd = -1)
+      : name_(std::move(name)), base_(base), size_(size), payload_offset_(payload_offset),
+        payload_size_(payload_size), owner_pid_(owner), created_(created), fd_(fd) {}
   void unlink_name() noexcept;
 
   std::string name_;
   void* base_ = nullptr;
   std::size_t size_ = 0;
+  std::size_t payload_offset_ = 0;
+  std::size_t payload_size_ = 0;
   pid_t owner_pid_ = 0;   // the process whose reference this object holds (0: none)
   bool created_ = false;  // this object created the segment (its name is in owner's tracker)
   bool released_ = false;
@@ -141,7 +146,8 @@ class Segment {
   int fd_ = -1;  // growable segments only
 };
 
-// Checks a segment name as shm_open(3) wants it: "/" then 1..250 characters, none of them "/".
+// Checks a segment name as shm_open(3) wants it: "/" then 1..250 characters, none of them "/",
+// none a control character (newline included), and not "/." or "/..".
 // Errors: EINVAL naming the problem.
 void check_segment_name(std::string_view name);
 

@@ -20,6 +20,7 @@ namespace {
 
 using detail::shm::check_segment_name;
 using detail::shm::track;
+using detail::shm::track_file;
 using detail::shm::untrack;
 
 // How long attach waits for a creator to set the size (shm_open and ftruncate are two calls).
@@ -66,6 +67,7 @@ SharedMemory::SharedMemory(std::string_view name, bool create_new, std::size_t s
       }
       try {
         if (!generated) track(name_);
+        track_file(name_, fd);
         // Pages reserved now: a full /dev/shm is ENOSPC here, never SIGBUS later (reserve.hpp).
         if (const int rc = detail::shm::reserve_pages(fd, size); rc != 0)
           throw_errno(rc, "SharedMemory: posix_fallocate(" + name_ + ", " + std::to_string(size) +

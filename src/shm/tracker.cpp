@@ -11,8 +11,9 @@
 #include <new>
 #include <poll.h>
 #include <pthread.h>
-#include <set>
+#include <map>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,10 +33,15 @@ struct TrackerState {
   std::mutex mutex;
   int fd = -1;    // our end of the pair; -1 until started, and in a forked child
   pid_t pid = 0;  // the tracker's pid
-  // The names this process registered, to register again with a restarted tracker. A pointer so
-  // that the forked child can drop the parent's set without touching it (another thread may have
-  // been changing it at the fork).
-  std::set<std::string>* names = nullptr;
+  // The names this process registered (with their file's identity once known), to register again
+  // with a restarted tracker. A pointer so that the forked child can drop the parent's map without
+  // touching it (another thread may have been changing it at the fork).
+  struct Identity {
+    std::uint64_t device = 0;
+    std::uint64_t inode = 0;
+    bool known = false;
+  };
+  std::map<std::string, Identity>* names = nullptr;
   int pidfd = -1;         // the tracker's pidfd (readable once it has ended); -1 if none
   int watched_fd = -1;    // the pidfd the watcher thread waits on; it alone closes that one
   bool watching = false;  // the watcher thread runs (see watch_tracker)
@@ -120,10 +126,14 @@ void start_locked(TrackerState& s) {
 }
 
 // Sends one record; false if the tracker is gone.
-bool send_locked(TrackerState& s, char op, const std::string& name) {
+bool send_locked(TrackerState& s, char op, const std::string& name,
+                 const TrackerState::Identity& identity = {}) {
   TrackerRecord record{};
   record.op = op;
   std::memcpy(record.name, name.data(), name.size());
+  record.device = identity.device;
+  record.inode = identity.inode;
+  record.identified = identity.known ? 1 : 0;
   for (;;) {
     if (::send(s.fd, &record, sizeof record, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof record))
       return true;
@@ -131,6 +141,16 @@ bool send_locked(TrackerState& s, char op, const std::string& name) {
     if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN) return false;
     throw_errno(errno, "shm tracker: send");
   }
+}
+
+// Tells a tracker that has just started every name this process owns, with its file's identity
+// when known.
+void register_all_locked(TrackerState& s) {
+  for (const auto& [owned, owned_identity] : *s.names)
+    if (!send_locked(s, kOpRegister, owned) ||
+        (owned_identity.known && !send_locked(s, kOpIdentify, owned, owned_identity)))
+      throw Error(errc::internal, "shm tracker (pid " + std::to_string(s.pid) +
+                                      ") ended right after it started");
 }
 
 // Forgets a tracker that has ended and, if this process owns names, starts a new one and tells it
@@ -142,10 +162,7 @@ void restart_locked(TrackerState& s) {
   s.fd = s.pidfd = -1;
   if (s.names == nullptr || s.names->empty()) return;  // nothing to track: start lazily later
   start_locked(s);
-  for (const auto& owned : *s.names)
-    if (!send_locked(s, kOpRegister, owned))
-      throw Error(errc::internal, "shm tracker (pid " + std::to_string(s.pid) +
-                                      ") ended right after it started");
+  register_all_locked(s);
 }
 
 // The watcher thread: waits on the tracker's pidfd and replaces a tracker that ended (killed, say)
@@ -201,24 +218,22 @@ void start_watching_locked(TrackerState& s) noexcept {
 
 // Sends, (re)starting the tracker when it is not running; a restarted tracker is told every name
 // this process still owns.
-void send(char op, const std::string& name) {
+void send(char op, const std::string& name, const TrackerState::Identity& identity = {}) {
   TrackerState& s = state();
   std::lock_guard lock(s.mutex);
-  if (s.names == nullptr) s.names = new std::set<std::string>;
-  if (op == kOpRegister) s.names->insert(name);
+  if (s.names == nullptr) s.names = new std::map<std::string, TrackerState::Identity>;
+  if (op == kOpRegister) s.names->emplace(name, TrackerState::Identity{});
+  else if (op == kOpIdentify) (*s.names)[name] = identity;
   else s.names->erase(name);
 
-  if (s.fd >= 0 && send_locked(s, op, name)) return;
+  if (s.fd >= 0 && send_locked(s, op, name, identity)) return;
   if (s.fd >= 0) {
     restart_locked(s);  // it ended, and the watcher has not replaced it yet
     return;
   }
   if (op == kOpUnregister && s.names->empty()) return;  // nothing to track: start lazily later
   start_locked(s);
-  for (const auto& owned : *s.names)
-    if (!send_locked(s, kOpRegister, owned))
-      throw Error(errc::internal, "shm tracker (pid " + std::to_string(s.pid) +
-                                      ") ended right after it started");
+  register_all_locked(s);
 }
 
 }  // namespace
@@ -229,6 +244,14 @@ void track(const std::string& name) {
                 "shm tracker: name \"" + name + "\" is longer than " +
                     std::to_string(kTrackedNameMax) + " characters");
   send(kOpRegister, name);
+}
+
+void track_file(const std::string& name, int fd) {
+  if (name.size() > kTrackedNameMax) return;  // track() refused it already
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) throw_errno(errno, "shm tracker: fstat(" + name + ")");
+  send(kOpIdentify, name,
+       {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino), true});
 }
 
 void untrack(const std::string& name) {

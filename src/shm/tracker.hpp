@@ -7,7 +7,8 @@
 // that started it, which sends "register <name>" / "unregister <name>" records (one datagram each,
 // MSG_NOSIGNAL, so a dead tracker gives EPIPE and never SIGPIPE). When every copy of that end is
 // closed — the process exited or was killed — the tracker reads end-of-file, unlinks every name
-// still registered (reporting them on stderr as leaks), and exits.
+// still registered (reporting them on stderr as leaks), and exits. A name whose file was
+// identified (track_file: device and inode) is unlinked only if it still names that file.
 //
 // Ownership across fork: one tracker per process. A pthread_atfork child handler closes the
 // inherited end in every forked child, so the parent's tracker sees EOF exactly when the parent
@@ -36,6 +37,11 @@ inline constexpr std::size_t kTrackedNameMax = 254;
 // first use. Errors: EINVAL (name longer than kTrackedNameMax), the errno of socketpair / fork,
 // errc::internal if the tracker does not start.
 void track(const std::string& name);
+// Records which file `name` stands for (the one open as `fd`: its device and inode), once this
+// process created it: the tracker then removes the name only while it still names that file, so
+// a name unlinked by someone else and created anew by another process is left to that process.
+// Errors: the errno of fstat, those of track().
+void track_file(const std::string& name, int fd);
 // Forgets `name` (its owner unlinked it). Never fails for an unknown name.
 void untrack(const std::string& name);
 // The pid of this process's tracker, 0 if none was started (for tests).

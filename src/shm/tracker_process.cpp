@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace mproc::detail::shm {
@@ -126,22 +127,30 @@ class NameSet {
  public:
   void add(const TrackerRecord& record) noexcept {
     if (count_ == capacity_ && !grow()) return;
+    slots_[count_] = TrackerRecord{};
     std::memcpy(slots_[count_].name, record.name, sizeof record.name);
     slots_[count_].name[sizeof record.name - 1] = '\0';
     ++count_;
   }
   void remove(const TrackerRecord& record) noexcept {
-    for (std::size_t i = count_; i-- > 0;) {
-      if (std::strncmp(slots_[i].name, record.name, sizeof record.name) == 0) {
-        slots_[i] = slots_[--count_];
-        return;
-      }
+    if (TrackerRecord* slot = find(record)) *slot = slots_[--count_];
+  }
+  void identify(const TrackerRecord& record) noexcept {
+    if (TrackerRecord* slot = find(record)) {
+      slot->device = record.device;
+      slot->inode = record.inode;
+      slot->identified = record.identified;
     }
   }
   std::size_t size() const noexcept { return count_; }
-  const char* operator[](std::size_t i) const noexcept { return slots_[i].name; }
+  const TrackerRecord& operator[](std::size_t i) const noexcept { return slots_[i]; }
 
  private:
+  TrackerRecord* find(const TrackerRecord& record) noexcept {
+    for (std::size_t i = count_; i-- > 0;)
+      if (std::strncmp(slots_[i].name, record.name, sizeof record.name) == 0) return &slots_[i];
+    return nullptr;
+  }
   bool grow() noexcept {
     const std::size_t new_capacity = capacity_ == 0 ? 64 : capacity_ * 2;
     void* memory =
@@ -181,6 +190,20 @@ void report_removed(const char* name, pid_t owner) noexcept {
   write_all(2, line, n);
 }
 
+// True unless the name was identified and now stands for another file (its owner's was unlinked
+// by someone else and the name created anew). A name never identified (its owner died between
+// registering it and creating the file) is removed by name, as it can only be the owner's: the
+// names registered before creation are unique (pid, counter, random).
+bool still_names_its_file(const TrackerRecord& entry) noexcept {
+  if (entry.identified == 0) return true;
+  char path[8 + sizeof entry.name + 1] = "/dev/shm";  // where glibc's shm_open puts names
+  std::memcpy(path + 8, entry.name, std::strlen(entry.name) + 1);
+  struct stat st {};
+  if (::lstat(path, &st) != 0) return false;
+  return static_cast<std::uint64_t>(st.st_dev) == entry.device &&
+         static_cast<std::uint64_t>(st.st_ino) == entry.inode;
+}
+
 }  // namespace
 
 void run_tracker(int socket_fd, int owner_end, pid_t owner) noexcept {
@@ -202,9 +225,11 @@ void run_tracker(int socket_fd, int owner_end, pid_t owner) noexcept {
     record.name[sizeof record.name - 1] = '\0';
     if (record.op == kOpRegister) names.add(record);
     else if (record.op == kOpUnregister) names.remove(record);
+    else if (record.op == kOpIdentify) names.identify(record);
   }
   for (std::size_t i = 0; i < names.size(); ++i)
-    if (::shm_unlink(names[i]) == 0) report_removed(names[i], owner);
+    if (still_names_its_file(names[i]) && ::shm_unlink(names[i].name) == 0)
+      report_removed(names[i].name, owner);
   ::_exit(0);
 }
 

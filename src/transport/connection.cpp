@@ -120,10 +120,9 @@ bool Connection::recv_bitwise(void* out, std::size_t size, const std::type_info&
     detail::FixedSink sink(out, size);
     received = state.receive(sink, deadline, "recv");
   } catch (const BufferTooShort&) {
-    // Too big to be a T: consume it (as any message that does not decode) and say so.
-    std::string message;
-    detail::StringSink sink(message, kNoLimit);
-    received = state.receive(sink, deadline, "recv");
+    // Too big to be a T: consume it (as any message that does not decode) and say so, draining
+    // it a record at a time rather than buffering what could be gigabytes.
+    received = state.discard_kept(deadline, "recv");
   }
   if (!received) return false;
   if (*received != size) detail::throw_codec_size(type, *received, size, true);

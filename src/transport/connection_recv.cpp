@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <poll.h>
 #include <string>
 #include <string_view>
 #include <sys/socket.h>
@@ -86,6 +87,50 @@ void ConnectionState::keep(RecvSink& sink, const char* base, std::size_t receive
   }
 }
 
+void ConnectionState::check_end_of_file(const char* op) {
+  // SEQPACKET reports both end-of-file and an empty record as 0 bytes; a closed peer also makes
+  // the socket report a hang-up, which an empty record from a live peer does not.
+  pollfd p{fd_, POLLRDHUP, 0};
+  int ready;
+  do ready = ::poll(&p, 1, 0);
+  while (ready < 0 && errno == EINTR);
+  if (ready < 0) throw_errno(errno, std::string(op) + ": poll");
+  if ((p.revents & (POLLHUP | POLLRDHUP)) == 0) fail_protocol(op, "an empty record");
+}
+
+std::optional<std::size_t> ConnectionState::discard_kept(const Deadline& deadline,
+                                                         const char* op) {
+  const std::uint64_t total = kept_total_;
+  std::uint64_t received = discarding_ ? discarded_ : kept_.size();
+  kept_ = std::string();
+  keeping_ = false;
+  discarding_ = false;
+  // One record at most: the sender never sends more than kRecordMax bytes per record.
+  const auto chunk = std::make_unique_for_overwrite<char[]>(kRecordMax);
+  while (received < total) {
+    iovec part{chunk.get(), static_cast<std::size_t>(std::min<std::uint64_t>(total - received,
+                                                                             kRecordMax))};
+    msghdr message{};
+    message.msg_iov = &part;
+    message.msg_iovlen = 1;
+    const auto got = recv_record(message, deadline, op);
+    if (!got) {
+      keeping_ = discarding_ = true;
+      discarded_ = received;
+      return std::nullopt;
+    }
+    if (*got == 0) {
+      check_end_of_file(op);
+      throw Error(errc::end_of_file, std::string(op) + ": the other end of the connection "
+                                                       "closed in the middle of a message");
+    }
+    if ((message.msg_flags & MSG_TRUNC) != 0)
+      fail_protocol(op, "a record longer than the message it belongs to");
+    received += *got;
+  }
+  return static_cast<std::size_t>(total);
+}
+
 void ConnectionState::lost_message() noexcept {
   // Without the start of the message, its remaining records could not be framed.
   kept_ = std::string();
@@ -105,6 +150,13 @@ std::optional<std::size_t> ConnectionState::receive(RecvSink& sink, const Deadli
   std::size_t capacity = 0;
   char* base = nullptr;
 
+  if (discarding_) {
+    // The rest of a message that a recv<T> was draining when it timed out.
+    const auto drained = discard_kept(deadline, op);
+    if (!drained) return std::nullopt;
+    throw Error(errc::codec, std::string(op) + ": a message of " + size_text(*drained) +
+                                 " that was too large for the type expected was discarded");
+  }
   if (keeping_) {
     // A message begun earlier: it continues here, or stays kept if it still does not fit.
     total = kept_total_;
@@ -141,6 +193,7 @@ std::optional<std::size_t> ConnectionState::receive(RecvSink& sink, const Deadli
     }
     const auto got = recv_record(message, deadline, op);
     if (!got) return std::nullopt;
+    if (*got == 0) check_end_of_file(op);
     if (*got == 0)
       throw Error(errc::end_of_file,
                   std::string(op) + ": the other end of the connection is closed and no message "
@@ -198,6 +251,7 @@ std::optional<std::size_t> ConnectionState::receive(RecvSink& sink, const Deadli
         return std::nullopt;
       }
       if (*got == 0) {
+        check_end_of_file(op);
         end_of_file = true;
         break;
       }

@@ -63,6 +63,11 @@ class ConnectionState {
   // passed first (a message begun is then kept for the next call).
   std::optional<std::size_t> receive(RecvSink& sink, const Deadline& deadline, const char* op);
 
+  // Drains the message kept after BufferTooShort without storing it, one record at a time (for a
+  // message that cannot be a T). Returns its size, or nothing if the deadline passed first (the
+  // rest is then drained by the next receive, which reports it).
+  std::optional<std::size_t> discard_kept(const Deadline& deadline, const char* op);
+
   // Throws unless this end can receive now: closed, bad_state (send-only, or broken).
   void check_receiving(const char* op) const;
   // True when a whole message is already held here (kept after BufferTooShort), so a receive
@@ -85,6 +90,9 @@ class ConnectionState {
   void keep(std::string_view first, std::string_view second, std::size_t total) noexcept;
   void keep(RecvSink& sink, const char* base, std::size_t received, std::size_t total) noexcept;
   void lost_message() noexcept;
+  // After recvmsg returned 0: end-of-file if the peer has gone, else (an empty record from a live
+  // peer) a protocol error.
+  void check_end_of_file(const char* op);
 
   int fd_;
   bool readable_;
@@ -101,6 +109,10 @@ class ConnectionState {
   bool keeping_ = false;
   std::uint64_t kept_total_ = 0;
   std::string kept_;
+  // A message being discarded (discard_kept timed out): its bytes are not kept, only how many
+  // have been drained.
+  bool discarding_ = false;
+  std::uint64_t discarded_ = 0;
   // Where the first record's payload lands when the sink offers no room of its own.
   std::unique_ptr<char[]> scratch_;
 };

@@ -13,6 +13,8 @@
 //    does not yet know the size can offer a bounded scratch area and never truncates it;
 //  - a continuation record is at most kRecordMax bytes, and the receiver always offers at least
 //    min(bytes still missing, kRecordMax), so no record is ever truncated.
+//  - every record carries at least one byte (the first one its header): a 0-byte record from a
+//    peer that is still connected is a protocol error, never taken for end-of-file.
 // Why SEQPACKET rather than a byte stream: a small message is one record, received with a single
 // recvmsg without reading past its end (a stream needs a header read plus a payload read, or a
 // read-ahead buffer that would hide data from poll() on fileno() and be duplicated by fork).
@@ -31,7 +33,8 @@ constexpr std::size_t kRecordMax = 256 * 1024;
 // a tiny SO_SNDBUF); below this the send fails.
 constexpr std::size_t kRecordMin = 2 * 1024;
 // A receiver allocates the announced size up front for messages up to this size; above it, it
-// grows its buffer as records arrive, so a bogus header cannot make it allocate gigabytes.
-constexpr std::size_t kEagerAllocation = 64 * 1024 * 1024;
+// grows its buffer (doubling) as records arrive, so a header announcing gigabytes pins at most this
+// much plus twice what actually arrived.
+constexpr std::size_t kEagerAllocation = 1024 * 1024;
 
 }  // namespace mproc::detail

@@ -86,28 +86,40 @@ std::unique_ptr<QueueCore> QueueCore::create(const QueueConfig& config) {
   c.ring_offset = (sizeof(QueueShared) + 63) / 64 * 64;
   auto segment = shm::Segment::create(c.ring_offset + ring_bytes, kQueueSegmentKind,
                                       construct_shared, &c);
-  return std::unique_ptr<QueueCore>(new QueueCore(std::move(segment)));
+  return std::unique_ptr<QueueCore>(new QueueCore(std::move(segment), config.kind,
+                                                  c.capacity_units, config.maxsize,
+                                                  c.ring_offset));
 }
 
 std::unique_ptr<QueueCore> QueueCore::attach(std::string_view handle) {
   auto segment = shm::Segment::attach(handle, kQueueSegmentKind);
-  const auto& s = *static_cast<const QueueShared*>(segment.payload());
-  const std::size_t ring_bytes = std::size_t{s.capacity_units} * kRecordAlign;
-  if (s.capacity_units == 0 || s.ring_offset < sizeof(QueueShared) ||
-      s.ring_offset + ring_bytes > segment.payload_size() ||
-      (s.kind != QueueKind::queue && s.kind != QueueKind::simple && s.kind != QueueKind::joinable))
+  // Each immutable field is read once and checked here; the object keeps these copies, so a
+  // process that rewrites the header later cannot move this process's view of the ring.
+  const auto* s = static_cast<const volatile QueueShared*>(segment.payload());
+  const QueueKind kind = s->kind;
+  const std::uint32_t capacity_units = s->capacity_units;
+  const std::uint64_t maxsize = s->maxsize;
+  const std::uint64_t ring_offset = s->ring_offset;
+  const std::size_t ring_bytes = std::size_t{capacity_units} * kRecordAlign;
+  const std::size_t payload = segment.payload_size();
+  if (ring_bytes < kMinCapacity || ring_bytes > kMaxCapacity || maxsize > kMaxMaxsize ||
+      ring_offset < sizeof(QueueShared) || ring_offset % kRecordAlign != 0 ||
+      ring_offset > payload || ring_bytes > payload - ring_offset ||
+      (kind != QueueKind::queue && kind != QueueKind::simple && kind != QueueKind::joinable))
     throw Error(errc::bad_handle, "queue " + std::string(handle) + ": its header is invalid");
-  return std::unique_ptr<QueueCore>(new QueueCore(std::move(segment)));
+  return std::unique_ptr<QueueCore>(
+      new QueueCore(std::move(segment), kind, capacity_units, maxsize, ring_offset));
 }
 
-QueueCore::QueueCore(shm::Segment segment)
+QueueCore::QueueCore(shm::Segment segment, QueueKind kind, std::uint32_t capacity_units,
+                     std::uint64_t maxsize, std::uint64_t ring_offset)
     : segment_(std::move(segment)),
       shared_(static_cast<QueueShared*>(segment_.payload())),
-      ring_(shared_->ring()),
-      ring_size_(std::size_t{shared_->capacity_units} * kRecordAlign),
-      capacity_units_(shared_->capacity_units),
-      maxsize_(shared_->maxsize),
-      kind_(shared_->kind) {}
+      ring_(reinterpret_cast<std::byte*>(shared_) + ring_offset),
+      ring_size_(std::size_t{capacity_units} * kRecordAlign),
+      capacity_units_(capacity_units),
+      maxsize_(maxsize),
+      kind_(kind) {}
 
 QueueCore::~QueueCore() = default;  // the Segment releases its reference and unmaps
 
@@ -136,6 +148,14 @@ std::uint32_t QueueCore::used_units(Position tail, Position head) const noexcept
   return used == 0 && tail.count != head.count ? capacity_units_ : used;
 }
 
+void QueueCore::check_positions(Position tail, Position head) const {
+  if (tail.offset < capacity_units_ && head.offset < capacity_units_) [[likely]] return;
+  throw Error(errc::internal, "queue " + segment_.name() + " is corrupt: its positions (tail " +
+                                  std::to_string(tail.offset) + ", head " +
+                                  std::to_string(head.offset) + ") lie outside its ring of " +
+                                  std::to_string(capacity_units_) + " units");
+}
+
 bool QueueCore::fits(Position tail, Position head, std::uint32_t units) const noexcept {
   if (maxsize_ != 0 && std::uint32_t(tail.count - head.count) >= maxsize_) return false;
   return units <= capacity_units_ - used_units(tail, head);
@@ -153,8 +173,12 @@ QueueCore::Attempt QueueCore::try_put(const void* data, std::size_t size, std::u
   if (!fits(tail, head, units)) {
     head = Position::unpack(s.head.load(std::memory_order_acquire));
     s.head_cache.store(head.pack(), std::memory_order_relaxed);
-    if (!fits(tail, head, units)) return Attempt::no_room;
+    if (!fits(tail, head, units)) {
+      check_positions(tail, head);  // a corrupt head can look like a full ring
+      return Attempt::no_room;
+    }
   }
+  check_positions(tail, head);
 
   // Write the record into free space, then commit it with one store of tail.
   const std::size_t offset = std::size_t{tail.offset} * kRecordAlign;
@@ -189,6 +213,7 @@ QueueCore::Attempt QueueCore::try_get(Allocate allocate, void* context,
     s.tail_cache.store(tail.pack(), std::memory_order_relaxed);
     if (tail.count == head.count) return Attempt::empty;
   }
+  check_positions(tail, head);
 
   const std::size_t offset = std::size_t{head.offset} * kRecordAlign;
   RecordHeader header{};
@@ -319,7 +344,10 @@ void QueueCore::task_done() {
   std::uint32_t done = s.tasks_done.load(std::memory_order_acquire);
   for (;;) {
     const std::uint32_t put = Position::unpack(s.tail.load(std::memory_order_acquire)).count;
-    if (put == done)
+    // Counts are modulo 2^32: a done count at or "ahead" of the put count (a difference above
+    // 2^31, which only a process writing into the queue's memory can produce) is refused too.
+    const std::uint32_t unfinished = put - done;
+    if (unfinished == 0 || unfinished > kMaxMaxsize)
       throw Error(errc::bad_state,
                   "task_done() called more times than there were items put in the queue");
     if (s.tasks_done.compare_exchange_weak(done, done + 1, std::memory_order_seq_cst)) break;

@@ -51,8 +51,8 @@ class QueueCore {
   // deadline, or for kNoWaitLockLimit when non-blocking).
   void put(const void* data, std::size_t size, bool block, const Deadline& deadline);
   // Errors: closed, empty (non-blocking and empty, or still empty at the deadline), timed_out (as
-  // put), internal (the
-  // ring is corrupt: a record's check failed).
+  // put), internal (the ring is corrupt: a position or a record's check failed). put also fails
+  // with internal when a position is corrupt; neither ever reads or writes outside the ring.
   Got get(Allocate allocate, void* context, bool block, const Deadline& deadline);
 
   std::size_t qsize() const;
@@ -80,13 +80,17 @@ class QueueCore {
   QueueShared& shared() const noexcept { return *shared_; }
 
  private:
-  explicit QueueCore(shm::Segment segment);
+  QueueCore(shm::Segment segment, QueueKind kind, std::uint32_t capacity_units,
+            std::uint64_t maxsize, std::uint64_t ring_offset);
 
   enum class Attempt { done, no_room, empty, lock_timeout };
   Attempt try_put(const void* data, std::size_t size, std::uint32_t units, const Deadline& lock_deadline);
   Attempt try_get(Allocate allocate, void* context, const Deadline& lock_deadline, Got& got);
   bool fits(Position tail, Position head, std::uint32_t units) const noexcept;
   std::uint32_t used_units(Position tail, Position head) const noexcept;
+  // Throws errc::internal ("queue ... is corrupt") unless both offsets lie inside the ring: a
+  // position is shared memory that any attached process may have overwritten.
+  void check_positions(Position tail, Position head) const;
   void check_open(const char* operation) const;
   template <class Ready>
   void wait_until(Ready ready, std::atomic<std::uint32_t>& event,

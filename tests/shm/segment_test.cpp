@@ -102,7 +102,8 @@ TEST_F(SegmentTest, AttachChecksNameKindAndVersion) {
   expect_error([] { Segment::attach("/mproc-" + std::to_string(::getpid()) + "-none", kTestKind); },
                enoent);
   const std::string bad_names[] = {"", "/", "x", "/a/b", std::string("/with\0nul", 9),
-                                   "/" + std::string(300, 'n')};
+                                   "/" + std::string(300, 'n'), "/.", "/..", "/new\nline",
+                                   "/tab\there", "/del\x7f", "/esc\x1b[0m"};
   for (const auto& bad : bad_names)
     expect_error([&] { Segment::attach(bad, kTestKind); }, einval);
 
@@ -137,6 +138,35 @@ TEST_F(SegmentTest, AttachRefusesForeignAndHalfBuiltSegments) {
   const std::string empty = raw_segment("empty", 0, [](SegmentHeader*) {});
   expect_error([&] { Segment::attach(empty, kTestKind); }, make_error_code(errc::bad_state));
   for (const auto& name : {foreign, truncated, half, empty}) ::shm_unlink(name.c_str());
+}
+
+TEST_F(SegmentTest, AttachRefusesAPayloadOutsideTheSegmentEvenWhenTheSumWraps) {
+  Segment s = Segment::create(1000, kTestKind, nullptr, nullptr);
+  SegmentHeader& h = s.header();
+  const std::uint64_t offset = h.payload_offset;
+  const std::uint64_t size = h.payload_size;
+  const auto bad_handle = make_error_code(errc::bad_handle);
+  h.payload_offset = ~std::uint64_t{0} - 63;  // offset + size wraps to a small number
+  h.payload_size = 128;
+  expect_error([&] { Segment::attach(s.name(), kTestKind); }, bad_handle);
+  h.payload_offset = 8;  // inside the header
+  h.payload_size = 64;
+  expect_error([&] { Segment::attach(s.name(), kTestKind); }, bad_handle);
+  h.payload_offset = offset + 8;  // misaligned
+  h.payload_size = 64;
+  expect_error([&] { Segment::attach(s.name(), kTestKind); }, bad_handle);
+  h.payload_offset = offset;
+  h.payload_size = ~std::uint64_t{0};
+  expect_error([&] { Segment::attach(s.name(), kTestKind); }, bad_handle);
+  h.payload_size = size;
+  Segment ok = Segment::attach(s.name(), kTestKind);
+  // A later rewrite of the header does not move an attached view of the payload.
+  h.payload_offset = std::uint64_t{1} << 40;
+  h.payload_size = std::uint64_t{1} << 41;
+  EXPECT_EQ(ok.payload(), static_cast<char*>(static_cast<void*>(&ok.header())) + offset);
+  EXPECT_EQ(ok.payload_size(), size);
+  h.payload_offset = offset;
+  h.payload_size = size;
 }
 
 TEST_F(SegmentTest, TheVerbsAreDistinct) {

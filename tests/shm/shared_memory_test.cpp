@@ -94,6 +94,11 @@ TEST_F(SharedMemoryTest, BadArgumentsAreClearErrors) {
                [] { SharedMemory::create(16, "/" + std::string(252, 'x')); });
   expect_error(std::errc::invalid_argument, [] { SharedMemory::attach(""); });
   expect_error(std::errc::invalid_argument, [] { SharedMemory::attach("/"); });
+  // A newline would forge a line of the tracker's report; "." and ".." are directories.
+  for (const char* bad : {"/x\nmproc shm tracker: removed", "..", "/.", "\r", "a\x01b"}) {
+    expect_error(std::errc::invalid_argument, [&] { SharedMemory::create(16, bad); });
+    expect_error(std::errc::invalid_argument, [&] { SharedMemory::attach(bad); });
+  }
   expect_error(std::errc::no_such_file_or_directory,
                [] { SharedMemory::attach(test_shm_name("missing")); });
   SharedMemory shm = SharedMemory::create(16, test_shm_name("exists"));

@@ -157,6 +157,30 @@ TEST_F(TrackerTest, SegmentsOfACreatorKilledBySigkillAreRemoved) {
   EXPECT_TRUE(shm_entries_of(creator).empty());
 }
 
+TEST_F(TrackerTest, ANameUnlinkedAndCreatedAnewByAnotherProcessIsLeftToIt) {
+  Channel channel, hold;
+  const pid_t creator = ::fork();
+  ASSERT_GE(creator, 0);
+  if (creator == 0) {
+    Segment mine = make_segment();
+    channel.send(std::to_string(tracker_pid()));
+    channel.send(mine.name());
+    hold.receive(60);  // killed while waiting here
+    ::_exit(1);
+  }
+  const pid_t tracker = std::atoi(channel.receive().c_str());
+  const std::string name = channel.receive();
+  ASSERT_TRUE(shm_exists(name));
+  // Someone else unlinks the creator's segment, and a third process creates the same name.
+  ASSERT_EQ(::shm_unlink(name.c_str()), 0);
+  const int fd = ::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  EXPECT_TRUE(kill_creator_and_wait_for_tracker(creator, tracker));
+  EXPECT_TRUE(shm_exists(name)) << "the dead creator's tracker removed another process's file";
+  ::shm_unlink(name.c_str());
+}
+
 TEST_F(TrackerTest, AForkedChildDoesNotKeepItsParentsTrackerAlive) {
   // creator forks a grandchild that outlives it; the grandchild inherited every descriptor of the
   // creator, but not the tracker's socket (closed at fork), so the creator's death still counts.

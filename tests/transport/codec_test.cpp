@@ -7,9 +7,11 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <tuple>
+#include <sys/resource.h>
 #include <vector>
 
 #include "support/leak_check.hpp"
@@ -138,6 +140,58 @@ TEST(Codec, TruncatedOrMismatchedCerealBytesAreCodecErrors) {
   const auto more = bytes + "extra";
   const auto message = expect_error(errc::codec, [&] { decode<Order>(more); });
   EXPECT_NE(message.find("left over"), std::string::npos) << message;
+}
+
+// Peak resident memory of this process, in KiB.
+long peak_rss_kib() {
+  struct rusage usage {};
+  ::getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss;
+}
+
+// A cereal message made of one size prefix and `tail` bytes.
+std::string size_prefix_then(std::uint64_t count, std::size_t tail) {
+  std::string bytes(reinterpret_cast<const char*>(&count), sizeof count);
+  return bytes + std::string(tail, 'x');
+}
+
+TEST(Codec, ASizePrefixLargerThanTheRemainingBytesIsRefusedBeforeAllocating) {
+  const long before = peak_rss_kib();
+  // 16 bytes claiming 2^25 strings, or one string of 2^30 bytes: 1 GiB each if believed.
+  for (const auto& bytes : {size_prefix_then(std::uint64_t{1} << 25, 8),
+                            size_prefix_then(std::uint64_t{1} << 62, 8)}) {
+    const auto message =
+        expect_error(errc::codec, [&] { decode<std::vector<std::string>>(bytes); });
+    EXPECT_NE(message.find("size prefix"), std::string::npos) << message;
+  }
+  const auto one_string = size_prefix_then(std::uint64_t{1} << 30, 8);
+  const auto message = expect_error(errc::codec, [&] { decode<Order>(one_string); });
+  EXPECT_NE(message.find("size prefix"), std::string::npos) << message;
+  expect_error(errc::codec, [&] {
+    decode<std::map<std::string, int>>(size_prefix_then(std::uint64_t{1} << 40, 0));
+  });
+  EXPECT_LT(peak_rss_kib() - before, 256 * 1024) << "the decoder allocated what a prefix claimed";
+  // The exact boundary: the last string's length equals the bytes that remain.
+  const std::vector<std::string> exact{"abc"};
+  EXPECT_EQ(decode<std::vector<std::string>>(encode(exact)), exact);
+}
+
+TEST(Codec, ABoolByteOtherThanZeroOrOneIsACodecError) {
+  // std::optional's "empty" flag is a bool: 37 is neither (found by tests/fuzz/codec_fuzz).
+  const std::string bytes("\x25", 1);
+  const auto message =
+      expect_error(errc::codec, [&] { decode<std::optional<std::string>>(bytes); });
+  EXPECT_NE(message.find("bool"), std::string::npos) << message;
+  EXPECT_EQ(decode<std::optional<std::string>>(encode(std::optional<std::string>("x"))), "x");
+}
+
+TEST(Codec, PolymorphicFreeCerealFeaturesStillDecode) {
+  const std::vector<std::optional<std::string>> values{std::nullopt, "x", ""};
+  EXPECT_EQ(decode<std::vector<std::optional<std::string>>>(encode(values)), values);
+  const auto pointer = std::make_shared<std::vector<int>>(std::vector<int>{4, 5});
+  const auto back = decode<std::shared_ptr<std::vector<int>>>(encode(pointer));
+  ASSERT_NE(back, nullptr);
+  EXPECT_EQ(*back, *pointer);
 }
 
 TEST(Codec, AUserSpecialisationIsUsed) {
