@@ -7,6 +7,7 @@
 #include <new>
 #include <sched.h>
 
+#include "common/spin_policy.hpp"
 #include "transport/queue_sync.hpp"
 #include "transport/ring_copy.hpp"
 
@@ -208,13 +209,22 @@ void QueueCore::wait_until(Ready ready, std::atomic<std::uint32_t>& event,
   const auto spin_until = start + kSpin;
   const auto yield_after = start + kSpinBeforeYield;
   bool yielding = false;
-  for (unsigned i = 1;; ++i) {
-    if (ready() || closed()) return;
+  // No spin where it cannot help: the peer shares our one CPU, or spins here kept failing.
+  thread_local SpinAdvisor advisor;
+  const bool spin = advisor.should_spin();
+  for (unsigned i = 1; spin; ++i) {
+    if (ready() || closed()) {
+      advisor.spun(true);
+      return;
+    }
     if (yielding) ::sched_yield();
     else cpu_relax();
     if (i % 64 == 0 || yielding) {
       const auto now = std::chrono::steady_clock::now();
-      if (now >= spin_until || deadline.expired()) break;
+      if (now >= spin_until || deadline.expired()) {
+        advisor.spun(false);
+        break;
+      }
       yielding = now >= yield_after;
     }
   }

@@ -12,6 +12,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,20 @@ static double now_s(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
+
+/* CPU time of this process and of its reaped children: the work a start + join costs, which a
+ * loaded machine delays but does not change (the wall time also counts waiting for a CPU). */
+static double cpu_s(void) {
+  struct rusage self, children;
+  getrusage(RUSAGE_SELF, &self);
+  getrusage(RUSAGE_CHILDREN, &children);
+  const struct timeval *t[] = {&self.ru_utime, &self.ru_stime, &children.ru_utime, &children.ru_stime};
+  double sum = 0;
+  for (int i = 0; i < 4; ++i) sum += (double)t[i]->tv_sec + (double)t[i]->tv_usec * 1e-6;
+  return sum;
+}
+
+static double last_cpu_us; /* CPU time per start of the last loop */
 
 static int cmp_double(const void *a, const void *b) {
   const double x = *(const double *)a, y = *(const double *)b;
@@ -46,6 +61,7 @@ static void die(const char *what, int code) {
 }
 
 static double raw_fork_waitpid_us(int n) {
+  const double c0 = cpu_s();
   const double t0 = now_s();
   for (int i = 0; i < n; ++i) {
     const pid_t pid = fork();
@@ -56,7 +72,9 @@ static double raw_fork_waitpid_us(int n) {
     }
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) die("raw child", -1);
   }
-  return (now_s() - t0) / n * 1e6;
+  const double wall = (now_s() - t0) / n * 1e6;
+  last_cpu_us = (cpu_s() - c0) / n * 1e6;
+  return wall;
 }
 
 static int noop(void *user_data) {
@@ -65,6 +83,7 @@ static int noop(void *user_data) {
 }
 
 static double mproc_start_join_us(int n) {
+  const double c0 = cpu_s();
   const double t0 = now_s();
   for (int i = 0; i < n; ++i) {
     mproc_process_t *p = NULL;
@@ -73,10 +92,12 @@ static double mproc_start_join_us(int n) {
     if ((rc = mproc_process_start(p)) != 0) die("mproc_process_start", rc);
     if ((rc = mproc_process_join(p, -1)) != 0) die("mproc_process_join", rc);
     int code = -1;
-    if ((rc = mproc_process_exitcode(p, &code)) != 0 || code != 0) die("mproc child", rc);
+    if ((rc = mproc_process_exitcode(p, &code)) != 1 || code != 0) die("mproc child", rc);
     mproc_process_destroy(p);
   }
-  return (now_s() - t0) / n * 1e6;
+  const double wall = (now_s() - t0) / n * 1e6;
+  last_cpu_us = (cpu_s() - c0) / n * 1e6;
+  return wall;
 }
 
 static double pool_create_destroy_us(int n, int start_method) {
@@ -107,20 +128,30 @@ int main(int argc, char **argv) {
   if (rc != 0) die("mproc_start_forkserver", rc);
   raw_fork_waitpid_us(20); /* warm-up: page tables, the library's first-use set-up */
   mproc_start_join_us(20);
-  double raw[64], mp[64], fs_pool[64], fork_pool[64];
+  double raw[64], mp[64], ratio[64], raw_cpu[64], mp_cpu[64], cpu_ratio[64], fs_pool[64], fork_pool[64];
   for (int r = 0; r < reps; ++r) {
     if (r % 2 == 0) {
       raw[r] = raw_fork_waitpid_us(n);
+      raw_cpu[r] = last_cpu_us;
       mp[r] = mproc_start_join_us(n);
+      mp_cpu[r] = last_cpu_us;
     } else {
       mp[r] = mproc_start_join_us(n);
+      mp_cpu[r] = last_cpu_us;
       raw[r] = raw_fork_waitpid_us(n);
+      raw_cpu[r] = last_cpu_us;
     }
+    cpu_ratio[r] = mp_cpu[r] / raw_cpu[r];
+    ratio[r] = mp[r] / raw[r]; /* paired: both loops of one repetition saw the same load */
     fs_pool[r] = pool_create_destroy_us(n / 10 + 1, MPROC_START_FORKSERVER);
     fork_pool[r] = pool_create_destroy_us(n / 10 + 1, MPROC_START_FORK);
   }
   emit("raw_fork_waitpid", raw, reps, "us");
   emit("mproc_process_start_join", mp, reps, "us");
+  emit("mproc_process_start_join_vs_raw", ratio, reps, "x");
+  emit("raw_fork_waitpid_cpu", raw_cpu, reps, "us");
+  emit("mproc_process_start_join_cpu", mp_cpu, reps, "us");
+  emit("mproc_process_start_join_cpu_vs_raw", cpu_ratio, reps, "x");
   emit("mproc_pool1_forkserver_create_destroy", fs_pool, reps, "us");
   emit("mproc_pool1_fork_create_destroy", fork_pool, reps, "us");
   mproc_stop_forkserver();
