@@ -68,3 +68,15 @@ placed() {  # placed <command...>
     *) "$@" ;;
   esac
 }
+
+# raw_ipc_bench's `pingpong` group ends with a pure-spin ping-pong which, with both sides on one
+# CPU, waits out a time slice per hand-off and runs for hours. placed_raw_pingpong runs the group
+# with the placement and, under PLACEMENT=same, stops it after $RAW_PINGPONG_SECONDS (default 60;
+# timeout signals its whole process group, the spinning child too), keeping what it printed.
+placed_raw_pingpong() {  # placed_raw_pingpong <raw_ipc_bench binary>
+  if [ "${PLACEMENT:-any}" = same ]; then
+    timeout "${RAW_PINGPONG_SECONDS:-60}" taskset -c "${SAME_CPU:-1}" "$1" pingpong || true
+  else
+    placed "$1" pingpong
+  fi
+}

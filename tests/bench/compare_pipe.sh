@@ -27,7 +27,8 @@ build_raw_ipc_bench "$shared" "$work/raw_ipc_bench"
 
 for ((round = 1; round <= rounds; round++)); do
   echo "# round $round/$rounds: raw_ipc_bench pingpong stream" >&2
-  placed "$work/raw_ipc_bench" pingpong stream >>"$work/raw.txt" 2>>"$work/samples.txt"
+  placed_raw_pingpong "$work/raw_ipc_bench" >>"$work/raw.txt" 2>>"$work/samples.txt"
+  placed "$work/raw_ipc_bench" stream >>"$work/raw.txt" 2>>"$work/samples.txt"
   echo "# round $round/$rounds: mproc_pipe_bench" >&2
   placed "$build/tests/bench/mproc_pipe_bench" >>"$work/mproc.txt" 2>>"$work/samples.txt"
 done

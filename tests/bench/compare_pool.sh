@@ -34,7 +34,7 @@ for ((round = 1; round <= rounds; round++)); do
   echo "# round $round/$rounds: py_mp_bench.py --only pool,cpu" >&2
   placed python3 "$shared/py_mp_bench.py" --only pool,cpu >"$work/round$round.txt" 2>>"$work/samples.txt"
   echo "# round $round/$rounds: raw_ipc_bench pingpong" >&2
-  placed "$work/raw_ipc_bench" pingpong >>"$work/round$round.txt" 2>>"$work/samples.txt"
+  placed_raw_pingpong "$work/raw_ipc_bench" >>"$work/round$round.txt" 2>>"$work/samples.txt"
   echo "# round $round/$rounds: mproc_pool_bench" >&2
   placed "$bench" >>"$work/round$round.txt" 2>>"$work/samples.txt"
 done
