@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "common/spin_policy.hpp"
 #include "log/logger.hpp"
 #include "process/pidfd.hpp"
 #include "pool/forkserver.hpp"
@@ -542,10 +543,16 @@ void PoolCore::Impl::sleep(int64_t timeout_ns) {
     }
     return false;
   };
-  for (int i = 0; i < kSpins; ++i) {
-    if (has_work()) return;
+  // No spin where it cannot help: the workers share our one CPU, or spins kept failing.
+  thread_local SpinAdvisor advisor;
+  for (int i = 0, spins = advisor.should_spin() ? kSpins : 0; i < spins; ++i) {
+    if (has_work()) {
+      advisor.spun(true);
+      return;
+    }
     __builtin_ia32_pause();
   }
+  advisor.spun(false);
   control->parent_sleeping.store(1, std::memory_order_seq_cst);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (has_work()) {

@@ -8,6 +8,7 @@
 
 #include <mproc/pool.hpp>
 
+#include "common/spin_policy.hpp"
 #include "pool/wire.hpp"
 
 namespace mproc::detail::pool {
@@ -126,10 +127,16 @@ class Worker {
 
   template <class Ready>
   void wait_for(Ready ready) {
-    for (int i = 0; i < kSpins; ++i) {
-      if (ready()) return;
+    // No spin where it cannot help: the dispatcher shares our one CPU, or spins kept failing.
+    thread_local SpinAdvisor advisor;
+    for (int i = 0, spins = advisor.should_spin() ? kSpins : 0; i < spins; ++i) {
+      if (ready()) {
+        advisor.spun(true);
+        return;
+      }
       cpu_relax();
     }
+    advisor.spun(false);
     const uint32_t seen = header_.worker_wake.load(std::memory_order_seq_cst);
     header_.worker_sleeping.store(1, std::memory_order_seq_cst);
     if (!ready()) config_.channel->worker_sleep(seen, kSleepMs);

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/spin_policy.hpp"
 #include "log/logger.hpp"
 #include "sync/futex.hpp"
 #include "sync/thread_id.hpp"
@@ -123,21 +124,24 @@ Acquired mutex_acquire(MutexState& s, bool block, std::optional<Seconds> timeout
                     ".acquire: the calling thread already holds it (an RLock may be re-acquired)");
   }
   int rc = ::pthread_mutex_trylock(&s.mutex);
-  if (rc == EBUSY && block) {
+  // No spin where it cannot help (the holder shares our one CPU, or spins kept failing).
+  thread_local SpinAdvisor advisor;
+  if (rc == EBUSY && block && advisor.should_spin()) {
     for (int backoff = 1, spent = 0; spent < kSpinPauses && rc == EBUSY;) {
       for (int k = 0; k < backoff; ++k) cpu_relax();
       spent += backoff;
       if (backoff < kBackoffMax) backoff *= 2;
       if (owner_tid(s.mutex) == 0) rc = ::pthread_mutex_trylock(&s.mutex);
     }
-    if (rc == EBUSY) {
-      if (deadline.infinite()) {
-        rc = ::pthread_mutex_lock(&s.mutex);
-      } else {
-        // glibc retries after EINTR itself; the absolute deadline keeps the wait bounded.
-        const timespec at = monotonic_deadline(deadline);
-        rc = ::pthread_mutex_clocklock(&s.mutex, CLOCK_MONOTONIC, &at);
-      }
+    advisor.spun(rc != EBUSY);
+  }
+  if (rc == EBUSY && block) {
+    if (deadline.infinite()) {
+      rc = ::pthread_mutex_lock(&s.mutex);
+    } else {
+      // glibc retries after EINTR itself; the absolute deadline keeps the wait bounded.
+      const timespec at = monotonic_deadline(deadline);
+      rc = ::pthread_mutex_clocklock(&s.mutex, CLOCK_MONOTONIC, &at);
     }
   }
   return took(s, rc, 1, type);

@@ -7,6 +7,7 @@
 #include <new>
 #include <sched.h>
 
+#include "common/spin_policy.hpp"
 #include "transport/queue_sync.hpp"
 #include "transport/ring_copy.hpp"
 
@@ -254,17 +255,26 @@ void QueueCore::wait_until(Ready ready, std::atomic<std::uint32_t>& event,
   const auto start = std::chrono::steady_clock::now();
   const auto spin_until = start + kSpin;
   const auto yield_after = start + kSpinBeforeYield;
-  bool yielding = false;
+  // Where spinning cannot help (the peer shares our one CPU, or spins here kept failing), yield at
+  // once instead: the peer then runs now and fills (or drains) the ring without a wake-up system
+  // call, where sleeping at once would cost it a futex wake and a context switch per message.
+  thread_local SpinAdvisor advisor;
+  const bool spin = advisor.should_spin();
+  bool yielding = !spin;
   for (unsigned i = 1;; ++i) {
-    if (ready() || closed()) return;
+    if (ready() || closed()) {
+      if (spin) advisor.spun(!yielding);
+      return;
+    }
     if (yielding) ::sched_yield();
     else cpu_relax();
     if (i % 64 == 0 || yielding) {
       const auto now = std::chrono::steady_clock::now();
       if (now >= spin_until || deadline.expired()) break;
-      yielding = now >= yield_after;
+      yielding = yielding || now >= yield_after;
     }
   }
+  if (spin) advisor.spun(false);
   // Announce, then re-check: a committer that stored before our increment is seen by the
   // re-check, one that stores after it sees the count and wakes us (or changes `event` first).
   waiting.fetch_add(1, std::memory_order_seq_cst);

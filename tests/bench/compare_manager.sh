@@ -7,6 +7,7 @@
 #     Manager dict in shared memory.
 # Usage: tests/bench/compare_manager.sh [build-dir]    (default: build-release)
 # Environment: MPROC_SHARED_BENCH overrides the peers' directory (default: <repo>/../shared/bench).
+# PLACEMENT=same runs both sides on one CPU, PLACEMENT=split each on its own (bench_env.sh).
 set -eu
 
 . "$(dirname "$0")/bench_env.sh"
@@ -15,14 +16,15 @@ shared=$(find_shared_bench) || exit 2
 work=${TMPDIR:-/tmp}/mproc-compare-manager.$$
 mkdir -p "$work"
 trap 'rm -rf "$work"' EXIT
+setup_placement "$work" || exit 2
 
 bench="$build/tests/bench/mproc_manager_bench"
 build_bench "$build" mproc_manager_bench
 
 echo "# py_mp_bench --only manager_dict" >&2
-python3 "$shared/py_mp_bench.py" --only manager_dict 2>"$work/py.err" | tee "$work/py.out"
+placed python3 "$shared/py_mp_bench.py" --only manager_dict 2>"$work/py.err" | tee "$work/py.out"
 echo "# mproc_manager_bench" >&2
-"$bench" 2>"$work/mproc.err" | tee "$work/mproc.out"
+placed "$bench" 2>"$work/mproc.err" | tee "$work/mproc.out"
 grep -h '^# ' "$work/py.err" "$work/mproc.err" >&2 || true
 
 cat "$work/py.out" "$work/mproc.out" | awk '

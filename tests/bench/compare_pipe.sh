@@ -10,6 +10,7 @@
 # py_mp_bench.py --only pipe and mproc_pipe_bench, and prints a table of ratios. The raw and mproc
 # benchmarks are run $ROUNDS times (default 2), alternating, and the median of the rounds is
 # used. Targets: 64-byte round trip <= 1.2x the raw socketpair; 1 MiB throughput >= 0.8x.
+# PLACEMENT=same runs both sides on one CPU, PLACEMENT=split each on its own (bench_env.sh).
 set -euo pipefail
 
 . "$(dirname "$0")/bench_env.sh"
@@ -19,18 +20,20 @@ shared=$(find_shared_bench) || exit 2
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+setup_placement "$work" || exit 2
 
 build_bench "$build" mproc_pipe_bench
 build_raw_ipc_bench "$shared" "$work/raw_ipc_bench"
 
 for ((round = 1; round <= rounds; round++)); do
   echo "# round $round/$rounds: raw_ipc_bench pingpong stream" >&2
-  "$work/raw_ipc_bench" pingpong stream >>"$work/raw.txt" 2>>"$work/samples.txt"
+  placed_raw_pingpong "$work/raw_ipc_bench" >>"$work/raw.txt" 2>>"$work/samples.txt"
+  placed "$work/raw_ipc_bench" stream >>"$work/raw.txt" 2>>"$work/samples.txt"
   echo "# round $round/$rounds: mproc_pipe_bench" >&2
-  "$build/tests/bench/mproc_pipe_bench" >>"$work/mproc.txt" 2>>"$work/samples.txt"
+  placed "$build/tests/bench/mproc_pipe_bench" >>"$work/mproc.txt" 2>>"$work/samples.txt"
 done
 echo "# py_mp_bench.py --only pipe" >&2
-python3 "$shared/py_mp_bench.py" --only pipe >"$work/py.txt" 2>>"$work/samples.txt"
+placed python3 "$shared/py_mp_bench.py" --only pipe >"$work/py.txt" 2>>"$work/samples.txt"
 
 python3 - "$work" "$rounds" <<'EOF'
 import statistics, sys

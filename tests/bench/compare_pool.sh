@@ -14,6 +14,7 @@
 # table gives the median over the rounds and the lowest and highest round. Targets: apply_async
 # tiny >= 100x Python; map tiny >= 10x Python's best chunksize; CPU speed-up on 2 workers >= 1.93x
 # and >= Python's; imap memory flat (10M vs 1M inputs).
+# PLACEMENT=same runs both sides on one CPU, PLACEMENT=split each on its own (bench_env.sh).
 set -euo pipefail
 
 . "$(dirname "$0")/bench_env.sh"
@@ -23,6 +24,7 @@ shared=$(find_shared_bench) || exit 2
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+setup_placement "$work" || exit 2
 
 build_bench "$build" mproc_pool_bench
 build_raw_ipc_bench "$shared" "$work/raw_ipc_bench"
@@ -30,15 +32,15 @@ build_raw_ipc_bench "$shared" "$work/raw_ipc_bench"
 bench="$build/tests/bench/mproc_pool_bench"
 for ((round = 1; round <= rounds; round++)); do
   echo "# round $round/$rounds: py_mp_bench.py --only pool,cpu" >&2
-  python3 "$shared/py_mp_bench.py" --only pool,cpu >"$work/round$round.txt" 2>>"$work/samples.txt"
+  placed python3 "$shared/py_mp_bench.py" --only pool,cpu >"$work/round$round.txt" 2>>"$work/samples.txt"
   echo "# round $round/$rounds: raw_ipc_bench pingpong" >&2
-  "$work/raw_ipc_bench" pingpong >>"$work/round$round.txt" 2>>"$work/samples.txt"
+  placed_raw_pingpong "$work/raw_ipc_bench" >>"$work/round$round.txt" 2>>"$work/samples.txt"
   echo "# round $round/$rounds: mproc_pool_bench" >&2
-  "$bench" >>"$work/round$round.txt" 2>>"$work/samples.txt"
+  placed "$bench" >>"$work/round$round.txt" 2>>"$work/samples.txt"
 done
 for n in 1000000 10000000; do
   echo "# mproc_pool_bench rss $n" >&2
-  "$bench" rss "$n" >>"$work/rss.txt" 2>>"$work/samples.txt"
+  placed "$bench" rss "$n" >>"$work/rss.txt" 2>>"$work/samples.txt"
 done
 cat "$work/samples.txt" >&2
 

@@ -10,6 +10,7 @@
 # The Python benchmark is ../shared/bench/py_mp_bench.py relative to the repository root (for a
 # git worktree one level deeper, ../../shared is tried too), or $MPROC_SHARED_BENCH/py_mp_bench.py
 # (see bench_env.sh).
+# PLACEMENT=same runs both sides on one CPU, PLACEMENT=split each on its own (bench_env.sh).
 set -eu
 
 . "$(dirname "$0")/bench_env.sh"
@@ -19,8 +20,12 @@ py=$shared/py_mp_bench.py
 bench=$build/tests/bench/mproc_shm_bench
 build_bench "$build" mproc_shm_bench
 
-mproc_out=$("$bench")
-python_out=$(python3 "$py" --only shm)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+setup_placement "$work" || exit 2
+
+mproc_out=$(placed "$bench")
+python_out=$(placed python3 "$py" --only shm)
 
 metric() { printf '%s\n' "$1" | awk -v m="$2" '$1 == m { print $2 }'; }
 memcpy=$(metric "$mproc_out" memcpy_bandwidth_256MiB)
