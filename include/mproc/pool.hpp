@@ -305,7 +305,7 @@ void encode_arg(std::string& out, const T& value) {
   }
 }
 
-MPROC_API [[noreturn]] void throw_truncated_arguments();
+[[noreturn]] MPROC_API void throw_truncated_arguments();
 
 template <class T>
 T decode_arg(const char*& p, const char* end) {
@@ -531,10 +531,10 @@ item_t<R> decode_item(const ItemView& item) {
 template <class R>
 class ApplyState final : public ValueCore<item_t<R>>, public JobSink {
  public:
-  void on_items(const char* data, size_t size, uint32_t) noexcept override {
+  void on_items(const char* data, size_t size, uint32_t count) noexcept override {
     const char* p = data;
     ItemView item{};
-    if (!next_item<item_t<R>>(p, data + size, item)) {
+    if (count != 1 || !next_item<item_t<R>>(p, data + size, item)) {
       this->resolve_error(make_error_code(errc::internal), "malformed result record");
       return;
     }
@@ -556,10 +556,14 @@ class MapState final : public ValueCore<std::vector<V>> {
   MapState(size_t size, size_t chunks) : values_(size), remaining_(chunks) {
     if (chunks == 0) this->resolve_value({});
   }
-  void chunk_done(size_t offset, const char* data, size_t size, uint32_t count) noexcept {
+  // `count`: the items the chunk at `offset` has (the records come from another process).
+  void chunk_done(size_t offset, uint32_t expected, const char* data, size_t size,
+                  uint32_t count) noexcept {
     if (this->resolving()) return;
     const char* p = data;
     try {
+      if (count != expected || offset > values_.size() || values_.size() - offset < count)
+        throw Error(errc::internal, "malformed result: not the chunk's item count");
       for (uint32_t i = 0; i < count; ++i) {
         ItemView item{};
         if (!next_item<V>(p, data + size, item)) throw Error(errc::internal, "malformed result");
@@ -591,10 +595,10 @@ class MapState final : public ValueCore<std::vector<V>> {
 template <class V>
 class MapChunkSink final : public JobSink {
  public:
-  MapChunkSink(std::shared_ptr<MapState<V>> state, size_t offset)
-      : state_(std::move(state)), offset_(offset) {}
+  MapChunkSink(std::shared_ptr<MapState<V>> state, size_t offset, uint32_t count)
+      : state_(std::move(state)), offset_(offset), count_(count) {}
   void on_items(const char* data, size_t size, uint32_t count) noexcept override {
-    state_->chunk_done(offset_, data, size, count);
+    state_->chunk_done(offset_, count_, data, size, count);
   }
   void on_failure(std::error_code code, const std::string& message) noexcept override {
     state_->chunk_failed(code, message);
@@ -603,6 +607,7 @@ class MapChunkSink final : public JobSink {
  private:
   std::shared_ptr<MapState<V>> state_;
   size_t offset_;
+  uint32_t count_;
 };
 
 // One finished chunk of an imap, as its worker wrote it: the consumer decodes the items as it
@@ -1159,7 +1164,7 @@ class MPROC_API Pool {
       detail::Job job;
       job.items = writer.count();
       job.payload = writer.finish();
-      job.sink = std::make_shared<detail::MapChunkSink<V>>(state, offset);
+      job.sink = std::make_shared<detail::MapChunkSink<V>>(state, offset, job.items);
       job.timeout = options.timeout;
       jobs.push_back(std::move(job));
     }
