@@ -310,19 +310,43 @@ TEST(PoolTrustSinks, ASinkRefusesAnItemCountItsJobDidNotHave) {
 
 // ---- random bytes and random headers: the parent survives, and destroying it resolves all
 
-// Writes random bytes (from `seed`) on the result ring, or over the whole channel header; then
-// tells the test, and waits to be killed or returns.
-int scribble_random(unsigned seed, int header, int block, int done_fd) {
+// What scribble_random writes.
+enum RandomMode : int {
+  kRandomMessages,  // messages with random small sizes (0 included), kinds and bodies
+  kRandomHeader,    // random words over the whole channel header
+  kRandomBytes,     // plain random bytes on the result ring
+};
+
+// Writes random bytes (from `seed`) as `mode` says; then tells the test (if done_fd >= 0), and
+// waits to be killed or returns.
+int scribble_random(unsigned seed, int mode, int block, int done_fd) {
   std::mt19937_64 random(seed);
-  if (header != 0) {
+  if (mode == kRandomHeader) {
     auto* words = reinterpret_cast<uint64_t*>(&my_header());
     for (size_t i = 0; i < sizeof(pool::ChannelHeader) / sizeof(uint64_t); ++i)
       words[i] = random();
     ring_parent();
-  } else {
+  } else if (mode == kRandomBytes) {
     std::string bytes(1 + random() % 3000, '\0');
     for (char& c : bytes) c = static_cast<char>(random());
     forge(bytes);
+  } else {
+    const auto [slot, id] = running_task();
+    std::string out;
+    for (int m = 0; m < 20; ++m) {
+      const auto size = static_cast<uint32_t>(random() % 40);
+      pool::put(out, size);
+      out.push_back(static_cast<char>(random() % 6));  // a kind byte even after size 0
+      if (size == 0) continue;
+      std::string body(size - 1, '\0');
+      for (char& c : body) c = static_cast<char>(random());
+      if (body.size() >= pool::kResultHeader && random() % 2 == 0) {  // about the running task
+        std::memcpy(body.data(), &slot, sizeof slot);
+        std::memcpy(body.data() + 4, &id, sizeof id);
+      }
+      out += body;
+    }
+    forge(out);
   }
   if (done_fd >= 0) Signal::send(done_fd);
   if (block != 0) wait_to_be_killed();
@@ -341,9 +365,12 @@ TEST_P(PoolTrustRandom, RandomBytesThenDestroyResolvesEveryResult) {
   mproc::AsyncResult<int> scribbler;
   {
     mproc::Pool p(2);
-    scribbler = p.apply_async(scribble_random, seed, static_cast<int>(seed % 2),
-                              static_cast<int>(seed / 2 % 2), scribbled.write_fd());
-    ASSERT_EQ(scribbled.wait(), 's');
+    const int mode = seed % 4 == 1 ? kRandomHeader : seed % 4 == 3 ? kRandomBytes : kRandomMessages;
+    scribbler = p.apply_async(scribble_random, seed, mode, static_cast<int>(seed / 4 % 2),
+                              scribbled.write_fd());
+    // Until it says it wrote, or is resolved (its worker killed before it could say): bounded.
+    for (int i = 0; i < 3000 && !scribbled.pending() && !scribbler.wait(10ms); ++i) {
+    }
     for (int i = 0; i < 4; ++i) waiters.push_back(p.apply_async(wait_for_gate, gate.read_fd()));
   }  // terminate: must neither abort nor leave a result unresolved
   EXPECT_TRUE(scribbler.ready());
@@ -353,14 +380,14 @@ TEST_P(PoolTrustRandom, RandomBytesThenDestroyResolvesEveryResult) {
 TEST_P(PoolTrustRandom, AScribbledHeaderFailsOnlyThatWorkersTasks) {
   const unsigned seed = GetParam();
   mproc::Pool p(1);
-  auto r = p.apply_async(scribble_random, seed, 1, static_cast<int>(seed % 2), -1);
+  auto r = p.apply_async(scribble_random, seed, kRandomHeader, static_cast<int>(seed % 2), -1);
   expect_corruption(r);
   expect_serving(p, 2);
   p.close();
   p.join();
 }
 
-INSTANTIATE_TEST_SUITE_P(Seeds, PoolTrustRandom, ::testing::Range(1u, 9u));
+INSTANTIATE_TEST_SUITE_P(Seeds, PoolTrustRandom, ::testing::Range(1u, 25u));
 
 // ---- the control page all workers share
 
