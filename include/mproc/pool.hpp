@@ -684,26 +684,30 @@ template <class Input>
 using input_value_t = typename input_traits<std::remove_cvref_t<Input>>::value_type;
 
 // Pulls inputs one by one, whichever form they come in. Input is the forwarded type: an lvalue
-// range is referenced (ref_view), an rvalue one owned.
+// range is referenced, an rvalue one (or a view) owned — what std::views::all does, spelled out
+// because clang 14 cannot instantiate libstdc++ 12's owning_view / ref_view.
 template <class Input>
 class RangeSource {
  public:
-  using View = std::views::all_t<Input>;
-  using Value = std::ranges::range_value_t<View>;
+  using Stored = std::conditional_t<std::is_lvalue_reference_v<Input> &&
+                                        !std::ranges::view<std::remove_cvref_t<Input>>,
+                                    Input, std::remove_cvref_t<Input>>;
+  using Range = std::remove_reference_t<Stored>;
+  using Value = std::ranges::range_value_t<Range>;
   template <class I>
-  explicit RangeSource(I&& input) : view_(std::views::all(std::forward<I>(input))) {}
+  explicit RangeSource(I&& input) : range_(std::forward<I>(input)) {}
   RangeSource(RangeSource&&) = delete;
   std::optional<Value> next() {
-    if (!it_) it_.emplace(std::ranges::begin(view_));
-    if (*it_ == std::ranges::end(view_)) return std::nullopt;
+    if (!it_) it_.emplace(std::ranges::begin(range_));
+    if (*it_ == std::ranges::end(range_)) return std::nullopt;
     std::optional<Value> value(**it_);
     ++*it_;
     return value;
   }
 
  private:
-  View view_;
-  std::optional<std::ranges::iterator_t<View>> it_;
+  Stored range_;
+  std::optional<std::ranges::iterator_t<Range>> it_;
 };
 
 template <class G>
