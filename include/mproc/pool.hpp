@@ -542,6 +542,10 @@ class ApplyState final : public ValueCore<item_t<R>>, public JobSink {
       this->resolve_value(decode_item<R>(item));
     } catch (const Error& e) {
       this->resolve_error(e.code(), e.what());
+    } catch (const std::exception& e) {  // a decoder's own exception (the bytes are a worker's)
+      this->resolve_error(make_error_code(errc::codec), e.what());
+    } catch (...) {
+      this->resolve_error(make_error_code(errc::codec), "the result could not be decoded");
     }
   }
   void on_failure(std::error_code code, const std::string& message) noexcept override {
@@ -571,6 +575,12 @@ class MapState final : public ValueCore<std::vector<V>> {
       }
     } catch (const Error& e) {
       this->resolve_error(e.code(), e.what());
+      return;
+    } catch (const std::exception& e) {  // a decoder's own exception (the bytes are a worker's)
+      this->resolve_error(make_error_code(errc::codec), e.what());
+      return;
+    } catch (...) {
+      this->resolve_error(make_error_code(errc::codec), "a result could not be decoded");
       return;
     }
     if (--remaining_ == 0) this->resolve_value(std::move(values_));

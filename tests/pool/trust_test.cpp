@@ -14,6 +14,7 @@
 #include <cstring>
 #include <poll.h>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,16 @@
 #include "pool/pool_test_support.hpp"
 #include "pool/wire.hpp"
 #include "pool/worker.hpp"
+
+// A value whose (user-written) decoder throws something other than mproc::Error.
+struct Fussy {
+  std::string text;
+};
+template <>
+struct mproc::Codec<Fussy> {
+  static void encode(const Fussy& value, std::string& out) { out += value.text; }
+  static Fussy decode(const void*, std::size_t) { throw std::runtime_error("fussy decoder"); }
+};
 
 namespace {
 
@@ -306,6 +317,22 @@ TEST(PoolTrustSinks, ASinkRefusesAnItemCountItsJobDidNotHave) {
     EXPECT_EQ(chunk.code, make_error_code(errc::internal));
     EXPECT_EQ(chunk.count, 1u);  // the consumer sees as many (failed) items as it sent
   }
+}
+
+// The dispatcher resolves results in noexcept code: a decoder's own exception must become the
+// result's error, not std::terminate.
+Fussy make_fussy(int) { return Fussy{"x"}; }
+
+TEST_F(PoolTest, ADecoderThrowingAnyExceptionFailsOnlyThatResult) {
+  mproc::Pool p(1);
+  expect_error([&] { (void)p.apply(make_fussy, 1); }, make_error_code(errc::codec),
+               "fussy decoder");
+  auto r = p.map_async(make_fussy, std::vector<int>{1, 2}, 1);
+  ASSERT_TRUE(r.wait(kWait));
+  expect_error([&] { (void)r.get(); }, make_error_code(errc::codec), "fussy decoder");
+  expect_serving(p, 1);
+  p.close();
+  p.join();
 }
 
 // ---- random bytes and random headers: the parent survives, and destroying it resolves all
