@@ -107,11 +107,13 @@ int scribble_index(int what) {
     case kResultWriteFarAhead:
       h.result_write.value.fetch_add(uint64_t{1} << 30);
       break;
+    // Moves by more than the ring holds: whatever the dispatcher had read so far, the index is
+    // out of range (a move by a few bytes may look like a message not yet complete).
     case kResultWriteBehind:
-      h.result_write.value.fetch_sub(1);
+      h.result_write.value.fetch_sub(pool::kRingBytes + 1);
       break;
     case kResultReadMoved:
-      h.result_read.value.fetch_add(12345);
+      h.result_read.value.fetch_add(pool::kRingBytes + 1);
       return 1;  // sending this, the worker finds its ring corrupt and exits
   }
   ring_parent();
