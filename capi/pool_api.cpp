@@ -238,6 +238,11 @@ int mproc_pool_map(mproc_pool_t* pool, mproc_task_fn fn, void* user_data,
                                          results, "mproc_pool_map");
     const std::vector<std::string> outputs =
         call.pool->map(call.task, call.inputs, call.chunksize, call.options.task);
+    // The caller reads `count` results: never report success with another number.
+    if (outputs.size() != count)
+      throw mproc::Error(mproc::errc::internal, "mproc_pool_map: " + std::to_string(outputs.size()) +
+                                                    " results for " + std::to_string(count) +
+                                                    " inputs");
     *results = mproc::capi::pack(outputs);
     return 0;
   });

@@ -145,7 +145,8 @@ void tour_queue() {
 void tour_pipe() {
   section("Pipe: a producer and a consumer");
   auto [consumer_end, producer_end] = mproc::pipe();
-  mproc::Process producer([&producer_end] {
+  // Init-captures: C++17 lambdas (and clang before 16) cannot capture a structured binding.
+  mproc::Process producer([&producer_end = producer_end] {
     for (int i = 0; i < 10; ++i) {
       const std::string url = "url_" + std::to_string(i);
       std::printf("  process %d sends    %s\n", mproc::getpid(), url.c_str());
@@ -153,7 +154,7 @@ void tour_pipe() {
       producer_end.send(url);
     }
   });
-  mproc::Process consumer([&consumer_end, &producer_end] {
+  mproc::Process consumer([&consumer_end = consumer_end, &producer_end = producer_end] {
     producer_end.close();  // our copy of the sending end: keep it and EOF never comes
     try {
       for (;;) {

@@ -319,7 +319,7 @@ void encode_arg(std::string& out, const T& value) {
   }
 }
 
-MPROC_API [[noreturn]] void throw_truncated_arguments();
+[[noreturn]] MPROC_API void throw_truncated_arguments();
 
 template <class T>
 T decode_arg(const char*& p, const char* end) {
@@ -545,10 +545,10 @@ item_t<R> decode_item(const ItemView& item) {
 template <class R>
 class ApplyState final : public ValueCore<item_t<R>>, public JobSink {
  public:
-  void on_items(const char* data, size_t size, uint32_t) noexcept override {
+  void on_items(const char* data, size_t size, uint32_t count) noexcept override {
     const char* p = data;
     ItemView item{};
-    if (!next_item<item_t<R>>(p, data + size, item)) {
+    if (count != 1 || !next_item<item_t<R>>(p, data + size, item)) {
       this->resolve_error(make_error_code(errc::internal), "malformed result record");
       return;
     }
@@ -556,6 +556,10 @@ class ApplyState final : public ValueCore<item_t<R>>, public JobSink {
       this->resolve_value(decode_item<R>(item));
     } catch (const Error& e) {
       this->resolve_error(e.code(), e.what());
+    } catch (const std::exception& e) {  // a decoder's own exception (the bytes are a worker's)
+      this->resolve_error(make_error_code(errc::codec), e.what());
+    } catch (...) {
+      this->resolve_error(make_error_code(errc::codec), "the result could not be decoded");
     }
   }
   void on_failure(std::error_code code, const std::string& message) noexcept override {
@@ -570,10 +574,14 @@ class MapState final : public ValueCore<std::vector<V>> {
   MapState(size_t size, size_t chunks) : values_(size), remaining_(chunks) {
     if (chunks == 0) this->resolve_value({});
   }
-  void chunk_done(size_t offset, const char* data, size_t size, uint32_t count) noexcept {
+  // `count`: the items the chunk at `offset` has (the records come from another process).
+  void chunk_done(size_t offset, uint32_t expected, const char* data, size_t size,
+                  uint32_t count) noexcept {
     if (this->resolving()) return;
     const char* p = data;
     try {
+      if (count != expected || offset > values_.size() || values_.size() - offset < count)
+        throw Error(errc::internal, "malformed result: not the chunk's item count");
       for (uint32_t i = 0; i < count; ++i) {
         ItemView item{};
         if (!next_item<V>(p, data + size, item)) throw Error(errc::internal, "malformed result");
@@ -581,6 +589,12 @@ class MapState final : public ValueCore<std::vector<V>> {
       }
     } catch (const Error& e) {
       this->resolve_error(e.code(), e.what());
+      return;
+    } catch (const std::exception& e) {  // a decoder's own exception (the bytes are a worker's)
+      this->resolve_error(make_error_code(errc::codec), e.what());
+      return;
+    } catch (...) {
+      this->resolve_error(make_error_code(errc::codec), "a result could not be decoded");
       return;
     }
     if (--remaining_ == 0) this->resolve_value(std::move(values_));
@@ -605,10 +619,10 @@ class MapState final : public ValueCore<std::vector<V>> {
 template <class V>
 class MapChunkSink final : public JobSink {
  public:
-  MapChunkSink(std::shared_ptr<MapState<V>> state, size_t offset)
-      : state_(std::move(state)), offset_(offset) {}
+  MapChunkSink(std::shared_ptr<MapState<V>> state, size_t offset, uint32_t count)
+      : state_(std::move(state)), offset_(offset), count_(count) {}
   void on_items(const char* data, size_t size, uint32_t count) noexcept override {
-    state_->chunk_done(offset_, data, size, count);
+    state_->chunk_done(offset_, count_, data, size, count);
   }
   void on_failure(std::error_code code, const std::string& message) noexcept override {
     state_->chunk_failed(code, message);
@@ -617,6 +631,7 @@ class MapChunkSink final : public JobSink {
  private:
   std::shared_ptr<MapState<V>> state_;
   size_t offset_;
+  uint32_t count_;
 };
 
 // One finished chunk of an imap, as its worker wrote it: the consumer decodes the items as it
@@ -693,26 +708,30 @@ template <class Input>
 using input_value_t = typename input_traits<std::remove_cvref_t<Input>>::value_type;
 
 // Pulls inputs one by one, whichever form they come in. Input is the forwarded type: an lvalue
-// range is referenced (ref_view), an rvalue one owned.
+// range is referenced, an rvalue one (or a view) owned — what std::views::all does, spelled out
+// because clang 14 cannot instantiate libstdc++ 12's owning_view / ref_view.
 template <class Input>
 class RangeSource {
  public:
-  using View = std::views::all_t<Input>;
-  using Value = std::ranges::range_value_t<View>;
+  using Stored = std::conditional_t<std::is_lvalue_reference_v<Input> &&
+                                        !std::ranges::view<std::remove_cvref_t<Input>>,
+                                    Input, std::remove_cvref_t<Input>>;
+  using Range = std::remove_reference_t<Stored>;
+  using Value = std::ranges::range_value_t<Range>;
   template <class I>
-  explicit RangeSource(I&& input) : view_(std::views::all(std::forward<I>(input))) {}
+  explicit RangeSource(I&& input) : range_(std::forward<I>(input)) {}
   RangeSource(RangeSource&&) = delete;
   std::optional<Value> next() {
-    if (!it_) it_.emplace(std::ranges::begin(view_));
-    if (*it_ == std::ranges::end(view_)) return std::nullopt;
+    if (!it_) it_.emplace(std::ranges::begin(range_));
+    if (*it_ == std::ranges::end(range_)) return std::nullopt;
     std::optional<Value> value(**it_);
     ++*it_;
     return value;
   }
 
  private:
-  View view_;
-  std::optional<std::ranges::iterator_t<View>> it_;
+  Stored range_;
+  std::optional<std::ranges::iterator_t<Range>> it_;
 };
 
 template <class G>
@@ -1185,7 +1204,7 @@ class MPROC_API Pool {
       detail::Job job;
       job.items = writer.count();
       job.payload = writer.finish();
-      job.sink = std::make_shared<detail::MapChunkSink<V>>(state, offset);
+      job.sink = std::make_shared<detail::MapChunkSink<V>>(state, offset, job.items);
       job.timeout = options.timeout;
       jobs.push_back(std::move(job));
     }

@@ -48,40 +48,50 @@ void futex_wake_all(std::atomic<uint32_t>* word) noexcept {
 }
 
 size_t Ring::write_some(const char* data, size_t size) noexcept {
-  const uint64_t w = write_->value.load(std::memory_order_relaxed);
+  const uint64_t w = *mine_;
   const uint64_t r = read_->value.load(std::memory_order_acquire);
-  const size_t space = kRingBytes - static_cast<size_t>(w - r);
+  const uint64_t used = w - r;  // unsigned: a read index ahead of w wraps to a huge value
+  if (used > kRingBytes) return kCorrupt;
+  const size_t space = kRingBytes - static_cast<size_t>(used);
   const size_t n = size < space ? size : space;
   if (n == 0) return 0;
   const size_t at = static_cast<size_t>(w) & kMask;
   const size_t first = n < kRingBytes - at ? n : kRingBytes - at;
   std::memcpy(data_ + at, data, first);
   std::memcpy(data_, data + first, n - first);
+  *mine_ = w + n;
   write_->value.store(w + n, std::memory_order_seq_cst);
   return n;
 }
 
 size_t Ring::free_space() const noexcept {
-  return kRingBytes - static_cast<size_t>(write_->value.load(std::memory_order_relaxed) -
-                                          read_->value.load(std::memory_order_acquire));
+  const uint64_t used = *mine_ - read_->value.load(std::memory_order_acquire);
+  return used > kRingBytes ? kCorrupt : kRingBytes - static_cast<size_t>(used);
 }
 
 size_t Ring::read_all(std::string& out) {
-  const uint64_t r = read_->value.load(std::memory_order_relaxed);
+  const uint64_t r = *mine_;
   const uint64_t w = write_->value.load(std::memory_order_acquire);
-  const size_t n = static_cast<size_t>(w - r);
+  const uint64_t published = w - r;  // unsigned: a write index behind r wraps to a huge value
+  if (published > kRingBytes) return kCorrupt;
+  const auto n = static_cast<size_t>(published);
   if (n == 0) return 0;
   const size_t at = static_cast<size_t>(r) & kMask;
   const size_t first = n < kRingBytes - at ? n : kRingBytes - at;
+  out.reserve(out.size() + n);  // the only allocation: nothing is appended if it fails
   out.append(data_ + at, first);
   out.append(data_, n - first);
+  *mine_ = r + n;
   read_->value.store(r + n, std::memory_order_seq_cst);
   return n;
 }
 
 bool Ring::empty() const noexcept {
-  return write_->value.load(std::memory_order_acquire) ==
-         read_->value.load(std::memory_order_relaxed);
+  return write_->value.load(std::memory_order_acquire) == *mine_;
+}
+
+bool Ring::mine_intact(bool producer) const noexcept {
+  return (producer ? write_ : read_)->value.load(std::memory_order_relaxed) == *mine_;
 }
 
 void* map_shared(size_t size, int* fd, const char* name) {
@@ -138,12 +148,12 @@ void Channel::close_fd() noexcept {
 }
 
 Ring Channel::tasks() noexcept {
-  return Ring(&header_->task_write, &header_->task_read,
+  return Ring(&header_->task_write, &header_->task_read, &task_index_,
               static_cast<char*>(base_) + header_bytes());
 }
 
 Ring Channel::results() noexcept {
-  return Ring(&header_->result_write, &header_->result_read,
+  return Ring(&header_->result_write, &header_->result_read, &result_index_,
               static_cast<char*>(base_) + header_bytes() + kRingBytes);
 }
 

@@ -56,19 +56,36 @@ struct PoolControl {
 
 // One direction of a channel: a byte stream, like a pipe without system calls. Messages larger
 // than the ring go through in pieces; the reader reassembles.
+//
+// Trust: the other process may write anything into the shared header, so each side keeps its own
+// index (the producer's write index, the consumer's read index) in private memory (`mine`) and
+// only publishes it to the shared word; the peer's index is loaded once per call and checked
+// (0 <= write - read <= kRingBytes) before any byte is touched. A violation returns kCorrupt:
+// the peer is not to be trusted any more (nothing outside the ring is ever read or written).
 class Ring {
  public:
-  Ring(RingIndex* write, RingIndex* read, char* data) : write_(write), read_(read), data_(data) {}
-  // Producer: copies as much of [data, data + size) as fits; returns the count and publishes it.
+  static constexpr size_t kCorrupt = SIZE_MAX;
+
+  // `mine`: this process's copy of the index it owns (write for a producer, read for a consumer).
+  Ring(RingIndex* write, RingIndex* read, uint64_t* mine, char* data)
+      : write_(write), read_(read), mine_(mine), data_(data) {}
+  // Producer: copies as much of [data, data + size) as fits; returns the count and publishes it,
+  // or kCorrupt.
   size_t write_some(const char* data, size_t size) noexcept;
+  // Producer: the bytes write_some would take now, or kCorrupt.
   size_t free_space() const noexcept;
-  // Consumer: appends every published byte to `out` and releases the space; returns the count.
+  // Consumer: appends every published byte to `out` and releases the space; returns the count,
+  // or kCorrupt (then `out` is unchanged). Errors: bad_alloc.
   size_t read_all(std::string& out);
+  // Consumer: false if there is something to read, or the producer's index is corrupt.
   bool empty() const noexcept;
+  // True if the shared copy of my index is still what I published (the peer did not write it).
+  bool mine_intact(bool producer) const noexcept;
 
  private:
   RingIndex* write_;
   RingIndex* read_;
+  uint64_t* mine_;
   char* data_;
 };
 
@@ -104,6 +121,11 @@ class Channel {
   size_t size_ = 0;
   ChannelHeader* header_ = nullptr;
   int fd_ = -1;
+  // The ring indices this process owns (see Ring): in the dispatcher the task ring's write index
+  // and the result ring's read index, in the worker the other two. Both start at 0, as the shared
+  // words do, in each process's copy.
+  uint64_t task_index_ = 0;
+  uint64_t result_index_ = 0;
 };
 
 // Maps `size` bytes of shared memory: anonymous, or a new memfd stored in *fd if fd is not null.

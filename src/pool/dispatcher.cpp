@@ -32,6 +32,8 @@ constexpr size_t kFreeJobsMax = 4096;
 constexpr size_t kRecycledPayloadMax = 4096;
 // A worker's queued tasks may move to an idle worker once its running task has run this long.
 constexpr uint64_t kStealAfterNs = 2'000'000;
+// The longest the dispatcher sleeps with tasks in flight (see sleep()).
+constexpr int kBusySleepMs = 1'000;
 // How long to wait for the forkserver's report of a worker's exit status.
 constexpr int kServerReplyMs = 5'000;
 
@@ -138,6 +140,27 @@ void PoolCore::Impl::fail(JobPtr job, errc code, const std::string& message) noe
   recycle(std::move(job));
 }
 
+void PoolCore::Impl::fail(JobPtr job, errc code, const char* message) noexcept {
+  std::string text;
+  try {
+    text = message;
+  } catch (...) {  // out of memory: the code alone still resolves it
+  }
+  fail(std::move(job), code, text);
+}
+
+JobPtr PoolCore::Impl::take_slot(WorkerRecord& w, uint32_t slot) noexcept {
+  JobPtr job = std::move(w.slots[slot]);
+  --w.in_flight;
+  --in_flight;
+  return job;
+}
+
+void PoolCore::Impl::fail_slots(WorkerRecord& w, errc code, const char* message) noexcept {
+  for (uint32_t s = 0; s < kSlots; ++s)
+    if (w.slots[s]) fail(take_slot(w, s), code, message);
+}
+
 void PoolCore::Impl::fail_sink(JobSink& sink, uint32_t items, errc code,
                                const std::string& message) noexcept {
   completed.fetch_add(items, std::memory_order_relaxed);
@@ -168,14 +191,9 @@ void PoolCore::Impl::recycle(JobPtr job) noexcept {
 
 void PoolCore::Impl::fail_everything(errc code, const std::string& message) noexcept {
   fail_pending(true, 0, code, message);
-  for (auto& w : workers) {
-    for (uint32_t s = 0; s < kSlots; ++s) {
-      if (!w->slots[s]) continue;
-      --w->in_flight;
-      --in_flight;
-      fail(std::move(w->slots[s]), code, message);
-    }
-  }
+  for (auto& w : workers)
+    for (uint32_t s = 0; s < kSlots; ++s)
+      if (w->slots[s]) fail(take_slot(*w, s), code, message);
 }
 
 void PoolCore::Impl::kill_worker(WorkerRecord& w) noexcept {
@@ -191,24 +209,81 @@ void PoolCore::Impl::kill_worker(WorkerRecord& w) noexcept {
   }
 }
 
-void PoolCore::Impl::break_pool(const std::string& message) {
+void PoolCore::Impl::break_pool(const std::string& message) noexcept {
   broken = true;
-  broken_message = message;
-  logger().error("pool: {}", message);
-  fail_everything(errc::broken, message);
+  try {
+    broken_message = message;
+    logger().error("pool: {}", message);
+  } catch (...) {  // out of memory: the code alone still says it
+  }
+  fail_everything(errc::broken, broken_message);
   for (auto& w : workers) kill_worker(*w);
 }
 
-bool PoolCore::Impl::collect(WorkerRecord& w) {
+// Out of memory or a failing system call in the loop: do not leave results hanging.
+void PoolCore::Impl::dispatcher_error(const char* what) noexcept {
+  std::string message;
+  try {
+    logger().error("pool dispatcher: {}", what);
+    message = std::string("pool broken: dispatcher error: ") + what;
+  } catch (...) {
+  }
+  break_pool(message);
+}
+
+// The channel of `w` has shown a value no correct worker writes: `w` is treated as dead (killed
+// now, its tasks failed with `reason` once it is reaped, replaced), and nothing more of that
+// channel is read or written.
+void PoolCore::Impl::distrust(WorkerRecord& w, const char* reason) noexcept {
+  if (w.distrusted == nullptr) {
+    w.distrusted = reason;
+    try {
+      logger().error("pool: worker {} (pid {}) killed: {}", w.name, w.pid, reason);
+    } catch (...) {
+    }
+  }
+  w.in.clear();
+  w.in_offset = 0;
+  w.out.clear();
+  w.out_offset = 0;
+  kill_worker(w);
+}
+
+// Reads and handles what `w` has written; true if there was anything. Never throws: whatever
+// goes wrong there (out of memory buffering a huge result included) is that worker's end.
+bool PoolCore::Impl::collect(WorkerRecord& w) noexcept {
+  if (w.distrusted != nullptr) return false;
+  try {
+    return read_results(w);
+  } catch (...) {
+    distrust(w, "its results could not be read (out of memory)");
+    return true;
+  }
+}
+
+bool PoolCore::Impl::read_results(WorkerRecord& w) {
   Ring results = w.channel->results();
-  if (results.read_all(w.in) == 0) return false;
+  const size_t n = results.read_all(w.in);
+  if (n == Ring::kCorrupt) {
+    distrust(w, "it corrupted its channel (result ring index out of range)");
+    return true;
+  }
+  if (n == 0) return false;
   w.channel->wake_worker();  // it may be waiting for room to write
   size_t consumed = 0;
   MessageView message{};
-  while (peek_message(w.in.data() + w.in_offset, w.in.data() + w.in.size(), message, consumed)) {
+  while (w.distrusted == nullptr) {
+    const Peek peek =
+        peek_message(w.in.data() + w.in_offset, w.in.data() + w.in.size(), message, consumed);
+    if (peek == Peek::incomplete) break;
+    if (peek == Peek::malformed) {
+      distrust(w, "it corrupted its channel (a message of size 0)");
+      return true;
+    }
     w.in_offset += consumed;
-    handle_message(w, message.body, message.size, static_cast<uint8_t>(message.kind));
+    handle_message(w, message);
   }
+  if (w.distrusted != nullptr) return true;
   if (w.in_offset == w.in.size()) {
     w.in.clear();
     w.in_offset = 0;
@@ -219,38 +294,42 @@ bool PoolCore::Impl::collect(WorkerRecord& w) {
   return true;
 }
 
-void PoolCore::Impl::handle_message(WorkerRecord& w, const char* body, size_t size,
-                                    uint8_t kind) {
-  switch (static_cast<Kind>(kind)) {
+// Every field is checked against what this dispatcher sent before it is used: a message that no
+// correct worker writes makes the worker distrusted (see distrust).
+void PoolCore::Impl::handle_message(WorkerRecord& w, const MessageView& message) {
+  switch (message.kind) {
     case Kind::ready:
+      if (message.size != 0) return distrust(w, "it corrupted its channel (a malformed message)");
       w.ready = true;
       init_failures = 0;
       return;
     case Kind::init_failed:
-      w.init_error.assign(body, size);
+      w.init_error.assign(message.body, message.size);
       return;
     case Kind::result:
       break;
     default:
-      logger().error("pool: unknown message kind {} from {}", kind, w.name);
-      return;
+      return distrust(w, "it corrupted its channel (a message of an unknown kind)");
   }
-  const char* p = body;
+  if (message.size < kResultHeader)
+    return distrust(w, "it corrupted its channel (a result shorter than its header)");
+  const char* p = message.body;
   const auto slot = take<uint32_t>(p);
   const auto id = take<uint64_t>(p);
   const auto elapsed = take<uint64_t>(p);
   const auto count = take<uint32_t>(p);
-  if (slot >= kSlots || !w.slots[slot] || w.slots[slot]->id != id) return;  // cancelled
-  JobPtr job = std::move(w.slots[slot]);
+  if (slot >= kSlots) return distrust(w, "it corrupted its channel (a result for no slot)");
+  if (!w.slots[slot] || w.slots[slot]->id != id) return;  // cancelled, or taken back
+  if (count != w.slots[slot]->job.items)
+    return distrust(w, "it corrupted its channel (a result whose item count is not its task's)");
+  JobPtr job = take_slot(w, slot);
   w.channel->header().slots[slot].store(kSlotFree, std::memory_order_relaxed);
-  w.free_slots.push_back(slot);
-  --w.in_flight;
-  --in_flight;
+  w.free_slots.push_back(slot);  // capacity kSlots: never allocates
   const double ns = static_cast<double>(elapsed);
   avg_job_ns = avg_job_ns < 0 ? ns : 0.75 * avg_job_ns + 0.25 * ns;
   const size_t done = completed.fetch_add(job->job.items, std::memory_order_relaxed) +
                       job->job.items;
-  job->job.sink->on_items(p, size - static_cast<size_t>(p - body), count);
+  job->job.sink->on_items(p, message.size - kResultHeader, count);
   recycle(std::move(job));
   if (options.on_progress) {
     try {
@@ -293,42 +372,27 @@ void PoolCore::Impl::handle_death(size_t index) {
   std::unique_ptr<WorkerRecord> w = std::move(workers[index]);
   workers.erase(workers.begin() + static_cast<std::ptrdiff_t>(index));
   collect(*w);  // results it finished before dying are good
+  // The ring indices the dispatcher owns are written by the dispatcher only: a worker that
+  // changed one (and then, typically, found its channel corrupt itself and exited) is named so.
+  if (w->distrusted == nullptr &&
+      !(w->channel->tasks().mine_intact(true) && w->channel->results().mine_intact(false)))
+    w->distrusted = "it corrupted its channel (it overwrote a ring index the pool owns)";
   const std::optional<int> status = reap(*w);
   const int code = status.value_or(0);
-  const std::string how =
-      status ? describe_exit(code)
-             : std::string("ended (exit status unknown: its forkserver is gone, and took its "
-                           "workers along)");
-  const std::string who = w->name + " (pid " + std::to_string(w->pid) + ")";
-  std::vector<JobPtr> requeue;
+  std::string how;
+  std::string who;
   bool was_running = false;
-  for (uint32_t s = 0; s < kSlots; ++s) {
-    if (!w->slots[s]) continue;
-    JobPtr job = std::move(w->slots[s]);
-    --in_flight;
-    const uint64_t word = w->channel->header().slots[s].load(std::memory_order_acquire);
-    if ((word & kStarted) == 0) {
-      requeue.push_back(std::move(job));
-      continue;
-    }
-    was_running = true;
-    if (job->kill_reason == errc::timed_out) {
-      fail(std::move(job), errc::timed_out,
-           fmt::format("task timed out after {:g} s; its worker ", job->job.timeout->count()) + who + " was killed and replaced");
-    } else if (job->kill_reason == errc::cancelled) {
-      fail(std::move(job), errc::cancelled,
-           "task cancelled while running; its worker " + who + " was killed and replaced");
-    } else if (job->kill_reason == errc::terminated) {
-      fail(std::move(job), errc::terminated, "pool terminated");
-    } else {
-      fail(std::move(job), errc::worker_died,
-           "worker " + who + " died while running the task: " + how);
-    }
+  try {
+    how = status ? describe_exit(code)
+                 : std::string("ended (exit status unknown: its forkserver is gone, and took its "
+                                 "workers along)");
+    who = w->name + " (pid " + std::to_string(w->pid) + ")";
+    was_running = resolve_slots(*w, who, how);
+  } catch (...) {
+    // Out of memory: whatever is left of its tasks fails rather than being lost.
+    fail_slots(*w, errc::worker_died, "worker died (its tasks could not be re-queued)");
+    throw;
   }
-  // Not started: back to the front of the queue, oldest first.
-  std::sort(requeue.begin(), requeue.end(),
-            [](const JobPtr& a, const JobPtr& b) { return a->id < b->id; });
-  for (auto it = requeue.rbegin(); it != requeue.rend(); ++it) pending.push_front(std::move(*it));
 
   const bool expected = w->stopping ||
                         (options.maxtasksperchild != 0 && w->sent >= options.maxtasksperchild &&
@@ -358,6 +422,53 @@ void PoolCore::Impl::handle_death(size_t index) {
       break_pool(std::string("pool broken: could not start a replacement worker: ") + e.what());
     }
   }
+}
+
+// The tasks of the dead worker `w`: the one it was running fails (every one, if it corrupted its
+// channel: then even the slot table is not to be believed); those it had not started go back to
+// the front of the queue, oldest first. Returns true if it was running one. If this throws, the
+// jobs not yet handled are still in w's slots.
+bool PoolCore::Impl::resolve_slots(WorkerRecord& w, const std::string& who,
+                                   const std::string& how) {
+  if (w.distrusted != nullptr) {
+    const std::string message = "worker " + who + " was killed and replaced: " + w.distrusted;
+    for (uint32_t s = 0; s < kSlots; ++s)
+      if (w.slots[s]) fail(take_slot(w, s), errc::worker_died, message);
+    return true;
+  }
+  bool was_running = false;
+  std::vector<uint32_t> requeue;
+  for (uint32_t s = 0; s < kSlots; ++s) {
+    if (!w.slots[s]) continue;
+    const uint64_t word = w.channel->header().slots[s].load(std::memory_order_acquire);
+    if ((word & kStarted) == 0) {
+      requeue.push_back(s);
+      continue;
+    }
+    was_running = true;
+    const JobRecord& job = *w.slots[s];
+    std::string message;  // built first: if that throws, the job is still in its slot
+    if (job.kill_reason == errc::timed_out) {
+      message = fmt::format("task timed out after {:g} s; its worker ", job.job.timeout->count()) +
+                who + " was killed and replaced";
+    } else if (job.kill_reason == errc::cancelled) {
+      message = "task cancelled while running; its worker " + who + " was killed and replaced";
+    } else if (job.kill_reason == errc::terminated) {
+      message = "pool terminated";
+    } else {
+      message = "worker " + who + " died while running the task: " + how;
+    }
+    const errc code = job.kill_reason.value_or(errc::worker_died);
+    fail(take_slot(w, s), code, message);
+  }
+  std::sort(requeue.begin(), requeue.end(),
+            [&](uint32_t a, uint32_t b) { return w.slots[a]->id < w.slots[b]->id; });
+  for (auto it = requeue.rbegin(); it != requeue.rend(); ++it) {
+    pending.push_front(std::move(w.slots[*it]));  // if it throws, the job stays in its slot
+    --w.in_flight;
+    --in_flight;
+  }
+  return was_running;
 }
 
 std::optional<int> PoolCore::Impl::reap(WorkerRecord& w) noexcept {
@@ -402,11 +513,15 @@ bool PoolCore::Impl::rebalance() {
     if (newest == kSlots) continue;
     uint64_t expected = w->slots[newest]->id & kSlotIdMask;
     if (!h.slots[newest].compare_exchange_strong(expected, expected | kCancelled)) continue;
-    JobPtr job = std::move(w->slots[newest]);
-    w->free_slots.push_back(newest);
+    w->free_slots.push_back(newest);  // capacity kSlots: never allocates
+    try {
+      pending.push_front(std::move(w->slots[newest]));
+    } catch (...) {
+      fail(take_slot(*w, newest), errc::internal, "pool: out of memory re-queuing the task");
+      throw;
+    }
     --w->in_flight;
     --in_flight;
-    pending.push_front(std::move(job));
     moved = true;
   }
   return moved;
@@ -458,9 +573,13 @@ bool PoolCore::Impl::dispatch() {
 }
 
 bool PoolCore::Impl::flush(WorkerRecord& w) {
-  if (w.out_offset == w.out.size()) return false;
+  if (w.out_offset == w.out.size() || w.distrusted != nullptr) return false;
   const size_t n =
       w.channel->tasks().write_some(w.out.data() + w.out_offset, w.out.size() - w.out_offset);
+  if (n == Ring::kCorrupt) {
+    distrust(w, "it corrupted its channel (task ring index out of range)");
+    return true;
+  }
   if (n == 0) return false;
   w.out_offset += n;
   if (w.out_offset == w.out.size()) {
@@ -538,6 +657,7 @@ void PoolCore::Impl::sleep(int64_t timeout_ns) {
   auto has_work = [&] {
     if (inbox_nonempty.load(std::memory_order_seq_cst)) return true;
     for (auto& w : workers) {
+      if (w->distrusted != nullptr) continue;  // killed: only its death is news
       if (!w->channel->results().empty()) return true;
       if (w->out_offset != w->out.size() && w->channel->tasks().free_space() != 0) return true;
     }
@@ -553,10 +673,12 @@ void PoolCore::Impl::sleep(int64_t timeout_ns) {
     __builtin_ia32_pause();
   }
   advisor.spun(false);
+  sleeping.store(true, std::memory_order_seq_cst);
   control->parent_sleeping.store(1, std::memory_order_seq_cst);
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (has_work()) {
     control->parent_sleeping.store(0, std::memory_order_relaxed);
+    sleeping.store(false, std::memory_order_relaxed);
     return;
   }
   // A timed task may have started since the caller looked: either its worker saw our flag (and
@@ -564,10 +686,17 @@ void PoolCore::Impl::sleep(int64_t timeout_ns) {
   timeout_ns = check_timeouts();
   int timeout_ms = -1;
   if (timeout_ns >= 0) timeout_ms = static_cast<int>(std::min<int64_t>(timeout_ns / 1'000'000 + 1, 60'000));
+  // The flag that makes workers ring is in memory they all share: one that cleared it (a task
+  // scribbling over it) must slow this pool down, not hang it. So with tasks in flight, look
+  // again at least once a second.
+  if (in_flight != 0 && (timeout_ms < 0 || timeout_ms > kBusySleepMs)) timeout_ms = kBusySleepMs;
   check_deaths(timeout_ms);
   control->parent_sleeping.store(0, std::memory_order_relaxed);
+  sleeping.store(false, std::memory_order_relaxed);
 }
 
+// Every step is guarded: whatever a worker left in its channel, or however short of memory the
+// process is, every result is resolved before this returns (it runs on the way out of run()).
 void PoolCore::Impl::do_terminate() noexcept {
   for (auto& w : workers) collect(*w);
   for (auto& w : workers) {
@@ -575,20 +704,24 @@ void PoolCore::Impl::do_terminate() noexcept {
       if (job) job->kill_reason = errc::terminated;
     kill_worker(*w);
   }
+  shutting_down = true;
   while (!workers.empty()) {
-    shutting_down = true;
     pollfd pfd{workers.back()->pidfd, POLLIN, 0};
     while (::poll(&pfd, 1, -1) < 0 && errno == EINTR) {
     }
-    handle_death(workers.size() - 1);  // resolves what it finished, fails what it ran
+    try {
+      handle_death(workers.size() - 1);  // resolves what it finished, fails what it ran
+    } catch (...) {  // it removed the worker and failed its tasks before letting this through
+    }
   }
-  {
+  try {
     InboxBatch batch;
     {
       std::lock_guard lock(mutex);
       std::swap(inbox, batch);
     }
-    queue_batch(std::move(batch));
+    queue_batch(std::move(batch));  // if this throws, it has failed what it could not queue
+  } catch (...) {
   }
   fail_everything(errc::terminated, "pool terminated");
   publish_stats();
@@ -629,9 +762,9 @@ void PoolCore::Impl::run() noexcept {
       }
       if (!progress) sleep(next_deadline);
     } catch (const std::exception& e) {
-      // Out of memory or a failing system call: do not leave results hanging.
-      logger().error("pool dispatcher: {}", e.what());
-      break_pool(std::string("pool broken: dispatcher error: ") + e.what());
+      dispatcher_error(e.what());
+    } catch (...) {
+      dispatcher_error("an exception not derived from std::exception");
     }
   }
 }

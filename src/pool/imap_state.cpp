@@ -61,6 +61,11 @@ void ImapState::deliver(uint64_t index, ImapChunk&& chunk) noexcept {
 ImapChunkSink::~ImapChunkSink() = default;
 
 void ImapChunkSink::on_items(const char* data, size_t size, uint32_t count) noexcept {
+  // The records come from another process: a chunk never yields more (or fewer) values than it
+  // had inputs.
+  if (count != count_)
+    return state_->chunk_failed(index_, count_, make_error_code(errc::internal),
+                                "imap: malformed result: not the chunk's item count");
   state_->chunk_done(index_, data, size, count);
 }
 

@@ -32,7 +32,7 @@ void PendingQueue::append(InboxBatch&& batch) {
   size_ += live;
 }
 
-void PendingQueue::push_front(JobPtr job) {
+void PendingQueue::push_front(JobPtr&& job) {
   records_.push_front(std::move(job));
   ++size_;
 }

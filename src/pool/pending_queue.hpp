@@ -58,8 +58,9 @@ class PendingQueue {
   InboxBatch spare_batch() noexcept;
   // Queues every job of `batch` (which is left empty).
   void append(InboxBatch&& batch);
-  // Queues a record taken back from a worker, ahead of everything else.
-  void push_front(JobPtr job);
+  // Queues a record taken back from a worker, ahead of everything else. If it throws (out of
+  // memory), `job` is left with the caller.
+  void push_front(JobPtr&& job);
 
   // Takes the first job into `record` (a fresh or recycled one, payload cleared). Precondition:
   // !empty().

@@ -105,7 +105,11 @@ PoolCore::~PoolCore() {
   try {
     terminate();
   } catch (const std::exception& e) {
-    logger().error("pool: terminate in destructor: {}", e.what());
+    try {
+      logger().error("pool: terminate in destructor: {}", e.what());
+    } catch (...) {
+    }
+  } catch (...) {
   }
 }
 
@@ -142,6 +146,14 @@ void add_to_inbox(PoolCore::Impl& d, Job& job) {
 
 }  // namespace
 
+void PoolCore::Impl::wake_dispatcher() noexcept {
+  if (sleeping.load(std::memory_order_seq_cst) &&
+      sleeping.exchange(false, std::memory_order_seq_cst)) {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = ::write(doorbell, &one, sizeof one);
+  }
+}
+
 namespace {
 
 // Runs `add` (which queues jobs in the inbox) under the mutex if the pool takes submissions, then
@@ -157,7 +169,7 @@ void enqueue(PoolCore::Impl& d, bool feeder, Add add) {
     add();
     d.inbox_nonempty.store(true, std::memory_order_seq_cst);
   }
-  ring_doorbell(*d.control, d.doorbell);
+  d.wake_dispatcher();
 }
 
 }  // namespace
@@ -198,7 +210,7 @@ void PoolCore::cancel(uint64_t group) {
     d.cancels.push_back(group);
     d.inbox_nonempty.store(true, std::memory_order_seq_cst);
   }
-  ring_doorbell(*d.control, d.doorbell);
+  d.wake_dispatcher();
 }
 
 void PoolCore::add_feeder() {
@@ -219,7 +231,7 @@ void PoolCore::remove_feeder() noexcept {
     --impl_->feeders;
     impl_->inbox_nonempty.store(true, std::memory_order_seq_cst);  // re-check for shutdown
   }
-  ring_doorbell(*impl_->control, impl_->doorbell);
+  impl_->wake_dispatcher();
 }
 
 void PoolCore::close() {
@@ -230,7 +242,7 @@ void PoolCore::close() {
     if (d.state == State::run) d.state = State::close;
     d.inbox_nonempty.store(true, std::memory_order_seq_cst);
   }
-  ring_doorbell(*d.control, d.doorbell);
+  d.wake_dispatcher();
 }
 
 void PoolCore::join() {
@@ -246,7 +258,7 @@ void PoolCore::join() {
     d.join_requested = true;
     d.inbox_nonempty.store(true, std::memory_order_seq_cst);
   }
-  ring_doorbell(*d.control, d.doorbell);
+  d.wake_dispatcher();
   std::lock_guard lock(d.thread_mutex);
   if (d.thread.joinable()) d.thread.join();
 }
@@ -262,7 +274,7 @@ void PoolCore::terminate() {
     d.state = State::terminate;
     d.inbox_nonempty.store(true, std::memory_order_seq_cst);
   }
-  ring_doorbell(*d.control, d.doorbell);
+  d.wake_dispatcher();
   std::lock_guard lock(d.thread_mutex);
   if (d.thread.joinable()) d.thread.join();
 }

@@ -16,6 +16,7 @@
 
 #include "pool/channel.hpp"
 #include "pool/pending_queue.hpp"
+#include "pool/wire.hpp"
 
 namespace mproc::detail {
 
@@ -43,6 +44,9 @@ struct WorkerRecord {
   bool ready = false;         // its initializer succeeded
   bool stopping = false;      // told to exit
   bool killed = false;        // we sent SIGKILL
+  // Why its channel is no longer trusted (a corrupt index or message; it has been killed), or
+  // null: nothing more is read from or written to that channel.
+  const char* distrusted = nullptr;
   std::string init_error;
 };
 
@@ -77,6 +81,10 @@ struct PoolCore::Impl {
   std::vector<pid_t> pids;  // snapshot for worker_pids()
 
   alignas(64) std::atomic<uint64_t> next_group{1};  // user threads only
+  // Set while the dispatcher sleeps, as control->parent_sleeping is for the workers; user threads
+  // look at this private copy, so that a worker scribbling over the shared page cannot make a
+  // submission, close() or terminate() go unnoticed.
+  std::atomic<bool> sleeping{false};
 
   // ---- written by the dispatcher, read by user threads (counters)
   alignas(64) std::atomic<size_t> completed{0};
@@ -103,6 +111,9 @@ struct PoolCore::Impl {
   size_t round_robin = 0;
   uint64_t last_death_check_ns = 0;
 
+  // User threads: wakes the dispatcher if it sleeps (after publishing what it should see).
+  void wake_dispatcher() noexcept;
+
   // dispatcher.cpp
   void start_worker();
   bool served() const noexcept { return options.start_method == StartMethod::forkserver; }
@@ -112,21 +123,28 @@ struct PoolCore::Impl {
   bool take_inbox();
   void queue_batch(pool::InboxBatch&& batch);
   pool::JobPtr new_record();
-  bool collect(pool::WorkerRecord& w);
-  void handle_message(pool::WorkerRecord& w, const char* body, size_t size, uint8_t kind);
+  bool collect(pool::WorkerRecord& w) noexcept;
+  bool read_results(pool::WorkerRecord& w);
+  void handle_message(pool::WorkerRecord& w, const pool::MessageView& message);
+  void distrust(pool::WorkerRecord& w, const char* reason) noexcept;
   bool check_deaths(int timeout_ms);
   void handle_death(size_t index);
+  bool resolve_slots(pool::WorkerRecord& w, const std::string& who, const std::string& how);
+  pool::JobPtr take_slot(pool::WorkerRecord& w, uint32_t slot) noexcept;
+  void fail_slots(pool::WorkerRecord& w, errc code, const char* message) noexcept;
   bool dispatch();
   bool rebalance();
   bool flush(pool::WorkerRecord& w);
   int64_t check_timeouts();
   void cancel_group(uint64_t group);
   void fail(pool::JobPtr job, errc code, const std::string& message) noexcept;
+  void fail(pool::JobPtr job, errc code, const char* message) noexcept;
   void fail_sink(JobSink& sink, uint32_t items, errc code, const std::string& message) noexcept;
   void fail_pending(bool all, uint64_t group, errc code, const std::string& message) noexcept;
   void recycle(pool::JobPtr job) noexcept;
   void fail_everything(errc code, const std::string& message) noexcept;
-  void break_pool(const std::string& message);
+  void break_pool(const std::string& message) noexcept;
+  void dispatcher_error(const char* what) noexcept;
   void kill_worker(pool::WorkerRecord& w) noexcept;
   void do_terminate() noexcept;
   bool finished_work() const;

@@ -47,23 +47,37 @@ T take(const char*& p) {
   return value;
 }
 
-// A complete message at the front of [p, end), or false if more bytes are needed.
+// A complete message at the front of a buffer.
 struct MessageView {
   Kind kind;
   const char* body;
   size_t size;  // of body
 };
 
-inline bool peek_message(const char* p, const char* end, MessageView& message, size_t& consumed) {
-  if (static_cast<size_t>(end - p) < kMessageHeader) return false;
+enum class Peek { incomplete, message, malformed };
+
+// The message at the front of [p, end): `incomplete` if more bytes are needed. The bytes come
+// from another process: a size that cannot hold the kind byte is `malformed` (the reader then
+// trusts nothing more from that peer). On `message`, fills `message` and `consumed`; the body
+// lies inside [p, end).
+inline Peek peek_message(const char* p, const char* end, MessageView& message, size_t& consumed) {
+  if (static_cast<size_t>(end - p) < kMessageHeader) return Peek::incomplete;
   uint32_t size = 0;
   std::memcpy(&size, p, sizeof size);
-  if (static_cast<size_t>(end - p) < sizeof(uint32_t) + size) return false;
+  if (size == 0) return Peek::malformed;
+  if (static_cast<size_t>(end - p) - sizeof(uint32_t) < size) return Peek::incomplete;
   message.kind = static_cast<Kind>(p[sizeof(uint32_t)]);
   message.body = p + kMessageHeader;
-  message.size = size - 1;
-  consumed = sizeof(uint32_t) + size;
-  return true;
+  message.size = size_t{size} - 1;
+  consumed = sizeof(uint32_t) + size_t{size};
+  return Peek::message;
 }
+
+// The fixed part of a result message's body: [u32 slot][u64 id][u64 elapsed ns][u32 count].
+inline constexpr size_t kResultHeader = 2 * sizeof(uint32_t) + 2 * sizeof(uint64_t);
+// The fixed part of a task message's body: [u32 slot][u64 id][u8 flags], then the payload's
+// [u64 invoker][u32 callable size] and, after the callable, [u32 count].
+inline constexpr size_t kTaskHeader = sizeof(uint32_t) + sizeof(uint64_t) + 1;
+inline constexpr size_t kPayloadHeader = sizeof(uintptr_t) + sizeof(uint32_t);
 
 }  // namespace mproc::detail::pool

@@ -49,17 +49,21 @@ class Worker {
 
     size_t done = 0;
     for (;;) {
-      if (tasks_.read_all(in_) != 0) ring_doorbell(*config_.control, config_.doorbell);
+      const size_t n = tasks_.read_all(in_);
+      if (n == Ring::kCorrupt) corrupt();
+      if (n != 0) ring_doorbell(*config_.control, config_.doorbell);
       size_t consumed = 0;
       MessageView message{};
       bool ran = false;
-      while (peek_message(in_.data() + offset_, in_.data() + in_.size(), message, consumed)) {
+      for (;;) {
+        const Peek peek =
+            peek_message(in_.data() + offset_, in_.data() + in_.size(), message, consumed);
+        if (peek == Peek::incomplete) break;
+        if (peek == Peek::malformed || message.kind != Kind::task) corrupt();
         offset_ += consumed;
-        if (message.kind == Kind::task) {
-          run_task(message);
-          ran = true;
-          if (config_.maxtasks != 0 && ++done >= config_.maxtasks) return 0;
-        }
+        run_task(message);
+        ran = true;
+        if (config_.maxtasks != 0 && ++done >= config_.maxtasks) return 0;
       }
       if (offset_ == in_.size()) {
         in_.clear();
@@ -78,13 +82,23 @@ class Worker {
   }
 
  private:
+  // Nothing in the channel can be trusted any more (the task that just ran may have written
+  // over it): leave at once; the dispatcher fails what this worker had and replaces it.
+  [[noreturn]] static void corrupt() { ::_exit(kExitChannelCorrupt); }
+
   void run_task(const MessageView& message) {
+    // The dispatcher is trusted, but a task of ours may have scribbled over the ring: check the
+    // sizes before reading past the fixed fields.
+    const char* const end = message.body + message.size;
+    if (message.size < kTaskHeader + kPayloadHeader) corrupt();
     const char* p = message.body;
     const auto slot = take<uint32_t>(p);
     const auto id = take<uint64_t>(p);
     const auto flags = take<uint8_t>(p);
     const auto invoker = reinterpret_cast<Invoker>(take<uintptr_t>(p));
     const auto callable_size = take<uint32_t>(p);
+    if (slot >= kSlots || static_cast<size_t>(end - p) < size_t{callable_size} + sizeof(uint32_t))
+      corrupt();
     const char* callable = p;
     p += callable_size;
     const auto count = take<uint32_t>(p);
@@ -106,7 +120,7 @@ class Worker {
     const size_t elapsed_at = out_.size();
     put(out_, uint64_t{0});
     put(out_, count);
-    invoker(callable, p, message.body + message.size, count, out_);
+    invoker(callable, p, end, count, out_);
     const uint64_t elapsed = monotonic_ns() - start;
     std::memcpy(out_.data() + elapsed_at, &elapsed, sizeof elapsed);
     finish_message(out_, at);
@@ -118,6 +132,7 @@ class Worker {
     size_t sent = 0;
     while (sent < bytes.size()) {
       const size_t n = results_.write_some(bytes.data() + sent, bytes.size() - sent);
+      if (n == Ring::kCorrupt) corrupt();
       sent += n;
       ring_doorbell(*config_.control, config_.doorbell);
       if (sent < bytes.size() && n == 0)
@@ -164,7 +179,14 @@ void ring_doorbell(PoolControl& control, int doorbell) noexcept {
   }
 }
 
+namespace {
+const WorkerConfig* g_current_worker = nullptr;
+}  // namespace
+
+const WorkerConfig* current_worker() noexcept { return g_current_worker; }
+
 int worker_main(const WorkerConfig& config) {
+  g_current_worker = &config;
   // The worker was forked at an arbitrary moment (from the dispatcher thread): output the parent
   // had buffered but not yet written is the parent's to write. Without this, the worker's exit
   // (which flushes stdio) would print it a second time.

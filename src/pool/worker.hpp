@@ -20,8 +20,16 @@ struct WorkerConfig {
   pid_t parent;
 };
 
+// The exit code of a worker that found its channel corrupt (its own task scribbled over it, or
+// a malformed message): it trusts nothing more there and exits at once.
+inline constexpr int kExitChannelCorrupt = 70;  // EX_SOFTWARE
+
 // The worker's main loop; returns the worker's exit code.
 int worker_main(const WorkerConfig& config);
+
+// In a pool worker (while worker_main runs): its configuration; null elsewhere. For the tests
+// that play a task which scribbles over its own channel.
+const WorkerConfig* current_worker() noexcept;
 
 // Rings the dispatcher's doorbell if it sleeps (shared with user threads that submit).
 void ring_doorbell(PoolControl& control, int doorbell) noexcept;

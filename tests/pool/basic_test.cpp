@@ -66,7 +66,7 @@ TEST_F(PoolTest, ArgumentsAndResultsOfSeveralTypes) {
 
 TEST_F(PoolTest, CapturingLambdaTravelsAsItsBytes) {
   mproc::Pool pool(2);
-  const int base = 1000;
+  int base = 1000;  // not const: a constant would not need the capture (clang warns)
   const double factor = 0.5;
   EXPECT_EQ(pool.apply([base](int x) { return base + x; }, 1), 1001);
   auto v = pool.map([base, factor](int x) { return (base + x) * factor; },
@@ -99,7 +99,9 @@ TEST_F(PoolTest, MapKeepsInputOrderWithEveryChunksize) {
   }
   EXPECT_TRUE(pool.map(square, std::vector<int>{}).empty());
   EXPECT_TRUE(pool.map_async(square, std::vector<int>{}).get().empty());
+#if MPROC_TEST_STD_VIEWS
   EXPECT_EQ(pool.map(square, std::views::iota(0, 5)), (std::vector<int>{0, 1, 4, 9, 16}));
+#endif
   EXPECT_EQ(pool.map(nothing, std::vector<int>{1, 2}).size(), 2u);
   pool.close();
   pool.join();
@@ -285,7 +287,7 @@ int triple(int x) { return 3 * x; }
 
 TEST_F(PoolTest, RegisteredTasksRunByName) {
   mproc::register_task("triple", triple);
-  const int offset = 7;
+  int offset = 7;  // not const: a constant would not need the capture (clang warns)
   mproc::register_task("shift", [offset](int x, const std::string& s) {
     return s + std::to_string(x + offset);
   });

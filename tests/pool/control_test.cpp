@@ -194,6 +194,9 @@ TEST_F(PoolTest, ImapOverHugeGeneratedInputKeepsAWindow) {
 }
 
 TEST_F(PoolTest, ImapOverEndlessRangeStopsWhenTheConsumerDoes) {
+#if !MPROC_TEST_STD_VIEWS
+  GTEST_SKIP() << "clang < 15 cannot build std::views::iota with libstdc++ 12";
+#else
   mproc::Pool pool(2);
   auto it = pool.imap(square, std::views::iota(0), 16, 4);  // endless
   for (int i = 0; i < 5000; ++i) ASSERT_EQ(it.next(), i * i);
@@ -208,9 +211,13 @@ TEST_F(PoolTest, ImapOverEndlessRangeStopsWhenTheConsumerDoes) {
   } catch (const mproc::Error& e) {
     EXPECT_EQ(e.code(), errc::closed) << e.what();
   }
+#endif
 }
 
 TEST_F(PoolTest, ImapCreatedBeforeCloseStillFeedsUntilJoin) {
+#if !MPROC_TEST_STD_VIEWS
+  GTEST_SKIP() << "clang < 15 cannot build std::views::iota with libstdc++ 12";
+#else
   mproc::Pool pool(2);
   auto it = pool.imap(square, std::views::iota(0, 200), 1, 4);
   pool.close();
@@ -221,6 +228,7 @@ TEST_F(PoolTest, ImapCreatedBeforeCloseStillFeedsUntilJoin) {
   }
   EXPECT_EQ(n, 200);
   pool.join();
+#endif
 }
 
 }  // namespace

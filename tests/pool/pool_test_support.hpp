@@ -16,6 +16,14 @@
 
 #include "support/leak_check.hpp"
 
+// clang before 15 cannot instantiate libstdc++ 12's range views (std::views::iota ...: its
+// view_interface constraints), so the checks that pass such views are left out there.
+#if defined(__clang__) && __clang_major__ < 15 && defined(__GLIBCXX__)
+#define MPROC_TEST_STD_VIEWS 0
+#else
+#define MPROC_TEST_STD_VIEWS 1
+#endif
+
 namespace mproc::test {
 
 // A pipe created before the pool, so that every worker (a fork) inherits it. A task calls
