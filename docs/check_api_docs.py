@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 CLASS = re.compile(r"^(class|struct) (MPROC_API )?(\w+)\b(?!.*;\s*$)")
-DETAIL = re.compile(r"^\s*namespace\s+(mproc::)?detail(::\w+)*\s*\{")
+DETAIL = re.compile(r"^\s*namespace\s+([\w:]+::)?detail(::\w+)*\s*\{")  # mproc::detail, cereal::traits::detail
 
 
 def braces(line: str) -> int:
