@@ -425,7 +425,7 @@ class MPROC_MPI_API Pool {
       job.task = task.name;
       job.items = writer.count();
       job.payload = detail::remote_payload(writer);
-      job.sink = std::make_shared<mproc::detail::MapChunkSink<V>>(state, offset);
+      job.sink = std::make_shared<mproc::detail::MapChunkSink<V>>(state, offset, job.items);
       job.timeout = options.timeout;
       jobs.push_back(std::move(job));
     }
