@@ -148,10 +148,42 @@ MPROC_API int mproc_process_sentinel(mproc_process_t *process);
  * Errors: MPROC_EBADHANDLE, MPROC_ESTATE (still running). Closing twice is a no-op. */
 MPROC_API int mproc_process_close(mproc_process_t *process);
 
-/* Destroys the handle. A child that is still running is stopped (SIGTERM, up to 1 s, SIGKILL) and
- * reaped: join it first to let it finish. NULL is a no-op (returns 0).
+/* Destroys the handle. A child that is still running is detached, as Python does with a dropped
+ * Process: it runs on, the library reaps it once it has ended (at the next mproc_process_start,
+ * mproc_active_children or at exit), and at normal exit it is joined (or terminated, if daemon).
+ * NULL is a no-op (returns 0).
  * Errors: MPROC_EBADHANDLE (already destroyed, or not a process handle). */
 MPROC_API int mproc_process_destroy(mproc_process_t *process);
+
+/* Waits for a child made with mproc_fork to end and reaps it, at most timeout_ms
+ * (MPROC_WAIT_FOREVER: no limit): user code needs no waitpid. Stores its exit code (minus the
+ * signal number if a signal ended it) in *exitcode when exitcode is not NULL. Waits on that pid only.
+ * Returns 0 once reaped, MPROC_ETIMEDOUT if it still runs (it is not reaped). Errors: -EINVAL
+ * (pid <= 0, timeout < -1), -ESRCH (no such process), -ECHILD (not a child of the caller, or
+ * already reaped), MPROC_ESTATE (started by mproc_process_start: join that handle instead).
+ * Since: 0.1. */
+MPROC_API int mproc_wait_child(int pid, int64_t timeout_ms, int *exitcode);
+
+/* The calling process, as Python's current_process(): copies its NUL-terminated name
+ * ("MainProcess", or the name its Process was given) into buf (truncated to size - 1 bytes) and
+ * returns the name's full length, as snprintf does; buf may be NULL when size is 0. Its pid is
+ * mproc_getpid(). Errors: -EINVAL (buf NULL with size > 0). Since: 0.1. */
+MPROC_API int mproc_current_process_name(char *buf, size_t size);
+/* 1 if the calling process is a daemon child (Python's current_process().daemon), else 0.
+ * Since: 0.1. */
+MPROC_API int mproc_current_process_daemon(void);
+
+/* The process that started the caller with mproc_process_start (Python's parent_process()).
+ * Returns 1 and fills *pid (when not NULL) and buf (its name, as mproc_current_process_name) if
+ * there is one; returns 0 in a process that was not started that way (the main process, or a
+ * child of a raw mproc_fork). Errors: -EINVAL (buf NULL with size > 0). Since: 0.1. */
+MPROC_API int mproc_parent_process(int *pid, char *buf, size_t size);
+
+/* The children started by the caller (detached ones included) that are still running, as Python's
+ * active_children(); as there, it reaps the ones that have ended. Stores up to `capacity` pids in
+ * pids (which may be NULL when capacity is 0) and returns how many children run, which may be more
+ * than capacity. Errors: -EINVAL (pids NULL with capacity > 0). Since: 0.1. */
+MPROC_API int mproc_active_children(int *pids, size_t capacity);
 
 /* ------------------------------------------------------------------------------------------------
  * Synchronisation: Python's Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition and Barrier,

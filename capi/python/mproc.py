@@ -190,8 +190,8 @@ class Process:
     """A child process running target(*args, **kwargs), created with mproc_process_create.
 
     The handle (and the ctypes callback the library calls in the child) lives until destroy(), the
-    end of a `with` block, or garbage collection. Destroying a Process whose child still runs stops
-    it (SIGTERM, up to 1 s, SIGKILL) and reaps it.
+    end of a `with` block, or garbage collection. Destroying a Process whose child still runs
+    detaches it, as multiprocessing does: the child runs on and the library reaps it.
     Thread-safety: one Process object from one thread at a time.
     """
 
@@ -320,7 +320,7 @@ class Process:
         _close(self._h())
 
     def destroy(self):
-        """Releases the handle (stopping and reaping a child that still runs). Idempotent."""
+        """Releases the handle (a child that still runs is detached and reaped later). Idempotent."""
         if self._live:
             self._live = False
             _destroy(self._handle)

@@ -8,9 +8,10 @@
 //
 // Reaping: children are tracked through a pidfd (pidfd_open(2)), never with waitpid(-1), so the
 // library never steals another component's children and never changes signal dispositions.
-// Destroying a Process whose child is still running stops the child with a bounded sequence
-// (SIGTERM, up to 1 s, then SIGKILL) and reaps it: no zombie outlives its Process object. At normal
-// exit (std::exit or return from main), children whose Process objects still exist are handled as
+// Destroying a Process whose child is still running detaches it, as Python does when a Process
+// object is dropped: the child runs on, and the library reaps it once it has ended (at the next
+// start() or active_children() call, or at exit), so it never stays a zombie for long. At normal
+// exit (std::exit or return from main), every child still running, detached or not, is handled as
 // Python does: daemon children are terminated, the others are joined.
 //
 // Errors are thrown as mproc::Error (see error.hpp).
@@ -38,6 +39,14 @@ using Seconds = std::chrono::duration<double>;
 // fork(2), with the library's state made safe in the child (locks released, the parent's children
 // forgotten). Returns the child's pid in the parent and 0 in the child. Errors: the errno of fork.
 MPROC_API pid_t fork();
+// Waits for a child made with mproc::fork() to end and reaps it (no ::waitpid needed). Returns its
+// exit code, or minus the signal number that ended it (as Process::exitcode). Waits on that pid
+// only, never on -1. Errors: EINVAL (pid <= 0), ESRCH (no such process), ECHILD (not a child of
+// this process, or already reaped), bad_state (started by a Process: join that instead).
+MPROC_API int wait_child(pid_t pid);
+// The same, waiting at most `timeout`: empty if the child still runs then (it is not reaped).
+// A negative or NaN timeout is EINVAL.
+MPROC_API std::optional<int> wait_child(pid_t pid, Seconds timeout);
 MPROC_API pid_t getpid() noexcept;
 MPROC_API pid_t getppid() noexcept;
 
@@ -59,9 +68,14 @@ class MPROC_API SystemExit {
 // Thread-safety: a value; is_alive() is safe from any thread.
 class MPROC_API ProcessInfo {
  public:
-  ProcessInfo(std::string name, pid_t pid) : name_(std::move(name)), pid_(pid) {}
+  ProcessInfo(std::string name, pid_t pid, bool daemon = false)
+      : name_(std::move(name)), pid_(pid), daemon_(daemon) {}
   const std::string& name() const noexcept { return name_; }
   pid_t pid() const noexcept { return pid_; }
+  // Python's Process.daemon: true for a daemon child (terminated when its parent exits, and not
+  // allowed children of its own); false for the main process, and for a parent whose flag is
+  // unknown here.
+  bool daemon() const noexcept { return daemon_; }
   // This process: true. The parent: true while it has not exited (we have not been reparented).
   // A child: true until it exits.
   bool is_alive() const;
@@ -69,6 +83,7 @@ class MPROC_API ProcessInfo {
  private:
   std::string name_;
   pid_t pid_;
+  bool daemon_;
 };
 
 // The process calling it: "MainProcess" in the main program, the Process's name in a child.
@@ -120,7 +135,7 @@ class MPROC_API Process {
             std::forward<F>(target), std::make_tuple(std::forward<Args>(args)...)});
   }
 
-  // Stops a still-running child (SIGTERM, up to 1 s, SIGKILL) and reaps it; see the file comment.
+  // Detaches a still-running child (it runs on and is reaped by the library); see the file comment.
   virtual ~Process();
   Process(Process&& other) noexcept;
   Process& operator=(Process&& other) noexcept;
@@ -180,7 +195,7 @@ class MPROC_API Process {
   [[noreturn]] void run_child(const void* saved_signal_mask, pid_t parent_pid,
                               const std::string& parent_name);
   void check_usable(const char* operation) const;
-  void stop_if_running() noexcept;
+  void detach() noexcept;
 
   std::unique_ptr<detail::TaskBase> target_;
   std::string name_;

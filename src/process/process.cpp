@@ -19,9 +19,6 @@
 namespace mproc {
 namespace {
 
-// How long a child that is still running when its Process is destroyed gets after SIGTERM.
-constexpr Seconds kStopGrace{1.0};
-
 std::string demangled_type_name(const std::type_info& type) {
   int status = 0;
   char* name = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
@@ -34,7 +31,7 @@ std::string demangled_type_name(const std::type_info& type) {
 
 Process::Process() : identity_(detail::next_child_identity()) { name_ = "Process-" + identity_; }
 
-Process::~Process() { stop_if_running(); }
+Process::~Process() { detach(); }
 
 Process::Process(Process&& other) noexcept
     : target_(std::move(other.target_)),
@@ -48,7 +45,7 @@ Process::Process(Process&& other) noexcept
 
 Process& Process::operator=(Process&& other) noexcept {
   if (this != &other) {
-    stop_if_running();
+    detach();
     target_ = std::move(other.target_);
     name_ = std::move(other.name_);
     identity_ = std::move(other.identity_);
@@ -61,21 +58,12 @@ Process& Process::operator=(Process&& other) noexcept {
   return *this;
 }
 
-void Process::stop_if_running() noexcept {
+void Process::detach() noexcept {
   // In a forked sibling the copy of this object is not the child's owner: leave it alone.
   if (!child_ || parent_pid_ != ::getpid()) return;
-  auto& registry = detail::ChildRegistry::instance();
-  try {
-    if (!registry.try_reap(*child_)) {
-      detail::logger().warn(
-          "{} (pid {}) was still running when its Process object was destroyed; stopping it",
-          name_, child_->pid);
-      registry.stop(*child_, kStopGrace);
-    }
-  } catch (const std::exception& e) {
-    detail::logger().error("could not stop {} (pid {}): {}", name_, child_->pid, e.what());
-  }
-  registry.release(*child_);
+  // As Python: the child runs on; the registry reaps it once it ends and joins (or, for a daemon,
+  // terminates) it at normal exit.
+  detail::ChildRegistry::instance().detach(*child_);
   child_.reset();
 }
 

@@ -18,6 +18,20 @@ TEST_F(ProcessInfoTest, MainProcess) {
   EXPECT_EQ(mproc::current_process().pid(), ::getpid());
   EXPECT_TRUE(mproc::current_process().is_alive());
   EXPECT_FALSE(mproc::parent_process().has_value());
+  EXPECT_FALSE(mproc::current_process().daemon());
+}
+
+TEST_F(ProcessInfoTest, CurrentProcessKnowsItIsADaemon) {
+  for (const bool daemon : {false, true}) {
+    mproc::Process p([daemon] {
+      if (mproc::current_process().daemon() != daemon) throw mproc::SystemExit(1);
+    });
+    p.set_daemon(daemon);
+    p.start();
+    p.join();
+    EXPECT_EQ(p.exitcode(), 0) << "daemon " << daemon;
+    EXPECT_EQ(mproc::active_children().size(), 0u);
+  }
 }
 
 TEST_F(ProcessInfoTest, ChildKnowsItselfAndItsParent) {

@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
@@ -214,36 +216,58 @@ TEST_F(ProcessTest, HundredChildrenTerminatedAndKilledLeaveNoZombie) {
   // The fixture's TearDown checks that no child (zombie or running) and no fd is left.
 }
 
-TEST_F(ProcessTest, DestroyingARunningProcessStopsAndReapsIt) {
+// Python's semantics: dropping the Process object does not stop the child; the library still
+// reaps it once it has ended (here at active_children(), as Python's _cleanup does).
+TEST_F(ProcessTest, DroppingARunningProcessDetachesItAndTheLibraryReapsIt) {
   Gate gate;
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
   pid_t pid = 0;
   {
-    Process p([&] { gate.wait_in_child(); });
+    Process p([&] {
+      gate.wait_in_child();
+      EXPECT_EQ(::write(out[1], "ran on", 6), 6);
+    });
     p.start();
     pid = *p.pid();
   }
-  // Reaped: the pid is no longer our child (waitpid says ECHILD).
+  ::close(out[1]);
+  // Still running, still listed among our children.
+  const auto running = mproc::active_children();
+  ASSERT_EQ(running.size(), 1u);
+  EXPECT_EQ(running[0].pid(), pid);
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  ASSERT_GE(pidfd, 0);
+  gate.open_all();
+  char buf[16] = {};
+  ASSERT_EQ(::read(out[0], buf, sizeof buf), 6) << "the dropped child was stopped";
+  EXPECT_EQ(std::string(buf, 6), "ran on");
+  ::close(out[0]);
+  pollfd ended{pidfd, POLLIN, 0};
+  ASSERT_EQ(::poll(&ended, 1, 30'000), 1);  // the child has exited (a zombie until reaped)
+  ::close(pidfd);
+  EXPECT_TRUE(mproc::active_children().empty());
+  // Reaped by the library: no longer our child.
   EXPECT_EQ(::waitpid(pid, nullptr, WNOHANG), -1);
   EXPECT_EQ(errno, ECHILD);
 }
 
-TEST_F(ProcessTest, DestroyingAChildThatIgnoresSigtermFallsBackToSigkill) {
-  int ready[2];
-  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+TEST_F(ProcessTest, MoveAssigningOverARunningProcessDetachesIt) {
   Gate gate;
-  {
-    Process p([&] {
-      ::signal(SIGTERM, SIG_IGN);  // in the child only
-      EXPECT_EQ(::write(ready[1], "r", 1), 1);
-      gate.wait_in_child();
-    });
-    p.start();
-    ::close(ready[1]);
-    char c;
-    ASSERT_EQ(::read(ready[0], &c, 1), 1);
-    ::close(ready[0]);
-  }
-  EXPECT_FALSE(mproc::test::has_children());
+  Process p([&] { gate.wait_in_child(); });
+  p.start();
+  const pid_t pid = *p.pid();
+  p = Process([] {});
+  ASSERT_EQ(mproc::active_children().size(), 1u);
+  EXPECT_EQ(mproc::active_children()[0].pid(), pid);
+  gate.open_all();
+  // Wait for its end through a pidfd of our own, then let the library reap it.
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  ASSERT_GE(pidfd, 0);
+  pollfd ended{pidfd, POLLIN, 0};
+  ASSERT_EQ(::poll(&ended, 1, 30'000), 1);
+  ::close(pidfd);
+  EXPECT_TRUE(mproc::active_children().empty());
 }
 
 TEST_F(ProcessTest, ChildDoesNotInheritTheParentsPidfds) {
