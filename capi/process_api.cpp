@@ -52,7 +52,11 @@ int mproc_process_create(mproc_process_fn fn, void* user_data, mproc_process_t**
   return mproc::capi::guard("mproc_process_create", [&] {
     mproc::capi::require(reinterpret_cast<const void*>(fn), "mproc_process_create", "fn");
     mproc::capi::require(out, "mproc_process_create", "out");
-    auto process = std::make_unique<Process>([fn, user_data]() -> int { return fn(user_data); });
+    // The C ABI keeps main's convention: the function's return value is the exit code.
+    auto process = std::make_unique<Process>([fn, user_data] {
+      const int code = fn(user_data);
+      if (code != 0) throw mproc::SystemExit(code);
+    });
     *out = reinterpret_cast<mproc_process_t*>(ProcessHandles::insert(std::move(process)));
     return 0;
   });

@@ -3,8 +3,9 @@
 // A Process runs a callable (or an overridden run()) in a forked child. The child is a copy of the
 // parent, so a lambda with captures, a function pointer or a bound object all work; the child runs
 // its copy and never returns into the parent's code: after the target it flushes stdio and calls
-// _exit. An exception escaping the target is logged (type and message) and the child exits with
-// code 1; throwing mproc::SystemExit{n} ends it with code n; a target returning int sets the code.
+// _exit. As in Python, the target's return value is ignored and the child exits with code 0;
+// throwing mproc::SystemExit{n} (Python's sys.exit(n)) ends it with code n; an exception escaping
+// the target is logged (type and message) and the child exits with code 1.
 //
 // Reaping: children are tracked through a pidfd (pidfd_open(2)), never with waitpid(-1), so the
 // library never steals another component's children and never changes signal dispositions.
@@ -101,14 +102,14 @@ struct ChildState;
 class TaskBase {
  public:
   virtual ~TaskBase() = default;
-  virtual int call() = 0;  // the child's exit code
+  virtual void call() = 0;
 };
 
 template <class Fn>
 class Task final : public TaskBase {
  public:
   explicit Task(Fn fn) : fn_(std::move(fn)) {}
-  int call() override { return fn_(); }
+  void call() override { fn_(); }
 
  private:
   Fn fn_;
@@ -125,8 +126,9 @@ class MPROC_API Process {
   // For subclasses that override run().
   Process();
 
-  // Runs target(args...) in the child. Arguments are decay-copied, as by std::thread. If the target
-  // returns int, that is the child's exit code; otherwise the code is 0.
+  // Runs target(args...) in the child. Arguments are decay-copied, as by std::thread. Whatever the
+  // target returns is ignored, as in Python: the exit code is 0 unless the target throws
+  // mproc::SystemExit{n} (code n) or another exception (code 1).
   template <class F, class... Args>
     requires std::invocable<std::decay_t<F>&, std::decay_t<Args>&...>
   explicit Process(F&& target, Args&&... args) : Process() {
@@ -182,13 +184,8 @@ class MPROC_API Process {
   struct BoundTarget {
     F fn;
     std::tuple<Args...> args;
-    int operator()() {
-      if constexpr (std::is_same_v<std::invoke_result_t<F&, Args&...>, int>) {
-        return std::apply(fn, args);
-      } else {
-        std::apply(fn, args);
-        return 0;
-      }
+    void operator()() {
+      (void)std::apply(fn, args);
     }
   };
 
@@ -202,7 +199,6 @@ class MPROC_API Process {
   std::string identity_;  // "1:2": the second child of this process's first child
   bool daemon_ = false;
   bool closed_ = false;
-  int exit_code_ = 0;     // set in the child by run()
   pid_t parent_pid_ = 0;  // the process that called start()
   std::shared_ptr<detail::ChildState> child_;
 };

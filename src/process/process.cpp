@@ -39,7 +39,6 @@ Process::Process(Process&& other) noexcept
       identity_(std::move(other.identity_)),
       daemon_(other.daemon_),
       closed_(other.closed_),
-      exit_code_(other.exit_code_),
       parent_pid_(other.parent_pid_),
       child_(std::move(other.child_)) {}
 
@@ -51,7 +50,6 @@ Process& Process::operator=(Process&& other) noexcept {
     identity_ = std::move(other.identity_);
     daemon_ = other.daemon_;
     closed_ = other.closed_;
-    exit_code_ = other.exit_code_;
     parent_pid_ = other.parent_pid_;
     child_ = std::move(other.child_);
   }
@@ -126,8 +124,7 @@ void Process::run_child(const void* saved_signal_mask, pid_t parent_pid,
   ::pthread_sigmask(SIG_SETMASK, static_cast<const sigset_t*>(saved_signal_mask), nullptr);
   int code = 0;
   try {
-    run();
-    code = exit_code_;
+    run();  // as Python: returning is exit code 0, whatever the target returned
   } catch (const SystemExit& exit) {
     code = exit.code();
   } catch (const std::exception& e) {
@@ -149,7 +146,7 @@ void Process::run_child(const void* saved_signal_mask, pid_t parent_pid,
 }
 
 void Process::run() {
-  if (target_) exit_code_ = target_->call();
+  if (target_) target_->call();
 }
 
 void Process::join() {

@@ -80,7 +80,7 @@ TEST_F(ExitTest, NonDaemonChildrenAreJoinedBeforeTheParentExits) {
       ::close(gate[1]);
       char c;
       (void)::read(gate[0], &c, 1);
-      return 0;
+      return;
     });
     child->start();
     ::close(gate[1]);  // only the test process may hold the gate open

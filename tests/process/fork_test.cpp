@@ -64,7 +64,7 @@ TEST_F(ForkTest, AProcessStartedInARawForkChildWorks) {
   // usable (its lock was released after fork).
   const pid_t pid = mproc::fork();
   if (pid == 0) {
-    mproc::Process p([] { return 6; });
+    mproc::Process p([] { throw mproc::SystemExit(6); });
     p.start();
     p.join();
     ::_exit(*p.exitcode() == 6 ? 0 : 1);

@@ -91,7 +91,7 @@ TEST_F(ProcessTest, LambdaWithCapturesRunsInTheChild) {
 }
 
 TEST_F(ProcessTest, ArgumentsAreCopiedIntoTheTarget) {
-  Process p([](int a, const std::string& b) { return a + static_cast<int>(b.size()); }, 3,
+  Process p([](int a, const std::string& b) { throw mproc::SystemExit(a + static_cast<int>(b.size())); }, 3,
             std::string("four"));
   p.start();
   p.join();
@@ -100,15 +100,26 @@ TEST_F(ProcessTest, ArgumentsAreCopiedIntoTheTarget) {
 
 TEST_F(ProcessTest, ExitCodes) {
   Process zero([] {});
-  Process seven([] { return 7; });
+  // As Python: a returned value is ignored (exit code 0, even for 256 or a non-int).
+  Process returns_seven([] { return 7; });
+  Process returns_256([] { return 256; });
+  Process returns_data([] { return std::string("data"); });
+  Process system_exit_300([] { throw mproc::SystemExit(300); });
   Process system_exit([] { throw mproc::SystemExit(3); });
   Process exception([] { throw std::runtime_error("boom"); });
   Process not_std([] { throw 42; });
   Process exits([]() -> int { ::_exit(9); });
-  for (Process* p : {&zero, &seven, &system_exit, &exception, &not_std, &exits}) p->start();
-  for (Process* p : {&zero, &seven, &system_exit, &exception, &not_std, &exits}) p->join();
+  for (Process* p : {&zero, &returns_seven, &returns_256, &returns_data, &system_exit_300,
+                     &system_exit, &exception, &not_std, &exits})
+    p->start();
+  for (Process* p : {&zero, &returns_seven, &returns_256, &returns_data, &system_exit_300,
+                     &system_exit, &exception, &not_std, &exits})
+    p->join();
   EXPECT_EQ(zero.exitcode(), 0);
-  EXPECT_EQ(seven.exitcode(), 7);
+  EXPECT_EQ(returns_seven.exitcode(), 0);
+  EXPECT_EQ(returns_256.exitcode(), 0);
+  EXPECT_EQ(returns_data.exitcode(), 0);
+  EXPECT_EQ(system_exit_300.exitcode(), 300 & 0xff);  // as _exit: the low 8 bits
   EXPECT_EQ(system_exit.exitcode(), 3);
   EXPECT_EQ(exception.exitcode(), 1);
   EXPECT_EQ(not_std.exitcode(), 1);
@@ -275,7 +286,7 @@ TEST_F(ProcessTest, ChildDoesNotInheritTheParentsPidfds) {
   first.start();
   first.join();
   const int sibling_fd = first.sentinel();  // still open: first is not closed
-  Process second([sibling_fd] { return ::fcntl(sibling_fd, F_GETFD) == -1 ? 0 : 1; });
+  Process second([sibling_fd] { throw mproc::SystemExit(::fcntl(sibling_fd, F_GETFD) == -1 ? 0 : 1); });
   second.start();
   second.join();
   EXPECT_EQ(second.exitcode(), 0) << "the child could see its sibling's pidfd";
@@ -316,10 +327,10 @@ TEST_F(ProcessTest, ADaemonMayNotHaveChildren) {
     try {
       grandchild.start();
     } catch (const mproc::Error& e) {
-      return e.code() == errc::bad_state ? 0 : 2;
+      throw mproc::SystemExit(e.code() == errc::bad_state ? 0 : 2);
     }
     grandchild.join();
-    return 1;
+    throw mproc::SystemExit(1);
   });
   p.set_daemon(true);
   p.start();
@@ -342,10 +353,10 @@ TEST_F(ProcessTest, MovedProcessKeepsItsChild) {
 
 TEST_F(ProcessTest, ChildOfChildIsReapedByTheChild) {
   Process p([] {
-    Process inner([] { return 4; });
+    Process inner([] { throw mproc::SystemExit(4); });
     inner.start();
     inner.join();
-    return *inner.exitcode() == 4 ? 0 : 1;
+    throw mproc::SystemExit(*inner.exitcode() == 4 ? 0 : 1);
   });
   p.start();
   p.join();
@@ -367,7 +378,7 @@ TEST_F(ProcessTest, StartFlushesTheParentsStdioSoTheChildDoesNotRepeatIt) {
     Process child([] { std::printf("child line\n"); });
     child.start();
     child.join();
-    return 0;
+    return;
   });
   parent.start();
   ::close(out[1]);

@@ -28,7 +28,7 @@ TEST_F(SharedCtypesTest, FourProcessesCountUnderTheValuesLock) {
         std::lock_guard guard(counter);
         ++*counter.get_obj();
       }
-      return 0;
+      return;
     });
     workers.back().start();
   }
@@ -53,7 +53,7 @@ TEST_F(SharedCtypesTest, AProcessStartedEarlierAttachesValueAndArrayByHandle) {
       ++v.get_obj()->y;
     }
     to_parent.send(ok ? "ok" : "bad");
-    return ok ? 0 : 1;
+    throw mproc::SystemExit(ok ? 0 : 1);
   });
   child.start();
   Value<Point> v(Point{1.5, 7});
@@ -123,7 +123,7 @@ TEST_F(SharedCtypesTest, AHolderThatDiesLeavesTheLockRecoverable) {
     *v.get_obj() = 99;
     to_parent.send("held");
     for (;;) ::pause();
-    return 0;
+    return;
   });
   holder.start();
   ASSERT_EQ(to_parent.receive(), "held");
