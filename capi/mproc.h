@@ -578,6 +578,12 @@ MPROC_API int mproc_connection_get_max_message_size(mproc_connection_t *c, uint6
  * Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_connection_close(mproc_connection_t *c);
 
+/* Python's Connection.closed / readable / writable: 1 or 0. A closed end is neither readable nor
+ * writable. Errors: MPROC_EBADHANDLE. Since: 0.1. */
+MPROC_API int mproc_connection_closed(mproc_connection_t *c);
+MPROC_API int mproc_connection_readable(mproc_connection_t *c);
+MPROC_API int mproc_connection_writable(mproc_connection_t *c);
+
 /* Closes the end if needed and releases the handle. NULL is a no-op (returns 0).
  * Errors: MPROC_EBADHANDLE (already destroyed, or not a connection handle). */
 MPROC_API int mproc_connection_destroy(mproc_connection_t *c);
@@ -1056,6 +1062,18 @@ MPROC_API int mproc_future_get(mproc_future_t *future, int64_t timeout_ms, void 
  * finished first, in which case it keeps its output. Returns at once; wait to see which.
  * No effect on a resolved future. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_future_cancel(mproc_future_t *future);
+
+/* Called once when a future is resolved (Python's callback and error_callback in one): code 0
+ * with the task's output in data[0, len), or the future's error code (as mproc_future_get would
+ * return it) with its message in data (len bytes, NUL-terminated). data is valid only during the
+ * call. It runs in the pool's dispatcher thread before waiters are woken, or at once in the
+ * calling thread if the future is already resolved; it must be quick and must not wait for
+ * another future of the same pool. It runs even if the future's handle was destroyed meanwhile:
+ * user_data must stay valid until it has run. A later call replaces a callback that has not run.
+ * Errors: MPROC_EBADHANDLE, -EINVAL (fn NULL). Since: 0.1. */
+typedef void (*mproc_future_callback)(int code, const void *data, size_t len, void *user_data);
+MPROC_API int mproc_future_on_done(mproc_future_t *future, mproc_future_callback fn,
+                                   void *user_data);
 
 /* Releases the handle. The task is not cancelled: it runs on, its output is dropped. NULL is a
  * no-op. Errors: MPROC_EBADHANDLE (already destroyed, or not a future). */
