@@ -584,6 +584,70 @@ MPROC_API int mproc_connection_closed(mproc_connection_t *c);
 MPROC_API int mproc_connection_readable(mproc_connection_t *c);
 MPROC_API int mproc_connection_writable(mproc_connection_t *c);
 
+/* Descriptor passing (Python's send_handle / recv_handle, SCM_RIGHTS): send_handle passes the open
+ * file `fd` to the process at the other end as one message; the caller's fd stays open and its own.
+ * recv_handle waits at most timeout_ms for that message and returns a new descriptor (>= 0,
+ * close-on-exec) for the same open file, which the caller closes.
+ * send_handle errors: MPROC_EBADHANDLE, MPROC_ECLOSED, MPROC_ESTATE (receive-only end), -EBADF
+ * (fd not open), -EPIPE. recv_handle errors: MPROC_EBADHANDLE, MPROC_ECLOSED, MPROC_ESTATE
+ * (send-only end, or a message partly received), MPROC_EEOF, MPROC_ETIMEDOUT, MPROC_ECODEC (the
+ * next message is not a handle; it stays queued for mproc_connection_recv_bytes), -EPROTO,
+ * -EINVAL (timeout_ms < -1). Since: 0.1. */
+MPROC_API int mproc_connection_send_handle(mproc_connection_t *c, int fd);
+MPROC_API int mproc_connection_recv_handle(mproc_connection_t *c, int64_t timeout_ms);
+
+/* Listener and client (Python's multiprocessing.connection.Listener / Client): processes that share
+ * no ancestry meet by address and get an mproc_connection_t each.
+ *
+ * An address is `address_len` bytes: a Unix socket path (no NUL inside, under 108 bytes), or an
+ * abstract name starting with a NUL byte (it lives in the network namespace, not the file system,
+ * and goes away with its listener). With an authkey (authkey_len > 0), both sides prove they hold
+ * it with HMAC-SHA256 challenge-response (Python's deliver_challenge / answer_challenge); a peer
+ * without it is refused with MPROC_EAUTH on both sides. authkey NULL or authkey_len 0: no
+ * authentication (as Python's authkey=None). The key never crosses the socket.
+ *
+ * Thread-safety: one thread at a time per listener. Fork: the listening socket is inherited; only
+ * the creating process removes a path listener's socket file. */
+typedef struct mproc_listener_s mproc_listener_t;
+
+/* Listens at the address; address NULL (or address_len 0) picks a fresh abstract name, which
+ * mproc_listener_address gives. Release with mproc_listener_destroy.
+ * Errors: -EINVAL (out NULL; authkey NULL with authkey_len > 0; a bad address), -EADDRINUSE,
+ * -errno of socket / bind / listen. On failure *out is untouched. Since: 0.1. */
+MPROC_API int mproc_listener_create(const char *address, size_t address_len, const void *authkey,
+                                    size_t authkey_len, mproc_listener_t **out);
+
+/* Waits at most timeout_ms for a process to connect, authenticates it if a key was given, and
+ * gives its end in *out (release with mproc_connection_destroy). A peer that fails authentication
+ * is MPROC_EAUTH (its connection closed; the listener stays usable).
+ * Errors: MPROC_EBADHANDLE, -EINVAL (out NULL, timeout_ms < -1), MPROC_ECLOSED, MPROC_ETIMEDOUT,
+ * MPROC_EAUTH, -errno of accept4. Since: 0.1. */
+MPROC_API int mproc_listener_accept(mproc_listener_t *listener, int64_t timeout_ms,
+                                    mproc_connection_t **out);
+
+/* Copies the address (bytes, possibly starting with NUL) into buf, truncated to size - 1 bytes and
+ * NUL-terminated, and returns its full length; buf may be NULL when size is 0.
+ * Errors: MPROC_EBADHANDLE, -EINVAL (buf NULL with size > 0). Since: 0.1. */
+MPROC_API int mproc_listener_address(mproc_listener_t *listener, char *buf, size_t size);
+
+/* The listening socket (>= 0), readable when a connection waits. Errors: MPROC_EBADHANDLE,
+ * MPROC_ECLOSED. Since: 0.1. */
+MPROC_API int mproc_listener_fileno(mproc_listener_t *listener);
+
+/* Stops listening (and removes a path listener's socket file); the handle stays valid and accept
+ * then fails with MPROC_ECLOSED. Closing twice is a no-op. Errors: MPROC_EBADHANDLE. */
+MPROC_API int mproc_listener_close(mproc_listener_t *listener);
+
+/* Closes and releases the handle. NULL is a no-op. Errors: MPROC_EBADHANDLE. Since: 0.1. */
+MPROC_API int mproc_listener_destroy(mproc_listener_t *listener);
+
+/* Connects to the listener at the address (authenticating both ways if authkey_len > 0) and gives
+ * the connection in *out. Errors: -EINVAL (address or out NULL, address_len 0, authkey NULL with
+ * authkey_len > 0, a bad address), -ENOENT / -ECONNREFUSED (nobody listens there), MPROC_EAUTH,
+ * MPROC_EEOF, -errno of socket / connect. On failure *out is untouched. Since: 0.1. */
+MPROC_API int mproc_client_connect(const char *address, size_t address_len, const void *authkey,
+                                   size_t authkey_len, mproc_connection_t **out);
+
 /* Closes the end if needed and releases the handle. NULL is a no-op (returns 0).
  * Errors: MPROC_EBADHANDLE (already destroyed, or not a connection handle). */
 MPROC_API int mproc_connection_destroy(mproc_connection_t *c);

@@ -12,6 +12,7 @@ endmacro()
 
 mproc_require_package(spdlog libspdlog-dev)
 mproc_require_package(cereal libcereal-dev)
+mproc_require_package(OpenSSL libssl-dev COMPONENTS Crypto)
 if(MPROC_BUILD_TESTS)
   mproc_require_package(GTest libgtest-dev)
 endif()

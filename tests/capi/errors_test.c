@@ -23,7 +23,7 @@ static const code_row kCodes[] = {
 enum { kCodeCount = sizeof kCodes / sizeof kCodes[0] };
 
 static void every_mproc_code_has_its_name_and_message(void) {
-  CHECK_INT(kCodeCount, 16);
+  CHECK_INT(kCodeCount, 17);
   for (int i = 0; i < kCodeCount; ++i) {
     const code_row *row = &kCodes[i];
     /* Pinned values: appended in order from -1001, never renumbered. */
@@ -42,6 +42,7 @@ static void codes_are_pinned(void) {
   CHECK_INT(MPROC_ETIMEDOUT, -1003);
   CHECK_INT(MPROC_ECLOSED, -1006);
   CHECK_INT(MPROC_EINTERNAL, -1016);
+  CHECK_INT(MPROC_EAUTH, -1017);
   CHECK_STR(mproc_err_name(-1001), "MPROC_EBADHANDLE");
   CHECK_STR(mproc_err_name(-1003), "MPROC_ETIMEDOUT");
   CHECK_STR(mproc_err_name(-1016), "MPROC_EINTERNAL");
@@ -64,7 +65,7 @@ static void negative_errno_is_named_like_errno(void) {
 
 static void unknown_codes_are_unknown(void) {
   /* Unassigned codes in mproc's range, positive codes, huge negatives and the extremes. */
-  const int unknown[] = {-1017, -1500, -1999, 1, 12345, -100000, INT_MAX, INT_MIN};
+  const int unknown[] = {-1018, -1500, -1999, 1, 12345, -100000, INT_MAX, INT_MIN};
   for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; ++i) {
     CHECK_STR(mproc_err_name(unknown[i]), "UNKNOWN");
     CHECK_STR(mproc_strerror(unknown[i]), "unknown error");
