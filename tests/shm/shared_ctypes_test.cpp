@@ -69,6 +69,40 @@ TEST_F(SharedCtypesTest, AProcessStartedEarlierAttachesValueAndArrayByHandle) {
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], init[i] + 1);
 }
 
+TEST_F(SharedCtypesTest, ArraysFromAListOrAnyRange) {
+  Array<int> listed{1, 2, 3};  // Python's Array('i', [1, 2, 3])
+  EXPECT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed.get(2), 3);
+  EXPECT_TRUE(listed.has_lock());
+  Array<int> sized(4);  // parentheses: a size, as before
+  EXPECT_EQ(sized.size(), 4u);
+  EXPECT_EQ(sized.get(3), 0);
+  const std::vector<int> init{5, 6, 7, 8};
+  Array<int> from_vector(init);  // no std::span cast, so no most-vexing parse
+  EXPECT_EQ(from_vector.size(), 4u);
+  EXPECT_EQ(from_vector.get(0), 5);
+  Array<int> from_temporary(std::vector<int>{9, 10}, false);
+  EXPECT_FALSE(from_temporary.has_lock());
+  EXPECT_EQ(from_temporary.get(1), 10);
+  Array<double> from_view(std::views::iota(0, 5));  // a lazy range of another element type
+  EXPECT_EQ(from_view.size(), 5u);
+  EXPECT_EQ(from_view.get(4), 4.0);
+  RawArray<int> raw{1, 2};
+  EXPECT_FALSE(raw.has_lock());
+  EXPECT_EQ(raw.get(1), 2);
+  RawArray<int> raw_from_vector(init);
+  EXPECT_EQ(raw_from_vector.size(), 4u);
+  Array<int> empty(std::vector<int>{});
+  EXPECT_EQ(empty.size(), 0u);
+  // A child sees the copied elements.
+  Process child([&] {
+    if (from_vector.get(3) != 8 || listed.get(0) != 1) throw mproc::SystemExit(1);
+  });
+  child.start();
+  child.join();
+  EXPECT_EQ(child.exitcode(), 0);
+}
+
 TEST_F(SharedCtypesTest, RawVersionsHaveNoLock) {
   RawValue<int> v(3);
   RawArray<double> a(10);
