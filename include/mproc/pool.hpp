@@ -559,14 +559,22 @@ class MapState final : public ValueCore<std::vector<V>> {
   void chunk_done(size_t offset, const char* data, size_t size, uint32_t count) noexcept {
     if (this->resolving()) return;
     const char* p = data;
+    uint32_t i = 0;
     try {
-      for (uint32_t i = 0; i < count; ++i) {
+      for (; i < count; ++i) {
         ItemView item{};
         if (!next_item<V>(p, data + size, item)) throw Error(errc::internal, "malformed result");
         values_[offset + i] = decode_item_value(item);
       }
     } catch (const Error& e) {
-      this->resolve_error(e.code(), e.what());
+      // Name the input, as the caller knows it: its index in the map's input.
+      std::string message;
+      try {
+        message = "map: input " + std::to_string(offset + i) + ": " + e.what();
+      } catch (...) {
+        // no memory for the text: the code still says what happened
+      }
+      this->resolve_error(e.code(), std::move(message));
       return;
     }
     if (--remaining_ == 0) this->resolve_value(std::move(values_));

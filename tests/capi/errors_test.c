@@ -96,6 +96,31 @@ static void last_error_message_names_the_failing_function(void) {
   CHECK_INT(mproc_process_destroy(p), 0);
 }
 
+/* The C function is named once, and the C++ operation behind it not at all. */
+static void last_error_message_names_the_c_function_once(void) {
+  mproc_process_t *p = NULL;
+  REQUIRE_INT(mproc_process_create(test_return_code, NULL, &p), 0);
+  CHECK_INT(mproc_process_join(p, 0), MPROC_ESTATE);
+  const char *message = mproc_last_error_message();
+  CHECK(strncmp(message, "mproc_process_join: ", 20) == 0);
+  CHECK(!contains(message, "join: join") && !contains(message + 20, "join:"));
+  CHECK_INT(mproc_process_start(p), 0);
+  CHECK_INT(mproc_process_start(p), MPROC_ESTATE);
+  message = mproc_last_error_message();
+  CHECK(strncmp(message, "mproc_process_start: ", 21) == 0);
+  CHECK(!contains(message + 21, "start:"));
+  CHECK_INT(mproc_process_join(p, TEST_WAIT_MS), 0);
+  CHECK_INT(mproc_process_destroy(p), 0);
+  mproc_lock_t *lock = NULL;
+  REQUIRE_INT(mproc_lock_create(&lock), 0);
+  char handle[128];
+  CHECK(mproc_lock_handle(lock, handle, sizeof handle) < 0); /* not created attachable */
+  message = mproc_last_error_message();
+  CHECK(strncmp(message, "mproc_lock_handle: ", 19) == 0);
+  CHECK(!contains(message, "Lock.handle"));
+  CHECK_INT(mproc_lock_destroy(lock), 0);
+}
+
 typedef struct {
   char initial_message[256]; /* copies: the thread's own message dies with the thread */
   int code;
@@ -149,6 +174,8 @@ static const test_case kTests[] = {
     {"unknown_codes_are_unknown", unknown_codes_are_unknown},
     {"last_error_message_names_the_failing_function",
      last_error_message_names_the_failing_function},
+    {"last_error_message_names_the_c_function_once",
+     last_error_message_names_the_c_function_once},
     {"last_error_message_is_per_thread", last_error_message_is_per_thread},
     {"version_matches_the_header", version_matches_the_header},
 };

@@ -204,6 +204,7 @@ static void map_reports_the_first_failure_in_input_order(void) {
             MPROC_ETASKFAILED);
   CHECK(contains(mproc_last_error_message(), "bad input: b1"));
   CHECK(contains(mproc_last_error_message(), "mproc_pool_map"));
+  CHECK(contains(mproc_last_error_message(), "input 1")); /* the index of the failed input */
   CHECK(results == (mproc_bytes_t *)(void *)&inputs);
   finish_pool(pool);
 }
