@@ -1139,7 +1139,12 @@ class MPROC_API Pool {
   static std::vector<V> collect(ImapIterator<V>&& it, size_t size_hint) {
     std::vector<V> out;
     out.reserve(size_hint);
-    while (auto v = it.next()) out.push_back(std::move(*v));
+    try {
+      while (auto v = it.next()) out.push_back(std::move(*v));
+    } catch (const Error& e) {
+      // Results come in input order, so the first one missing is the input that failed.
+      throw Error(e.code(), "map: input " + std::to_string(out.size()) + ": " + e.what());
+    }
     return out;
   }
 
