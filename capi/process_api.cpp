@@ -21,17 +21,6 @@ Process& process_of(mproc_process_t* handle, const char* function) {
   return mproc::capi::deref<Process, HandleKind::process>(handle, function, "mproc_process_t");
 }
 
-// snprintf's contract: copies what fits of `name` (NUL-terminated) and returns its full length.
-int copy_name(const std::string& name, char* buf, size_t size, const char* function) {
-  if (size > 0) {
-    mproc::capi::require(buf, function, "buf");
-    const size_t n = std::min(size - 1, name.size());
-    std::memcpy(buf, name.data(), n);
-    buf[n] = '\0';
-  }
-  return static_cast<int>(name.size());
-}
-
 }  // namespace
 
 extern "C" {
@@ -73,7 +62,7 @@ int mproc_process_set_name(mproc_process_t* process, const char* name) {
 
 int mproc_process_get_name(mproc_process_t* process, char* buf, size_t size) {
   return mproc::capi::guard("mproc_process_get_name", [&] {
-    return copy_name(process_of(process, "mproc_process_get_name").name(), buf, size,
+    return mproc::capi::copy_out(process_of(process, "mproc_process_get_name").name(), buf, size,
                      "mproc_process_get_name");
   });
 }
@@ -192,7 +181,8 @@ int mproc_wait_child(int pid, int64_t timeout_ms, int* exitcode) {
 
 int mproc_current_process_name(char* buf, size_t size) {
   return mproc::capi::guard("mproc_current_process_name", [&] {
-    return copy_name(mproc::current_process().name(), buf, size, "mproc_current_process_name");
+    return mproc::capi::copy_out(mproc::current_process().name(), buf, size,
+                                 "mproc_current_process_name");
   });
 }
 
@@ -207,7 +197,7 @@ int mproc_parent_process(int* pid, char* buf, size_t size) {
     const auto parent = mproc::parent_process();
     if (!parent) return 0;
     if (pid != nullptr) *pid = static_cast<int>(parent->pid());
-    (void)copy_name(parent->name(), buf, size, "mproc_parent_process");
+    (void)mproc::capi::copy_out(parent->name(), buf, size, "mproc_parent_process");
     return 1;
   });
 }
