@@ -22,11 +22,27 @@ int fail(int code, const std::string& message) noexcept {
   return code;
 }
 
+// True for a C++ operation name as the core puts it in front of its messages: "start",
+// "Lock.handle", "Pool::join" (letters, digits, '_', '.', ':'; no spaces).
+bool is_operation_name(std::string_view text) noexcept {
+  if (text.empty()) return false;
+  return std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == ':';
+  });
+}
+
 void name_function_in_last_error(const char* function) noexcept {
   const std::string_view name(function);
-  if (std::string_view(t_last_error).substr(0, name.size()) == name) return;
+  const std::string_view text(t_last_error);
+  if (text.substr(0, name.size()) == name) return;
+  // A C caller reads the C function's name once: the C++ operation's name in front of the core's
+  // message ("Lock.handle: ...", "start: ...") is replaced, not kept behind it.
+  const std::size_t colon = text.find(": ");
+  const std::size_t replaced =
+      colon != std::string_view::npos && is_operation_name(text.substr(0, colon)) ? colon + 2 : 0;
   try {
-    t_last_error.insert(0, std::string(name) + ": ");
+    t_last_error.replace(0, replaced, std::string(name) + ": ");
   } catch (...) {
     // no memory for the longer message: keep the one we have
   }

@@ -204,4 +204,22 @@ int mproc_wait(mproc_wait_item_t* items, size_t count, int64_t timeout_ms) {
   });
 }
 
+int mproc_connection_closed(mproc_connection_t* c) {
+  return mproc::capi::guard("mproc_connection_closed", [&] {
+    return connection_of(c, "mproc_connection_closed").closed() ? 1 : 0;
+  });
+}
+
+int mproc_connection_readable(mproc_connection_t* c) {
+  return mproc::capi::guard("mproc_connection_readable", [&] {
+    return connection_of(c, "mproc_connection_readable").readable() ? 1 : 0;
+  });
+}
+
+int mproc_connection_writable(mproc_connection_t* c) {
+  return mproc::capi::guard("mproc_connection_writable", [&] {
+    return connection_of(c, "mproc_connection_writable").writable() ? 1 : 0;
+  });
+}
+
 }  // extern "C"

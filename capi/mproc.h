@@ -181,10 +181,42 @@ MPROC_API int mproc_process_sentinel(mproc_process_t *process);
  * Errors: MPROC_EBADHANDLE, MPROC_ESTATE (still running). Closing twice is a no-op. */
 MPROC_API int mproc_process_close(mproc_process_t *process);
 
-/** Destroys the handle. A child that is still running is stopped (SIGTERM, up to 1 s, SIGKILL) and
- * reaped: join it first to let it finish. NULL is a no-op (returns 0).
+/** Destroys the handle. A child that is still running is detached, as Python does with a dropped
+ * Process: it runs on, the library reaps it once it has ended (at the next mproc_process_start,
+ * mproc_active_children or at exit), and at normal exit it is joined (or terminated, if daemon).
+ * NULL is a no-op (returns 0).
  * Errors: MPROC_EBADHANDLE (already destroyed, or not a process handle). */
 MPROC_API int mproc_process_destroy(mproc_process_t *process);
+
+/** Waits for a child made with mproc_fork to end and reaps it, at most timeout_ms
+ * (MPROC_WAIT_FOREVER: no limit): user code needs no waitpid. Stores its exit code (minus the
+ * signal number if a signal ended it) in *exitcode when exitcode is not NULL. Waits on that pid only.
+ * Returns 0 once reaped, MPROC_ETIMEDOUT if it still runs (it is not reaped). Errors: -EINVAL
+ * (pid <= 0, timeout < -1), -ESRCH (no such process), -ECHILD (not a child of the caller, or
+ * already reaped), MPROC_ESTATE (started by mproc_process_start: join that handle instead).
+ * Since: 0.1. */
+MPROC_API int mproc_wait_child(int pid, int64_t timeout_ms, int *exitcode);
+
+/** The calling process, as Python's current_process(): copies its NUL-terminated name
+ * ("MainProcess", or the name its Process was given) into buf (truncated to size - 1 bytes) and
+ * returns the name's full length, as snprintf does; buf may be NULL when size is 0. Its pid is
+ * mproc_getpid(). Errors: -EINVAL (buf NULL with size > 0). Since: 0.1. */
+MPROC_API int mproc_current_process_name(char *buf, size_t size);
+/** 1 if the calling process is a daemon child (Python's current_process().daemon), else 0.
+ * Since: 0.1. */
+MPROC_API int mproc_current_process_daemon(void);
+
+/** The process that started the caller with mproc_process_start (Python's parent_process()).
+ * Returns 1 and fills *pid (when not NULL) and buf (its name, as mproc_current_process_name) if
+ * there is one; returns 0 in a process that was not started that way (the main process, or a
+ * child of a raw mproc_fork). Errors: -EINVAL (buf NULL with size > 0). Since: 0.1. */
+MPROC_API int mproc_parent_process(int *pid, char *buf, size_t size);
+
+/** The children started by the caller (detached ones included) that are still running, as Python's
+ * active_children(); as there, it reaps the ones that have ended. Stores up to `capacity` pids in
+ * pids (which may be NULL when capacity is 0) and returns how many children run, which may be more
+ * than capacity. Errors: -EINVAL (pids NULL with capacity > 0). Since: 0.1. */
+MPROC_API int mproc_active_children(int *pids, size_t capacity);
 
 /* ------------------------------------------------------------------------------------------------
  * Synchronisation: Python's Lock, RLock, Semaphore, BoundedSemaphore, Event, Condition and Barrier,
@@ -588,6 +620,76 @@ MPROC_API int mproc_connection_get_max_message_size(mproc_connection_t *c, uint6
  * other call on it then fails with MPROC_ECLOSED. Closing twice is a no-op.
  * Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_connection_close(mproc_connection_t *c);
+
+/** Python's Connection.closed / readable / writable: 1 or 0. A closed end is neither readable nor
+ * writable. Errors: MPROC_EBADHANDLE. Since: 0.2. */
+MPROC_API int mproc_connection_closed(mproc_connection_t *c);
+MPROC_API int mproc_connection_readable(mproc_connection_t *c);
+MPROC_API int mproc_connection_writable(mproc_connection_t *c);
+
+/** Descriptor passing (Python's send_handle / recv_handle, SCM_RIGHTS): send_handle passes the open
+ * file `fd` to the process at the other end as one message; the caller's fd stays open and its own.
+ * recv_handle waits at most timeout_ms for that message and returns a new descriptor (>= 0,
+ * close-on-exec) for the same open file, which the caller closes.
+ * send_handle errors: MPROC_EBADHANDLE, MPROC_ECLOSED, MPROC_ESTATE (receive-only end), -EBADF
+ * (fd not open), -EPIPE. recv_handle errors: MPROC_EBADHANDLE, MPROC_ECLOSED, MPROC_ESTATE
+ * (send-only end, or a message partly received), MPROC_EEOF, MPROC_ETIMEDOUT, MPROC_ECODEC (the
+ * next message is not a handle; it stays queued for mproc_connection_recv_bytes), -EPROTO,
+ * -EINVAL (timeout_ms < -1). Since: 0.2. */
+MPROC_API int mproc_connection_send_handle(mproc_connection_t *c, int fd);
+MPROC_API int mproc_connection_recv_handle(mproc_connection_t *c, int64_t timeout_ms);
+
+/** Listener and client (Python's multiprocessing.connection.Listener / Client): processes that share
+ * no ancestry meet by address and get an mproc_connection_t each.
+ *
+ * An address is `address_len` bytes: a Unix socket path (no NUL inside, under 108 bytes), or an
+ * abstract name starting with a NUL byte (it lives in the network namespace, not the file system,
+ * and goes away with its listener). With an authkey (authkey_len > 0), both sides prove they hold
+ * it with HMAC-SHA256 challenge-response (Python's deliver_challenge / answer_challenge); a peer
+ * without it is refused with MPROC_EAUTH on both sides. authkey NULL or authkey_len 0: no
+ * authentication (as Python's authkey=None). The key never crosses the socket.
+ *
+ * Thread-safety: one thread at a time per listener. Fork: the listening socket is inherited; only
+ * the creating process removes a path listener's socket file. */
+typedef struct mproc_listener_s mproc_listener_t;
+
+/** Listens at the address; address NULL (or address_len 0) picks a fresh abstract name, which
+ * mproc_listener_address gives. Release with mproc_listener_destroy.
+ * Errors: -EINVAL (out NULL; authkey NULL with authkey_len > 0; a bad address), -EADDRINUSE,
+ * -errno of socket / bind / listen. On failure *out is untouched. Since: 0.2. */
+MPROC_API int mproc_listener_create(const char *address, size_t address_len, const void *authkey,
+                                    size_t authkey_len, mproc_listener_t **out);
+
+/** Waits at most timeout_ms for a process to connect, authenticates it if a key was given, and
+ * gives its end in *out (release with mproc_connection_destroy). A peer that fails authentication
+ * is MPROC_EAUTH (its connection closed; the listener stays usable).
+ * Errors: MPROC_EBADHANDLE, -EINVAL (out NULL, timeout_ms < -1), MPROC_ECLOSED, MPROC_ETIMEDOUT,
+ * MPROC_EAUTH, -errno of accept4. Since: 0.2. */
+MPROC_API int mproc_listener_accept(mproc_listener_t *listener, int64_t timeout_ms,
+                                    mproc_connection_t **out);
+
+/** Copies the address (bytes, possibly starting with NUL) into buf, truncated to size - 1 bytes and
+ * NUL-terminated, and returns its full length; buf may be NULL when size is 0.
+ * Errors: MPROC_EBADHANDLE, -EINVAL (buf NULL with size > 0). Since: 0.2. */
+MPROC_API int mproc_listener_address(mproc_listener_t *listener, char *buf, size_t size);
+
+/** The listening socket (>= 0), readable when a connection waits. Errors: MPROC_EBADHANDLE,
+ * MPROC_ECLOSED. Since: 0.2. */
+MPROC_API int mproc_listener_fileno(mproc_listener_t *listener);
+
+/** Stops listening (and removes a path listener's socket file); the handle stays valid and accept
+ * then fails with MPROC_ECLOSED. Closing twice is a no-op. Errors: MPROC_EBADHANDLE. */
+MPROC_API int mproc_listener_close(mproc_listener_t *listener);
+
+/** Closes and releases the handle. NULL is a no-op. Errors: MPROC_EBADHANDLE. Since: 0.2. */
+MPROC_API int mproc_listener_destroy(mproc_listener_t *listener);
+
+/** Connects to the listener at the address (authenticating both ways if authkey_len > 0) and gives
+ * the connection in *out. Errors: -EINVAL (address or out NULL, address_len 0, authkey NULL with
+ * authkey_len > 0, a bad address), -ENOENT / -ECONNREFUSED (nobody listens there), MPROC_EAUTH,
+ * MPROC_EEOF, -errno of socket / connect. On failure *out is untouched. Since: 0.2. */
+MPROC_API int mproc_client_connect(const char *address, size_t address_len, const void *authkey,
+                                   size_t authkey_len, mproc_connection_t **out);
 
 /** Closes the end if needed and releases the handle. NULL is a no-op (returns 0).
  * Errors: MPROC_EBADHANDLE (already destroyed, or not a connection handle). */
@@ -1089,6 +1191,19 @@ MPROC_API int mproc_future_get(mproc_future_t *future, int64_t timeout_ms, void 
  * finished first, in which case it keeps its output. Returns at once; wait to see which.
  * No effect on a resolved future. Errors: MPROC_EBADHANDLE. */
 MPROC_API int mproc_future_cancel(mproc_future_t *future);
+
+/** The callback of mproc_future_on_done. */
+typedef void (*mproc_future_callback)(int code, const void *data, size_t len, void *user_data);
+/** Called once when a future is resolved (Python's callback and error_callback in one): code 0
+ * with the task's output in data[0, len), or the future's error code (as mproc_future_get would
+ * return it) with its message in data (len bytes, NUL-terminated). data is valid only during the
+ * call. It runs in the pool's dispatcher thread before waiters are woken, or at once in the
+ * calling thread if the future is already resolved; it must be quick and must not wait for
+ * another future of the same pool. It runs even if the future's handle was destroyed meanwhile:
+ * user_data must stay valid until it has run. A later call replaces a callback that has not run.
+ * Errors: MPROC_EBADHANDLE, -EINVAL (fn NULL). Since: 0.2. */
+MPROC_API int mproc_future_on_done(mproc_future_t *future, mproc_future_callback fn,
+                                   void *user_data);
 
 /** Releases the handle. The task is not cancelled: it runs on, its output is dropped. NULL is a
  * no-op. Errors: MPROC_EBADHANDLE (already destroyed, or not a future). */

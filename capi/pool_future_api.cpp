@@ -80,6 +80,23 @@ int mproc_future_cancel(mproc_future_t* future) {
   });
 }
 
+int mproc_future_on_done(mproc_future_t* future, mproc_future_callback fn, void* user_data) {
+  return guard("mproc_future_on_done", [&] {
+    constexpr const char* name = "mproc_future_on_done";
+    auto& f = future_of(future, name);
+    mproc::capi::require(reinterpret_cast<const void*>(fn), name, "fn");
+    f.result.on_done(
+        [fn, user_data](const std::string& output) {
+          fn(0, output.data(), output.size(), user_data);
+        },
+        [fn, user_data](const mproc::Error& error) {
+          const std::string message = error.what();
+          fn(mproc::to_c_code(error.code()), message.c_str(), message.size(), user_data);
+        });
+    return 0;
+  });
+}
+
 int mproc_future_destroy(mproc_future_t* future) {
   if (future == nullptr) return 0;
   return guard("mproc_future_destroy", [&] {

@@ -3,7 +3,10 @@
 
 #include <mproc/process.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
+#include <string>
 #include <cstring>
 
 #include "capi_support.hpp"
@@ -38,7 +41,11 @@ int mproc_process_create(mproc_process_fn fn, void* user_data, mproc_process_t**
   return mproc::capi::guard("mproc_process_create", [&] {
     mproc::capi::require(reinterpret_cast<const void*>(fn), "mproc_process_create", "fn");
     mproc::capi::require(out, "mproc_process_create", "out");
-    auto process = std::make_unique<Process>([fn, user_data]() -> int { return fn(user_data); });
+    // The C ABI keeps main's convention: the function's return value is the exit code.
+    auto process = std::make_unique<Process>([fn, user_data] {
+      const int code = fn(user_data);
+      if (code != 0) throw mproc::SystemExit(code);
+    });
     *out = reinterpret_cast<mproc_process_t*>(ProcessHandles::insert(std::move(process)));
     return 0;
   });
@@ -55,14 +62,8 @@ int mproc_process_set_name(mproc_process_t* process, const char* name) {
 
 int mproc_process_get_name(mproc_process_t* process, char* buf, size_t size) {
   return mproc::capi::guard("mproc_process_get_name", [&] {
-    const auto& name = process_of(process, "mproc_process_get_name").name();
-    if (size > 0) {
-      mproc::capi::require(buf, "mproc_process_get_name", "buf");
-      const size_t n = std::min(size - 1, name.size());
-      std::memcpy(buf, name.data(), n);
-      buf[n] = '\0';
-    }
-    return static_cast<int>(name.size());
+    return mproc::capi::copy_out(process_of(process, "mproc_process_get_name").name(), buf, size,
+                     "mproc_process_get_name");
   });
 }
 
@@ -165,6 +166,56 @@ int mproc_process_destroy(mproc_process_t* process) {
       throw mproc::Error(mproc::errc::bad_handle,
                          "mproc_process_destroy: not a live mproc_process_t");
     return 0;
+  });
+}
+
+int mproc_wait_child(int pid, int64_t timeout_ms, int* exitcode) {
+  return mproc::capi::guard("mproc_wait_child", [&] {
+    mproc::capi::check_timeout_ms(timeout_ms, "mproc_wait_child");
+    std::optional<int> code;
+    if (timeout_ms == MPROC_WAIT_FOREVER)
+      code = mproc::wait_child(static_cast<pid_t>(pid));
+    else
+      code = mproc::wait_child(static_cast<pid_t>(pid), std::chrono::milliseconds(timeout_ms));
+    if (!code)
+      return mproc::capi::fail(MPROC_ETIMEDOUT, "mproc_wait_child: pid " + std::to_string(pid) +
+                                                    " is still running after " +
+                                                    std::to_string(timeout_ms) + " ms");
+    if (exitcode != nullptr) *exitcode = *code;
+    return 0;
+  });
+}
+
+int mproc_current_process_name(char* buf, size_t size) {
+  return mproc::capi::guard("mproc_current_process_name", [&] {
+    return mproc::capi::copy_out(mproc::current_process().name(), buf, size,
+                                 "mproc_current_process_name");
+  });
+}
+
+int mproc_current_process_daemon(void) {
+  return mproc::capi::guard("mproc_current_process_daemon",
+                            [] { return mproc::current_process().daemon() ? 1 : 0; });
+}
+
+int mproc_parent_process(int* pid, char* buf, size_t size) {
+  return mproc::capi::guard("mproc_parent_process", [&] {
+    if (size > 0) mproc::capi::require(buf, "mproc_parent_process", "buf");
+    const auto parent = mproc::parent_process();
+    if (!parent) return 0;
+    if (pid != nullptr) *pid = static_cast<int>(parent->pid());
+    (void)mproc::capi::copy_out(parent->name(), buf, size, "mproc_parent_process");
+    return 1;
+  });
+}
+
+int mproc_active_children(int* pids, size_t capacity) {
+  return mproc::capi::guard("mproc_active_children", [&] {
+    if (capacity > 0) mproc::capi::require(pids, "mproc_active_children", "pids");
+    const auto children = mproc::active_children();
+    for (size_t i = 0; i < children.size() && i < capacity; ++i)
+      pids[i] = static_cast<int>(children[i].pid());
+    return static_cast<int>(children.size());
   });
 }
 

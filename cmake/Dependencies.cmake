@@ -11,6 +11,7 @@ macro(mproc_require_package name debian_package)
 endmacro()
 
 mproc_require_package(spdlog libspdlog-dev)
+mproc_require_package(OpenSSL libssl-dev COMPONENTS Crypto)  # HMAC-SHA256 (Listener/client)
 # cereal: the library itself never includes it; only the opt-in <mproc/cereal_codec.hpp> does, so
 # only the tests (which cover that header) require it. The examples use it when it is there.
 if(MPROC_BUILD_TESTS)

@@ -9,7 +9,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -80,9 +79,9 @@ void tour_fork() {
     std::fflush(stdout);
     ::_exit(0);
   }
-  // mproc::fork() is the raw system call; a Process (next section) reaps for you.
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  // mproc::fork() is the raw system call: reap its child with mproc::wait_child (a Process, next
+  // section, reaps for you).
+  mproc::wait_child(pid);
   std::printf("  parent %d: I forked child %d, which has finished\n", mproc::getpid(), pid);
 }
 

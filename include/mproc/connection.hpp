@@ -151,6 +151,19 @@ class MPROC_API Connection {
   // Errors: closed, bad_state (a send-only end), EINVAL.
   bool poll(std::optional<Seconds> timeout = Seconds(0));
 
+  // --- Descriptors (Python's multiprocessing.reduction.send_handle / recv_handle): passes an open
+  // file descriptor to the process at the other end (SCM_RIGHTS). The receiver gets a new
+  // descriptor of its own (close-on-exec) for the same open file; the sender's stays open, and is
+  // still the sender's to close. A handle is one message in the stream: recv_bytes on it gets a
+  // short marker (and the kernel closes the descriptor it carried). Errors: send_handle: closed,
+  // bad_state (receive-only end), EBADF (fd is not open), EPIPE; recv_handle: closed, bad_state
+  // (send-only end, or a message begun and kept), end_of_file, errc::codec (the next message is
+  // not a handle: it stays queued for recv_bytes), EPROTO (a handle record without a descriptor).
+  void send_handle(int fd);
+  int recv_handle();
+  // Waits at most `timeout`: empty if no message arrived in time.
+  std::optional<int> recv_handle(Seconds timeout);
+
   // Closes this end (the descriptor) and drops any kept message. Closing twice is a no-op.
   void close() noexcept;
   bool closed() const noexcept;

@@ -9,6 +9,7 @@
 #include <mproc/errors.h>
 #include <mproc/export.h>
 
+#include <stdexcept>
 #include <string>
 #include <system_error>
 
@@ -24,13 +25,28 @@ enum class errc : int {
 MPROC_API const std::error_category& error_category() noexcept;
 MPROC_API std::error_code make_error_code(errc e) noexcept;
 
+/// what() is "<what>: <the code's message>", as std::system_error's, except that the code's
+/// message is not repeated when `what` already ends with it (no "task failed: task failed").
 /// Thread-safety: an Error is an immutable value.
 /// Errors: none: it is the error.
 /// Fork-safety: a value.
 class MPROC_API Error : public std::system_error {
  public:
-  Error(std::error_code code, const std::string& what) : std::system_error(code, what) {}
-  Error(errc code, const std::string& what) : std::system_error(make_error_code(code), what) {}
+  Error(std::error_code code, const std::string& what)
+      : std::system_error(code, what), text_(compose(code, what)) {}
+  Error(errc code, const std::string& what) : Error(make_error_code(code), what) {}
+  const char* what() const noexcept override { return text_.what(); }
+
+ private:
+  static std::string compose(const std::error_code& code, const std::string& what) {
+    const std::string message = code.message();
+    if (what.empty()) return message;
+    if (what.size() >= message.size() &&
+        what.compare(what.size() - message.size(), message.size(), message) == 0)
+      return what;
+    return what + ": " + message;
+  }
+  std::runtime_error text_;  // copied without allocating, as exceptions should be
 };
 
 // Throws Error(std::generic_category() errno, "<what>: <strerror>").

@@ -20,8 +20,9 @@
   XX(EOWNERDEAD, owner_dead, -1011, "the owner of a lock died; the lock was recovered")  \
   XX(ETOOBIG, too_big, -1012, "message too large")                                       \
   XX(ECODEC, codec, -1013, "value could not be encoded or decoded")                      \
-  XX(EBROKEN, broken, -1014, "broken barrier")                                           \
+  XX(EBROKEN, broken, -1014, "broken: the barrier or pool can no longer be used")        \
   XX(ETERMINATED, terminated, -1015, "pool terminated")                                  \
-  XX(EINTERNAL, internal, -1016, "internal error")
+  XX(EINTERNAL, internal, -1016, "internal error")                                       \
+  XX(EAUTH, authentication, -1017, "authentication failed")
 
 #endif /* MPROC_ERRORS_H */

@@ -7,6 +7,7 @@
 #include <mproc/async_result.hpp>
 #include <mproc/codec.hpp>
 #include <mproc/connection.hpp>
+#include <mproc/listener.hpp>
 #include <mproc/error.hpp>
 #include <mproc/log.hpp>
 #include <mproc/manager.hpp>

@@ -579,16 +579,24 @@ class MapState final : public ValueCore<std::vector<V>> {
                   uint32_t count) noexcept {
     if (this->resolving()) return;
     const char* p = data;
+    uint32_t i = 0;
     try {
       if (count != expected || offset > values_.size() || values_.size() - offset < count)
         throw Error(errc::internal, "malformed result: not the chunk's item count");
-      for (uint32_t i = 0; i < count; ++i) {
+      for (; i < count; ++i) {
         ItemView item{};
         if (!next_item<V>(p, data + size, item)) throw Error(errc::internal, "malformed result");
         values_[offset + i] = decode_item_value(item);
       }
     } catch (const Error& e) {
-      this->resolve_error(e.code(), e.what());
+      // Name the input, as the caller knows it: its index in the map's input.
+      std::string message;
+      try {
+        message = "map: input " + std::to_string(offset + i) + ": " + e.what();
+      } catch (...) {
+        // no memory for the text: the code still says what happened
+      }
+      this->resolve_error(e.code(), std::move(message));
       return;
     } catch (const std::exception& e) {  // a decoder's own exception (the bytes are a worker's)
       this->resolve_error(make_error_code(errc::codec), e.what());
@@ -1176,7 +1184,12 @@ class MPROC_API Pool {
   static std::vector<V> collect(ImapIterator<V>&& it, size_t size_hint) {
     std::vector<V> out;
     out.reserve(size_hint);
-    while (auto v = it.next()) out.push_back(std::move(*v));
+    try {
+      while (auto v = it.next()) out.push_back(std::move(*v));
+    } catch (const Error& e) {
+      // Results come in input order, so the first one missing is the input that failed.
+      throw Error(e.code(), "map: input " + std::to_string(out.size()) + ": " + e.what());
+    }
     return out;
   }
 

@@ -3,14 +3,16 @@
 // A Process runs a callable (or an overridden run()) in a forked child. The child is a copy of the
 // parent, so a lambda with captures, a function pointer or a bound object all work; the child runs
 // its copy and never returns into the parent's code: after the target it flushes stdio and calls
-// _exit. An exception escaping the target is logged (type and message) and the child exits with
-// code 1; throwing mproc::SystemExit{n} ends it with code n; a target returning int sets the code.
+// _exit. As in Python, the target's return value is ignored and the child exits with code 0;
+// throwing mproc::SystemExit{n} (Python's sys.exit(n)) ends it with code n; an exception escaping
+// the target is logged (type and message) and the child exits with code 1.
 //
 // Reaping: children are tracked through a pidfd (pidfd_open(2)), never with waitpid(-1), so the
 // library never steals another component's children and never changes signal dispositions.
-// Destroying a Process whose child is still running stops the child with a bounded sequence
-// (SIGTERM, up to 1 s, then SIGKILL) and reaps it: no zombie outlives its Process object. At normal
-// exit (std::exit or return from main), children whose Process objects still exist are handled as
+// Destroying a Process whose child is still running detaches it, as Python does when a Process
+// object is dropped: the child runs on, and the library reaps it once it has ended (at the next
+// start() or active_children() call, or at exit), so it never stays a zombie for long. At normal
+// exit (std::exit or return from main), every child still running, detached or not, is handled as
 // Python does: daemon children are terminated, the others are joined.
 //
 // Errors are thrown as mproc::Error (see error.hpp).
@@ -40,6 +42,14 @@ using Seconds = std::chrono::duration<double>;
 // fork(2), with the library's state made safe in the child (locks released, the parent's children
 // forgotten). Returns the child's pid in the parent and 0 in the child. Errors: the errno of fork.
 MPROC_API pid_t fork();
+// Waits for a child made with mproc::fork() to end and reaps it (no ::waitpid needed). Returns its
+// exit code, or minus the signal number that ended it (as Process::exitcode). Waits on that pid
+// only, never on -1. Errors: EINVAL (pid <= 0), ESRCH (no such process), ECHILD (not a child of
+// this process, or already reaped), bad_state (started by a Process: join that instead).
+MPROC_API int wait_child(pid_t pid);
+// The same, waiting at most `timeout`: empty if the child still runs then (it is not reaped).
+// A negative or NaN timeout is EINVAL.
+MPROC_API std::optional<int> wait_child(pid_t pid, Seconds timeout);
 MPROC_API pid_t getpid() noexcept;
 MPROC_API pid_t getppid() noexcept;
 
@@ -66,9 +76,14 @@ class MPROC_API SystemExit {
 /// Fork-safety: a value.
 class MPROC_API ProcessInfo {
  public:
-  ProcessInfo(std::string name, pid_t pid) : name_(std::move(name)), pid_(pid) {}
+  ProcessInfo(std::string name, pid_t pid, bool daemon = false)
+      : name_(std::move(name)), pid_(pid), daemon_(daemon) {}
   const std::string& name() const noexcept { return name_; }
   pid_t pid() const noexcept { return pid_; }
+  // Python's Process.daemon: true for a daemon child (terminated when its parent exits, and not
+  // allowed children of its own); false for the main process, and for a parent whose flag is
+  // unknown here.
+  bool daemon() const noexcept { return daemon_; }
   // This process: true. The parent: true while it has not exited (we have not been reparented).
   // A child: true until it exits.
   bool is_alive() const;
@@ -76,6 +91,7 @@ class MPROC_API ProcessInfo {
  private:
   std::string name_;
   pid_t pid_;
+  bool daemon_;
 };
 
 // The process calling it: "MainProcess" in the main program, the Process's name in a child.
@@ -93,14 +109,14 @@ struct ChildState;
 class TaskBase {
  public:
   virtual ~TaskBase() = default;
-  virtual int call() = 0;  // the child's exit code
+  virtual void call() = 0;
 };
 
 template <class Fn>
 class Task final : public TaskBase {
  public:
   explicit Task(Fn fn) : fn_(std::move(fn)) {}
-  int call() override { return fn_(); }
+  void call() override { fn_(); }
 
  private:
   Fn fn_;
@@ -122,8 +138,9 @@ class MPROC_API Process {
   // For subclasses that override run().
   Process();
 
-  // Runs target(args...) in the child. Arguments are decay-copied, as by std::thread. If the target
-  // returns int, that is the child's exit code; otherwise the code is 0.
+  // Runs target(args...) in the child. Arguments are decay-copied, as by std::thread. Whatever the
+  // target returns is ignored, as in Python: the exit code is 0 unless the target throws
+  // mproc::SystemExit{n} (code n) or another exception (code 1).
   template <class F, class... Args>
     requires std::invocable<std::decay_t<F>&, std::decay_t<Args>&...>
   explicit Process(F&& target, Args&&... args) : Process() {
@@ -132,7 +149,7 @@ class MPROC_API Process {
             std::forward<F>(target), std::make_tuple(std::forward<Args>(args)...)});
   }
 
-  // Stops a still-running child (SIGTERM, up to 1 s, SIGKILL) and reaps it; see the file comment.
+  // Detaches a still-running child (it runs on and is reaped by the library); see the file comment.
   virtual ~Process();
   Process(Process&& other) noexcept;
   Process& operator=(Process&& other) noexcept;
@@ -185,20 +202,15 @@ class MPROC_API Process {
   struct BoundTarget {
     F fn;
     std::tuple<Args...> args;
-    int operator()() {
-      if constexpr (std::is_same_v<std::invoke_result_t<F&, Args&...>, int>) {
-        return std::apply(fn, args);
-      } else {
-        std::apply(fn, args);
-        return 0;
-      }
+    void operator()() {
+      (void)std::apply(fn, args);
     }
   };
 
   [[noreturn]] void run_child(const void* saved_signal_mask, pid_t parent_pid,
                               const std::string& parent_name);
   void check_usable(const char* operation) const;
-  void stop_if_running() noexcept;
+  void detach() noexcept;
 
   std::unique_ptr<detail::TaskBase> target_;
   std::string name_;
@@ -206,7 +218,6 @@ class MPROC_API Process {
   bool daemon_ = false;
   bool die_with_parent_ = false;
   bool closed_ = false;
-  int exit_code_ = 0;     // set in the child by run()
   pid_t parent_pid_ = 0;  // the process that called start()
   std::shared_ptr<detail::ChildState> child_;
 };

@@ -35,11 +35,14 @@
 
 #include <cstddef>
 #include <cstring>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <ranges>
 #include <span>
 #include <string>
+#include <vector>
 #include <string_view>
 #include <type_traits>
 
@@ -179,6 +182,18 @@ class Array : public detail::Lockable<Array<T>> {
       : block_(sizeof(T), alignof(T), initial.size(), lock, true) {
     if (!initial.empty()) std::memcpy(block_.data(), initial.data(), initial.size_bytes());
   }
+  // A copy of the listed elements: Array<int> a{1, 2, 3} (Python's Array('i', [1, 2, 3])). As with
+  // std::vector, braces list elements: Array<int> a{5} is one element, Array<int> a(5) five zeros.
+  Array(std::initializer_list<T> initial, bool lock = true)
+      : Array(std::span<const T>(initial.begin(), initial.size()), lock) {}
+  // A copy of any range of elements convertible to T: Array<int> a(vector), Array<int>
+  // a(std::views::iota(0, 10)). (No cast to a span needed, so no most-vexing parse.)
+  template <std::ranges::input_range R>
+    requires std::convertible_to<std::ranges::range_reference_t<R>, T> &&
+             (!std::convertible_to<R, std::span<const T>>) &&
+             (!std::convertible_to<R, std::size_t>)
+  explicit Array(R&& range, bool lock = true)
+      : Array(Collected{}, collect(std::forward<R>(range)), lock) {}
   // Errors: see the file comment (another element size or a Value is errc::bad_handle).
   static Array attach(std::string_view handle) {
     auto block = detail::SharedBlock::attach(handle);
@@ -211,6 +226,18 @@ class Array : public detail::Lockable<Array<T>> {
   explicit Array(detail::SharedBlock block) : block_(std::move(block)) {}
 
  private:
+  // The range's elements, contiguous, for the span constructor.
+  template <class R>
+  static std::vector<T> collect(R&& range) {
+    std::vector<T> elements;
+    if constexpr (std::ranges::sized_range<R>) elements.reserve(std::ranges::size(range));
+    for (auto&& element : range) elements.push_back(static_cast<T>(element));
+    return elements;
+  }
+  struct Collected {};
+  Array(Collected, const std::vector<T>& elements, bool lock)
+      : Array(std::span<const T>(elements.data(), elements.size()), lock) {}
+
   mutable detail::SharedBlock block_;
 };
 
@@ -223,6 +250,12 @@ class RawArray : public Array<T> {
  public:
   explicit RawArray(std::size_t size) : Array<T>(size, false) {}
   explicit RawArray(std::span<const T> initial) : Array<T>(initial, false) {}
+  RawArray(std::initializer_list<T> initial) : Array<T>(initial, false) {}
+  template <std::ranges::input_range R>
+    requires std::convertible_to<std::ranges::range_reference_t<R>, T> &&
+             (!std::convertible_to<R, std::span<const T>>) &&
+             (!std::convertible_to<R, std::size_t>)
+  explicit RawArray(R&& range) : Array<T>(std::forward<R>(range), false) {}
 };
 
 }  // namespace mproc

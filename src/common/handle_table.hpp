@@ -39,6 +39,7 @@ enum class HandleKind : std::uint8_t {
   manager_list = 17,
   manager_namespace = 18,
   pool_iterator = 19,
+  listener = 20,
 };
 
 class HandleTable {

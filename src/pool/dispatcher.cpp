@@ -72,7 +72,10 @@ void PoolCore::Impl::start_worker() {
   } else {
     WorkerConfig config{w->channel.get(), control, doorbell, &options.initializer,
                         options.maxtasksperchild, owner};
-    w->process = std::make_unique<Process>([config] { return worker_main(config); });
+    w->process = std::make_unique<Process>([config] {
+      const int code = worker_main(config);
+      if (code != 0) throw SystemExit(code);  // a Process's target gives its code explicitly
+    });
     w->name = "ForkPoolWorker-" + std::to_string(++worker_serial);
     w->process->set_name(w->name);
     w->process->set_daemon(true);

@@ -34,6 +34,7 @@ ChildRegistry::ChildRegistry() {
 
 void ChildRegistry::add(std::shared_ptr<ChildState> child) {
   std::lock_guard lock(mutex_);
+  reap_detached_locked();
   children_.push_back(std::move(child));
 }
 
@@ -45,9 +46,36 @@ int ChildRegistry::record_exit_locked(ChildState& child, int how, int status) {
 
 void ChildRegistry::release(ChildState& child) {
   std::lock_guard lock(mutex_);
+  release_locked(child);
+}
+
+void ChildRegistry::release_locked(ChildState& child) {
   if (child.pidfd >= 0) ::close(child.pidfd);
   child.pidfd = -1;
   std::erase_if(children_, [&](const auto& c) { return c.get() == &child; });
+}
+
+void ChildRegistry::detach(ChildState& child) {
+  std::lock_guard lock(mutex_);
+  child.detached = true;
+  reap_detached_locked();
+}
+
+void ChildRegistry::reap_detached_locked() noexcept {
+  std::vector<ChildState*> ended;
+  for (const auto& child : children_) {
+    if (!child->detached) continue;
+    try {
+      if (try_reap_locked(*child)) ended.push_back(child.get());
+    } catch (const std::exception& e) {
+      // waitid failing on our own pidfd should not happen; forget the child rather than retry
+      // forever.
+      logger().error("could not reap detached child {} (pid {}): {}", child->name, child->pid,
+                     e.what());
+      ended.push_back(child.get());
+    }
+  }
+  for (ChildState* child : ended) release_locked(*child);
 }
 
 std::optional<int> ChildRegistry::try_reap_locked(ChildState& child) {
@@ -84,9 +112,10 @@ int ChildRegistry::reap_blocking(ChildState& child) {
 
 std::vector<ProcessInfo> ChildRegistry::active_children() {
   std::lock_guard lock(mutex_);
+  reap_detached_locked();
   std::vector<ProcessInfo> running;
   for (const auto& child : children_)
-    if (!try_reap_locked(*child)) running.emplace_back(child->name, child->pid);
+    if (!try_reap_locked(*child)) running.emplace_back(child->name, child->pid, child->daemon);
   return running;
 }
 
@@ -95,6 +124,12 @@ bool ChildRegistry::is_running_child(pid_t pid) {
   for (const auto& child : children_)
     if (child->pid == pid) return !try_reap_locked(*child);
   return false;
+}
+
+bool ChildRegistry::is_registered(pid_t pid) {
+  std::lock_guard lock(mutex_);
+  return std::any_of(children_.begin(), children_.end(),
+                     [&](const auto& child) { return child->pid == pid; });
 }
 
 void signal_child(const ChildState& child, int signal) {

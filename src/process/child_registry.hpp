@@ -1,5 +1,6 @@
 // The children this process started whose Process objects still exist (so whose pidfds are still
-// open), reaped or not. Every reap goes through here, under
+// open), reaped or not, and the detached ones (their Process object was destroyed while they ran)
+// until they are reaped. Every reap goes through here, under
 // one lock, with waitid(P_PIDFD) on the child's own pidfd: never waitpid(-1), so children that other
 // code started are never stolen, and a recycled pid is never signalled or waited for.
 //
@@ -30,6 +31,7 @@ struct ChildState {
   const bool daemon;
   const pid_t owner;              // the process that forked it
   std::optional<int> exit_code;   // guarded by the registry's lock
+  bool detached = false;          // its Process object is gone; guarded by the registry's lock
 };
 
 class ChildRegistry {
@@ -39,6 +41,10 @@ class ChildRegistry {
   void add(std::shared_ptr<ChildState> child);
   // Closes the child's pidfd and forgets it; the child must have been reaped.
   void release(ChildState& child);
+  // The child's Process object is going away while the child may still run (Python's semantics:
+  // the child runs on). The registry keeps it, reaps it when it has ended (at the next start(),
+  // active_children() or detach, as Python's _cleanup does) and finishes it at exit like any other.
+  void detach(ChildState& child);
   // Reaps the child if it has ended (without blocking); returns its exit code if it has.
   std::optional<int> try_reap(ChildState& child);
   // Waits (the child is known to have ended, or `block` asks to wait for it) and reaps.
@@ -47,6 +53,8 @@ class ChildRegistry {
   std::vector<ProcessInfo> active_children();
   // True if `pid` is one of our children that is still running.
   bool is_running_child(pid_t pid);
+  // True if `pid` was started by a Process of this process and is tracked here.
+  bool is_registered(pid_t pid);
   // SIGTERM, wait up to `grace`, SIGKILL, reap. No effect on a reaped child.
   void stop(ChildState& child, Seconds grace);
   // At normal exit: terminate daemon children, join the others (Python's _exit_function).
@@ -62,6 +70,9 @@ class ChildRegistry {
   // Records the status from waitid. Caller holds mutex_.
   int record_exit_locked(ChildState& child, int how, int status);
   std::optional<int> try_reap_locked(ChildState& child);
+  void release_locked(ChildState& child);
+  // Reaps and forgets the detached children that have ended. Caller holds mutex_.
+  void reap_detached_locked() noexcept;
 
   std::mutex mutex_;
   std::vector<std::shared_ptr<ChildState>> children_;

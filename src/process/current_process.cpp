@@ -45,7 +45,9 @@ bool ProcessInfo::is_alive() const {
   return detail::ChildRegistry::instance().is_running_child(pid_);
 }
 
-ProcessInfo current_process() { return ProcessInfo(detail::self().name, ::getpid()); }
+ProcessInfo current_process() {
+  return ProcessInfo(detail::self().name, ::getpid(), detail::self().daemon);
+}
 
 std::optional<ProcessInfo> parent_process() {
   const auto& me = detail::self();

@@ -20,9 +20,6 @@
 namespace mproc {
 namespace {
 
-// How long a child that is still running when its Process is destroyed gets after SIGTERM.
-constexpr Seconds kStopGrace{1.0};
-
 std::string demangled_type_name(const std::type_info& type) {
   int status = 0;
   char* name = abi::__cxa_demangle(type.name(), nullptr, nullptr, &status);
@@ -35,7 +32,7 @@ std::string demangled_type_name(const std::type_info& type) {
 
 Process::Process() : identity_(detail::next_child_identity()) { name_ = "Process-" + identity_; }
 
-Process::~Process() { stop_if_running(); }
+Process::~Process() { detach(); }
 
 Process::Process(Process&& other) noexcept
     : target_(std::move(other.target_)),
@@ -44,41 +41,30 @@ Process::Process(Process&& other) noexcept
       daemon_(other.daemon_),
       die_with_parent_(other.die_with_parent_),
       closed_(other.closed_),
-      exit_code_(other.exit_code_),
       parent_pid_(other.parent_pid_),
       child_(std::move(other.child_)) {}
 
 Process& Process::operator=(Process&& other) noexcept {
   if (this != &other) {
-    stop_if_running();
+    detach();
     target_ = std::move(other.target_);
     name_ = std::move(other.name_);
     identity_ = std::move(other.identity_);
     daemon_ = other.daemon_;
     die_with_parent_ = other.die_with_parent_;
     closed_ = other.closed_;
-    exit_code_ = other.exit_code_;
     parent_pid_ = other.parent_pid_;
     child_ = std::move(other.child_);
   }
   return *this;
 }
 
-void Process::stop_if_running() noexcept {
+void Process::detach() noexcept {
   // In a forked sibling the copy of this object is not the child's owner: leave it alone.
   if (!child_ || parent_pid_ != ::getpid()) return;
-  auto& registry = detail::ChildRegistry::instance();
-  try {
-    if (!registry.try_reap(*child_)) {
-      detail::logger().warn(
-          "{} (pid {}) was still running when its Process object was destroyed; stopping it",
-          name_, child_->pid);
-      registry.stop(*child_, kStopGrace);
-    }
-  } catch (const std::exception& e) {
-    detail::logger().error("could not stop {} (pid {}): {}", name_, child_->pid, e.what());
-  }
-  registry.release(*child_);
+  // As Python: the child runs on; the registry reaps it once it ends and joins (or, for a daemon,
+  // terminates) it at normal exit.
+  detail::ChildRegistry::instance().detach(*child_);
   child_.reset();
 }
 
@@ -142,8 +128,7 @@ void Process::run_child(const void* saved_signal_mask, pid_t parent_pid,
   ::pthread_sigmask(SIG_SETMASK, static_cast<const sigset_t*>(saved_signal_mask), nullptr);
   int code = 0;
   try {
-    run();
-    code = exit_code_;
+    run();  // as Python: returning is exit code 0, whatever the target returned
   } catch (const SystemExit& exit) {
     code = exit.code();
   } catch (const std::exception& e) {
@@ -165,7 +150,7 @@ void Process::run_child(const void* saved_signal_mask, pid_t parent_pid,
 }
 
 void Process::run() {
-  if (target_) exit_code_ = target_->call();
+  if (target_) target_->call();
 }
 
 void Process::join() {

@@ -70,6 +70,10 @@ class ConnectionState {
 
   // Throws unless this end can receive now: closed, bad_state (send-only, or broken).
   void check_receiving(const char* op) const;
+  // Descriptor passing (connection_handles.cpp): one message whose record carries the descriptor
+  // as SCM_RIGHTS ancillary data. recv_handle returns nothing if the deadline passed first.
+  void send_handle(int fd, const char* op);
+  std::optional<int> recv_handle(const Deadline& deadline, const char* op);
   // True when a whole message is already held here (kept after BufferTooShort), so a receive
   // needs no system call.
   bool holds_whole_message() const noexcept { return keeping_ && kept_.size() == kept_total_; }

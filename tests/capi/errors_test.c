@@ -23,7 +23,7 @@ static const code_row kCodes[] = {
 enum { kCodeCount = sizeof kCodes / sizeof kCodes[0] };
 
 static void every_mproc_code_has_its_name_and_message(void) {
-  CHECK_INT(kCodeCount, 16);
+  CHECK_INT(kCodeCount, 17);
   for (int i = 0; i < kCodeCount; ++i) {
     const code_row *row = &kCodes[i];
     /* Pinned values: appended in order from -1001, never renumbered. */
@@ -42,6 +42,7 @@ static void codes_are_pinned(void) {
   CHECK_INT(MPROC_ETIMEDOUT, -1003);
   CHECK_INT(MPROC_ECLOSED, -1006);
   CHECK_INT(MPROC_EINTERNAL, -1016);
+  CHECK_INT(MPROC_EAUTH, -1017);
   CHECK_STR(mproc_err_name(-1001), "MPROC_EBADHANDLE");
   CHECK_STR(mproc_err_name(-1003), "MPROC_ETIMEDOUT");
   CHECK_STR(mproc_err_name(-1016), "MPROC_EINTERNAL");
@@ -64,7 +65,7 @@ static void negative_errno_is_named_like_errno(void) {
 
 static void unknown_codes_are_unknown(void) {
   /* Unassigned codes in mproc's range, positive codes, huge negatives and the extremes. */
-  const int unknown[] = {-1017, -1500, -1999, 1, 12345, -100000, INT_MAX, INT_MIN};
+  const int unknown[] = {-1018, -1500, -1999, 1, 12345, -100000, INT_MAX, INT_MIN};
   for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; ++i) {
     CHECK_STR(mproc_err_name(unknown[i]), "UNKNOWN");
     CHECK_STR(mproc_strerror(unknown[i]), "unknown error");
@@ -93,6 +94,31 @@ static void last_error_message_names_the_failing_function(void) {
   CHECK_INT(mproc_log_set_level(5), -EINVAL);
   CHECK(contains(mproc_last_error_message(), "mproc_log_set_level"));
   CHECK_INT(mproc_process_destroy(p), 0);
+}
+
+/* The C function is named once, and the C++ operation behind it not at all. */
+static void last_error_message_names_the_c_function_once(void) {
+  mproc_process_t *p = NULL;
+  REQUIRE_INT(mproc_process_create(test_return_code, NULL, &p), 0);
+  CHECK_INT(mproc_process_join(p, 0), MPROC_ESTATE);
+  const char *message = mproc_last_error_message();
+  CHECK(strncmp(message, "mproc_process_join: ", 20) == 0);
+  CHECK(!contains(message, "join: join") && !contains(message + 20, "join:"));
+  CHECK_INT(mproc_process_start(p), 0);
+  CHECK_INT(mproc_process_start(p), MPROC_ESTATE);
+  message = mproc_last_error_message();
+  CHECK(strncmp(message, "mproc_process_start: ", 21) == 0);
+  CHECK(!contains(message + 21, "start:"));
+  CHECK_INT(mproc_process_join(p, TEST_WAIT_MS), 0);
+  CHECK_INT(mproc_process_destroy(p), 0);
+  mproc_lock_t *lock = NULL;
+  REQUIRE_INT(mproc_lock_create(&lock), 0);
+  char handle[128];
+  CHECK(mproc_lock_handle(lock, handle, sizeof handle) < 0); /* not created attachable */
+  message = mproc_last_error_message();
+  CHECK(strncmp(message, "mproc_lock_handle: ", 19) == 0);
+  CHECK(!contains(message, "Lock.handle"));
+  CHECK_INT(mproc_lock_destroy(lock), 0);
 }
 
 typedef struct {
@@ -148,6 +174,8 @@ static const test_case kTests[] = {
     {"unknown_codes_are_unknown", unknown_codes_are_unknown},
     {"last_error_message_names_the_failing_function",
      last_error_message_names_the_failing_function},
+    {"last_error_message_names_the_c_function_once",
+     last_error_message_names_the_c_function_once},
     {"last_error_message_is_per_thread", last_error_message_is_per_thread},
     {"version_matches_the_header", version_matches_the_header},
 };

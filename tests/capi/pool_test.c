@@ -67,6 +67,57 @@ static void many_futures_all_resolve(void) {
   finish_pool(pool);
 }
 
+/* What a future's callback saw. */
+typedef struct {
+  int calls;
+  int code;
+  char data[256];
+  size_t len;
+} seen_callback;
+
+static void record_callback(int code, const void *data, size_t len, void *user_data) {
+  seen_callback *seen = user_data;
+  ++seen->calls;
+  seen->code = code;
+  seen->len = len;
+  if (len < sizeof seen->data) memcpy(seen->data, data, len);
+}
+
+static void future_callbacks_see_the_output_or_the_error(void) {
+  mproc_pool_t *pool = make_pool(1);
+  REQUIRE(pool != NULL);
+  seen_callback ok = {0, 1, {0}, 0};
+  seen_callback failed = {0, 1, {0}, 0};
+  seen_callback late = {0, 1, {0}, 0};
+  mproc_future_t *f = NULL;
+  mproc_future_t *g = NULL;
+  CHECK_INT(mproc_pool_submit(pool, task_reverse, "abc", 3, NULL, NULL, &f), 0);
+  CHECK_INT(mproc_future_on_done(f, record_callback, &ok), 0);
+  CHECK_INT(mproc_pool_submit(pool, task_fail, "xyz", 3, NULL, NULL, &g), 0);
+  CHECK_INT(mproc_future_on_done(g, record_callback, &failed), 0);
+  /* Callbacks run before waiters wake. */
+  CHECK_INT(mproc_future_wait(f, TEST_WAIT_MS), 0);
+  CHECK_INT(mproc_future_wait(g, TEST_WAIT_MS), 0);
+  CHECK_INT(ok.calls, 1);
+  CHECK_INT(ok.code, 0);
+  CHECK_INT(ok.len, 3);
+  CHECK(memcmp(ok.data, "cba", 3) == 0);
+  CHECK_INT(failed.calls, 1);
+  CHECK_INT(failed.code, MPROC_ETASKFAILED);
+  CHECK(contains(failed.data, "bad input: xyz"));
+  /* Already resolved: the callback runs at once, in this thread. */
+  CHECK_INT(mproc_future_on_done(f, record_callback, &late), 0);
+  CHECK_INT(late.calls, 1);
+  CHECK_INT(late.code, 0);
+  /* Bad input. */
+  CHECK_INT(mproc_future_on_done(f, NULL, NULL), -EINVAL);
+  CHECK(contains(mproc_last_error_message(), "mproc_future_on_done"));
+  CHECK_INT(mproc_future_on_done(NULL, record_callback, &late), MPROC_EBADHANDLE);
+  CHECK_INT(mproc_future_destroy(f), 0);
+  CHECK_INT(mproc_future_destroy(g), 0);
+  finish_pool(pool);
+}
+
 static void task_failure_carries_its_message_and_the_worker_lives_on(void) {
   mproc_pool_t *pool = make_pool(1);
   REQUIRE(pool != NULL);
@@ -153,6 +204,7 @@ static void map_reports_the_first_failure_in_input_order(void) {
             MPROC_ETASKFAILED);
   CHECK(contains(mproc_last_error_message(), "bad input: b1"));
   CHECK(contains(mproc_last_error_message(), "mproc_pool_map"));
+  CHECK(contains(mproc_last_error_message(), "input 1")); /* the index of the failed input */
   CHECK(results == (mproc_bytes_t *)(void *)&inputs);
   finish_pool(pool);
 }
@@ -516,6 +568,7 @@ static const test_case kTests[] = {
     {"submit_get_ready_successful", submit_get_ready_successful},
     {"empty_input_and_output", empty_input_and_output},
     {"many_futures_all_resolve", many_futures_all_resolve},
+    {"future_callbacks_see_the_output_or_the_error", future_callbacks_see_the_output_or_the_error},
     {"task_failure_carries_its_message_and_the_worker_lives_on",
      task_failure_carries_its_message_and_the_worker_lives_on},
     {"map_gives_outputs_in_input_order_in_one_buffer",

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -371,19 +372,133 @@ static void many_children_on_one_gate(void) {
   gate_close(&g);
 }
 
-static void destroy_stops_and_reaps_a_running_child(void) {
+/* Waits (bounded) until process `pid` has exited, without reaping it: polls a pidfd of its own. */
+static int wait_exited_unreaped(int pid) {
+  const int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (!CHECK(pidfd >= 0)) return 0;
+  struct pollfd ended = {pidfd, POLLIN, 0};
+  const int ok = CHECK_INT(poll(&ended, 1, TEST_WAIT_MS), 1);
+  close(pidfd);
+  return ok;
+}
+
+/* As Python: a destroyed handle's child runs on, listed by mproc_active_children, which reaps it
+ * once it has ended. */
+static void destroy_detaches_a_running_child(void) {
   gate g;
   REQUIRE(gate_open(&g) == 0);
   mproc_process_t *p = start_process(test_wait_on_gate, &g);
   if (p != NULL) {
-    CHECK_INT(mproc_process_is_alive(p), 1);
-    const int level = mproc_log_get_level();
-    mproc_log_set_level(MPROC_LOG_OFF); /* the warning about a running child is expected */
+    const int pid = mproc_process_pid(p);
     CHECK_INT(mproc_process_destroy(p), 0);
-    mproc_log_set_level(level);
+    int pids[4] = {0};
+    CHECK_INT(mproc_active_children(pids, 4), 1);
+    CHECK_INT(pids[0], pid);
+    CHECK_INT(kill(pid, 0), 0); /* still running */
+    gate_release(&g);
+    if (wait_exited_unreaped(pid)) CHECK_INT(mproc_active_children(NULL, 0), 0);
     /* The harness's leak check proves the child was reaped: no zombie, no pidfd left. */
   }
   gate_close(&g);
+}
+
+static void active_children_counts_beyond_capacity_and_rejects_null(void) {
+  gate g;
+  REQUIRE(gate_open(&g) == 0);
+  mproc_process_t *a = start_process(test_wait_on_gate, &g);
+  mproc_process_t *b = start_process(test_wait_on_gate, &g);
+  int one[1] = {0};
+  CHECK_INT(mproc_active_children(one, 1), 2);
+  CHECK(one[0] == mproc_process_pid(a) || one[0] == mproc_process_pid(b));
+  CHECK_INT(mproc_active_children(NULL, 1), -EINVAL);
+  CHECK(contains(mproc_last_error_message(), "mproc_active_children"));
+  gate_release(&g);
+  CHECK_INT(join_exitcode(a), 0);
+  CHECK_INT(join_exitcode(b), 0);
+  CHECK_INT(mproc_active_children(NULL, 0), 0);
+  mproc_process_destroy(a);
+  mproc_process_destroy(b);
+  gate_close(&g);
+}
+
+/* A child reports what it knows of itself and its parent through its exit code:
+ * bit 0 the name, bit 1 the daemon flag, bit 2 the parent's pid and name. */
+static int report_identity(void *user_data) {
+  const int parent_pid = *(const int *)user_data;
+  char name[32];
+  char parent_name[32];
+  int pid = 0;
+  int code = 0;
+  if (mproc_current_process_name(name, sizeof name) == (int)strlen("who") &&
+      strcmp(name, "who") == 0)
+    code |= 1;
+  if (mproc_current_process_daemon() == 1) code |= 2;
+  if (mproc_parent_process(&pid, parent_name, sizeof parent_name) == 1 && pid == parent_pid &&
+      strcmp(parent_name, "MainProcess") == 0)
+    code |= 4;
+  return code;
+}
+
+static void current_and_parent_process(void) {
+  char name[32];
+  CHECK_INT(mproc_current_process_name(name, sizeof name), (int)strlen("MainProcess"));
+  CHECK_STR(name, "MainProcess");
+  CHECK_INT(mproc_current_process_name(NULL, 0), (int)strlen("MainProcess"));
+  CHECK_INT(mproc_current_process_name(NULL, 4), -EINVAL);
+  CHECK(contains(mproc_last_error_message(), "mproc_current_process_name"));
+  CHECK_INT(mproc_current_process_daemon(), 0);
+  int pid = kUntouched;
+  CHECK_INT(mproc_parent_process(&pid, NULL, 0), 0);
+  CHECK_INT(pid, kUntouched);
+  CHECK_INT(mproc_parent_process(NULL, NULL, 8), -EINVAL);
+
+  const int me = mproc_getpid();
+  mproc_process_t *p = NULL;
+  REQUIRE_INT(mproc_process_create(report_identity, (void *)&me, &p), 0);
+  CHECK_INT(mproc_process_set_name(p, "who"), 0);
+  CHECK_INT(mproc_process_set_daemon(p, 1), 0);
+  CHECK_INT(mproc_process_start(p), 0);
+  CHECK_INT(join_exitcode(p), 7);
+  CHECK_INT(mproc_process_destroy(p), 0);
+}
+
+static void wait_child_reaps_a_raw_fork_child(void) {
+  const int pid = mproc_fork();
+  if (pid == 0) _exit(9);
+  REQUIRE(pid > 0);
+  int code = kUntouched;
+  CHECK_INT(mproc_wait_child(pid, TEST_WAIT_MS, &code), 0);
+  CHECK_INT(code, 9);
+  /* Reaped: a second wait finds no such child. */
+  CHECK_INT(mproc_wait_child(pid, 0, &code), -ESRCH);
+
+  gate g;
+  REQUIRE(gate_open(&g) == 0);
+  const int blocked = mproc_fork();
+  if (blocked == 0) _exit(test_wait_on_gate(&g));
+  REQUIRE(blocked > 0);
+  CHECK_INT(mproc_wait_child(blocked, 0, &code), MPROC_ETIMEDOUT);
+  CHECK(contains(mproc_last_error_message(), "mproc_wait_child"));
+  CHECK_INT(kill(blocked, SIGKILL), 0);
+  CHECK_INT(mproc_wait_child(blocked, MPROC_WAIT_FOREVER, NULL), 0);
+  gate_close(&g);
+
+  CHECK_INT(mproc_wait_child(0, 0, NULL), -EINVAL);
+  CHECK_INT(mproc_wait_child(-5, 0, NULL), -EINVAL);
+  CHECK_INT(mproc_wait_child(1, 0, NULL), -ECHILD); /* init is nobody's child here */
+  CHECK_INT(mproc_wait_child(mproc_getpid(), -7, NULL), -EINVAL);
+
+  /* A Process's child is joined through its handle, not here. */
+  gate g2;
+  REQUIRE(gate_open(&g2) == 0);
+  mproc_process_t *p = start_process(test_wait_on_gate, &g2);
+  if (p != NULL) {
+    CHECK_INT(mproc_wait_child(mproc_process_pid(p), 0, NULL), MPROC_ESTATE);
+    gate_release(&g2);
+    CHECK_INT(join_exitcode(p), 0);
+    mproc_process_destroy(p);
+  }
+  gate_close(&g2);
 }
 
 static void mproc_fork_returns_the_pid_and_zero(void) {
@@ -395,13 +510,9 @@ static void mproc_fork_returns_the_pid_and_zero(void) {
     _exit(ok ? 42 : 1);
   }
   REQUIRE(pid > 0);
-  int status = 0;
-  pid_t waited;
-  while ((waited = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {
-  }
-  CHECK_INT(waited, pid);
-  CHECK(WIFEXITED(status));
-  CHECK_INT(WEXITSTATUS(status), 42);
+  int code = kUntouched;
+  CHECK_INT(mproc_wait_child(pid, TEST_WAIT_MS, &code), 0);
+  CHECK_INT(code, 42);
 }
 
 static void cpu_count_is_the_affinity_mask(void) {
@@ -431,7 +542,11 @@ static const test_case kTests[] = {
     {"start_twice_is_estate", start_twice_is_estate},
     {"operations_before_start", operations_before_start},
     {"many_children_on_one_gate", many_children_on_one_gate},
-    {"destroy_stops_and_reaps_a_running_child", destroy_stops_and_reaps_a_running_child},
+    {"destroy_detaches_a_running_child", destroy_detaches_a_running_child},
+    {"active_children_counts_beyond_capacity_and_rejects_null",
+     active_children_counts_beyond_capacity_and_rejects_null},
+    {"current_and_parent_process", current_and_parent_process},
+    {"wait_child_reaps_a_raw_fork_child", wait_child_reaps_a_raw_fork_child},
     {"mproc_fork_returns_the_pid_and_zero", mproc_fork_returns_the_pid_and_zero},
     {"cpu_count_is_the_affinity_mask", cpu_count_is_the_affinity_mask},
 };

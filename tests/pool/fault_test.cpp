@@ -67,8 +67,17 @@ TEST_F(PoolTest, ExceptionReachesGetWithTypeAndMessage) {
 TEST_F(PoolTest, MapFailsWithTheFirstErrorImapPerItem) {
   mproc::Pool pool(2);
   expect_error([&] { pool.map(explode, std::vector<int>{1, 2, 3}); }, errc::task_failed, "boom");
+  // The message names the input that failed (its index), and says "task failed" only once.
+  expect_error([&] { pool.map(explode, std::vector<int>{1, 2, 3}); }, errc::task_failed,
+               "map: input 2: std::runtime_error: boom: task failed");
   expect_error([&] { pool.map_async(explode, std::vector<int>{1, 3}, 1).get(); },
-               errc::task_failed, "boom");
+               errc::task_failed, "map: input 1: std::runtime_error: boom");
+  try {
+    pool.map(explode, std::vector<int>{3});
+  } catch (const mproc::Error& e) {
+    const std::string text = e.what();
+    EXPECT_EQ(text.find("task failed: task failed"), std::string::npos) << text;
+  }
   auto it = pool.imap(explode, std::vector<int>{1, 3, 2});
   EXPECT_EQ(it.next(), 1);
   expect_error([&] { it.next(); }, errc::task_failed, "boom");

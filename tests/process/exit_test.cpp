@@ -80,7 +80,7 @@ TEST_F(ExitTest, NonDaemonChildrenAreJoinedBeforeTheParentExits) {
       ::close(gate[1]);
       char c;
       (void)::read(gate[0], &c, 1);
-      return 0;
+      return;
     });
     child->start();
     ::close(gate[1]);  // only the test process may hold the gate open
@@ -116,6 +116,57 @@ TEST_F(ExitTest, StdExitTerminatesDaemonChildren) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   EXPECT_TRUE(eof_within(alive[0], 30'000)) << "the daemon child outlived std::exit";
+  ::close(alive[0]);
+  ::close(pids[0]);
+}
+
+// Python's semantics for a dropped Process object: the child runs on and is joined at exit.
+TEST_F(ExitTest, ADroppedNonDaemonChildIsJoinedBeforeTheParentExits) {
+  int gate[2];
+  ASSERT_EQ(::pipe2(gate, O_CLOEXEC), 0);
+  mproc::Process parent([&] {
+    {
+      mproc::Process child([&] {
+        ::close(gate[1]);
+        char c;
+        (void)::read(gate[0], &c, 1);
+      });
+      child.start();
+    }  // dropped while it runs
+    ::close(gate[1]);
+  });
+  parent.start();
+  EXPECT_FALSE(parent.join(50ms)) << "the parent did not wait for its dropped child";
+  ::close(gate[1]);
+  ::close(gate[0]);
+  EXPECT_TRUE(parent.join(60s));
+  EXPECT_EQ(parent.exitcode(), 0);
+}
+
+// A dropped daemon child is terminated at its parent's exit, and one that ignores SIGTERM is
+// killed after the grace period.
+TEST_F(ExitTest, ADroppedDaemonChildIgnoringSigtermIsKilledWhenTheParentFinishes) {
+  int alive[2];
+  int pids[2];
+  ASSERT_EQ(::pipe2(alive, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(pids, O_CLOEXEC), 0);
+  mproc::Process parent([&] {
+    {
+      mproc::Process daemon_child([&] {
+        ::signal(SIGTERM, SIG_IGN);  // in the grandchild only
+        block_forever_holding(alive[1], pids[1]);
+      });
+      daemon_child.set_daemon(true);
+      daemon_child.start();
+      (void)read_pid(pids[0]);  // wait until it runs (and ignores SIGTERM)
+    }
+  });
+  parent.start();
+  ::close(alive[1]);
+  ::close(pids[1]);
+  parent.join();
+  EXPECT_EQ(parent.exitcode(), 0);
+  EXPECT_TRUE(eof_within(alive[0], 30'000)) << "the daemon grandchild outlived its parent";
   ::close(alive[0]);
   ::close(pids[0]);
 }

@@ -30,7 +30,7 @@ TEST_F(ForkSafetyTest, ForkWhileAnotherThreadLogsAndStartsProcesses) {
     // The library registers its logger with spdlog, so this thread writes through the same sink
     // (and the same lock) as the library, as fast as it can.
     auto logger = spdlog::get("mproc");
-    if (!logger) return 2;
+    if (!logger) throw mproc::SystemExit(2);
     std::thread chatter([&] {
       const std::string filler(512, 'x');
       while (!stop.load()) logger->info("chatter {}", filler);
@@ -61,7 +61,7 @@ TEST_F(ForkSafetyTest, ForkWhileAnotherThreadLogsAndStartsProcesses) {
     stop = true;
     churn.join();
     chatter.join();
-    return failures.load() == 0 ? 0 : 1;
+    throw mproc::SystemExit(failures.load() == 0 ? 0 : 1);
   });
   outer.start();
   ASSERT_TRUE(outer.join(60s)) << "the fork-safety run did not finish";

@@ -3,8 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+#include <fcntl.h>
 #include <sched.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "support/leak_check.hpp"
@@ -19,10 +20,43 @@ TEST_F(ForkTest, ChildSeesItsParentsPid) {
   const pid_t pid = mproc::fork();
   if (pid == 0) ::_exit(mproc::getppid() == parent && mproc::getpid() != parent ? 0 : 1);
   ASSERT_GT(pid, 0);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(mproc::wait_child(pid), 0);
+}
+
+TEST_F(ForkTest, WaitChildReapsARawForkChildWithItsCodeOrSignal) {
+  const pid_t exits = mproc::fork();
+  if (exits == 0) ::_exit(7);
+  EXPECT_EQ(mproc::wait_child(exits), 7);
+  int gate[2];
+  ASSERT_EQ(::pipe2(gate, O_CLOEXEC), 0);
+  const pid_t blocked = mproc::fork();
+  if (blocked == 0) {
+    char c;
+    ::close(gate[1]);
+    ::_exit(static_cast<int>(::read(gate[0], &c, 1)));
+  }
+  ::close(gate[0]);
+  EXPECT_EQ(mproc::wait_child(blocked, std::chrono::milliseconds(0)), std::nullopt);
+  ASSERT_EQ(::kill(blocked, SIGKILL), 0);
+  EXPECT_EQ(mproc::wait_child(blocked, std::chrono::seconds(30)), -SIGKILL);
+  ::close(gate[1]);
+  // Errors: reaped already, not a child, a Process's child.
+  auto code_of = [](auto&& call) {
+    try {
+      call();
+    } catch (const mproc::Error& e) {
+      return e.code();
+    }
+    return std::error_code();
+  };
+  EXPECT_EQ(code_of([&] { mproc::wait_child(exits); }), std::errc::no_such_process);
+  EXPECT_EQ(code_of([] { mproc::wait_child(1); }), std::errc::no_child_process);
+  EXPECT_EQ(code_of([] { mproc::wait_child(0); }), std::errc::invalid_argument);
+  mproc::Process p([] {});
+  p.start();
+  EXPECT_EQ(code_of([&] { mproc::wait_child(*p.pid()); }),
+            mproc::make_error_code(mproc::errc::bad_state));
+  p.join();
 }
 
 TEST_F(ForkTest, AProcessStartedInARawForkChildWorks) {
@@ -30,14 +64,12 @@ TEST_F(ForkTest, AProcessStartedInARawForkChildWorks) {
   // usable (its lock was released after fork).
   const pid_t pid = mproc::fork();
   if (pid == 0) {
-    mproc::Process p([] { return 6; });
+    mproc::Process p([] { throw mproc::SystemExit(6); });
     p.start();
     p.join();
     ::_exit(*p.exitcode() == 6 ? 0 : 1);
   }
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(mproc::wait_child(pid), 0);
 }
 
 TEST(CpuCount, FollowsTheAffinityMask) {

@@ -18,6 +18,20 @@ TEST_F(ProcessInfoTest, MainProcess) {
   EXPECT_EQ(mproc::current_process().pid(), ::getpid());
   EXPECT_TRUE(mproc::current_process().is_alive());
   EXPECT_FALSE(mproc::parent_process().has_value());
+  EXPECT_FALSE(mproc::current_process().daemon());
+}
+
+TEST_F(ProcessInfoTest, CurrentProcessKnowsItIsADaemon) {
+  for (const bool daemon : {false, true}) {
+    mproc::Process p([daemon] {
+      if (mproc::current_process().daemon() != daemon) throw mproc::SystemExit(1);
+    });
+    p.set_daemon(daemon);
+    p.start();
+    p.join();
+    EXPECT_EQ(p.exitcode(), 0) << "daemon " << daemon;
+    EXPECT_EQ(mproc::active_children().size(), 0u);
+  }
 }
 
 TEST_F(ProcessInfoTest, ChildKnowsItselfAndItsParent) {
@@ -25,10 +39,10 @@ TEST_F(ProcessInfoTest, ChildKnowsItselfAndItsParent) {
   mproc::Process p([parent] {
     const auto me = mproc::current_process();
     const auto dad = mproc::parent_process();
-    if (me.name() != "tester" || me.pid() != ::getpid()) return 1;
-    if (!dad || dad->pid() != parent || dad->name() != "MainProcess") return 2;
-    if (!dad->is_alive()) return 3;
-    return 0;
+    if (me.name() != "tester" || me.pid() != ::getpid()) throw mproc::SystemExit(1);
+    if (!dad || dad->pid() != parent || dad->name() != "MainProcess") throw mproc::SystemExit(2);
+    if (!dad->is_alive()) throw mproc::SystemExit(3);
+    return;
   });
   p.set_name("tester");
   p.start();
@@ -41,7 +55,7 @@ TEST_F(ProcessInfoTest, ChildNamesNestTheIdentity) {
     mproc::Process inner([] {});
     const std::string expected = mproc::current_process().name() + ":";
     const bool nested = inner.name().rfind(expected, 0) == 0;
-    return nested ? 0 : 1;
+    throw mproc::SystemExit(nested ? 0 : 1);
   });
   p.start();
   p.join();

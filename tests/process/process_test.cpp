@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
 
@@ -89,7 +91,7 @@ TEST_F(ProcessTest, LambdaWithCapturesRunsInTheChild) {
 }
 
 TEST_F(ProcessTest, ArgumentsAreCopiedIntoTheTarget) {
-  Process p([](int a, const std::string& b) { return a + static_cast<int>(b.size()); }, 3,
+  Process p([](int a, const std::string& b) { throw mproc::SystemExit(a + static_cast<int>(b.size())); }, 3,
             std::string("four"));
   p.start();
   p.join();
@@ -98,15 +100,26 @@ TEST_F(ProcessTest, ArgumentsAreCopiedIntoTheTarget) {
 
 TEST_F(ProcessTest, ExitCodes) {
   Process zero([] {});
-  Process seven([] { return 7; });
+  // As Python: a returned value is ignored (exit code 0, even for 256 or a non-int).
+  Process returns_seven([] { return 7; });
+  Process returns_256([] { return 256; });
+  Process returns_data([] { return std::string("data"); });
+  Process system_exit_300([] { throw mproc::SystemExit(300); });
   Process system_exit([] { throw mproc::SystemExit(3); });
   Process exception([] { throw std::runtime_error("boom"); });
   Process not_std([] { throw 42; });
   Process exits([]() -> int { ::_exit(9); });
-  for (Process* p : {&zero, &seven, &system_exit, &exception, &not_std, &exits}) p->start();
-  for (Process* p : {&zero, &seven, &system_exit, &exception, &not_std, &exits}) p->join();
+  for (Process* p : {&zero, &returns_seven, &returns_256, &returns_data, &system_exit_300,
+                     &system_exit, &exception, &not_std, &exits})
+    p->start();
+  for (Process* p : {&zero, &returns_seven, &returns_256, &returns_data, &system_exit_300,
+                     &system_exit, &exception, &not_std, &exits})
+    p->join();
   EXPECT_EQ(zero.exitcode(), 0);
-  EXPECT_EQ(seven.exitcode(), 7);
+  EXPECT_EQ(returns_seven.exitcode(), 0);
+  EXPECT_EQ(returns_256.exitcode(), 0);
+  EXPECT_EQ(returns_data.exitcode(), 0);
+  EXPECT_EQ(system_exit_300.exitcode(), 300 & 0xff);  // as _exit: the low 8 bits
   EXPECT_EQ(system_exit.exitcode(), 3);
   EXPECT_EQ(exception.exitcode(), 1);
   EXPECT_EQ(not_std.exitcode(), 1);
@@ -214,36 +227,58 @@ TEST_F(ProcessTest, HundredChildrenTerminatedAndKilledLeaveNoZombie) {
   // The fixture's TearDown checks that no child (zombie or running) and no fd is left.
 }
 
-TEST_F(ProcessTest, DestroyingARunningProcessStopsAndReapsIt) {
+// Python's semantics: dropping the Process object does not stop the child; the library still
+// reaps it once it has ended (here at active_children(), as Python's _cleanup does).
+TEST_F(ProcessTest, DroppingARunningProcessDetachesItAndTheLibraryReapsIt) {
   Gate gate;
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
   pid_t pid = 0;
   {
-    Process p([&] { gate.wait_in_child(); });
+    Process p([&] {
+      gate.wait_in_child();
+      EXPECT_EQ(::write(out[1], "ran on", 6), 6);
+    });
     p.start();
     pid = *p.pid();
   }
-  // Reaped: the pid is no longer our child (waitpid says ECHILD).
+  ::close(out[1]);
+  // Still running, still listed among our children.
+  const auto running = mproc::active_children();
+  ASSERT_EQ(running.size(), 1u);
+  EXPECT_EQ(running[0].pid(), pid);
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  ASSERT_GE(pidfd, 0);
+  gate.open_all();
+  char buf[16] = {};
+  ASSERT_EQ(::read(out[0], buf, sizeof buf), 6) << "the dropped child was stopped";
+  EXPECT_EQ(std::string(buf, 6), "ran on");
+  ::close(out[0]);
+  pollfd ended{pidfd, POLLIN, 0};
+  ASSERT_EQ(::poll(&ended, 1, 30'000), 1);  // the child has exited (a zombie until reaped)
+  ::close(pidfd);
+  EXPECT_TRUE(mproc::active_children().empty());
+  // Reaped by the library: no longer our child.
   EXPECT_EQ(::waitpid(pid, nullptr, WNOHANG), -1);
   EXPECT_EQ(errno, ECHILD);
 }
 
-TEST_F(ProcessTest, DestroyingAChildThatIgnoresSigtermFallsBackToSigkill) {
-  int ready[2];
-  ASSERT_EQ(::pipe2(ready, O_CLOEXEC), 0);
+TEST_F(ProcessTest, MoveAssigningOverARunningProcessDetachesIt) {
   Gate gate;
-  {
-    Process p([&] {
-      ::signal(SIGTERM, SIG_IGN);  // in the child only
-      EXPECT_EQ(::write(ready[1], "r", 1), 1);
-      gate.wait_in_child();
-    });
-    p.start();
-    ::close(ready[1]);
-    char c;
-    ASSERT_EQ(::read(ready[0], &c, 1), 1);
-    ::close(ready[0]);
-  }
-  EXPECT_FALSE(mproc::test::has_children());
+  Process p([&] { gate.wait_in_child(); });
+  p.start();
+  const pid_t pid = *p.pid();
+  p = Process([] {});
+  ASSERT_EQ(mproc::active_children().size(), 1u);
+  EXPECT_EQ(mproc::active_children()[0].pid(), pid);
+  gate.open_all();
+  // Wait for its end through a pidfd of our own, then let the library reap it.
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  ASSERT_GE(pidfd, 0);
+  pollfd ended{pidfd, POLLIN, 0};
+  ASSERT_EQ(::poll(&ended, 1, 30'000), 1);
+  ::close(pidfd);
+  EXPECT_TRUE(mproc::active_children().empty());
 }
 
 TEST_F(ProcessTest, ChildDoesNotInheritTheParentsPidfds) {
@@ -251,7 +286,7 @@ TEST_F(ProcessTest, ChildDoesNotInheritTheParentsPidfds) {
   first.start();
   first.join();
   const int sibling_fd = first.sentinel();  // still open: first is not closed
-  Process second([sibling_fd] { return ::fcntl(sibling_fd, F_GETFD) == -1 ? 0 : 1; });
+  Process second([sibling_fd] { throw mproc::SystemExit(::fcntl(sibling_fd, F_GETFD) == -1 ? 0 : 1); });
   second.start();
   second.join();
   EXPECT_EQ(second.exitcode(), 0) << "the child could see its sibling's pidfd";
@@ -292,10 +327,10 @@ TEST_F(ProcessTest, ADaemonMayNotHaveChildren) {
     try {
       grandchild.start();
     } catch (const mproc::Error& e) {
-      return e.code() == errc::bad_state ? 0 : 2;
+      throw mproc::SystemExit(e.code() == errc::bad_state ? 0 : 2);
     }
     grandchild.join();
-    return 1;
+    throw mproc::SystemExit(1);
   });
   p.set_daemon(true);
   p.start();
@@ -318,10 +353,10 @@ TEST_F(ProcessTest, MovedProcessKeepsItsChild) {
 
 TEST_F(ProcessTest, ChildOfChildIsReapedByTheChild) {
   Process p([] {
-    Process inner([] { return 4; });
+    Process inner([] { throw mproc::SystemExit(4); });
     inner.start();
     inner.join();
-    return *inner.exitcode() == 4 ? 0 : 1;
+    throw mproc::SystemExit(*inner.exitcode() == 4 ? 0 : 1);
   });
   p.start();
   p.join();
@@ -343,7 +378,7 @@ TEST_F(ProcessTest, StartFlushesTheParentsStdioSoTheChildDoesNotRepeatIt) {
     Process child([] { std::printf("child line\n"); });
     child.start();
     child.join();
-    return 0;
+    return;
   });
   parent.start();
   ::close(out[1]);

@@ -28,7 +28,7 @@ TEST_F(SharedCtypesTest, FourProcessesCountUnderTheValuesLock) {
         std::lock_guard guard(counter);
         ++*counter.get_obj();
       }
-      return 0;
+      return;
     });
     workers.back().start();
   }
@@ -53,7 +53,7 @@ TEST_F(SharedCtypesTest, AProcessStartedEarlierAttachesValueAndArrayByHandle) {
       ++v.get_obj()->y;
     }
     to_parent.send(ok ? "ok" : "bad");
-    return ok ? 0 : 1;
+    throw mproc::SystemExit(ok ? 0 : 1);
   });
   child.start();
   Value<Point> v(Point{1.5, 7});
@@ -67,6 +67,40 @@ TEST_F(SharedCtypesTest, AProcessStartedEarlierAttachesValueAndArrayByHandle) {
   EXPECT_EQ(v.get().x, 2.5);
   EXPECT_EQ(v.get().y, 9);
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i], init[i] + 1);
+}
+
+TEST_F(SharedCtypesTest, ArraysFromAListOrAnyRange) {
+  Array<int> listed{1, 2, 3};  // Python's Array('i', [1, 2, 3])
+  EXPECT_EQ(listed.size(), 3u);
+  EXPECT_EQ(listed.get(2), 3);
+  EXPECT_TRUE(listed.has_lock());
+  Array<int> sized(4);  // parentheses: a size, as before
+  EXPECT_EQ(sized.size(), 4u);
+  EXPECT_EQ(sized.get(3), 0);
+  const std::vector<int> init{5, 6, 7, 8};
+  Array<int> from_vector(init);  // no std::span cast, so no most-vexing parse
+  EXPECT_EQ(from_vector.size(), 4u);
+  EXPECT_EQ(from_vector.get(0), 5);
+  Array<int> from_temporary(std::vector<int>{9, 10}, false);
+  EXPECT_FALSE(from_temporary.has_lock());
+  EXPECT_EQ(from_temporary.get(1), 10);
+  Array<double> from_view(std::views::iota(0, 5));  // a lazy range of another element type
+  EXPECT_EQ(from_view.size(), 5u);
+  EXPECT_EQ(from_view.get(4), 4.0);
+  RawArray<int> raw{1, 2};
+  EXPECT_FALSE(raw.has_lock());
+  EXPECT_EQ(raw.get(1), 2);
+  RawArray<int> raw_from_vector(init);
+  EXPECT_EQ(raw_from_vector.size(), 4u);
+  Array<int> empty(std::vector<int>{});
+  EXPECT_EQ(empty.size(), 0u);
+  // A child sees the copied elements.
+  Process child([&] {
+    if (from_vector.get(3) != 8 || listed.get(0) != 1) throw mproc::SystemExit(1);
+  });
+  child.start();
+  child.join();
+  EXPECT_EQ(child.exitcode(), 0);
 }
 
 TEST_F(SharedCtypesTest, RawVersionsHaveNoLock) {
@@ -123,7 +157,7 @@ TEST_F(SharedCtypesTest, AHolderThatDiesLeavesTheLockRecoverable) {
     *v.get_obj() = 99;
     to_parent.send("held");
     for (;;) ::pause();
-    return 0;
+    return;
   });
   holder.start();
   ASSERT_EQ(to_parent.receive(), "held");

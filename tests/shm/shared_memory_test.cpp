@@ -42,7 +42,7 @@ TEST_F(SharedMemoryTest, AProcessStartedEarlierAttachesByNameAndSeesTheWrites) {
     const bool ok = shm.size() == 8192 && bytes[0] == 0x5a && bytes[8191] == 0xa5;
     bytes[1] = 0x42;  // seen by the parent
     to_parent.send(ok ? "ok" : "bad");
-    return ok ? 0 : 1;
+    throw mproc::SystemExit(ok ? 0 : 1);
   });
   child.start();
   SharedMemory shm(test_shm_name("attach"), true, 8192);
@@ -154,7 +154,7 @@ TEST_F(SharedMemoryTest, ANamedSegmentOfAKilledCreatorIsRemovedByItsTracker) {
     to_parent.send(b.name());
     to_parent.send(std::to_string(detail::shm::tracker_pid()));
     for (;;) ::pause();
-    return 0;
+    return;
   });
   creator.start();
   const std::string generated = to_parent.receive();
@@ -182,7 +182,7 @@ TEST_F(SharedMemoryTest, ACreatorThatExitsWithoutUnlinkLeavesNothing) {
     SharedMemory shm = SharedMemory::create(4096, name);
     shm.close();
     to_parent.send(std::to_string(detail::shm::tracker_pid()));
-    return to_child.receive() == "go" ? 0 : 1;  // the tracker runs until the parent watches it
+    throw mproc::SystemExit(to_child.receive() == "go" ? 0 : 1);  // the tracker runs until the parent watches it
   });
   creator.start();
   const int tracker = pidfd_open(static_cast<pid_t>(std::atol(to_parent.receive().c_str())));
@@ -200,7 +200,7 @@ TEST_F(SharedMemoryTest, AForkedChildDoesNotOwnTheName) {
     static_cast<char*>(shm.buf())[0] = 'c';
     const bool creator = shm.is_creator();
     shm.close();
-    return creator ? 1 : 0;
+    throw mproc::SystemExit(creator ? 1 : 0);
   });
   child.start();
   child.join();

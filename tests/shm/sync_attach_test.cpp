@@ -16,7 +16,7 @@ constexpr Seconds kLong{30};
 // Starts a process that runs body(handle) with the first handle sent to it; returns it started.
 template <class Body>
 Process start_with_handle(const HandlePipe& pipe, Body body) {
-  Process p([&pipe, body] { return body(pipe.receive()); });
+  Process p([&pipe, body] { throw mproc::SystemExit(body(pipe.receive())); });
   p.start();
   return p;
 }

@@ -1,6 +1,9 @@
 #include "support/leak_check.hpp"
 
+#include <mproc/process.hpp>
+
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <dirent.h>
 #include <sys/wait.h>
@@ -31,6 +34,14 @@ void LeakCheckedTest::SetUp() { fds_before_ = open_fds(); }
 
 void LeakCheckedTest::TearDown() {
   EXPECT_FALSE(has_children()) << "the test left a child process (running or zombie)";
+  // A test that failed half-way may have dropped a Process whose child still runs: detached, it
+  // would be joined at exit and hang the whole binary. Kill what is left (our unreaped children,
+  // so their pids cannot have been reused) and let the library reap them.
+  for (const auto& child : mproc::active_children()) ::kill(child.pid(), SIGKILL);
+  while (!mproc::active_children().empty()) {
+    siginfo_t info{};
+    ::waitid(P_ALL, 0, &info, WEXITED | WNOWAIT);  // until one of them has ended
+  }
   const auto fds_after = open_fds();
   for (int fd : fds_after)
     EXPECT_TRUE(fds_before_.count(fd)) << "the test leaked file descriptor " << fd;

@@ -83,7 +83,7 @@ TEST_F(BarrierTest, FourProcessesPassThreeRoundsWithDistinctIndices) {
   };
   std::vector<Process> children;
   for (int i = 0; i < 3; ++i) {
-    children.emplace_back(body);
+    children.emplace_back([&] { throw mproc::SystemExit(body()); });
     children.back().start();
   }
   EXPECT_EQ(body(), 0);
@@ -99,7 +99,7 @@ TEST_F(BarrierTest, AbortBreaksItForWaitersAndLaterCallersUntilReset) {
   Barrier barrier(3);
   std::vector<Process> waiters;
   for (int i = 0; i < 2; ++i) {
-    waiters.emplace_back([&] { return wait_once(barrier); });
+    waiters.emplace_back([&] { throw mproc::SystemExit(wait_once(barrier)); });
     waiters.back().start();
   }
   ASSERT_TRUE(eventually([&] { return barrier.n_waiting() == 2; }));
@@ -114,7 +114,7 @@ TEST_F(BarrierTest, AbortBreaksItForWaitersAndLaterCallersUntilReset) {
   // Usable again for a full round.
   std::vector<Process> again;
   for (int i = 0; i < 2; ++i) {
-    again.emplace_back([&] { return wait_once(barrier); });
+    again.emplace_back([&] { throw mproc::SystemExit(wait_once(barrier)); });
     again.back().start();
   }
   EXPECT_EQ(wait_once(barrier), kPassed);
@@ -123,7 +123,7 @@ TEST_F(BarrierTest, AbortBreaksItForWaitersAndLaterCallersUntilReset) {
 
 TEST_F(BarrierTest, ResetBreaksTheCurrentWaitersAndEmptiesIt) {
   Barrier barrier(3);
-  Process waiter([&] { return wait_once(barrier); });
+  Process waiter([&] { throw mproc::SystemExit(wait_once(barrier)); });
   waiter.start();
   ASSERT_TRUE(eventually([&] { return barrier.n_waiting() == 1; }));
   barrier.reset();
@@ -134,7 +134,7 @@ TEST_F(BarrierTest, ResetBreaksTheCurrentWaitersAndEmptiesIt) {
 
 TEST_F(BarrierTest, ATimeoutBreaksItForEveryone) {
   Barrier barrier(3);
-  Process waiter([&] { return wait_once(barrier); });
+  Process waiter([&] { throw mproc::SystemExit(wait_once(barrier)); });
   waiter.start();
   ASSERT_TRUE(eventually([&] { return barrier.n_waiting() == 1; }));
   EXPECT_EQ(wait_once(barrier, 10ms), kBroken);  // the caller whose timeout expired
@@ -159,7 +159,7 @@ TEST_F(BarrierTest, APartyThatNeverArrivesIsCoveredByTheTimeouts) {
     for (;;) ::pause();
   });
   doomed.start();
-  Process survivor([&] { return wait_once(barrier); });
+  Process survivor([&] { throw mproc::SystemExit(wait_once(barrier)); });
   survivor.start();
   ASSERT_TRUE(started.wait());
   doomed.kill();
@@ -171,7 +171,7 @@ TEST_F(BarrierTest, APartyThatNeverArrivesIsCoveredByTheTimeouts) {
 
 TEST_F(BarrierTest, APartyKilledWhileWaitingStillCountsThenTheNextRoundTimesOut) {
   Barrier barrier(3);
-  Process killed([&] { return wait_once(barrier); });
+  Process killed([&] { throw mproc::SystemExit(wait_once(barrier)); });
   killed.start();
   ASSERT_TRUE(eventually([&] { return barrier.n_waiting() == 1; }));
   killed.kill();
@@ -179,8 +179,8 @@ TEST_F(BarrierTest, APartyKilledWhileWaitingStillCountsThenTheNextRoundTimesOut)
   // Its arrival counts: two more complete the round.
   Process other([&] {
     const int first = wait_once(barrier);
-    if (first != kPassed) return kOther;
-    return wait_once(barrier);  // next round: the dead party is gone
+    if (first != kPassed) throw mproc::SystemExit(kOther);
+    throw mproc::SystemExit(wait_once(barrier));  // next round: the dead party is gone
   });
   other.start();
   EXPECT_EQ(wait_once(barrier), kPassed);
@@ -202,7 +202,7 @@ TEST_F(BarrierTest, AnActionThatThrowsBreaksTheBarrier) {
       return kRanTheAction;  // the last to arrive ran the action and gets its exception
     }
   };
-  Process child(attempt);
+  Process child([&] { throw mproc::SystemExit(attempt()); });
   child.start();
   const int mine = attempt();
   const int theirs = join_code(child);
@@ -217,13 +217,13 @@ TEST_F(BarrierTest, AbortWhileTheActionRunsBreaksTheRound) {
     in_action.notify();
     abort_done.wait();
   });
-  Process child([&] { return wait_once(barrier); });
+  Process child([&] { throw mproc::SystemExit(wait_once(barrier)); });
   child.start();
-  Process aborter([&]() -> int {
-    if (!in_action.wait()) return 1;
+  Process aborter([&]() {
+    if (!in_action.wait()) throw mproc::SystemExit(1);
     barrier.abort();
     abort_done.notify();
-    return 0;
+    return;
   });
   aborter.start();
   const int mine = wait_once(barrier);

@@ -68,11 +68,11 @@ TEST_F(ConditionTest, ProducerAndConsumersAcrossProcesses) {
   constexpr int kItems = 300;
   std::vector<Process> consumers;
   for (int i = 0; i < kConsumers; ++i) {
-    consumers.emplace_back([&]() -> int {
+    consumers.emplace_back([&]() {
       for (;;) {
         std::lock_guard guard(cond);
-        if (!cond.wait_for([&] { return q->items > 0 || q->done; }, kLong)) return 1;
-        if (q->items == 0) return 0;  // done
+        if (!cond.wait_for([&] { return q->items > 0 || q->done; }, kLong)) throw mproc::SystemExit(1);
+        if (q->items == 0) return;  // done
         --q->items;
         ++q->consumed;
       }
@@ -105,14 +105,14 @@ TEST_F(ConditionTest, NotifyOneWakesOneAndNotifyAllWakesTheRest) {
   SharedPage<Counts> counts;
   std::vector<Process> waiters;
   for (int i = 0; i < 3; ++i) {
-    waiters.emplace_back([&]() -> int {
+    waiters.emplace_back([&]() {
       std::lock_guard guard(lock);
       ++counts->ready;
       progress.notify_all();
       const bool notified = go.wait(kLong);
       ++counts->woken;
       progress.notify_all();
-      return notified ? 0 : 1;
+      throw mproc::SystemExit(notified ? 0 : 1);
     });
     waiters.back().start();
   }
@@ -137,13 +137,13 @@ TEST_F(ConditionTest, WaitReleasesAnRLockAtAnyDepthAndRestoresIt) {
   SharedPage<int> flag;
   lock.acquire();
   lock.acquire();
-  Process setter([&]() -> int {
+  Process setter([&]() {
     // Can only get the lock while the parent is inside wait().
-    if (!lock.acquire(true, kLong)) return 1;
+    if (!lock.acquire(true, kLong)) throw mproc::SystemExit(1);
     *flag = 1;
     cond.notify();
     lock.release();
-    return 0;
+    return;
   });
   setter.start();
   EXPECT_TRUE(cond.wait_for([&] { return *flag == 1; }, kLong));

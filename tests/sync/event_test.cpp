@@ -45,7 +45,7 @@ TEST_F(EventTest, SetWakesEveryWaitingProcess) {
   Event event;
   std::vector<Process> waiters;
   for (int i = 0; i < 3; ++i) {
-    waiters.emplace_back([&]() -> int { return event.wait(kLong) && event.is_set() ? 0 : 1; });
+    waiters.emplace_back([&]() { throw mproc::SystemExit(event.wait(kLong) && event.is_set() ? 0 : 1); });
     waiters.back().start();
   }
   for (auto& w : waiters) ASSERT_TRUE(eventually([&] { return sleeping_in_futex(*w.pid()); }));
@@ -55,7 +55,7 @@ TEST_F(EventTest, SetWakesEveryWaitingProcess) {
 
 TEST_F(EventTest, AWaiterWokenBySetReturnsTrueEvenIfClearedAgain) {
   Event event;
-  Process waiter([&]() -> int { return event.wait(kLong) ? 0 : 1; });
+  Process waiter([&]() { throw mproc::SystemExit(event.wait(kLong) ? 0 : 1); });
   waiter.start();
   ASSERT_TRUE(eventually([&] { return sleeping_in_futex(*waiter.pid()); }));
   event.set();
@@ -66,7 +66,7 @@ TEST_F(EventTest, AWaiterWokenBySetReturnsTrueEvenIfClearedAgain) {
 
 TEST_F(EventTest, AWaiterTimesOutWhenNobodySets) {
   Event event;
-  Process waiter([&]() -> int { return event.wait(20ms) ? 1 : 0; });
+  Process waiter([&]() { throw mproc::SystemExit(event.wait(20ms) ? 1 : 0); });
   waiter.start();
   EXPECT_EQ(join_code(waiter), 0);
 }

@@ -119,13 +119,13 @@ TEST_F(LockTest, InvalidTimeoutsAreRejected) {
 TEST_F(LockTest, OtherProcessesFailToAcquireAHeldLockWithinTheirTimeout) {
   Lock lock;
   lock.acquire();
-  Process child([&]() -> int {
-    if (lock.try_lock()) return 1;
-    if (lock.acquire(false)) return 2;
-    if (lock.acquire(true, 20ms)) return 3;
+  Process child([&]() {
+    if (lock.try_lock()) throw mproc::SystemExit(1);
+    if (lock.acquire(false)) throw mproc::SystemExit(2);
+    if (lock.acquire(true, 20ms)) throw mproc::SystemExit(3);
     std::unique_lock guard(lock, std::defer_lock);
-    if (guard.try_lock_for(1ms)) return 4;
-    return 0;
+    if (guard.try_lock_for(1ms)) throw mproc::SystemExit(4);
+    return;
   });
   child.start();
   EXPECT_EQ(join_code(child), 0);
@@ -136,12 +136,12 @@ TEST_F(LockTest, AWaitingProcessGetsTheLockWhenItIsReleased) {
   Lock lock;
   Signal started;
   lock.acquire();
-  Process child([&]() -> int {
+  Process child([&]() {
     started.notify();
-    if (!lock.acquire(true, kLong)) return 1;
-    if (lock.owner_died()) return 2;
+    if (!lock.acquire(true, kLong)) throw mproc::SystemExit(1);
+    if (lock.owner_died()) throw mproc::SystemExit(2);
     lock.release();
-    return 0;
+    return;
   });
   child.start();
   ASSERT_TRUE(started.wait());
@@ -173,11 +173,11 @@ void expect_recovery_after_kill(int depth) {
   EXPECT_FALSE(lock.is_mine());
 
   // The lock is usable again, and the next acquisition is a normal one.
-  Process next([&]() -> int {
-    if (!lock.acquire(true, kLong)) return 1;
+  Process next([&]() {
+    if (!lock.acquire(true, kLong)) throw mproc::SystemExit(1);
     const bool died = lock.owner_died();
     lock.release();
-    return died ? 2 : 0;
+    throw mproc::SystemExit(died ? 2 : 0);
   });
   next.start();
   EXPECT_EQ(join_code(next), 0);
@@ -200,12 +200,12 @@ TEST_F(LockTest, AWaiterIsWokenWhenTheHolderIsKilled) {
   });
   holder.start();
   ASSERT_TRUE(holding.wait());
-  Process waiter([&]() -> int {
+  Process waiter([&]() {
     waiting.notify();
-    if (!lock.acquire(true, kLong)) return 1;
+    if (!lock.acquire(true, kLong)) throw mproc::SystemExit(1);
     const bool died = lock.owner_died();
     lock.release();
-    return died ? 0 : 2;
+    throw mproc::SystemExit(died ? 0 : 2);
   });
   waiter.start();
   ASSERT_TRUE(waiting.wait());
@@ -241,16 +241,16 @@ TEST_F(LockTest, AChildForkedWhileTheParentHoldsTheLockDoesNotHoldIt) {
   Lock lock;
   Signal tried;
   lock.acquire();
-  Process child([&]() -> int {
-    if (lock.is_mine()) return 1;
-    if (lock.try_lock()) return 2;
-    if (error_of([&] { lock.release(); }) != mproc::make_error_code(errc::bad_state)) return 3;
+  Process child([&]() {
+    if (lock.is_mine()) throw mproc::SystemExit(1);
+    if (lock.try_lock()) throw mproc::SystemExit(2);
+    if (error_of([&] { lock.release(); }) != mproc::make_error_code(errc::bad_state)) throw mproc::SystemExit(3);
     tried.notify();
     // Waits until the parent releases it.
-    if (!lock.acquire(true, kLong)) return 4;
-    if (lock.owner_died()) return 5;
+    if (!lock.acquire(true, kLong)) throw mproc::SystemExit(4);
+    if (lock.owner_died()) throw mproc::SystemExit(5);
     lock.release();
-    return 0;
+    return;
   });
   child.start();
   ASSERT_TRUE(tried.wait());
@@ -290,7 +290,7 @@ TEST_F(LockTest, RLockIsRecursive) {
   lock.release();
   lock.release();
   EXPECT_TRUE(lock.is_mine());
-  Process child([&]() -> int { return lock.try_lock() ? 1 : 0; });
+  Process child([&]() { throw mproc::SystemExit(lock.try_lock() ? 1 : 0); });
   child.start();
   EXPECT_EQ(join_code(child), 0);
   lock.release();
@@ -301,8 +301,9 @@ TEST_F(LockTest, RLockIsRecursive) {
 TEST_F(LockTest, RLockReleaseByANonOwnerIsAnError) {
   RLock lock;
   lock.acquire();
-  Process child([&]() -> int {
-    return error_of([&] { lock.release(); }) == mproc::make_error_code(errc::bad_state) ? 0 : 1;
+  Process child([&]() {
+    const bool refused = error_of([&] { lock.release(); }) == mproc::make_error_code(errc::bad_state);
+    throw mproc::SystemExit(refused ? 0 : 1);
   });
   child.start();
   EXPECT_EQ(join_code(child), 0);

@@ -43,13 +43,13 @@ TEST_F(PlacementTest, AProcessAttachesToStateAnotherConstructed) {
   BoundedSemaphore sem(at(*slots, 1, true), 1);
   Barrier barrier(at(*slots, 2, true), 2);
   // The child attaches through its own handles, as a process that did not inherit them would.
-  Process child([&]() -> int {
+  Process child([&]() {
     Event e(at(*slots, 0, false));
     BoundedSemaphore s(at(*slots, 1, false), 1);
     Barrier b(at(*slots, 2, false), 2);
-    if (!s.acquire(false)) return 1;
+    if (!s.acquire(false)) throw mproc::SystemExit(1);
     e.set();
-    return b.wait(kLong) >= 0 ? 0 : 2;
+    throw mproc::SystemExit(b.wait(kLong) >= 0 ? 0 : 2);
   });
   child.start();
   EXPECT_TRUE(event.wait(kLong));
@@ -62,13 +62,13 @@ TEST_F(PlacementTest, ALockAttachedInAChildIsRecoveredWhenTheChildDies) {
   SharedPage<Slots> slots;
   Lock lock(at(*slots, 0, true));
   Condition cond(at(*slots, 1, true), lock);
-  Process child([&]() -> int {
+  Process child([&]() {
     Lock l(at(*slots, 0, false));
     Condition c(at(*slots, 1, false), l);
-    if (!c.acquire(true, kLong)) return 1;
+    if (!c.acquire(true, kLong)) throw mproc::SystemExit(1);
     c.notify();
     ::raise(SIGKILL);  // dies holding the lock
-    return 2;
+    throw mproc::SystemExit(2);
   });
   ASSERT_TRUE(lock.acquire());
   child.start();

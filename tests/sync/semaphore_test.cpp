@@ -71,14 +71,14 @@ TEST_F(SemaphoreTest, BoundedOverReleaseIsAnErrorAndTheValueStays) {
 
 TEST_F(SemaphoreTest, BoundedOverReleaseFromAnotherProcess) {
   BoundedSemaphore sem(1);
-  Process child([&]() -> int {
-    if (!sem.acquire(false)) return 1;
+  Process child([&]() {
+    if (!sem.acquire(false)) throw mproc::SystemExit(1);
     sem.release();
     try {
       sem.release();
-      return 2;
+      throw mproc::SystemExit(2);
     } catch (const mproc::Error& e) {
-      return e.code() == mproc::make_error_code(errc::bad_state) ? 0 : 3;
+      throw mproc::SystemExit(e.code() == mproc::make_error_code(errc::bad_state) ? 0 : 3);
     }
   });
   child.start();
@@ -91,10 +91,10 @@ TEST_F(SemaphoreTest, ReleaseWakesWaitersInOtherProcesses) {
   SharedPage<int> acquired;
   std::vector<Process> waiters;
   for (int i = 0; i < 3; ++i) {
-    waiters.emplace_back([&]() -> int {
-      if (!sem.acquire(true, kLong)) return 1;
+    waiters.emplace_back([&]() {
+      if (!sem.acquire(true, kLong)) throw mproc::SystemExit(1);
       __atomic_fetch_add(&*acquired, 1, __ATOMIC_SEQ_CST);
-      return 0;
+      return;
     });
     waiters.back().start();
   }

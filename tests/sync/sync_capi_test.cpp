@@ -63,9 +63,9 @@ TEST_F(SyncCapiTest, OwnerDeathIsReportedWithTheLockHeld) {
   ASSERT_EQ(mproc_lock_create(&lock), 0);
   ASSERT_EQ(mproc_rlock_create(&rlock), 0);
   Signal holding;
-  Process holder([&]() -> int {
-    if (mproc_lock_acquire(lock, kLongMs) != 0) return 1;
-    if (mproc_rlock_acquire(rlock, kLongMs) != 0 || mproc_rlock_acquire(rlock, 0) != 0) return 2;
+  Process holder([&]() {
+    if (mproc_lock_acquire(lock, kLongMs) != 0) throw mproc::SystemExit(1);
+    if (mproc_rlock_acquire(rlock, kLongMs) != 0 || mproc_rlock_acquire(rlock, 0) != 0) throw mproc::SystemExit(2);
     holding.notify();
     for (;;) ::pause();
   });
@@ -123,7 +123,7 @@ TEST_F(SyncCapiTest, SemaphoreCountsAndBounds) {
 TEST_F(SyncCapiTest, SemaphoreAcrossProcesses) {
   mproc_semaphore_t* sem = nullptr;
   ASSERT_EQ(mproc_semaphore_create(0, 0, &sem), 0);
-  Process child([&]() -> int { return mproc_semaphore_acquire(sem, kLongMs) == 0 ? 0 : 1; });
+  Process child([&]() { throw mproc::SystemExit(mproc_semaphore_acquire(sem, kLongMs) == 0 ? 0 : 1); });
   child.start();
   EXPECT_EQ(mproc_semaphore_release(sem), 0);
   EXPECT_EQ(join_code(child), 0);
@@ -136,7 +136,7 @@ TEST_F(SyncCapiTest, EventSetClearWait) {
   ASSERT_EQ(mproc_event_create(&event), 0);
   EXPECT_EQ(mproc_event_is_set(event), 0);
   EXPECT_EQ(mproc_event_wait(event, 0), MPROC_ETIMEDOUT);
-  Process setter([&] { return mproc_event_set(event); });
+  Process setter([&] { throw mproc::SystemExit(mproc_event_set(event)); });
   setter.start();
   EXPECT_EQ(mproc_event_wait(event, kLongMs), 0);
   EXPECT_EQ(join_code(setter), 0);
@@ -170,11 +170,11 @@ TEST_F(SyncCapiTest, ConditionOverALockAcrossProcesses) {
   EXPECT_EQ(mproc_condition_wait(cond, 1), MPROC_ETIMEDOUT);
   EXPECT_EQ(mproc_condition_wait_for(cond, flag_is_set, &*flag, 1), MPROC_ETIMEDOUT);
   EXPECT_EQ(mproc_condition_wait_for(cond, nullptr, nullptr, 1), -EINVAL);
-  Process setter([&]() -> int {
-    if (mproc_condition_acquire(cond, kLongMs) != 0) return 1;
+  Process setter([&]() {
+    if (mproc_condition_acquire(cond, kLongMs) != 0) throw mproc::SystemExit(1);
     flag->value = 1;
-    if (mproc_condition_notify(cond, 1) != 0) return 2;
-    return mproc_condition_release(cond) == 0 ? 0 : 3;
+    if (mproc_condition_notify(cond, 1) != 0) throw mproc::SystemExit(2);
+    throw mproc::SystemExit(mproc_condition_release(cond) == 0 ? 0 : 3);
   });
   setter.start();
   EXPECT_EQ(mproc_condition_wait_for(cond, flag_is_set, &*flag, kLongMs), 0);
@@ -214,7 +214,7 @@ TEST_F(SyncCapiTest, BarrierRoundAbortReset) {
   EXPECT_EQ(mproc_barrier_parties(barrier), 2);
   EXPECT_EQ(mproc_barrier_n_waiting(barrier), 0);
   EXPECT_EQ(mproc_barrier_broken(barrier), 0);
-  Process other([&] { return mproc_barrier_wait(barrier, kLongMs); });
+  Process other([&] { throw mproc::SystemExit(mproc_barrier_wait(barrier, kLongMs)); });
   other.start();
   const int mine = mproc_barrier_wait(barrier, kLongMs);
   const int theirs = join_code(other);

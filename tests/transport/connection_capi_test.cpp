@@ -193,6 +193,26 @@ TEST_F(ConnectionCapiTest, WrongAndDestroyedHandles) {
   EXPECT_EQ(mproc_connection_destroy(a), 0);
 }
 
+TEST_F(ConnectionCapiTest, ClosedReadableWritableQueries) {
+  CPipe duplex;
+  EXPECT_EQ(mproc_connection_closed(duplex.a), 0);
+  EXPECT_EQ(mproc_connection_readable(duplex.a), 1);
+  EXPECT_EQ(mproc_connection_writable(duplex.a), 1);
+  CPipe one_way(0);  // a receives, b sends
+  EXPECT_EQ(mproc_connection_readable(one_way.a), 1);
+  EXPECT_EQ(mproc_connection_writable(one_way.a), 0);
+  EXPECT_EQ(mproc_connection_readable(one_way.b), 0);
+  EXPECT_EQ(mproc_connection_writable(one_way.b), 1);
+  ASSERT_EQ(mproc_connection_close(duplex.a), 0);
+  EXPECT_EQ(mproc_connection_closed(duplex.a), 1);
+  EXPECT_EQ(mproc_connection_readable(duplex.a), 0);
+  EXPECT_EQ(mproc_connection_writable(duplex.a), 0);
+  EXPECT_EQ(mproc_connection_closed(nullptr), MPROC_EBADHANDLE);
+  EXPECT_NE(last_error().find("mproc_connection_closed"), std::string::npos) << last_error();
+  EXPECT_EQ(mproc_connection_readable(nullptr), MPROC_EBADHANDLE);
+  EXPECT_EQ(mproc_connection_writable(nullptr), MPROC_EBADHANDLE);
+}
+
 TEST_F(ConnectionCapiTest, AClosedConnection) {
   CPipe p;
   ASSERT_EQ(mproc_connection_close(p.a), 0);

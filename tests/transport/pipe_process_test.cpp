@@ -36,7 +36,7 @@ TEST_F(PipeProcessTest, PingPong) {
   Process child([&, &c = child_end] {
     for (;;) {
       const auto n = c.recv<std::int64_t>();
-      if (n < 0) return 0;
+      if (n < 0) return;
       c.send(n + 1);
     }
   });
@@ -62,10 +62,10 @@ TEST_F(PipeProcessTest, MessagesOfEverySizeGoBothWays) {
     for (std::size_t i = 0; i < sizes.size(); ++i) {
       const std::string message = c.recv_bytes();
       if (message.size() != sizes[i] || !matches_pattern(message.data(), message.size(), 10))
-        return 1 + static_cast<int>(i);
+        throw mproc::SystemExit(1 + static_cast<int>(i));
       c.send_bytes(pattern(sizes[i], 20));
     }
-    return 0;
+    return;
   });
   child.start();
   child_end.close();
@@ -195,9 +195,9 @@ TEST_F(PipeProcessTest, ABlockedReceiverSeesEndOfFileWhenTheSenderDiesMidMessage
     const std::uint64_t header = 1 << 20;
     std::memcpy(record, &header, sizeof header);
     std::memset(record + 8, 'p', 1000);
-    if (::send(c.fileno(), record, sizeof record, MSG_NOSIGNAL) != sizeof record) return 1;
+    if (::send(c.fileno(), record, sizeof record, MSG_NOSIGNAL) != sizeof record) throw mproc::SystemExit(1);
     ::raise(SIGKILL);
-    return 2;
+    throw mproc::SystemExit(2);
   });
   child.start();
   child_end.close();
@@ -266,9 +266,9 @@ TEST_F(PipeProcessTest, SignalsDuringABlockingRecvDoNotSurfaceAsEINTR) {
     // Blocks while the signals arrive; any EINTR would throw and fail the child.
     const std::string small = c.recv_bytes();
     const std::string big = c.recv_bytes();
-    return small == "go" && big.size() == (8u << 20) && matches_pattern(big.data(), big.size(), 5)
+    throw mproc::SystemExit(small == "go" && big.size() == (8u << 20) && matches_pattern(big.data(), big.size(), 5)
                ? 0
-               : 1;
+               : 1);
   });
   child.start();
   child_end.close();
@@ -286,7 +286,7 @@ TEST_F(PipeProcessTest, SignalsDuringABlockingSendDoNotSurfaceAsEINTR) {
   Process child([&, &c = child_end] {
     start_signal_storm();
     c.send_bytes(pattern(16 << 20, 6));  // blocks while the parent is not reading
-    return 0;
+    return;
   });
   child.start();
   child_end.close();
@@ -308,13 +308,13 @@ TEST_F(PipeProcessTest, TimeoutsExpireDespiteAStormOfSignals) {
   Process child([&, &c = child_end] {
     start_signal_storm();
     char buffer[16];
-    if (c.recv_bytes(50ms).has_value()) return 1;
-    if (c.recv_bytes_into(buffer, sizeof buffer, 50ms).has_value()) return 2;
-    if (c.recv<int>(50ms).has_value()) return 3;
-    if (c.poll(50ms)) return 4;
-    if (!mproc::wait({c}, 50ms).empty()) return 5;
+    if (c.recv_bytes(50ms).has_value()) throw mproc::SystemExit(1);
+    if (c.recv_bytes_into(buffer, sizeof buffer, 50ms).has_value()) throw mproc::SystemExit(2);
+    if (c.recv<int>(50ms).has_value()) throw mproc::SystemExit(3);
+    if (c.poll(50ms)) throw mproc::SystemExit(4);
+    if (!mproc::wait({c}, 50ms).empty()) throw mproc::SystemExit(5);
     c.send_bytes("done");
-    return 0;
+    return;
   });
   child.start();
   child_end.close();
@@ -384,7 +384,7 @@ TEST_F(PipeProcessTest, AGrandchildUsesAnInheritedEnd) {
     Process grandchild([&] { c.send_bytes("from the grandchild " + std::to_string(::getpid())); });
     grandchild.start();
     grandchild.join();
-    return *grandchild.exitcode();
+    throw mproc::SystemExit(*grandchild.exitcode());
   });
   child.start();
   child_end.close();
@@ -403,9 +403,9 @@ TEST_F(PipeProcessTest, AOneWayPipeBetweenProcesses) {
     try {
       w.recv_bytes();
     } catch (const mproc::Error& e) {
-      return e.code() == mproc::make_error_code(errc::bad_state) ? 0 : 2;
+      throw mproc::SystemExit(e.code() == mproc::make_error_code(errc::bad_state) ? 0 : 2);
     }
-    return 1;
+    throw mproc::SystemExit(1);
   });
   child.start();
   writer.close();

@@ -206,13 +206,13 @@ TEST_F(QueueKill, RandomSigkillsOfProducersAndConsumersLoseAndTearNothing) {
   std::uint32_t next_producer = 0, next_consumer = 0;
   auto start_producer = [&] {
     const std::uint32_t id = next_producer++;
-    auto p = std::make_unique<Process>([&q, &s, id] { return run_producer(q, s, id); });
+    auto p = std::make_unique<Process>([&q, &s, id] { throw mproc::SystemExit(run_producer(q, s, id)); });
     p->start();
     return std::make_pair(id, std::move(p));
   };
   auto start_consumer = [&] {
     const std::uint32_t id = next_consumer++;
-    auto p = std::make_unique<Process>([&q, &s, id] { return run_consumer(q, s, id); });
+    auto p = std::make_unique<Process>([&q, &s, id] { throw mproc::SystemExit(run_consumer(q, s, id)); });
     p->start();
     return std::make_pair(id, std::move(p));
   };

@@ -41,7 +41,7 @@ TEST_F(QueueProcess, AnInheritedQueueCarriesMessagesInOrder) {
   auto child = spawn([&q] {
     for (int i = 0; i < 20000; ++i) q.put(i);
     q.put(std::string(3000, 'x'));  // larger than what is left after a few ints: waits for room
-    return 0;
+    return;
   });
   for (int i = 0; i < 20000; ++i) ASSERT_EQ(q.get<int>(true, 30s), i);
   EXPECT_EQ(q.get<std::string>(true, 30s), std::string(3000, 'x'));
@@ -55,7 +55,7 @@ TEST_F(QueueProcess, AConsumerProcessWaitsForTheProducer) {
     consumer_started.open();
     // Blocks (spins, then sleeps on the futex) until the parent puts.
     const auto s = q.get<std::string>(true, 60s);
-    return s == "wake up" ? 0 : 1;
+    throw mproc::SystemExit(s == "wake up" ? 0 : 1);
   });
   ASSERT_TRUE(consumer_started.wait());
   q.put(std::string("wake up"));
@@ -88,7 +88,7 @@ TEST_F(QueueProcess, ManyProducersAndConsumersDeliverEveryMessageExactlyOnce) {
       Log& log = logs[c];
       for (;;) {
         const auto m = q.get<Message>(true, 60s);
-        if (m.producer == UINT32_MAX) return 0;
+        if (m.producer == UINT32_MAX) return;
         if (m.check != check_of(m.producer, m.seq)) ++log.bad;
         log.entries[log.count.load(std::memory_order_relaxed)] =
             (std::uint64_t{m.producer} << 32) | m.seq;
@@ -98,7 +98,7 @@ TEST_F(QueueProcess, ManyProducersAndConsumersDeliverEveryMessageExactlyOnce) {
   for (std::uint32_t p = 0; p < kProducers; ++p)
     producers.push_back(spawn([&, p] {
       for (std::uint32_t i = 0; i < kEach; ++i) q.put(Message{p, i, check_of(p, i)});
-      return 0;
+      return;
     }));
   for (auto& p : producers) expect_exit_zero(*p);
   for (std::uint32_t c = 0; c < kConsumers; ++c) q.put(Message{UINT32_MAX, 0, 0});
@@ -131,13 +131,13 @@ TEST_F(QueueProcess, AProcessStartedBeforeTheQueueAttachesByHandle) {
   auto child = spawn([&] {
     // This process exists before the queue does: it learns the handle over a pipe.
     const auto handle = handle_ready.wait();
-    if (!handle) return 10;
+    if (!handle) throw mproc::SystemExit(10);
     Queue mine = Queue::attach(*handle);
     attached.open();
     for (int i = 0; i < 1000; ++i)
-      if (mine.get<int>(true, 30s) != i) return 11;
+      if (mine.get<int>(true, 30s) != i) throw mproc::SystemExit(11);
     mine.put(std::string("reply from the attached process"));
-    return 0;
+    return;
   });
   q = std::make_unique<Queue>(QueueOptions{0, 1024});
   handle_ready.open(q->handle());
@@ -154,7 +154,7 @@ TEST_F(QueueProcess, AProducerBlockedOnAFullQueueResumesWhenAnotherProcessMakesR
     for (int i = 0; i < 3; ++i) q.put(i);
     filled.open();
     for (int i = 3; i < 500; ++i) q.put(i, true, 60s);  // each waits for the parent's get
-    return 0;
+    return;
   });
   ASSERT_TRUE(filled.wait());
   for (int i = 0; i < 500; ++i) ASSERT_EQ(q.get<int>(true, 30s), i);
@@ -175,7 +175,7 @@ TEST_F(QueueProcess, JoinableQueueJoinWaitsForTaskDoneInOtherProcesses) {
         try {
           v = q.get_nowait<int>();
         } catch (const Error& e) {
-          return e.code() == make_error_code(errc::empty) ? 0 : 1;
+          throw mproc::SystemExit(e.code() == make_error_code(errc::empty) ? 0 : 1);
         }
         sum->fetch_add(v);
         q.task_done();
@@ -216,11 +216,11 @@ TEST_F(QueueProcess, SimpleQueuePutBlocksWhenItsBytesAreFull) {
   SimpleQueue q(256);
   Gate consumer_may_start;
   auto child = spawn([&] {
-    if (!consumer_may_start.wait()) return 10;
+    if (!consumer_may_start.wait()) throw mproc::SystemExit(10);
     for (int i = 0; i < 300; ++i)
       if (q.get<std::string>(true, 30s) != std::string(40, static_cast<char>('a' + i % 26)))
-        return 11;
-    return 0;
+        throw mproc::SystemExit(11);
+    return;
   });
   // 300 messages of 48 bytes each through a 256-byte ring: most puts wait for the consumer.
   for (int i = 0; i < 300; ++i) {
@@ -243,7 +243,7 @@ TEST_F(QueueProcess, AQueueCreatedInAChildIsRemovedWhenItIsDestroyedThere) {
       j.put(2);
       s.put(3);
     }
-    return shm_entries_of(::getpid()).empty() ? 0 : 1;
+    throw mproc::SystemExit(shm_entries_of(::getpid()).empty() ? 0 : 1);
   });
   child_pid = *child->pid();
   expect_exit_zero(*child);

@@ -102,7 +102,7 @@ TEST_F(WaitTest, HundredsOfConnectionsAndSentinels) {
     gate.wait();  // stay alive until the parent has seen everything
   });
   Process quick1([] {});
-  Process quick2([] { return 3; });
+  Process quick2([] { throw mproc::SystemExit(3); });
   talker.start();
   quick1.start();
   quick2.start();

@@ -25,7 +25,7 @@ class Worker : public mproc::Process {
 }  // namespace
 
 int main() {
-  mproc::Process process([](int code) { return code; }, 7);
+  mproc::Process process([](int code) { throw mproc::SystemExit(code); }, 7);
   process.start();
   CHECK(process.join(mproc::Seconds(60)));
   CHECK(process.exitcode() == 7);

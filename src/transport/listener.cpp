@@ -1,0 +1,255 @@
+// Listener / client over AF_UNIX SOCK_SEQPACKET sockets, and Python's challenge-response
+// handshake (multiprocessing.connection.deliver_challenge / answer_challenge, Python 3.12's
+// "{sha256}" form) on top of Connection messages.
+#include <mproc/listener.hpp>
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/deadline.hpp"
+#include "transport/connection_state.hpp"
+#include "transport/hmac.hpp"
+
+namespace mproc {
+namespace {
+
+constexpr std::string_view kChallenge = "#CHALLENGE#";
+constexpr std::string_view kWelcome = "#WELCOME#";
+constexpr std::string_view kFailure = "#FAILURE#";
+constexpr std::string_view kDigestPrefix = "{sha256}";
+constexpr std::size_t kRandomLength = 40;     // Python's MESSAGE_LENGTH
+constexpr std::size_t kMaxHandshakeMessage = 256;  // as Python's recv_bytes(256)
+// A peer that connects and then says nothing must not hold accept() forever.
+constexpr Seconds kHandshakeTimeout{30.0};
+
+[[noreturn]] void refuse(const std::string& why) {
+  throw Error(errc::authentication, why);
+}
+
+std::string handshake_recv(Connection& connection, const char* step) {
+  std::optional<std::string> message;
+  try {
+    message = connection.recv_bytes(kHandshakeTimeout, kMaxHandshakeMessage);
+  } catch (const BufferTooShort&) {
+    refuse(std::string(step) + ": the peer sent a message too long for the handshake");
+  } catch (const Error& e) {
+    if (e.code() == make_error_code(errc::end_of_file))
+      refuse(std::string(step) + ": the peer closed the connection during authentication");
+    throw;
+  }
+  if (!message)
+    refuse(std::string(step) + ": no answer within " +
+           std::to_string(static_cast<int>(kHandshakeTimeout.count())) + " s");
+  return std::move(*message);
+}
+
+// The response Python's _create_response gives for a "{sha256}..." challenge.
+std::string response_to(std::string_view authkey, std::string_view challenge) {
+  return std::string(kDigestPrefix) + detail::hmac_sha256(authkey, challenge);
+}
+
+// Fills a sockaddr_un for `address` (a path, or an abstract name starting with '\0') and returns
+// its length. Errors: EINVAL.
+socklen_t unix_address(const std::string& address, sockaddr_un& out, const char* op) {
+  out = {};
+  out.sun_family = AF_UNIX;
+  const bool abstract = !address.empty() && address[0] == '\0';
+  if (address.empty() || (!abstract && address.find('\0') != std::string::npos))
+    throw_errno(EINVAL, std::string(op) + ": the address must be a path or start with '\\0'");
+  // A path needs its terminating NUL; an abstract name is exactly its bytes.
+  const std::size_t room = sizeof(out.sun_path) - (abstract ? 0 : 1);
+  if (address.size() > room)
+    throw_errno(EINVAL, std::string(op) + ": the address is longer than " +
+                            std::to_string(room) + " bytes");
+  address.copy(out.sun_path, address.size());
+  return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size() +
+                                (abstract ? 0 : 1));
+}
+
+std::string printable(const std::string& address) {
+  if (!address.empty() && address[0] == '\0') return "@" + address.substr(1);
+  return address;
+}
+
+std::string fresh_abstract_name() {
+  static std::atomic<unsigned> counter{0};
+  char name[96];
+  const std::string nonce = detail::random_bytes(6);
+  unsigned long long tail = 0;
+  for (unsigned char c : nonce) tail = (tail << 8) | c;
+  std::snprintf(name, sizeof name, "mproc-listener-%d-%u-%012llx", static_cast<int>(::getpid()),
+                ++counter, tail);
+  return std::string(1, '\0') + name;
+}
+
+int unix_socket(const char* op) {
+  const int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw_errno(errno, std::string(op) + ": socket");
+  return fd;
+}
+
+std::optional<std::string> key_or_none(std::optional<std::string> authkey) {
+  // As Python: an empty key means no authentication.
+  if (authkey && authkey->empty()) return std::nullopt;
+  return authkey;
+}
+
+}  // namespace
+
+void deliver_challenge(Connection& connection, std::string_view authkey) {
+  const std::string challenge = std::string(kDigestPrefix) + detail::random_bytes(kRandomLength);
+  connection.send_bytes(std::string(kChallenge) + challenge);
+  const std::string response = handshake_recv(connection, "deliver_challenge");
+  if (!detail::equal_in_constant_time(response, response_to(authkey, challenge))) {
+    try {
+      connection.send_bytes(kFailure);
+    } catch (const Error&) {
+      // the peer may already be gone; it is refused either way
+    }
+    refuse("deliver_challenge: the digest received was wrong (the peer has another key, or none)");
+  }
+  connection.send_bytes(kWelcome);
+}
+
+void answer_challenge(Connection& connection, std::string_view authkey) {
+  const std::string message = handshake_recv(connection, "answer_challenge");
+  if (message.compare(0, kChallenge.size(), kChallenge) != 0)
+    refuse("answer_challenge: the peer did not send a challenge");
+  const std::string_view challenge = std::string_view(message).substr(kChallenge.size());
+  if (challenge.compare(0, kDigestPrefix.size(), kDigestPrefix) != 0)
+    refuse("answer_challenge: the challenge does not ask for {sha256}");
+  connection.send_bytes(response_to(authkey, challenge));
+  if (handshake_recv(connection, "answer_challenge") != kWelcome)
+    refuse("answer_challenge: the digest sent was rejected (the peer has another key)");
+}
+
+Listener::Listener(std::string address, std::optional<std::string> authkey, int backlog)
+    : address_(std::move(address)), authkey_(key_or_none(std::move(authkey))) {
+  const bool fresh = address_.empty();
+  for (int attempt = 0;; ++attempt) {
+    if (fresh) address_ = fresh_abstract_name();
+    sockaddr_un sa;
+    const socklen_t length = unix_address(address_, sa, "Listener");
+    const int fd = unix_socket("Listener");
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(&sa), length) != 0) {
+      const int bind_errno = errno;
+      ::close(fd);
+      if (fresh && bind_errno == EADDRINUSE && attempt < 16) continue;
+      throw_errno(bind_errno, "Listener: bind to " + printable(address_));
+    }
+    if (::listen(fd, backlog) != 0) {
+      const int listen_errno = errno;
+      ::close(fd);
+      if (address_[0] != '\0') ::unlink(address_.c_str());
+      throw_errno(listen_errno, "Listener: listen on " + printable(address_));
+    }
+    fd_ = fd;
+    owner_ = ::getpid();
+    return;
+  }
+}
+
+Listener::~Listener() { close(); }
+
+Listener::Listener(Listener&& other) noexcept
+    : fd_(other.fd_),
+      address_(std::move(other.address_)),
+      authkey_(std::move(other.authkey_)),
+      owner_(other.owner_) {
+  other.fd_ = -1;
+}
+
+Listener& Listener::operator=(Listener&& other) noexcept {
+  if (this != &other) {
+    close();
+    fd_ = other.fd_;
+    address_ = std::move(other.address_);
+    authkey_ = std::move(other.authkey_);
+    owner_ = other.owner_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+void Listener::close() noexcept {
+  if (fd_ < 0) return;
+  ::close(fd_);
+  fd_ = -1;
+  // The socket file is the creator's: a forked copy closing its inherited descriptor leaves it.
+  if (!address_.empty() && address_[0] != '\0' && owner_ == ::getpid())
+    ::unlink(address_.c_str());
+}
+
+int Listener::fileno() const {
+  if (fd_ < 0) throw Error(errc::closed, "Listener.fileno: the listener is closed");
+  return fd_;
+}
+
+Connection Listener::accept() { return *accept_until(detail::Deadline()); }
+
+std::optional<Connection> Listener::accept(Seconds timeout) {
+  detail::check_timeout(timeout, "Listener.accept");
+  return accept_until(detail::Deadline(timeout));
+}
+
+std::optional<Connection> Listener::accept_until(const detail::Deadline& deadline) {
+  if (fd_ < 0) throw Error(errc::closed, "Listener.accept: the listener is closed");
+  int fd = -1;
+  for (;;) {
+    if (!detail::wait_readable(fd_, deadline)) return std::nullopt;
+    fd = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd >= 0) break;
+    // EAGAIN: another process took it first; ECONNABORTED: the peer gave up. Wait again.
+    if (errno == EINTR || errno == EAGAIN || errno == ECONNABORTED) continue;
+    throw_errno(errno, "Listener.accept: accept4");
+  }
+  // Blocking again: Connection waits with poll where it needs a deadline.
+  if (::fcntl(fd, F_SETFL, 0) != 0) {
+    const int fcntl_errno = errno;
+    ::close(fd);
+    throw_errno(fcntl_errno, "Listener.accept: fcntl");
+  }
+  Connection connection = detail::ConnectionAccess::adopt(fd, true, true);
+  if (authkey_) {
+    // Python's order: the listener challenges first, then answers the client's challenge.
+    deliver_challenge(connection, *authkey_);
+    answer_challenge(connection, *authkey_);
+  }
+  return connection;
+}
+
+Connection client(const std::string& address, std::optional<std::string> authkey) {
+  authkey = key_or_none(std::move(authkey));
+  sockaddr_un sa;
+  const socklen_t length = unix_address(address, sa, "client");
+  const int fd = unix_socket("client");
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), length) != 0) {
+    // connect(2) on a Unix socket completes or fails at once; EINTR cannot leave it half-done
+    // except for a blocked full backlog, where the retry reports EISCONN once it went through.
+    int connect_errno = errno;
+    while (connect_errno == EINTR) {
+      if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), length) == 0 || errno == EISCONN)
+        connect_errno = 0;
+      else
+        connect_errno = errno;
+    }
+    if (connect_errno != 0) {
+      ::close(fd);
+      throw_errno(connect_errno, "client: connect to " + printable(address));
+    }
+  }
+  Connection connection = detail::ConnectionAccess::adopt(fd, true, true);
+  if (authkey) {
+    answer_challenge(connection, *authkey);
+    deliver_challenge(connection, *authkey);
+  }
+  return connection;
+}
+
+}  // namespace mproc
