@@ -25,7 +25,7 @@ int main() {
   mproc::Process clerk([&] {
     for (;;) {
       const auto order = orders.get<Order>();
-      if (order.customer.empty()) return 0;  // the empty order: no more work
+      if (order.customer.empty()) return;  // the empty order: no more work
       replies.put(order.customer + ": " + std::to_string(order.items.size()) + " items, " +
                   std::to_string(order.total));
     }
