@@ -49,6 +49,9 @@ void futex_wake_all(std::atomic<uint32_t>* word) noexcept {
 
 size_t Ring::write_some(const char* data, size_t size) noexcept {
   const uint64_t w = *mine_;
+  // My own index, rewritten by the peer, is corruption too: caught here, before my next store
+  // would hide it.
+  if (write_->value.load(std::memory_order_relaxed) != w) return kCorrupt;
   const uint64_t r = read_->value.load(std::memory_order_acquire);
   const uint64_t used = w - r;  // unsigned: a read index ahead of w wraps to a huge value
   if (used > kRingBytes) return kCorrupt;
@@ -71,6 +74,7 @@ size_t Ring::free_space() const noexcept {
 
 size_t Ring::read_all(std::string& out) {
   const uint64_t r = *mine_;
+  if (read_->value.load(std::memory_order_relaxed) != r) return kCorrupt;  // as in write_some
   const uint64_t w = write_->value.load(std::memory_order_acquire);
   const uint64_t published = w - r;  // unsigned: a write index behind r wraps to a huge value
   if (published > kRingBytes) return kCorrupt;

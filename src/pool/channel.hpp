@@ -60,7 +60,8 @@ struct PoolControl {
 // Trust: the other process may write anything into the shared header, so each side keeps its own
 // index (the producer's write index, the consumer's read index) in private memory (`mine`) and
 // only publishes it to the shared word; the peer's index is loaded once per call and checked
-// (0 <= write - read <= kRingBytes) before any byte is touched. A violation returns kCorrupt:
+// (0 <= write - read <= kRingBytes), and the shared copy of mine compared with my own, before any
+// byte is touched. A violation returns kCorrupt:
 // the peer is not to be trusted any more (nothing outside the ring is ever read or written).
 class Ring {
  public:
