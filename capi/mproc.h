@@ -798,21 +798,24 @@ MPROC_API int mproc_queue_kind(mproc_queue_t *queue);
 /** Puts a copy of data[0, len) (len may be 0; data may then be NULL), waiting up to timeout_ms for
  * room. Errors: MPROC_EBADHANDLE, -EINVAL (data NULL with len > 0; timeout below -1),
  * MPROC_ETOOBIG (longer than the ring can ever hold: see mproc_queue_max_message_size),
- * MPROC_EFULL (no room in time), MPROC_ECLOSED. */
+ * MPROC_EFULL (no room in time), MPROC_ECLOSED, MPROC_ETIMEDOUT (another process held the queue's
+ * lock until the timeout: a stopped one; nothing was put). */
 MPROC_API int mproc_queue_put(mproc_queue_t *queue, const void *data, size_t len,
                               int64_t timeout_ms);
 
 /** Takes the next message, waiting up to timeout_ms. On success *data is a buffer owned by the
  * caller, to release with mproc_buffer_free (never NULL, even for an empty message), and *len its
  * length. Errors: MPROC_EBADHANDLE, -EINVAL (data or len NULL; timeout below -1), MPROC_EEMPTY
- * (nothing in time), MPROC_ECLOSED, -ENOMEM (the message stays in the queue). On failure *data
+ * (nothing in time), MPROC_ECLOSED, -ENOMEM (the message stays in the queue), MPROC_ETIMEDOUT
+ * (another process held the queue's lock until the timeout: nothing was taken). On failure *data
  * and *len are untouched. */
 MPROC_API int mproc_queue_get(mproc_queue_t *queue, int64_t timeout_ms, void **data, size_t *len);
 
 /** Takes the next message into the caller's buffer[0, size) and stores its length in *len. If the
  * message is longer than size, nothing is taken: it stays first in the queue, *len receives its
  * length, and MPROC_ETOOBIG is returned. Errors: MPROC_EBADHANDLE, -EINVAL (len NULL; buffer NULL
- * with size > 0; timeout below -1), MPROC_ETOOBIG, MPROC_EEMPTY, MPROC_ECLOSED. */
+ * with size > 0; timeout below -1), MPROC_ETOOBIG, MPROC_EEMPTY, MPROC_ECLOSED, MPROC_ETIMEDOUT (as
+ * mproc_queue_get). */
 MPROC_API int mproc_queue_get_into(mproc_queue_t *queue, void *buffer, size_t size, size_t *len,
                                    int64_t timeout_ms);
 
