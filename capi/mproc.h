@@ -92,7 +92,8 @@ typedef void (*mproc_log_handler_t)(int level, const char *message, void *user_d
 /** Routes the library's log lines (those at or above mproc_log_get_level()) to `handler` instead of
  * stderr, for a host program's own logger; handler NULL restores stderr. Since: 0.2.
  * Which thread: the handler runs on the thread that logs (the caller of an mproc function, a
- * pool's dispatcher thread, or the main thread of a child process), one line at a time (calls
+ * pool's dispatcher thread, the thread that restarts a killed shared-memory tracker, or the main
+ * thread of a child process), one line at a time (calls
  * never overlap), with the library's log lock held: it must not call mproc_log_set_handler() and
  * should return quickly.
  * Fork-safety: children forked by mproc (processes, pool workers) keep the handler (a fork copies
