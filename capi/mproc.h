@@ -92,7 +92,8 @@ typedef void (*mproc_log_handler_t)(int level, const char *message, void *user_d
 /** Routes the library's log lines (those at or above mproc_log_get_level()) to `handler` instead of
  * stderr, for a host program's own logger; handler NULL restores stderr. Since: 0.2.
  * Which thread: the handler runs on the thread that logs (the caller of an mproc function, a
- * pool's dispatcher thread, or the main thread of a child process), one line at a time (calls
+ * pool's dispatcher thread, the thread that restarts a killed shared-memory tracker, or the main
+ * thread of a child process), one line at a time (calls
  * never overlap), with the library's log lock held: it must not call mproc_log_set_handler() and
  * should return quickly.
  * Fork-safety: children forked by mproc (processes, pool workers) keep the handler (a fork copies
@@ -798,21 +799,24 @@ MPROC_API int mproc_queue_kind(mproc_queue_t *queue);
 /** Puts a copy of data[0, len) (len may be 0; data may then be NULL), waiting up to timeout_ms for
  * room. Errors: MPROC_EBADHANDLE, -EINVAL (data NULL with len > 0; timeout below -1),
  * MPROC_ETOOBIG (longer than the ring can ever hold: see mproc_queue_max_message_size),
- * MPROC_EFULL (no room in time), MPROC_ECLOSED. */
+ * MPROC_EFULL (no room in time), MPROC_ECLOSED, MPROC_ETIMEDOUT (another process held the queue's
+ * lock until the timeout: a stopped one; nothing was put). */
 MPROC_API int mproc_queue_put(mproc_queue_t *queue, const void *data, size_t len,
                               int64_t timeout_ms);
 
 /** Takes the next message, waiting up to timeout_ms. On success *data is a buffer owned by the
  * caller, to release with mproc_buffer_free (never NULL, even for an empty message), and *len its
  * length. Errors: MPROC_EBADHANDLE, -EINVAL (data or len NULL; timeout below -1), MPROC_EEMPTY
- * (nothing in time), MPROC_ECLOSED, -ENOMEM (the message stays in the queue). On failure *data
+ * (nothing in time), MPROC_ECLOSED, -ENOMEM (the message stays in the queue), MPROC_ETIMEDOUT
+ * (another process held the queue's lock until the timeout: nothing was taken). On failure *data
  * and *len are untouched. */
 MPROC_API int mproc_queue_get(mproc_queue_t *queue, int64_t timeout_ms, void **data, size_t *len);
 
 /** Takes the next message into the caller's buffer[0, size) and stores its length in *len. If the
  * message is longer than size, nothing is taken: it stays first in the queue, *len receives its
  * length, and MPROC_ETOOBIG is returned. Errors: MPROC_EBADHANDLE, -EINVAL (len NULL; buffer NULL
- * with size > 0; timeout below -1), MPROC_ETOOBIG, MPROC_EEMPTY, MPROC_ECLOSED. */
+ * with size > 0; timeout below -1), MPROC_ETOOBIG, MPROC_EEMPTY, MPROC_ECLOSED, MPROC_ETIMEDOUT (as
+ * mproc_queue_get). */
 MPROC_API int mproc_queue_get_into(mproc_queue_t *queue, void *buffer, size_t size, size_t *len,
                                    int64_t timeout_ms);
 

@@ -30,7 +30,8 @@ using LogHandler = std::function<void(LogLevel level, std::string_view message)>
 // Routes the library's log lines to `handler` instead of stderr; an empty handler restores stderr.
 // The C ABI's mproc_log_set_handler() is the same for C and FFI callers.
 // Which thread: the handler runs on the thread that logs (the caller of an mproc function, a pool's
-// dispatcher thread, or the main thread of a child process), one line at a time (calls never
+// dispatcher thread, the thread that restarts a killed shared-memory tracker, or the main thread of
+// a child process), one line at a time (calls never
 // overlap), with the library's log lock held: it must not call set_log_handler() itself and should
 // return quickly. An exception it throws is swallowed (that line is lost).
 // Fork-safety: children forked by mproc (Process, pool workers) keep the handler, since a fork

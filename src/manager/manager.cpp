@@ -59,6 +59,16 @@ std::string handle_in(const std::string& value, const char* kind, std::string_vi
   return value.substr(colon + 1);
 }
 
+// `container` with the timeout Manager::set_timeout gave (read under the manager's lock).
+template <class Container, class ManagerImpl>
+Container with_timeout(Container container, ManagerImpl& i) {
+  std::unique_lock lock(i.mutex);
+  const std::optional<Seconds> timeout = i.timeout;
+  lock.unlock();
+  container.set_timeout(timeout);
+  return container;
+}
+
 }  // namespace
 
 Manager::Manager() : impl_(std::make_unique<Impl>()) {
@@ -138,39 +148,16 @@ std::string Manager::keep(const char* kind, std::string_view name, const std::st
 }
 
 BytesDict Manager::bytes_dict(std::string_view name) {
-  BytesDict d = adopt<BytesDict>("dict", name, [] { return BytesDict(); });
-  {
-    Impl& i = impl();
-    std::unique_lock lock(i.mutex);
-    const std::optional<Seconds> timeout = i.timeout;
-    lock.unlock();
-    d.set_timeout(timeout);
-  }
-  return d;
+  return with_timeout(adopt<BytesDict>("dict", name, [] { return BytesDict(); }), impl());
 }
 
 BytesList Manager::bytes_list(std::string_view name) {
-  BytesList l = adopt<BytesList>("list", name, [] { return BytesList(); });
-  {
-    Impl& i = impl();
-    std::unique_lock lock(i.mutex);
-    const std::optional<Seconds> timeout = i.timeout;
-    lock.unlock();
-    l.set_timeout(timeout);
-  }
-  return l;
+  return with_timeout(adopt<BytesList>("list", name, [] { return BytesList(); }), impl());
 }
 
 mproc::Namespace Manager::Namespace(std::string_view name) {
-  mproc::Namespace ns = adopt<mproc::Namespace>("namespace", name, [] { return mproc::Namespace(); });
-  {
-    Impl& i = impl();
-    std::unique_lock lock(i.mutex);
-    const std::optional<Seconds> timeout = i.timeout;
-    lock.unlock();
-    ns.set_timeout(timeout);
-  }
-  return ns;
+  return with_timeout(
+      adopt<mproc::Namespace>("namespace", name, [] { return mproc::Namespace(); }), impl());
 }
 
 void Manager::set_timeout(std::optional<Seconds> timeout) {

@@ -125,6 +125,7 @@ struct Engine::Impl {
   bool schedule();
   void check_deadlines();
   void resolve_failure(Pending& p, std::error_code code, const std::string& message);
+  void count_done(size_t items);
   void shut(bool terminate);
   void wait_replies(int tag, Clock::duration limit);
   void nap(int idle);

@@ -119,7 +119,12 @@ void Engine::Impl::resolve_failure(Pending& p, std::error_code code, const std::
   if (p.deadline != Clock::time_point::max()) --with_deadline;
   p.sink->on_failure(code, message);
   p.sink.reset();
-  const size_t done = completed.fetch_add(p.items) + p.items;
+  count_done(p.items);
+}
+
+// `items` more tasks are resolved: the count, and the caller's progress callback.
+void Engine::Impl::count_done(size_t items) {
+  const size_t done = completed.fetch_add(items) + items;
   if (options.on_progress) {
     try {
       options.on_progress(done);
@@ -147,14 +152,7 @@ void Engine::Impl::on_outcome(size_t target, uint64_t id, uint32_t count, int32_
       --unresolved;
       if (p.deadline != Clock::time_point::max()) --with_deadline;
       p.sink->on_items(data, size, count);
-      const size_t done = completed.fetch_add(p.items) + p.items;
-      if (options.on_progress) {
-        try {
-          options.on_progress(done);
-        } catch (...) {
-          mproc::detail::log_callback_exception("mpi::Pool on_progress threw");
-        }
-      }
+      count_done(p.items);
     } else {
       resolve_failure(p, wire::code_from_wire(code), std::string(data, size));
     }

@@ -3,6 +3,7 @@ imap_unordered / starmap / starmap_async, callbacks, initializer, maxtasksperchi
 raised again with the remote traceback, close / join / terminate, the context manager, and the
 shared objects passed to tasks by pickle."""
 
+import functools
 import os
 import subprocess
 import sys
@@ -21,6 +22,12 @@ def square(x):
 
 def add(a, b):
     return a + b
+
+
+def after(gates, units):
+    """Returns units once the test opens gates[units] (the gate of 1 is open from the start)."""
+    assert gates[units].wait(WAIT), "the test never opened this task's gate"
+    return units
 
 
 def nap(units):
@@ -87,7 +94,18 @@ def test_apply_map_starmap():
 def test_imap_orders():
     with mproc.Pool(3) as pool:
         assert list(pool.imap(nap, [5, 1, 3])) == [5, 1, 3]
-        assert list(pool.imap_unordered(nap, [5, 1, 3])) == [1, 3, 5]
+        # Completion order, made certain: each task waits for the test to open its gate, and the
+        # test opens the next gate only once it has the previous result.
+        gates = {k: mproc.Event() for k in (1, 3, 5)}
+        gates[1].set()
+        it = pool.imap_unordered(functools.partial(after, gates), [5, 1, 3])
+        assert it.next(timeout=WAIT) == 1
+        gates[3].set()
+        assert it.next(timeout=WAIT) == 3
+        gates[5].set()
+        assert it.next(timeout=WAIT) == 5
+        with pytest.raises(StopIteration):
+            next(it)
         assert list(pool.imap(square, range(50), chunksize=7)) == [x * x for x in range(50)]
         assert sorted(pool.imap_unordered(square, range(50), chunksize=7)) == \
             [x * x for x in range(50)]

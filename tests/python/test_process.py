@@ -191,3 +191,37 @@ def test_bad_arguments():
         p.sentinel  # not started
     with pytest.raises(AssertionError):
         p.name = 3
+
+
+def test_a_child_without_a_pidfd_is_not_left_behind(tmp_path):
+    """pidfd_open failing (no descriptor left) makes start() raise, with the child killed and
+    reaped, as the C++ Process does: never a child that nothing watches."""
+    script = tmp_path / "no_pidfd.py"
+    script.write_text(textwrap.dedent("""
+        import errno, os, resource, mproc
+        if __name__ == "__main__":
+            p = mproc.Process(target=os._exit, args=(0,))
+            soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+            held = []
+            try:
+                while True:
+                    held.append(os.dup(0))
+            except OSError:
+                pass
+            try:
+                p.start()
+                print("started")
+            except OSError as e:
+                print("refused", e.errno == errno.EMFILE)
+            for fd in held:
+                os.close(fd)
+            try:
+                print("children left", os.waitpid(-1, os.WNOHANG))
+            except ChildProcessError:
+                print("no child left")
+    """))
+    out = subprocess.run([sys.executable, str(script)], stdout=subprocess.PIPE, check=True,
+                         timeout=WAIT, env=script_env()).stdout.decode()
+    assert "refused True" in out, out
+    assert "no child left" in out, out

@@ -105,3 +105,36 @@ def test_simple_queue():
     assert not q.empty()
     assert q.get() == ("x", 1)
     q.close()
+
+
+def test_a_lock_held_past_the_wait_is_empty_or_full(monkeypatch):
+    """MPROC_ETIMEDOUT from the library (another process held the queue's lock for the whole wait:
+    a stopped process) is Python's queue.Empty / queue.Full, and a blocking call waits on."""
+    import mproc.queues as queues
+    from mproc import _lib
+    q = mproc.Queue(maxsize=1)
+    q.put("x")
+    real_get, real_put = queues._get_into, queues._put
+    held = {"get": 2, "put": 2}  # calls that find the lock held
+
+    def get_into(*args):
+        if held["get"] > 0:
+            held["get"] -= 1
+            return _lib.ETIMEDOUT
+        return real_get(*args)
+
+    def put(*args):
+        if held["put"] > 0:
+            held["put"] -= 1
+            return _lib.ETIMEDOUT
+        return real_put(*args)
+
+    monkeypatch.setattr(queues, "_get_into", get_into)
+    monkeypatch.setattr(queues, "_put", put)
+    with pytest.raises(queue.Empty):
+        q.get_nowait()
+    assert q.get() == "x"  # the second call also finds it held; the third takes the item
+    with pytest.raises(queue.Full):
+        q.put_nowait("y")
+    q.put("y")
+    assert q.get(timeout=WAIT) == "y"

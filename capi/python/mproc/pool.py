@@ -266,8 +266,9 @@ class ApplyResult:
                     return False
                 rc = _future_get(self._future, 0, _byref(out), _byref(length))  # resolved since
             self._outcome = _decode(rc, out.value, length)
-            future, self._future = self._future, None
-        _future_destroy(future)
+        # The future is destroyed with this object (__del__), never here: another thread may be
+        # inside a call on it (a second get(), the callback thread's wait while terminate() fetches
+        # every result), and destroying it under that call would free what the call is using.
         return True
 
     def _finish_callbacks(self):

@@ -114,8 +114,14 @@ class BaseProcess:
                 code = self._bootstrap()
             finally:
                 os._exit(code & 0xFF if code >= 0 else 1)
+        try:
+            self._pidfd = os.pidfd_open(pid)
+        except BaseException:
+            # Without a pidfd the child cannot be watched: do not leave it running untracked.
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            raise
         self._pid = pid
-        self._pidfd = os.pidfd_open(pid)
         _children.add(self)
 
     def _reap(self, block):

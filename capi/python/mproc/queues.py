@@ -48,6 +48,19 @@ _local = threading.local()
 _dumps, _loads, _PROTOCOL = pickle.dumps, pickle.loads, pickle.HIGHEST_PROTOCOL
 
 
+# MPROC_ETIMEDOUT from a put or get: another process held the queue's lock for the whole wait (a
+# stopped process). Nothing was put or taken, so it is Python's Full or Empty, and a longer wait
+# goes on to its next slice.
+def _put_once(h, data, ms):
+    rc = _put(h, data, len(data), ms)
+    return _lib.EFULL if rc == _lib.ETIMEDOUT else rc
+
+
+def _get_once(h, buf, length, ms):
+    rc = _get_into(h, buf, len(buf), _byref(length), ms)
+    return _EEMPTY if rc == _lib.ETIMEDOUT else rc
+
+
 def _attach_queue(cls, handle):
     out = _voidp()
     check(_attach(handle.encode(), ctypes.byref(out)))
@@ -94,11 +107,11 @@ class Queue:
             raise ValueError(f"Queue {self!r} is closed")
         data = _dumps(obj, _PROTOCOL)
         ms = _lib.timeout_ms(timeout, block)
-        rc = _put(self._h, data, len(data), ms if ms != -1 else 0)
+        rc = _put_once(self._h, data, ms if ms != -1 else 0)
         if rc == 0:
             return
         if rc == _lib.EFULL and ms != 0:
-            rc = _lib.wait_sliced(lambda ms_: _put(self._h, data, len(data), ms_), ms, _lib.EFULL)
+            rc = _lib.wait_sliced(lambda ms_: _put_once(self._h, data, ms_), ms, _lib.EFULL)
             if rc == 0:
                 return
         if rc == _lib.EFULL:
@@ -118,18 +131,16 @@ class Queue:
         length = _size()
         ms = _lib.timeout_ms(timeout, block)
         first = _SLICE if ms == -1 or ms > _SLICE else ms  # one call in the common case
-        rc = _get_into(self._h, buf, len(buf), _byref(length), first)
+        rc = _get_once(self._h, buf, length, first)
         if rc == _EEMPTY and ms != first:  # a longer wait: in slices, for Ctrl-C
-            rc = _lib.wait_sliced(lambda ms_: _get_into(self._h, buf, len(buf),
-                                                        _byref(length), ms_),
-                                  ms, _EEMPTY)
+            rc = _lib.wait_sliced(lambda ms_: _get_once(self._h, buf, length, ms_), ms, _EEMPTY)
         while rc == _lib.ETOOBIG:
             # The message stays first in the queue: take it into a buffer of its size (kept for
             # the next ones up to 16 MiB), one copy out of the ring.
             buf = ctypes.create_string_buffer(length.value)
             if length.value <= _KEEP_MAX:
                 _local.buf = buf
-            rc = _get_into(self._h, buf, len(buf), ctypes.byref(length), 0)
+            rc = _get_once(self._h, buf, length, 0)
             if rc == _lib.EEMPTY:  # another consumer took it meanwhile
                 return self.get(block, timeout)
         if rc == 0:

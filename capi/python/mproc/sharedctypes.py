@@ -92,9 +92,8 @@ def RawValue(typecode_or_type, *args):
     return obj
 
 
-def RawArray(typecode_or_type, size_or_initializer):
-    """A ctypes array in shared memory, without a lock."""
-    ctype = _ctype(typecode_or_type)
+def _size_and_initializer(size_or_initializer):
+    """(count, initial values or None) of an Array's second argument, as Python reads it."""
     if isinstance(size_or_initializer, int):
         count, init = size_or_initializer, None
     else:
@@ -102,6 +101,13 @@ def RawArray(typecode_or_type, size_or_initializer):
         count = len(init)
     if count < 0:
         raise ValueError("array size must be >= 0")
+    return count, init
+
+
+def RawArray(typecode_or_type, size_or_initializer):
+    """A ctypes array in shared memory, without a lock."""
+    ctype = _ctype(typecode_or_type)
+    count, init = _size_and_initializer(size_or_initializer)
     segment = _new_segment(ctype, max(1, count), False)
     obj = _over(segment, ctype, count)
     if init is not None:
@@ -294,13 +300,7 @@ def Array(typecode_or_type, size_or_initializer, *, lock=True, ctx=None):
     """A ctypes array in shared memory, synchronised by its own recursive lock."""
     _check_lock(lock)
     ctype = _ctype(typecode_or_type)
-    if isinstance(size_or_initializer, int):
-        count, init = size_or_initializer, None
-    else:
-        init = list(size_or_initializer)
-        count = len(init)
-    if count < 0:
-        raise ValueError("array size must be >= 0")
+    count, init = _size_and_initializer(size_or_initializer)
     segment = _new_segment(ctype, max(1, count), lock)
     a = SynchronizedArray(segment, ctype, count, lock)
     if init is not None:
