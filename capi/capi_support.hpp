@@ -18,9 +18,10 @@ namespace mproc::capi {
 int fail(int code, const std::string& message) noexcept;
 const char* last_error_message() noexcept;
 
-// Runs `body` (which returns the C result, >= 0) and translates any exception into a code.
+// Runs `body` (which returns the C result, >= 0) and translates any exception into a code. Entry
+// points use guard(function, body) below, the one guard of the C ABI.
 template <class Body>
-int guard(Body&& body) noexcept {
+int translate_exceptions(Body&& body) noexcept {
   try {
     return body();
   } catch (const Error& e) {
@@ -41,7 +42,7 @@ void name_function_in_last_error(const char* function) noexcept;
 // ("join: Process-1 is closed"), and a C caller's message must name the call that failed.
 template <class Body>
 int guard(const char* function, Body&& body) noexcept {
-  const int code = guard(std::forward<Body>(body));
+  const int code = translate_exceptions(std::forward<Body>(body));
   if (code < 0) name_function_in_last_error(function);
   return code;
 }

@@ -52,7 +52,7 @@ mproc_connection_t* to_handle(Connection connection) {
 extern "C" {
 
 int mproc_pipe_create(int duplex, mproc_connection_t** a, mproc_connection_t** b) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_pipe_create", [&] {
     mproc::capi::require(a, "mproc_pipe_create", "a");
     mproc::capi::require(b, "mproc_pipe_create", "b");
     if (a == b)
@@ -72,7 +72,7 @@ int mproc_pipe_create(int duplex, mproc_connection_t** a, mproc_connection_t** b
 
 int mproc_connection_from_fd(int fd, int readable, int writable, mproc_connection_t** out) {
   constexpr const char* kFunction = "mproc_connection_from_fd";
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_connection_from_fd", [&] {
     mproc::capi::require(out, kFunction, "out");
     if (fd < 0) return mproc::capi::fail(-EBADF, std::string(kFunction) + ": fd is negative");
     *out = to_handle(Connection(fd, readable != 0, writable != 0));
@@ -82,7 +82,7 @@ int mproc_connection_from_fd(int fd, int readable, int writable, mproc_connectio
 
 int mproc_connection_send_bytes(mproc_connection_t* c, const void* data, size_t len) {
   constexpr const char* kFunction = "mproc_connection_send_bytes";
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_connection_send_bytes", [&] {
     auto& state = state_of(c, kFunction);
     if (len > 0) mproc::capi::require(data, kFunction, "data");
     state.send(data, len, kFunction);
@@ -93,7 +93,7 @@ int mproc_connection_send_bytes(mproc_connection_t* c, const void* data, size_t 
 int mproc_connection_recv_bytes(mproc_connection_t* c, int64_t timeout_ms, void** out,
                                 size_t* len) {
   constexpr const char* kFunction = "mproc_connection_recv_bytes";
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_connection_recv_bytes", [&] {
     auto& state = state_of(c, kFunction);
     mproc::capi::require(out, kFunction, "out");
     mproc::capi::require(len, kFunction, "len");
@@ -110,7 +110,7 @@ int mproc_connection_recv_bytes(mproc_connection_t* c, int64_t timeout_ms, void*
 int mproc_connection_recv_bytes_into(mproc_connection_t* c, void* buf, size_t cap, size_t* len,
                                      int64_t timeout_ms) {
   constexpr const char* kFunction = "mproc_connection_recv_bytes_into";
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_connection_recv_bytes_into", [&] {
     auto& state = state_of(c, kFunction);
     mproc::capi::require(len, kFunction, "len");
     if (cap > 0) mproc::capi::require(buf, kFunction, "buf");
@@ -129,7 +129,7 @@ int mproc_connection_recv_bytes_into(mproc_connection_t* c, void* buf, size_t ca
 }
 
 int mproc_connection_poll(mproc_connection_t* c, int64_t timeout_ms) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_connection_poll", [&] {
     auto& connection = connection_of(c, "mproc_connection_poll");
     mproc::capi::check_timeout_ms(timeout_ms, "mproc_connection_poll");
     if (timeout_ms == MPROC_WAIT_FOREVER) return connection.poll(std::nullopt) ? 1 : 0;
@@ -138,27 +138,27 @@ int mproc_connection_poll(mproc_connection_t* c, int64_t timeout_ms) {
 }
 
 int mproc_connection_fileno(mproc_connection_t* c) {
-  return mproc::capi::guard([&] { return connection_of(c, "mproc_connection_fileno").fileno(); });
+  return mproc::capi::guard("mproc_connection_fileno", [&] { return connection_of(c, "mproc_connection_fileno").fileno(); });
 }
 
 int mproc_connection_set_max_message_size(mproc_connection_t* c, uint64_t max_size) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_connection_set_max_message_size", [&] {
     connection_of(c, "mproc_connection_set_max_message_size").set_max_message_size(max_size);
     return 0;
   });
 }
 
-int mproc_connection_get_max_message_size(mproc_connection_t* c, uint64_t* out) {
-  return mproc::capi::guard([&] {
-    auto& connection = connection_of(c, "mproc_connection_get_max_message_size");
-    mproc::capi::require(out, "mproc_connection_get_max_message_size", "out");
+int mproc_connection_max_message_size(mproc_connection_t* c, uint64_t* out) {
+  return mproc::capi::guard("mproc_connection_max_message_size", [&] {
+    auto& connection = connection_of(c, "mproc_connection_max_message_size");
+    mproc::capi::require(out, "mproc_connection_max_message_size", "out");
     *out = connection.max_message_size();
     return 0;
   });
 }
 
 int mproc_connection_close(mproc_connection_t* c) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_connection_close", [&] {
     connection_of(c, "mproc_connection_close").close();
     return 0;
   });
@@ -166,7 +166,7 @@ int mproc_connection_close(mproc_connection_t* c) {
 
 int mproc_connection_destroy(mproc_connection_t* c) {
   if (c == nullptr) return 0;
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_connection_destroy", [&] {
     auto owned = ConnectionHandles::remove(reinterpret_cast<std::uintptr_t>(c));
     if (!owned)
       throw mproc::Error(mproc::errc::bad_handle,
@@ -177,7 +177,7 @@ int mproc_connection_destroy(mproc_connection_t* c) {
 
 int mproc_wait(mproc_wait_item_t* items, size_t count, int64_t timeout_ms) {
   constexpr const char* kFunction = "mproc_wait";
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_wait", [&] {
     if (count > 0) mproc::capi::require(items, kFunction, "items");
     if (count > static_cast<size_t>(INT_MAX))
       return mproc::capi::fail(-EINVAL, "mproc_wait: count is above INT_MAX");

@@ -58,7 +58,7 @@ unsigned mproc_version(void) { return MPROC_VERSION_HEX; }
 const char* mproc_version_string(void) { return MPROC_VERSION_STRING; }
 
 int mproc_log_set_level(int level) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_log_set_level", [&] {
     switch (level) {
       case MPROC_LOG_TRACE:
       case MPROC_LOG_DEBUG:
@@ -74,12 +74,12 @@ int mproc_log_set_level(int level) {
   });
 }
 
-int mproc_log_get_level(void) {
-  return mproc::capi::guard([] { return static_cast<int>(mproc::log_level()); });
+int mproc_log_level(void) {
+  return mproc::capi::guard("mproc_log_level", [] { return static_cast<int>(mproc::log_level()); });
 }
 
 int mproc_log_set_handler(mproc_log_handler_t handler, void* user_data) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_log_set_handler", [&] {
     mproc::LogHandler wrapped;
     if (handler != nullptr)
       wrapped = [handler, user_data](mproc::LogLevel level, std::string_view message) {

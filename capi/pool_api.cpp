@@ -177,15 +177,15 @@ void mproc_task_options_init(mproc_task_options_t* options) {
   options->timeout_ms = MPROC_WAIT_FOREVER;
 }
 
-int mproc_start_forkserver(void) {
-  return guard("mproc_start_forkserver", [] {
+int mproc_forkserver_start(void) {
+  return guard("mproc_forkserver_start", [] {
     mproc::start_forkserver();
     return 0;
   });
 }
 
-int mproc_stop_forkserver(void) {
-  return guard("mproc_stop_forkserver", [] {
+int mproc_forkserver_stop(void) {
+  return guard("mproc_forkserver_stop", [] {
     mproc::stop_forkserver();
     return 0;
   });

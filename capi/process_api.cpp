@@ -60,10 +60,10 @@ int mproc_process_set_name(mproc_process_t* process, const char* name) {
   });
 }
 
-int mproc_process_get_name(mproc_process_t* process, char* buf, size_t size) {
-  return mproc::capi::guard("mproc_process_get_name", [&] {
-    return mproc::capi::copy_out(process_of(process, "mproc_process_get_name").name(), buf, size,
-                     "mproc_process_get_name");
+int mproc_process_name(mproc_process_t* process, char* buf, size_t size) {
+  return mproc::capi::guard("mproc_process_name", [&] {
+    return mproc::capi::copy_out(process_of(process, "mproc_process_name").name(), buf, size,
+                     "mproc_process_name");
   });
 }
 

@@ -106,7 +106,7 @@ void mproc_queue_options_init(mproc_queue_options_t* options) {
 }
 
 int mproc_queue_create(const mproc_queue_options_t* given, mproc_queue_t** out) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_queue_create", [&] {
     constexpr const char* fn = "mproc_queue_create";
     mproc::capi::require(out, fn, "out");
     const mproc_queue_options_t options = read_options(given);
@@ -136,7 +136,7 @@ int mproc_queue_create(const mproc_queue_options_t* given, mproc_queue_t** out) 
 }
 
 int mproc_queue_attach(const char* handle, mproc_queue_t** out) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_queue_attach", [&] {
     constexpr const char* fn = "mproc_queue_attach";
     mproc::capi::require(handle, fn, "handle");
     mproc::capi::require(out, fn, "out");
@@ -161,7 +161,7 @@ int mproc_queue_attach(const char* handle, mproc_queue_t** out) {
 }
 
 int mproc_queue_handle(mproc_queue_t* queue, char* buf, size_t len) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_queue_handle", [&] {
     const std::string handle = queue_of(queue, "mproc_queue_handle").base().handle();
     if (len > 0) {
       mproc::capi::require(buf, "mproc_queue_handle", "buf");
@@ -174,11 +174,11 @@ int mproc_queue_handle(mproc_queue_t* queue, char* buf, size_t len) {
 }
 
 int mproc_queue_kind(mproc_queue_t* queue) {
-  return mproc::capi::guard([&] { return queue_of(queue, "mproc_queue_kind").kind(); });
+  return mproc::capi::guard("mproc_queue_kind", [&] { return queue_of(queue, "mproc_queue_kind").kind(); });
 }
 
 int mproc_queue_put(mproc_queue_t* queue, const void* data, size_t len, int64_t timeout_ms) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_queue_put", [&] {
     constexpr const char* fn = "mproc_queue_put";
     auto& q = queue_of(queue, fn);
     if (data == nullptr && len > 0) throw invalid(fn, "data is NULL");
@@ -189,7 +189,7 @@ int mproc_queue_put(mproc_queue_t* queue, const void* data, size_t len, int64_t 
 }
 
 int mproc_queue_get(mproc_queue_t* queue, int64_t timeout_ms, void** data, size_t* len) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_queue_get", [&] {
     constexpr const char* fn = "mproc_queue_get";
     auto& q = queue_of(queue, fn);
     mproc::capi::require(data, fn, "data");
@@ -211,7 +211,7 @@ int mproc_queue_get(mproc_queue_t* queue, int64_t timeout_ms, void** data, size_
 
 int mproc_queue_get_into(mproc_queue_t* queue, void* buffer, size_t size, size_t* len,
                          int64_t timeout_ms) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_queue_get_into", [&] {
     constexpr const char* fn = "mproc_queue_get_into";
     auto& q = queue_of(queue, fn);
     mproc::capi::require(len, fn, "len");
@@ -223,24 +223,25 @@ int mproc_queue_get_into(mproc_queue_t* queue, void* buffer, size_t size, size_t
 }
 
 int mproc_queue_qsize(mproc_queue_t* queue) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_queue_qsize", [&] {
     return static_cast<int>(queue_of(queue, "mproc_queue_qsize").counted("mproc_queue_qsize").qsize());
   });
 }
 
 int mproc_queue_empty(mproc_queue_t* queue) {
-  return mproc::capi::guard(
-      [&] { return queue_of(queue, "mproc_queue_empty").base().empty() ? 1 : 0; });
+  return mproc::capi::guard("mproc_queue_empty", [&] {
+    return queue_of(queue, "mproc_queue_empty").base().empty() ? 1 : 0;
+  });
 }
 
 int mproc_queue_full(mproc_queue_t* queue) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_queue_full", [&] {
     return queue_of(queue, "mproc_queue_full").counted("mproc_queue_full").full() ? 1 : 0;
   });
 }
 
 int mproc_queue_max_message_size(mproc_queue_t* queue) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_queue_max_message_size", [&] {
     auto& q = queue_of(queue, "mproc_queue_max_message_size").base();
     if (q.closed()) throw Error(errc::closed, "mproc_queue_max_message_size: the queue is closed");
     return static_cast<int>(q.max_message_size());
@@ -248,14 +249,14 @@ int mproc_queue_max_message_size(mproc_queue_t* queue) {
 }
 
 int mproc_queue_task_done(mproc_queue_t* queue) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_queue_task_done", [&] {
     queue_of(queue, "mproc_queue_task_done").joinable("mproc_queue_task_done").task_done();
     return 0;
   });
 }
 
 int mproc_queue_join(mproc_queue_t* queue, int64_t timeout_ms) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_queue_join", [&] {
     constexpr const char* fn = "mproc_queue_join";
     auto& q = queue_of(queue, fn).joinable(fn);
     mproc::capi::check_timeout_ms(timeout_ms, fn);
@@ -270,7 +271,7 @@ int mproc_queue_join(mproc_queue_t* queue, int64_t timeout_ms) {
 }
 
 int mproc_queue_close(mproc_queue_t* queue) {
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_queue_close", [&] {
     queue_of(queue, "mproc_queue_close").base().close();
     return 0;
   });
@@ -278,7 +279,7 @@ int mproc_queue_close(mproc_queue_t* queue) {
 
 int mproc_queue_destroy(mproc_queue_t* queue) {
   if (queue == nullptr) return 0;
-  return mproc::capi::guard([&] {
+  return mproc::capi::guard("mproc_queue_destroy", [&] {
     auto owned = QueueHandles::remove(reinterpret_cast<std::uintptr_t>(queue));
     if (!owned)
       throw Error(errc::bad_handle, "mproc_queue_destroy: not a live mproc_queue_t");

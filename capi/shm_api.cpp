@@ -41,7 +41,7 @@ SharedBlock& array_of(mproc_array_t* h, const char* f) {
 template <class Table, class CHandle>
 int destroy(CHandle* handle, const char* function, const char* type) {
   if (handle == nullptr) return 0;
-  return guard([&] {
+  return guard(function, [&] {
     if (!Table::remove(reinterpret_cast<std::uintptr_t>(handle)))
       throw Error(mproc::errc::bad_handle, std::string(function) + ": not a live " + type);
     return 0;

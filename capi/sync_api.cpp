@@ -43,7 +43,7 @@ int timed_out(const char* function, std::int64_t timeout_ms) {
 
 template <class CHandle, class Table, class Object>
 int create(CHandle** out, const char* function, Object&& make) {
-  return guard([&] {
+  return guard(function, [&] {
     require(out, function, "out");
     *out = reinterpret_cast<CHandle*>(Table::insert(make()));
     return 0;
@@ -53,7 +53,7 @@ int create(CHandle** out, const char* function, Object&& make) {
 template <class Table, class CHandle>
 int destroy(CHandle* handle, const char* function, const char* type) {
   if (handle == nullptr) return 0;
-  return guard([&] {
+  return guard(function, [&] {
     if (!Table::remove(reinterpret_cast<std::uintptr_t>(handle)))
       throw mproc::Error(mproc::errc::bad_handle, std::string(function) + ": not a live " + type);
     return 0;
@@ -111,13 +111,13 @@ int mproc_lock_create(mproc_lock_t** out) {
 }
 
 int mproc_lock_acquire(mproc_lock_t* lock, int64_t timeout_ms) {
-  return guard([&] {
+  return guard("mproc_lock_acquire", [&] {
     return acquire(lock_of(lock, "mproc_lock_acquire"), timeout_ms, "mproc_lock_acquire");
   });
 }
 
 int mproc_lock_release(mproc_lock_t* lock) {
-  return guard([&] {
+  return guard("mproc_lock_release", [&] {
     lock_of(lock, "mproc_lock_release").release();
     return 0;
   });
@@ -135,13 +135,13 @@ int mproc_rlock_create(mproc_rlock_t** out) {
 }
 
 int mproc_rlock_acquire(mproc_rlock_t* rlock, int64_t timeout_ms) {
-  return guard([&] {
+  return guard("mproc_rlock_acquire", [&] {
     return acquire(rlock_of(rlock, "mproc_rlock_acquire"), timeout_ms, "mproc_rlock_acquire");
   });
 }
 
 int mproc_rlock_release(mproc_rlock_t* rlock) {
-  return guard([&] {
+  return guard("mproc_rlock_release", [&] {
     rlock_of(rlock, "mproc_rlock_release").release();
     return 0;
   });
@@ -162,7 +162,7 @@ int mproc_semaphore_create(int value, int bounded, mproc_semaphore_t** out) {
 }
 
 int mproc_semaphore_acquire(mproc_semaphore_t* semaphore, int64_t timeout_ms) {
-  return guard([&] {
+  return guard("mproc_semaphore_acquire", [&] {
     auto& s = semaphore_of(semaphore, "mproc_semaphore_acquire");
     if (!s.acquire(true, timeout_of(timeout_ms, "mproc_semaphore_acquire")))
       return timed_out("mproc_semaphore_acquire", timeout_ms);
@@ -171,14 +171,14 @@ int mproc_semaphore_acquire(mproc_semaphore_t* semaphore, int64_t timeout_ms) {
 }
 
 int mproc_semaphore_release(mproc_semaphore_t* semaphore) {
-  return guard([&] {
+  return guard("mproc_semaphore_release", [&] {
     semaphore_of(semaphore, "mproc_semaphore_release").release();
     return 0;
   });
 }
 
-int mproc_semaphore_get_value(mproc_semaphore_t* semaphore) {
-  return guard([&] { return semaphore_of(semaphore, "mproc_semaphore_get_value").get_value(); });
+int mproc_semaphore_value(mproc_semaphore_t* semaphore) {
+  return guard("mproc_semaphore_value", [&] { return semaphore_of(semaphore, "mproc_semaphore_value").get_value(); });
 }
 
 int mproc_semaphore_destroy(mproc_semaphore_t* semaphore) {
@@ -193,25 +193,25 @@ int mproc_event_create(mproc_event_t** out) {
 }
 
 int mproc_event_set(mproc_event_t* event) {
-  return guard([&] {
+  return guard("mproc_event_set", [&] {
     event_of(event, "mproc_event_set").set();
     return 0;
   });
 }
 
 int mproc_event_clear(mproc_event_t* event) {
-  return guard([&] {
+  return guard("mproc_event_clear", [&] {
     event_of(event, "mproc_event_clear").clear();
     return 0;
   });
 }
 
 int mproc_event_is_set(mproc_event_t* event) {
-  return guard([&] { return event_of(event, "mproc_event_is_set").is_set() ? 1 : 0; });
+  return guard("mproc_event_is_set", [&] { return event_of(event, "mproc_event_is_set").is_set() ? 1 : 0; });
 }
 
 int mproc_event_wait(mproc_event_t* event, int64_t timeout_ms) {
-  return guard([&] {
+  return guard("mproc_event_wait", [&] {
     auto& e = event_of(event, "mproc_event_wait");
     if (!e.wait(timeout_of(timeout_ms, "mproc_event_wait")))
       return timed_out("mproc_event_wait", timeout_ms);
@@ -243,21 +243,21 @@ int mproc_condition_create_with_rlock(mproc_rlock_t* rlock, mproc_condition_t** 
 }
 
 int mproc_condition_acquire(mproc_condition_t* condition, int64_t timeout_ms) {
-  return guard([&] {
+  return guard("mproc_condition_acquire", [&] {
     auto& c = condition_of(condition, "mproc_condition_acquire");
     return acquire(c, timeout_ms, "mproc_condition_acquire");
   });
 }
 
 int mproc_condition_release(mproc_condition_t* condition) {
-  return guard([&] {
+  return guard("mproc_condition_release", [&] {
     condition_of(condition, "mproc_condition_release").release();
     return 0;
   });
 }
 
 int mproc_condition_wait(mproc_condition_t* condition, int64_t timeout_ms) {
-  return guard([&] {
+  return guard("mproc_condition_wait", [&] {
     auto& c = condition_of(condition, "mproc_condition_wait");
     const bool notified = c.wait(timeout_of(timeout_ms, "mproc_condition_wait"));
     if (c.owner_died())
@@ -270,7 +270,7 @@ int mproc_condition_wait(mproc_condition_t* condition, int64_t timeout_ms) {
 
 int mproc_condition_wait_for(mproc_condition_t* condition, mproc_predicate_fn predicate,
                              void* user_data, int64_t timeout_ms) {
-  return guard([&] {
+  return guard("mproc_condition_wait_for", [&] {
     auto& c = condition_of(condition, "mproc_condition_wait_for");
     require(reinterpret_cast<const void*>(predicate), "mproc_condition_wait_for", "predicate");
     if (!c.wait_for([&] { return predicate(user_data) != 0; },
@@ -281,14 +281,14 @@ int mproc_condition_wait_for(mproc_condition_t* condition, mproc_predicate_fn pr
 }
 
 int mproc_condition_notify(mproc_condition_t* condition, int n) {
-  return guard([&] {
+  return guard("mproc_condition_notify", [&] {
     condition_of(condition, "mproc_condition_notify").notify(n);
     return 0;
   });
 }
 
 int mproc_condition_notify_all(mproc_condition_t* condition) {
-  return guard([&] {
+  return guard("mproc_condition_notify_all", [&] {
     condition_of(condition, "mproc_condition_notify_all").notify_all();
     return 0;
   });
@@ -311,36 +311,36 @@ int mproc_barrier_create(int parties, mproc_barrier_action_fn action, void* user
 }
 
 int mproc_barrier_wait(mproc_barrier_t* barrier, int64_t timeout_ms) {
-  return guard([&] {
+  return guard("mproc_barrier_wait", [&] {
     auto& b = barrier_of(barrier, "mproc_barrier_wait");
     return b.wait(timeout_of(timeout_ms, "mproc_barrier_wait"));
   });
 }
 
 int mproc_barrier_abort(mproc_barrier_t* barrier) {
-  return guard([&] {
+  return guard("mproc_barrier_abort", [&] {
     barrier_of(barrier, "mproc_barrier_abort").abort();
     return 0;
   });
 }
 
 int mproc_barrier_reset(mproc_barrier_t* barrier) {
-  return guard([&] {
+  return guard("mproc_barrier_reset", [&] {
     barrier_of(barrier, "mproc_barrier_reset").reset();
     return 0;
   });
 }
 
 int mproc_barrier_parties(mproc_barrier_t* barrier) {
-  return guard([&] { return barrier_of(barrier, "mproc_barrier_parties").parties(); });
+  return guard("mproc_barrier_parties", [&] { return barrier_of(barrier, "mproc_barrier_parties").parties(); });
 }
 
 int mproc_barrier_n_waiting(mproc_barrier_t* barrier) {
-  return guard([&] { return barrier_of(barrier, "mproc_barrier_n_waiting").n_waiting(); });
+  return guard("mproc_barrier_n_waiting", [&] { return barrier_of(barrier, "mproc_barrier_n_waiting").n_waiting(); });
 }
 
 int mproc_barrier_broken(mproc_barrier_t* barrier) {
-  return guard([&] { return barrier_of(barrier, "mproc_barrier_broken").broken() ? 1 : 0; });
+  return guard("mproc_barrier_broken", [&] { return barrier_of(barrier, "mproc_barrier_broken").broken() ? 1 : 0; });
 }
 
 int mproc_barrier_destroy(mproc_barrier_t* barrier) {
@@ -355,7 +355,7 @@ namespace {
 
 template <class Object, class Table, class CHandle>
 int attach_as(const char* handle, CHandle** out, const char* function) {
-  return guard([&] {
+  return guard(function, [&] {
     require(handle, function, "handle");
     require(out, function, "out");
     *out = reinterpret_cast<CHandle*>(Table::insert(std::make_unique<Object>(Object::attach(handle))));
@@ -456,7 +456,7 @@ int mproc_barrier_create_attachable(int parties, mproc_barrier_action_fn action,
 }
 int mproc_barrier_attach(const char* handle, mproc_barrier_action_fn action, void* user_data,
                          int64_t timeout_ms, mproc_barrier_t** out) {
-  return guard([&] {
+  return guard("mproc_barrier_attach", [&] {
     constexpr const char* fn = "mproc_barrier_attach";
     require(handle, fn, "handle");
     require(out, fn, "out");

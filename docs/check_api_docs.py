@@ -3,7 +3,7 @@
 of the comments it finds; it is run with WARN_IF_UNDOCUMENTED off because members of C++ classes
 are documented in the class's comment and the file comment, not one by one).
 
-- capi/mproc.h: every MPROC_API function has a /** ... */ comment just above it, or follows
+- capi/mproc.h and the topic headers it includes (capi/mproc/*.h): every MPROC_API function has a /** ... */ comment just above it, or follows
   another documented MPROC_API declaration directly (a group sharing one comment).
 - include/mproc/*.hpp: every class or struct of namespace mproc (not mproc::detail, not a
   specialisation of Codec) has a /// comment just above it that states its Errors, Thread-safety
@@ -84,7 +84,8 @@ def check_cxx_header(path: Path, failures: list) -> int:
 def main() -> int:
     root = Path(sys.argv[1])
     failures = []
-    functions = check_c_header(root / "capi" / "mproc.h", failures)
+    functions = sum(check_c_header(p, failures)
+                    for p in [root / "capi" / "mproc.h", *sorted((root / "capi" / "mproc").glob("*.h"))])
     classes = sum(check_cxx_header(p, failures)
                   for p in sorted((root / "include" / "mproc").glob("*.hpp")))
     for failure in failures:

@@ -9,4 +9,15 @@
 #define MPROC_API
 #endif
 
+/* Marks an old name of the C ABI kept as an alias after a rename (listed in CHANGELOG.md): calling
+ * it still works, and the compiler says which name to use instead. A program that cannot switch yet
+ * may define MPROC_DEPRECATED(message) as nothing before including mproc.h. */
+#ifndef MPROC_DEPRECATED
+#if defined(__GNUC__) || defined(__clang__)
+#define MPROC_DEPRECATED(message) __attribute__((deprecated(message)))
+#else
+#define MPROC_DEPRECATED(message)
+#endif
+#endif
+
 #endif /* MPROC_EXPORT_H */

@@ -98,13 +98,10 @@ void Executor::add(uint64_t id, std::string_view name, std::string_view payload,
     std::memcpy(&count, payload.data(), sizeof count);
     if (count == 0) throw Error(errc::codec, "mpi: a task without items");
     const mproc::detail::RegisteredTask* task = find(name);
-    // The local payload: [u64 invoker][u32 callable size][callable] + [u32 count][items].
+    // The local payload: this rank's head and callable, then the [u32 count][items] received.
     mproc::detail::Job job;
-    job.payload.reserve(sizeof(uintptr_t) + sizeof(uint32_t) + task->callable.size() +
-                        payload.size());
-    mproc::detail::put_pod(job.payload, reinterpret_cast<uintptr_t>(task->invoker));
-    mproc::detail::put_pod(job.payload, static_cast<uint32_t>(task->callable.size()));
-    job.payload.append(task->callable);
+    job.payload.reserve(mproc::detail::kPayloadHead + task->callable.size() + payload.size());
+    mproc::detail::put_payload_head(job.payload, task->invoker, task->callable);
     job.payload.append(payload);
     job.items = count;
     job.timeout = timeout;

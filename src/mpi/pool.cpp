@@ -5,12 +5,10 @@ namespace mproc::mpi {
 namespace detail {
 
 std::string remote_payload(mproc::detail::TaskWriter& writer) {
-  // TaskWriter(Invoker{}, "") writes [u64 invoker 0][u32 callable size 0] first: the serving
-  // rank writes its own invoker and callable there, found by the task's name.
-  constexpr size_t kHeader = sizeof(uintptr_t) + sizeof(uint32_t);
-  std::string payload = writer.finish();
-  payload.erase(0, kHeader);
-  return payload;
+  // TaskWriter(Invoker{}, "") writes a head with no invoker and no callable: the serving rank
+  // writes its own there, found by the task's name.
+  const std::string payload = writer.finish();
+  return std::string(mproc::detail::payload_items(payload, 0));
 }
 
 void check_task(const std::string& name, const std::type_info& args,

@@ -5,7 +5,7 @@
 //   READY       k -> 0   [u64 pool][i32 code][i32 processes][u64 capacity][i32 pid][str host]
 //                        [str message]
 //   TASKS       0 -> k   [u64 pool] then per task: [u64 id][f64 timeout s, <= 0: none][str name]
-//                        [str payload]   (payload: [u32 count][items], as TaskWriter lays it out)
+//                        [str payload]   (payload: [u32 count][items]: detail/pool_wire.hpp)
 //   RESULTS     k -> 0   [u64 pool] then per task: [u64 id][u32 count][i32 code]
 //                        [str items (code 0) or message]
 //   CLOSE, TERMINATE 0 -> k, and CLOSED, TERMINATED k -> 0:  [u64 pool]

@@ -112,20 +112,6 @@ std::string describe_current_exception() {
   }
 }
 
-void append_failure(std::string& out, size_t at, ItemStatus status, const std::string& text) {
-  out.resize(at);
-  out.push_back(static_cast<char>(status));
-  const auto size = static_cast<uint32_t>(text.size());
-  out.append(reinterpret_cast<const char*>(&size), sizeof size);
-  out += text;
-}
-
-void append_truncated(std::string& out, uint32_t count) {
-  for (uint32_t i = 0; i < count; ++i)
-    append_failure(out, out.size(), ItemStatus::codec,
-                   "task arguments: truncated or malformed bytes");
-}
-
 void throw_truncated_arguments() {
   throw Error(errc::codec, "task arguments: truncated or malformed bytes");
 }

@@ -2,7 +2,7 @@
 // and body. Integers are in native byte order: both ends are the same program on one machine.
 //
 // Dispatcher -> worker:
-//   task:   [u32 slot][u64 id][u8 flags][payload built by TaskWriter (see pool.hpp)]
+//   task:   [u32 slot][u64 id][u8 flags][payload (<mproc/detail/pool_wire.hpp>)]
 // Worker -> dispatcher:
 //   ready:        the initializer succeeded
 //   init_failed:  [text] the initializer failed (the worker then exits)
@@ -75,9 +75,7 @@ inline Peek peek_message(const char* p, const char* end, MessageView& message, s
 
 // The fixed part of a result message's body: [u32 slot][u64 id][u64 elapsed ns][u32 count].
 inline constexpr size_t kResultHeader = 2 * sizeof(uint32_t) + 2 * sizeof(uint64_t);
-// The fixed part of a task message's body: [u32 slot][u64 id][u8 flags], then the payload's
-// [u64 invoker][u32 callable size] and, after the callable, [u32 count].
+// The fixed part of a task message's body: [u32 slot][u64 id][u8 flags], then the payload.
 inline constexpr size_t kTaskHeader = sizeof(uint32_t) + sizeof(uint64_t) + 1;
-inline constexpr size_t kPayloadHeader = sizeof(uintptr_t) + sizeof(uint32_t);
 
 }  // namespace mproc::detail::pool

@@ -90,18 +90,13 @@ class Worker {
     // The dispatcher is trusted, but a task of ours may have scribbled over the ring: check the
     // sizes before reading past the fixed fields.
     const char* const end = message.body + message.size;
-    if (message.size < kTaskHeader + kPayloadHeader) corrupt();
+    if (message.size < kTaskHeader) corrupt();
     const char* p = message.body;
     const auto slot = take<uint32_t>(p);
     const auto id = take<uint64_t>(p);
     const auto flags = take<uint8_t>(p);
-    const auto invoker = reinterpret_cast<Invoker>(take<uintptr_t>(p));
-    const auto callable_size = take<uint32_t>(p);
-    if (slot >= kSlots || static_cast<size_t>(end - p) < size_t{callable_size} + sizeof(uint32_t))
-      corrupt();
-    const char* callable = p;
-    p += callable_size;
-    const auto count = take<uint32_t>(p);
+    PayloadView payload;
+    if (slot >= kSlots || !read_payload(p, end, payload)) corrupt();
 
     const uint64_t start = monotonic_ns();
     header_.running_since_ns.store(start, std::memory_order_relaxed);
@@ -119,8 +114,8 @@ class Worker {
     put(out_, id);
     const size_t elapsed_at = out_.size();
     put(out_, uint64_t{0});
-    put(out_, count);
-    invoker(callable, p, end, count, out_);
+    put(out_, payload.count);
+    payload.invoker(payload.callable, payload.items, end, payload.count, out_);
     const uint64_t elapsed = monotonic_ns() - start;
     std::memcpy(out_.data() + elapsed_at, &elapsed, sizeof elapsed);
     finish_message(out_, at);

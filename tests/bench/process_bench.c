@@ -124,8 +124,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: mproc_process_bench [reps 1..64] [n >= 1]\n");
     return 2;
   }
-  int rc = mproc_start_forkserver();
-  if (rc != 0) die("mproc_start_forkserver", rc);
+  int rc = mproc_forkserver_start();
+  if (rc != 0) die("mproc_forkserver_start", rc);
   raw_fork_waitpid_us(20); /* warm-up: page tables, the library's first-use set-up */
   mproc_start_join_us(20);
   double raw[64], mp[64], ratio[64], raw_cpu[64], mp_cpu[64], cpu_ratio[64], fs_pool[64], fork_pool[64];
@@ -154,6 +154,6 @@ int main(int argc, char **argv) {
   emit("mproc_process_start_join_cpu_vs_raw", cpu_ratio, reps, "x");
   emit("mproc_pool1_forkserver_create_destroy", fs_pool, reps, "us");
   emit("mproc_pool1_fork_create_destroy", fork_pool, reps, "us");
-  mproc_stop_forkserver();
+  mproc_forkserver_stop();
   return 0;
 }

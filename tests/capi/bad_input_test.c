@@ -22,9 +22,9 @@ static char g_name[16];
 
 static int call_set_name(mproc_process_t *p) { return mproc_process_set_name(p, "name"); }
 static int call_get_name(mproc_process_t *p) {
-  return mproc_process_get_name(p, g_name, sizeof g_name);
+  return mproc_process_name(p, g_name, sizeof g_name);
 }
-static int call_get_name_length(mproc_process_t *p) { return mproc_process_get_name(p, NULL, 0); }
+static int call_get_name_length(mproc_process_t *p) { return mproc_process_name(p, NULL, 0); }
 static int call_set_daemon(mproc_process_t *p) { return mproc_process_set_daemon(p, 1); }
 static int call_set_die_with_parent(mproc_process_t *p) {
   return mproc_process_set_die_with_parent(p, 1);
@@ -38,8 +38,8 @@ static int call_exitcode_null(mproc_process_t *p) { return mproc_process_exitcod
 
 static const handle_call kCalls[] = {
     {"mproc_process_set_name", call_set_name},
-    {"mproc_process_get_name", call_get_name},
-    {"mproc_process_get_name", call_get_name_length},
+    {"mproc_process_name", call_get_name},
+    {"mproc_process_name", call_get_name_length},
     {"mproc_process_set_daemon", call_set_daemon},
     {"mproc_process_set_die_with_parent", call_set_die_with_parent},
     {"mproc_process_start", mproc_process_start},
@@ -108,7 +108,7 @@ static void stale_handle_stays_invalid_when_its_slot_is_reused(void) {
   CHECK_INT(mproc_process_destroy(old), MPROC_EBADHANDLE);
   /* ...and none of those calls touched the live object. */
   char name[32];
-  CHECK_INT(mproc_process_get_name(reused, name, sizeof name), 11);
+  CHECK_INT(mproc_process_name(reused, name, sizeof name), 11);
   CHECK_STR(name, "the-new-one");
   CHECK_INT(mproc_process_is_alive(reused), 0);
   CHECK_INT(mproc_process_pid(reused), MPROC_ESTATE);
@@ -160,8 +160,8 @@ static void null_arguments_on_a_live_handle_are_einval(void) {
   CHECK(contains(mproc_last_error_message(), "exitcode"));
   CHECK_INT(mproc_process_set_name(p, NULL), -EINVAL);
   CHECK(contains(mproc_last_error_message(), "mproc_process_set_name"));
-  CHECK_INT(mproc_process_get_name(p, NULL, 5), -EINVAL);
-  CHECK(contains(mproc_last_error_message(), "mproc_process_get_name"));
+  CHECK_INT(mproc_process_name(p, NULL, 5), -EINVAL);
+  CHECK(contains(mproc_last_error_message(), "mproc_process_name"));
 
   CHECK_INT(mproc_process_start(p), 0);
   CHECK_INT(mproc_process_join(p, TEST_WAIT_MS), 0);
@@ -171,7 +171,7 @@ static void null_arguments_on_a_live_handle_are_einval(void) {
   CHECK_INT(code, 0);
   /* The name survived the rejected set_name. */
   char name[16];
-  CHECK(mproc_process_get_name(p, name, sizeof name) > 0);
+  CHECK(mproc_process_name(p, name, sizeof name) > 0);
   CHECK(strncmp(name, "Process-", 8) == 0);
   CHECK_INT(mproc_process_destroy(p), 0);
 }

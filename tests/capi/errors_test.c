@@ -85,7 +85,7 @@ static void last_error_message_names_the_failing_function(void) {
 
   /* A successful call leaves the message alone... */
   char name[64];
-  CHECK_INT(mproc_process_get_name(p, name, sizeof name), 16);
+  CHECK_INT(mproc_process_name(p, name, sizeof name), 16);
   CHECK(contains(mproc_last_error_message(), "mproc_process_join"));
   /* ...the next failure replaces it. */
   CHECK_INT(mproc_process_pid(p), MPROC_ESTATE);

@@ -1,4 +1,4 @@
-/* Logging: mproc_log_set_level / mproc_log_get_level, and that the level really filters. */
+/* Logging: mproc_log_set_level / mproc_log_level, and that the level really filters. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,24 +21,24 @@ static void levels_are_pinned(void) {
 }
 
 static void every_valid_level_can_be_set_and_read_back(void) {
-  const int initial = mproc_log_get_level();
+  const int initial = mproc_log_level();
   for (size_t i = 0; i < sizeof kLevels / sizeof kLevels[0]; ++i) {
     CHECK_INT(mproc_log_set_level(kLevels[i]), 0);
-    CHECK_INT(mproc_log_get_level(), kLevels[i]);
+    CHECK_INT(mproc_log_level(), kLevels[i]);
   }
   CHECK_INT(mproc_log_set_level(initial), 0);
-  CHECK_INT(mproc_log_get_level(), initial);
+  CHECK_INT(mproc_log_level(), initial);
 }
 
 static void an_invalid_level_is_einval_and_changes_nothing(void) {
-  const int initial = mproc_log_get_level();
+  const int initial = mproc_log_level();
   REQUIRE_INT(mproc_log_set_level(MPROC_LOG_ERROR), 0);
   /* 5 is the gap between ERROR and OFF (spdlog's "critical", not part of the C ABI). */
   const int invalid[] = {5, 7, -1, -EINVAL, INT_MAX, INT_MIN};
   for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; ++i) {
     CHECK_INT(mproc_log_set_level(invalid[i]), -EINVAL);
     CHECK(contains(mproc_last_error_message(), "mproc_log_set_level"));
-    CHECK_INT(mproc_log_get_level(), MPROC_LOG_ERROR);
+    CHECK_INT(mproc_log_level(), MPROC_LOG_ERROR);
   }
   CHECK_INT(mproc_log_set_level(initial), 0);
 }
@@ -70,7 +70,7 @@ static void run_child_capturing_stderr(char *out, size_t size) {
 }
 
 static void the_level_filters_what_is_written(void) {
-  const int initial = mproc_log_get_level();
+  const int initial = mproc_log_level();
   char captured[4096];
 
   REQUIRE_INT(mproc_log_set_level(MPROC_LOG_DEBUG), 0);
@@ -108,7 +108,7 @@ static void read_all(int fd, char *out, size_t size) {
 }
 
 static void the_handler_receives_the_lines_instead_of_stderr(void) {
-  const int initial = mproc_log_get_level();
+  const int initial = mproc_log_level();
   int fds[2];
   REQUIRE(pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0);
   REQUIRE_INT(mproc_log_set_handler(pipe_handler, &fds[1]), 0);
@@ -129,7 +129,7 @@ static void the_handler_receives_the_lines_instead_of_stderr(void) {
 }
 
 static void a_null_handler_restores_stderr(void) {
-  const int initial = mproc_log_get_level();
+  const int initial = mproc_log_level();
   int fds[2];
   REQUIRE(pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0);
   REQUIRE_INT(mproc_log_set_handler(pipe_handler, &fds[1]), 0);
@@ -160,7 +160,7 @@ static int start_a_grandchild(void *user_data) {
 }
 
 static void a_forked_child_logs_through_the_inherited_handler(void) {
-  const int initial = mproc_log_get_level();
+  const int initial = mproc_log_level();
   int fds[2];
   REQUIRE(pipe2(fds, O_CLOEXEC | O_NONBLOCK) == 0);
   REQUIRE_INT(mproc_log_set_handler(pipe_handler, &fds[1]), 0);

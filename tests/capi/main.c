@@ -11,6 +11,6 @@ int main(int argc, char **argv) {
   }
   const test_group groups[] = {errors_group, log_group,         process_group,
                                bad_input_group, shm_group,     pool_group,
-                               pool_faults_group, pool_bad_input_group};
+                               pool_faults_group, pool_bad_input_group, old_names_group};
   return harness_main(argc, argv, groups, sizeof groups / sizeof groups[0]);
 }

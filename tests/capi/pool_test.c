@@ -472,7 +472,7 @@ static void start_methods(void) {
 
   /* forkserver: workers forked by a single-threaded server; a C task runs there the same way. */
   CHECK_INT(mproc_forkserver_pid(), 0);
-  CHECK_INT(mproc_start_forkserver(), 0);
+  CHECK_INT(mproc_forkserver_start(), 0);
   const int server = mproc_forkserver_pid();
   CHECK(server > 0);
   options.start_method = MPROC_START_FORKSERVER;
@@ -495,9 +495,9 @@ static void start_methods(void) {
   CHECK(pool == untouched);
   options.initializer = NULL;
   CHECK_INT(mproc_forkserver_pid(), server);
-  CHECK_INT(mproc_stop_forkserver(), 0);
+  CHECK_INT(mproc_forkserver_stop(), 0);
   CHECK_INT(mproc_forkserver_pid(), 0);
-  CHECK_INT(mproc_stop_forkserver(), 0); /* none runs: a no-op */
+  CHECK_INT(mproc_forkserver_stop(), 0); /* none runs: a no-op */
   options.start_method = 99;
   CHECK_INT(mproc_pool_create(&options, &pool), -EINVAL);
   CHECK(contains(mproc_last_error_message(), "start method 99"));

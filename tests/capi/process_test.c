@@ -193,35 +193,35 @@ static void names_default_rename_and_truncate(void) {
   REQUIRE_INT(mproc_process_create(test_return_code, NULL, &p), 0);
   char buf[64];
   memset(buf, 'x', sizeof buf);
-  const int length = mproc_process_get_name(p, buf, sizeof buf);
+  const int length = mproc_process_name(p, buf, sizeof buf);
   CHECK(length > 8);
   CHECK_INT(strlen(buf), length);
   CHECK(strncmp(buf, "Process-", 8) == 0);
-  CHECK_INT(mproc_process_get_name(p, NULL, 0), length);
+  CHECK_INT(mproc_process_name(p, NULL, 0), length);
 
   CHECK_INT(mproc_process_set_name(p, "worker-process"), 0);
-  CHECK_INT(mproc_process_get_name(p, NULL, 0), 14);
+  CHECK_INT(mproc_process_name(p, NULL, 0), 14);
   memset(buf, 'x', sizeof buf);
-  CHECK_INT(mproc_process_get_name(p, buf, 7), 14);
+  CHECK_INT(mproc_process_name(p, buf, 7), 14);
   CHECK_STR(buf, "worker"); /* size - 1 bytes and the NUL */
   CHECK(buf[7] == 'x');     /* nothing written past size */
-  CHECK_INT(mproc_process_get_name(p, buf, 1), 14);
+  CHECK_INT(mproc_process_name(p, buf, 1), 14);
   CHECK_STR(buf, "");
-  CHECK_INT(mproc_process_get_name(p, buf, 15), 14);
+  CHECK_INT(mproc_process_name(p, buf, 15), 14);
   CHECK_STR(buf, "worker-process");
   /* A zero size with a real buffer writes nothing. */
   buf[0] = 'x';
-  CHECK_INT(mproc_process_get_name(p, buf, 0), 14);
+  CHECK_INT(mproc_process_name(p, buf, 0), 14);
   CHECK(buf[0] == 'x');
 
   CHECK_INT(mproc_process_set_name(p, ""), 0);
-  CHECK_INT(mproc_process_get_name(p, buf, sizeof buf), 0);
+  CHECK_INT(mproc_process_name(p, buf, sizeof buf), 0);
   CHECK_STR(buf, "");
 
   /* Renaming works after start too, as in Python. */
   CHECK_INT(mproc_process_start(p), 0);
   CHECK_INT(mproc_process_set_name(p, "renamed"), 0);
-  CHECK_INT(mproc_process_get_name(p, buf, sizeof buf), 7);
+  CHECK_INT(mproc_process_name(p, buf, sizeof buf), 7);
   CHECK_STR(buf, "renamed");
   CHECK_INT(join_exitcode(p), 0);
   CHECK_INT(mproc_process_destroy(p), 0);
@@ -308,7 +308,7 @@ static void close_releases_and_then_refuses(void) {
     CHECK_INT(mproc_process_start(p), MPROC_ECLOSED);
     /* What still works: the pid, the name, destroy. */
     CHECK_INT(mproc_process_pid(p), pid);
-    CHECK(mproc_process_get_name(p, NULL, 0) > 0);
+    CHECK(mproc_process_name(p, NULL, 0) > 0);
     CHECK_INT(mproc_process_destroy(p), 0);
   }
   gate_close(&g);

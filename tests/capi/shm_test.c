@@ -9,19 +9,19 @@
 
 #include "tests.h"
 
-static char g_handle[MPROC_SHM_NAME_MAX];
+static char g_handle[MPROC_NAME_MAX];
 
 static void unique_name(char *buf, size_t len, const char *what) {
   snprintf(buf, len, "/mproc-%d-ctest-%s", (int)getpid(), what);
 }
 
 static void shm_round_trip_and_verbs(void) {
-  char name[MPROC_SHM_NAME_MAX];
+  char name[MPROC_NAME_MAX];
   unique_name(name, sizeof name, "verbs");
   mproc_shm_t *a = NULL;
   mproc_shm_t *b = NULL;
   REQUIRE_INT(mproc_shm_create(name + 1, 4096, &a), 0); /* without the slash: the same name */
-  char got[MPROC_SHM_NAME_MAX];
+  char got[MPROC_NAME_MAX];
   CHECK_INT(mproc_shm_name(a, got, sizeof got), (long long)strlen(name));
   CHECK_STR(got, name);
   CHECK_INT(mproc_shm_name(a, NULL, 0), (long long)strlen(name));
@@ -49,7 +49,7 @@ static void shm_round_trip_and_verbs(void) {
 }
 
 static void shm_bad_input(void) {
-  char name[MPROC_SHM_NAME_MAX];
+  char name[MPROC_NAME_MAX];
   unique_name(name, sizeof name, "bad");
   mproc_shm_t *s = NULL;
   CHECK_INT(mproc_shm_create(name, 16, NULL), -EINVAL);
@@ -220,7 +220,7 @@ static void sync_handles_and_attach(void) {
   REQUIRE_INT(mproc_semaphore_attach(h, &sem2), 0);
   CHECK_INT(mproc_semaphore_release(sem2), MPROC_ESTATE); /* still bounded */
   CHECK_INT(mproc_semaphore_acquire(sem2, 0), 0);
-  CHECK_INT(mproc_semaphore_get_value(sem), 0);
+  CHECK_INT(mproc_semaphore_value(sem), 0);
   CHECK_INT(mproc_semaphore_destroy(sem2), 0);
   CHECK_INT(mproc_semaphore_destroy(sem), 0);
 

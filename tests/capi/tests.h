@@ -13,6 +13,7 @@ extern const test_group shm_group;
 extern const test_group pool_group;
 extern const test_group pool_faults_group;
 extern const test_group pool_bad_input_group;
+extern const test_group old_names_group;
 
 /* A child body: returns *(int *)user_data, or 0 when user_data is NULL. */
 int test_return_code(void *user_data);

@@ -72,12 +72,12 @@ TEST_F(ManagerCapi, DictRoundTrip) {
   EXPECT_EQ(mproc_dict_pop(d, "c", 1, nullptr, nullptr), -ENOENT);
   EXPECT_EQ(mproc_dict_pop(d, "b", 1, nullptr, nullptr), 0);
   // The same dict by handle and by name from an attached Manager.
-  char handle[MPROC_MANAGER_HANDLE_MAX];
+  char handle[MPROC_NAME_MAX];
   ASSERT_GT(mproc_dict_handle(d, handle, sizeof handle), 0);
   mproc_dict_t* by_handle = nullptr;
   ASSERT_EQ(mproc_dict_attach(handle, &by_handle), 0);
   EXPECT_EQ(mproc_dict_contains(by_handle, "a", 1), 1);
-  char name[MPROC_MANAGER_HANDLE_MAX];
+  char name[MPROC_NAME_MAX];
   ASSERT_GT(mproc_manager_name(m, name, sizeof name), 0);
   mproc_manager_t* attached = nullptr;
   ASSERT_EQ(mproc_manager_attach(name, &attached), 0);
@@ -203,7 +203,7 @@ TEST_F(ManagerCapi, StandaloneContainersAndAttachErrors) {
   ASSERT_EQ(mproc_dict_create(&d), 0);
   ASSERT_EQ(mproc_list_create(&l), 0);
   ASSERT_EQ(mproc_namespace_create(&ns), 0);
-  char dh[MPROC_MANAGER_HANDLE_MAX], lh[MPROC_MANAGER_HANDLE_MAX], nh[MPROC_MANAGER_HANDLE_MAX];
+  char dh[MPROC_NAME_MAX], lh[MPROC_NAME_MAX], nh[MPROC_NAME_MAX];
   ASSERT_GT(mproc_dict_handle(d, dh, sizeof dh), 0);
   ASSERT_GT(mproc_list_handle(l, lh, sizeof lh), 0);
   ASSERT_GT(mproc_namespace_handle(ns, nh, sizeof nh), 0);

@@ -19,11 +19,12 @@ fail() {
 
 # Opt-in headers: they include cereal on purpose (a user who wants cereal-encoded values includes
 # them and needs libcereal-dev), so the umbrella header must not include them.
-readonly opt_in_headers=(mproc/cereal_codec.hpp)
+readonly opt_in_headers=(mproc/cereal_codec.hpp mproc/cereal_archive.hpp)  # the second in detail/
 is_opt_in() { [[ " ${opt_in_headers[*]} " == *" $1 "* ]]; }
 
 shopt -s nullglob
-headers=("$include_dir"/mproc/*.hpp "$include_dir"/mproc/*.h "$c_header")
+headers=("$include_dir"/mproc/*.hpp "$include_dir"/mproc/*.h "$include_dir"/mproc/detail/*.hpp
+  "$c_header" "$(dirname "$c_header")"/mproc/*.h)
 ((${#headers[@]} > 1)) || fail "no public header found under $include_dir/mproc"
 
 for header in "${headers[@]}"; do
@@ -46,7 +47,7 @@ done
 
 # Every C++ header starts with the C++20 and platform checks, so that a consumer compiling without
 # -std=c++20 gets their one #error before anything else fails.
-for header in "$include_dir"/mproc/*.hpp; do
+for header in "$include_dir"/mproc/*.hpp "$include_dir"/mproc/detail/*.hpp; do
   [[ $(basename "$header") == cxx20.hpp ]] && continue
   first=$(grep -m1 -E '^[[:space:]]*#[[:space:]]*include' "$header" || true)
   [[ $first == '#include <mproc/cxx20.hpp>'* ]] ||

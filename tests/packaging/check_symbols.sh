@@ -81,7 +81,8 @@ report "exported symbols without the MPROC_<n> version of cmake/mproc.map" "${un
 # --- The C ABI: exported C functions == functions declared with MPROC_API in mproc.h -------------
 # Preprocessing drops the comments; with MPROC_BUILDING_LIBRARY, MPROC_API expands to the visibility
 # attribute, which marks each exported declaration. Declarations are split on ';'.
-preprocessed=$("$cc" -E -P -std=c11 -DMPROC_BUILDING_LIBRARY -I"$include_dir" "$header")
+preprocessed=$("$cc" -E -P -std=c11 -DMPROC_BUILDING_LIBRARY -I"$include_dir" -I"$(dirname "$header")" \
+  "$header")
 declared=$(tr '\n' ' ' <<<"$preprocessed" | tr ';' '\n' |
   grep -F 'visibility("default")' |
   sed -n 's/.*visibility("default")))[^(]*[^[:alnum:]_]\(mproc_[a-z0-9_]*\)[[:space:]]*(.*/\1/p' |

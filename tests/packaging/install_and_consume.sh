@@ -31,7 +31,7 @@ command -v pkg-config >/dev/null || die "pkg-config is needed: apt-get install p
 
 step "cmake --install $build_dir --prefix $prefix"
 "$cmake" --install "$build_dir" --prefix "$prefix"
-[[ -f $prefix/include/mproc.h && -f $prefix/include/mproc/mproc.hpp ]] ||
+[[ -f $prefix/include/mproc.h && -f $prefix/include/mproc/mproc.hpp && -f $prefix/include/mproc/pool.h ]] ||
   die "the headers were not installed under $prefix/include"
 pc=$(find "$prefix" -name mproc.pc -path '*/pkgconfig/*')
 [[ -n $pc ]] || die "mproc.pc was not installed"

@@ -13,7 +13,7 @@ from mproc import _lib
 
 WAIT = 60.0  # bound on every wait; never reached when the tests pass
 
-_stop_forkserver = _lib.declare("mproc_stop_forkserver", _lib._int, [])
+_stop_forkserver = _lib.declare("mproc_forkserver_stop", _lib._int, [])
 
 
 def children():

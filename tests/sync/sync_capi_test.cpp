@@ -98,16 +98,16 @@ TEST_F(SyncCapiTest, SemaphoreCountsAndBounds) {
   EXPECT_EQ(mproc_semaphore_acquire(sem, 5), MPROC_ETIMEDOUT);
   EXPECT_EQ(mproc_semaphore_release(sem), 0);
   EXPECT_EQ(mproc_semaphore_release(sem), 0);
-  EXPECT_EQ(mproc_semaphore_get_value(sem), 2);
+  EXPECT_EQ(mproc_semaphore_value(sem), 2);
   EXPECT_EQ(mproc_semaphore_destroy(sem), 0);
 
   mproc_semaphore_t* bounded = nullptr;
   ASSERT_EQ(mproc_semaphore_create(2, 1, &bounded), 0);
   EXPECT_EQ(mproc_semaphore_release(bounded), MPROC_ESTATE);
   expect_message_mentions("BoundedSemaphore");
-  EXPECT_EQ(mproc_semaphore_get_value(bounded), 2);
+  EXPECT_EQ(mproc_semaphore_value(bounded), 2);
   EXPECT_EQ(mproc_semaphore_acquire(bounded, MPROC_WAIT_FOREVER), 0);
-  EXPECT_EQ(mproc_semaphore_get_value(bounded), 1);
+  EXPECT_EQ(mproc_semaphore_value(bounded), 1);
   EXPECT_EQ(mproc_semaphore_release(bounded), 0);
   EXPECT_EQ(mproc_semaphore_destroy(bounded), 0);
 
@@ -127,7 +127,7 @@ TEST_F(SyncCapiTest, SemaphoreAcrossProcesses) {
   child.start();
   EXPECT_EQ(mproc_semaphore_release(sem), 0);
   EXPECT_EQ(join_code(child), 0);
-  EXPECT_EQ(mproc_semaphore_get_value(sem), 0);
+  EXPECT_EQ(mproc_semaphore_value(sem), 0);
   EXPECT_EQ(mproc_semaphore_destroy(sem), 0);
 }
 
@@ -260,7 +260,7 @@ TEST_F(SyncCapiTest, NullHandlesAreRejected) {
   EXPECT_EQ(mproc_rlock_release(nullptr), MPROC_EBADHANDLE);
   EXPECT_EQ(mproc_semaphore_acquire(nullptr, 0), MPROC_EBADHANDLE);
   EXPECT_EQ(mproc_semaphore_release(nullptr), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_semaphore_get_value(nullptr), MPROC_EBADHANDLE);
+  EXPECT_EQ(mproc_semaphore_value(nullptr), MPROC_EBADHANDLE);
   EXPECT_EQ(mproc_event_set(nullptr), MPROC_EBADHANDLE);
   EXPECT_EQ(mproc_event_clear(nullptr), MPROC_EBADHANDLE);
   EXPECT_EQ(mproc_event_is_set(nullptr), MPROC_EBADHANDLE);

@@ -117,7 +117,7 @@ TEST_F(ConnectionCapiTest, OversizedMessages) {
   EXPECT_EQ(mproc_connection_send_bytes(p.a, "x", static_cast<size_t>(-1)), MPROC_ETOOBIG);
   EXPECT_EQ(mproc_connection_set_max_message_size(p.a, 4), 0);
   uint64_t max = 0;
-  EXPECT_EQ(mproc_connection_get_max_message_size(p.a, &max), 0);
+  EXPECT_EQ(mproc_connection_max_message_size(p.a, &max), 0);
   EXPECT_EQ(max, 4u);
   EXPECT_EQ(mproc_connection_send_bytes(p.a, "12345", 5), MPROC_ETOOBIG);
   EXPECT_EQ(mproc_connection_send_bytes(p.a, "1234", 4), 0);  // the end stays usable
@@ -148,7 +148,7 @@ TEST_F(ConnectionCapiTest, NullArguments) {
   EXPECT_EQ(mproc_connection_recv_bytes(p.b, 0, &data, nullptr), -EINVAL);
   EXPECT_EQ(mproc_connection_recv_bytes_into(p.b, nullptr, 4, &len, 0), -EINVAL);
   EXPECT_EQ(mproc_connection_recv_bytes_into(p.b, buffer, sizeof buffer, nullptr, 0), -EINVAL);
-  EXPECT_EQ(mproc_connection_get_max_message_size(p.b, nullptr), -EINVAL);
+  EXPECT_EQ(mproc_connection_max_message_size(p.b, nullptr), -EINVAL);
   EXPECT_EQ(mproc_wait(nullptr, 1, 0), -EINVAL);
   EXPECT_EQ(mproc_wait(nullptr, 0, 1), 0);                         // nothing to wait for: a sleep
   EXPECT_EQ(mproc_wait(nullptr, 0, MPROC_WAIT_FOREVER), -EINVAL);  // would never end

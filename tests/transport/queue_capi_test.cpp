@@ -34,7 +34,7 @@ class QueueCapi : public QueueTest {
 };
 
 std::string handle_of(mproc_queue_t* q) {
-  char buf[MPROC_QUEUE_HANDLE_MAX];
+  char buf[MPROC_HANDLE_MAX];
   EXPECT_GT(mproc_queue_handle(q, buf, sizeof buf), 0);
   return buf;
 }
@@ -219,7 +219,7 @@ TEST_F(QueueCapi, ClosedQueuesReportClosed) {
 TEST_F(QueueCapi, AttachByHandleAndTheHandleBuffer) {
   q_ = make(MPROC_QUEUE_QUEUE, 0, 4096);
   const std::string handle = handle_of(q_);
-  ASSERT_LT(handle.size(), static_cast<size_t>(MPROC_QUEUE_HANDLE_MAX));
+  ASSERT_LT(handle.size(), static_cast<size_t>(MPROC_HANDLE_MAX));
   char tiny[5];
   EXPECT_EQ(mproc_queue_handle(q_, tiny, sizeof tiny), static_cast<int>(handle.size()));
   EXPECT_EQ(std::string(tiny), handle.substr(0, 4));  // truncated, NUL-terminated

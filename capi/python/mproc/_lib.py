@@ -199,7 +199,7 @@ def copy_string(function, handle, size=256):
 version_ = declare("mproc_version", ctypes.c_uint, [])
 version_string_ = declare("mproc_version_string", _charp, [])
 log_set_level_ = declare("mproc_log_set_level", _int, [_int])
-log_get_level_ = declare("mproc_log_get_level", _int, [])
+log_get_level_ = declare("mproc_log_level", _int, [])
 fork_ = declare("mproc_fork", _int, [], dll=pylib)
 getpid_ = declare("mproc_getpid", _int, [])
 getppid_ = declare("mproc_getppid", _int, [])

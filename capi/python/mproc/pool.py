@@ -57,8 +57,8 @@ _d = _lib.declare
 _options_init = _d("mproc_pool_options_init", None, [ctypes.POINTER(_PoolOptions)])
 _create = _d("mproc_pool_create", _int, [ctypes.POINTER(_PoolOptions), _pvoidp])
 # Forks the server: through PyDLL, with the GIL held (see the module's docstring).
-_start_forkserver = _d("mproc_start_forkserver", _int, [], dll=_lib.pylib)
-_stop_forkserver = _d("mproc_stop_forkserver", _int, [])
+_start_forkserver = _d("mproc_forkserver_start", _int, [], dll=_lib.pylib)
+_stop_forkserver = _d("mproc_forkserver_stop", _int, [])
 _submit = _d("mproc_pool_submit", _int,
              [_voidp, _TASK_FN, ctypes.c_char_p, _size, _voidp, _voidp, _pvoidp])
 _future_wait = _d("mproc_future_wait", _int, [_voidp, _int64])

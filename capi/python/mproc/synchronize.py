@@ -138,7 +138,7 @@ class Semaphore(_Shared):
     _create = _lib.declare("mproc_semaphore_create_attachable", _int, [_int, _int, _pvoidp])
     _acquire = _lib.declare("mproc_semaphore_acquire", _int, [_voidp, _int64])
     _release = _lib.declare("mproc_semaphore_release", _int, [_voidp])
-    _value = _lib.declare("mproc_semaphore_get_value", _int, [_voidp])
+    _value = _lib.declare("mproc_semaphore_value", _int, [_voidp])
 
     def __init__(self, value=1, *, ctx=None):
         if value < 0:
