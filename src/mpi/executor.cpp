@@ -2,8 +2,6 @@
 
 #include <mproc/errors.h>
 
-#include <cstring>
-
 namespace mproc::mpi {
 
 struct Executor::Outbox {
@@ -93,9 +91,8 @@ void Executor::add(uint64_t id, std::string_view name, std::string_view payload,
                    std::optional<Seconds> timeout) {
   uint32_t count = 0;
   try {
-    if (payload.size() < sizeof count)
+    if (!mproc::detail::read_item_count(payload, count))
       throw Error(errc::codec, "mpi: a task's payload is shorter than its item count");
-    std::memcpy(&count, payload.data(), sizeof count);
     if (count == 0) throw Error(errc::codec, "mpi: a task without items");
     const mproc::detail::RegisteredTask* task = find(name);
     // The local payload: this rank's head and callable, then the [u32 count][items] received.

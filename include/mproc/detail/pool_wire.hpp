@@ -175,6 +175,13 @@ inline std::string_view payload_items(std::string_view payload, size_t callable_
   return payload.substr(kPayloadHead + callable_size);
 }
 
+// The item count at the front of such a [u32 count][items] part; false if it is too short.
+inline bool read_item_count(std::string_view items_part, uint32_t& count) noexcept {
+  if (items_part.size() < sizeof count) return false;
+  count = get_pod<uint32_t>(items_part.data());
+  return true;
+}
+
 // A value in an argument list: bitwise types at their fixed size, others length-prefixed.
 template <class T>
 void encode_arg(std::string& out, const T& value) {
