@@ -79,7 +79,9 @@ def log_get_level():
 
 
 def fork():
-    """mproc_fork without Python's own fork handling: prefer os.fork (or Process) in Python."""
+    """mproc_fork without Python's own fork handling: prefer os.fork (or Process) in Python.
+    With other Python threads running, the child can hang at its first Python code (it may have
+    inherited another thread's request for the GIL, which only PyOS_AfterFork_Child clears)."""
     return _lib.check(_lib.fork_())
 
 
