@@ -497,7 +497,10 @@ class Pool:
         return self.apply_async(func, args, kwds).get()
 
     def _chunks(self, func, iterable, chunksize, mode, default_divisor=4):
-        items = list(iterable)
+        # A range, list or tuple is sliced as it is (no copy); a range's chunks are ranges, whose
+        # pickles are three numbers: the items are neither pickled here nor unpickled in the
+        # worker (the results still are).
+        items = iterable if type(iterable) in (range, list, tuple) else list(iterable)
         if chunksize is None:
             chunksize, extra = divmod(len(items), self._processes * default_divisor)
             if extra or not chunksize:
