@@ -130,3 +130,21 @@ def test_values_and_arrays_share_a_lock_given_to_them():
         assert mproc.Value("i", 3, lock=flag).get_lock() is not None
     raw = mproc.Value("i", 3, lock=False)
     assert raw.value == 3
+
+
+def test_copy_and_synchronized_of_raw_objects():
+    from mproc import sharedctypes
+    raw = mproc.RawArray("i", [1, 2, 3])
+    dup = sharedctypes.copy(raw)
+    dup[0] = 9
+    assert list(raw) == [1, 2, 3] and list(dup) == [9, 2, 3]
+    point = sharedctypes.copy(mproc.RawValue(Point, 4, 0.5))
+    assert (point.x, point.y) == (4, 0.5)
+    s = sharedctypes.synchronized(raw)
+    assert s.get_lock() is not None and s[:] == [1, 2, 3]
+    s[1] = 7
+    assert raw[1] == 7
+    v = sharedctypes.synchronized(mproc.RawValue("d", 1.5), lock=mproc.Lock())
+    assert v.value == 1.5
+    with pytest.raises(TypeError):
+        sharedctypes.synchronized(ctypes.c_int(1))

@@ -39,7 +39,9 @@ import weakref
 from . import _lib
 from ._lib import _int, _int64, _size, _voidp, _pvoidp, _psize, check
 
-__all__ = ["Pool", "AsyncResult", "ApplyResult", "MapResult", "IMapIterator"]
+from multiprocessing.pool import ThreadPool  # noqa: F401  (threads: nothing for mproc to do)
+
+__all__ = ["Pool", "ThreadPool", "AsyncResult", "ApplyResult", "MapResult", "IMapIterator"]
 
 _TASK_FN = ctypes.CFUNCTYPE(_int, _voidp, _size, _voidp, _voidp)
 _dumps, _loads, _PROTOCOL = pickle.dumps, pickle.loads, pickle.HIGHEST_PROTOCOL

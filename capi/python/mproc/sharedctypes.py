@@ -12,7 +12,7 @@ import ctypes
 from . import _lib
 from ._lib import _int, _int64, _size, _voidp, _pvoidp, check
 
-__all__ = ["Value", "Array", "RawValue", "RawArray"]
+__all__ = ["Value", "Array", "RawValue", "RawArray", "copy", "synchronized"]
 
 typecode_to_type = {
     "c": ctypes.c_char, "u": ctypes.c_wchar, "b": ctypes.c_byte, "B": ctypes.c_ubyte,
@@ -326,3 +326,26 @@ def Array(typecode_or_type, size_or_initializer, *, lock=True, ctx=None):
     if init is not None:
         a._obj.__init__(*init)
     return a
+
+
+def copy(obj):
+    """A new RawValue (or RawArray) with the contents of the raw shared object obj."""
+    new_obj = RawValue(type(obj)) if not isinstance(obj, ctypes.Array) else \
+        RawArray(obj._type_, len(obj))
+    ctypes.pointer(new_obj)[0] = obj
+    return new_obj
+
+
+def synchronized(obj, lock=None, ctx=None):
+    """A Synchronized wrapper of a RawValue or RawArray (made by mproc), as Python's: lock None
+    is a new mproc RLock (the raw segment has no lock of its own)."""
+    segment = getattr(obj, "_mproc_segment", None)
+    if segment is None:
+        raise TypeError(f"{obj!r} is not a shared object made by mproc (RawValue / RawArray)")
+    if lock is None or lock is True:
+        from .synchronize import RLock
+        lock = RLock()
+    lock = _check_lock(lock)
+    if isinstance(obj, ctypes.Array):
+        return SynchronizedArray(segment, obj._type_, len(obj), lock)
+    return Synchronized(segment, type(obj), lock)
