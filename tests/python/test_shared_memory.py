@@ -157,3 +157,21 @@ def set_item(sl, i, value):
     attached = shared_memory.ShareableList(name=sl.shm.name)
     attached[i] = value
     attached.shm.close()
+
+
+def test_a_shared_memory_manager_unlinks_what_it_made():
+    from mproc.managers import SharedMemoryManager
+    with SharedMemoryManager() as smm:
+        smm.start()
+        segment = smm.SharedMemory(64)
+        sl = smm.ShareableList([1, "two"])
+        names = [segment.name, sl.shm.name]
+        segment.buf[:2] = b"ok"
+        theirs = py_shm.SharedMemory(segment.name)
+        assert bytes(theirs.buf[:2]) == b"ok"
+        theirs.close()
+        sl.shm.close()
+        segment.close()
+    for name in names:
+        with pytest.raises(FileNotFoundError):
+            shared_memory.SharedMemory(name)

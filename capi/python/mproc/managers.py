@@ -20,7 +20,8 @@ from . import _lib
 from ._lib import _int, _int64, _size, _voidp, _pvoidp, _psize, check
 from . import queues, sharedctypes, synchronize
 
-__all__ = ["Manager", "SyncManager", "DictProxy", "ListProxy", "Namespace"]
+__all__ = ["Manager", "SyncManager", "DictProxy", "ListProxy", "Namespace",
+           "SharedMemoryManager"]
 
 _d = _lib.declare
 _charp = ctypes.c_char_p
@@ -512,3 +513,46 @@ class SyncManager:
 def Manager():
     """A running SyncManager (multiprocessing.Manager())."""
     return SyncManager()
+
+
+class SharedMemoryManager:
+    """multiprocessing.managers.SharedMemoryManager without a server process: SharedMemory(size)
+    and ShareableList(sequence) make segments that shutdown() (or the end of the with block)
+    unlinks, every one, in the process that made the manager. (The segments would otherwise also
+    be removed by the library's tracker when that process ends.)"""
+
+    def __init__(self, address=None, authkey=None, *args, **kwargs):
+        self._owner = os.getpid()
+        self._segments = []
+
+    def start(self, initializer=None, initargs=()):
+        if initializer is not None:
+            initializer(*initargs)
+
+    def SharedMemory(self, size):
+        from .shared_memory import SharedMemory
+        segment = SharedMemory(None, create=True, size=size)
+        self._segments.append(segment)
+        return segment
+
+    def ShareableList(self, sequence):
+        from .shared_memory import ShareableList
+        sl = ShareableList(sequence)
+        self._segments.append(sl.shm)
+        return sl
+
+    def shutdown(self):
+        if os.getpid() != self._owner:
+            return
+        segments, self._segments = self._segments, []
+        for segment in segments:
+            try:
+                segment.unlink()
+            except FileNotFoundError:
+                pass  # unlinked already by its user
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.shutdown()
