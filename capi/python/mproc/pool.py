@@ -19,10 +19,11 @@ hooks run (random reseeds). It must run in C, before the worker runs any Python 
 pool's plain_initializer, which the worker's C loop calls first. The server's memory is a copy of
 this process taken while other Python threads may be waiting for the GIL; one that waited longer
 than the switch interval has set the interpreter's "drop the GIL" request, and Python code run in
-the worker before PyOS_AfterFork_Child would honour it: drop the GIL and wait, forever, for a thread
-that does not exist in the worker to take it. Workers are copies of the program as it was when the server
-started: the server is started again (a fresh copy) whenever a Pool is made while no other Pool of
-this process is alive, so a Pool sees what its creator had defined, as with multiprocessing's fork.
+the worker before PyOS_AfterFork_Child would honour it: drop the GIL and wait, forever, for a
+thread that does not exist in the worker to take it. Workers are copies of the program as it was
+when the server started: the server is started again (a fresh copy) whenever a Pool is made while
+no other Pool of this process is alive, so a Pool sees what its creator had defined, as with
+multiprocessing's fork.
 Functions cross by reference (pickle), so they must be importable: module-level, as in Python.
 """
 
@@ -39,9 +40,16 @@ import weakref
 from . import _lib
 from ._lib import _int, _int64, _size, _voidp, _pvoidp, _psize, check
 
-from multiprocessing.pool import ThreadPool  # noqa: F401  (threads: nothing for mproc to do)
-
 __all__ = ["Pool", "ThreadPool", "AsyncResult", "ApplyResult", "MapResult", "IMapIterator"]
+
+
+def __getattr__(name):
+    """ThreadPool is Python's own (threads: nothing for mproc to do), imported when first used."""
+    if name == "ThreadPool":
+        from multiprocessing.pool import ThreadPool
+        return ThreadPool
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _TASK_FN = ctypes.CFUNCTYPE(_int, _voidp, _size, _voidp, _voidp)
 _dumps, _loads, _PROTOCOL = pickle.dumps, pickle.loads, pickle.HIGHEST_PROTOCOL

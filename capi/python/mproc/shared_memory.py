@@ -184,7 +184,8 @@ class ShareableList:
 
     def __getitem__(self, i):
         j = self._position(i)
-        (v,) = struct.unpack_from(self._format(j), self.shm.buf, self._data_start + self._offsets[j])
+        at = self._data_start + self._offsets[j]
+        (v,) = struct.unpack_from(self._format(j), self.shm.buf, at)
         (kind,) = struct.unpack_from("b", self.shm.buf, self._kinds_start + j)
         if kind == self._STR:
             return v.rstrip(b"\0").decode("utf8")
