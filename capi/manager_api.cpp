@@ -4,8 +4,10 @@
 
 #include <mproc/manager.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -253,6 +255,30 @@ int mproc_dict_get(mproc_dict_t* dict, const void* key, size_t key_len, void** v
     require_out(value, len, fn);
     give(d.at(bytes(key, key_len, fn, "key")), value, len);
     return 0;
+  });
+}
+
+int mproc_dict_get_into(mproc_dict_t* dict, const void* key, size_t key_len, void* buf,
+                        size_t capacity, size_t* len) {
+  constexpr const char* fn = "mproc_dict_get_into";
+  return guard(fn, [&] {
+    auto& d = dict_of(dict, fn);
+    require(len, fn, "len");
+    if (buf == nullptr && capacity > 0) require(buf, fn, "buf");
+    struct Into {
+      void* buf;
+      size_t capacity;
+      size_t* len;
+    } into{buf, capacity, len};
+    const auto sink = [](std::string_view value, void* context) {
+      auto& to = *static_cast<Into*>(context);
+      *to.len = value.size();
+      if (value.size() <= to.capacity && !value.empty())
+        std::memcpy(to.buf, value.data(), value.size());
+    };
+    if (!d.visit(bytes(key, key_len, fn, "key"), sink, &into))
+      mproc::detail::throw_missing_key("dict", "get");
+    return *len <= capacity ? 0 : -ERANGE;
   });
 }
 

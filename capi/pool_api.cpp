@@ -3,6 +3,7 @@
 #include "pool_support.hpp"
 
 #include <chrono>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -19,7 +20,7 @@ Error invalid_argument(const char* function, const std::string& what) {
 namespace {
 
 // The sizes of the options structs in their first version (0.1): smaller ones are not ours.
-constexpr size_t kPoolOptionsV1 = sizeof(mproc_pool_options_t);
+constexpr size_t kPoolOptionsV1 = offsetof(mproc_pool_options_t, plain_initializer);
 constexpr size_t kTaskOptionsV1 = sizeof(mproc_task_options_t);
 
 Pool& pool_of(mproc_pool_t* handle, const char* function) {
@@ -53,6 +54,11 @@ PoolOptions pool_options_of(const mproc_pool_options_t* given, const char* funct
       if (const int status = init(data); status != 0)
         throw TaskFailure("the initializer returned " + std::to_string(status));
     };
+  }
+  if (c.plain_initializer != nullptr) {
+    if (c.initializer != nullptr)
+      throw invalid_argument(function, "set initializer or plain_initializer, not both");
+    options.initializer = c.plain_initializer;  // a plain function: a forkserver pool takes it
   }
   if (c.on_progress != nullptr) {
     options.on_progress = [progress = c.on_progress, data = c.progress_data](size_t completed) {

@@ -105,6 +105,12 @@ MPROC_API int mproc_dict_set(mproc_dict_t *dict, const void *key, size_t key_len
 /** d[key] into a library-owned buffer. Errors: -ENOENT (no such key; *value is then NULL). */
 MPROC_API int mproc_dict_get(mproc_dict_t *dict, const void *key, size_t key_len, void **value,
                              size_t *len);
+/** d[key] into the caller's buffer: its size goes to *len and, if it fits in capacity bytes, its
+ * bytes to buf (one copy, none allocated). buf may be NULL when capacity is 0.
+ * Errors: -ENOENT (no such key), -ERANGE (the value is larger than capacity: nothing copied, *len
+ * says how large; the value may change before a retry). Since: 0.2. */
+MPROC_API int mproc_dict_get_into(mproc_dict_t *dict, const void *key, size_t key_len, void *buf,
+                                  size_t capacity, size_t *len);
 /** 1 if the key is there, 0 if not. */
 MPROC_API int mproc_dict_contains(mproc_dict_t *dict, const void *key, size_t key_len);
 /** Removes the key; its value goes to *value / *len unless value is NULL (then len may be NULL).

@@ -117,6 +117,13 @@ typedef struct mproc_pool_options {
   void *initializer_data;
   mproc_pool_progress_fn on_progress; /**< NULL (default): none */
   void *progress_data;
+  /** NULL (default): none. Since 0.2. A plain function each worker runs when it starts, before
+   * its first task (as initializer, but with no data and no result); unlike initializer it is
+   * allowed with MPROC_START_FORKSERVER, whose workers run the server's copy of it: it must be
+   * a function of a library loaded before the server started. Setting both initializer and
+   * plain_initializer is -EINVAL. A host language uses it to make a worker forked by C code fit
+   * to run that language (CPython: PyOS_AfterFork_Child, before any Python code runs). */
+  void (*plain_initializer)(void);
 } mproc_pool_options_t;
 
 /** Fills *options with the defaults above (struct_size = sizeof(mproc_pool_options_t)).
@@ -125,7 +132,8 @@ MPROC_API void mproc_pool_options_init(mproc_pool_options_t *options);
 
 /** Creates a pool and forks its workers. options may be NULL for the defaults.
  * Errors: -EINVAL (out NULL; struct_size as described above; processes < 1; an unknown start
- * method; an initializer with MPROC_START_FORKSERVER, see below), the -errno of fork / mmap /
+ * method; an initializer with MPROC_START_FORKSERVER, see below; both initializer and
+ * plain_initializer), the -errno of fork / mmap /
  * eventfd. On failure *out is untouched and no worker is left running. */
 MPROC_API int mproc_pool_create(const mproc_pool_options_t *options, mproc_pool_t **out);
 
@@ -135,7 +143,7 @@ MPROC_API int mproc_pool_create(const mproc_pool_options_t *options, mproc_pool_
  * of main, before starting threads; otherwise the first forkserver pool starts it. Workers are
  * copies of the program as it was when the server started: pointers in user_data refer to the
  * server's copy of memory. A forkserver pool takes no initializer (-EINVAL): the server was forked
- * before the initializer's user_data existed. mproc_forkserver_stop kills and reaps the server
+ * before the initializer's user_data existed; a plain_initializer is fine. mproc_forkserver_stop kills and reaps the server
  * and the workers it started (destroy forkserver pools first); it never hangs and is a no-op when
  * none runs. The server also ends when this process exits or dies.
  * mproc_forkserver_start errors: the -errno of socketpair / fork / pidfd_open. */

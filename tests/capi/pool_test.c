@@ -1,6 +1,7 @@
 /* The pool through the C ABI: futures, map, imap in input and completion order, options
  * (initializer, progress, maxtasksperchild, start method, struct_size), close / join. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -386,6 +387,48 @@ static void initializer_runs_in_each_worker(void) {
   finish_pool(pool);
 }
 
+static void plain_init_set_flag(void) { g_initialized = 7; }
+
+/* A plain_initializer runs in every worker, a forkserver pool's too (where initializer is refused);
+ * with initializer as well it is refused. */
+static void plain_initializer_runs_in_each_worker_of_both_start_methods(void) {
+  const int methods[] = {MPROC_START_FORK, MPROC_START_FORKSERVER};
+  for (size_t m = 0; m < sizeof methods / sizeof methods[0]; ++m) {
+    mproc_pool_options_t options;
+    mproc_pool_options_init(&options);
+    options.processes = 2;
+    options.start_method = methods[m];
+    options.plain_initializer = plain_init_set_flag;
+    mproc_pool_t *pool = NULL;
+    REQUIRE_INT(mproc_pool_create(&options, &pool), 0);
+    mproc_bytes_t inputs[8] = {{"", 0}};
+    for (int i = 0; i < 8; ++i) inputs[i].data = "";
+    mproc_bytes_t *results = NULL;
+    if (CHECK_INT(mproc_pool_map(pool, task_read_flag, NULL, inputs, 8, 1, NULL, &results), 0)) {
+      for (int i = 0; i < 8; ++i) {
+        int got = 0;
+        CHECK_INT(results[i].len, sizeof got);
+        memcpy(&got, results[i].data, sizeof got);
+        CHECK_INT(got, 7);
+      }
+      mproc_buffer_free(results);
+    }
+    CHECK_INT(g_initialized, 0); /* not in the parent */
+    finish_pool(pool);
+  }
+  CHECK_INT(mproc_stop_forkserver(), 0);
+
+  mproc_pool_options_t both;
+  mproc_pool_options_init(&both);
+  both.processes = 1;
+  both.initializer = init_set_flag;
+  both.plain_initializer = plain_init_set_flag;
+  mproc_pool_t *pool = NULL;
+  CHECK_INT(mproc_pool_create(&both, &pool), -EINVAL);
+  CHECK(contains(mproc_last_error_message(), "not both"));
+  CHECK(pool == NULL);
+}
+
 static int init_fail(void *user_data) {
   (void)user_data;
   return 5;
@@ -535,6 +578,11 @@ static void options_struct_size_is_handled_deliberately(void) {
   options.struct_size = sizeof(size_t) + sizeof(int);
   CHECK_INT(mproc_pool_create(&options, &pool), -EINVAL);
   CHECK(pool == NULL);
+  /* A caller built against 0.1's header, before plain_initializer: accepted. */
+  options.struct_size = offsetof(mproc_pool_options_t, plain_initializer);
+  CHECK_INT(mproc_pool_create(&options, &pool), 0);
+  finish_pool(pool);
+  pool = NULL;
 
   /* Defaults with NULL options. */
   CHECK_INT(mproc_pool_create(NULL, &pool), 0);
@@ -581,6 +629,8 @@ static const test_case kTests[] = {
     {"an_iterator_destroyed_early_and_one_outliving_its_pool",
      an_iterator_destroyed_early_and_one_outliving_its_pool},
     {"initializer_runs_in_each_worker", initializer_runs_in_each_worker},
+    {"plain_initializer_runs_in_each_worker_of_both_start_methods",
+     plain_initializer_runs_in_each_worker_of_both_start_methods},
     {"a_failing_initializer_breaks_the_pool_instead_of_respawning",
      a_failing_initializer_breaks_the_pool_instead_of_respawning},
     {"progress_callback_counts_finished_tasks", progress_callback_counts_finished_tasks},

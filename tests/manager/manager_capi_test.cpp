@@ -52,6 +52,22 @@ TEST_F(ManagerCapi, DictRoundTrip) {
   EXPECT_EQ(mproc_dict_get(d, "zz", 2, &value, &len), -ENOENT);
   EXPECT_EQ(value, nullptr);
   EXPECT_NE(std::string(mproc_last_error_message()).find("mproc_dict_get"), std::string::npos);
+  // Into the caller's buffer: the size always, the bytes when they fit.
+  char buf[4] = {'x', 'x', 'x', 'x'};
+  ASSERT_EQ(mproc_dict_set(d, "long", 4, "12345", 5), 0);
+  len = 0;
+  EXPECT_EQ(mproc_dict_get_into(d, "a", 1, buf, sizeof buf, &len), 0);
+  EXPECT_EQ(len, 1u);
+  EXPECT_EQ(buf[0], '1');
+  EXPECT_EQ(mproc_dict_get_into(d, "b", 1, nullptr, 0, &len), 0);
+  EXPECT_EQ(len, 0u);
+  EXPECT_EQ(mproc_dict_get_into(d, "long", 4, buf, sizeof buf, &len), -ERANGE);
+  EXPECT_EQ(len, 5u);
+  EXPECT_EQ(std::string(buf, 4), "1xxx");  // nothing copied
+  EXPECT_EQ(mproc_dict_get_into(d, "zz", 2, buf, sizeof buf, &len), -ENOENT);
+  EXPECT_EQ(mproc_dict_get_into(d, "a", 1, nullptr, 4, &len), -EINVAL);
+  EXPECT_EQ(mproc_dict_get_into(d, "a", 1, buf, sizeof buf, nullptr), -EINVAL);
+  EXPECT_EQ(mproc_dict_pop(d, "long", 4, nullptr, nullptr), 0);
   EXPECT_EQ(mproc_dict_contains(d, "a", 1), 1);
   EXPECT_EQ(mproc_dict_contains(d, "c", 1), 0);
   ASSERT_EQ(mproc_dict_setdefault(d, "c", 1, "3", 1, &value, &len), 0);

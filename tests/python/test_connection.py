@@ -136,3 +136,37 @@ def test_unpicklable_objects_and_connections_passed_by_pickle():
         a.send(d)  # a closed end does not pickle
     for end in (a, b, c, d_again):
         end.close()
+
+
+def client_echo(address, authkey):
+    from mproc.connection import Client
+    with_conn = Client(address, authkey=authkey)
+    with_conn.send(("hello", with_conn.recv()))
+    with_conn.close()
+
+
+def test_listener_and_client_between_processes_with_an_authkey(tmp_path):
+    from mproc.connection import Client, Listener
+    for address in (None, str(tmp_path / "sock")):
+        with Listener(address, authkey=b"secret") as listener:
+            p = mproc.Process(target=client_echo, args=(listener.address, b"secret"))
+            p.start()
+            conn = listener.accept()
+            conn.send([1, 2])
+            assert conn.recv() == ("hello", [1, 2])
+            conn.close()
+            p.join(WAIT)
+            assert p.exitcode == 0
+    with Listener(authkey=b"secret") as listener:
+        p = mproc.Process(target=client_echo, args=(listener.address, b"wrong"))
+        p.start()
+        with pytest.raises(mproc.AuthenticationError):
+            listener.accept()
+        p.join(WAIT)
+        assert p.exitcode == 1  # the client's AuthenticationError
+    with pytest.raises(ValueError):
+        Listener(("localhost", 0))
+    with pytest.raises(TypeError):
+        Listener(authkey="not bytes")
+    with pytest.raises(OSError):
+        Client(str(tmp_path / "nobody-listens"))

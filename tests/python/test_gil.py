@@ -6,6 +6,7 @@ wait here is bounded, so a hang is a failure, not a stuck suite."""
 import io
 import os
 import signal
+import sys
 import threading
 
 import mproc
@@ -66,6 +67,35 @@ def test_pools_start_and_replace_workers_while_a_thread_runs_python():
     finally:
         for b in busy:
             b.finish()
+
+
+def spin(stop):
+    while not stop.is_set():
+        sum(range(100))
+
+
+def test_workers_of_a_server_forked_while_threads_wait_for_the_gil():
+    """Threads waiting for the GIL ask its holder to drop it once they have waited a switch
+    interval (1 us here: at once). The fork server's memory is a copy taken while the pool's
+    thread holds the GIL, so it often carries that request; a worker that ran Python before
+    PyOS_AfterFork_Child would honour it and wait forever for a thread it does not have (9 pools
+    in 20 hung so before the fix). Every pool here must answer."""
+    stop = threading.Event()
+    spinners = [threading.Thread(target=spin, args=(stop,), daemon=True) for _ in range(4)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for t in spinners:
+            t.start()
+        for round_ in range(12):
+            with mproc.Pool(2) as pool:
+                assert pool.apply_async(square, (round_,)).get(20) == round_ * round_
+    finally:
+        sys.setswitchinterval(interval)
+        stop.set()
+        for t in spinners:
+            t.join(WAIT)
+    assert not any(t.is_alive() for t in spinners)
 
 
 def test_a_pool_made_in_a_non_main_thread():

@@ -69,3 +69,24 @@ def test_imap_goes_on_after_a_dead_worker():
         with pytest.raises(StopIteration):
             next(it)
         assert list(pool.imap(square, range(5))) == [0, 1, 4, 9, 16]
+
+
+def test_a_killed_fork_server_never_hangs_the_pool():
+    """The library replaces a killed fork server from its dispatcher thread, which holds no GIL:
+    Python cannot run in the workers of that server (they abort in PyOS_AfterFork_Child), and
+    the pool ends broken. What matters here: every result arrives, a value or an mproc error,
+    never a wait without end."""
+    from mproc import _lib
+    server_pid = _lib.declare("mproc_forkserver_pid", _lib._int, [])
+    with mproc.Pool(2) as pool:
+        assert pool.apply_async(square, (3,)).get(WAIT) == 9
+        os.kill(server_pid(), signal.SIGKILL)
+        outcomes = []
+        for i in range(8):
+            try:
+                outcomes.append(pool.apply_async(square, (i,)).get(WAIT))
+            except (mproc.WorkerDiedError, mproc.BrokenPoolError) as e:
+                outcomes.append(type(e))
+            except ValueError:  # "Pool not running": broken, submissions refused
+                outcomes.append(ValueError)
+        assert len(outcomes) == 8

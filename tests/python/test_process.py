@@ -231,3 +231,14 @@ def test_a_child_without_a_pidfd_is_not_left_behind(tmp_path):
                          timeout=WAIT, env=script_env()).stdout.decode()
     assert "refused True" in out, out
     assert "no child left" in out, out
+
+
+def test_compatibility_functions_of_multiprocessing():
+    mproc.set_executable("/usr/bin/python3")  # accepted, nothing to do (mproc forks)
+    mproc.allow_connection_pickling()
+    mproc.set_forkserver_preload(["json", "no_such_module_here"])
+    import sys
+    assert "json" in sys.modules
+    from mproc.pool import ThreadPool
+    with ThreadPool(2) as tp:
+        assert tp.map(abs, [-1, -2]) == [1, 2]

@@ -81,3 +81,97 @@ def test_bad_arguments():
     finally:
         s.close()
         s.unlink()
+
+
+ITEMS = [7, -2**63, 2.5, True, False, None, "text", "", "héllo wörld", b"raw\x01", b""]
+
+
+def close_unlink(shm):
+    shm.close()
+    shm.unlink()
+
+
+def test_a_shareable_list_made_by_mproc_is_read_and_written_by_python():
+    mine = shared_memory.ShareableList(ITEMS)
+    try:
+        assert list(mine) == ITEMS and len(mine) == len(ITEMS)
+        theirs = py_shm.ShareableList(name=mine.shm.name)
+        try:
+            assert list(theirs) == ITEMS
+            assert theirs.format == mine.format
+            theirs[0] = 8
+            theirs[6] = "short"
+            theirs[2] = None
+            theirs[4] = 3.25
+        finally:
+            theirs.shm.close()
+        assert mine[0] == 8 and mine[6] == "short" and mine[2] is None and mine[4] == 3.25
+        assert mine[-1] == b"" and mine.count(8) == 1 and mine.index("short") == 6
+    finally:
+        close_unlink(mine.shm)
+
+
+def test_a_shareable_list_made_by_python_is_read_and_written_by_mproc():
+    theirs = py_shm.ShareableList(ITEMS[:7] + [b"raw\x01"])
+    try:
+        mine = shared_memory.ShareableList(name=theirs.shm.name)
+        try:
+            assert list(mine) == list(theirs) and mine.format == theirs.format
+            mine[1] = 42
+            mine[6] = "longer!"  # 8 bytes of room for "text"
+            mine[5] = False
+            mine[3] = b"b"
+            with pytest.raises(ValueError):
+                mine[6] = "x" * 9
+        finally:
+            mine.shm.close()
+        assert theirs[1] == 42 and theirs[6] == "longer!" and theirs[5] is False
+        assert theirs[3] == b"b"
+    finally:
+        close_unlink(theirs.shm)
+
+
+def test_a_shareable_list_through_a_child_and_its_errors():
+    sl = shared_memory.ShareableList([0, "abc"])
+    try:
+        p = mproc.Process(target=set_item, args=(sl, 0, 99))
+        p.start()
+        p.join(WAIT)
+        assert p.exitcode == 0 and sl[0] == 99
+        with pytest.raises(IndexError):
+            sl[2]
+        with pytest.raises(IndexError):
+            sl[-3] = 1
+        with pytest.raises(TypeError):
+            shared_memory.ShareableList([[1]])
+        empty = shared_memory.ShareableList([])
+        theirs = py_shm.ShareableList(name=empty.shm.name)
+        assert list(empty) == [] and len(theirs) == 0
+        theirs.shm.close()
+        close_unlink(empty.shm)
+    finally:
+        close_unlink(sl.shm)
+
+
+def set_item(sl, i, value):
+    attached = shared_memory.ShareableList(name=sl.shm.name)
+    attached[i] = value
+    attached.shm.close()
+
+
+def test_a_shared_memory_manager_unlinks_what_it_made():
+    from mproc.managers import SharedMemoryManager
+    with SharedMemoryManager() as smm:
+        smm.start()
+        segment = smm.SharedMemory(64)
+        sl = smm.ShareableList([1, "two"])
+        names = [segment.name, sl.shm.name]
+        segment.buf[:2] = b"ok"
+        theirs = py_shm.SharedMemory(segment.name)
+        assert bytes(theirs.buf[:2]) == b"ok"
+        theirs.close()
+        sl.shm.close()
+        segment.close()
+    for name in names:
+        with pytest.raises(FileNotFoundError):
+            shared_memory.SharedMemory(name)

@@ -15,6 +15,13 @@ def increment(v, n):
             v.value += 1
 
 
+def increment_under_plain_lock(v, n):
+    """A Lock is not recursive: .value would take it again (a deadlock, as in Python)."""
+    for _ in range(n):
+        with v.get_lock():
+            v.get_obj().value += 1
+
+
 def fill(arr, raw):
     for i in range(len(arr)):
         arr[i] = i * 1.5
@@ -85,7 +92,59 @@ def test_bad_typecodes_and_sizes():
         mproc.Array(int, 3)
     with pytest.raises(ValueError):
         mproc.Array("i", -1)
-    with pytest.raises(TypeError):
-        mproc.Value("i", 0, lock=mproc.Lock())
+    with pytest.raises(AttributeError):
+        mproc.Value("i", 0, lock="not a lock")
     with pytest.raises(IndexError):
         mproc.Array("i", 2)[5]
+
+
+def test_values_and_arrays_share_a_lock_given_to_them():
+    """lock=an existing Lock or RLock, as Python: get_lock() is that lock, and a holder of it
+    excludes .value / indexing of every object made with it, in this process and in workers."""
+    lock = mproc.RLock()
+    v = mproc.Value("i", 0, lock=lock)
+    a = mproc.Array("d", [0.0, 0.0], lock=lock)
+    assert v.get_lock() is lock and a.get_lock() is lock
+    with lock:  # recursive: .value takes it again
+        v.value = 5
+        a[1] = 2.5
+    assert v.value == 5 and a[:] == [0.0, 2.5]
+    plain = mproc.Lock()
+    w = mproc.Value("i", 0, lock=plain)
+    assert plain.acquire(timeout=WAIT)
+    try:
+        out = {}
+        t = __import__("threading").Thread(target=lambda: out.update(value=w.value))
+        t.start()
+        t.join(0.2)
+        assert t.is_alive() and out == {}  # blocked on the lock held here
+    finally:
+        plain.release()
+    t.join(WAIT)
+    assert out == {"value": 0}
+    with mproc.Pool(2) as pool:
+        pool.starmap(increment_under_plain_lock, [(w, 50)] * 4)
+        pool.starmap(increment, [(v, 50)] * 2)
+    assert w.value == 200 and v.value == 105
+    for flag in (None, True):
+        assert mproc.Value("i", 3, lock=flag).get_lock() is not None
+    raw = mproc.Value("i", 3, lock=False)
+    assert raw.value == 3
+
+
+def test_copy_and_synchronized_of_raw_objects():
+    from mproc import sharedctypes
+    raw = mproc.RawArray("i", [1, 2, 3])
+    dup = sharedctypes.copy(raw)
+    dup[0] = 9
+    assert list(raw) == [1, 2, 3] and list(dup) == [9, 2, 3]
+    point = sharedctypes.copy(mproc.RawValue(Point, 4, 0.5))
+    assert (point.x, point.y) == (4, 0.5)
+    s = sharedctypes.synchronized(raw)
+    assert s.get_lock() is not None and s[:] == [1, 2, 3]
+    s[1] = 7
+    assert raw[1] == 7
+    v = sharedctypes.synchronized(mproc.RawValue("d", 1.5), lock=mproc.Lock())
+    assert v.value == 1.5
+    with pytest.raises(TypeError):
+        sharedctypes.synchronized(ctypes.c_int(1))

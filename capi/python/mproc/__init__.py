@@ -79,7 +79,9 @@ def log_get_level():
 
 
 def fork():
-    """mproc_fork without Python's own fork handling: prefer os.fork (or Process) in Python."""
+    """mproc_fork without Python's own fork handling: prefer os.fork (or Process) in Python.
+    With other Python threads running, the child can hang at its first Python code (it may have
+    inherited another thread's request for the GIL, which only PyOS_AfterFork_Child clears)."""
     return _lib.check(_lib.fork_())
 
 
@@ -114,6 +116,25 @@ def get_context(method=None):
     return _sys.modules[__name__]
 
 
+def set_executable(executable):
+    """Accepted for compatibility: mproc forks, it never starts an executable."""
+
+
+def set_forkserver_preload(module_names):
+    """Imports the modules now: the fork server of mproc's pools is a copy of this process, made
+    when a Pool starts, so what is imported here is in every worker (Python's preload)."""
+    import importlib
+    for name in module_names:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass  # as Python's server: a module that fails to import is skipped
+
+
+def allow_connection_pickling():
+    """Nothing to do: mproc's Connections always pickle (see mproc.connection)."""
+
+
 def get_logger():
     import logging
     return logging.getLogger("mproc")
@@ -137,4 +158,5 @@ __all__ = [
     "ProcessError", "BufferTooShort", "TimeoutError", "AuthenticationError", "MprocError",
     "WorkerDiedError", "BrokenPoolError", "freeze_support", "get_context", "get_start_method",
     "set_start_method", "get_all_start_methods", "get_logger", "log_to_stderr",
+    "set_executable", "set_forkserver_preload", "allow_connection_pickling",
 ]

@@ -16,7 +16,7 @@ import threading
 from . import _lib
 from ._lib import _int, _int64, _size, _voidp, _pvoidp, _psize, check
 
-__all__ = ["Pipe", "Connection", "wait"]
+__all__ = ["Pipe", "Connection", "wait", "Listener", "Client"]
 
 _pipe_create = _lib.declare("mproc_pipe_create", _int, [_int, _pvoidp, _pvoidp])
 _send = _lib.declare("mproc_connection_send_bytes", _int, [_voidp, ctypes.c_char_p, _size])
@@ -292,3 +292,105 @@ def wait(object_list, timeout=None):
     rc = _lib.wait_sliced(lambda ms_: _wait(items, len(objects), ms_), ms, 0)
     check(rc)
     return [obj for item, obj in zip(items, objects) if item.ready]
+
+
+_listener_create = _lib.declare("mproc_listener_create", _int,
+                                [ctypes.c_char_p, _size, ctypes.c_char_p, _size, _pvoidp])
+_listener_accept = _lib.declare("mproc_listener_accept", _int, [_voidp, _int64, _pvoidp])
+_listener_address = _lib.declare("mproc_listener_address", _int, [_voidp, ctypes.c_char_p, _size])
+_listener_close = _lib.declare("mproc_listener_close", _int, [_voidp])
+_listener_destroy = _lib.declare("mproc_listener_destroy", _int, [_voidp])
+_client_connect = _lib.declare("mproc_client_connect", _int,
+                               [ctypes.c_char_p, _size, ctypes.c_char_p, _size, _pvoidp])
+
+
+def _address_bytes(address):
+    """A Unix socket path, or an abstract name starting with NUL ("\\0name"): str or bytes. The
+    other families of Python (AF_INET tuples, Windows pipes) are not supported."""
+    if isinstance(address, str):
+        return address.encode()
+    if isinstance(address, bytes):
+        return address
+    raise ValueError(f"address {address!r}: mproc supports Unix socket addresses only (a path, "
+                     "or an abstract name starting with NUL)")
+
+
+def _authkey_bytes(authkey):
+    if authkey is not None and not isinstance(authkey, bytes):
+        raise TypeError("authkey should be a byte string")
+    return authkey or b""
+
+
+class Listener:
+    """multiprocessing.connection.Listener(address=None, family=None, backlog=1, authkey=None)
+    for Unix socket addresses: address None picks a fresh abstract name (.address). With an
+    authkey, both sides prove they hold it (HMAC-SHA256 challenge, as Python 3.12's); a peer
+    without it raises AuthenticationError. accept() gives a Connection; close() stops listening."""
+
+    def __init__(self, address=None, family=None, backlog=1, authkey=None):
+        if family not in (None, "AF_UNIX"):
+            raise ValueError(f"family {family!r}: mproc supports AF_UNIX only")
+        key = _authkey_bytes(authkey)
+        raw = None if address is None else _address_bytes(address)
+        out = _voidp()
+        check(_listener_create(raw, 0 if raw is None else len(raw), key, len(key), _byref(out)))
+        self._h = out.value
+        self._last_accepted = None
+
+    def accept(self):
+        if self._h is None:
+            raise OSError("listener is closed")
+        out = _voidp()
+        rc = _lib.wait_sliced(lambda ms: _listener_accept(self._h, ms, _byref(out)),
+                              _WAIT_FOREVER, _ETIMEDOUT)
+        if rc == _lib.EAUTH:
+            from . import AuthenticationError
+            raise AuthenticationError("digest received was wrong")
+        check(rc)
+        return Connection(out.value)
+
+    @property
+    def address(self):
+        if self._h is None:
+            raise OSError("listener is closed")
+        n = check(_listener_address(self._h, None, 0))
+        buf = ctypes.create_string_buffer(n + 1)
+        _listener_address(self._h, buf, n + 1)
+        raw = buf.raw[:n]
+        return raw.decode() if not raw.startswith(b"\0") else raw.decode("latin-1")
+
+    @property
+    def last_accepted(self):
+        return self._last_accepted
+
+    def close(self):
+        h, self._h = self._h, None
+        if h is not None:
+            _listener_destroy(h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+
+def Client(address, family=None, authkey=None):
+    """multiprocessing.connection.Client for a Listener's Unix socket address: a Connection."""
+    if family not in (None, "AF_UNIX"):
+        raise ValueError(f"family {family!r}: mproc supports AF_UNIX only")
+    key = _authkey_bytes(authkey)
+    raw = _address_bytes(address)
+    out = _voidp()
+    rc = _client_connect(raw, len(raw), key, len(key), _byref(out))
+    if rc == _lib.EAUTH:
+        from . import AuthenticationError
+        raise AuthenticationError("digest received was wrong")
+    check(rc)
+    return Connection(out.value)

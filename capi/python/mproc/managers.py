@@ -14,12 +14,14 @@ import ctypes
 import os
 import pickle
 import struct
+import threading
 
 from . import _lib
 from ._lib import _int, _int64, _size, _voidp, _pvoidp, _psize, check
 from . import queues, sharedctypes, synchronize
 
-__all__ = ["Manager", "SyncManager", "DictProxy", "ListProxy", "Namespace"]
+__all__ = ["Manager", "SyncManager", "DictProxy", "ListProxy", "Namespace",
+           "SharedMemoryManager"]
 
 _d = _lib.declare
 _charp = ctypes.c_char_p
@@ -37,7 +39,7 @@ _manager_destroy = _d("mproc_manager_destroy", _int, [_voidp])
 _dict_attach = _d("mproc_dict_attach", _int, [_charp, _pvoidp])
 _dict_handle = _d("mproc_dict_handle", _int, [_voidp, _charp, _size])
 _dict_set = _d("mproc_dict_set", _int, [_voidp, _charp, _size, _charp, _size])
-_dict_get = _d("mproc_dict_get", _int, [_voidp, _charp, _size, _pvoidp, _psize])
+_dict_get_into = _d("mproc_dict_get_into", _int, [_voidp, _charp, _size, _voidp, _size, _psize])
 _dict_contains = _d("mproc_dict_contains", _int, [_voidp, _charp, _size])
 _dict_pop = _d("mproc_dict_pop", _int, [_voidp, _charp, _size, _pvoidp, _psize])
 _dict_setdefault = _d("mproc_dict_setdefault", _int,
@@ -71,6 +73,31 @@ _dumps, _loads, _PROTOCOL = pickle.dumps, pickle.loads, pickle.HIGHEST_PROTOCOL
 _ENOENT, _ERANGE = -2, -34
 _Q = struct.Struct("=Q")
 _string_at, _free, _byref = ctypes.string_at, _lib.buffer_free, ctypes.byref
+
+
+class _Buffer:
+    def __init__(self, n):
+        self.raw = ctypes.create_string_buffer(n)
+        self.capacity = n
+        self.view = memoryview(self.raw).cast("B")
+
+
+class _GetBuffer(threading.local):
+    """Each thread's buffer for d[key] (mproc_dict_get_into: one copy, no allocation, no free);
+    per thread, because the C call runs without the GIL. It grows up to 1 MiB; a larger value
+    gets a buffer of its own."""
+
+    def __init__(self):
+        self.buffer = _Buffer(1024)
+
+    def at_least(self, n):
+        if n > 1 << 20:
+            return _Buffer(n)
+        self.buffer = _Buffer(max(n, 2 * self.buffer.capacity))
+        return self.buffer
+
+
+_get_buffer = _GetBuffer()
 
 
 def _unpack(ptr, length):
@@ -125,13 +152,14 @@ class DictProxy(_Proxy):
 
     def __getitem__(self, key):
         k = _dumps(key, _PROTOCOL)
-        out, length = _voidp(), _size()
-        rc = _dict_get(self._h, k, len(k), _byref(out), _byref(length))
+        length = _size()
+        b = _get_buffer.buffer
+        rc = _dict_get_into(self._h, k, len(k), b.raw, b.capacity, _byref(length))
+        while rc == _ERANGE:  # larger than this thread's buffer: a larger one, and read again
+            b = _get_buffer.at_least(length.value)
+            rc = _dict_get_into(self._h, k, len(k), b.raw, b.capacity, _byref(length))
         if rc == 0:
-            try:
-                return _loads(_string_at(out.value, length.value))
-            finally:
-                _free(out.value)
+            return _loads(b.view[:length.value])
         if rc == _ENOENT:
             raise KeyError(key)
         raise _lib.error(rc)
@@ -485,3 +513,46 @@ class SyncManager:
 def Manager():
     """A running SyncManager (multiprocessing.Manager())."""
     return SyncManager()
+
+
+class SharedMemoryManager:
+    """multiprocessing.managers.SharedMemoryManager without a server process: SharedMemory(size)
+    and ShareableList(sequence) make segments that shutdown() (or the end of the with block)
+    unlinks, every one, in the process that made the manager. (The segments would otherwise also
+    be removed by the library's tracker when that process ends.)"""
+
+    def __init__(self, address=None, authkey=None, *args, **kwargs):
+        self._owner = os.getpid()
+        self._segments = []
+
+    def start(self, initializer=None, initargs=()):
+        if initializer is not None:
+            initializer(*initargs)
+
+    def SharedMemory(self, size):
+        from .shared_memory import SharedMemory
+        segment = SharedMemory(None, create=True, size=size)
+        self._segments.append(segment)
+        return segment
+
+    def ShareableList(self, sequence):
+        from .shared_memory import ShareableList
+        sl = ShareableList(sequence)
+        self._segments.append(sl.shm)
+        return sl
+
+    def shutdown(self):
+        if os.getpid() != self._owner:
+            return
+        segments, self._segments = self._segments, []
+        for segment in segments:
+            try:
+                segment.unlink()
+            except FileNotFoundError:
+                pass  # unlinked already by its user
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.shutdown()

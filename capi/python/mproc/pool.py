@@ -13,11 +13,17 @@ does not exist in it, and deadlocks at its first Python call. So the pools here 
 forkserver start method, and the server is forked by a call through ctypes.PyDLL (which keeps the
 GIL) from the thread that creates the Pool: the server is a single-threaded copy of the interpreter
 whose only thread holds the GIL, and every worker, the replacements of dead ones included, is a
-fork of it. In its first task a worker calls PyOS_AfterFork_Child, as os.fork's child does: the
-GIL, the import lock and the thread states of threads that do not exist there are reset and the
-at-fork hooks run (random reseeds). Workers are copies of the program as it was when the server
-started: the server is started again (a fresh copy) whenever a Pool is made while no other Pool of
-this process is alive, so a Pool sees what its creator had defined, as with multiprocessing's fork.
+fork of it. Each worker starts with PyOS_AfterFork_Child, as os.fork's child does: the GIL, the
+import lock and the thread states of threads that do not exist there are reset and the at-fork
+hooks run (random reseeds). It must run in C, before the worker runs any Python code: it is the
+pool's plain_initializer, which the worker's C loop calls first. The server's memory is a copy of
+this process taken while other Python threads may be waiting for the GIL; one that waited longer
+than the switch interval has set the interpreter's "drop the GIL" request, and Python code run in
+the worker before PyOS_AfterFork_Child would honour it: drop the GIL and wait, forever, for a
+thread that does not exist in the worker to take it. Workers are copies of the program as it was
+when the server started: the server is started again (a fresh copy) whenever a Pool is made while
+no other Pool of this process is alive, so a Pool sees what its creator had defined, as with
+multiprocessing's fork.
 Functions cross by reference (pickle), so they must be importable: module-level, as in Python.
 """
 
@@ -34,7 +40,16 @@ import weakref
 from . import _lib
 from ._lib import _int, _int64, _size, _voidp, _pvoidp, _psize, check
 
-__all__ = ["Pool", "AsyncResult", "ApplyResult", "MapResult", "IMapIterator"]
+__all__ = ["Pool", "ThreadPool", "AsyncResult", "ApplyResult", "MapResult", "IMapIterator"]
+
+
+def __getattr__(name):
+    """ThreadPool is Python's own (threads: nothing for mproc to do), imported when first used."""
+    if name == "ThreadPool":
+        from multiprocessing.pool import ThreadPool
+        return ThreadPool
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _TASK_FN = ctypes.CFUNCTYPE(_int, _voidp, _size, _voidp, _voidp)
 _dumps, _loads, _PROTOCOL = pickle.dumps, pickle.loads, pickle.HIGHEST_PROTOCOL
@@ -46,7 +61,7 @@ class _PoolOptions(ctypes.Structure):
     _fields_ = [("struct_size", _size), ("processes", _int), ("start_method", _int),
                 ("maxtasksperchild", _size), ("initializer", _voidp),
                 ("initializer_data", _voidp), ("on_progress", _voidp),
-                ("progress_data", _voidp)]
+                ("progress_data", _voidp), ("plain_initializer", _voidp)]
 
 
 class _Bytes(ctypes.Structure):
@@ -113,11 +128,9 @@ class MaybeEncodingError(Exception):
 
 
 def _become_worker():
-    """The first task in a new worker: CPython's fork handling for this child (the worker was
-    forked by the fork server's C code, not by os.fork), then the worker's own identity."""
+    """The first task in a new worker (which has run PyOS_AfterFork_Child already, see the
+    module's docstring): the worker's own identity."""
     global _worker_pid
-    ctypes.pythonapi.PyOS_AfterFork_Child.restype = None
-    ctypes.pythonapi.PyOS_AfterFork_Child()
     _worker_pid = os.getpid()
     _initialized.clear()
     from . import process
@@ -176,6 +189,8 @@ def _run_task(data, length, _user_data, result):
 # Made at import, before any fork server exists: the server and its workers are copies of this
 # process, so the callback's code must be in memory before the server is forked.
 _TRAMPOLINE = _TASK_FN(_run_task)
+# CPython's fork handling for a child forked by C code, run by each worker before its first task.
+_AFTER_FORK_CHILD = ctypes.cast(ctypes.pythonapi.PyOS_AfterFork_Child, _voidp).value
 
 
 # ---- in the caller ------------------------------------------------------------------------------
@@ -459,6 +474,7 @@ class Pool:
         options.processes = processes
         options.start_method = 1  # MPROC_START_FORKSERVER
         options.maxtasksperchild = maxtasksperchild or 0
+        options.plain_initializer = _AFTER_FORK_CHILD
         _ensure_forkserver()
         out = _voidp()
         check(_create(ctypes.byref(options), ctypes.byref(out)))
@@ -491,7 +507,10 @@ class Pool:
         return self.apply_async(func, args, kwds).get()
 
     def _chunks(self, func, iterable, chunksize, mode, default_divisor=4):
-        items = list(iterable)
+        # A range, list or tuple is sliced as it is (no copy); a range's chunks are ranges, whose
+        # pickles are three numbers: the items are neither pickled here nor unpickled in the
+        # worker (the results still are).
+        items = iterable if type(iterable) in (range, list, tuple) else list(iterable)
         if chunksize is None:
             chunksize, extra = divmod(len(items), self._processes * default_divisor)
             if extra or not chunksize:

@@ -12,7 +12,7 @@ import ctypes
 from . import _lib
 from ._lib import _int, _int64, _size, _voidp, _pvoidp, check
 
-__all__ = ["Value", "Array", "RawValue", "RawArray"]
+__all__ = ["Value", "Array", "RawValue", "RawArray", "copy", "synchronized"]
 
 typecode_to_type = {
     "c": ctypes.c_char, "u": ctypes.c_wchar, "b": ctypes.c_byte, "B": ctypes.c_ubyte,
@@ -157,15 +157,25 @@ class _NoLock:
         pass
 
 
+def _lock_of(segment, lock):
+    """The lock object of a Value or Array: lock is True (the segment's own lock), False (none) or
+    a lock object of the caller's (an mproc Lock or RLock, or any object with acquire/release)."""
+    if lock is True:
+        return _ArrayLock(segment)
+    if lock is False:
+        return _NoLock()
+    return lock
+
+
 class Synchronized:
     """Value(...): .value read and written under the object's lock; get_lock(), get_obj()."""
 
     def __init__(self, segment, ctype, lock):
         self._segment = segment
         self._ctype = ctype
-        self._lockflag = lock
+        self._lockflag = lock  # True, False or the caller's lock object
         self._obj = _over(segment, ctype, None)
-        self._lock = _ArrayLock(segment) if lock else _NoLock()
+        self._lock = _lock_of(segment, lock)
         self.acquire = self._lock.acquire
         self.release = self._lock.release
 
@@ -183,9 +193,10 @@ class Synchronized:
 
     @property
     def value(self):
-        if not self._lockflag:
-            return self._obj.value
-        _acquire(self._segment.h, -1)
+        if self._lockflag is not True:  # no lock, or the caller's
+            with self._lock:
+                return self._obj.value
+        _acquire(self._segment.h, -1)  # the segment's own lock, without a Python call between
         try:
             return self._obj.value
         finally:
@@ -193,8 +204,9 @@ class Synchronized:
 
     @value.setter
     def value(self, v):
-        if not self._lockflag:
-            self._obj.value = v
+        if self._lockflag is not True:
+            with self._lock:
+                self._obj.value = v
             return
         _acquire(self._segment.h, -1)
         try:
@@ -218,7 +230,7 @@ class SynchronizedArray:
         self._count = count
         self._lockflag = lock
         self._obj = _over(segment, ctype, count)
-        self._lock = _ArrayLock(segment) if lock else _NoLock()
+        self._lock = _lock_of(segment, lock)
         self.acquire = self._lock.acquire
         self.release = self._lock.release
 
@@ -279,17 +291,24 @@ def _attach_array(handle, ctype, count, lock):
 
 
 def _check_lock(lock):
-    if lock not in (True, False):
-        raise TypeError("lock: only True or False (the object's own lock) is supported; "
-                        "mproc keeps the lock inside the object's segment")
+    """Python's rules: True or None, a new recursive lock (here: in the object's segment); False,
+    none; else a lock of the caller's, which must have acquire (AttributeError)."""
+    if lock is None or lock is True:
+        return True
+    if lock is False:
+        return False
+    if not hasattr(lock, "acquire"):
+        raise AttributeError(f"{lock!r} has no method 'acquire'")
+    return lock
 
 
 def Value(typecode_or_type, *args, lock=True, ctx=None):
-    """A ctypes object in shared memory, synchronised by its own recursive lock (lock=False: a
-    wrapper without one)."""
-    _check_lock(lock)
+    """A ctypes object in shared memory, synchronised by its own recursive lock; lock=False: a
+    wrapper without one (Python returns the bare ctypes object); lock=a Lock or RLock (or any
+    object with acquire / release, picklable to cross to other processes): synchronised by it."""
+    lock = _check_lock(lock)
     ctype = _ctype(typecode_or_type)
-    segment = _new_segment(ctype, 1, lock)
+    segment = _new_segment(ctype, 1, lock is True)
     v = Synchronized(segment, ctype, lock)
     if args:
         v._obj.__init__(*args)
@@ -297,12 +316,36 @@ def Value(typecode_or_type, *args, lock=True, ctx=None):
 
 
 def Array(typecode_or_type, size_or_initializer, *, lock=True, ctx=None):
-    """A ctypes array in shared memory, synchronised by its own recursive lock."""
-    _check_lock(lock)
+    """A ctypes array in shared memory, synchronised by its own recursive lock, by none
+    (lock=False) or by the caller's lock (as Value)."""
+    lock = _check_lock(lock)
     ctype = _ctype(typecode_or_type)
     count, init = _size_and_initializer(size_or_initializer)
-    segment = _new_segment(ctype, max(1, count), lock)
+    segment = _new_segment(ctype, max(1, count), lock is True)
     a = SynchronizedArray(segment, ctype, count, lock)
     if init is not None:
         a._obj.__init__(*init)
     return a
+
+
+def copy(obj):
+    """A new RawValue (or RawArray) with the contents of the raw shared object obj."""
+    new_obj = RawValue(type(obj)) if not isinstance(obj, ctypes.Array) else \
+        RawArray(obj._type_, len(obj))
+    ctypes.pointer(new_obj)[0] = obj
+    return new_obj
+
+
+def synchronized(obj, lock=None, ctx=None):
+    """A Synchronized wrapper of a RawValue or RawArray (made by mproc), as Python's: lock None
+    is a new mproc RLock (the raw segment has no lock of its own)."""
+    segment = getattr(obj, "_mproc_segment", None)
+    if segment is None:
+        raise TypeError(f"{obj!r} is not a shared object made by mproc (RawValue / RawArray)")
+    if lock is None or lock is True:
+        from .synchronize import RLock
+        lock = RLock()
+    lock = _check_lock(lock)
+    if isinstance(obj, ctypes.Array):
+        return SynchronizedArray(segment, obj._type_, len(obj), lock)
+    return Synchronized(segment, type(obj), lock)
