@@ -955,7 +955,9 @@ MPROC_API int mproc_dict_setdefault(mproc_dict_t *dict, const void *key, size_t 
 /** The number of entries, in *size. */
 MPROC_API int mproc_dict_size(mproc_dict_t *dict, size_t *size);
 MPROC_API int mproc_dict_clear(mproc_dict_t *dict);
-/** Every key (or key and value, alternating), packed (see above), and the entry count in *count. */
+/** Every key (or key and value, alternating), packed (see above), and the entry count in *count.
+ * In insertion order, as Python's dict: a replaced value keeps its key's place; a key erased and
+ * set again comes last. */
 MPROC_API int mproc_dict_keys(mproc_dict_t *dict, void **packed, size_t *len, size_t *count);
 MPROC_API int mproc_dict_items(mproc_dict_t *dict, void **packed, size_t *len, size_t *count);
 /** NULL is a no-op. The owning handle's destroy removes the dict's name. */

@@ -7,6 +7,10 @@
 // `BytesDict::attach(d.handle())` (a short string, fit for a pool task's arguments). A Manager
 // (<mproc/manager.hpp>) gives dicts a name that processes not forked from its creator can find.
 //
+// Order: keys(), values(), items() and for_each() follow insertion order, as Python's dict (and
+// its Manager proxy): setting an existing key keeps its place; a key erased and set again comes
+// last. The order is the same in every process.
+//
 // Every operation takes the dict's process-shared robust lock (no server, no system call when
 // uncontended), so updates from many processes are never lost. A process killed at any moment,
 // even inside an update, leaves the dict consistent: each change is published by one store, so it
@@ -90,7 +94,8 @@ class MPROC_API BytesDict {
   // returns false (sink not called) if the key is missing. sink must not use this dict.
   bool visit(std::string_view key, void (*sink)(std::string_view value, void* context),
              void* context) const;
-  // Calls sink(key, value, context) for each entry, under the lock. sink must not use this dict.
+  // Calls sink(key, value, context) for each entry in insertion order, under the lock. sink must
+  // not use this dict.
   void for_each(void (*sink)(std::string_view key, std::string_view value, void* context),
                 void* context) const;
 

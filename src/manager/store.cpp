@@ -29,10 +29,10 @@ constexpr std::uint64_t kCompactSlack = 256 * 1024;
 
 shm::SegmentKind segment_kind(Kind kind) {
   switch (kind) {
-    case Kind::dict: return {0x4d444943, 1, "manager dict"};           // "MDIC"
-    case Kind::list: return {0x4d4c5354, 1, "manager list"};           // "MLST"
-    case Kind::names: return {0x4d4e5350, 1, "manager Namespace"};     // "MNSP"
-    case Kind::registry: return {0x4d4d4752, 1, "Manager"};            // "MMGR"
+    case Kind::dict: return {0x4d444943, 2, "manager dict"};           // "MDIC"
+    case Kind::list: return {0x4d4c5354, 2, "manager list"};           // "MLST"
+    case Kind::names: return {0x4d4e5350, 2, "manager Namespace"};     // "MNSP"
+    case Kind::registry: return {0x4d4d4752, 2, "Manager"};            // "MMGR"
   }
   return {0, 0, "?"};
 }

@@ -58,6 +58,66 @@ TEST_F(DictTest, PythonDictOperations) {
   EXPECT_EQ(d.get("after"), "clear");
 }
 
+using Keys = std::vector<std::string>;
+
+TEST_F(DictTest, KeysValuesAndItemsComeInInsertionOrderAsInPython) {
+  BytesDict d;
+  for (const char* k : {"c", "a", "b", "z", "m"}) d.set(k, std::string("v") + k);
+  EXPECT_EQ(d.keys(), (Keys{"c", "a", "b", "z", "m"}));
+  d.set("a", "again");  // a replaced value keeps its place
+  d.erase("b");
+  d.set("b", "back");  // erased and inserted again: last
+  EXPECT_EQ(d.keys(), (Keys{"c", "a", "z", "m", "b"}));
+  EXPECT_EQ(d.values(), (Keys{"vc", "again", "vz", "vm", "back"}));
+  const auto items = d.items();
+  ASSERT_EQ(items.size(), 5u);
+  EXPECT_EQ(items[1], (std::pair<std::string, std::string>{"a", "again"}));
+  EXPECT_EQ(d.pop("c"), "vc");
+  EXPECT_EQ(d.setdefault("new", "n"), "n");
+  EXPECT_EQ(d.keys(), (Keys{"a", "z", "m", "b", "new"}));
+  d.clear();
+  d.set("after", "clear");
+  d.set("before", "no");
+  EXPECT_EQ(d.keys(), (Keys{"after", "before"}));
+}
+
+TEST_F(DictTest, OrderSurvivesRehashesCompactionsAndProcesses) {
+  Dict<int, std::string> d;
+  std::vector<int> model;
+  const std::string big(64 * 1024, 'x');
+  // Growth (rehashes), erasures of every third key, re-insertions, and big values replaced until
+  // the dict compacts its data area.
+  for (int i = 0; i < 3000; ++i) {
+    d.set(i, std::to_string(i));
+    model.push_back(i);
+    if (i % 3 == 2) {
+      d.erase(i - 1);
+      model.erase(std::find(model.begin(), model.end(), i - 1));
+    }
+    if (i % 500 == 499) {
+      d.erase(0);
+      model.erase(std::find(model.begin(), model.end(), 0));
+      d.set(0, "zero");
+      model.push_back(0);
+    }
+  }
+  const int replaced = model[5];  // keeps its place
+  for (int round = 0; round < 12; ++round) d.set(replaced, big + std::to_string(round));
+  EXPECT_EQ(d.keys(), model);
+  // Another process sees the same order, and its inserts land at the end.
+  run_children(1, [&](int) {
+    auto mine = Dict<int, std::string>::attach(d.handle());
+    require(mine.keys() == model, "the child sees another order");
+    mine.erase(model.front());
+    mine.set(-1, "child");
+  });
+  model.erase(model.begin());
+  model.push_back(-1);
+  EXPECT_EQ(d.keys(), model);
+  EXPECT_TRUE(d.values().back() == "child");
+  EXPECT_EQ(d.items().size(), model.size());
+}
+
 TEST_F(DictTest, BinaryKeysAndValues) {
   BytesDict d;
   const std::string key("\0k\xff", 3), value("\0\1\2\0", 4);

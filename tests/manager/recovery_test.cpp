@@ -5,6 +5,7 @@
 #include <mproc/dict.hpp>
 #include <mproc/list.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <functional>
 #include <map>
@@ -53,6 +54,23 @@ bool change_in_child_dying_at(int point, const std::function<void()>& change) {
   }
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   return false;
+}
+
+// The keys that were there before keep their relative order, and new keys come after them.
+bool order_kept(const std::vector<std::string>& before, const std::vector<std::string>& now) {
+  std::size_t at = 0;
+  bool in_new_tail = false;
+  for (const auto& key : now) {
+    const auto found = std::find(before.begin() + static_cast<std::ptrdiff_t>(at), before.end(), key);
+    if (found == before.end()) {
+      if (std::find(before.begin(), before.end(), key) != before.end()) return false;
+      in_new_tail = true;
+      continue;
+    }
+    if (in_new_tail) return false;
+    at = static_cast<std::size_t>(found - before.begin()) + 1;
+  }
+  return true;
 }
 
 struct DictScenario {
@@ -113,10 +131,12 @@ TEST_F(Recovery, EveryDictChangeIsAllOrNothingAtEveryCrashPoint) {
       DictModel after = before;
       scenario.model(after);
       const std::uint64_t recoveries = d.recoveries();
+      const auto order_before = d.keys();
       const bool died = change_in_child_dying_at(point, [&] { scenario.change(d); });
       kills[point] += died;
       const DictModel now = contents(d);  // takes the lock: recovers it if the child died
       EXPECT_TRUE(now == before || now == after);
+      EXPECT_TRUE(order_kept(order_before, d.keys()));
       if (!died) {
         EXPECT_EQ(now, after);
       }
@@ -131,7 +151,10 @@ TEST_F(Recovery, EveryDictChangeIsAllOrNothingAtEveryCrashPoint) {
       }
       d.erase("k0");
       model.erase("k0");
+      d.set("k0", "last");
+      model["k0"] = "last";
       EXPECT_EQ(contents(d), model);
+      EXPECT_EQ(d.keys().back(), "k0");
       EXPECT_EQ(d.size(), model.size());
     }
   }
@@ -204,6 +227,7 @@ TEST_F(Recovery, EveryListChangeIsAllOrNothingAtEveryCrashPoint) {
     }
   }
   for (int point = 1; point < static_cast<int>(CrashPoint::count_); ++point) {
+    if (point == static_cast<int>(CrashPoint::after_index_write)) continue;  // dicts only
     if (point == static_cast<int>(CrashPoint::after_grow_truncate)) continue;  // lists of small
     EXPECT_GT(kills[point], 0) << "crash point " << point << " never reached";
   }
