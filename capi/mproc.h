@@ -974,8 +974,9 @@ MPROC_API int mproc_manager_set_timeout(mproc_manager_t *manager, int64_t timeou
 MPROC_API int mproc_list_set_timeout(mproc_list_t *list, int64_t timeout_ms);
 MPROC_API int mproc_namespace_set_timeout(mproc_namespace_t *ns, int64_t timeout_ms);
 
-/** List: Python's list of bytes. Indexes run from 0 to size - 1 (insert also accepts size); a
- * negative or larger index is -ERANGE (Python's IndexError) and changes nothing. */
+/** List: Python's list of bytes. Indexes are Python's: 0 to size - 1, or negative counting from
+ * the end (-1 is the last; since 0.2); any other index is -ERANGE (Python's IndexError) and
+ * changes nothing. Elements compare by their bytes (remove, index, count, contains). */
 MPROC_API int mproc_list_create(mproc_list_t **out);
 /** Errors: -ENOENT, -EINVAL (malformed handle), MPROC_EBADHANDLE (not a list). */
 MPROC_API int mproc_list_attach(const char *handle, mproc_list_t **out);
@@ -985,7 +986,8 @@ MPROC_API int mproc_list_append(mproc_list_t *list, const void *value, size_t le
 MPROC_API int mproc_list_get(mproc_list_t *list, int64_t index, void **value, size_t *len);
 /** l[index] = value. Errors: -ERANGE. */
 MPROC_API int mproc_list_set(mproc_list_t *list, int64_t index, const void *value, size_t len);
-/** l.insert(index, value), 0 <= index <= size. Errors: -ERANGE. */
+/** l.insert(index, value). As Python, a negative index counts from the end and any index is
+ * clamped to [0, size] (since 0.2; before, -ERANGE). */
 MPROC_API int mproc_list_insert(mproc_list_t *list, int64_t index, const void *value, size_t len);
 /** l.pop(index) into a library-owned buffer (value NULL: just remove). Errors: -ERANGE. */
 MPROC_API int mproc_list_pop(mproc_list_t *list, int64_t index, void **value, size_t *len);
@@ -993,6 +995,45 @@ MPROC_API int mproc_list_size(mproc_list_t *list, size_t *size);
 MPROC_API int mproc_list_clear(mproc_list_t *list);
 /** Every element at one instant, packed (see above); their number in *count. */
 MPROC_API int mproc_list_snapshot(mproc_list_t *list, void **packed, size_t *len, size_t *count);
+/** A slice bound given as this value is Python's omitted bound (l[:stop], l[start:], l[::-1]). */
+#define MPROC_SLICE_OMITTED INT64_MIN
+/** l[start:stop:step]: the elements packed (see above), their number in *count. Bounds are
+ * Python's: negative counts from the end, beyond the list clamps; MPROC_SLICE_OMITTED for an
+ * omitted one. Errors: -EINVAL (step 0). Since: 0.2. */
+MPROC_API int mproc_list_slice(mproc_list_t *list, int64_t start, int64_t stop, int64_t step,
+                               void **packed, size_t *len, size_t *count);
+/** l[start:stop:step] = values, one atomic step: values[i] holds lens[i] bytes (values and lens
+ * may be NULL when count is 0). With step 1 any number of values replaces the slice (an empty
+ * slice: they are inserted at its start); another step needs exactly as many values as the slice
+ * selects. Errors: -EINVAL (step 0, a count that does not match an extended slice). Since: 0.2. */
+MPROC_API int mproc_list_set_slice(mproc_list_t *list, int64_t start, int64_t stop, int64_t step,
+                                   const void *const *values, const size_t *lens, size_t count);
+/** del l[start:stop:step], one atomic step. Errors: -EINVAL (step 0). Since: 0.2. */
+MPROC_API int mproc_list_del_slice(mproc_list_t *list, int64_t start, int64_t stop, int64_t step);
+/** Removes the first element equal to the value. Errors: -ENOENT (none: Python's ValueError).
+ * Since: 0.2. */
+MPROC_API int mproc_list_remove(mproc_list_t *list, const void *value, size_t len);
+/** The position of the first element equal to the value within l[start:stop] (Python's
+ * list.index bounds; MPROC_SLICE_OMITTED for stop means the end), in *index. Errors: -ENOENT
+ * (none: Python's ValueError). Since: 0.2. */
+MPROC_API int mproc_list_index(mproc_list_t *list, const void *value, size_t len, int64_t start,
+                               int64_t stop, size_t *index);
+/** How many elements equal the value, in *count. Since: 0.2. */
+MPROC_API int mproc_list_count(mproc_list_t *list, const void *value, size_t len, size_t *count);
+/** 1 if an element equals the value (Python's `value in l`), 0 if not. Since: 0.2. */
+MPROC_API int mproc_list_contains(mproc_list_t *list, const void *value, size_t len);
+/** Orders two elements for mproc_list_sort: negative if a goes before b, 0 if they are equal,
+ * positive otherwise. */
+typedef int (*mproc_list_compare_fn)(const void *a, size_t a_len, const void *b, size_t b_len,
+                                     void *user_data);
+/** Sorts the list in place, stable, as one atomic step: by compare, or by bytes when compare is
+ * NULL (memcmp order, a prefix first). reverse nonzero: as Python's sort(reverse=True) (equal
+ * elements keep their order). compare runs in the calling thread while the list's lock is held:
+ * it must not use this list. Since: 0.2. */
+MPROC_API int mproc_list_sort(mproc_list_t *list, mproc_list_compare_fn compare, void *user_data,
+                              int reverse);
+/** Reverses the list in place, one atomic step. Since: 0.2. */
+MPROC_API int mproc_list_reverse(mproc_list_t *list);
 MPROC_API int mproc_list_destroy(mproc_list_t *list);
 
 /** Namespace: named attributes holding bytes (Python's Namespace; ns.attr = value). */
