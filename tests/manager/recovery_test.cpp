@@ -187,6 +187,22 @@ TEST_F(Recovery, EveryListChangeIsAllOrNothingAtEveryCrashPoint) {
       {"pop last", 5, [](BytesList& l) { l.pop(); }, [](ListModel& m) { m.pop_back(); }},
       {"pop first", 5, [](BytesList& l) { l.pop(0); }, [](ListModel& m) { m.erase(m.begin()); }},
       {"clear", 5, [](BytesList& l) { l.clear(); }, [](ListModel& m) { m.clear(); }},
+      {"slice assignment", 6,
+       [](BytesList& l) { l.set_slice(1, 4, std::vector<std::string>{"a", "b", "c", "d"}); },
+       [](ListModel& m) {
+         m.erase(m.begin() + 1, m.begin() + 4);
+         m.insert(m.begin() + 1, {"a", "b", "c", "d"});
+       }},
+      {"slice deletion", 6, [](BytesList& l) { l.erase_slice(std::nullopt, std::nullopt, 2); },
+       [](ListModel& m) {
+         ListModel kept;
+         for (std::size_t i = 1; i < m.size(); i += 2) kept.push_back(m[i]);
+         m = kept;
+       }},
+      {"sort", 6, [](BytesList& l) { l.sort(nullptr, nullptr, true); },
+       [](ListModel& m) { std::sort(m.rbegin(), m.rend()); }},
+      {"remove", 6, [](BytesList& l) { l.remove("p3"); },
+       [](ListModel& m) { m.erase(std::find(m.begin(), m.end(), "p3")); }},
       {"set that compacts", 5,
        [big](BytesList& l) {
          for (int i = 0; i < 4; ++i) l.set(0, big + std::to_string(i));
