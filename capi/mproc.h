@@ -866,10 +866,12 @@ MPROC_API int mproc_queue_destroy(mproc_queue_t *queue);
  * any moment, even inside an update, leaves the container consistent (each update is there or not)
  * and the lock is recovered by the next user: never a hang, never a torn value.
  *
- * Lifetime: the creating object (the Manager handle that made a container, or mproc_dict_create's
- * handle) owns the names: mproc_manager_shutdown / _destroy (or the owner's death: a tracker
- * process) removes them. Handles already open keep working; only later attach calls fail with
- * -ENOENT.
+ * Lifetime: a container made by mproc_dict_create (...) belongs to that handle: its _destroy
+ * removes the name. What a Manager makes lives while any process holds a handle to it (since 0.2):
+ * the last handle destroyed anywhere removes its name, so a Manager destroyed at once does not
+ * take its queues and containers with it. mproc_manager_shutdown removes every name the Manager
+ * made at once (Python's shutdown). The creating process's death removes them through its
+ * tracker. Handles already open keep working; only later attach calls fail with -ENOENT.
  *
  * Bytes out: functions that return bytes store in *value a buffer that the caller releases with
  * mproc_buffer_free (never NULL on success, even for 0 bytes) and its length in *len. Lists of
@@ -926,7 +928,8 @@ MPROC_API int mproc_manager_lock(mproc_manager_t *manager, const char *name, mpr
 /** Removes the names of everything this Manager handle created, and the Manager's own name. Open
  * handles keep working. Later calls on this Manager handle: MPROC_ECLOSED. Idempotent. */
 MPROC_API int mproc_manager_shutdown(mproc_manager_t *manager);
-/** Shuts down (if needed) and frees the handle. NULL is a no-op. */
+/** Frees the handle. What the Manager made stays while any process holds it (before 0.2: this
+ * shut the Manager down). NULL is a no-op. */
 MPROC_API int mproc_manager_destroy(mproc_manager_t *manager);
 
 /** Dict: Python's dict of bytes to bytes. _create makes one owned by the handle (no Manager). */

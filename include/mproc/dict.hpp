@@ -17,9 +17,10 @@
 // is either there or not; the next user recovers the lock (never a hang). update() applies its
 // items one by one: a crash in the middle leaves a prefix applied. The dict grows as needed.
 //
-// Lifetime: the object that created the dict (its constructor, or a Manager) owns its name: the
-// name goes when that object is closed or destroyed, or when its process dies (a tracker removes
-// it). Objects that already attached keep working; only later attach() calls fail (ENOENT).
+// Lifetime: a dict made by its constructor belongs to that object: its name goes when that object
+// is closed or destroyed, or when its process dies (a tracker removes it). One made by a Manager
+// lives while any process holds it (see <mproc/manager.hpp>). Objects that already attached keep
+// working; only later attach() calls fail (ENOENT).
 //
 // Errors: mproc::Error. ENOENT (get/at/pop of a missing key: Python's KeyError; attach of a
 // missing name), errc::bad_handle (the handle is not a dict's), errc::codec (bytes that do not

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -249,31 +250,44 @@ TEST_F(Recovery, EveryListChangeIsAllOrNothingAtEveryCrashPoint) {
   }
 }
 
-TEST_F(Recovery, ACrashedOwnersNamesAreRemovedByItsTracker) {
+// Even a name another process still holds (a Manager's objects live while held) goes with its
+// creating process: the tracker removes it; the holder's mapping stays valid.
+TEST_F(Recovery, ACrashedOwnersNamesAreRemovedByItsTrackerEvenWhileHeld) {
   int fds[2];
+  int go[2];
   ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
+  ASSERT_EQ(::pipe2(go, O_CLOEXEC), 0);
   const pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
+    ::close(go[1]);
     Manager m;
     auto d = m.dict<int, int>("x");
     d.set(1, 2);
+    auto held = Manager().list<int>({7});  // a temporary Manager's list, held by the parent too
     const std::string names = std::to_string(detail::shm::tracker_pid()) + " " + m.name() + " " +
-                              d.handle() + "\n";
+                              d.handle() + " " + held.handle() + "\n";
     (void)!::write(fds[1], names.data(), names.size());
+    char byte = 0;
+    (void)!::read(go[0], &byte, 1);  // end of file once the parent attached
     ::raise(SIGKILL);
   }
   ::close(fds[1]);
+  ::close(go[0]);
   char buf[512] = {};
   std::size_t got = 0;
-  for (ssize_t n; (n = ::read(fds[0], buf + got, sizeof buf - 1 - got)) > 0;)
+  // One line (the child waits for us before it dies, so no end of file yet).
+  for (ssize_t n; std::memchr(buf, '\n', got) == nullptr &&
+                  (n = ::read(fds[0], buf + got, sizeof buf - 1 - got)) > 0;)
     got += static_cast<std::size_t>(n);
   ::close(fds[0]);
   std::istringstream words(buf);
   pid_t tracker = 0;
-  std::string manager_name, dict_name;
-  words >> tracker >> manager_name >> dict_name;
+  std::string manager_name, dict_name, list_name;
+  words >> tracker >> manager_name >> dict_name >> list_name;
   ASSERT_GT(tracker, 0);
+  auto held = List<int>::attach(list_name);
+  ::close(go[1]);  // the child may die now
   // The tracker (not our child) ends after unlinking the dead owner's names: wait on its pidfd.
   const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, tracker, 0));
   int status = 0;
@@ -286,6 +300,8 @@ TEST_F(Recovery, ACrashedOwnersNamesAreRemovedByItsTracker) {
   }  // else: the tracker had already gone
   EXPECT_FALSE(shm_exists(manager_name));
   EXPECT_FALSE(shm_exists(dict_name));
+  EXPECT_FALSE(shm_exists(list_name));
+  EXPECT_EQ(held.get(0), 7);
 }
 
 }  // namespace
