@@ -503,9 +503,12 @@ class SyncManager:
         self.shutdown()
 
     def __del__(self):
+        # Dropped without shutdown(): only the handle goes. What it made lives while any process
+        # holds it, as a proxy keeps Python's manager alive (Manager().Queue() stays usable).
         try:
-            if self._owner == os.getpid():  # a forked child's copy does not own the names
-                self.shutdown()
+            h, self._h = self._h, None
+            if h is not None and self._owner == os.getpid():  # a forked child's copy owns nothing
+                _manager_destroy(h)
         except Exception:
             pass
 
