@@ -6,8 +6,9 @@ a robust lock and a copy, not a socket round trip. Keys are compared by their pi
 whose pickles are canonical (str, bytes, int, tuples of these), as a dict key's hash would be.
 Every proxy is inherited by forked children and can be pickled (into Pool tasks, through a Queue):
 the pickle is its handle. A process killed in the middle of an update leaves the container
-consistent. Lifetime: the Manager owns the names; shutdown() (or the end of its `with` block, or
-its process's death) removes them, and proxies already open keep working.
+consistent. Lifetime: what a Manager makes lives while any process holds a proxy to it (so
+Manager().Queue() stays usable); shutdown() (or the end of its `with` block, or its process's
+death) removes the names at once, and proxies already open keep working.
 """
 
 import ctypes
