@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -95,6 +96,11 @@ void give_packed(const std::vector<std::string>& strings, void** out, size_t* le
   }
   give(packed, out, len);
   *count = strings.size() / per_entry;
+}
+
+std::optional<std::ptrdiff_t> bound(std::int64_t value) {
+  if (value == MPROC_SLICE_OMITTED) return std::nullopt;
+  return static_cast<std::ptrdiff_t>(value);
 }
 
 void require_out(void** value, size_t* len, const char* fn) {
@@ -478,6 +484,106 @@ int mproc_list_snapshot(mproc_list_t* list, void** packed, size_t* len, size_t* 
     require_out(packed, len, fn);
     require(count, fn, "count");
     give_packed(l.snapshot(), packed, len, count, 1);
+    return 0;
+  });
+}
+
+int mproc_list_slice(mproc_list_t* list, int64_t start, int64_t stop, int64_t step,
+                     void** packed, size_t* len, size_t* count) {
+  constexpr const char* fn = "mproc_list_slice";
+  return guard(fn, [&] {
+    auto& l = list_of(list, fn);
+    require_out(packed, len, fn);
+    require(count, fn, "count");
+    give_packed(l.slice(bound(start), bound(stop), step), packed, len, count, 1);
+    return 0;
+  });
+}
+
+int mproc_list_set_slice(mproc_list_t* list, int64_t start, int64_t stop, int64_t step,
+                         const void* const* values, const size_t* lens, size_t count) {
+  constexpr const char* fn = "mproc_list_set_slice";
+  return guard(fn, [&] {
+    auto& l = list_of(list, fn);
+    if (count > 0) {
+      require(values, fn, "values");
+      require(lens, fn, "lens");
+    }
+    std::vector<std::string_view> in;
+    in.reserve(count);
+    for (size_t i = 0; i < count; ++i) in.push_back(bytes(values[i], lens[i], fn, "a value"));
+    l.set_slice(bound(start), bound(stop), in, step);
+    return 0;
+  });
+}
+
+int mproc_list_del_slice(mproc_list_t* list, int64_t start, int64_t stop, int64_t step) {
+  constexpr const char* fn = "mproc_list_del_slice";
+  return guard(fn, [&] {
+    list_of(list, fn).erase_slice(bound(start), bound(stop), step);
+    return 0;
+  });
+}
+
+int mproc_list_remove(mproc_list_t* list, const void* value, size_t len) {
+  constexpr const char* fn = "mproc_list_remove";
+  return guard(fn, [&] {
+    list_of(list, fn).remove(bytes(value, len, fn, "value"));
+    return 0;
+  });
+}
+
+int mproc_list_index(mproc_list_t* list, const void* value, size_t len, int64_t start,
+                     int64_t stop, size_t* index) {
+  constexpr const char* fn = "mproc_list_index";
+  return guard(fn, [&] {
+    auto& l = list_of(list, fn);
+    require(index, fn, "index");
+    *index = l.index(bytes(value, len, fn, "value"), start, bound(stop));
+    return 0;
+  });
+}
+
+int mproc_list_count(mproc_list_t* list, const void* value, size_t len, size_t* count) {
+  constexpr const char* fn = "mproc_list_count";
+  return guard(fn, [&] {
+    auto& l = list_of(list, fn);
+    require(count, fn, "count");
+    *count = l.count(bytes(value, len, fn, "value"));
+    return 0;
+  });
+}
+
+int mproc_list_contains(mproc_list_t* list, const void* value, size_t len) {
+  constexpr const char* fn = "mproc_list_contains";
+  return guard(fn, [&] { return list_of(list, fn).contains(bytes(value, len, fn, "value")) ? 1 : 0; });
+}
+
+int mproc_list_sort(mproc_list_t* list, mproc_list_compare_fn compare, void* user_data,
+                    int reverse) {
+  constexpr const char* fn = "mproc_list_sort";
+  struct C {
+    mproc_list_compare_fn compare;
+    void* user_data;
+  } c{compare, user_data};
+  return guard(fn, [&] {
+    auto& l = list_of(list, fn);
+    if (compare == nullptr) {
+      l.sort(nullptr, nullptr, reverse != 0);
+    } else {
+      l.sort([](std::string_view a, std::string_view b, void* context) {
+        const auto* h = static_cast<const C*>(context);
+        return h->compare(a.data(), a.size(), b.data(), b.size(), h->user_data);
+      }, &c, reverse != 0);
+    }
+    return 0;
+  });
+}
+
+int mproc_list_reverse(mproc_list_t* list) {
+  constexpr const char* fn = "mproc_list_reverse";
+  return guard(fn, [&] {
+    list_of(list, fn).reverse();
     return 0;
   });
 }

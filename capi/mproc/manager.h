@@ -30,10 +30,12 @@ extern "C" {
  * any moment, even inside an update, leaves the container consistent (each update is there or not)
  * and the lock is recovered by the next user: never a hang, never a torn value.
  *
- * Lifetime: the creating object (the Manager handle that made a container, or mproc_dict_create's
- * handle) owns the names: mproc_manager_shutdown / _destroy (or the owner's death: a tracker
- * process) removes them. Handles already open keep working; only later attach calls fail with
- * -ENOENT.
+ * Lifetime: a container made by mproc_dict_create (...) belongs to that handle: its _destroy
+ * removes the name. What a Manager makes lives while any process holds a handle to it (since 0.2):
+ * the last handle destroyed anywhere removes its name, so a Manager destroyed at once does not
+ * take its queues and containers with it. mproc_manager_shutdown removes every name the Manager
+ * made at once (Python's shutdown). The creating process's death removes them through its
+ * tracker. Handles already open keep working; only later attach calls fail with -ENOENT.
  *
  * Bytes out: functions that return bytes store in *value a buffer that the caller releases with
  * mproc_buffer_free (never NULL on success, even for 0 bytes) and its length in *len. Lists of
@@ -90,7 +92,8 @@ MPROC_API int mproc_manager_lock(mproc_manager_t *manager, const char *name, mpr
 /** Removes the names of everything this Manager handle created, and the Manager's own name. Open
  * handles keep working. Later calls on this Manager handle: MPROC_ECLOSED. Idempotent. */
 MPROC_API int mproc_manager_shutdown(mproc_manager_t *manager);
-/** Shuts down (if needed) and frees the handle. NULL is a no-op. */
+/** Frees the handle. What the Manager made stays while any process holds it (before 0.2: this
+ * shut the Manager down). NULL is a no-op. */
 MPROC_API int mproc_manager_destroy(mproc_manager_t *manager);
 
 /** Dict: Python's dict of bytes to bytes. _create makes one owned by the handle (no Manager). */
@@ -125,7 +128,9 @@ MPROC_API int mproc_dict_setdefault(mproc_dict_t *dict, const void *key, size_t 
 /** The number of entries, in *size. */
 MPROC_API int mproc_dict_size(mproc_dict_t *dict, size_t *size);
 MPROC_API int mproc_dict_clear(mproc_dict_t *dict);
-/** Every key (or key and value, alternating), packed (see above), and the entry count in *count. */
+/** Every key (or key and value, alternating), packed (see above), and the entry count in *count.
+ * In insertion order, as Python's dict: a replaced value keeps its key's place; a key erased and
+ * set again comes last. */
 MPROC_API int mproc_dict_keys(mproc_dict_t *dict, void **packed, size_t *len, size_t *count);
 MPROC_API int mproc_dict_items(mproc_dict_t *dict, void **packed, size_t *len, size_t *count);
 /** NULL is a no-op. The owning handle's destroy removes the dict's name. */
@@ -142,8 +147,9 @@ MPROC_API int mproc_manager_set_timeout(mproc_manager_t *manager, int64_t timeou
 MPROC_API int mproc_list_set_timeout(mproc_list_t *list, int64_t timeout_ms);
 MPROC_API int mproc_namespace_set_timeout(mproc_namespace_t *ns, int64_t timeout_ms);
 
-/** List: Python's list of bytes. Indexes run from 0 to size - 1 (insert also accepts size); a
- * negative or larger index is -ERANGE (Python's IndexError) and changes nothing. */
+/** List: Python's list of bytes. Indexes are Python's: 0 to size - 1, or negative counting from
+ * the end (-1 is the last; since 0.2); any other index is -ERANGE (Python's IndexError) and
+ * changes nothing. Elements compare by their bytes (remove, index, count, contains). */
 MPROC_API int mproc_list_create(mproc_list_t **out);
 /** Errors: -ENOENT, -EINVAL (malformed handle), MPROC_EBADHANDLE (not a list). */
 MPROC_API int mproc_list_attach(const char *handle, mproc_list_t **out);
@@ -153,7 +159,8 @@ MPROC_API int mproc_list_append(mproc_list_t *list, const void *value, size_t le
 MPROC_API int mproc_list_get(mproc_list_t *list, int64_t index, void **value, size_t *len);
 /** l[index] = value. Errors: -ERANGE. */
 MPROC_API int mproc_list_set(mproc_list_t *list, int64_t index, const void *value, size_t len);
-/** l.insert(index, value), 0 <= index <= size. Errors: -ERANGE. */
+/** l.insert(index, value). As Python, a negative index counts from the end and any index is
+ * clamped to [0, size] (since 0.2; before, -ERANGE). */
 MPROC_API int mproc_list_insert(mproc_list_t *list, int64_t index, const void *value, size_t len);
 /** l.pop(index) into a library-owned buffer (value NULL: just remove). Errors: -ERANGE. */
 MPROC_API int mproc_list_pop(mproc_list_t *list, int64_t index, void **value, size_t *len);
@@ -161,6 +168,45 @@ MPROC_API int mproc_list_size(mproc_list_t *list, size_t *size);
 MPROC_API int mproc_list_clear(mproc_list_t *list);
 /** Every element at one instant, packed (see above); their number in *count. */
 MPROC_API int mproc_list_snapshot(mproc_list_t *list, void **packed, size_t *len, size_t *count);
+/** A slice bound given as this value is Python's omitted bound (l[:stop], l[start:], l[::-1]). */
+#define MPROC_SLICE_OMITTED INT64_MIN
+/** l[start:stop:step]: the elements packed (see above), their number in *count. Bounds are
+ * Python's: negative counts from the end, beyond the list clamps; MPROC_SLICE_OMITTED for an
+ * omitted one. Errors: -EINVAL (step 0). Since: 0.2. */
+MPROC_API int mproc_list_slice(mproc_list_t *list, int64_t start, int64_t stop, int64_t step,
+                               void **packed, size_t *len, size_t *count);
+/** l[start:stop:step] = values, one atomic step: values[i] holds lens[i] bytes (values and lens
+ * may be NULL when count is 0). With step 1 any number of values replaces the slice (an empty
+ * slice: they are inserted at its start); another step needs exactly as many values as the slice
+ * selects. Errors: -EINVAL (step 0, a count that does not match an extended slice). Since: 0.2. */
+MPROC_API int mproc_list_set_slice(mproc_list_t *list, int64_t start, int64_t stop, int64_t step,
+                                   const void *const *values, const size_t *lens, size_t count);
+/** del l[start:stop:step], one atomic step. Errors: -EINVAL (step 0). Since: 0.2. */
+MPROC_API int mproc_list_del_slice(mproc_list_t *list, int64_t start, int64_t stop, int64_t step);
+/** Removes the first element equal to the value. Errors: -ENOENT (none: Python's ValueError).
+ * Since: 0.2. */
+MPROC_API int mproc_list_remove(mproc_list_t *list, const void *value, size_t len);
+/** The position of the first element equal to the value within l[start:stop] (Python's
+ * list.index bounds; MPROC_SLICE_OMITTED for stop means the end), in *index. Errors: -ENOENT
+ * (none: Python's ValueError). Since: 0.2. */
+MPROC_API int mproc_list_index(mproc_list_t *list, const void *value, size_t len, int64_t start,
+                               int64_t stop, size_t *index);
+/** How many elements equal the value, in *count. Since: 0.2. */
+MPROC_API int mproc_list_count(mproc_list_t *list, const void *value, size_t len, size_t *count);
+/** 1 if an element equals the value (Python's `value in l`), 0 if not. Since: 0.2. */
+MPROC_API int mproc_list_contains(mproc_list_t *list, const void *value, size_t len);
+/** Orders two elements for mproc_list_sort: negative if a goes before b, 0 if they are equal,
+ * positive otherwise. */
+typedef int (*mproc_list_compare_fn)(const void *a, size_t a_len, const void *b, size_t b_len,
+                                     void *user_data);
+/** Sorts the list in place, stable, as one atomic step: by compare, or by bytes when compare is
+ * NULL (memcmp order, a prefix first). reverse nonzero: as Python's sort(reverse=True) (equal
+ * elements keep their order). compare runs in the calling thread while the list's lock is held:
+ * it must not use this list. Since: 0.2. */
+MPROC_API int mproc_list_sort(mproc_list_t *list, mproc_list_compare_fn compare, void *user_data,
+                              int reverse);
+/** Reverses the list in place, one atomic step. Since: 0.2. */
+MPROC_API int mproc_list_reverse(mproc_list_t *list);
 MPROC_API int mproc_list_destroy(mproc_list_t *list);
 
 /** Namespace: named attributes holding bytes (Python's Namespace; ns.attr = value). */

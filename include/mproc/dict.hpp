@@ -7,15 +7,20 @@
 // `BytesDict::attach(d.handle())` (a short string, fit for a pool task's arguments). A Manager
 // (<mproc/manager.hpp>) gives dicts a name that processes not forked from its creator can find.
 //
+// Order: keys(), values(), items() and for_each() follow insertion order, as Python's dict (and
+// its Manager proxy): setting an existing key keeps its place; a key erased and set again comes
+// last. The order is the same in every process.
+//
 // Every operation takes the dict's process-shared robust lock (no server, no system call when
 // uncontended), so updates from many processes are never lost. A process killed at any moment,
 // even inside an update, leaves the dict consistent: each change is published by one store, so it
 // is either there or not; the next user recovers the lock (never a hang). update() applies its
 // items one by one: a crash in the middle leaves a prefix applied. The dict grows as needed.
 //
-// Lifetime: the object that created the dict (its constructor, or a Manager) owns its name: the
-// name goes when that object is closed or destroyed, or when its process dies (a tracker removes
-// it). Objects that already attached keep working; only later attach() calls fail (ENOENT).
+// Lifetime: a dict made by its constructor belongs to that object: its name goes when that object
+// is closed or destroyed, or when its process dies (a tracker removes it). One made by a Manager
+// lives while any process holds it (see <mproc/manager.hpp>). Objects that already attached keep
+// working; only later attach() calls fail (ENOENT).
 //
 // Errors: mproc::Error. ENOENT (get/at/pop of a missing key: Python's KeyError; attach of a
 // missing name), errc::bad_handle (the handle is not a dict's), errc::codec (bytes that do not
@@ -90,7 +95,8 @@ class MPROC_API BytesDict {
   // returns false (sink not called) if the key is missing. sink must not use this dict.
   bool visit(std::string_view key, void (*sink)(std::string_view value, void* context),
              void* context) const;
-  // Calls sink(key, value, context) for each entry, under the lock. sink must not use this dict.
+  // Calls sink(key, value, context) for each entry in insertion order, under the lock. sink must
+  // not use this dict.
   void for_each(void (*sink)(std::string_view key, std::string_view value, void* context),
                 void* context) const;
 

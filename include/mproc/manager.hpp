@@ -18,10 +18,15 @@
 //    missing one is ENOENT (create it through the owning Manager first); its unnamed containers
 //    (`dict()` with no name) belong to the attached Manager object itself.
 //
-// Lifetime: the Manager object that created a container owns its name (and the Manager's own
-// name). shutdown() or destruction removes every such name; processes that already use a
-// container keep using it, only later attach() calls fail with ENOENT. If the owning process
-// dies, its tracker removes the names. A copy inherited through fork() owns nothing.
+// Lifetime: everything a Manager makes lives while any process holds it, as a Python proxy keeps
+// its object alive: `auto q = mproc::Manager().Queue(10);` on a temporary Manager stays usable,
+// and pool workers attach it by q.handle() for as long as q (or any attached object) exists. The
+// segment counts the objects that hold it; the last one to close removes its name. Destroying
+// the Manager only drops its own references. shutdown() is Python's: it removes every name the
+// Manager made at once (objects already open keep working; later attach() calls fail with
+// ENOENT). If the creating process dies, its tracker removes the names even if others still
+// hold them (their mappings stay valid); a process killed while holding one keeps its name until
+// the creating process ends. A copy inherited through fork() holds and owns nothing.
 //
 // Errors: mproc::Error. ENOENT (attach of a gone Manager or container; an attached Manager's
 // missing name), EINVAL (empty name), errc::bad_handle (the name holds another kind of container:
@@ -39,11 +44,15 @@
 #include <mproc/queue.hpp>
 #include <mproc/shared_ctypes.hpp>
 
+#include <concepts>
+#include <initializer_list>
 #include <memory>
 #include <optional>
+#include <ranges>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace mproc {
@@ -124,6 +133,27 @@ class MPROC_API Manager {
   List<T> list(std::string_view name = {}) {
     return List<T>(bytes_list(name));
   }
+  // Python's m.dict(init) / m.list(init): a new container holding `init` (any range of pairs /
+  // of values, or a braced list) before anyone else can see it. A named one that already exists
+  // is returned as it is (init is only used to create it).
+  template <class K, class V, class Range>
+    requires(std::ranges::input_range<Range> && !std::convertible_to<Range, std::string_view>)
+  Dict<K, V> dict(const Range& init, std::string_view name = {}) {
+    return Dict<K, V>(bytes_dict(name, &fill_dict<K, V, Range>, &init));
+  }
+  template <class K, class V>
+  Dict<K, V> dict(std::initializer_list<std::pair<K, V>> init, std::string_view name = {}) {
+    return dict<K, V, std::initializer_list<std::pair<K, V>>>(init, name);
+  }
+  template <class T, class Range>
+    requires(std::ranges::input_range<Range> && !std::convertible_to<Range, std::string_view>)
+  List<T> list(const Range& init, std::string_view name = {}) {
+    return List<T>(bytes_list(name, &fill_list<T, Range>, &init));
+  }
+  template <class T>
+  List<T> list(std::initializer_list<T> init, std::string_view name = {}) {
+    return list<T, std::initializer_list<T>>(init, name);
+  }
   BytesDict bytes_dict(std::string_view name = {});
   BytesList bytes_list(std::string_view name = {});
   mproc::Namespace Namespace(std::string_view name = {});
@@ -159,8 +189,9 @@ class MPROC_API Manager {
   // the dicts, lists and Namespaces it returns from now on wait for a lock before errc::timed_out
   // (nullopt, the default: no limit). See BytesDict::set_timeout. Errors: EINVAL, closed.
   void set_timeout(std::optional<Seconds> timeout);
-  // Removes the name of everything this Manager created, and its own. Later calls on this
-  // object: errc::closed. Idempotent.
+  // Removes the name of everything this Manager created, and its own, at once (Python's
+  // shutdown; destruction only drops this object's references). Later calls on this object:
+  // errc::closed. Idempotent.
   void shutdown();
 
   // --- how a factory is written (for objects attachable by a handle string) ---
@@ -182,6 +213,32 @@ class MPROC_API Manager {
   struct Impl;
   explicit Manager(std::unique_ptr<Impl> impl) noexcept;
   Impl& impl() const;
+  // Drops this object's references (destruction and move-assignment).
+  void release() noexcept;
+  // A container made with fill(container, init) before it is registered or returned.
+  using FillDict = void (*)(BytesDict& dict, const void* init);
+  using FillList = void (*)(BytesList& list, const void* init);
+  BytesDict bytes_dict(std::string_view name, FillDict fill, const void* init);
+  BytesList bytes_list(std::string_view name, FillList fill, const void* init);
+  template <class K, class V, class Range>
+  static void fill_dict(BytesDict& bytes, const void* init) {
+    for (const auto& [key, value] : *static_cast<const Range*>(init)) {
+      const K& k = key;
+      const V& v = value;
+      detail::with_encoded(k, [&](std::string_view kb) {
+        detail::with_encoded(v, [&](std::string_view vb) { bytes.set(kb, vb); });
+      });
+    }
+  }
+  template <class T, class Range>
+  static void fill_list(BytesList& bytes, const void* init) {
+    std::vector<std::string> encoded;
+    for (const auto& value : *static_cast<const Range*>(init)) {
+      const T& v = value;
+      encoded.push_back(encode(v));
+    }
+    bytes.extend(encoded);
+  }
   // The handle registered under name (of kind `kind`), nullopt if none; ENOENT on an attached
   // Manager (it cannot create), bad_handle for another kind.
   std::optional<std::string> lookup(const char* kind, std::string_view name) const;

@@ -48,7 +48,19 @@ void BytesDict::set(std::string_view key, std::string_view value) {
 bool BytesDict::visit(std::string_view key, void (*sink)(std::string_view, void*),
                       void* context) const {
   Store& s = store();
-  Guard guard(s);
+  // First without the lock: the value is copied out, and trusted only if no change overlapped.
+  std::string copy;
+  bool found = false;
+  if (s.read_optimistically([&] {
+        const auto r = detail::manager::dict_find(s, key);
+        found = r.has_value();
+        if (found) copy.assign(r->value);
+        return true;
+      })) {
+    if (found) sink(copy, context);
+    return found;
+  }
+  Guard guard(s, Store::Access::reading);
   const auto r = detail::manager::dict_find(s, key);
   if (!r) return false;
   sink(r->value, context);
@@ -75,7 +87,13 @@ std::string BytesDict::at(std::string_view key) const {
 
 bool BytesDict::contains(std::string_view key) const {
   Store& s = store();
-  Guard guard(s);
+  bool found = false;
+  if (s.read_optimistically([&] {
+        found = detail::manager::dict_find(s, key).has_value();
+        return true;
+      }))
+    return found;
+  Guard guard(s, Store::Access::reading);
   return detail::manager::dict_find(s, key).has_value();
 }
 
@@ -105,7 +123,7 @@ std::string BytesDict::setdefault(std::string_view key, std::string_view default
 
 std::size_t BytesDict::size() const {
   Store& s = store();
-  Guard guard(s);
+  Guard guard(s, Store::Access::reading);
   return detail::manager::dict_size(s);
 }
 
@@ -116,7 +134,7 @@ void BytesDict::for_each(void (*sink)(std::string_view, std::string_view, void*)
     void* context;
   } visit{sink, context};
   Store& s = store();
-  Guard guard(s);
+  Guard guard(s, Store::Access::reading);
   detail::manager::dict_for_each(
       s,
       [](const RecordView& r, void* c) {

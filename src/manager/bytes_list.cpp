@@ -1,6 +1,9 @@
 // BytesList: the public list, over a Store and list_ops.
 #include <mproc/list.hpp>
 
+#include <algorithm>
+#include <cstring>
+#include <numeric>
 #include <string>
 
 #include "manager/list_ops.hpp"
@@ -14,7 +17,32 @@ using Guard = Store::Guard;
 
 namespace {
 
+namespace ops = detail::manager;
+
 std::string_view value_of(const detail::manager::RecordView& r) { return r.value; }
+
+std::int64_t as_index(std::ptrdiff_t index) { return static_cast<std::int64_t>(index); }
+
+std::optional<std::int64_t> as_bound(std::optional<std::ptrdiff_t> bound) {
+  if (!bound) return std::nullopt;
+  return static_cast<std::int64_t>(*bound);
+}
+
+// The position of the first element equal to value in [from, to), or `to`.
+std::uint64_t find_in(Store& s, const std::vector<std::uint64_t>& records, std::string_view value,
+                      std::uint64_t from, std::uint64_t to) {
+  for (std::uint64_t i = from; i < to; ++i)
+    if (s.record(records[i]).value == value) return i;
+  return to;
+}
+
+[[noreturn]] void not_in_list(Store& s, const char* operation) {
+  throw Error(std::make_error_code(std::errc::no_such_file_or_directory),
+              std::string(s.type_name()) + "." + operation + ": the value is not in the list");
+}
+
+// Bytes order: as memcmp, a prefix first (std::string_view's operator<).
+int compare_bytes(std::string_view a, std::string_view b, void*) { return a.compare(b); }
 
 }  // namespace
 
@@ -54,8 +82,7 @@ void BytesList::visit(std::ptrdiff_t index, void (*sink)(std::string_view, void*
                       void* context) const {
   Store& s = store();
   Guard guard(s);
-  detail::manager::list_check_index(s, index, false, "get");
-  sink(value_of(detail::manager::list_get(s, static_cast<std::uint64_t>(index))), context);
+  sink(value_of(ops::list_get(s, ops::list_index(s, as_index(index), "get"))), context);
 }
 
 std::string BytesList::get(std::ptrdiff_t index) const {
@@ -67,22 +94,19 @@ std::string BytesList::get(std::ptrdiff_t index) const {
 void BytesList::set(std::ptrdiff_t index, std::string_view value) {
   Store& s = store();
   Guard guard(s);
-  detail::manager::list_check_index(s, index, false, "set");
-  detail::manager::list_set(s, static_cast<std::uint64_t>(index), value);
+  detail::manager::list_set(s, ops::list_index(s, as_index(index), "set"), value);
 }
 
 void BytesList::insert(std::ptrdiff_t index, std::string_view value) {
   Store& s = store();
   Guard guard(s);
-  detail::manager::list_check_index(s, index, true, "insert");
-  detail::manager::list_insert(s, static_cast<std::uint64_t>(index), value);
+  detail::manager::list_insert(s, ops::list_position(s, as_index(index)), value);
 }
 
 std::string BytesList::pop(std::ptrdiff_t index) {
   Store& s = store();
   Guard guard(s);
-  detail::manager::list_check_index(s, index, false, "pop");
-  const auto i = static_cast<std::uint64_t>(index);
+  const std::uint64_t i = ops::list_index(s, as_index(index), "pop");
   std::string value(value_of(detail::manager::list_get(s, i)));
   detail::manager::list_remove(s, i);
   return value;
@@ -121,6 +145,169 @@ std::vector<std::string> BytesList::snapshot() const {
   for (std::uint64_t i = 0; i < size; ++i)
     out.emplace_back(value_of(detail::manager::list_get(s, i)));
   return out;
+}
+
+std::vector<std::string> BytesList::slice(std::optional<std::ptrdiff_t> start,
+                                          std::optional<std::ptrdiff_t> stop,
+                                          std::ptrdiff_t step) const {
+  Store& s = store();
+  Guard guard(s);
+  const auto records = ops::list_records(s);
+  const auto r = ops::slice_range(records.size(), as_bound(start), as_bound(stop), step,
+                                  s.type_name());
+  std::vector<std::string> out;
+  out.reserve(r.length);
+  for (std::uint64_t i = 0; i < r.length; ++i) out.emplace_back(s.record(records[r.at(i)]).value);
+  return out;
+}
+
+void BytesList::set_slice(std::optional<std::ptrdiff_t> start, std::optional<std::ptrdiff_t> stop,
+                          const std::vector<std::string_view>& values, std::ptrdiff_t step) {
+  Store& s = store();
+  Guard guard(s);
+  const auto records = ops::list_records(s);
+  const auto r = ops::slice_range(records.size(), as_bound(start), as_bound(stop), step,
+                                  s.type_name());
+  if (step != 1 && values.size() != r.length)
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                std::string(s.type_name()) + ".set_slice: attempt to assign a sequence of size " +
+                    std::to_string(values.size()) + " to an extended slice of size " +
+                    std::to_string(r.length));
+  std::vector<std::uint64_t> written;
+  written.reserve(values.size());
+  for (std::string_view v : values) written.push_back(ops::list_write(s, v));
+  std::uint64_t dropped = 0;
+  std::vector<std::uint64_t> result;
+  if (step == 1) {
+    // Python: l[a:b] = values replaces [a, max(a, b)) by any number of values.
+    const auto from = static_cast<std::uint64_t>(r.start);
+    const std::uint64_t to = from + r.length;
+    result.reserve(records.size() - r.length + written.size());
+    result.insert(result.end(), records.begin(), records.begin() + static_cast<std::ptrdiff_t>(from));
+    result.insert(result.end(), written.begin(), written.end());
+    result.insert(result.end(), records.begin() + static_cast<std::ptrdiff_t>(to), records.end());
+    for (std::uint64_t i = from; i < to; ++i) dropped += s.record(records[i]).bytes;
+  } else {
+    result = records;
+    for (std::uint64_t i = 0; i < r.length; ++i) {
+      dropped += s.record(records[r.at(i)]).bytes;
+      result[r.at(i)] = written[i];
+    }
+  }
+  ops::list_publish(s, result, dropped);
+}
+
+void BytesList::set_slice(std::optional<std::ptrdiff_t> start, std::optional<std::ptrdiff_t> stop,
+                          const std::vector<std::string>& values, std::ptrdiff_t step) {
+  set_slice(start, stop, std::vector<std::string_view>(values.begin(), values.end()), step);
+}
+
+void BytesList::erase_slice(std::optional<std::ptrdiff_t> start,
+                            std::optional<std::ptrdiff_t> stop, std::ptrdiff_t step) {
+  Store& s = store();
+  Guard guard(s);
+  const auto records = ops::list_records(s);
+  const auto r = ops::slice_range(records.size(), as_bound(start), as_bound(stop), step,
+                                  s.type_name());
+  if (r.length == 0) return;
+  std::vector<bool> erased(records.size(), false);
+  std::uint64_t dropped = 0;
+  for (std::uint64_t i = 0; i < r.length; ++i) {
+    erased[r.at(i)] = true;
+    dropped += s.record(records[r.at(i)]).bytes;
+  }
+  std::vector<std::uint64_t> kept;
+  kept.reserve(records.size() - r.length);
+  for (std::uint64_t i = 0; i < records.size(); ++i)
+    if (!erased[i]) kept.push_back(records[i]);
+  ops::list_publish(s, kept, dropped);
+}
+
+void BytesList::remove(std::string_view value) {
+  Store& s = store();
+  Guard guard(s);
+  const auto records = ops::list_records(s);
+  const std::uint64_t i = find_in(s, records, value, 0, records.size());
+  if (i == records.size()) not_in_list(s, "remove");
+  ops::list_remove(s, i);
+}
+
+std::size_t BytesList::index(std::string_view value, std::ptrdiff_t start,
+                             std::optional<std::ptrdiff_t> stop) const {
+  Store& s = store();
+  Guard guard(s);
+  const auto records = ops::list_records(s);
+  // list.index's bounds are a step-1 slice's.
+  const auto r = ops::slice_range(records.size(), as_index(start), as_bound(stop), 1,
+                                  s.type_name());
+  const auto from = static_cast<std::uint64_t>(r.start);
+  const std::uint64_t i = find_in(s, records, value, from, from + r.length);
+  if (i == from + r.length) not_in_list(s, "index");
+  return i;
+}
+
+std::size_t BytesList::count(std::string_view value) const {
+  Store& s = store();
+  Guard guard(s);
+  std::size_t n = 0;
+  for (const std::uint64_t record : ops::list_records(s)) n += s.record(record).value == value;
+  return n;
+}
+
+bool BytesList::contains(std::string_view value) const {
+  Store& s = store();
+  Guard guard(s);
+  const auto records = ops::list_records(s);
+  return find_in(s, records, value, 0, records.size()) != records.size();
+}
+
+void BytesList::reorder(Permute permute, void* context) {
+  Store& s = store();
+  Guard guard(s);
+  const auto records = ops::list_records(s);
+  std::vector<std::string_view> values;
+  values.reserve(records.size());
+  for (const std::uint64_t record : records) values.push_back(s.record(record).value);
+  std::vector<std::size_t> order(records.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  permute(values, order, context);
+  // Trusted only once checked: a permutation of [0, size).
+  std::vector<bool> seen(records.size(), false);
+  bool ok = order.size() == records.size();
+  for (std::size_t i = 0; ok && i < order.size(); ++i) {
+    ok = order[i] < seen.size() && !seen[order[i]];
+    if (ok) seen[order[i]] = true;
+  }
+  if (!ok)
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                std::string(s.type_name()) + ".reorder: the order given is not a permutation");
+  std::vector<std::uint64_t> result(records.size());
+  for (std::size_t i = 0; i < order.size(); ++i) result[i] = records[order[i]];
+  ops::list_publish(s, result, 0);
+}
+
+void BytesList::sort(Compare compare, void* context, bool reverse) {
+  struct Sort {
+    Compare compare;
+    void* context;
+    bool reverse;
+  } how{compare != nullptr ? compare : &compare_bytes, context, reverse};
+  reorder(
+      [](const std::vector<std::string_view>& values, std::vector<std::size_t>& order, void* c) {
+        const auto* h = static_cast<const Sort*>(c);
+        // Stable, and reverse keeps equal elements in their order, as Python's sort.
+        std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+          return h->reverse ? h->compare(values[b], values[a], h->context) < 0
+                            : h->compare(values[a], values[b], h->context) < 0;
+        });
+      },
+      &how);
+}
+
+void BytesList::reverse() {
+  reorder([](const std::vector<std::string_view>&, std::vector<std::size_t>& order,
+             void*) { std::reverse(order.begin(), order.end()); },
+          nullptr);
 }
 
 void BytesList::set_timeout(std::optional<Seconds> timeout) { store().set_timeout(timeout); }

@@ -16,28 +16,36 @@ constexpr std::uint64_t kNone = std::numeric_limits<std::uint64_t>::max();
 
 std::uint64_t root_of(Store& s) { return s.control().root.load(std::memory_order_acquire); }
 
-// A table whose slot count was read once and checked: a power of two whose slots lie inside the
-// mapping. The pointers are stale after anything that may remap (alloc); rebase() renews them.
+// A table whose slot count and length were read once and checked: a power of two whose slots
+// and entries lie inside the mapping, and a length within its entries. The pointers are stale
+// after anything that may remap (alloc); rebase() renews them.
 struct Table {
   std::uint64_t offset = 0;
   std::uint64_t slots = 0;
+  std::uint64_t length = 0;  // as read by table_at
   DictTable* header = nullptr;
   std::atomic<std::uint64_t>* slot = nullptr;
+  std::atomic<std::uint64_t>* entry = nullptr;
+  std::uint64_t capacity() const noexcept { return DictTable::capacity_for(slots); }
 };
 
-Table rebase(Store& s, std::uint64_t offset, std::uint64_t slots) {
+Table rebase(Store& s, std::uint64_t offset, std::uint64_t slots, std::uint64_t length) {
   DictTable* t = s.at<DictTable>(offset);
-  return {offset, slots, t, t->slot()};
+  return {offset, slots, length, t, t->slot(), t->slot() + slots};
 }
 
 Table table_at(Store& s, std::uint64_t offset) {
   const auto* t = s.checked<DictTable>(offset, sizeof(DictTable));
   const std::uint64_t slots = load_once(t->slots);
   const std::uint64_t room = (s.mapped() - offset - sizeof(DictTable)) / sizeof(std::uint64_t);
-  if (!std::has_single_bit(slots) || slots > room)
+  if (!std::has_single_bit(slots) || slots > room || slots + slots / 2 > room)
     s.corrupt("its table at offset " + std::to_string(offset) + " claims " +
               std::to_string(slots) + " slots");
-  return rebase(s, offset, slots);
+  const std::uint64_t length = t->length.load(std::memory_order_acquire);
+  if (length > DictTable::capacity_for(slots))
+    s.corrupt("its table at offset " + std::to_string(offset) + " claims " +
+              std::to_string(length) + " entries for " + std::to_string(slots) + " slots");
+  return rebase(s, offset, slots, length);
 }
 
 bool matches(const RecordView& r, std::uint64_t hash, std::string_view key) {
@@ -45,10 +53,11 @@ bool matches(const RecordView& r, std::uint64_t hash, std::string_view key) {
          (key.empty() || std::memcmp(r.key.data(), key.data(), key.size()) == 0);
 }
 
-// Where `key` is (record != 0), or where it would go (insert: the first tombstone on its probe
-// path, else the empty slot that ends the path).
+// Where `key` is (record != 0: its slot, entry and record), or where it would go (insert: the
+// first tombstone on its probe path, else the empty slot that ends the path).
 struct Probe {
   std::uint64_t index = 0;
+  std::uint64_t entry = 0;
   std::uint64_t record = 0;
   RecordView found;
   std::uint64_t insert = kNone;
@@ -57,7 +66,7 @@ struct Probe {
 
 Probe probe(Store& s, const Table& t, std::string_view key, std::uint64_t hash) {
   const std::uint64_t mask = t.slots - 1;
-  const std::uint64_t tag = slot_entry(0, hash);
+  const std::uint64_t tag = hash & ~kOffsetMask;
   std::uint64_t tombstone = kNone;
   std::uint64_t i = hash & mask;
   for (std::uint64_t n = 0; n < t.slots; ++n, i = (i + 1) & mask) {
@@ -74,11 +83,17 @@ Probe probe(Store& s, const Table& t, std::string_view key, std::uint64_t hash) 
       continue;
     }
     if ((v & ~kOffsetMask) != tag) continue;
-    const RecordView r = s.record(slot_record(v));
+    // An entry not (or no longer) published: a change that has not finished, or a peer's bytes.
+    const std::uint64_t e = slot_index(v);
+    if (e >= t.length) continue;
+    const std::uint64_t record = t.entry[e].load(std::memory_order_acquire);
+    if (record == 0) continue;
+    const RecordView r = s.record(record);
     if (matches(r, hash, key)) {
       Probe p;
       p.index = i;
-      p.record = slot_record(v);
+      p.entry = e;
+      p.record = record;
       p.found = r;
       return p;
     }
@@ -93,46 +108,62 @@ Table init_table(Store& s, std::uint64_t offset, std::uint64_t slots) {
   auto* t = s.at<DictTable>(offset);
   std::memset(static_cast<void*>(t), 0, DictTable::bytes_for(slots));
   t->slots = slots;
-  return rebase(s, offset, slots);
+  return rebase(s, offset, slots, 0);
 }
 
-// Puts `record` in a table being built (no duplicates there, so no key comparison). The table
+// Appends `record` to a table being built (no duplicates there, so no key comparison). The table
 // can only be full when another process wrote into it meanwhile.
-void place(Store& s, const Table& t, std::uint64_t record, std::uint64_t hash) {
+void place(Store& s, Table& t, std::uint64_t record, std::uint64_t hash) {
+  if (t.length >= t.capacity()) s.corrupt("a table being rebuilt filled up");
   const std::uint64_t mask = t.slots - 1;
   std::uint64_t i = hash & mask;
   for (std::uint64_t n = 0; t.slot[i].load(std::memory_order_relaxed) != kEmpty;
        ++n, i = (i + 1) & mask)
     if (n == t.slots) s.corrupt("a table being rebuilt filled up");
-  t.slot[i].store(slot_entry(record, hash), std::memory_order_relaxed);
+  t.entry[t.length].store(record, std::memory_order_relaxed);
+  t.slot[i].store(slot_entry(t.length, hash), std::memory_order_relaxed);
+  ++t.length;
+}
+
+// Publishes the entries a rebuilt table holds (before its root is published).
+void seal(Table& t) {
+  t.header->count = t.header->used = t.length;
+  t.header->length.store(t.length, std::memory_order_relaxed);
 }
 
 std::uint64_t slots_for(std::uint64_t count) {
   return std::max(kMinSlots, std::bit_ceil(count * 2 + 2));
 }
 
-// A new table sized for the live entries, built past tail and published with one store.
+// The live entries of a table, in order: visit(record offset, its view, context).
+template <class Visit>
+void for_each_live(Store& s, const Table& t, Visit&& visit) {
+  for (std::uint64_t e = 0; e < t.length; ++e) {
+    const std::uint64_t record = t.entry[e].load(std::memory_order_acquire);
+    if (record != 0) visit(record, s.record(record));
+  }
+}
+
+// A new table sized for the live entries (kept in order, erased ones dropped), built past tail
+// and published with one store.
 void rehash(Store& s) {
   const std::uint64_t old = root_of(s);
   Table o = table_at(s, old);
   // Counted, not read from the table's `count`: that word is shared memory, and a table sized
   // from a wrong count would overflow.
   std::uint64_t entries = 0;
-  for (std::uint64_t i = 0; i < o.slots; ++i)
-    entries += slot_used(o.slot[i].load(std::memory_order_relaxed)) ? 1 : 0;
+  for (std::uint64_t e = 0; e < o.length; ++e)
+    entries += o.entry[e].load(std::memory_order_relaxed) != 0 ? 1 : 0;
   const std::uint64_t slots = slots_for(entries);
   const std::uint64_t bytes = DictTable::bytes_for(slots);
   const std::uint64_t offset = s.alloc(bytes);
-  const Table t = init_table(s, offset, slots);
-  o = rebase(s, old, o.slots);
-  std::uint64_t count = 0;
-  for (std::uint64_t i = 0; i < o.slots; ++i) {
-    const std::uint64_t v = o.slot[i].load(std::memory_order_relaxed);
-    if (!slot_used(v)) continue;
-    place(s, t, slot_record(v), s.record(slot_record(v)).hash);
-    if (++count == entries / 2) crash_point(CrashPoint::mid_rebuild);
-  }
-  t.header->count = t.header->used = count;
+  Table t = init_table(s, offset, slots);
+  o = rebase(s, old, o.slots, o.length);
+  for_each_live(s, o, [&](std::uint64_t record, const RecordView& r) {
+    place(s, t, record, r.hash);
+    if (t.length == entries / 2) crash_point(CrashPoint::mid_rebuild);
+  });
+  seal(t);
   const std::uint64_t old_bytes = DictTable::bytes_for(o.slots);
   s.control().root.store(offset, std::memory_order_release);  // the commit
   crash_point(CrashPoint::after_rebuild_commit);
@@ -166,26 +197,33 @@ void dict_set(Store& s, std::string_view key, std::string_view value) {
   const std::uint64_t hash = hash_bytes(key);
   if (root_of(s) == 0) new_empty_table(s);
   {
+    // Load <= 1/2 (short probe runs), and room for one more entry.
     const Table t = table_at(s, root_of(s));
-    if ((load_once(t.header->used) + 1) * 2 > t.slots) rehash(s);  // load <= 1/2: short runs
+    if ((load_once(t.header->used) + 1) * 2 > t.slots || t.length >= t.capacity()) rehash(s);
   }
   const std::uint64_t table = root_of(s);
   Table t = table_at(s, table);
   const Probe p = probe(s, t, key, hash);
-  const std::uint64_t index = p.record != 0 ? p.index : p.insert;
-  if (index == kNone) s.corrupt("its table has no free slot");
+  if (p.record == 0 && (p.insert == kNone || t.length >= t.capacity()))
+    s.corrupt("its table has no free slot");
   const std::uint64_t bytes = Record::record_bytes(key.size(), value.size());
   const std::uint64_t record = s.alloc(bytes);
   s.write_record(record, key, value, hash);
   crash_point(CrashPoint::after_record_write);
-  t = rebase(s, table, t.slots);  // alloc may have remapped
-  t.slot[index].store(slot_entry(record, hash), std::memory_order_release);  // the commit
-  crash_point(CrashPoint::after_commit);
+  t = rebase(s, table, t.slots, t.length);  // alloc may have remapped
   auto& live = s.control().live;
   std::uint64_t now = live.load(std::memory_order_relaxed) + bytes;
   if (p.record != 0) {
+    // A replaced value keeps its place in the order, as in Python.
+    t.entry[p.entry].store(record, std::memory_order_release);  // the commit
+    crash_point(CrashPoint::after_commit);
     now -= p.found.bytes;
   } else {
+    t.entry[t.length].store(record, std::memory_order_relaxed);
+    t.slot[p.insert].store(slot_entry(t.length, hash), std::memory_order_release);
+    crash_point(CrashPoint::after_index_write);
+    t.header->length.store(t.length + 1, std::memory_order_release);  // the commit
+    crash_point(CrashPoint::after_commit);
     ++t.header->count;
     if (p.insert_is_empty) ++t.header->used;
   }
@@ -200,8 +238,9 @@ bool dict_erase(Store& s, std::string_view key) {
   const Table t = table_at(s, table);
   const Probe p = probe(s, t, key, hash_bytes(key));
   if (p.record == 0) return false;
-  t.slot[p.index].store(kTombstone, std::memory_order_release);  // the commit
+  t.entry[p.entry].store(0, std::memory_order_release);  // the commit
   crash_point(CrashPoint::after_commit);
+  t.slot[p.index].store(kTombstone, std::memory_order_relaxed);
   --t.header->count;
   auto& live = s.control().live;
   live.store(live.load(std::memory_order_relaxed) - p.found.bytes, std::memory_order_relaxed);
@@ -218,52 +257,42 @@ std::uint64_t dict_size(Store& s) {
   const std::uint64_t table = root_of(s);
   if (table == 0) return 0;
   const Table t = table_at(s, table);
-  return std::min(load_once(t.header->count), t.slots);
+  return std::min(load_once(t.header->count), t.length);
 }
 
 void dict_for_each(Store& s, void (*visit)(const RecordView&, void*), void* context) {
   const std::uint64_t table = root_of(s);
   if (table == 0) return;
-  const Table t = table_at(s, table);
-  for (std::uint64_t i = 0; i < t.slots; ++i) {
-    const std::uint64_t v = t.slot[i].load(std::memory_order_relaxed);
-    if (slot_used(v)) visit(s.record(slot_record(v)), context);
-  }
+  for_each_live(s, table_at(s, table),
+                [&](std::uint64_t, const RecordView& r) { visit(r, context); });
 }
 
 void dict_compact(Store& s) {
   const std::uint64_t old = root_of(s);
   if (old == 0) return;
-  std::uint64_t sums[2] = {0, 0};  // entries, their bytes
-  dict_for_each(
-      s,
-      [](const RecordView& r, void* context) {
-        auto* totals = static_cast<std::uint64_t*>(context);
-        ++totals[0];
-        totals[1] += r.bytes;
-      },
-      sums);
-  const std::uint64_t slots = slots_for(sums[0]);
+  std::uint64_t entries = 0;
+  std::uint64_t record_bytes = 0;
+  for_each_live(s, table_at(s, old), [&](std::uint64_t, const RecordView& r) {
+    ++entries;
+    record_bytes += r.bytes;
+  });
+  const std::uint64_t slots = slots_for(entries);
   const std::uint64_t table_bytes = DictTable::bytes_for(slots);
-  const std::uint64_t image = table_bytes + sums[1];
+  const std::uint64_t image = table_bytes + record_bytes;
   // Where nothing reachable lives: below `low`, or past tail. May remap.
   const std::uint64_t target = compaction_target(s, image);
-  const Table t = init_table(s, target, slots);
+  Table t = init_table(s, target, slots);
   const Table o = table_at(s, old);
   const std::uint64_t end = target + image;
   std::uint64_t cursor = target + table_bytes;
-  std::uint64_t count = 0;
-  for (std::uint64_t i = 0; i < o.slots; ++i) {
-    const std::uint64_t v = o.slot[i].load(std::memory_order_relaxed);
-    if (!slot_used(v)) continue;
-    const RecordView r = s.record(slot_record(v));
+  for_each_live(s, o, [&](std::uint64_t record, const RecordView& r) {
     if (r.bytes > end - cursor) s.corrupt("its entries changed during a compaction");
-    std::memcpy(s.at<char>(cursor), s.at<char>(slot_record(v)), r.bytes);
+    std::memcpy(s.at<char>(cursor), s.at<char>(record), r.bytes);
     place(s, t, cursor, r.hash);
     cursor += r.bytes;
-    if (++count == sums[0] / 2) crash_point(CrashPoint::mid_rebuild);
-  }
-  t.header->count = t.header->used = count;
+    if (t.length == entries / 2) crash_point(CrashPoint::mid_rebuild);
+  });
+  seal(t);
   s.control().root.store(target, std::memory_order_release);  // the commit
   finish_compaction(s, target, image);
 }
@@ -274,14 +303,21 @@ void dict_recover(Store& s) {
     const Table t = table_at(s, table);
     reach.add(table, DictTable::bytes_for(t.slots));
     std::uint64_t count = 0;
+    for_each_live(s, t, [&](std::uint64_t record, const RecordView& r) {
+      ++count;
+      reach.add(record, r.bytes);
+    });
+    // A slot whose insertion was not committed, or whose erasure was committed but not finished,
+    // becomes the tombstone it stands for (a tombstone keeps every probe path intact).
     std::uint64_t used = 0;
     for (std::uint64_t i = 0; i < t.slots; ++i) {
       const std::uint64_t v = t.slot[i].load(std::memory_order_relaxed);
       if (v == kEmpty) continue;
       ++used;
       if (v == kTombstone) continue;
-      ++count;
-      reach.add(slot_record(v), s.record(slot_record(v)).bytes);
+      const std::uint64_t e = slot_index(v);
+      if (e >= t.length || t.entry[e].load(std::memory_order_relaxed) == 0)
+        t.slot[i].store(kTombstone, std::memory_order_relaxed);
     }
     t.header->count = count;
     t.header->used = used;

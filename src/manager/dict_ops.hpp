@@ -20,7 +20,7 @@ void dict_set(Store& store, std::string_view key, std::string_view value);
 bool dict_erase(Store& store, std::string_view key);
 void dict_clear(Store& store);
 std::uint64_t dict_size(Store& store);
-// Calls visit(record, context) for every entry, in table order.
+// Calls visit(record, context) for every entry, in insertion order.
 void dict_for_each(Store& store, void (*visit)(const RecordView& record, void* context),
                    void* context);
 

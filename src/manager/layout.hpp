@@ -51,6 +51,9 @@ struct Control {
   std::atomic<std::uint64_t> low;       // no reachable byte below it (compaction target check)
   std::atomic<std::uint64_t> live;      // bytes reachable from root (for the compaction policy)
   std::atomic<std::uint64_t> recoveries;  // times the lock was recovered from a dead owner
+  // Odd while a change is being made (a sequence lock): a reader that does not take the lock
+  // trusts what it read only if `version` was even and unchanged around its reads.
+  std::atomic<std::uint64_t> version;
 };
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
 
@@ -67,28 +70,33 @@ struct Record {
   }
 };
 
-// A dict's open-addressing table (linear probing). slot[i] is kEmpty, kTombstone or an entry:
-// the Record's offset in the low 48 bits and the top 16 bits of its key's hash above, so that a
-// probe compares tags without touching the records of other keys.
+// A dict: an open-addressing index (linear probing) over an array of entries kept in insertion
+// order, as CPython's compact dict. entry[i] is the offset of the i-th inserted Record, or 0 once
+// that key was erased (a replaced value keeps its place); entry[0, length) are published, and
+// storing `length` + 1 is the commit of an insertion. slot[i] is kEmpty, kTombstone or an entry:
+// the entry's index + 2 in the low 48 bits and the top 16 bits of its key's hash above, so that
+// a probe compares tags without touching the records of other keys. A slot naming an entry at
+// or past `length`, or an erased one, is a change that did not finish: it finds nothing.
 inline constexpr std::uint64_t kOffsetMask = (std::uint64_t{1} << 48) - 1;
-inline constexpr std::uint64_t slot_entry(std::uint64_t record, std::uint64_t hash) noexcept {
-  return record | (hash & ~kOffsetMask);
+inline constexpr std::uint64_t slot_entry(std::uint64_t index, std::uint64_t hash) noexcept {
+  return (index + 2) | (hash & ~kOffsetMask);
 }
-inline constexpr std::uint64_t slot_record(std::uint64_t slot) noexcept {
-  return slot & kOffsetMask;
+inline constexpr std::uint64_t slot_index(std::uint64_t slot) noexcept {
+  return (slot & kOffsetMask) - 2;
 }
 inline constexpr bool slot_used(std::uint64_t slot) noexcept { return slot > kTombstone; }
 struct DictTable {
-  std::uint64_t slots;  // a power of two
+  std::uint64_t slots;  // a power of two; the entry array holds slots / 2 entries
   std::uint64_t count;  // live entries (derived)
   std::uint64_t used;   // non-empty slots, tombstones included (derived)
-  std::uint64_t reserved;
-  // `slots` slots follow the header.
+  std::atomic<std::uint64_t> length;  // entries published (the commit of an insertion)
+  // `slots` slots follow the header, then `slots / 2` entries.
   std::atomic<std::uint64_t>* slot() noexcept {
     return reinterpret_cast<std::atomic<std::uint64_t>*>(this + 1);
   }
-  static std::uint64_t bytes_for(std::uint64_t n) noexcept {
-    return sizeof(DictTable) + n * sizeof(std::atomic<std::uint64_t>);
+  static std::uint64_t capacity_for(std::uint64_t slots) noexcept { return slots / 2; }
+  static std::uint64_t bytes_for(std::uint64_t slots) noexcept {
+    return sizeof(DictTable) + (slots + capacity_for(slots)) * sizeof(std::atomic<std::uint64_t>);
   }
 };
 
@@ -113,6 +121,7 @@ enum class CrashPoint : int {
   none = 0,
   after_tail_bump,       // allocated space past tail, record not yet written/published
   after_record_write,    // record written, not published
+  after_index_write,     // a dict's new entry and slot written, its length not yet published
   after_commit,          // published, derived fields (count, live) not yet updated
   after_grow_truncate,   // file extended, capacity not yet recorded
   mid_rebuild,           // half of a new table / block / compacted image written, not published

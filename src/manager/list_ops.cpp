@@ -95,18 +95,93 @@ std::uint64_t list_size(Store& s) {
   return root_of(s) == 0 ? 0 : root_block(s).length;
 }
 
-void list_check_index(Store& s, std::int64_t index, bool end_ok, const char* operation) {
+namespace {
+
+[[noreturn]] void out_of_range(Store& s, const char* operation, std::int64_t index,
+                               std::uint64_t size) {
+  throw Error(std::make_error_code(std::errc::result_out_of_range),
+              std::string(s.type_name()) + "." + operation + ": index " +
+                  std::to_string(index) + " is out of range (size " + std::to_string(size) + ")");
+}
+
+}  // namespace
+
+std::uint64_t list_index(Store& s, std::int64_t index, const char* operation) {
   const std::uint64_t size = list_size(s);
-  if (index < 0)
-    throw Error(std::make_error_code(std::errc::result_out_of_range),
-                std::string(s.type_name()) + "." + operation + ": index " +
-                    std::to_string(index) + " is negative (only 0 .. size - 1 are valid)");
-  const auto i = static_cast<std::uint64_t>(index);
-  if (end_ok ? i > size : i >= size)
-    throw Error(std::make_error_code(std::errc::result_out_of_range),
-                std::string(s.type_name()) + "." + operation + ": index " +
-                    std::to_string(index) + " is out of range (size " + std::to_string(size) +
-                    ")");
+  // size < 2^60 (every element is 8 bytes of a mapping under 1 TiB): no overflow below.
+  const std::int64_t n = static_cast<std::int64_t>(size);
+  const std::int64_t i = index < 0 ? index + n : index;
+  if (i < 0 || i >= n) out_of_range(s, operation, index, size);
+  return static_cast<std::uint64_t>(i);
+}
+
+std::uint64_t list_position(Store& s, std::int64_t index) {
+  const auto n = static_cast<std::int64_t>(list_size(s));
+  const std::int64_t i = index < 0 ? std::max<std::int64_t>(index + n, 0) : std::min(index, n);
+  return static_cast<std::uint64_t>(i);
+}
+
+SliceRange slice_range(std::uint64_t size, std::optional<std::int64_t> start,
+                       std::optional<std::int64_t> stop, std::int64_t step, const char* type) {
+  if (step == 0)
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                std::string(type) + ": slice step cannot be zero");
+  // CPython's PySlice_AdjustIndices.
+  const auto n = static_cast<std::int64_t>(size);
+  auto adjust = [&](std::optional<std::int64_t> bound, bool is_start) {
+    if (!bound) return step < 0 ? (is_start ? n - 1 : -1) : (is_start ? 0 : n);
+    std::int64_t v = *bound;
+    if (v < 0) {
+      v = v < -n ? -1 : v + n;  // written so that INT64_MIN does not overflow
+      if (v < 0) v = step < 0 ? -1 : 0;
+    } else if (v >= n) {
+      v = step < 0 ? n - 1 : n;
+    }
+    return v;
+  };
+  SliceRange r;
+  r.start = adjust(start, true);
+  const std::int64_t end = adjust(stop, false);
+  r.step = step;
+  if (step < 0) {
+    r.length = end < r.start ? static_cast<std::uint64_t>((r.start - end - 1) / -step + 1) : 0;
+  } else {
+    r.length = r.start < end ? static_cast<std::uint64_t>((end - r.start - 1) / step + 1) : 0;
+  }
+  return r;
+}
+
+std::vector<std::uint64_t> list_records(Store& s) {
+  std::vector<std::uint64_t> out;
+  if (root_of(s) == 0) return out;
+  const Block b = root_block(s);
+  out.reserve(b.length);
+  for (std::uint64_t i = 0; i < b.length; ++i) {
+    const std::uint64_t record = b.slot[i].load(std::memory_order_relaxed);
+    (void)s.record(record);  // checked now: the caller may copy it into a new block
+    out.push_back(record);
+  }
+  return out;
+}
+
+std::uint64_t list_write(Store& s, std::string_view value) { return write_value(s, value); }
+
+void list_publish(Store& s, const std::vector<std::uint64_t>& records,
+                  std::uint64_t dropped_bytes) {
+  const std::uint64_t n = records.size();
+  const std::uint64_t capacity = std::max(kMinCapacity, n * 2);
+  const std::uint64_t offset = s.alloc(ListBlock::bytes_for(capacity));
+  auto* b = s.at<ListBlock>(offset);
+  std::memset(static_cast<void*>(b), 0, sizeof(ListBlock));
+  b->capacity = capacity;
+  for (std::uint64_t i = 0; i < n; ++i) {
+    b->slot()[i].store(records[i], std::memory_order_relaxed);
+    if (i == n / 2) crash_point(CrashPoint::mid_rebuild);
+  }
+  b->length.store(n, std::memory_order_relaxed);
+  publish(s, offset);
+  add_live(s, 0, dropped_bytes);
+  s.maybe_compact();
 }
 
 RecordView list_get(Store& s, std::uint64_t index) {

@@ -1,19 +1,47 @@
 // A list in a Store: a block of Record offsets whose `length` publishes appends; inserts and
 // removals in the middle build a new block and publish it as root (see layout.hpp). All functions
-// require the Store's Guard. Indexes are checked by the caller (list_check_index).
+// require the Store's Guard. Indexes are checked by the caller (list_index, list_position).
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
+#include <vector>
 
 #include "manager/store.hpp"
 
 namespace mproc::detail::manager {
 
 std::uint64_t list_size(Store& store);
-// Throws ERANGE ("index out of range", Python's IndexError) unless 0 <= index < size (or
-// <= size when `end_ok`, for insert).
-void list_check_index(Store& store, std::int64_t index, bool end_ok, const char* operation);
+// Python's index: a negative one counts from the end. Throws ERANGE ("index out of range",
+// Python's IndexError) unless -size <= index < size.
+std::uint64_t list_index(Store& store, std::int64_t index, const char* operation);
+// Where insert(index) puts its value: as Python, a negative index counts from the end and any
+// index is clamped to [0, size].
+std::uint64_t list_position(Store& store, std::int64_t index);
+
+// The elements a Python slice selects: start + i * step for i in [0, length). nullopt bounds are
+// Python's omitted ones. Throws EINVAL for step 0.
+struct SliceRange {
+  std::int64_t start = 0;
+  std::int64_t step = 1;
+  std::uint64_t length = 0;
+  std::uint64_t at(std::uint64_t i) const noexcept {
+    return static_cast<std::uint64_t>(start + static_cast<std::int64_t>(i) * step);
+  }
+};
+SliceRange slice_range(std::uint64_t size, std::optional<std::int64_t> start,
+                       std::optional<std::int64_t> stop, std::int64_t step, const char* type);
+
+// The records of every element, in order (offsets checked against the mapping).
+std::vector<std::uint64_t> list_records(Store& store);
+// Writes a value's record where nothing reachable lives, and returns its offset: it becomes an
+// element only when list_publish names it.
+std::uint64_t list_write(Store& store, std::string_view value);
+// Makes `records` (existing elements' records and list_write's) the whole list, as one commit: a
+// new block published as root. `dropped_bytes`: the bytes of the records it no longer holds.
+void list_publish(Store& store, const std::vector<std::uint64_t>& records,
+                  std::uint64_t dropped_bytes);
 // Every offset, length and capacity read from the list is checked against the mapping: a list
 // that another process overwrote makes these functions throw errc::internal ("corrupt").
 RecordView list_get(Store& store, std::uint64_t index);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "manager/store.hpp"
+#include "shm/segment.hpp"
 
 namespace mproc {
 
@@ -38,7 +39,12 @@ struct Manager::Impl {
   std::string name;     // the registry's handle
   pid_t owner_pid = 0;  // 0 for an attached Manager
   mutable std::mutex mutex;
-  std::vector<std::shared_ptr<void>> owned;  // guarded by mutex
+  struct Owned {
+    std::string handle;
+    pid_t maker = 0;  // the process that made it: only there does shutdown() remove its name
+    std::shared_ptr<void> object;
+  };
+  std::vector<Owned> owned;  // guarded by mutex
   bool shut = false;                         // guarded by mutex
   std::optional<Seconds> timeout;            // given to the containers it returns; guarded by mutex
 };
@@ -75,6 +81,8 @@ Manager::Manager() : impl_(std::make_unique<Impl>()) {
   impl_->registry = BytesDict(Store::create(Kind::registry));
   impl_->name = impl_->registry.handle();
   impl_->owner_pid = ::getpid();
+  // Attached Managers keep the registry's name after this object goes (see release()).
+  detail::shm::share_name_with_users(impl_->name);
 }
 
 Manager::Manager(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
@@ -89,23 +97,23 @@ Manager Manager::attach(std::string_view name) {
 Manager::Manager(Manager&&) noexcept = default;
 Manager& Manager::operator=(Manager&& other) noexcept {
   if (this != &other) {
-    if (impl_) {
-      try {
-        shutdown();
-      } catch (...) {
-      }
-    }
+    release();
     impl_ = std::move(other.impl_);
   }
   return *this;
 }
 
-Manager::~Manager() {
+Manager::~Manager() { release(); }
+
+void Manager::release() noexcept {
   if (!impl_) return;
-  try {
-    shutdown();
-  } catch (...) {
+  std::vector<Impl::Owned> owned;
+  {
+    std::lock_guard lock(impl_->mutex);
+    owned.swap(impl_->owned);
   }
+  owned.clear();  // each object drops its reference: the last holder anywhere removes the name
+  impl_->registry.close();
 }
 
 Manager::Impl& Manager::impl() const {
@@ -143,16 +151,35 @@ std::string Manager::keep(const char* kind, std::string_view name, const std::st
     // Another thread registered the name first: use its object; ours goes with `object`.
     if (winner != mine) return handle_in(winner, kind, name);
   }
-  i.owned.push_back(std::move(object));
+  // From now on the object's name lives while any process holds it, not while this Manager does:
+  // Manager().Queue() stays usable in the hands of the returned object and its attachers.
+  detail::shm::share_name_with_users(handle);
+  i.owned.push_back({handle, ::getpid(), std::move(object)});
   return handle;
 }
 
-BytesDict Manager::bytes_dict(std::string_view name) {
-  return with_timeout(adopt<BytesDict>("dict", name, [] { return BytesDict(); }), impl());
+BytesDict Manager::bytes_dict(std::string_view name) { return bytes_dict(name, nullptr, nullptr); }
+
+BytesList Manager::bytes_list(std::string_view name) { return bytes_list(name, nullptr, nullptr); }
+
+BytesDict Manager::bytes_dict(std::string_view name, FillDict fill, const void* init) {
+  return with_timeout(adopt<BytesDict>("dict", name,
+                                       [&] {
+                                         BytesDict made;
+                                         if (fill != nullptr) fill(made, init);
+                                         return made;
+                                       }),
+                      impl());
 }
 
-BytesList Manager::bytes_list(std::string_view name) {
-  return with_timeout(adopt<BytesList>("list", name, [] { return BytesList(); }), impl());
+BytesList Manager::bytes_list(std::string_view name, FillList fill, const void* init) {
+  return with_timeout(adopt<BytesList>("list", name,
+                                       [&] {
+                                         BytesList made;
+                                         if (fill != nullptr) fill(made, init);
+                                         return made;
+                                       }),
+                      impl());
 }
 
 mproc::Namespace Manager::Namespace(std::string_view name) {
@@ -182,15 +209,19 @@ std::vector<std::string> Manager::names() const {
 
 void Manager::shutdown() {
   Impl& i = impl();
-  std::vector<std::shared_ptr<void>> owned;
+  std::vector<Impl::Owned> owned;
   {
     std::lock_guard lock(i.mutex);
     if (i.shut) return;
     i.shut = true;
     owned.swap(i.owned);
   }
-  owned.clear();         // each creating object removes its name
-  i.registry.close();    // the creator's registry: removes the Manager's name
+  // Python's shutdown(): the names go now, held or not (their mappings stay valid).
+  for (const auto& o : owned)
+    if (o.maker == ::getpid()) detail::shm::remove_segment_name(o.handle);
+  owned.clear();
+  if (owner()) detail::shm::remove_segment_name(i.name);
+  i.registry.close();
 }
 
 }  // namespace mproc

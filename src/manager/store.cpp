@@ -29,10 +29,10 @@ constexpr std::uint64_t kCompactSlack = 256 * 1024;
 
 shm::SegmentKind segment_kind(Kind kind) {
   switch (kind) {
-    case Kind::dict: return {0x4d444943, 1, "manager dict"};           // "MDIC"
-    case Kind::list: return {0x4d4c5354, 1, "manager list"};           // "MLST"
-    case Kind::names: return {0x4d4e5350, 1, "manager Namespace"};     // "MNSP"
-    case Kind::registry: return {0x4d4d4752, 1, "Manager"};            // "MMGR"
+    case Kind::dict: return {0x4d444943, 2, "manager dict"};           // "MDIC"
+    case Kind::list: return {0x4d4c5354, 2, "manager list"};           // "MLST"
+    case Kind::names: return {0x4d4e5350, 2, "manager Namespace"};     // "MNSP"
+    case Kind::registry: return {0x4d4d4752, 2, "Manager"};            // "MMGR"
   }
   return {0, 0, "?"};
 }
@@ -73,6 +73,8 @@ void check_sizes(std::string_view key, std::string_view value, const char* type)
                                    " bytes is longer than the 4 GiB - 1 limit");
 }
 
+const Store::Mapping Store::kUnmapped{};
+
 Store::Store(shm::Segment segment, Kind kind, std::uint64_t data_offset)
     : segment_(std::move(segment)),
       kind_(kind),
@@ -86,7 +88,7 @@ void Store::corrupt(const std::string& what) const {
 
 void Store::corrupt_span(std::uint64_t offset, std::uint64_t bytes) const {
   corrupt(std::to_string(bytes) + " bytes at offset " + std::to_string(offset) +
-          " lie outside its " + std::to_string(mapped_) + " bytes of data");
+          " lie outside its " + std::to_string(mapped()) + " bytes of data");
 }
 
 RecordView Store::record(std::uint64_t offset) const {
@@ -94,7 +96,7 @@ RecordView Store::record(std::uint64_t offset) const {
   const std::uint32_t key = load_once(r->key_size);
   const std::uint32_t value = load_once(r->value_size);
   const std::uint64_t bytes = Record::record_bytes(key, value);
-  if (bytes > mapped_ - offset) corrupt_span(offset, bytes);
+  if (bytes > mapped() - offset) corrupt_span(offset, bytes);
   const char* start = reinterpret_cast<const char*>(r + 1);
   return {{start, key}, {start + key, value}, load_once(r->hash), bytes};
 }
@@ -134,10 +136,11 @@ void Store::close() noexcept {
   if (control_ == nullptr) return;
   // A held robust mutex must not be unmapped (it is on this thread's robust list).
   mutex_release_if_held(control_->lock);
-  if (data_ != nullptr && ::munmap(data_, mapped_) != 0)
-    logger().warn("munmap({} data) failed: {}", segment_.name(), std::strerror(errno));
-  data_ = nullptr;
-  mapped_ = 0;
+  view_.store(&kUnmapped, std::memory_order_release);
+  for (const auto& m : mappings_)
+    if (::munmap(m->data, m->size) != 0)
+      logger().warn("munmap({} data) failed: {}", segment_.name(), std::strerror(errno));
+  mappings_.clear();
   control_ = nullptr;
   segment_.close();
 }
@@ -156,7 +159,7 @@ std::optional<Seconds> Store::timeout() const noexcept {
 
 void Store::map_data() {
   const std::uint64_t capacity = control_->capacity.load(std::memory_order_acquire);
-  if (capacity <= mapped_) return;
+  if (capacity <= mapped()) return;
   // `capacity` is shared memory: mapping past the file's end would turn the first access into
   // SIGBUS. The file only grows before capacity is raised (ensure), so a larger value is corrupt.
   struct stat st {};
@@ -165,20 +168,25 @@ void Store::map_data() {
   if (capacity > kMaxCapacity || file_size < data_offset_ || capacity > file_size - data_offset_)
     corrupt("its capacity of " + std::to_string(capacity) + " bytes exceeds its file (" +
             std::to_string(file_size) + " bytes)");
-  void* base;
-  if (data_ == nullptr) {
-    base = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, segment_.fd(),
-                  static_cast<off_t>(data_offset_));
-  } else {
-    // The lock is in the first page, which never moves; only the data area does.
-    base = ::mremap(data_, mapped_, capacity, MREMAP_MAYMOVE);
-  }
+  // A new mapping of the whole area, not mremap: a reader without the lock (another thread) may be
+  // reading through the older one, which stays mapped until close(). The lock is in the first
+  // page, which never moves.
+  auto mapping = std::make_unique<Mapping>();
+  void* base = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, segment_.fd(),
+                      static_cast<off_t>(data_offset_));
   if (base == MAP_FAILED) throw_errno(errno, std::string(type_name()) + ": mapping its data");
-  data_ = static_cast<char*>(base);
-  mapped_ = capacity;
+  mapping->data = static_cast<char*>(base);
+  mapping->size = capacity;
+  try {
+    mappings_.push_back(std::move(mapping));
+  } catch (...) {
+    ::munmap(base, capacity);
+    throw;
+  }
+  view_.store(mappings_.back().get(), std::memory_order_release);
 }
 
-Store::Guard::Guard(Store& store) : store_(store) {
+Store::Guard::Guard(Store& store, Access access) : store_(store) {
   if (store.control_ == nullptr)
     throw Error(errc::closed, std::string(store.type_name()) + ": it was closed");
   Control& c = *store.control_;
@@ -187,6 +195,13 @@ Store::Guard::Guard(Store& store) : store_(store) {
     throw Error(errc::timed_out, std::string(store.type_name()) +
                                      ": another process held its lock until the timeout (a "
                                      "stopped or starved process?)");
+  if (access == Access::changing || how == Acquired::recovered) {
+    // Odd while held (a dead owner may have left it odd already): lock-free readers retry.
+    const std::uint64_t odd = c.version.load(std::memory_order_relaxed) | 1;
+    c.version.store(odd, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    version_ = odd + 1;
+  }
   try {
     store.map_data();
     if (how == Acquired::recovered) {
@@ -194,21 +209,29 @@ Store::Guard::Guard(Store& store) : store_(store) {
       store.recover();
     }
   } catch (...) {
+    if (version_ != 0) c.version.store(version_, std::memory_order_release);
     mutex_release_if_held(c.lock);
     throw;
   }
 }
 
-Store::Guard::~Guard() { mutex_release_if_held(store_.control_->lock); }
+Store::Guard::~Guard() {
+  Control& c = *store_.control_;
+  if (version_ != 0) c.version.store(version_, std::memory_order_release);
+  // This thread took it through this mapping (the first page, which never moves) in the
+  // constructor: released without mutex_release_if_held's check of the robust list, which costs a
+  // system call (get_robust_list) on every operation. It cannot fail: we hold it.
+  (void)mutex_release_all(c.lock);
+}
 
 void Store::ensure(std::uint64_t end) {
   Control& c = *control_;
-  if (end <= mapped_) return;
+  if (end <= mapped()) return;
   map_data();  // another process may have grown it
-  if (end <= mapped_) return;
+  if (end <= mapped()) return;
   // Grown from what this process mapped (and so checked against the file), never from the shared
   // `capacity`: a value written there by another process must not make this one allocate.
-  const std::uint64_t capacity = mapped_;
+  const std::uint64_t capacity = mapped();
   if (end > kMaxCapacity)
     throw Error(errc::too_big, std::string(type_name()) + ": would grow past 1 TiB");
   const std::uint64_t page = page_size();
@@ -225,7 +248,7 @@ void Store::ensure(std::uint64_t end) {
   crash_point(CrashPoint::after_grow_truncate);
   c.capacity.store(grown, std::memory_order_release);
   map_data();
-  if (end > mapped_) corrupt("its capacity shrank while it was growing");
+  if (end > mapped()) corrupt("its capacity shrank while it was growing");
 }
 
 std::uint64_t Store::alloc(std::uint64_t bytes) {
@@ -235,7 +258,7 @@ std::uint64_t Store::alloc(std::uint64_t bytes) {
   // else, and using it would misalign every record (or wrap offset + bytes).
   // (the Guard mapped the whole capacity, and tail never passes it; an empty container's tail is
   // kDataReserved before anything is mapped).
-  if (offset % kAlign != 0 || offset > std::max<std::uint64_t>(mapped_, kDataReserved))
+  if (offset % kAlign != 0 || offset > std::max<std::uint64_t>(mapped(), kDataReserved))
     corrupt("its allocation tail " + std::to_string(offset) + " is invalid");
   ensure(offset + bytes);
   // Bumped before anything is published in the space: a crash leaves garbage, never a reachable

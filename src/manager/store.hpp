@@ -2,8 +2,10 @@
 // and Control), the separately mapped data area, the robust lock, and allocation with growth.
 // The container algorithms (dict_ops, list_ops) run on a Store while holding its Guard.
 //
-// Thread-safety: every access to the data area happens under the Guard (the lock is process-
-// shared, so threads of one process exclude each other too); the mapping is changed only under it.
+// Thread-safety: every change to the data area happens under the Guard (the lock is process-
+// shared, so threads of one process exclude each other too), and so does every change of this
+// process's mapping. Dict reads may also run without the lock (read_optimistically): a mapping,
+// once made, stays mapped until close(), so any view a reader loaded stays valid.
 #pragma once
 
 #include <mproc/process.hpp>
@@ -15,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "manager/layout.hpp"
 #include "shm/segment.hpp"
@@ -54,38 +57,67 @@ class Store {
   std::optional<Seconds> timeout() const noexcept;
 
   // Holds the container's lock; recovers the container when its previous owner died, and maps
-  // the data area as far as another process grew it.
+  // the data area as far as another process grew it. A `changing` Guard (the default) also keeps
+  // Control::version odd while it is held, so that readers without the lock notice the change.
+  enum class Access { changing, reading };
   class Guard {
    public:
-    explicit Guard(Store& store);
+    explicit Guard(Store& store, Access access = Access::changing);
     ~Guard();
     Guard(const Guard&) = delete;
     Guard& operator=(const Guard&) = delete;
 
    private:
     Store& store_;
+    std::uint64_t version_ = 0;  // the even value to publish on release; 0: not changing
   };
+
+  // Runs read() without the lock, as a sequence-lock reader: true if it returned true while no
+  // change was made meanwhile (Control::version even and the same before and after). False when a
+  // change overlapped (every attempt), or read() threw or returned false: the caller then takes
+  // the lock. read() must only read, and must copy out what it needs: what it saw is trusted only
+  // once this returns true. Every offset it follows is still checked against the mapping, so a
+  // torn read costs a retry, never an access outside it.
+  template <class Read>
+  bool read_optimistically(Read&& read) const {
+    if (control_ == nullptr) return false;
+    auto& version = control_->version;
+    for (int attempt = 0; attempt < 4; ++attempt) {
+      const std::uint64_t before = version.load(std::memory_order_acquire);
+      if (before % 2 != 0) continue;  // a change is being made
+      bool ok = false;
+      try {
+        ok = read();
+      } catch (...) {
+        ok = false;  // torn, or a real problem: the locked path tells which
+      }
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (version.load(std::memory_order_relaxed) == before) return ok;
+    }
+    return false;
+  }
 
   // --- under the Guard ---
   // Offsets this process allocated itself (alloc), or that checked() already accepted.
   template <class T>
   T* at(std::uint64_t offset) const noexcept {
-    return reinterpret_cast<T*>(data_ + offset);
+    return reinterpret_cast<T*>(view()->data + offset);
   }
   // An offset loaded from shared memory: `bytes` at `offset` must lie inside the mapped data area
   // (past the reserved prefix, aligned). Throws errc::internal ("... is corrupt") otherwise.
   // Every other process that maps the container can write any value into it.
   template <class T>
   T* checked(std::uint64_t offset, std::uint64_t bytes) const {
-    if (offset < kDataReserved || offset % kAlign != 0 || offset > mapped_ ||
-        bytes > mapped_ - offset) [[unlikely]]
+    const Mapping* m = view();
+    if (offset < kDataReserved || offset % kAlign != 0 || offset > m->size ||
+        bytes > m->size - offset) [[unlikely]]
       corrupt_span(offset, bytes);
-    return reinterpret_cast<T*>(data_ + offset);
+    return reinterpret_cast<T*>(m->data + offset);
   }
   // The record at `offset`, its sizes read once and checked against the mapping.
   RecordView record(std::uint64_t offset) const;
   // Bytes of data area mapped in this process: every checked offset lies below it.
-  std::uint64_t mapped() const noexcept { return mapped_; }
+  std::uint64_t mapped() const noexcept { return view()->size; }
   // Throws errc::internal: "<type> <name> is corrupt: <what>".
   [[noreturn]] void corrupt(const std::string& what) const;
   // `bytes` (a multiple of kAlign) past tail, which is bumped first. May grow and remap the data
@@ -108,9 +140,18 @@ class Store {
   shm::Segment segment_;
   Kind kind_;
   Control* control_ = nullptr;
+  // A mapping of the data area. Growth maps the whole area anew and keeps the older mappings
+  // until close(): readers without the lock may still be using them.
+  struct Mapping {
+    char* data = nullptr;
+    std::uint64_t size = 0;
+  };
+  const Mapping* view() const noexcept { return view_.load(std::memory_order_acquire); }
+  static const Mapping kUnmapped;
+
   std::uint64_t data_offset_ = 0;  // read once from Control and checked (attach)
-  char* data_ = nullptr;
-  std::size_t mapped_ = 0;
+  std::atomic<const Mapping*> view_{&kUnmapped};  // the newest (largest) mapping
+  std::vector<std::unique_ptr<Mapping>> mappings_;  // every mapping made; changed under the lock
   std::atomic<std::int64_t> timeout_ns_{-1};  // -1: no limit
 };
 

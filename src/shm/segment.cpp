@@ -73,7 +73,8 @@ bool may_be_building(pid_t pid) { return pid > 0 && (::kill(pid, 0) == 0 || errn
 // Takes a reference unless the count already reached 0 (the segment is being removed).
 bool try_acquire_ref(SegmentHeader& header) {
   std::uint32_t refs = header.refs.load(std::memory_order_relaxed);
-  const bool counted = (header.flags & kFlagUnlinkWithCreator) != 0;
+  const bool counted = (__atomic_load_n(&header.flags, __ATOMIC_ACQUIRE) &
+                        (kFlagUnlinkWithCreator | kFlagUnlinkWithLastUser)) != 0;
   do {
     if (refs == 0 && counted) return false;
   } while (!header.refs.compare_exchange_weak(refs, refs + 1, std::memory_order_acq_rel));
@@ -313,9 +314,10 @@ Segment Segment::attach(std::string_view name_view, SegmentKind kind) {
       payload_offset < sizeof(SegmentHeader) || payload_offset % kPayloadAlignment != 0 ||
       payload_offset > header_size || payload_size > header_size - payload_offset)
     throw unmap_and(bad(errc::bad_handle, "its size does not match its header"));
-  if (header->kind_id != kind.id)
+  // kind.id 0: any kind (share_name_with_users only reads the header).
+  if (kind.id != 0 && header->kind_id != kind.id)
     throw unmap_and(bad(errc::bad_handle, std::string("not an mproc ") + kind.name));
-  if (header->kind_version != kind.version)
+  if (kind.id != 0 && header->kind_version != kind.version)
     throw unmap_and(bad(errc::bad_handle,
                         std::string(kind.name) + " layout version " +
                             std::to_string(header->kind_version) + ", this library reads " +
@@ -352,8 +354,10 @@ void Segment::release() noexcept {
   if (!holds_reference()) return;
   released_ = true;
   SegmentHeader& h = header();
+  const std::uint32_t flags = __atomic_load_n(&h.flags, __ATOMIC_ACQUIRE);
   const bool last = h.refs.fetch_sub(1, std::memory_order_acq_rel) == 1;
-  if ((last || created_) && (h.flags & kFlagUnlinkWithCreator) != 0) unlink_name();
+  const bool by_creator = (flags & kFlagUnlinkWithLastUser) == 0;
+  if ((flags & kFlagUnlinkWithCreator) != 0 && (last || (created_ && by_creator))) unlink_name();
 }
 
 void Segment::close() noexcept {
@@ -373,12 +377,30 @@ void Segment::unlink_name() noexcept {
   if (::shm_unlink(name_.c_str()) != 0 && errno != ENOENT)
     logger().warn("shm_unlink({}) failed: {}", name_, std::strerror(errno));
   // Only the creating process's tracker knows the name; a forked copy has a tracker of its own.
-  if (created_ && owner_pid_ == ::getpid()) {
+  // The last user in the creating process may be an attached object (share_name_with_users).
+  if ((created_ || creator_in_name(name_) == ::getpid()) && owner_pid_ == ::getpid()) {
     try {
       untrack(name_);
     } catch (const std::exception& e) {
       logger().warn("shm tracker: {}", e.what());
     }
+  }
+}
+
+void share_name_with_users(std::string_view name) {
+  Segment segment = Segment::attach(name, SegmentKind{0, 0, "shared memory segment"});
+  __atomic_fetch_or(&segment.header().flags, kFlagUnlinkWithLastUser, __ATOMIC_ACQ_REL);
+  // Our own reference goes: never the last one, the caller holds another.
+}
+
+void remove_segment_name(const std::string& name) noexcept {
+  if (::shm_unlink(name.c_str()) != 0 && errno != ENOENT)
+    logger().warn("shm_unlink({}) failed: {}", name, std::strerror(errno));
+  if (creator_in_name(name) != ::getpid()) return;
+  try {
+    untrack(name);
+  } catch (const std::exception& e) {
+    logger().warn("shm tracker: {}", e.what());
   }
 }
 

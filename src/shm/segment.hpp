@@ -16,6 +16,10 @@
 //    first. Processes that attached keep their mappings; only later attach() calls fail (ENOENT).
 //    This way an attacher that is killed (and so never releases its reference) cannot pin the name.
 //    Without it, the name stays until someone calls unlink() (Python's SharedMemory semantics).
+//  - share_name_with_users(name) switches a segment to "the last reference removes the name": the
+//    creator's release then no longer does (a Manager hands the objects it makes to their users
+//    this way). An attacher killed without releasing keeps the name until the creating process
+//    ends: its tracker still removes the name then, whoever holds it.
 //  - The creating process registers the name with its tracker (tracker.hpp) before the file
 //    exists, so a creator that dies (even by SIGKILL) never leaves the name behind: the tracker
 //    unlinks what is still registered when the creating process has gone.
@@ -73,6 +77,7 @@ struct SegmentHeader {
 };
 inline constexpr std::uint32_t kFlagUnlinkWithCreator = 1;
 inline constexpr std::uint32_t kFlagGrowable = 2;
+inline constexpr std::uint32_t kFlagUnlinkWithLastUser = 4;  // set by share_name_with_users
 
 static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
@@ -153,5 +158,13 @@ void check_segment_name(std::string_view name);
 
 // A fresh segment name: /mproc-<pid>-<counter>-<16 random hex digits>.
 std::string unique_segment_name();
+
+// Makes the name of the mproc segment `name` (of any kind) live until its last reference is
+// released, instead of until its creator's is (see the file comment). The caller holds a
+// reference (or the segment may already be gone). Errors: as Segment::attach.
+void share_name_with_users(std::string_view name);
+// Removes the name now (ENOENT is not an error) and, in the process that created it, forgets it
+// in the tracker. Mappings stay valid. Never throws: failures are logged.
+void remove_segment_name(const std::string& name) noexcept;
 
 }  // namespace mproc::detail::shm

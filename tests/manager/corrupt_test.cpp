@@ -22,7 +22,6 @@ using detail::manager::ListBlock;
 using detail::manager::Record;
 using detail::manager::Store;
 using detail::manager::kOffsetMask;
-using detail::manager::slot_record;
 using detail::manager::slot_used;
 
 using CorruptContainer = ManagerTest;
@@ -58,11 +57,10 @@ BytesDict filled_dict() {
   return d;
 }
 
-// The first used slot of the dict's table.
-std::atomic<std::uint64_t>& used_slot(Store& s, Control& c) {
+// The entry of the dict's first key: its Record's offset (the entries follow the slots).
+std::atomic<std::uint64_t>& first_entry(Store& s, Control& c) {
   auto* t = s.at<DictTable>(c.root.load());
-  for (std::uint64_t i = 0;; ++i)
-    if (slot_used(t->slot()[i].load())) return t->slot()[i];
+  return t->slot()[t->slots];
 }
 
 TEST_F(CorruptContainer, ADictRootOutsideTheDataAreaIsReported) {
@@ -100,21 +98,47 @@ TEST_F(CorruptContainer, ARecordOffsetOrSizeOutsideTheMappingIsReported) {
   Peer peer(d.handle(), Kind::dict);
   std::uint64_t good = 0;
   peer.scribble([&](Store& s, Control& c) {
-    auto& slot = used_slot(s, c);
-    good = slot.load();
-    slot.store((good & ~kOffsetMask) | (std::uint64_t{1} << 46));
+    auto& entry = first_entry(s, c);
+    good = entry.load();
+    entry.store(std::uint64_t{1} << 46);
   });
   expect_corrupt([&] { d.items(); });
+  expect_corrupt([&] { d.get("key0"); });
   peer.scribble([&](Store& s, Control& c) {
-    used_slot(s, c).store(good);
-    s.at<Record>(slot_record(good))->value_size = 0xffffffffu;
+    first_entry(s, c).store(good);
+    s.at<Record>(good)->value_size = 0xffffffffu;
   });
   expect_corrupt([&] { d.values(); });
   peer.scribble([&](Store& s, Control&) {
-    s.at<Record>(slot_record(good))->value_size = 6;
-    s.at<Record>(slot_record(good))->key_size = 0xfffffff0u;
+    s.at<Record>(good)->value_size = 6;
+    s.at<Record>(good)->key_size = 0xfffffff0u;
   });
   expect_corrupt([&] { d.keys(); });
+}
+
+TEST_F(CorruptContainer, AnEntryCountBeyondTheTableIsReportedAndASlotPastItFindsNothing) {
+  BytesDict d = filled_dict();
+  Peer peer(d.handle(), Kind::dict);
+  std::uint64_t length = 0;
+  peer.scribble([&](Store& s, Control& c) {
+    auto* t = s.at<DictTable>(c.root.load());
+    length = t->length.load();
+    t->length.store(DictTable::capacity_for(t->slots) + 1);
+  });
+  expect_corrupt([&] { d.get("key1"); });
+  expect_corrupt([&] { d.keys(); });
+  expect_corrupt([&] { d.set("key9", "v"); });
+  // Every used slot names an entry past the published ones: nothing is found, nothing is read.
+  peer.scribble([&](Store& s, Control& c) {
+    auto* t = s.at<DictTable>(c.root.load());
+    t->length.store(length);
+    for (std::uint64_t i = 0; i < t->slots; ++i)
+      if (slot_used(t->slot()[i].load()))
+        t->slot()[i].store((t->slot()[i].load() & ~kOffsetMask) | (std::uint64_t{1} << 40));
+  });
+  EXPECT_FALSE(d.get("key1").has_value());
+  EXPECT_EQ(d.size(), 5u);  // the entries themselves are still there, in order
+  EXPECT_EQ(d.keys().front(), "key0");
 }
 
 TEST_F(CorruptContainer, ACapacityBeyondTheFileIsReportedInsteadOfSigbus) {
@@ -122,7 +146,11 @@ TEST_F(CorruptContainer, ACapacityBeyondTheFileIsReportedInsteadOfSigbus) {
   Peer peer(d.handle(), Kind::dict);
   peer.scribble([](Store&, Control& c) { c.capacity.store(std::uint64_t{1} << 30); });
   expect_corrupt([&] { BytesDict::attach(d.handle()).get("key1"); });
-  expect_corrupt([&] { d.get("key1"); });
+  // A process that mapped the data already reads without the lock what it mapped (the capacity
+  // plays no part there); the next locked operation reports the corruption.
+  EXPECT_EQ(d.get("key1"), "value1");
+  expect_corrupt([&] { d.set("key9", "v"); });
+  expect_corrupt([&] { d.keys(); });
 }
 
 TEST_F(CorruptContainer, AnAllocationTailOutsideTheLimitsIsReported) {

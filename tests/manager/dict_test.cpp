@@ -4,8 +4,10 @@
 #include <mproc/list.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <string>
+#include <thread>
 
 #include "manager_test_support.hpp"
 
@@ -56,6 +58,124 @@ TEST_F(DictTest, PythonDictOperations) {
   EXPECT_FALSE(d.contains("a"));
   d.set("after", "clear");
   EXPECT_EQ(d.get("after"), "clear");
+}
+
+using Keys = std::vector<std::string>;
+
+TEST_F(DictTest, KeysValuesAndItemsComeInInsertionOrderAsInPython) {
+  BytesDict d;
+  for (const char* k : {"c", "a", "b", "z", "m"}) d.set(k, std::string("v") + k);
+  EXPECT_EQ(d.keys(), (Keys{"c", "a", "b", "z", "m"}));
+  d.set("a", "again");  // a replaced value keeps its place
+  d.erase("b");
+  d.set("b", "back");  // erased and inserted again: last
+  EXPECT_EQ(d.keys(), (Keys{"c", "a", "z", "m", "b"}));
+  EXPECT_EQ(d.values(), (Keys{"vc", "again", "vz", "vm", "back"}));
+  const auto items = d.items();
+  ASSERT_EQ(items.size(), 5u);
+  EXPECT_EQ(items[1], (std::pair<std::string, std::string>{"a", "again"}));
+  EXPECT_EQ(d.pop("c"), "vc");
+  EXPECT_EQ(d.setdefault("new", "n"), "n");
+  EXPECT_EQ(d.keys(), (Keys{"a", "z", "m", "b", "new"}));
+  d.clear();
+  d.set("after", "clear");
+  d.set("before", "no");
+  EXPECT_EQ(d.keys(), (Keys{"after", "before"}));
+}
+
+// Reads run without the lock (a sequence lock validates them): while another process and another
+// thread rewrite, erase, re-insert, rehash, grow and compact the dict, every value read is one
+// that was written for that key, whole.
+TEST_F(DictTest, ReadsWithoutTheLockNeverSeeATornValue) {
+  BytesDict d;
+  auto value_for = [](int key, int round) {
+    // Sizes from 1 byte to ~12 KiB, so records move and the data area grows and compacts.
+    const std::string tag = std::to_string(key) + ":";
+    return tag + std::string(static_cast<std::size_t>((round * 131 + key * 17) % 12000), 'a' + static_cast<char>(key % 26)) + "|";
+  };
+  auto valid = [](int key, const std::string& v) {
+    const std::string tag = std::to_string(key) + ":";
+    if (v.compare(0, tag.size(), tag) != 0 || v.back() != '|') return false;
+    for (std::size_t i = tag.size(); i + 1 < v.size(); ++i)
+      if (v[i] != 'a' + static_cast<char>(key % 26)) return false;
+    return true;
+  };
+  constexpr int kKeys = 64;
+  for (int k = 0; k < kKeys; ++k) d.set("key" + std::to_string(k), value_for(k, 0));
+  auto write = [&](BytesDict& dict, int first_round, int rounds) {
+    for (int round = first_round; round < first_round + rounds; ++round) {
+      const int k = (round * 7) % kKeys;
+      if (round % 5 == 0) dict.erase("key" + std::to_string(k));
+      dict.set("key" + std::to_string(k), value_for(k, round));
+    }
+  };
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto mine = BytesDict::attach(d.handle());
+    write(mine, 1, 20000);
+    ::_exit(0);
+  }
+  std::atomic<bool> thread_done{false};
+  std::thread writer([&] {
+    write(d, 100000, 20000);
+    thread_done = true;
+  });
+  std::uint64_t reads = 0, torn = 0, missing = 0;
+  int status = 0;
+  bool child_done = false;
+  // Until both writers are done (each does a bounded amount of work).
+  while (!thread_done || !child_done) {
+    if (!child_done && ::waitpid(child, &status, WNOHANG) == child) child_done = true;
+    for (int k = 0; k < kKeys; ++k) {
+      const auto v = d.get("key" + std::to_string(k));
+      ++reads;
+      if (!v) ++missing;  // between an erase and its re-insert
+      else if (!valid(k, *v)) ++torn;
+    }
+  }
+  writer.join();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(torn, 0u) << "of " << reads << " reads";
+  EXPECT_LT(missing, reads);
+  for (int k = 0; k < kKeys; ++k) EXPECT_TRUE(valid(k, d.at("key" + std::to_string(k))));
+}
+
+TEST_F(DictTest, OrderSurvivesRehashesCompactionsAndProcesses) {
+  Dict<int, std::string> d;
+  std::vector<int> model;
+  const std::string big(64 * 1024, 'x');
+  // Growth (rehashes), erasures of every third key, re-insertions, and big values replaced until
+  // the dict compacts its data area.
+  for (int i = 0; i < 3000; ++i) {
+    d.set(i, std::to_string(i));
+    model.push_back(i);
+    if (i % 3 == 2) {
+      d.erase(i - 1);
+      model.erase(std::find(model.begin(), model.end(), i - 1));
+    }
+    if (i % 500 == 499) {
+      d.erase(0);
+      model.erase(std::find(model.begin(), model.end(), 0));
+      d.set(0, "zero");
+      model.push_back(0);
+    }
+  }
+  const int replaced = model[5];  // keeps its place
+  for (int round = 0; round < 12; ++round) d.set(replaced, big + std::to_string(round));
+  EXPECT_EQ(d.keys(), model);
+  // Another process sees the same order, and its inserts land at the end.
+  run_children(1, [&](int) {
+    auto mine = Dict<int, std::string>::attach(d.handle());
+    require(mine.keys() == model, "the child sees another order");
+    mine.erase(model.front());
+    mine.set(-1, "child");
+  });
+  model.erase(model.begin());
+  model.push_back(-1);
+  EXPECT_EQ(d.keys(), model);
+  EXPECT_TRUE(d.values().back() == "child");
+  EXPECT_EQ(d.items().size(), model.size());
 }
 
 TEST_F(DictTest, BinaryKeysAndValues) {

@@ -113,6 +113,55 @@ TEST_F(ManagerCapi, DictRoundTrip) {
   EXPECT_EQ(mproc_manager_destroy(m), 0);
 }
 
+int compare_length(const void*, size_t a_len, const void*, size_t b_len, void* calls) {
+  ++*static_cast<int*>(calls);
+  return a_len < b_len ? -1 : a_len > b_len ? 1 : 0;
+}
+
+TEST_F(ManagerCapi, ListSlicesSearchesAndSorts) {
+  mproc_list_t* l = nullptr;
+  ASSERT_EQ(mproc_list_create(&l), 0);
+  for (const char* v : {"d", "a", "ccc", "bb", "a"}) EXPECT_EQ(mproc_list_append(l, v, std::strlen(v)), 0);
+  void* packed = nullptr;
+  size_t len = 0, count = 0;
+  ASSERT_EQ(mproc_list_slice(l, MPROC_SLICE_OMITTED, MPROC_SLICE_OMITTED, -2, &packed, &len, &count), 0);
+  EXPECT_EQ(unpack(packed, len), (std::vector<std::string>{"a", "ccc", "d"}));
+  EXPECT_EQ(count, 3u);
+  EXPECT_EQ(mproc_list_slice(l, 0, 3, 0, &packed, &len, &count), -EINVAL);
+  EXPECT_EQ(mproc_list_contains(l, "bb", 2), 1);
+  EXPECT_EQ(mproc_list_contains(l, "b", 1), 0);
+  EXPECT_EQ(mproc_list_count(l, "a", 1, &count), 0);
+  EXPECT_EQ(count, 2u);
+  size_t index = 0;
+  EXPECT_EQ(mproc_list_index(l, "a", 1, 2, MPROC_SLICE_OMITTED, &index), 0);
+  EXPECT_EQ(index, 4u);
+  EXPECT_EQ(mproc_list_index(l, "zz", 2, 0, MPROC_SLICE_OMITTED, &index), -ENOENT);
+  EXPECT_EQ(mproc_list_remove(l, "a", 1), 0);
+  EXPECT_EQ(mproc_list_remove(l, "zz", 2), -ENOENT);
+  // d ccc bb a -> insert at -1 and past the end (clamped)
+  EXPECT_EQ(mproc_list_insert(l, -1, "e", 1), 0);
+  EXPECT_EQ(mproc_list_insert(l, 100, "f", 1), 0);
+  const void* values[] = {"x", "yy"};
+  const size_t lens[] = {1, 2};
+  EXPECT_EQ(mproc_list_set_slice(l, 1, 3, 1, values, lens, 2), 0);  // d x yy e a f
+  EXPECT_EQ(mproc_list_set_slice(l, 0, 6, 2, values, lens, 2), -EINVAL);
+  EXPECT_EQ(mproc_list_del_slice(l, -2, MPROC_SLICE_OMITTED, 1), 0);  // d x yy e
+  ASSERT_EQ(mproc_list_snapshot(l, &packed, &len, &count), 0);
+  EXPECT_EQ(unpack(packed, len), (std::vector<std::string>{"d", "x", "yy", "e"}));
+  int calls = 0;
+  EXPECT_EQ(mproc_list_sort(l, compare_length, &calls, 1), 0);
+  EXPECT_GT(calls, 0);
+  ASSERT_EQ(mproc_list_snapshot(l, &packed, &len, &count), 0);
+  EXPECT_EQ(unpack(packed, len), (std::vector<std::string>{"yy", "d", "x", "e"}));
+  EXPECT_EQ(mproc_list_sort(l, nullptr, nullptr, 0), 0);
+  EXPECT_EQ(mproc_list_reverse(l), 0);
+  ASSERT_EQ(mproc_list_snapshot(l, &packed, &len, &count), 0);
+  EXPECT_EQ(unpack(packed, len), (std::vector<std::string>{"yy", "x", "e", "d"}));
+  EXPECT_EQ(mproc_list_set_slice(l, 0, 1, 1, nullptr, lens, 1), -EINVAL);
+  EXPECT_EQ(mproc_list_sort(nullptr, nullptr, nullptr, 0), MPROC_EBADHANDLE);
+  EXPECT_EQ(mproc_list_destroy(l), 0);
+}
+
 TEST_F(ManagerCapi, ListAndNamespaceAndQueue) {
   mproc_manager_t* m = nullptr;
   ASSERT_EQ(mproc_manager_create(&m), 0);
@@ -134,10 +183,11 @@ TEST_F(ManagerCapi, ListAndNamespaceAndQueue) {
   EXPECT_EQ(mproc_list_pop(l, 1, nullptr, nullptr), 0);
   ASSERT_EQ(mproc_list_size(l, &size), 0);
   EXPECT_EQ(size, 1u);
-  EXPECT_EQ(mproc_list_get(l, -1, &value, &len), -ERANGE);
+  ASSERT_EQ(mproc_list_get(l, -1, &value, &len), 0);  // Python's negative index
+  EXPECT_EQ(take(value, len), "b");
+  EXPECT_EQ(mproc_list_get(l, -2, &value, &len), -ERANGE);
   EXPECT_EQ(mproc_list_get(l, 1, &value, &len), -ERANGE);
   EXPECT_EQ(mproc_list_set(l, 5, "x", 1), -ERANGE);
-  EXPECT_EQ(mproc_list_insert(l, 2, "x", 1), -ERANGE);
   EXPECT_EQ(mproc_list_pop(l, -3, nullptr, nullptr), -ERANGE);
   EXPECT_EQ(mproc_list_clear(l), 0);
   EXPECT_EQ(mproc_list_pop(l, 0, nullptr, nullptr), -ERANGE);

@@ -3,6 +3,8 @@
 #include <mproc/pool.hpp>
 
 #include <algorithm>
+#include <map>
+#include <ranges>
 #include <cstdint>
 #include <mutex>
 #include <span>
@@ -133,6 +135,95 @@ TEST_F(ManagerApiTest, PoolWorkersUseAContainerByHandle) {
   }
   EXPECT_EQ(d.size(), 10u);
   EXPECT_EQ(d.get(9), 81);
+}
+
+// The tutorial's pool task: attaches the queue it is given by handle and puts its result.
+void put_square(std::string queue_handle, int i) {
+  auto q = Queue::attach(queue_handle);
+  q.put(i * i);
+}
+
+TEST_F(ManagerApiTest, ATemporaryManagersQueueStaysUsableWhileAnyProcessHoldsIt) {
+  // Python: q = Manager().Queue(10); pool tasks get q.
+  auto q = Manager().Queue(10);
+  EXPECT_TRUE(shm_exists(q.handle()));
+  {
+    Pool pool(2);
+    std::vector<AsyncResult<void>> results;
+    for (int i = 0; i < 10; ++i) results.push_back(pool.apply_async(put_square, q.handle(), i));
+    for (auto& r : results) r.get();  // ENOENT here if the Manager took the queue with it
+  }
+  int sum = 0;
+  for (int i = 0; i < 10; ++i) sum += q.get<int>(true, Seconds(30));
+  EXPECT_EQ(sum, 285);
+  // The last holder removes the name, wherever it is: here, a child that attached it.
+  const std::string handle = q.handle();
+  auto list = Manager().list<int>({1, 2, 3});
+  const std::string list_handle = list.handle();
+  run_children(1, [&](int) {
+    auto mine = List<int>::attach(list_handle);
+    mine.append(4);
+  });
+  EXPECT_EQ(list.snapshot(), (std::vector<int>{1, 2, 3, 4}));
+  q = Queue();
+  EXPECT_FALSE(shm_exists(handle));
+  {
+    auto attached = List<int>::attach(list_handle);
+    list = List<int>();  // not the last holder: the name stays
+    EXPECT_TRUE(shm_exists(list_handle));
+    EXPECT_EQ(attached.size(), 4u);
+  }
+  EXPECT_FALSE(shm_exists(list_handle));
+}
+
+TEST_F(ManagerApiTest, ADestroyedManagersNamesLiveWhileHeldAndShutdownStillRemovesThem) {
+  std::string dh, registry;
+  Dict<std::string, int> d;
+  {
+    Manager m;
+    registry = m.name();
+    d = m.dict<std::string, int>("scores");
+    dh = d.handle();
+    auto attached = Manager::attach(registry);
+    (void)attached;
+  }
+  EXPECT_TRUE(shm_exists(dh));  // d holds it
+  EXPECT_FALSE(shm_exists(registry));  // nobody holds the registry any more
+  run_children(1, [&](int) { Dict<std::string, int>::attach(dh).set("child", 1); });
+  EXPECT_EQ(d.get("child"), 1);
+  d.close();
+  EXPECT_FALSE(shm_exists(dh));
+  // shutdown() is Python's: the names go at once, held or not.
+  Manager m;
+  auto l = m.list<int>();
+  m.shutdown();
+  EXPECT_FALSE(shm_exists(l.handle()));
+  l.append(1);  // still mapped here
+  EXPECT_EQ(l.size(), 1u);
+}
+
+TEST_F(ManagerApiTest, DictAndListTakeInitialContents) {
+  Manager m;
+  auto d = m.dict<std::string, int>({{"b", 2}, {"a", 1}});
+  EXPECT_EQ(d.keys(), (std::vector<std::string>{"b", "a"}));
+  const std::vector<std::pair<std::string, int>> pairs{{"x", 10}, {"y", 20}};
+  auto from_range = m.dict<std::string, int>(pairs);
+  EXPECT_EQ(from_range.get("y"), 20);
+  const std::map<int, double> sorted{{2, 0.5}, {1, 1.5}};
+  auto from_map = m.dict<int, double>(sorted, "named");
+  EXPECT_EQ(from_map.keys(), (std::vector<int>{1, 2}));
+  // A named one that exists already is returned as it is.
+  auto again = m.dict<int, double>(std::map<int, double>{{9, 9.0}}, "named");
+  EXPECT_EQ(again.size(), 2u);
+  auto l = m.list<std::string>({"a", "b"});
+  EXPECT_EQ(l.snapshot(), (std::vector<std::string>{"a", "b"}));
+  const std::vector<int> values{3, 1, 2};
+  auto from_vector = m.list<int>(values);
+  EXPECT_EQ(from_vector.snapshot(), values);
+  auto from_view = m.list<int>(values | std::views::reverse);
+  EXPECT_EQ(from_view.snapshot(), (std::vector<int>{2, 1, 3}));
+  auto named = m.list<std::string>("plain name");  // still a name, not a range of chars
+  EXPECT_TRUE(named.snapshot().empty());
 }
 
 // A pool task: increments a Manager Value and appends to a Manager Array slot, under the Value's

@@ -100,3 +100,32 @@ def test_shutdown_removes_the_names():
     with pytest.raises(FileNotFoundError):
         mproc.managers._attach_proxy(mproc.managers.DictProxy, handle)
     manager.shutdown()  # idempotent
+
+
+def put_square(q, i):
+    q.put(i * i)
+
+
+def test_a_temporary_managers_queue_stays_usable_while_held():
+    # The tutorial's q = Manager().Queue(10), handed to pool tasks after the Manager is gone.
+    q = mproc.Manager().Queue(10)
+    with mproc.Pool(2) as pool:
+        for r in [pool.apply_async(put_square, (q, i)) for i in range(5)]:
+            r.get(timeout=WAIT)
+    assert sorted(q.get(timeout=WAIT) for _ in range(5)) == [0, 1, 4, 9, 16]
+
+
+def test_list_slices_and_negative_indexes_are_pythons():
+    with mproc.Manager() as manager:
+        lst = manager.list()
+        lst.extend(range(10))
+        assert lst[::-3] == [9, 6, 3, 0] and lst[-2] == 8
+        lst[2:5] = ["a"]
+        del lst[::2]
+        assert list(lst) == [1, 5, 7, 9]
+        d = manager.dict()
+        for k in "bac":
+            d[k] = k
+        del d["b"]
+        d["b"] = 1
+        assert list(d.keys()) == ["a", "c", "b"]

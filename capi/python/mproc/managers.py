@@ -6,8 +6,9 @@ a robust lock and a copy, not a socket round trip. Keys are compared by their pi
 whose pickles are canonical (str, bytes, int, tuples of these), as a dict key's hash would be.
 Every proxy is inherited by forked children and can be pickled (into Pool tasks, through a Queue):
 the pickle is its handle. A process killed in the middle of an update leaves the container
-consistent. Lifetime: the Manager owns the names; shutdown() (or the end of its `with` block, or
-its process's death) removes them, and proxies already open keep working.
+consistent. Lifetime: what a Manager makes lives while any process holds a proxy to it (so
+Manager().Queue() stays usable); shutdown() (or the end of its `with` block, or its process's
+death) removes the names at once, and proxies already open keep working.
 """
 
 import ctypes
@@ -61,6 +62,10 @@ _list_size = _d("mproc_list_size", _int, [_voidp, _psize])
 _list_clear = _d("mproc_list_clear", _int, [_voidp])
 _list_snapshot = _d("mproc_list_snapshot", _int, [_voidp, _pvoidp, _psize, _psize])
 _list_destroy = _d("mproc_list_destroy", _int, [_voidp])
+_list_slice = _d("mproc_list_slice", _int, [_voidp, _int64, _int64, _int64, _pvoidp, _psize, _psize])
+_list_set_slice = _d("mproc_list_set_slice", _int,
+                     [_voidp, _int64, _int64, _int64, ctypes.POINTER(_charp), _psize, _size])
+_list_del_slice = _d("mproc_list_del_slice", _int, [_voidp, _int64, _int64, _int64])
 
 _ns_attach = _d("mproc_namespace_attach", _int, [_charp, _pvoidp])
 _ns_handle = _d("mproc_namespace_handle", _int, [_voidp, _charp, _size])
@@ -71,6 +76,8 @@ _ns_destroy = _d("mproc_namespace_destroy", _int, [_voidp])
 
 _dumps, _loads, _PROTOCOL = pickle.dumps, pickle.loads, pickle.HIGHEST_PROTOCOL
 _ENOENT, _ERANGE = -2, -34
+_INT64_MAX = 2**63 - 1
+_SLICE_OMITTED = -2**63  # MPROC_SLICE_OMITTED
 _Q = struct.Struct("=Q")
 _string_at, _free, _byref = ctypes.string_at, _lib.buffer_free, ctypes.byref
 
@@ -261,9 +268,20 @@ class ListProxy(_Proxy):
         return n.value
 
     def _index(self, i):
+        # The library takes Python's indexes (negative from the end) in one atomic call.
         if not isinstance(i, int):
             raise TypeError(f"list indices must be integers or slices, not {type(i).__name__}")
-        return i + len(self) if i < 0 else i
+        return max(-_INT64_MAX, min(_INT64_MAX, i))
+
+    @staticmethod
+    def _bounds(s):
+        """A slice's start, stop, step for the C ABI (None: MPROC_SLICE_OMITTED)."""
+        def bound(v):
+            return _SLICE_OMITTED if v is None else max(-_INT64_MAX, min(_INT64_MAX, v.__index__()))
+        step = 1 if s.step is None else s.step.__index__()
+        if step == 0:
+            raise ValueError("slice step cannot be zero")
+        return bound(s.start), bound(s.stop), max(-_INT64_MAX, min(_INT64_MAX, step))
 
     def append(self, value):
         v = _dumps(value, _PROTOCOL)
@@ -284,7 +302,10 @@ class ListProxy(_Proxy):
 
     def __getitem__(self, i):
         if isinstance(i, slice):
-            return self._snapshot()[i]
+            out, length, count = _voidp(), _size(), _size()
+            check(_list_slice(self._h, *self._bounds(i), _byref(out), _byref(length),
+                              _byref(count)))
+            return [_loads(v) for v in _unpack(out.value, length.value)]
         out, length = _voidp(), _size()
         rc = _list_get(self._h, self._index(i), _byref(out), _byref(length))
         if rc == _ERANGE:
@@ -294,16 +315,24 @@ class ListProxy(_Proxy):
 
     def __setitem__(self, i, value):
         if isinstance(i, slice):
-            raise TypeError("slice assignment is not supported on a Manager list")
+            return self._set_slice(i, value)
         v = _dumps(value, _PROTOCOL)
         rc = _list_set(self._h, self._index(i), v, len(v))
         if rc == _ERANGE:
             raise IndexError("list assignment index out of range")
         check(rc)
 
+    def _set_slice(self, s, values):
+        pickles = [_dumps(v, _PROTOCOL) for v in values]
+        n = len(pickles)
+        rc = _list_set_slice(self._h, *self._bounds(s), (_charp * n)(*pickles),
+                             (_size * n)(*[len(p) for p in pickles]), n)
+        if rc == -22 and (s.step or 1) != 1:
+            raise ValueError(f"attempt to assign sequence of size {n} to extended slice")
+        check(rc)
+
     def insert(self, i, value):
-        n = len(self)
-        i = max(0, min(n, i + n if i < 0 else i))
+        i = self._index(i)  # the library clamps, as Python's insert
         v = _dumps(value, _PROTOCOL)
         check(_list_insert(self._h, i, v, len(v)))
 
@@ -316,6 +345,8 @@ class ListProxy(_Proxy):
         return _loads(_lib.take_buffer(out.value, length.value))
 
     def __delitem__(self, i):
+        if isinstance(i, slice):
+            return check(_list_del_slice(self._h, *self._bounds(i)))
         rc = _list_pop(self._h, self._index(i), None, None)
         if rc == _ERANGE:
             raise IndexError("list assignment index out of range")
@@ -333,9 +364,7 @@ class ListProxy(_Proxy):
         self._replace(sorted(self._snapshot(), key=key, reverse=reverse))
 
     def _replace(self, values):
-        # Not one atomic step (the library's list has no bulk update): clear, then append.
-        self.clear()
-        self.extend(values)
+        self._set_slice(slice(None, None), values)  # one atomic step
 
     def index(self, value, *args):
         return self._snapshot().index(value, *args)
@@ -503,9 +532,12 @@ class SyncManager:
         self.shutdown()
 
     def __del__(self):
+        # Dropped without shutdown(): only the handle goes. What it made lives while any process
+        # holds it, as a proxy keeps Python's manager alive (Manager().Queue() stays usable).
         try:
-            if self._owner == os.getpid():  # a forked child's copy does not own the names
-                self.shutdown()
+            h, self._h = self._h, None
+            if h is not None and self._owner == os.getpid():  # a forked child's copy owns nothing
+                _manager_destroy(h)
         except Exception:
             pass
 
