@@ -8,6 +8,7 @@
 #include <sched.h>
 
 #include "common/spin_policy.hpp"
+#include "transport/queue_barrier.hpp"
 #include "transport/queue_regions.hpp"
 #include "transport/queue_sync.hpp"
 #include "transport/ring_copy.hpp"
@@ -146,7 +147,9 @@ QueueCore::QueueCore(shm::Segment segment, QueueKind kind, std::uint32_t capacit
       large_units_(large_units),
       first_ring_offset_(static_cast<std::uint64_t>(
           ring_ - reinterpret_cast<std::byte*>(&segment_.header()))),
-      mapped_bytes_(segment_.mapped_size()) {}
+      mapped_bytes_(segment_.mapped_size()) {
+  enable_cheap_wake_barrier();  // before this process's first put or get
+}
 
 QueueCore::~QueueCore() {
   // The Segment then releases its reference and unmaps.
@@ -227,8 +230,9 @@ QueueCore::Attempt QueueCore::try_put(const void* data, std::size_t size, std::u
 
 void QueueCore::wake_consumers() noexcept {
   QueueShared& s = *shared_;
-  // Pairs with the sleeper's increment of consumers_waiting before its last check of tail.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  // Pairs with the sleeper's increment of consumers_waiting and its sleeper_barrier() before its
+  // last check of tail (queue_barrier.hpp: why a compiler barrier is enough here).
+  waker_barrier();
   if (s.consumers_waiting.load(std::memory_order_relaxed) != 0) {
     s.put_event.fetch_add(1, std::memory_order_release);
     futex_wake(&s.put_event, 1);
@@ -237,7 +241,7 @@ void QueueCore::wake_consumers() noexcept {
 
 void QueueCore::wake_producers() noexcept {
   QueueShared& s = *shared_;
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  waker_barrier();  // as in wake_consumers
   if (s.producers_waiting.load(std::memory_order_relaxed) != 0) {
     // Every waiting producer re-checks: the room freed may suit a small message but not a large.
     s.get_event.fetch_add(1, std::memory_order_release);
@@ -318,6 +322,7 @@ void QueueCore::wait_until(Ready ready, std::atomic<std::uint32_t>& event,
   // Announce, then re-check: a committer that stored before our increment is seen by the
   // re-check, one that stores after it sees the count and wakes us (or changes `event` first).
   waiting.fetch_add(1, std::memory_order_seq_cst);
+  sleeper_barrier();  // the wakers' half of the handshake is only a compiler barrier
   const std::uint32_t seen = event.load(std::memory_order_seq_cst);
   if (!ready() && !closed()) futex_wait(&event, seen, kWaitSliceNs, deadline);
   waiting.fetch_sub(1, std::memory_order_relaxed);

@@ -1,6 +1,7 @@
 // Queue benchmarks, in the format of ../shared/bench: one `metric value unit` line per figure on
 // stdout (the median of the repetitions), every repetition on stderr.
 //   queue_spsc_64B            one producer process -> one consumer process, 64-byte messages
+//   queue_spsc_64B_default    the same on a default Queue() (bounded only by memory)
 //   queue_spsc_64KiB          the same with 64 KiB messages (MB = 10^6 bytes)
 //   queue_mpmc_2x2_64B        two producer processes -> two consumer processes, 64-byte messages
 //   queue_pingpong_rtt        a message there and back between two processes (two queues)
@@ -213,6 +214,11 @@ int main(int argc, char** argv) {
   for (int r = 0; r < reps; ++r)
     s.push_back(static_cast<double>(n_small) / spsc_seconds(n_small, 64, std::size_t{1} << 20));
   emit("queue_spsc_64B", s, "msgs/s");
+  s.clear();
+  // The default queue (capacity_bytes 0: bounded only by memory, its first ring 1 MiB).
+  for (int r = 0; r < reps; ++r)
+    s.push_back(static_cast<double>(n_small) / spsc_seconds(n_small, 64, 0));
+  emit("queue_spsc_64B_default", s, "msgs/s");
   s.clear();
 
   const std::uint64_t n_big = quick ? 10'000 : 50'000;
