@@ -6,7 +6,7 @@
 //   queue_mpmc_2x2_64B        two producer processes -> two consumer processes, 64-byte messages
 //   queue_pingpong_rtt        a message there and back between two processes (two queues)
 //   queue_resident_*          memory a queue occupies in /dev/shm (tmpfs pages actually allocated)
-// Usage: mproc_queue_bench [--quick]
+// Usage: mproc_queue_bench [--quick] [--small]
 #include <mproc/process.hpp>
 #include <mproc/queue.hpp>
 
@@ -206,7 +206,11 @@ void resident(std::size_t capacity, const char* idle_name, const char* used_name
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bool quick = false, small_only = false;  // --small: only the 64-byte SPSC lines
+  for (int i = 1; i < argc; ++i) {
+    quick = quick || std::strcmp(argv[i], "--quick") == 0;
+    small_only = small_only || std::strcmp(argv[i], "--small") == 0;
+  }
   const int reps = quick ? 3 : 5;
   std::vector<double> s;
 
@@ -220,6 +224,7 @@ int main(int argc, char** argv) {
     s.push_back(static_cast<double>(n_small) / spsc_seconds(n_small, 64, 0));
   emit("queue_spsc_64B_default", s, "msgs/s");
   s.clear();
+  if (small_only) return 0;
 
   const std::uint64_t n_big = quick ? 10'000 : 50'000;
   const std::size_t big = 64 * 1024;
