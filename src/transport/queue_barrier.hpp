@@ -20,6 +20,8 @@
 // bounded anyway (kWaitSlice), so even a missed wake-up would cost a delay, never a hang.
 #pragma once
 
+#include <cstdint>
+
 namespace mproc::detail::queue {
 
 // Registers this process for the sleepers' membarrier (once; again in a child after fork).
@@ -32,5 +34,18 @@ void waker_barrier() noexcept;
 
 // The sleeper's barrier between its increment of the sleeper count and its last check.
 void sleeper_barrier() noexcept;
+
+// True when this process is registered, so that another process's global_barrier() orders its
+// plain stores and loads (queue_exclusive.hpp uses it for the single-producer path).
+bool cheap_barriers() noexcept;
+// membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED): a full barrier on every CPU running a thread of a
+// registered process (a full fence where membarrier is missing).
+void global_barrier() noexcept;
+
+// This thread's id and this process's id, cached (and refreshed in a child after fork).
+std::uint32_t this_thread_id() noexcept;
+std::int32_t this_process_id() noexcept;
+// True when process `pid` has ended (gone, or a zombie).
+bool process_gone(std::int32_t pid) noexcept;
 
 }  // namespace mproc::detail::queue

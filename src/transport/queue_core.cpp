@@ -10,6 +10,7 @@
 #include "common/spin_policy.hpp"
 #include "transport/queue_barrier.hpp"
 #include "transport/queue_regions.hpp"
+#include "transport/queue_exclusive.hpp"
 #include "transport/queue_sync.hpp"
 #include "transport/ring_copy.hpp"
 
@@ -199,8 +200,8 @@ QueueCore::Attempt QueueCore::try_put(const void* data, std::size_t size, std::u
                                       const Deadline& lock_deadline) {
   if (grows_) return try_put_growing(data, size, lock_deadline);
   QueueShared& s = *shared_;
-  RobustLock lock(&s.put_lock, lock_deadline);
-  if (!lock.locked()) return Attempt::lock_timeout;
+  Exclusive lock(&s.put_lock, s.solo_producer, s.producer_busy, lock_deadline);
+  if (!lock.held()) return Attempt::lock_timeout;
   if (lock.recovered()) s.lock_recoveries.fetch_add(1, std::memory_order_relaxed);
 
   const Position tail = Position::unpack(s.tail.load(std::memory_order_relaxed));
@@ -223,7 +224,7 @@ QueueCore::Attempt QueueCore::try_put(const void* data, std::size_t size, std::u
   std::uint32_t end = tail.offset + units;
   if (end >= capacity_units_) end -= capacity_units_;
   s.tail.store(Position{end, tail.count + 1}.pack(), std::memory_order_release);
-  lock.unlock();
+  lock.release();
   wake_consumers();
   return Attempt::done;
 }
@@ -253,8 +254,8 @@ QueueCore::Attempt QueueCore::try_get(Allocate allocate, void* context,
                                       const Deadline& lock_deadline, Got& got) {
   if (grows_) return try_get_growing(allocate, context, lock_deadline, got);
   QueueShared& s = *shared_;
-  RobustLock lock(&s.get_lock, lock_deadline);
-  if (!lock.locked()) return Attempt::lock_timeout;
+  Exclusive lock(&s.get_lock, s.solo_consumer, s.consumer_busy, lock_deadline);
+  if (!lock.held()) return Attempt::lock_timeout;
   if (lock.recovered()) s.lock_recoveries.fetch_add(1, std::memory_order_relaxed);
 
   const Position head = Position::unpack(s.head.load(std::memory_order_relaxed));
@@ -287,7 +288,7 @@ QueueCore::Attempt QueueCore::try_get(Allocate allocate, void* context,
   std::uint32_t next = head.offset + units;
   if (next >= capacity_units_) next -= capacity_units_;
   s.head.store(Position{next, head.count + 1}.pack(), std::memory_order_release);
-  lock.unlock();
+  lock.release();
   got.taken = true;
   wake_producers();
   return Attempt::done;

@@ -10,6 +10,7 @@
 
 #include "transport/queue_core.hpp"
 #include "transport/queue_regions.hpp"
+#include "transport/queue_exclusive.hpp"
 #include "transport/queue_sync.hpp"
 #include "transport/ring_copy.hpp"
 
@@ -222,8 +223,8 @@ void QueueCore::recover_put_region() noexcept {
 QueueCore::Attempt QueueCore::try_put_growing(const void* data, std::size_t size,
                                               const Deadline& lock_deadline) {
   QueueShared& s = *shared_;
-  RobustLock lock(&s.put_lock, lock_deadline);
-  if (!lock.locked()) return Attempt::lock_timeout;
+  Exclusive lock(&s.put_lock, s.solo_producer, s.producer_busy, lock_deadline);
+  if (!lock.held()) return Attempt::lock_timeout;
   if (lock.recovered()) {
     s.lock_recoveries.fetch_add(1, std::memory_order_relaxed);
     recover_put_region();
@@ -278,7 +279,7 @@ QueueCore::Attempt QueueCore::try_put_growing(const void* data, std::size_t size
                         tail.count + 1};
     s.tail.store(next.pack(), std::memory_order_release);
   }
-  lock.unlock();
+  lock.release();
   wake_consumers();
   return Attempt::done;
 }
@@ -307,8 +308,8 @@ QueueCore::Attempt QueueCore::try_get_growing(Allocate allocate, void* context,
       entry->file_offset.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
     }
   } taken_later{segment_.fd()};
-  RobustLock lock(&s.get_lock, lock_deadline);
-  if (!lock.locked()) return Attempt::lock_timeout;
+  Exclusive lock(&s.get_lock, s.solo_consumer, s.consumer_busy, lock_deadline);
+  if (!lock.held()) return Attempt::lock_timeout;
   if (lock.recovered()) s.lock_recoveries.fetch_add(1, std::memory_order_relaxed);
 
   Position head = Position::unpack(s.head.load(std::memory_order_relaxed));
@@ -409,7 +410,7 @@ QueueCore::Attempt QueueCore::try_get_growing(Allocate allocate, void* context,
       taken_later.offset = region_offset;
       taken_later.bytes = bytes;
     }
-    lock.unlock();
+    lock.release();
     got.taken = true;
     wake_producers();
     return Attempt::done;

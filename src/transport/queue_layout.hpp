@@ -11,7 +11,8 @@
 // for a JoinableQueue tail.count - tasks_done is the number of unfinished tasks.
 //
 // Producers serialise on put_lock and write only into free space (beyond tail); consumers
-// serialise on get_lock and read only committed records (between head and tail). A put commits by
+// serialise on get_lock and read only committed records (between head and tail). (While one
+// thread alone puts, or gets, it skips its side's lock: queue_exclusive.hpp.) A put commits by
 // storing tail after the record is in place, a get by storing head after the message was copied
 // out. A process killed at any moment therefore leaves either the old or the new word, never a
 // half state: a producer's partial record lies beyond tail and is overwritten by the next put; a
@@ -70,6 +71,9 @@ inline constexpr unsigned kSlotShift = 27;  // kMaxCapacity / kRecordAlign == 1 
 inline constexpr std::uint32_t kUnitMask = (std::uint32_t{1} << kSlotShift) - 1;
 static_assert((kMaxCapacity / kRecordAlign) == (std::size_t{1} << kSlotShift));
 static_assert((std::uint64_t{kRingSlots} << kSlotShift) <= (std::uint64_t{1} << 32));
+// solo_producer / solo_consumer once a second thread used that side (queue_exclusive.hpp).
+inline constexpr std::uint32_t kSoloMany = 0xffffffffu;
+
 // Marks in RecordHeader::size for records that are not a message held in the ring.
 inline constexpr std::uint32_t kLinkMark = 0xffffffffu;      // body: LinkBody
 inline constexpr std::uint32_t kIndirectMark = 0xfffffffeu;  // body: RegionBody
@@ -149,11 +153,17 @@ struct QueueShared {
   // reads the consumers' line only when the cache says the ring is full).
   alignas(64) pthread_mutex_t put_lock;
   std::atomic<std::uint64_t> head_cache;
+  // Single-producer mode (queue_exclusive.hpp): the solo producer's thread id (0: none yet,
+  // kSoloMany: ended), and its process id while it is inside a put.
+  std::atomic<std::uint32_t> solo_producer;
+  std::atomic<std::int32_t> producer_busy;
 
   alignas(64) std::atomic<std::uint64_t> tail;
 
   alignas(64) pthread_mutex_t get_lock;
   std::atomic<std::uint64_t> tail_cache;  // consumers' last view of tail
+  std::atomic<std::uint32_t> solo_consumer;  // as solo_producer, for gets
+  std::atomic<std::int32_t> consumer_busy;
 
   alignas(64) std::atomic<std::uint64_t> head;
 

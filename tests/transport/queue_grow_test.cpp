@@ -107,6 +107,7 @@ TEST_F(QueueGrow, AProducerDyingHalfWayThroughALargeMessageLeavesNoTraceAndNoPag
   in_child_that_dies([&] {
     // What put_region does up to the middle of its copy: note, reserve, write half. No commit.
     QueueShared& s = q->shared();
+    s.solo_producer.store(detail::queue::kSoloMany);  // as a second producer does
     ::pthread_mutex_lock(&s.put_lock);
     const std::uint64_t offset = s.file_end.load();
     const std::uint64_t bytes = 1 << 20;
