@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "common/deadline.hpp"
-#include "queue_test_support.hpp"
+#include "queue_core_test_support.hpp"
 #include "transport/queue_core.hpp"
 #include "transport/queue_regions.hpp"
 #include "transport/ring_copy.hpp"
@@ -35,20 +35,6 @@ std::unique_ptr<QueueCore> growing(std::size_t first_ring = 4096) {
   return QueueCore::create(QueueConfig{QueueKind::queue, 0, first_ring, true});
 }
 
-void put_string(QueueCore& q, const std::string& s) { q.put(s.data(), s.size(), false, Deadline()); }
-
-std::string get_string(QueueCore& q) {
-  std::string out;
-  q.get(
-      [](std::size_t size, void* context) -> void* {
-        auto& s = *static_cast<std::string*>(context);
-        s.resize(size);
-        return s.data();
-      },
-      &out, false, Deadline(std::chrono::seconds(30)));
-  return out;
-}
-
 std::string message(int i) {
   // Sizes 0..2999: with a 4 KiB first ring, those above 1 KiB travel in their own regions.
   return std::string(static_cast<std::size_t>(i * 37 % 3000), static_cast<char>('a' + i % 26));
@@ -58,30 +44,6 @@ std::uint64_t allocated_bytes(const QueueCore& q) {
   struct stat st {};
   if (::stat(("/dev/shm" + q.handle()).c_str(), &st) != 0) return 0;
   return static_cast<std::uint64_t>(st.st_blocks) * 512;
-}
-
-template <class F>
-void expect_corrupt(F operation) {
-  try {
-    operation();
-    ADD_FAILURE() << "the operation on a corrupt queue succeeded";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), make_error_code(errc::internal)) << e.what();
-    EXPECT_NE(std::string(e.what()).find("corrupt"), std::string::npos) << e.what();
-  }
-}
-
-// Runs `body` in a forked child that dies in it (or _exits after it); waits for it.
-template <class F>
-void in_child_that_dies(F body) {
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    body();
-    ::_exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
 }
 
 TEST_F(QueueGrow, RingsChainAndComeBackMessagesStayInOrder) {

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common/deadline.hpp"
-#include "queue_test_support.hpp"
+#include "queue_core_test_support.hpp"
 #include "transport/queue_core.hpp"
 #include "transport/ring_copy.hpp"
 
@@ -25,34 +25,6 @@ using detail::queue::QueueShared;
 using detail::queue::RecordHeader;
 
 using QueueRecovery = QueueTest;
-
-void put_string(QueueCore& q, const std::string& s) { q.put(s.data(), s.size(), true, Deadline()); }
-
-std::string get_string(QueueCore& q, bool block = false) {
-  std::string out;
-  q.get(
-      [](std::size_t size, void* context) -> void* {
-        auto& s = *static_cast<std::string*>(context);
-        s.resize(size);
-        return s.data();
-      },
-      &out, block, Deadline(std::chrono::seconds(30)));
-  return out;
-}
-
-// Runs `body` in a forked child that then _exits (its locks held, if it took any); waits for it.
-template <class F>
-void in_child_that_dies(F body) {
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    body();
-    ::_exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-}
 
 TEST_F(QueueRecovery, AProducerDyingHoldingTheLockHalfWayThroughARecordLeavesNoTrace) {
   auto q = QueueCore::create(QueueConfig{});
