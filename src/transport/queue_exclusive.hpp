@@ -17,9 +17,9 @@
 // died: the commit protocol (one store) makes both cases the same. A thread that takes the lock
 // after a holder died mid-switch does the barrier again. Solo mode is used only by processes
 // registered for the membarrier (queue_barrier.hpp); elsewhere every call takes the lock.
-// `busy` names a process id, so processes sharing a queue must share a pid namespace (as they do
-// when they are forked from one another); a waiter that cannot see the solo process waits for it
-// as for a stopped lock holder, until its deadline.
+// Limitation: `busy` names a process id, so the processes sharing a queue must share a pid
+// namespace (as processes forked from one another do): a waiter in another namespace could take a
+// live solo process for a dead one and write beside it.
 // Thread-safety: one object per call, on the calling thread.
 #pragma once
 
