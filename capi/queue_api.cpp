@@ -3,7 +3,9 @@
 
 #include <mproc/queue.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -244,7 +246,7 @@ int mproc_queue_max_message_size(mproc_queue_t* queue) {
   return mproc::capi::guard("mproc_queue_max_message_size", [&] {
     auto& q = queue_of(queue, "mproc_queue_max_message_size").base();
     if (q.closed()) throw Error(errc::closed, "mproc_queue_max_message_size: the queue is closed");
-    return static_cast<int>(q.max_message_size());
+    return static_cast<int>(std::min<std::size_t>(q.max_message_size(), INT_MAX));
   });
 }
 

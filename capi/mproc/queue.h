@@ -50,8 +50,11 @@ enum mproc_queue_kind {
   MPROC_QUEUE_JOINABLE = 2  /**< multiprocessing.JoinableQueue: adds task_done / join */
 };
 
-/** Default ring size: 1 MiB. The ring is bounded to [MPROC_QUEUE_MIN_CAPACITY,
- * MPROC_QUEUE_MAX_CAPACITY] bytes; each message takes 8 bytes plus its length rounded up to 8. */
+/** The first ring's size of a queue bounded only by memory (capacity_bytes 0, the default): when it
+ * fills, larger rings are chained, and messages above a quarter of it travel in their own region,
+ * so any count and any size fit up to memory. A non-zero capacity_bytes makes one fixed
+ * ring instead, in [MPROC_QUEUE_MIN_CAPACITY, MPROC_QUEUE_MAX_CAPACITY] bytes; each message then
+ * takes 8 bytes plus its length rounded up to 8, and a put into a full ring waits for room. */
 #define MPROC_QUEUE_DEFAULT_CAPACITY (1024 * 1024)
 #define MPROC_QUEUE_MIN_CAPACITY 64
 #define MPROC_QUEUE_MAX_CAPACITY (1024 * 1024 * 1024)
@@ -64,7 +67,7 @@ typedef struct mproc_queue_options {
   size_t struct_size;
   int kind;               /**< an mproc_queue_kind */
   int64_t maxsize;        /**< messages; 0 = no limit; negative is -EINVAL */
-  int64_t capacity_bytes; /**< ring bytes; 0 = MPROC_QUEUE_DEFAULT_CAPACITY */
+  int64_t capacity_bytes; /**< 0 = bounded only by memory; else one fixed ring of this size */
 } mproc_queue_options_t;
 
 /** Fills *options with the defaults: a Queue, no count limit, the default capacity. NULL: no-op. */
@@ -124,7 +127,8 @@ MPROC_API int mproc_queue_empty(mproc_queue_t *queue);
 /** 1 if a put would find no room now (maxsize reached or the ring full), 0 if not.
  * Errors: MPROC_EBADHANDLE, MPROC_ECLOSED, -EINVAL (a SimpleQueue). */
 MPROC_API int mproc_queue_full(mproc_queue_t *queue);
-/** The longest message the queue accepts, in bytes. Errors: MPROC_EBADHANDLE, MPROC_ECLOSED. */
+/** The longest message the queue accepts, in bytes (INT_MAX when it is larger: a queue bounded only
+ * by memory). Errors: MPROC_EBADHANDLE, MPROC_ECLOSED. */
 MPROC_API int mproc_queue_max_message_size(mproc_queue_t *queue);
 
 /** JoinableQueue: marks one item taken with get as processed. Errors: MPROC_EBADHANDLE,

@@ -25,9 +25,13 @@
 // that attached or were inherited through fork keep working after that — the memory lives while
 // any process maps it — but new attach() calls fail with ENOENT. So keep the creating Queue alive
 // while other processes may still attach.
-// Capacity: `maxsize` bounds the count (0: no limit), `capacity_bytes` the ring (default 1 MiB;
-// each message takes 8 bytes of header plus its size rounded up to 8). A message larger than
-// max_message_size() is refused with errc::too_big; any smaller message eventually fits.
+// Capacity: `maxsize` bounds the count (0: no limit). By default a queue is otherwise bounded only
+// by memory, as Python's: small messages travel in a 1 MiB ring that chains larger rings (in the
+// same segment file) when it fills, and messages above 256 KiB in their own region of that file,
+// whose pages go back once the message is taken. `capacity_bytes` (non-zero) makes a fixed ring of
+// that size instead: each message then takes 8 bytes of header plus its size rounded up to 8, a
+// message larger than max_message_size() is refused with errc::too_big, and a put into a full
+// ring waits for room (errc::full when non-blocking or at the timeout).
 //
 // Errors are thrown as mproc::Error: errc::full / errc::empty (non-blocking call, or a blocking
 // call that timed out, as Python's queue.Full / queue.Empty), errc::timed_out (the queue's lock
@@ -63,7 +67,9 @@ class QueueCore;
 /// Fork-safety: a value.
 struct QueueOptions {
   std::size_t maxsize = 0;                            // messages; 0 = no limit (at most 2^31)
-  std::size_t capacity_bytes = std::size_t{1} << 20;  // ring size, 64 B .. 1 GiB, rounded up to 8
+  // 0: bounded only by memory (the default). Otherwise one fixed ring of this size, 64 B .. 1 GiB,
+  // rounded up to 8.
+  std::size_t capacity_bytes = 0;
 };
 
 // What put<T>/get<T> carry: any type the codec encodes (<mproc/codec.hpp>: trivially copyable
@@ -157,8 +163,9 @@ class MPROC_API QueueBase {
   bool closed() const noexcept;
   // The handle another process passes to attach(). Errors: closed.
   std::string handle() const;
-  // The longest message this queue accepts.
+  // The longest message this queue accepts (2^46 bytes when it is bounded only by memory).
   std::size_t max_message_size() const noexcept;
+  // The ring's size: the fixed capacity given, or the first ring's (1 MiB) when unbounded.
   std::size_t capacity_bytes() const noexcept;
 
  protected:
@@ -206,7 +213,8 @@ class MPROC_API Queue : public detail::QueueBase {
 
   // The approximate number of messages (exact when nobody else is using the queue).
   std::size_t qsize() const;
-  // True when a put would not fit now (the count reached maxsize, or the ring has no free byte).
+  // True when a put would not fit now (the count reached maxsize, or a fixed ring has no free
+  // byte).
   bool full() const;
   std::size_t maxsize() const noexcept;
 
@@ -239,16 +247,16 @@ class MPROC_API JoinableQueue : public Queue {
   explicit JoinableQueue(std::unique_ptr<detail::queue::QueueCore> core) noexcept;
 };
 
-/// Python's multiprocessing.SimpleQueue: no count limit, put/get/empty/close. Bounded by its byte
-/// capacity (`capacity_bytes`, default 1 MiB): when the ring is full, put() blocks until a consumer
-/// makes room (or the optional timeout passes: errc::full).
+/// Python's multiprocessing.SimpleQueue: no count limit, put/get/empty/close. Bounded only by
+/// memory unless `capacity_bytes` is given: then by that fixed ring, and when it is full put()
+/// blocks until a consumer makes room (or the optional timeout passes: errc::full).
 /// Thread-safety: as Queue.
 /// Errors: as Queue.
 /// Fork-safety: a child forked after it was made uses the same object in shared memory; any other
 /// process attaches by handle().
 class MPROC_API SimpleQueue : public detail::QueueBase {
  public:
-  explicit SimpleQueue(std::size_t capacity_bytes = std::size_t{1} << 20);
+  explicit SimpleQueue(std::size_t capacity_bytes = 0);
   // Errors: as Queue::attach; errc::bad_handle if the handle is not a SimpleQueue's.
   static SimpleQueue attach(std::string_view handle);
 

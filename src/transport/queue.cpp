@@ -20,8 +20,13 @@ Deadline deadline_for(const Seconds* timeout, const char* operation) {
   return Deadline(*timeout);
 }
 
+// capacity_bytes 0 (the default): bounded only by memory, as Python's queues; a given capacity
+// keeps one fixed ring of that size.
 std::unique_ptr<QueueCore> create(QueueKind kind, const QueueOptions& options) {
-  return QueueCore::create(QueueConfig{kind, options.maxsize, options.capacity_bytes});
+  const bool grows = options.capacity_bytes == 0;
+  return QueueCore::create(QueueConfig{
+      kind, options.maxsize, grows ? detail::queue::kDefaultCapacity : options.capacity_bytes,
+      grows});
 }
 
 const char* kind_name(QueueKind kind) {

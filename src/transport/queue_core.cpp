@@ -8,6 +8,9 @@
 #include <sched.h>
 
 #include "common/spin_policy.hpp"
+#include "transport/queue_barrier.hpp"
+#include "transport/queue_regions.hpp"
+#include "transport/queue_exclusive.hpp"
 #include "transport/queue_sync.hpp"
 #include "transport/ring_copy.hpp"
 
@@ -85,11 +88,26 @@ std::unique_ptr<QueueCore> QueueCore::create(const QueueConfig& config) {
   const std::size_t ring_bytes = (config.capacity + kRecordAlign - 1) / kRecordAlign * kRecordAlign;
   c.capacity_units = static_cast<std::uint32_t>(ring_bytes / kRecordAlign);
   c.ring_offset = (sizeof(QueueShared) + 63) / 64 * 64;
+  shm::SegmentOptions options;
+  options.growable = config.grows;  // chained rings and large messages extend the file
   auto segment = shm::Segment::create(c.ring_offset + ring_bytes, kQueueSegmentKind,
-                                      construct_shared, &c);
-  return std::unique_ptr<QueueCore>(new QueueCore(std::move(segment), config.kind,
-                                                  c.capacity_units, config.maxsize,
-                                                  c.ring_offset));
+                                      construct_shared, &c, options);
+  const std::uint32_t large_units = config.grows ? c.capacity_units / 4 : 0;
+  auto core = std::unique_ptr<QueueCore>(new QueueCore(std::move(segment), config.kind,
+                                                       c.capacity_units, config.maxsize,
+                                                       c.ring_offset, large_units));
+  if (config.grows) {
+    // Nobody else knows the name yet: these stores need no ordering.
+    QueueShared& s = *core->shared_;
+    s.flags = kFlagGrows;
+    s.large_units = large_units;
+    s.file_end.store(round_to_pages(core->mapped_bytes_), std::memory_order_relaxed);
+    s.next_generation.store(1, std::memory_order_relaxed);
+    s.slots[0].file_offset.store(core->first_ring_offset_, std::memory_order_relaxed);
+    s.slots[0].capacity_units.store(c.capacity_units, std::memory_order_relaxed);
+    s.slots[0].generation.store(1, std::memory_order_release);
+  }
+  return core;
 }
 
 std::unique_ptr<QueueCore> QueueCore::attach(std::string_view handle) {
@@ -101,28 +119,44 @@ std::unique_ptr<QueueCore> QueueCore::attach(std::string_view handle) {
   const std::uint32_t capacity_units = s->capacity_units;
   const std::uint64_t maxsize = s->maxsize;
   const std::uint64_t ring_offset = s->ring_offset;
+  const std::uint32_t flags = s->flags;
+  const std::uint32_t large_units = s->large_units;
   const std::size_t ring_bytes = std::size_t{capacity_units} * kRecordAlign;
   const std::size_t payload = segment.payload_size();
+  const bool grows = flags == kFlagGrows;
   if (ring_bytes < kMinCapacity || ring_bytes > kMaxCapacity || maxsize > kMaxMaxsize ||
       ring_offset < sizeof(QueueShared) || ring_offset % kRecordAlign != 0 ||
       ring_offset > payload || ring_bytes > payload - ring_offset ||
-      (kind != QueueKind::queue && kind != QueueKind::simple && kind != QueueKind::joinable))
+      (kind != QueueKind::queue && kind != QueueKind::simple && kind != QueueKind::joinable) ||
+      (flags != 0 && !grows) ||
+      (grows && (segment.fd() < 0 || large_units == 0 || large_units > capacity_units / 4)))
     throw Error(errc::bad_handle, "queue " + std::string(handle) + ": its header is invalid");
-  return std::unique_ptr<QueueCore>(
-      new QueueCore(std::move(segment), kind, capacity_units, maxsize, ring_offset));
+  return std::unique_ptr<QueueCore>(new QueueCore(std::move(segment), kind, capacity_units,
+                                                  maxsize, ring_offset, grows ? large_units : 0));
 }
 
 QueueCore::QueueCore(shm::Segment segment, QueueKind kind, std::uint32_t capacity_units,
-                     std::uint64_t maxsize, std::uint64_t ring_offset)
+                     std::uint64_t maxsize, std::uint64_t ring_offset, std::uint32_t large_units)
     : segment_(std::move(segment)),
       shared_(static_cast<QueueShared*>(segment_.payload())),
       ring_(reinterpret_cast<std::byte*>(shared_) + ring_offset),
       ring_size_(std::size_t{capacity_units} * kRecordAlign),
       capacity_units_(capacity_units),
       maxsize_(maxsize),
-      kind_(kind) {}
+      kind_(kind),
+      grows_(large_units != 0),
+      large_units_(large_units),
+      first_ring_offset_(static_cast<std::uint64_t>(
+          ring_ - reinterpret_cast<std::byte*>(&segment_.header()))),
+      mapped_bytes_(segment_.mapped_size()) {
+  enable_cheap_wake_barrier();  // before this process's first put or get
+}
 
-QueueCore::~QueueCore() = default;  // the Segment releases its reference and unmaps
+QueueCore::~QueueCore() {
+  // The Segment then releases its reference and unmaps.
+  for (auto* cache : {&put_rings_, &get_rings_})
+    for (LocalRing& ring : *cache) unmap(ring);
+}
 
 void QueueCore::check_open(const char* operation) const {
   if (closed())
@@ -164,9 +198,10 @@ bool QueueCore::fits(Position tail, Position head, std::uint32_t units) const no
 
 QueueCore::Attempt QueueCore::try_put(const void* data, std::size_t size, std::uint32_t units,
                                       const Deadline& lock_deadline) {
+  if (grows_) return try_put_growing(data, size, lock_deadline);
   QueueShared& s = *shared_;
-  RobustLock lock(&s.put_lock, lock_deadline);
-  if (!lock.locked()) return Attempt::lock_timeout;
+  Exclusive lock(&s.put_lock, s.solo_producer, s.producer_busy, lock_deadline);
+  if (!lock.held()) return Attempt::lock_timeout;
   if (lock.recovered()) s.lock_recoveries.fetch_add(1, std::memory_order_relaxed);
 
   const Position tail = Position::unpack(s.tail.load(std::memory_order_relaxed));
@@ -189,22 +224,38 @@ QueueCore::Attempt QueueCore::try_put(const void* data, std::size_t size, std::u
   std::uint32_t end = tail.offset + units;
   if (end >= capacity_units_) end -= capacity_units_;
   s.tail.store(Position{end, tail.count + 1}.pack(), std::memory_order_release);
-  lock.unlock();
+  lock.release();
+  wake_consumers();
+  return Attempt::done;
+}
 
-  // Pairs with the sleeper's increment of consumers_waiting before its last check of tail.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+void QueueCore::wake_consumers() noexcept {
+  QueueShared& s = *shared_;
+  // Pairs with the sleeper's increment of consumers_waiting and its sleeper_barrier() before its
+  // last check of tail (queue_barrier.hpp: why a compiler barrier is enough here).
+  waker_barrier();
   if (s.consumers_waiting.load(std::memory_order_relaxed) != 0) {
     s.put_event.fetch_add(1, std::memory_order_release);
     futex_wake(&s.put_event, 1);
   }
-  return Attempt::done;
+}
+
+void QueueCore::wake_producers() noexcept {
+  QueueShared& s = *shared_;
+  waker_barrier();  // as in wake_consumers
+  if (s.producers_waiting.load(std::memory_order_relaxed) != 0) {
+    // Every waiting producer re-checks: the room freed may suit a small message but not a large.
+    s.get_event.fetch_add(1, std::memory_order_release);
+    futex_wake(&s.get_event, INT_MAX);
+  }
 }
 
 QueueCore::Attempt QueueCore::try_get(Allocate allocate, void* context,
                                       const Deadline& lock_deadline, Got& got) {
+  if (grows_) return try_get_growing(allocate, context, lock_deadline, got);
   QueueShared& s = *shared_;
-  RobustLock lock(&s.get_lock, lock_deadline);
-  if (!lock.locked()) return Attempt::lock_timeout;
+  Exclusive lock(&s.get_lock, s.solo_consumer, s.consumer_busy, lock_deadline);
+  if (!lock.held()) return Attempt::lock_timeout;
   if (lock.recovered()) s.lock_recoveries.fetch_add(1, std::memory_order_relaxed);
 
   const Position head = Position::unpack(s.head.load(std::memory_order_relaxed));
@@ -237,15 +288,9 @@ QueueCore::Attempt QueueCore::try_get(Allocate allocate, void* context,
   std::uint32_t next = head.offset + units;
   if (next >= capacity_units_) next -= capacity_units_;
   s.head.store(Position{next, head.count + 1}.pack(), std::memory_order_release);
-  lock.unlock();
+  lock.release();
   got.taken = true;
-
-  std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (s.producers_waiting.load(std::memory_order_relaxed) != 0) {
-    // Every waiting producer re-checks: the room freed may suit a small message but not a large.
-    s.get_event.fetch_add(1, std::memory_order_release);
-    futex_wake(&s.get_event, INT_MAX);
-  }
+  wake_producers();
   return Attempt::done;
 }
 
@@ -278,6 +323,7 @@ void QueueCore::wait_until(Ready ready, std::atomic<std::uint32_t>& event,
   // Announce, then re-check: a committer that stored before our increment is seen by the
   // re-check, one that stores after it sees the count and wakes us (or changes `event` first).
   waiting.fetch_add(1, std::memory_order_seq_cst);
+  sleeper_barrier();  // the wakers' half of the handshake is only a compiler barrier
   const std::uint32_t seen = event.load(std::memory_order_seq_cst);
   if (!ready() && !closed()) futex_wait(&event, seen, kWaitSliceNs, deadline);
   waiting.fetch_sub(1, std::memory_order_relaxed);
@@ -289,9 +335,10 @@ void QueueCore::put(const void* data, std::size_t size, bool block, const Deadli
     throw Error(errc::too_big, "queue put: a message of " + std::to_string(size) +
                                    " bytes is larger than the queue's capacity allows (" +
                                    std::to_string(max_message_size()) + " bytes)");
-  const std::uint32_t units = record_units(size);
+  const std::uint32_t units = grows_ ? 0 : record_units(size);
   QueueShared& s = *shared_;
   for (;;) {
+    const std::uint64_t head_before = s.head.load(std::memory_order_seq_cst);
     const Attempt a = try_put(data, size, units, lock_deadline(block, deadline));
     if (a == Attempt::done) return;
     if (a == Attempt::lock_timeout) throw_lock_timeout(block ? "put" : "put_nowait");
@@ -300,8 +347,12 @@ void QueueCore::put(const void* data, std::size_t size, bool block, const Deadli
       throw Error(errc::full, "queue put: the queue is still full at the timeout");
     wait_until(
         [&] {
-          const Position head = Position::unpack(s.head.load(std::memory_order_seq_cst));
+          const std::uint64_t word = s.head.load(std::memory_order_seq_cst);
+          const Position head = Position::unpack(word);
           const Position tail = Position::unpack(s.tail.load(std::memory_order_acquire));
+          // A growing queue that ran out of ring slots waits for a get to free one.
+          if (a == Attempt::no_slot) return word != head_before;
+          if (grows_) return std::uint32_t(tail.count - head.count) < maxsize_;
           return fits(tail, head, units);
         },
         s.get_event, s.producers_waiting, deadline);
@@ -345,6 +396,7 @@ bool QueueCore::full() const {
   check_open("full");
   const Position head = Position::unpack(shared_->head.load(std::memory_order_acquire));
   const Position tail = Position::unpack(shared_->tail.load(std::memory_order_acquire));
+  if (grows_) return maxsize_ != 0 && std::uint32_t(tail.count - head.count) >= maxsize_;
   return !fits(tail, head, record_units(0));
 }
 

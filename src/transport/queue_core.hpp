@@ -8,6 +8,7 @@
 // in other threads notice within one wait slice) and drops its reference to the segment.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -25,6 +26,9 @@ struct QueueConfig {
   QueueKind kind = QueueKind::queue;
   std::size_t maxsize = 0;                    // 0: no limit on the count
   std::size_t capacity = kDefaultCapacity;    // ring bytes; rounded up to a multiple of 8
+  // Bounded only by memory (queue_layout.hpp): `capacity` is the first ring's, more rings are
+  // chained when it is full, and messages above a quarter of it travel in their own region.
+  bool grows = false;
 };
 
 class QueueCore {
@@ -73,19 +77,59 @@ class QueueCore {
   QueueKind kind() const noexcept { return kind_; }
   std::size_t maxsize() const noexcept { return static_cast<std::size_t>(maxsize_); }
   std::size_t capacity() const noexcept { return ring_size_; }
-  // The longest message that fits the ring.
-  std::size_t max_message_size() const noexcept { return ring_size_ - sizeof(RecordHeader); }
+  bool grows() const noexcept { return grows_; }
+  // The longest message that fits the ring (a growing queue: kMaxLargeMessage).
+  std::size_t max_message_size() const noexcept {
+    return grows_ ? static_cast<std::size_t>(kMaxLargeMessage) : ring_size_ - sizeof(RecordHeader);
+  }
 
   // For white-box tests: the shared state.
   QueueShared& shared() const noexcept { return *shared_; }
 
  private:
   QueueCore(shm::Segment segment, QueueKind kind, std::uint32_t capacity_units,
-            std::uint64_t maxsize, std::uint64_t ring_offset);
+            std::uint64_t maxsize, std::uint64_t ring_offset, std::uint32_t large_units);
 
-  enum class Attempt { done, no_room, empty, lock_timeout };
+  enum class Attempt { done, no_room, no_slot, empty, lock_timeout };
   Attempt try_put(const void* data, std::size_t size, std::uint32_t units, const Deadline& lock_deadline);
   Attempt try_get(Allocate allocate, void* context, const Deadline& lock_deadline, Got& got);
+
+  // Growing queues (queue_grow.cpp). A process's view of the chained rings: one cache for the
+  // producers' side (used under put_lock) and one for the consumers' (under get_lock), so that
+  // a remap on one side never pulls a ring from under the other side's thread.
+  struct LocalRing {
+    std::uint64_t generation = 0;
+    std::uint64_t file_offset = 0;
+    std::uint32_t units = 0;
+    std::byte* base = nullptr;
+    void* map = nullptr;  // nullptr: slot 0, inside the segment's own mapping
+    std::size_t map_bytes = 0;
+  };
+  using RingCache = std::array<LocalRing, kRingSlots>;
+  struct Ring {
+    std::byte* base;
+    std::size_t bytes;
+    std::uint32_t units;
+  };
+  Attempt try_put_growing(const void* data, std::size_t size, const Deadline& lock_deadline);
+  Attempt try_get_growing(Allocate allocate, void* context, const Deadline& lock_deadline,
+                          Got& got);
+  // The ring of `slot`, mapped (checked against the file first). Errors: internal (corrupt).
+  Ring ring_of(RingCache& cache, std::uint32_t slot);
+  // Under put_lock: opens a free slot with a larger ring, links `tail` to it and commits.
+  // False when every slot is in use.
+  bool open_ring(Position& tail, Position head, const Ring& ring, std::uint32_t units);
+  // Under put_lock, on an empty queue that grew: links back to slot 0 (the segment's ring).
+  void return_to_first_ring(Position& tail, const Ring& ring);
+  void link(Position& tail, const Ring& ring, std::uint32_t slot, std::uint64_t generation);
+  void put_region(const void* data, std::size_t size, Position tail, const Ring& ring);
+  // After a dead holder of put_lock: frees its large message's region if it never committed.
+  void recover_put_region() noexcept;
+  bool region_in_file(std::uint64_t offset, std::uint64_t bytes) const;
+  [[noreturn]] void corrupt(const std::string& what) const;
+  void wake_consumers() noexcept;
+  void wake_producers() noexcept;
+  static void unmap(LocalRing& ring) noexcept;
   bool fits(Position tail, Position head, std::uint32_t units) const noexcept;
   std::uint32_t used_units(Position tail, Position head) const noexcept;
   // Throws errc::internal ("queue ... is corrupt") unless both offsets lie inside the ring: a
@@ -103,6 +147,12 @@ class QueueCore {
   std::uint32_t capacity_units_;
   std::uint64_t maxsize_;
   QueueKind kind_;
+  bool grows_ = false;
+  std::uint32_t large_units_ = 0;
+  std::uint64_t first_ring_offset_ = 0;  // slot 0's offset in the file
+  std::uint64_t mapped_bytes_ = 0;       // the segment's own mapping: regions start past it
+  RingCache put_rings_{};
+  RingCache get_rings_{};
   std::atomic<bool> closed_{false};
 };
 

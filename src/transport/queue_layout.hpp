@@ -11,7 +11,8 @@
 // for a JoinableQueue tail.count - tasks_done is the number of unfinished tasks.
 //
 // Producers serialise on put_lock and write only into free space (beyond tail); consumers
-// serialise on get_lock and read only committed records (between head and tail). A put commits by
+// serialise on get_lock and read only committed records (between head and tail). (While one
+// thread alone puts, or gets, it skips its side's lock: queue_exclusive.hpp.) A put commits by
 // storing tail after the record is in place, a get by storing head after the message was copied
 // out. A process killed at any moment therefore leaves either the old or the new word, never a
 // half state: a producer's partial record lies beyond tail and is overwritten by the next put; a
@@ -23,6 +24,25 @@
 // sleeper only if consumers_waiting is non-zero. Producers waiting for space and joiners do the
 // same with get_event / tasks_done. Every sleep is bounded (kWaitSlice) and followed by a re-check,
 // so a waker killed between its commit and its wake delays a sleeper by at most one slice.
+//
+// A growing queue (kFlagGrows: the default Queue, which like Python's is bounded only by memory;
+// a queue made with an explicit byte capacity keeps one fixed ring) adds two things, both inside
+// the one growable segment file (so there is no other /dev/shm name to track or leak):
+//  - Chained rings. `slots` describes up to kRingSlots rings: slot 0 is the ring above, the others
+//    regions of the file past the first mapping. A position's offset word then carries the slot in
+//    its top bits (kSlotShift). A producer always leaves room for one link record; when a record
+//    does not fit, it opens a free slot with a ring twice as large, writes a link record (the slot
+//    and its generation) and commits tail at the new ring's start, so the link is one commit like
+//    any record. A consumer that meets a link moves head to the new ring with one commit and frees
+//    the old region's pages. Slots are handed out in increasing generations, so the rings between
+//    head's and tail's are exactly those whose generation lies between theirs: every other slot is
+//    free. When the queue is empty on a grown ring, the next put links back to slot 0.
+//  - Large messages (records above `large_units`) travel in their own page-aligned region of the
+//    file, allocated at `file_end`; the ring holds an indirect record (offset, size). The producer
+//    notes the region in `put_pending` before filling it; whoever recovers a dead producer's lock
+//    frees it if the dead producer's commit did not happen. A consumer notes the region in `taken`
+//    before committing its get, and frees it after releasing its lock (see `taken`), so a process
+//    killed mid-copy leaks no pages.
 #pragma once
 
 #include <atomic>
@@ -36,13 +56,29 @@ namespace mproc::detail::queue {
 
 enum class QueueKind : std::uint32_t { queue = 1, simple = 2, joinable = 3 };
 
-inline constexpr shm::SegmentKind kQueueSegmentKind{0x51554555u /* "QUEU" */, 1, "queue"};
+inline constexpr shm::SegmentKind kQueueSegmentKind{0x51554555u /* "QUEU" */, 2, "queue"};
 
 inline constexpr std::size_t kRecordAlign = 8;
 inline constexpr std::size_t kMinCapacity = 64;
 inline constexpr std::size_t kMaxCapacity = std::size_t{1} << 30;  // 1 GiB
 inline constexpr std::size_t kDefaultCapacity = std::size_t{1} << 20;
 inline constexpr std::size_t kMaxMaxsize = std::size_t{1} << 31;   // counts are modulo 2^32
+
+// Growing queues.
+inline constexpr std::uint32_t kFlagGrows = 1;
+inline constexpr std::uint32_t kRingSlots = 32;
+inline constexpr unsigned kSlotShift = 27;  // kMaxCapacity / kRecordAlign == 1 << 27 units
+inline constexpr std::uint32_t kUnitMask = (std::uint32_t{1} << kSlotShift) - 1;
+static_assert((kMaxCapacity / kRecordAlign) == (std::size_t{1} << kSlotShift));
+static_assert((std::uint64_t{kRingSlots} << kSlotShift) <= (std::uint64_t{1} << 32));
+// solo_producer / solo_consumer once a second thread used that side (queue_exclusive.hpp).
+inline constexpr std::uint32_t kSoloMany = 0xffffffffu;
+
+// Marks in RecordHeader::size for records that are not a message held in the ring.
+inline constexpr std::uint32_t kLinkMark = 0xffffffffu;      // body: LinkBody
+inline constexpr std::uint32_t kIndirectMark = 0xfffffffeu;  // body: RegionBody
+// The largest message a growing queue accepts (its own region of the file: "up to memory").
+inline constexpr std::uint64_t kMaxLargeMessage = std::uint64_t{1} << 46;
 
 struct RecordHeader {
   std::uint32_t size;  // the message's length in bytes
@@ -59,6 +95,51 @@ struct Position {
     return {static_cast<std::uint32_t>(word >> 32), static_cast<std::uint32_t>(word)};
   }
   std::uint64_t pack() const noexcept { return (std::uint64_t{offset} << 32) | count; }
+  // Growing queues: the ring slot and the offset inside that ring.
+  std::uint32_t slot() const noexcept { return offset >> kSlotShift; }
+  std::uint32_t unit() const noexcept { return offset & kUnitMask; }
+  static std::uint32_t at(std::uint32_t slot, std::uint32_t unit) noexcept {
+    return (slot << kSlotShift) | unit;
+  }
+};
+
+struct LinkBody {
+  std::uint32_t slot;
+  std::uint32_t reserved;
+  std::uint64_t generation;
+};
+struct RegionBody {
+  std::uint64_t file_offset;  // page-aligned
+  std::uint64_t size;         // the message's length in bytes
+};
+static_assert(sizeof(LinkBody) == 2 * kRecordAlign && sizeof(RegionBody) == 2 * kRecordAlign);
+inline constexpr std::uint32_t kLinkUnits = 3;      // header + LinkBody
+inline constexpr std::uint32_t kIndirectUnits = 3;  // header + RegionBody
+
+// One chained ring. Written by a producer under put_lock before the link to it is committed
+// (the commit's release store publishes it); never changed while the ring is between head and
+// tail.
+struct RingSlot {
+  std::atomic<std::uint64_t> generation;   // 0: never used
+  std::atomic<std::uint64_t> file_offset;  // of the ring's first byte in the segment file
+  std::atomic<std::uint32_t> capacity_units;
+  std::uint32_t reserved;
+};
+
+inline constexpr std::uint32_t kTakenRegions = 64;
+struct TakenRegion {
+  std::atomic<std::uint64_t> file_offset;  // 0: none
+  std::atomic<std::uint64_t> bytes;
+  std::atomic<std::uint32_t> seq;
+  std::uint32_t reserved;
+};
+
+// A large message's region while a producer fills it (see above).
+struct PendingRegion {
+  std::atomic<std::uint64_t> file_offset;
+  std::atomic<std::uint64_t> bytes;  // 0: none
+  std::atomic<std::uint32_t> seq;    // the count of the record it belongs to
+  std::uint32_t reserved;
 };
 
 struct QueueShared {
@@ -72,11 +153,17 @@ struct QueueShared {
   // reads the consumers' line only when the cache says the ring is full).
   alignas(64) pthread_mutex_t put_lock;
   std::atomic<std::uint64_t> head_cache;
+  // Single-producer mode (queue_exclusive.hpp): the solo producer's thread id (0: none yet,
+  // kSoloMany: ended), and its process id while it is inside a put.
+  std::atomic<std::uint32_t> solo_producer;
+  std::atomic<std::int32_t> producer_busy;
 
   alignas(64) std::atomic<std::uint64_t> tail;
 
   alignas(64) pthread_mutex_t get_lock;
   std::atomic<std::uint64_t> tail_cache;  // consumers' last view of tail
+  std::atomic<std::uint32_t> solo_consumer;  // as solo_producer, for gets
+  std::atomic<std::int32_t> consumer_busy;
 
   alignas(64) std::atomic<std::uint64_t> head;
 
@@ -92,6 +179,21 @@ struct QueueShared {
   alignas(64) std::atomic<std::uint32_t> tasks_done;
   std::atomic<std::uint32_t> joiners_waiting;
   std::atomic<std::uint32_t> lock_recoveries;  // EOWNERDEAD repairs, for tests and diagnostics
+
+  // Growing queues (kFlagGrows); immutable after construction.
+  std::uint32_t flags;
+  std::uint32_t large_units;  // records of more units travel out of line
+  // Producers' allocation state, under put_lock.
+  alignas(64) std::atomic<std::uint64_t> file_end;  // bytes of the file in use (page-aligned)
+  std::atomic<std::uint64_t> next_generation;
+  PendingRegion put_pending;
+  // Large messages taken, whose regions their consumer frees after releasing get_lock: entry
+  // count % kTakenRegions, noted (offset last, non-zero) under get_lock before the get commits and
+  // cleared by compare-exchange of the offset once freed. The consumer that next takes a message
+  // with the same entry frees a region still noted there for an earlier count (its consumer died
+  // or is slow: freeing twice is harmless), never one noted for the count it is taking.
+  alignas(64) TakenRegion taken[kTakenRegions];
+  alignas(64) RingSlot slots[kRingSlots];
 
   std::byte* ring() noexcept { return reinterpret_cast<std::byte*>(this) + ring_offset; }
 };

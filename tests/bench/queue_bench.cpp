@@ -1,11 +1,12 @@
 // Queue benchmarks, in the format of ../shared/bench: one `metric value unit` line per figure on
 // stdout (the median of the repetitions), every repetition on stderr.
 //   queue_spsc_64B            one producer process -> one consumer process, 64-byte messages
+//   queue_spsc_64B_default    the same on a default Queue() (bounded only by memory)
 //   queue_spsc_64KiB          the same with 64 KiB messages (MB = 10^6 bytes)
 //   queue_mpmc_2x2_64B        two producer processes -> two consumer processes, 64-byte messages
 //   queue_pingpong_rtt        a message there and back between two processes (two queues)
 //   queue_resident_*          memory a queue occupies in /dev/shm (tmpfs pages actually allocated)
-// Usage: mproc_queue_bench [--quick]
+// Usage: mproc_queue_bench [--quick] [--small]
 #include <mproc/process.hpp>
 #include <mproc/queue.hpp>
 
@@ -205,7 +206,11 @@ void resident(std::size_t capacity, const char* idle_name, const char* used_name
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  bool quick = false, small_only = false;  // --small: only the 64-byte SPSC lines
+  for (int i = 1; i < argc; ++i) {
+    quick = quick || std::strcmp(argv[i], "--quick") == 0;
+    small_only = small_only || std::strcmp(argv[i], "--small") == 0;
+  }
   const int reps = quick ? 3 : 5;
   std::vector<double> s;
 
@@ -214,6 +219,12 @@ int main(int argc, char** argv) {
     s.push_back(static_cast<double>(n_small) / spsc_seconds(n_small, 64, std::size_t{1} << 20));
   emit("queue_spsc_64B", s, "msgs/s");
   s.clear();
+  // The default queue (capacity_bytes 0: bounded only by memory, its first ring 1 MiB).
+  for (int r = 0; r < reps; ++r)
+    s.push_back(static_cast<double>(n_small) / spsc_seconds(n_small, 64, 0));
+  emit("queue_spsc_64B_default", s, "msgs/s");
+  s.clear();
+  if (small_only) return 0;
 
   const std::uint64_t n_big = quick ? 10'000 : 50'000;
   const std::size_t big = 64 * 1024;

@@ -54,7 +54,11 @@ TEST_F(Timeouts, QueueCallsReturnOnTimeWhileAStoppedProcessHoldsTheirLock) {
   auto q = QueueCore::create(QueueConfig{});
   q->put("x", 1, true, Deadline());
   {
-    StoppedHolder holder([&] { ::pthread_mutex_lock(&q->shared().get_lock); });
+    StoppedHolder holder([&] {
+      // As a second consumer does: end the lone consumer's lock-free mode, then lock.
+      q->shared().solo_consumer.store(detail::queue::kSoloMany);
+      ::pthread_mutex_lock(&q->shared().get_lock);
+    });
     Watchdog watchdog(kWatchdog, [pid = holder.pid()] { ::kill(pid, SIGKILL); });
     std::string out;
 
@@ -84,7 +88,10 @@ TEST_F(Timeouts, QueueCallsReturnOnTimeWhileAStoppedProcessHoldsTheirLock) {
 
 TEST_F(Timeouts, APutWhoseLockTimesOutReportsATimeoutNotFull) {
   auto q = QueueCore::create(QueueConfig{});  // empty: a put could never be "full"
-  StoppedHolder holder([&] { ::pthread_mutex_lock(&q->shared().put_lock); });
+  StoppedHolder holder([&] {
+    q->shared().solo_producer.store(detail::queue::kSoloMany);  // as a second producer does
+    ::pthread_mutex_lock(&q->shared().put_lock);
+  });
   Watchdog watchdog(kWatchdog, [pid = holder.pid()] { ::kill(pid, SIGKILL); });
   auto start = std::chrono::steady_clock::now();
   EXPECT_EQ(code_of([&] { q->put("y", 1, true, Deadline(300ms)); }),

@@ -63,11 +63,15 @@ def test_large_objects_and_close():
     big = list(range(50_000))
     q.put(big)
     assert q.get(timeout=WAIT) == big
+    q.put(b"x" * (2 << 20))  # bounded only by memory, as multiprocessing's
+    assert len(q.get(timeout=WAIT)) == 2 << 20
+    for i in range(20_000):  # far more than the first ring holds, before any get
+        q.put(i)
+    assert [q.get(timeout=WAIT) for _ in range(20_000)] == list(range(20_000))
+    small = mproc.Queue(capacity_bytes=1 << 20)  # a fixed ring refuses what it cannot hold
     with pytest.raises(ValueError, match="too large"):
-        q.put(b"x" * (2 << 20))  # above the 1 MiB ring
-    roomy = mproc.Queue(capacity_bytes=8 << 20)
-    roomy.put(b"x" * (2 << 20))
-    assert len(roomy.get()) == 2 << 20
+        small.put(b"x" * (2 << 20))
+    small.close()
     q.close()
     with pytest.raises(ValueError, match="closed"):
         q.put(1)

@@ -2,6 +2,7 @@
 // handles, bad sizes, oversized messages, closed queues, missing names).
 #include "mproc.h"
 
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -48,7 +49,7 @@ TEST_F(QueueCapi, PutGetRoundTripWithLibraryOwnedBuffers) {
   EXPECT_EQ(mproc_queue_qsize(q_), 2);
   EXPECT_EQ(mproc_queue_empty(q_), 0);
   EXPECT_EQ(mproc_queue_full(q_), 0);
-  EXPECT_EQ(mproc_queue_max_message_size(q_), MPROC_QUEUE_DEFAULT_CAPACITY - 8);
+  EXPECT_EQ(mproc_queue_max_message_size(q_), INT_MAX);  // bounded only by memory
 
   void* data = nullptr;
   size_t len = 0;
@@ -94,6 +95,26 @@ TEST_F(QueueCapi, GetIntoKeepsAMessageTooLongForTheBuffer) {
   EXPECT_EQ(mproc_queue_get_into(q_, big, sizeof big, &len, 0), MPROC_EEMPTY);
   EXPECT_EQ(mproc_queue_get_into(q_, big, sizeof big, nullptr, 0), -EINVAL);
   EXPECT_EQ(mproc_queue_get_into(q_, nullptr, 5, &len, 0), -EINVAL);
+}
+
+TEST_F(QueueCapi, TheDefaultQueueTakesAnySizeAndCount) {
+  q_ = make();
+  std::string big(2 << 20, 'b');
+  big[12345] = 'c';
+  for (int i = 0; i < 20000; ++i) ASSERT_EQ(mproc_queue_put(q_, &i, sizeof i, 0), 0);
+  ASSERT_EQ(mproc_queue_put(q_, big.data(), big.size(), 0), 0);
+  for (int i = 0; i < 20000; ++i) {
+    int got = -1;
+    size_t len = 0;
+    ASSERT_EQ(mproc_queue_get_into(q_, &got, sizeof got, &len, 0), 0);
+    ASSERT_EQ(got, i);
+  }
+  void* data = nullptr;
+  size_t len = 0;
+  ASSERT_EQ(mproc_queue_get(q_, 0, &data, &len), 0);
+  ASSERT_EQ(len, big.size());
+  EXPECT_EQ(std::memcmp(data, big.data(), len), 0);
+  mproc_buffer_free(data);
 }
 
 TEST_F(QueueCapi, OversizedMessagesAreRefused) {

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "common/deadline.hpp"
-#include "queue_test_support.hpp"
+#include "queue_core_test_support.hpp"
 #include "shm/segment.hpp"
 #include "transport/queue_core.hpp"
 
@@ -21,33 +21,6 @@ using detail::queue::QueueShared;
 using detail::queue::QueueKind;
 
 using QueueCorrupt = QueueTest;
-
-void put_string(QueueCore& q, const std::string& s) {
-  q.put(s.data(), s.size(), false, Deadline());
-}
-
-std::string get_string(QueueCore& q) {
-  std::string out;
-  q.get(
-      [](std::size_t size, void* context) -> void* {
-        auto& s = *static_cast<std::string*>(context);
-        s.resize(size);
-        return s.data();
-      },
-      &out, false, Deadline(std::chrono::seconds(5)));
-  return out;
-}
-
-template <class F>
-void expect_corrupt(F operation) {
-  try {
-    operation();
-    ADD_FAILURE() << "the operation on a corrupt queue succeeded";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), make_error_code(errc::internal)) << e.what();
-    EXPECT_NE(std::string(e.what()).find("corrupt"), std::string::npos) << e.what();
-  }
-}
 
 void set_offset(std::atomic<std::uint64_t>& word, std::uint32_t offset) {
   Position p = Position::unpack(word.load());

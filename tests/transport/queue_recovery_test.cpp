@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common/deadline.hpp"
-#include "queue_test_support.hpp"
+#include "queue_core_test_support.hpp"
 #include "transport/queue_core.hpp"
 #include "transport/ring_copy.hpp"
 
@@ -26,39 +26,12 @@ using detail::queue::RecordHeader;
 
 using QueueRecovery = QueueTest;
 
-void put_string(QueueCore& q, const std::string& s) { q.put(s.data(), s.size(), true, Deadline()); }
-
-std::string get_string(QueueCore& q, bool block = false) {
-  std::string out;
-  q.get(
-      [](std::size_t size, void* context) -> void* {
-        auto& s = *static_cast<std::string*>(context);
-        s.resize(size);
-        return s.data();
-      },
-      &out, block, Deadline(std::chrono::seconds(30)));
-  return out;
-}
-
-// Runs `body` in a forked child that then _exits (its locks held, if it took any); waits for it.
-template <class F>
-void in_child_that_dies(F body) {
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    body();
-    ::_exit(0);
-  }
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_TRUE(WIFEXITED(status));
-}
-
 TEST_F(QueueRecovery, AProducerDyingHoldingTheLockHalfWayThroughARecordLeavesNoTrace) {
   auto q = QueueCore::create(QueueConfig{});
   put_string(*q, "before");
   in_child_that_dies([&] {
     QueueShared& s = q->shared();
+    s.solo_producer.store(detail::queue::kSoloMany);  // as a second producer does
     ::pthread_mutex_lock(&s.put_lock);
     // Half a record beyond tail: a header announcing 100 bytes and 10 bytes of them. No commit.
     const Position tail = Position::unpack(s.tail.load());
@@ -84,6 +57,7 @@ TEST_F(QueueRecovery, AConsumerDyingHoldingTheLockHalfWayThroughACopyLosesNothin
   put_string(*q, "second");
   in_child_that_dies([&] {
     QueueShared& s = q->shared();
+    s.solo_consumer.store(detail::queue::kSoloMany);  // as a second consumer does
     ::pthread_mutex_lock(&s.get_lock);
     // Read part of the first message, then die before the commit (the store of head).
     char partial[3];
@@ -92,6 +66,34 @@ TEST_F(QueueRecovery, AConsumerDyingHoldingTheLockHalfWayThroughACopyLosesNothin
   EXPECT_EQ(get_string(*q), "first");
   EXPECT_EQ(q->shared().lock_recoveries.load(), 1u);
   EXPECT_EQ(get_string(*q), "second");
+}
+
+// The lone producer skips the lock (queue_exclusive.hpp); killed inside a put, it leaves `busy`
+// naming its process. The next producer waits that out (the process is gone), and goes on.
+TEST_F(QueueRecovery, ASoloProducerDyingHalfWayThroughARecordLeavesNoTrace) {
+  auto q = QueueCore::create(QueueConfig{});
+  in_child_that_dies([&] {
+    put_string(*q, "from the solo producer");  // claims the producers' side
+    QueueShared& s = q->shared();
+    ASSERT_NE(s.solo_producer.load(), 0u);
+    ASSERT_NE(s.solo_producer.load(), detail::queue::kSoloMany);
+    // What the next put does up to the middle of its copy: busy, half a record, no commit.
+    s.producer_busy.store(::getpid());
+    const Position tail = Position::unpack(s.tail.load());
+    const RecordHeader header{100, tail.count};
+    const std::size_t offset = std::size_t{tail.offset} * 8;
+    std::memcpy(s.ring() + offset, &header, sizeof header);
+    std::memset(s.ring() + offset + sizeof header, 'G', 10);
+  });
+  QueueShared& s = q->shared();
+  EXPECT_NE(s.producer_busy.load(), 0);
+  put_string(*q, "after");  // ends solo mode, sees the dead solo producer, goes on
+  EXPECT_EQ(s.solo_producer.load(), detail::queue::kSoloMany);
+  EXPECT_EQ(s.producer_busy.load(), 0);
+  EXPECT_EQ(s.lock_recoveries.load(), 1u);
+  EXPECT_EQ(get_string(*q), "from the solo producer");
+  EXPECT_EQ(get_string(*q), "after");
+  EXPECT_TRUE(q->empty());
 }
 
 TEST_F(QueueRecovery, AProducerDyingBetweenCommitAndWakeStrandsNoSleeper) {
@@ -112,6 +114,7 @@ TEST_F(QueueRecovery, AProducerDyingBetweenCommitAndWakeStrandsNoSleeper) {
   // A "producer" that committed its record and died before waking anyone.
   in_child_that_dies([&] {
     QueueShared& s = q->shared();
+    s.solo_producer.store(detail::queue::kSoloMany);  // as a second producer does
     ::pthread_mutex_lock(&s.put_lock);
     const std::string m = "committed without a wake";
     const Position tail = Position::unpack(s.tail.load());

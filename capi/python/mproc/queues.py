@@ -2,9 +2,11 @@
 
 Objects are pickled into a ring in a named shared-memory segment; there is no feeder thread, so a
 put has happened when it returns. A queue is inherited by forked children and can be pickled (into
-Pool tasks, through another queue): the pickle is the segment's handle, attached on arrival. A put
-of an object whose pickle is longer than the ring can ever hold raises ValueError (pass a larger
-capacity_bytes); a put into a full ring waits for room even when maxsize is 0.
+Pool tasks, through another queue): the pickle is the segment's handle, attached on arrival. By
+default a queue is bounded only by memory (and maxsize), as multiprocessing's. With capacity_bytes
+given it keeps one fixed ring of that size instead: a put of an object whose pickle is longer than
+that ring can ever hold raises ValueError, and a put into a full ring waits for room even when
+maxsize is 0.
 """
 
 import ctypes
