@@ -175,10 +175,10 @@ bool wait_stopped(pid_t pid) {
 }
 
 // Watches `lock` until `pid` owns it, stops `pid` at once, and SIGKILLs it if it is still inside
-// (at most 50 tries). Returns 1 if it died holding the lock; leaves it running otherwise.
-int kill_holding(pid_t pid, pthread_mutex_t* lock, std::mt19937& random) {
+// (at most `tries` tries). Returns 1 if it died holding the lock; leaves it running otherwise.
+int kill_holding(pid_t pid, pthread_mutex_t* lock, std::mt19937& random, int tries) {
   auto owner = [&] { return __atomic_load_n(&lock->__data.__owner, __ATOMIC_RELAXED); };
-  for (int attempt = 0; attempt < 50; ++attempt) {
+  for (int attempt = 0; attempt < tries; ++attempt) {
     for (int spin = 0; spin < 100000 && owner() != pid; ++spin) {
     }
     if (::kill(pid, SIGSTOP) != 0) return 0;
@@ -267,7 +267,10 @@ void random_kills(Queue& q, int kills) {
       // Aimed: catch the victim holding the queue's lock — half-way through a record — and kill
       // it there.
       pthread_mutex_t* lock = kill_consumer ? &view->shared().get_lock : &view->shared().put_lock;
-      aimed_hits += kill_holding(*slot.second->pid(), lock, random);
+      // The last aimed kills try harder while none has hit yet: the test must exercise at least
+      // one repair, and on a loaded machine 50 tries each sometimes all missed.
+      const int tries = aimed_hits == 0 && kill >= kills - 6 ? 2000 : 50;
+      aimed_hits += kill_holding(*slot.second->pid(), lock, random, tries);
     } else {
       for (auto spin = static_cast<unsigned>(random() % 5000); spin > 0; --spin)
         std::atomic_signal_fence(std::memory_order_seq_cst);
