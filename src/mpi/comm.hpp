@@ -4,6 +4,7 @@
 // Thread-safety: one thread (the MPI-owning one) only.
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <string>
 
@@ -18,7 +19,9 @@ class Comm {
   };
 
   Comm() = default;
-  ~Comm();  // waits for unfinished sends (see flush)
+  // Waits for unfinished sends (see flush), at most kDropAfter; what is still unfinished then (its
+  // receiver stopped) is left to MPI, its buffer never freed: MPI may still read it.
+  ~Comm();
   Comm(const Comm&) = delete;
   Comm& operator=(const Comm&) = delete;
 
@@ -28,8 +31,10 @@ class Comm {
   bool progress();
   // Receives a message that has arrived (from `source`, or any rank if -1); false if none has.
   bool poll(Message& out, int source = -1);
-  // Waits (polling, bounded by MPI itself) until every send has completed.
-  void flush();
+  // Waits (polling) until every send has completed, at most `limit`: false if some have not (a
+  // large message needs its receiver, which may be stopped).
+  bool flush(std::chrono::steady_clock::duration limit);
+  static constexpr auto kDropAfter = std::chrono::seconds(10);
   bool sending() const noexcept { return !sends_.empty(); }
 
  private:

@@ -18,6 +18,9 @@ std::shared_ptr<Engine> Engine::create(const PoolOptions& options) {
   if (options.local_processes < -1)
     throw Error(std::make_error_code(std::errc::invalid_argument),
                 "mpi::Pool: local_processes must be -1, 0 or more");
+  if (!(options.rank_timeout.count() > 0))
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                "mpi::Pool: rank_timeout must be more than 0");
   if (!runtime::claim_pool())
     throw Error(errc::bad_state, "mpi::Pool: another mpi::Pool is alive (one at a time)");
   std::shared_ptr<Engine> engine(new Engine());

@@ -71,7 +71,8 @@ class Server {
     for (auto& [id, executor] : executors_) executor->terminate();
     executors_.clear();
     comm_.send(kRoot, wire::kBye, std::string());
-    comm_.flush();
+    // Rank 0 is waiting for this BYE; if it is gone, Open MPI ends the job anyway.
+    comm_.flush(Comm::kDropAfter);
   }
 
   // Short naps while tasks run here (their results come back through the doorbell), longer ones
@@ -100,6 +101,11 @@ class Server {
         return close(pool, wire::kClosed, false);
       case wire::kTerminate:
         return close(pool, wire::kTerminated, true);
+      case wire::kPing: {
+        wire::Writer out;
+        out.put(pool);
+        return comm_.send(kRoot, wire::kPong, out.take());
+      }
       default:
         break;  // not ours: ignored
     }

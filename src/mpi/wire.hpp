@@ -10,6 +10,8 @@
 //                        [str items (code 0) or message]
 //   CLOSE, TERMINATE 0 -> k, and CLOSED, TERMINATED k -> 0:  [u64 pool]
 //   SHUTDOWN    0 -> k   (empty): leave the serving loop; BYE k -> 0 (empty): the rank's last.
+//   PING        0 -> k   [u64 pool]: are you there? (a rank with tasks that has been silent);
+//   PONG        k -> 0   [u64 pool]: at once, from the serving loop (not from a worker).
 // str: [u32 size][bytes]. Integers in the host's byte order (every rank runs the same binary on
 // the same kind of machine, as the codec assumes).
 #pragma once
@@ -35,6 +37,8 @@ enum Tag : int {
   kTerminated,
   kShutdown,
   kBye,
+  kPing,
+  kPong,
 };
 
 class Writer {

@@ -235,6 +235,90 @@ TEST(MpiPool, TimeoutFiresWhenARankStopsAnswering) {
   pool.join();
 }
 
+// Sends SIGCONT to the ranks on every way out of a test that stopped them.
+struct Resume {
+  std::vector<mproc::mpi::RankInfo> ranks;
+  ~Resume() {
+    for (const auto& r : ranks) ::kill(r.pid, SIGCONT);
+  }
+};
+
+mproc::mpi::PoolOptions quick_to_give_up() {
+  mproc::mpi::PoolOptions options;
+  options.rank_timeout = mproc::Seconds(1.0);
+  return options;
+}
+
+TEST(MpiPool, ARankThatStopsAnsweringIsLost) {
+  if (!multi_rank()) GTEST_SKIP() << "needs mpirun";
+  mproc::mpi::Pool pool(quick_to_give_up());
+  Resume resume{pool.ranks()};
+  for (const auto& r : resume.ranks) ASSERT_EQ(::kill(r.pid, SIGSTOP), 0);
+  // No task timeout: only the ranks' silence can end this task.
+  auto r = pool.apply_async<int>(TaskName{"square"}, 3);
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    r.get(30s);
+    ADD_FAILURE() << "the task of a stopped rank succeeded";
+  } catch (const mproc::Error& e) {
+    EXPECT_EQ(e.code(), mproc::errc::worker_died) << e.what();
+    EXPECT_NE(std::string(e.what()).find("no sign of life"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  // No rank is left: what is submitted now fails at once rather than waiting in the queue.
+  try {
+    pool.apply<int>(TaskName{"square"}, 4);
+    ADD_FAILURE() << "a task ran with every rank lost";
+  } catch (const mproc::Error& e) {
+    EXPECT_EQ(e.code(), mproc::errc::worker_died) << e.what();
+  }
+  for (const auto& rank : resume.ranks) ::kill(rank.pid, SIGCONT);
+  pool.close();
+  pool.join();
+}
+
+TEST(MpiPool, CloseAndJoinAreBoundedWhenRanksStop) {
+  if (!multi_rank()) GTEST_SKIP() << "needs mpirun";
+  mproc::mpi::Pool pool(quick_to_give_up());
+  EXPECT_EQ(pool.apply<int>(TaskName{"square"}, 5), 25);
+  Resume resume{pool.ranks()};
+  for (const auto& r : resume.ranks) ASSERT_EQ(::kill(r.pid, SIGSTOP), 0);
+  const auto start = std::chrono::steady_clock::now();
+  pool.close();
+  pool.join();  // the ranks never answer CLOSE: rank 0 stops waiting after the rank timeout
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+}
+
+TEST(MpiPool, StartIsBoundedWhenARankStops) {
+  if (!multi_rank()) GTEST_SKIP() << "needs mpirun";
+  Resume resume;
+  {
+    mproc::mpi::Pool first;
+    resume.ranks = first.ranks();
+    first.close();
+    first.join();
+  }
+  ASSERT_EQ(::kill(resume.ranks.back().pid, SIGSTOP), 0);
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    mproc::mpi::Pool pool(quick_to_give_up());
+    ADD_FAILURE() << "a pool started without a stopped rank's answer";
+  } catch (const mproc::Error& e) {
+    EXPECT_EQ(e.code(), mproc::errc::timed_out) << e.what();
+    EXPECT_NE(std::string(e.what()).find("rank(s) " + std::to_string(resume.ranks.back().rank)),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  ::kill(resume.ranks.back().pid, SIGCONT);
+  // Once it answers again, a new pool starts on every rank.
+  mproc::mpi::Pool again;
+  EXPECT_EQ(again.apply<int>(TaskName{"square"}, 6), 36);
+  EXPECT_EQ(again.ranks().size(), resume.ranks.size());
+  again.close();
+  again.join();
+}
+
 TEST(MpiPool, RankZeroRunsLocalWorkersToo) {
   mproc::mpi::PoolOptions options;
   options.local_processes = 1;

@@ -63,6 +63,11 @@ struct RunOptions {
   // empty, or a result <= 0: cpu_count() of its host. Also taken from the environment variable
   // MPROC_MPI_PROCESSES when set (it wins).
   std::function<int(int rank)> processes;
+  // How long rank 0, once its program has returned, waits for every serving rank's goodbye. A
+  // rank that has not answered by then (stopped, or stuck in a task that ignores its timeout) is
+  // named on stderr and rank 0 aborts the job (MPI_Abort: mpirun ends every rank and returns
+  // non-zero), since MPI_Finalize would wait for that rank forever.
+  Seconds shutdown_timeout{60.0};
 };
 
 // Runs `program` on rank 0 and serves tasks on the others (see the file comment). Call it once,
@@ -88,6 +93,12 @@ struct PoolOptions {
   // Called in the pool's MPI thread after each finished task (or chunk) with the number of task
   // items finished so far. Keep it quick.
   std::function<void(size_t completed)> on_progress;
+  // The longest rank 0 waits for a serving rank: for its answer when the pool starts (READY),
+  // closes or terminates; and, while the rank has tasks, for any sign of life (a result, or the
+  // answer to a probe rank 0 sends after a quarter of this silence). A rank silent that long is
+  // lost to the pool: its unfinished tasks fail with errc::worker_died, it gets no more work, and
+  // once no rank is left the queued tasks fail too. > 0.
+  Seconds rank_timeout{60.0};
 };
 
 // A rank serving a pool, as it reported itself.
