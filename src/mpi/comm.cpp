@@ -5,9 +5,16 @@
 #include <mpi.h>
 
 #include <climits>
+#include <mutex>
 #include <thread>
 
 namespace mproc::mpi {
+namespace {
+
+// MPI_THREAD_SERIALIZED: any thread may call MPI, one at a time.
+std::mutex g_mpi_calls;
+
+}  // namespace
 
 struct Comm::Send {
   std::string body;
@@ -23,6 +30,7 @@ void Comm::send(int dest, int tag, std::string body) {
     throw Error(errc::too_big, "mpi: a message of " + std::to_string(body.size()) +
                                    " bytes is larger than MPI's int count");
   auto* s = new Send{std::move(body), MPI_REQUEST_NULL};
+  std::lock_guard lock(g_mpi_calls);
   // MPI's errors abort the job (MPI_ERRORS_ARE_FATAL, the default handler): see the README's
   // fault model.
   MPI_Isend(s->body.data(), static_cast<int>(s->body.size()), MPI_BYTE, dest, tag, MPI_COMM_WORLD,
@@ -31,6 +39,8 @@ void Comm::send(int dest, int tag, std::string body) {
 }
 
 bool Comm::progress() {
+  if (sends_.empty()) return false;
+  std::lock_guard lock(g_mpi_calls);
   // Sends complete roughly in order; stop at the first one still under way.
   while (!sends_.empty()) {
     int done = 0;
@@ -55,10 +65,12 @@ bool Comm::progress() {
   return !sends_.empty();
 }
 
-bool Comm::poll(Message& out, int source) {
+bool Comm::poll(Message& out, int source, int tag) {
   int flag = 0;
   MPI_Status status;
-  MPI_Iprobe(source < 0 ? MPI_ANY_SOURCE : source, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
+  std::lock_guard lock(g_mpi_calls);
+  MPI_Iprobe(source < 0 ? MPI_ANY_SOURCE : source, tag < 0 ? MPI_ANY_TAG : tag, MPI_COMM_WORLD,
+             &flag, &status);
   if (flag == 0) return false;
   int count = 0;
   MPI_Get_count(&status, MPI_BYTE, &count);

@@ -21,18 +21,11 @@ std::shared_ptr<Engine> Engine::create(const PoolOptions& options) {
   if (!(options.rank_timeout.count() > 0))
     throw Error(std::make_error_code(std::errc::invalid_argument),
                 "mpi::Pool: rank_timeout must be more than 0");
-  if (!runtime::claim_pool())
-    throw Error(errc::bad_state, "mpi::Pool: another mpi::Pool is alive (one at a time)");
   std::shared_ptr<Engine> engine(new Engine());
   Impl& d = *engine->impl_;
   d.options = options;
   d.pool_id = runtime::next_pool_id();
-  try {
-    d.thread = std::thread([&d] { d.main(); });
-  } catch (...) {
-    runtime::release_pool();
-    throw;
-  }
+  d.thread = std::thread([&d] { d.main(); });
   std::unique_lock lock(d.mutex);
   d.started.wait(lock, [&] { return d.ready || d.finished; });
   if (d.start_error || d.finished) {
@@ -40,7 +33,6 @@ std::shared_ptr<Engine> Engine::create(const PoolOptions& options) {
     lock.unlock();
     d.thread.join();
     d.joined = true;
-    runtime::release_pool();
     throw e;
   }
   return engine;
@@ -59,7 +51,6 @@ void Engine::stop() noexcept {
   if (!d.joined && d.thread.joinable() && d.thread.get_id() != std::this_thread::get_id()) {
     d.thread.join();
     d.joined = true;
-    runtime::release_pool();
   }
 }
 
@@ -121,7 +112,6 @@ void Engine::join() {
   if (!d.joined) {
     d.thread.join();
     d.joined = true;
-    runtime::release_pool();
   }
 }
 
@@ -138,7 +128,6 @@ void Engine::terminate() {
   if (!d.joined) {
     d.thread.join();
     d.joined = true;
-    runtime::release_pool();
   }
 }
 

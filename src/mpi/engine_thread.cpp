@@ -60,7 +60,7 @@ bool Engine::Impl::start() {
   const auto deadline = Clock::now() + rank_timeout();
   Comm::Message message;
   while (waiting > 0) {
-    if (!comm->poll(message)) {
+    if (!comm->poll(message, -1, wire::pool_tag(pool_id))) {
       comm->progress();
       if (Clock::now() > deadline) {
         std::string silent;
@@ -78,9 +78,9 @@ bool Engine::Impl::start() {
       std::this_thread::sleep_for(std::chrono::microseconds(100));
       continue;
     }
-    if (message.tag != wire::kReady) continue;  // an earlier pool's late message
     wire::Reader in(message.body.data(), message.body.size());
-    if (in.get<uint64_t>() != pool_id) continue;
+    if (in.get<uint64_t>() != pool_id) continue;  // an earlier pool's late message
+    if (in.get<int32_t>() != wire::kReady) continue;
     if (message.source < 1 || message.source >= size) continue;
     const auto source = static_cast<size_t>(message.source - 1);
     if (answered[source]) continue;
@@ -195,15 +195,15 @@ bool Engine::Impl::receive() {
   if (runtime::size() == 1) return false;
   bool any = false;
   Comm::Message message;
-  while (comm->poll(message)) {
+  while (comm->poll(message, -1, wire::pool_tag(pool_id))) {
     any = true;
     if (message.source < 1 || static_cast<size_t>(message.source) > targets.size()) continue;
     Target& from = targets[static_cast<size_t>(message.source - 1)];
     from.heard = Clock::now();
     from.probing = false;
-    if (message.tag != wire::kResults) continue;  // a PONG, or a late reply of an earlier pool
     wire::Reader in(message.body.data(), message.body.size());
-    if (in.get<uint64_t>() != pool_id) continue;
+    if (in.get<uint64_t>() != pool_id) continue;  // a late reply of an earlier pool
+    if (in.get<int32_t>() != wire::kResults) continue;  // a PONG
     on_results(static_cast<size_t>(message.source - 1), in);
   }
   return any;
@@ -386,7 +386,7 @@ void Engine::Impl::wait_replies(int tag, Clock::duration limit) {
   std::vector<bool> replied(targets.size(), false);
   while (waiting > 0) {
     take_local();
-    if (!comm->poll(message)) {
+    if (!comm->poll(message, -1, wire::pool_tag(pool_id))) {
       comm->progress();
       if (Clock::now() > deadline) {
         std::string silent;
@@ -405,9 +405,10 @@ void Engine::Impl::wait_replies(int tag, Clock::duration limit) {
     if (in.get<uint64_t>() != pool_id) continue;
     const auto source = static_cast<size_t>(message.source - 1);
     if (source >= targets.size()) continue;
-    if (message.tag == wire::kResults) {
+    const auto kind = in.get<int32_t>();
+    if (kind == wire::kResults) {
       on_results(source, in);
-    } else if (message.tag == tag && !replied[source] && !targets[source].lost) {
+    } else if (kind == tag && !replied[source] && !targets[source].lost) {
       replied[source] = true;
       --waiting;
     }

@@ -25,7 +25,6 @@ std::atomic<bool> g_running{false};
 std::atomic<bool> g_mpi{false};
 std::atomic<int> g_rank{0};
 std::atomic<int> g_size{1};
-std::atomic<bool> g_pool{false};
 std::atomic<uint64_t> g_pool_ids{0};
 
 // mpirun (Open MPI's ORTE or PRRTE, or another PMI launcher) tells its processes who they are in
@@ -88,8 +87,6 @@ std::vector<int> say_goodbye(int size, Seconds limit) {
 bool mpi_active() noexcept { return g_mpi.load(); }
 int rank() noexcept { return g_rank.load(); }
 int size() noexcept { return g_size.load(); }
-bool claim_pool() noexcept { return !g_pool.exchange(true); }
-void release_pool() noexcept { g_pool.store(false); }
 uint64_t next_pool_id() noexcept { return ++g_pool_ids; }
 
 }  // namespace runtime

@@ -13,9 +13,6 @@ namespace mproc::mpi::runtime {
 bool mpi_active() noexcept;
 int rank() noexcept;
 int size() noexcept;
-// One live Pool per process (one MPI-owning thread): false if another holds it.
-bool claim_pool() noexcept;
-void release_pool() noexcept;
 // A new pool's number, unique in this run (messages of an earlier pool are told apart by it).
 uint64_t next_pool_id() noexcept;
 

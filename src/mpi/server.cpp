@@ -102,9 +102,7 @@ class Server {
       case wire::kTerminate:
         return close(pool, wire::kTerminated, true);
       case wire::kPing: {
-        wire::Writer out;
-        out.put(pool);
-        return comm_.send(kRoot, wire::kPong, out.take());
+        return comm_.send(kRoot, wire::pool_tag(pool), wire::about_pool(pool, wire::kPong).take());
       }
       default:
         break;  // not ours: ignored
@@ -115,8 +113,7 @@ class Server {
     const auto asked = in.get<int32_t>();
     const auto per_worker = in.get<uint64_t>();
     const int processes = asked > 0 ? asked : processes_;
-    wire::Writer out;
-    out.put(pool);
+    wire::Writer out = wire::about_pool(pool, wire::kReady);
     try {
       auto executor = std::make_unique<Executor>(processes, [this] { doorbell_.ring(); });
       executors_[pool] = std::move(executor);
@@ -127,7 +124,7 @@ class Server {
       out.put(static_cast<int32_t>(to_c_code(e.code()))).put(int32_t{0}).put(uint64_t{0});
       out.put(static_cast<int32_t>(::getpid())).put_str(host_).put_str(e.what());
     }
-    comm_.send(kRoot, wire::kReady, out.take());
+    comm_.send(kRoot, wire::pool_tag(pool), out.take());
   }
 
   void tasks(uint64_t pool, wire::Reader& in) {
@@ -152,7 +149,7 @@ class Server {
     if (!refused.empty()) send_results(pool, refused);
   }
 
-  void close(uint64_t pool, int reply, bool terminate) {
+  void close(uint64_t pool, wire::Tag reply, bool terminate) {
     auto it = executors_.find(pool);
     if (it != executors_.end()) {
       if (terminate) {
@@ -165,9 +162,7 @@ class Server {
       }
       executors_.erase(it);
     }
-    wire::Writer out;
-    out.put(pool);
-    comm_.send(kRoot, reply, out.take());
+    comm_.send(kRoot, wire::pool_tag(pool), wire::about_pool(pool, reply).take());
   }
 
   bool send_outcomes() {
@@ -184,17 +179,15 @@ class Server {
   void send_results(uint64_t pool, std::vector<Outcome>& outcomes) {
     // One message per batch, split at about 4 MiB so that no single message grows unbounded.
     constexpr size_t kSplit = size_t{4} << 20;
-    wire::Writer out;
-    out.put(pool);
+    wire::Writer out = wire::about_pool(pool, wire::kResults);
     for (const Outcome& o : outcomes) {
       out.put(o.id).put(o.count).put(o.code).put_str(o.bytes);
       if (out.size() >= kSplit) {
-        comm_.send(kRoot, wire::kResults, out.take());
-        out = wire::Writer();
-        out.put(pool);
+        comm_.send(kRoot, wire::pool_tag(pool), out.take());
+        out = wire::about_pool(pool, wire::kResults);
       }
     }
-    if (out.size() > sizeof(uint64_t)) comm_.send(kRoot, wire::kResults, out.take());
+    if (out.size() > wire::kAboutPoolSize) comm_.send(kRoot, wire::pool_tag(pool), out.take());
     last_results_ = std::chrono::steady_clock::now();
   }
 

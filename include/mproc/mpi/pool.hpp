@@ -33,14 +33,15 @@
 // A whole rank that dies takes the job down: Open MPI aborts every rank (its default error
 // handler), and each rank's local workers die with it (see the README, "Past one machine").
 //
-// Threads: each Pool has one thread in rank 0 that owns MPI (every MPI call of the pool is made
-// there); serving ranks make MPI calls from their main thread only. Workers are forked by the
+// Threads: each Pool has one thread in rank 0 that makes the pool's MPI calls (the threads of
+// several live pools take turns, MPI_THREAD_SERIALIZED, and each receives only its own pool's
+// messages: one MPI tag per pool); serving ranks make MPI calls from their main thread only. Workers are forked by the
 // forkserver, which run() starts before MPI_Init on every rank: no worker is forked from a process
 // that has initialised MPI.
 //
-// Thread-safety: as the local Pool. Only rank 0's program creates pools, one at a time (the
-// pool's thread owns MPI: a second live pool is errc::bad_state), between run()'s start and the
-// program's return; end it (destroy, join or terminate) before the program returns.
+// Thread-safety: as the local Pool. Only rank 0's program creates pools (several may be alive at
+// once, each with its own local pools on the serving ranks), between run()'s start and the
+// program's return; end each (destroy, join or terminate) before the program returns.
 #pragma once
 
 #include <mproc/cxx20.hpp>  // first: one clear error without C++20
