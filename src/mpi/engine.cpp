@@ -74,6 +74,19 @@ void Engine::submit_one(RemoteJob&& job) {
   submit(jobs);
 }
 
+uint64_t Engine::new_group() noexcept { return ++impl_->groups; }
+
+void Engine::cancel(uint64_t group) {
+  Impl& d = *impl_;
+  {
+    std::lock_guard lock(d.mutex);
+    if (d.finished || d.state == State::terminating) return;
+    d.cancels.push_back(group);
+    d.rung = true;
+  }
+  d.wake.notify_one();
+}
+
 void Engine::add_feeder() {
   Impl& d = *impl_;
   std::lock_guard lock(d.mutex);

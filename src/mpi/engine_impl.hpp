@@ -70,6 +70,7 @@ struct Pending {
   uint32_t items = 1;
   Clock::time_point deadline = Clock::time_point::max();
   Clock::time_point sent;
+  uint64_t group = 0;
   bool resolved = false;  // by rank 0's own timeout; the rank's answer is still awaited
 };
 
@@ -85,6 +86,8 @@ struct Engine::Impl {
   std::condition_variable wake;      // the MPI thread's nap
   std::condition_variable started;   // the constructor's wait
   std::vector<RemoteJob> inbox;
+  std::vector<uint64_t> cancels;  // groups to cancel
+  std::atomic<uint64_t> groups{0};
   bool rung = false;
   State state = State::running;
   size_t feeders = 0;
@@ -123,6 +126,7 @@ struct Engine::Impl {
   bool start();
   void fail_start(const Error& e);
   bool take_inbox(State& state, size_t& feeders_now);
+  void cancel_groups(const std::vector<uint64_t>& which);
   bool receive();
   bool take_local();
   void on_results(size_t target, wire::Reader& in);

@@ -123,15 +123,54 @@ void Engine::Impl::fail_start(const Error& e) {
 
 bool Engine::Impl::take_inbox(State& state_now, size_t& feeders_now) {
   std::vector<RemoteJob> jobs;
+  std::vector<uint64_t> cancelled;
   {
     std::lock_guard lock(mutex);
     jobs.swap(inbox);
+    cancelled.swap(cancels);
     rung = false;
     state_now = state;
     feeders_now = feeders;
   }
   for (auto& job : jobs) queue.push_back(std::move(job));
-  return !jobs.empty();
+  if (!cancelled.empty()) cancel_groups(cancelled);
+  return !jobs.empty() || !cancelled.empty();
+}
+
+// AsyncResult::cancel, as the local Pool: queued jobs of these groups fail at once; sent ones
+// too (rank 0 does not wait for their rank), and each rank cancels them in its local pool, which
+// removes those not started and kills (and replaces) the workers running the others. Their
+// outcomes, when they come, only free the rank's credit.
+void Engine::Impl::cancel_groups(const std::vector<uint64_t>& which) {
+  auto listed = [&](uint64_t group) {
+    return group != 0 && std::find(which.begin(), which.end(), group) != which.end();
+  };
+  size_t dropped = 0;
+  for (auto it = queue.begin(); it != queue.end();) {
+    if (!listed(it->group)) {
+      ++it;
+      continue;
+    }
+    it->sink->on_failure(make_error_code(errc::cancelled), "task cancelled before it started");
+    dropped += it->items;
+    it = queue.erase(it);
+  }
+  if (dropped > 0) count_done(dropped);
+  std::vector<wire::Writer> to_rank(targets.size());
+  for (auto& [id, p] : pending) {
+    if (p.resolved || !listed(p.group)) continue;
+    resolve_failure(p, make_error_code(errc::cancelled), "task cancelled after it was sent");
+    Target& t = targets[p.target];
+    if (t.local) {
+      t.local->cancel(id);
+    } else {
+      if (to_rank[p.target].empty()) to_rank[p.target].put(pool_id);
+      to_rank[p.target].put(id);
+    }
+  }
+  for (size_t i = 0; i < targets.size(); ++i)
+    if (!to_rank[i].empty() && targets[i].open)
+      comm->send(targets[i].info.rank, wire::kCancel, to_rank[i].take());
 }
 
 void Engine::Impl::resolve_failure(Pending& p, std::error_code code, const std::string& message) {
@@ -271,6 +310,7 @@ bool Engine::Impl::schedule() {
       p.sink = std::move(job.sink);
       p.target = best;
       p.items = job.items;
+      p.group = job.group;
       p.sent = now;
       if (job.timeout) {
         // The rank enforces the timeout from the task's start; rank 0 adds a grace for the trip

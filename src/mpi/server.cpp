@@ -101,6 +101,8 @@ class Server {
         return close(pool, wire::kClosed, false);
       case wire::kTerminate:
         return close(pool, wire::kTerminated, true);
+      case wire::kCancel:
+        return cancel(pool, in);
       case wire::kPing: {
         return comm_.send(kRoot, wire::pool_tag(pool), wire::about_pool(pool, wire::kPong).take());
       }
@@ -147,6 +149,14 @@ class Server {
     }
     if (it != executors_.end()) it->second->flush();
     if (!refused.empty()) send_results(pool, refused);
+  }
+
+  void cancel(uint64_t pool, wire::Reader& in) {
+    auto it = executors_.find(pool);
+    while (!in.done()) {
+      const auto id = in.get<uint64_t>();
+      if (it != executors_.end()) it->second->cancel(id);
+    }
   }
 
   void close(uint64_t pool, wire::Tag reply, bool terminate) {

@@ -12,6 +12,8 @@
 //   SHUTDOWN    0 -> k   (empty): leave the serving loop; BYE k -> 0 (empty): the rank's last.
 //   PING        0 -> k   [u64 pool]: are you there? (a rank with tasks that has been silent);
 //   PONG        k -> 0   [u64 pool]: at once, from the serving loop (not from a worker).
+//   CANCEL      0 -> k   [u64 pool] then [u64 id] per task: cancel them (not started: removed;
+//                        running: the worker is killed and replaced), as the local Pool does.
 // Messages from a serving rank about a pool (READY, RESULTS, CLOSED, TERMINATED, PONG) travel
 // under that pool's own tag, pool_tag(pool), their kind the body's second field: [u64 pool]
 // [i32 kind] then the fields above. So each pool's thread on rank 0 receives only its own
@@ -44,6 +46,7 @@ enum Tag : int {
   kBye,
   kPing,
   kPong,
+  kCancel,
 };
 
 class Writer {

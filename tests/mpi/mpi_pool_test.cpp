@@ -76,6 +76,14 @@ void register_tasks() {
 
 bool multi_rank() { return mproc::mpi::size() > 1; }
 
+#define EXPECT_THROW_CODE(expr, expected)                        \
+  try {                                                          \
+    (void)(expr);                                                \
+    ADD_FAILURE() << #expr " did not throw";                     \
+  } catch (const mproc::Error& e) {                              \
+    EXPECT_EQ(e.code(), expected) << e.what();                   \
+  }
+
 TEST(MpiPool, ApplyAndApplyAsync) {
   mproc::mpi::Pool pool;
   EXPECT_EQ(pool.apply<int>(TaskName{"square"}, 9), 81);
@@ -317,6 +325,29 @@ TEST(MpiPool, StartIsBoundedWhenARankStops) {
   EXPECT_EQ(again.ranks().size(), resume.ranks.size());
   again.close();
   again.join();
+}
+
+TEST(MpiPool, CancelRemovesQueuedTasksAndKillsRunningOnes) {
+  mproc::mpi::Pool pool;
+  // Every worker of every rank busy for 30 s, and more tasks behind them.
+  std::vector<mproc::AsyncResult<int>> busy;
+  for (int i = 0; i < pool.processes(); ++i)
+    busy.push_back(pool.apply_async<int>(TaskName{"sleep_ms"}, 30000));
+  auto queued = pool.apply_async<int>(TaskName{"square"}, 5);
+  auto mapped = pool.map_async<int>(TaskName{"square"}, std::vector<int>{1, 2, 3, 4}, 1);
+  const auto start = std::chrono::steady_clock::now();
+  queued.cancel();
+  mapped.cancel();
+  for (auto& r : busy) r.cancel();
+  for (auto* r : {&queued}) EXPECT_THROW_CODE(r->get(20s), mproc::errc::cancelled);
+  EXPECT_THROW_CODE(mapped.get(20s), mproc::errc::cancelled);
+  for (auto& r : busy) EXPECT_THROW_CODE(r.get(20s), mproc::errc::cancelled);
+  // The running tasks' workers were killed and replaced: new work runs now, not in 30 s.
+  EXPECT_EQ(pool.apply<int>(TaskName{"square"}, 4), 16);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
+  pool.close();
+  pool.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
 }
 
 TEST(MpiPool, RankZeroRunsLocalWorkersToo) {

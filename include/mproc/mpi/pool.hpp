@@ -26,7 +26,7 @@
 //
 // Semantics are the local Pool's (pool.hpp): the same error codes, AsyncResult and its callbacks
 // (run in the pool's MPI thread), timeouts, close / join / terminate, progress. Differences:
-// cancel() on a result has no effect; a per-task timeout is enforced by the rank running the task
+// a per-task timeout is enforced by the rank running the task
 // (from its start, as locally) and also by rank 0 (from the moment the task was sent, plus a grace
 // of one second and a quarter of the timeout), so it fires even if the rank stops answering.
 // Faults: a worker killed on a remote host fails its task with errc::worker_died and is replaced.
@@ -119,6 +119,7 @@ struct RemoteJob {
   std::shared_ptr<mproc::detail::JobSink> sink;
   uint32_t items = 1;
   std::optional<Seconds> timeout;
+  uint64_t group = 0;  // Engine::cancel(group) cancels every job of a group
 };
 
 // The payload of a RemoteJob from a TaskWriter made with TaskWriter(Invoker{}, "").
@@ -128,10 +129,10 @@ MPROC_MPI_API void check_task(const std::string& name, const std::type_info& arg
                               const std::type_info& result);
 
 // Rank 0's side of a pool: the queue, the scheduling over the ranks, the MPI thread.
-class MPROC_MPI_API Engine {
+class MPROC_MPI_API Engine final : public mproc::detail::Canceller {
  public:
   static std::shared_ptr<Engine> create(const PoolOptions& options);
-  ~Engine();
+  ~Engine() override;
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -148,6 +149,11 @@ class MPROC_MPI_API Engine {
   PoolStats stats() const;
   size_t completed() const noexcept;
   size_t imap_window() const noexcept;
+  // A group for the jobs behind one result, and their cancellation (AsyncResult::cancel): queued
+  // jobs fail with errc::cancelled at once; sent ones too, and their rank cancels them in its
+  // local pool (a running task's worker is killed and replaced).
+  uint64_t new_group() noexcept;
+  void cancel(uint64_t group) override;
   // terminate() and the wait for the MPI thread, unless joined; never throws.
   void stop() noexcept;
 
@@ -320,6 +326,8 @@ class MPROC_MPI_API Pool {
     job.payload = detail::remote_payload(writer);
     job.sink = std::shared_ptr<mproc::detail::JobSink>(state, state.get());
     job.timeout = options.timeout;
+    job.group = engine().new_group();
+    state->attach(engine_, job.group);
     engine().submit_one(std::move(job));
     return AsyncResult<R>(
         std::shared_ptr<mproc::detail::ValueCore<mproc::detail::item_t<R>>>(std::move(state)));
@@ -426,6 +434,8 @@ class MPROC_MPI_API Pool {
     chunksize = default_chunksize(inputs, chunksize);
     const size_t chunks = n / chunksize + (n % chunksize != 0 ? 1 : 0);
     auto state = std::make_shared<mproc::detail::MapState<V>>(n, chunks);
+    const uint64_t group = engine().new_group();
+    state->attach(engine_, group);
     std::vector<detail::RemoteJob> jobs;
     jobs.reserve(chunks);
     auto it = std::ranges::begin(inputs);
@@ -439,6 +449,7 @@ class MPROC_MPI_API Pool {
       job.payload = detail::remote_payload(writer);
       job.sink = std::make_shared<mproc::detail::MapChunkSink<V>>(state, offset, job.items);
       job.timeout = options.timeout;
+      job.group = group;
       jobs.push_back(std::move(job));
     }
     if (!jobs.empty()) engine().submit(jobs);
