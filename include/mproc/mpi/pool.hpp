@@ -338,23 +338,28 @@ class MPROC_MPI_API Pool {
   }
 
   // As Pool::map: results in input order; chunksize 0: Python's heuristic over every rank's
-  // workers (len / (4 * workers), rounded up), with at least 32 chunks. Inputs are sent as they
-  // are consumed (at most the imap window in flight).
+  // workers (len / (4 * workers), rounded up), with at least 32 chunks. A sized input is sent at
+  // once (as map_async: every chunk queued, each rank taking its share at its pace); another is
+  // sent as it is consumed (at most the imap window in flight).
   template <class R, class Input>
   auto map(const TaskName& task, Input&& inputs, size_t chunksize = 0,
            const TaskOptions& options = {}) {
-    const size_t size = size_hint(inputs);
-    const size_t chunk = default_chunksize(inputs, chunksize);
-    return collect(map_stream<R, false, true>(task, std::forward<Input>(inputs), chunk, options),
-                   size);
+    if constexpr (std::ranges::sized_range<Input>) {
+      return map_async_impl<R, false>(task, inputs, chunksize, options).get();
+    } else {
+      return collect(map_stream<R, false, true>(task, std::forward<Input>(inputs),
+                                                std::max<size_t>(chunksize, 1), options));
+    }
   }
   template <class R, class Input>
   auto starmap(const TaskName& task, Input&& inputs, size_t chunksize = 0,
                const TaskOptions& options = {}) {
-    const size_t size = size_hint(inputs);
-    const size_t chunk = default_chunksize(inputs, chunksize);
-    return collect(map_stream<R, true, true>(task, std::forward<Input>(inputs), chunk, options),
-                   size);
+    if constexpr (std::ranges::sized_range<Input>) {
+      return map_async_impl<R, true>(task, inputs, chunksize, options).get();
+    } else {
+      return collect(map_stream<R, true, true>(task, std::forward<Input>(inputs),
+                                               std::max<size_t>(chunksize, 1), options));
+    }
   }
   // Submits every input now (a sized range); the result resolves with every value, or the first
   // error.
@@ -407,17 +412,9 @@ class MPROC_MPI_API Pool {
       return 1;
     }
   }
-  template <class Input>
-  static size_t size_hint(const Input& inputs) {
-    if constexpr (std::ranges::sized_range<const Input>)
-      return static_cast<size_t>(std::ranges::size(inputs));
-    else
-      return 0;
-  }
   template <class V>
-  static std::vector<V> collect(ImapIterator<V>&& it, size_t size_hint) {
+  static std::vector<V> collect(ImapIterator<V>&& it) {
     std::vector<V> out;
-    out.reserve(size_hint);
     while (auto v = it.next()) out.push_back(std::move(*v));
     return out;
   }
