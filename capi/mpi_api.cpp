@@ -15,10 +15,14 @@
 #include <vector>
 
 #include "capi_support.hpp"
+#include "pool_call.hpp"
 
 namespace mproc::mpi::capi {
 namespace {
 
+using mproc::capi::call_options_of;
+using mproc::capi::CallOptions;
+using mproc::capi::chunksize_of;
 using mproc::capi::copy_to_buffer;
 using mproc::capi::guard;
 using mproc::capi::require;
@@ -69,68 +73,11 @@ auto take_out(CHandle* handle, const char* function, const char* type) {
 // The first version's size of each options struct (0.2), below which struct_size is EINVAL.
 constexpr size_t kRunOptionsV1 = offsetof(mproc_mpi_run_options_t, shutdown_timeout_ms);
 constexpr size_t kPoolOptionsV1 = offsetof(mproc_mpi_pool_options_t, rank_timeout_ms);
-constexpr size_t kTaskOptionsV1 = sizeof(size_t) * 2;
-
-struct CallOptions {
-  TaskOptions task;
-  size_t window = 0;
-};
-
-CallOptions call_options_of(const mproc_task_options_t* given, const char* function) {
-  mproc_task_options_t c;
-  mproc_task_options_init(&c);
-  mproc::capi::read_sized_options(given, c, kTaskOptionsV1, function, "mproc_task_options_t");
-  CallOptions options;
-  options.window = c.window;
-  if (c.timeout_ms != MPROC_WAIT_FOREVER) {
-    if (c.timeout_ms <= 0)
-      throw invalid(function, "options->timeout_ms must be > 0 or MPROC_WAIT_FOREVER");
-    options.task.timeout = std::chrono::milliseconds(c.timeout_ms);
-  }
-  return options;
-}
 
 std::optional<Seconds> wait_of(int64_t timeout_ms, const char* function) {
   mproc::capi::check_timeout_ms(timeout_ms, function);
   if (timeout_ms == MPROC_WAIT_FOREVER) return std::nullopt;
   return Seconds(static_cast<double>(timeout_ms) / 1000.0);
-}
-
-// The inputs as views (not copied), checked.
-std::vector<std::string_view> inputs_of(const mproc_bytes_t* inputs, size_t count,
-                                        const char* function) {
-  if (inputs == nullptr && count > 0) throw invalid(function, "inputs is NULL");
-  std::vector<std::string_view> views;
-  views.reserve(count);
-  for (size_t i = 0; i < count; ++i) {
-    if (inputs[i].data == nullptr && inputs[i].len > 0)
-      throw invalid(function, "inputs[" + std::to_string(i) + "].data is NULL");
-    views.emplace_back(static_cast<const char*>(inputs[i].data), inputs[i].len);
-  }
-  return views;
-}
-
-size_t chunksize_of(size_t chunksize, const char* function) {
-  if (chunksize == 0)
-    throw invalid(function, "chunksize is 0 (MPROC_CHUNKSIZE_AUTO for the default)");
-  return chunksize == MPROC_CHUNKSIZE_AUTO ? 0 : chunksize;
-}
-
-// One malloc'd block: the array of count mproc_bytes_t, then the bytes they point to.
-mproc_bytes_t* pack(const std::vector<std::string>& outputs) {
-  const size_t header = outputs.size() * sizeof(mproc_bytes_t);
-  size_t total = header;
-  for (const auto& o : outputs) total += o.size();
-  auto* block = static_cast<char*>(std::malloc(total == 0 ? 1 : total));
-  if (block == nullptr) throw std::bad_alloc();
-  auto* array = reinterpret_cast<mproc_bytes_t*>(block);
-  char* at = block + header;
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    if (!outputs[i].empty()) std::memcpy(at, outputs[i].data(), outputs[i].size());
-    array[i] = mproc_bytes_t{at, outputs[i].size()};
-    at += outputs[i].size();
-  }
-  return array;
 }
 
 template <bool Ordered>
@@ -141,7 +88,7 @@ int imap(mproc_mpi_pool_t* pool, const char* task, const mproc_bytes_t* inputs, 
     auto& p = pool_of(pool, function);
     require(task, function, "task");
     require(out, function, "out");
-    auto views = inputs_of(inputs, count, function);
+    auto views = mproc::capi::input_views(inputs, count, function);
     size_t chunk = chunksize_of(chunksize, function);
     if (chunk == 0) chunk = 1;
     const CallOptions call = call_options_of(options, function);
@@ -299,12 +246,12 @@ int mproc_mpi_pool_map(mproc_mpi_pool_t* pool, const char* task, const mproc_byt
     auto& p = pool_of(pool, function);
     require(task, function, "task");
     require(results, function, "results");
-    const auto views = inputs_of(inputs, count, function);
+    const auto views = mproc::capi::input_views(inputs, count, function);
     const size_t chunk = chunksize_of(chunksize, function);
     const CallOptions call = call_options_of(options, function);
     const std::vector<std::string> outputs =
         p.map<std::string>(mproc::TaskName{task}, views, chunk, call.task);
-    *results = pack(outputs);
+    *results = mproc::capi::pack(outputs);
     return 0;
   });
 }
