@@ -113,7 +113,7 @@ MPROC_MPI_C_API int mproc_mpi_future_destroy(mproc_mpi_future_t *future);
 
 /* As mproc_pool_map (mproc.h) for the task registered under `task`: *results is one buffer, freed
  * with mproc_buffer_free. chunksize MPROC_CHUNKSIZE_AUTO: count / (4 * workers of every rank),
- * rounded up, with at least 32 chunks.
+ * rounded up, with at least 32 chunks and at most 16 KiB of input per chunk (since 0.3).
  * Errors: as mproc_mpi_pool_submit, with results for out; chunksize 0 is -EINVAL. */
 MPROC_MPI_C_API int mproc_mpi_pool_map(mproc_mpi_pool_t *pool, const char *task,
                                        const mproc_bytes_t *inputs, size_t count,

@@ -338,7 +338,8 @@ class MPROC_MPI_API Pool {
   }
 
   // As Pool::map: results in input order; chunksize 0: Python's heuristic over every rank's
-  // workers (len / (4 * workers), rounded up), with at least 32 chunks. A sized input is sent at
+  // workers (len / (4 * workers), rounded up), with at least 32 chunks, and for a sized input at
+  // most 16 KiB of arguments per chunk (judged by the first input). A sized input is sent at
   // once (as map_async: every chunk queued, each rank taking its share at its pace); another is
   // sent as it is consumed (at most the imap window in flight).
   template <class R, class Input>
@@ -399,6 +400,7 @@ class MPROC_MPI_API Pool {
   size_t completed_tasks() const;
 
  private:
+  static constexpr size_t kChunkBytes = size_t{16} << 10;
   template <class Input>
   size_t default_chunksize(const Input& inputs, size_t chunksize) const {
     if (chunksize != 0) return chunksize;
@@ -428,6 +430,17 @@ class MPROC_MPI_API Pool {
     using V = mproc::detail::item_t<R>;
     detail::check_task(task.name, typeid(args_of<Star, T>), typeid(R));
     const size_t n = static_cast<size_t>(std::ranges::size(inputs));
+    if (chunksize == 0 && n > 0) {
+      // The default: Python's heuristic, but no chunk larger than kChunkBytes of arguments
+      // (judged by the first input's), so that a serving rank's local pool holds several chunks
+      // in a worker's 64 KiB ring while the worker computes (one chunk filling the ring would
+      // leave the worker idle while the next one is copied in).
+      mproc::detail::TaskWriter probe(mproc::detail::Invoker{}, std::string_view{});
+      mproc::detail::add_map_item<Star>(probe, *std::ranges::begin(inputs));
+      const size_t item_bytes =
+          std::max<size_t>(detail::remote_payload(probe).size() - sizeof(uint32_t), 1);
+      chunksize = std::clamp<size_t>(kChunkBytes / item_bytes, 1, default_chunksize(inputs, 0));
+    }
     chunksize = default_chunksize(inputs, chunksize);
     const size_t chunks = n / chunksize + (n % chunksize != 0 ? 1 : 0);
     auto state = std::make_shared<mproc::detail::MapState<V>>(n, chunks);
