@@ -7,20 +7,6 @@
 #include <string_view>
 
 namespace mproc::capi {
-namespace {
-
-thread_local std::string t_last_error;
-
-}  // namespace
-
-int fail(int code, const std::string& message) noexcept {
-  try {
-    t_last_error = message;
-  } catch (...) {
-    t_last_error.clear();  // no memory for the message: the code still says what happened
-  }
-  return code;
-}
 
 // True for a C++ operation name as the core puts it in front of its messages: "start",
 // "Lock.handle", "Pool::join" (letters, digits, '_', '.', ':'; no spaces).
@@ -34,7 +20,7 @@ bool is_operation_name(std::string_view text) noexcept {
 
 void name_function_in_last_error(const char* function) noexcept {
   const std::string_view name(function);
-  const std::string_view text(t_last_error);
+  const std::string_view text(last_error_message());
   if (text.substr(0, name.size()) == name) return;
   // A C caller reads the C function's name once: the C++ operation's name in front of the core's
   // message ("Lock.handle: ...", "start: ...") is replaced, not kept behind it.
@@ -42,13 +28,13 @@ void name_function_in_last_error(const char* function) noexcept {
   const std::size_t replaced =
       colon != std::string_view::npos && is_operation_name(text.substr(0, colon)) ? colon + 2 : 0;
   try {
-    t_last_error.replace(0, replaced, std::string(name) + ": ");
+    std::string named = std::string(name) + ": ";
+    named.append(text.substr(replaced));
+    replace_last_error_message(named);
   } catch (...) {
     // no memory for the longer message: keep the one we have
   }
 }
-
-const char* last_error_message() noexcept { return t_last_error.c_str(); }
 
 void check_timeout_ms(std::int64_t timeout_ms, const char* function) {
   if (timeout_ms < kWaitForever)

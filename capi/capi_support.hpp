@@ -14,8 +14,10 @@
 
 namespace mproc::capi {
 
-// Records `message` as this thread's last error and returns `code`.
+// Records `message` as this thread's last error and returns `code`. Defined in last_error.cpp
+// (libmproc) and mpi_last_error.cpp (libmproc_mpi, which forwards to libmproc's).
 int fail(int code, const std::string& message) noexcept;
+void replace_last_error_message(const std::string& message) noexcept;
 const char* last_error_message() noexcept;
 
 // Runs `body` (which returns the C result, >= 0) and translates any exception into a code. Entry

@@ -17,7 +17,7 @@
  * rank running it and by rank 0 even if that rank stops answering), MPROC_ETERMINATED. A whole
  * rank that dies ends the job: Open MPI aborts every rank.
  *
- * Thread-safety: as mproc.h's pool. One pool at a time per program (MPROC_ESTATE otherwise), only
+ * Thread-safety: as mproc.h's pool. Several pools may be alive at once (since 0.3), only
  * on rank 0 (MPROC_ESTATE on the others), only inside mproc_mpi_run's program (or without MPI).
  * Since: 0.2 for everything in this header. */
 #ifndef MPROC_MPI_H
@@ -51,6 +51,9 @@ typedef struct mproc_mpi_run_options {
   size_t struct_size;
   int processes; /* workers of each serving rank; 0 (default): its host's cpu_count. The
                     environment variable MPROC_MPI_PROCESSES, when set, wins. */
+  int64_t shutdown_timeout_ms; /* since 0.3: how long rank 0, once the program returned, waits
+                                  for every rank's goodbye before it names the silent ones and
+                                  aborts the job (MPI_Abort); 0 (default): 60 000 */
 } mproc_mpi_run_options_t;
 
 /* Fills *options with the defaults. NULL is a no-op. */
@@ -78,13 +81,18 @@ typedef struct mproc_mpi_pool_options {
                               >= 1 */
   mproc_pool_progress_fn on_progress; /* NULL (default): none; runs in the pool's MPI thread */
   void *progress_data;
+  int64_t rank_timeout_ms; /* since 0.3: the longest rank 0 waits for a serving rank (its answer
+                              to the pool's start, close or end; any sign of life while it has
+                              tasks: a rank silent that long is lost, its tasks fail with
+                              MPROC_EWORKERDIED); 0 (default): 60 000 */
 } mproc_mpi_pool_options_t;
 
 MPROC_MPI_C_API void mproc_mpi_pool_options_init(mproc_mpi_pool_options_t *options);
 
 /* Starts a local pool on every serving rank (and on rank 0 if asked) and waits until they run.
- * Errors: -EINVAL (out NULL; bad options), MPROC_ESTATE (not rank 0; another pool is alive), a
- * rank's error in starting its pool (the message names the rank). On failure *out is untouched. */
+ * Errors: -EINVAL (out NULL; bad options), MPROC_ESTATE (not rank 0), a rank's error in starting
+ * its pool (the message names the rank), MPROC_ETIMEDOUT (a rank did not answer within the rank
+ * timeout). On failure *out is untouched. */
 MPROC_MPI_C_API int mproc_mpi_pool_create(const mproc_mpi_pool_options_t *options,
                                           mproc_mpi_pool_t **out);
 
@@ -105,7 +113,7 @@ MPROC_MPI_C_API int mproc_mpi_future_destroy(mproc_mpi_future_t *future);
 
 /* As mproc_pool_map (mproc.h) for the task registered under `task`: *results is one buffer, freed
  * with mproc_buffer_free. chunksize MPROC_CHUNKSIZE_AUTO: count / (4 * workers of every rank),
- * rounded up, with at least 32 chunks.
+ * rounded up, with at least 32 chunks and at most 16 KiB of input per chunk (since 0.3).
  * Errors: as mproc_mpi_pool_submit, with results for out; chunksize 0 is -EINVAL. */
 MPROC_MPI_C_API int mproc_mpi_pool_map(mproc_mpi_pool_t *pool, const char *task,
                                        const mproc_bytes_t *inputs, size_t count,

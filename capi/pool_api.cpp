@@ -1,6 +1,7 @@
 // The C ABI of the Pool: creation, submissions (submit, map, imap), close / join / terminate.
 // Translation to mproc::Pool only.
 #include "pool_support.hpp"
+#include "pool_call.hpp"
 
 #include <chrono>
 #include <cstddef>
@@ -21,7 +22,6 @@ namespace {
 
 // The sizes of the options structs in their first version (0.1): smaller ones are not ours.
 constexpr size_t kPoolOptionsV1 = offsetof(mproc_pool_options_t, plain_initializer);
-constexpr size_t kTaskOptionsV1 = sizeof(mproc_task_options_t);
 
 Pool& pool_of(mproc_pool_t* handle, const char* function) {
   return deref<Pool, detail::HandleKind::pool>(handle, function, "mproc_pool_t");
@@ -68,25 +68,6 @@ PoolOptions pool_options_of(const mproc_pool_options_t* given, const char* funct
   return options;
 }
 
-struct CallOptions {
-  TaskOptions task;
-  size_t window = 0;
-};
-
-CallOptions call_options_of(const mproc_task_options_t* given, const char* function) {
-  mproc_task_options_t c;
-  mproc_task_options_init(&c);
-  read_sized_options(given, c, kTaskOptionsV1, function, "mproc_task_options_t");
-  CallOptions options;
-  options.window = c.window;
-  if (c.timeout_ms != MPROC_WAIT_FOREVER) {
-    if (c.timeout_ms <= 0)
-      throw invalid_argument(function, "options->timeout_ms must be > 0 or MPROC_WAIT_FOREVER");
-    options.task.timeout = std::chrono::milliseconds(c.timeout_ms);
-  }
-  return options;
-}
-
 // The arguments every map shares, checked; the inputs as views (the bytes are not copied).
 struct MapCall {
   Pool* pool;
@@ -102,35 +83,10 @@ MapCall map_call_of(mproc_pool_t* handle, mproc_task_fn fn, void* user_data,
   MapCall call{&pool_of(handle, function), CTask{fn, user_data}, {}, 0, {}};
   if (fn == nullptr) throw invalid_argument(function, "fn is NULL");
   require(out, function, "the output pointer");
-  if (inputs == nullptr && count > 0) throw invalid_argument(function, "inputs is NULL");
-  if (chunksize == 0)
-    throw invalid_argument(function, "chunksize is 0 (MPROC_CHUNKSIZE_AUTO for the default)");
-  call.chunksize = chunksize == MPROC_CHUNKSIZE_AUTO ? 0 : chunksize;
+  call.inputs = input_views(inputs, count, function);
+  call.chunksize = chunksize_of(chunksize, function);
   call.options = call_options_of(options, function);
-  call.inputs.reserve(count);
-  for (size_t i = 0; i < count; ++i) {
-    if (inputs[i].data == nullptr && inputs[i].len > 0)
-      throw invalid_argument(function, "inputs[" + std::to_string(i) + "].data is NULL");
-    call.inputs.emplace_back(static_cast<const char*>(inputs[i].data), inputs[i].len);
-  }
   return call;
-}
-
-// One malloc'd block: the array of count mproc_bytes_t, then the bytes they point to.
-mproc_bytes_t* pack(const std::vector<std::string>& outputs) {
-  const size_t header = outputs.size() * sizeof(mproc_bytes_t);
-  size_t total = header;
-  for (const auto& o : outputs) total += o.size();
-  auto* block = static_cast<char*>(std::malloc(total == 0 ? 1 : total));
-  if (block == nullptr) throw std::bad_alloc();
-  auto* array = reinterpret_cast<mproc_bytes_t*>(block);
-  char* at = block + header;
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    if (!outputs[i].empty()) std::memcpy(at, outputs[i].data(), outputs[i].size());
-    array[i] = mproc_bytes_t{at, outputs[i].size()};
-    at += outputs[i].size();
-  }
-  return array;
 }
 
 template <bool Ordered>

@@ -16,28 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "primes.hpp"  // Range, count_primes: primes in [lo, hi) by trial division
+
 namespace {
 
-struct Range {
-  uint64_t lo;
-  uint64_t hi;
-};
-
-// Primes in [lo, hi), by trial division: deliberately plain CPU work.
-uint64_t count_primes(Range r) {
-  uint64_t count = 0;
-  for (uint64_t n = std::max<uint64_t>(r.lo, 2); n < r.hi; ++n) {
-    bool prime = true;
-    for (uint64_t d = 2; d * d <= n; ++d) {
-      if (n % d == 0) {
-        prime = false;
-        break;
-      }
-    }
-    count += prime ? 1 : 0;
-  }
-  return count;
-}
+using mproc_example::count_primes;
+using mproc_example::Range;
 
 int program(int argc, char** argv) {
   const uint64_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 5'000'000;

@@ -40,6 +40,9 @@ enum class HandleKind : std::uint8_t {
   manager_namespace = 18,
   pool_iterator = 19,
   listener = 20,
+  mpi_pool = 21,  // libmproc_mpi (its own table: capi/mpi_api.cpp)
+  mpi_future = 22,
+  mpi_iterator = 23,
 };
 
 class HandleTable {

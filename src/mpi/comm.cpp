@@ -5,22 +5,32 @@
 #include <mpi.h>
 
 #include <climits>
+#include <mutex>
 #include <thread>
 
 namespace mproc::mpi {
+namespace {
+
+// MPI_THREAD_SERIALIZED: any thread may call MPI, one at a time.
+std::mutex g_mpi_calls;
+
+}  // namespace
 
 struct Comm::Send {
   std::string body;
   MPI_Request request = MPI_REQUEST_NULL;
 };
 
-Comm::~Comm() { flush(); }
+Comm::~Comm() {
+  if (!flush(kDropAfter)) sends_.clear();  // leaked on purpose: see the header
+}
 
 void Comm::send(int dest, int tag, std::string body) {
   if (body.size() > static_cast<size_t>(INT_MAX))
     throw Error(errc::too_big, "mpi: a message of " + std::to_string(body.size()) +
                                    " bytes is larger than MPI's int count");
   auto* s = new Send{std::move(body), MPI_REQUEST_NULL};
+  std::lock_guard lock(g_mpi_calls);
   // MPI's errors abort the job (MPI_ERRORS_ARE_FATAL, the default handler): see the README's
   // fault model.
   MPI_Isend(s->body.data(), static_cast<int>(s->body.size()), MPI_BYTE, dest, tag, MPI_COMM_WORLD,
@@ -29,6 +39,8 @@ void Comm::send(int dest, int tag, std::string body) {
 }
 
 bool Comm::progress() {
+  if (sends_.empty()) return false;
+  std::lock_guard lock(g_mpi_calls);
   // Sends complete roughly in order; stop at the first one still under way.
   while (!sends_.empty()) {
     int done = 0;
@@ -53,10 +65,12 @@ bool Comm::progress() {
   return !sends_.empty();
 }
 
-bool Comm::poll(Message& out, int source) {
+bool Comm::poll(Message& out, int source, int tag) {
   int flag = 0;
   MPI_Status status;
-  MPI_Iprobe(source < 0 ? MPI_ANY_SOURCE : source, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &status);
+  std::lock_guard lock(g_mpi_calls);
+  MPI_Iprobe(source < 0 ? MPI_ANY_SOURCE : source, tag < 0 ? MPI_ANY_TAG : tag, MPI_COMM_WORLD,
+             &flag, &status);
   if (flag == 0) return false;
   int count = 0;
   MPI_Get_count(&status, MPI_BYTE, &count);
@@ -68,8 +82,13 @@ bool Comm::poll(Message& out, int source) {
   return true;
 }
 
-void Comm::flush() {
-  while (progress()) std::this_thread::yield();
+bool Comm::flush(std::chrono::steady_clock::duration limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (progress()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+  return true;
 }
 
 }  // namespace mproc::mpi

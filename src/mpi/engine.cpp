@@ -18,18 +18,14 @@ std::shared_ptr<Engine> Engine::create(const PoolOptions& options) {
   if (options.local_processes < -1)
     throw Error(std::make_error_code(std::errc::invalid_argument),
                 "mpi::Pool: local_processes must be -1, 0 or more");
-  if (!runtime::claim_pool())
-    throw Error(errc::bad_state, "mpi::Pool: another mpi::Pool is alive (one at a time)");
+  if (!(options.rank_timeout.count() > 0))
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                "mpi::Pool: rank_timeout must be more than 0");
   std::shared_ptr<Engine> engine(new Engine());
   Impl& d = *engine->impl_;
   d.options = options;
   d.pool_id = runtime::next_pool_id();
-  try {
-    d.thread = std::thread([&d] { d.main(); });
-  } catch (...) {
-    runtime::release_pool();
-    throw;
-  }
+  d.thread = std::thread([&d] { d.main(); });
   std::unique_lock lock(d.mutex);
   d.started.wait(lock, [&] { return d.ready || d.finished; });
   if (d.start_error || d.finished) {
@@ -37,7 +33,6 @@ std::shared_ptr<Engine> Engine::create(const PoolOptions& options) {
     lock.unlock();
     d.thread.join();
     d.joined = true;
-    runtime::release_pool();
     throw e;
   }
   return engine;
@@ -56,7 +51,6 @@ void Engine::stop() noexcept {
   if (!d.joined && d.thread.joinable() && d.thread.get_id() != std::this_thread::get_id()) {
     d.thread.join();
     d.joined = true;
-    runtime::release_pool();
   }
 }
 
@@ -78,6 +72,19 @@ void Engine::submit_one(RemoteJob&& job) {
   std::vector<RemoteJob> jobs;
   jobs.push_back(std::move(job));
   submit(jobs);
+}
+
+uint64_t Engine::new_group() noexcept { return ++impl_->groups; }
+
+void Engine::cancel(uint64_t group) {
+  Impl& d = *impl_;
+  {
+    std::lock_guard lock(d.mutex);
+    if (d.finished || d.state == State::terminating) return;
+    d.cancels.push_back(group);
+    d.rung = true;
+  }
+  d.wake.notify_one();
 }
 
 void Engine::add_feeder() {
@@ -118,7 +125,6 @@ void Engine::join() {
   if (!d.joined) {
     d.thread.join();
     d.joined = true;
-    runtime::release_pool();
   }
 }
 
@@ -135,7 +141,6 @@ void Engine::terminate() {
   if (!d.joined) {
     d.thread.join();
     d.joined = true;
-    runtime::release_pool();
   }
 }
 

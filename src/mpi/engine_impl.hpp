@@ -46,6 +46,11 @@ struct Target {
   bool fast = false;
   double rtt = 0;  // seconds, a moving average of its tasks' round trips
   std::unique_ptr<Executor> local;  // rank 0's own workers
+  // Liveness (serving ranks): when rank 0 last heard from it (any message) or, if later, gave it
+  // work while it had none; whether a PING is unanswered; whether it was given up on.
+  Clock::time_point heard;
+  bool probing = false;
+  bool lost = false;
 
   size_t limit() const noexcept {
     if (fast) return capacity;
@@ -65,6 +70,7 @@ struct Pending {
   uint32_t items = 1;
   Clock::time_point deadline = Clock::time_point::max();
   Clock::time_point sent;
+  uint64_t group = 0;
   bool resolved = false;  // by rank 0's own timeout; the rank's answer is still awaited
 };
 
@@ -80,6 +86,8 @@ struct Engine::Impl {
   std::condition_variable wake;      // the MPI thread's nap
   std::condition_variable started;   // the constructor's wait
   std::vector<RemoteJob> inbox;
+  std::vector<uint64_t> cancels;  // groups to cancel
+  std::atomic<uint64_t> groups{0};
   bool rung = false;
   State state = State::running;
   size_t feeders = 0;
@@ -103,6 +111,7 @@ struct Engine::Impl {
   size_t unresolved = 0;
   size_t with_deadline = 0;
   Clock::time_point next_deadline_check = Clock::time_point::max();
+  Clock::time_point next_rank_check;
 
   void ring() {
     {
@@ -117,6 +126,7 @@ struct Engine::Impl {
   bool start();
   void fail_start(const Error& e);
   bool take_inbox(State& state, size_t& feeders_now);
+  void cancel_groups(const std::vector<uint64_t>& which);
   bool receive();
   bool take_local();
   void on_results(size_t target, wire::Reader& in);
@@ -124,6 +134,12 @@ struct Engine::Impl {
                   size_t size);
   bool schedule();
   void check_deadlines();
+  void check_ranks();
+  void lose(size_t target, const std::string& why);
+  void fail_queue_without_targets();
+  Clock::duration rank_timeout() const {
+    return std::chrono::duration_cast<Clock::duration>(options.rank_timeout);
+  }
   void resolve_failure(Pending& p, std::error_code code, const std::string& message);
   void count_done(size_t items);
   void shut(bool terminate);

@@ -53,19 +53,39 @@ bool Engine::Impl::start() {
       error = e;
     }
   }
-  // Every serving rank answers OPEN with READY (its pool started, or why not).
+  // Every serving rank answers OPEN with READY (its pool started, or why not), within the
+  // rank timeout: a rank that does not is lost, and the pool fails to start.
   size_t waiting = static_cast<size_t>(size - 1);
+  std::vector<bool> answered(targets.size(), false);
+  const auto deadline = Clock::now() + rank_timeout();
   Comm::Message message;
   while (waiting > 0) {
-    if (!comm->poll(message)) {
+    if (!comm->poll(message, -1, wire::pool_tag(pool_id))) {
       comm->progress();
+      if (Clock::now() > deadline) {
+        std::string silent;
+        for (size_t i = 0; i < targets.size(); ++i) {
+          if (targets[i].local || answered[i]) continue;
+          targets[i].lost = true;
+          silent += (silent.empty() ? "" : ", ") + std::to_string(targets[i].info.rank);
+        }
+        if (!error)
+          error = Error(errc::timed_out, "mpi::Pool: rank(s) " + silent +
+                                             " did not answer within the rank timeout (" +
+                                             std::to_string(options.rank_timeout.count()) + " s)");
+        break;
+      }
       std::this_thread::sleep_for(std::chrono::microseconds(100));
       continue;
     }
-    if (message.tag != wire::kReady) continue;  // an earlier pool's late message
     wire::Reader in(message.body.data(), message.body.size());
-    if (in.get<uint64_t>() != pool_id) continue;
-    Target& t = targets[static_cast<size_t>(message.source - 1)];
+    if (in.get<uint64_t>() != pool_id) continue;  // an earlier pool's late message
+    if (in.get<int32_t>() != wire::kReady) continue;
+    if (message.source < 1 || message.source >= size) continue;
+    const auto source = static_cast<size_t>(message.source - 1);
+    if (answered[source]) continue;
+    answered[source] = true;
+    Target& t = targets[source];
     const auto code = in.get<int32_t>();
     t.info.processes = in.get<int32_t>();
     t.capacity = static_cast<size_t>(in.get<uint64_t>());
@@ -73,6 +93,7 @@ bool Engine::Impl::start() {
     t.info.host = std::string(in.get_str());
     const auto text = in.get_str();
     t.open = code == 0;
+    t.heard = Clock::now();
     if (code != 0 && !error)
       error = Error(wire::code_from_wire(code),
                     "mpi::Pool: rank " + std::to_string(t.info.rank) + ": " + std::string(text));
@@ -102,15 +123,54 @@ void Engine::Impl::fail_start(const Error& e) {
 
 bool Engine::Impl::take_inbox(State& state_now, size_t& feeders_now) {
   std::vector<RemoteJob> jobs;
+  std::vector<uint64_t> cancelled;
   {
     std::lock_guard lock(mutex);
     jobs.swap(inbox);
+    cancelled.swap(cancels);
     rung = false;
     state_now = state;
     feeders_now = feeders;
   }
   for (auto& job : jobs) queue.push_back(std::move(job));
-  return !jobs.empty();
+  if (!cancelled.empty()) cancel_groups(cancelled);
+  return !jobs.empty() || !cancelled.empty();
+}
+
+// AsyncResult::cancel, as the local Pool: queued jobs of these groups fail at once; sent ones
+// too (rank 0 does not wait for their rank), and each rank cancels them in its local pool, which
+// removes those not started and kills (and replaces) the workers running the others. Their
+// outcomes, when they come, only free the rank's credit.
+void Engine::Impl::cancel_groups(const std::vector<uint64_t>& which) {
+  auto listed = [&](uint64_t group) {
+    return group != 0 && std::find(which.begin(), which.end(), group) != which.end();
+  };
+  size_t dropped = 0;
+  for (auto it = queue.begin(); it != queue.end();) {
+    if (!listed(it->group)) {
+      ++it;
+      continue;
+    }
+    it->sink->on_failure(make_error_code(errc::cancelled), "task cancelled before it started");
+    dropped += it->items;
+    it = queue.erase(it);
+  }
+  if (dropped > 0) count_done(dropped);
+  std::vector<wire::Writer> to_rank(targets.size());
+  for (auto& [id, p] : pending) {
+    if (p.resolved || !listed(p.group)) continue;
+    resolve_failure(p, make_error_code(errc::cancelled), "task cancelled after it was sent");
+    Target& t = targets[p.target];
+    if (t.local) {
+      t.local->cancel(id);
+    } else {
+      if (to_rank[p.target].empty()) to_rank[p.target].put(pool_id);
+      to_rank[p.target].put(id);
+    }
+  }
+  for (size_t i = 0; i < targets.size(); ++i)
+    if (!to_rank[i].empty() && targets[i].open)
+      comm->send(targets[i].info.rank, wire::kCancel, to_rank[i].take());
 }
 
 void Engine::Impl::resolve_failure(Pending& p, std::error_code code, const std::string& message) {
@@ -174,12 +234,15 @@ bool Engine::Impl::receive() {
   if (runtime::size() == 1) return false;
   bool any = false;
   Comm::Message message;
-  while (comm->poll(message)) {
+  while (comm->poll(message, -1, wire::pool_tag(pool_id))) {
     any = true;
-    if (message.tag != wire::kResults) continue;  // a late reply of an earlier pool
-    wire::Reader in(message.body.data(), message.body.size());
-    if (in.get<uint64_t>() != pool_id) continue;
     if (message.source < 1 || static_cast<size_t>(message.source) > targets.size()) continue;
+    Target& from = targets[static_cast<size_t>(message.source - 1)];
+    from.heard = Clock::now();
+    from.probing = false;
+    wire::Reader in(message.body.data(), message.body.size());
+    if (in.get<uint64_t>() != pool_id) continue;  // a late reply of an earlier pool
+    if (in.get<int32_t>() != wire::kResults) continue;  // a PONG
     on_results(static_cast<size_t>(message.source - 1), in);
   }
   return any;
@@ -231,6 +294,7 @@ bool Engine::Impl::schedule() {
     served[best] = true;
     any = true;
     Target& t = targets[best];
+    if (t.in_flight == 0) t.heard = Clock::now();
     const size_t mine = static_cast<size_t>(std::max(t.info.processes, 1));
     const size_t share =
         std::max<size_t>(1, (queued * mine + workers - 1) / std::max<size_t>(workers, 1));
@@ -246,6 +310,7 @@ bool Engine::Impl::schedule() {
       p.sink = std::move(job.sink);
       p.target = best;
       p.items = job.items;
+      p.group = job.group;
       p.sent = now;
       if (job.timeout) {
         // The rank enforces the timeout from the task's start; rank 0 adds a grace for the trip
@@ -294,19 +359,83 @@ void Engine::Impl::check_deadlines() {
   }
 }
 
+// A serving rank with tasks that has been silent for a quarter of the rank timeout gets a PING
+// (answered by its serving loop, however busy its workers); silent for the whole timeout, it is
+// lost: stopped (SIGSTOP, a debugger), its serving loop stuck, or unreachable. Open MPI aborts the
+// job when a rank dies, but a stopped one would hold its tasks, and join(), forever.
+void Engine::Impl::check_ranks() {
+  if (runtime::size() == 1) return;
+  const auto now = Clock::now();
+  if (now < next_rank_check) return;
+  next_rank_check = now + std::chrono::milliseconds(50);
+  const auto limit = rank_timeout();
+  for (size_t i = 0; i < targets.size(); ++i) {
+    Target& t = targets[i];
+    if (t.local || !t.open || t.in_flight == 0) continue;
+    const auto silent = now - t.heard;
+    if (silent >= limit) {
+      lose(i, "mpi::Pool: rank " + std::to_string(t.info.rank) + " (pid " +
+                  std::to_string(t.info.pid) + " on " + t.info.host + ") gave no sign of life for " +
+                  std::to_string(options.rank_timeout.count()) +
+                  " s: its tasks fail and it gets no more work");
+    } else if (silent >= limit / 4 && !t.probing) {
+      wire::Writer out;
+      out.put(pool_id);
+      comm->send(t.info.rank, wire::kPing, out.take());
+      t.probing = true;
+    }
+  }
+  fail_queue_without_targets();
+}
+
+void Engine::Impl::lose(size_t target, const std::string& why) {
+  Target& t = targets[target];
+  log_warning(why);
+  t.open = false;
+  t.lost = true;
+  t.in_flight = 0;
+  for (auto it = pending.begin(); it != pending.end();) {
+    Pending& p = it->second;
+    if (p.target != target) {
+      ++it;
+      continue;
+    }
+    if (!p.resolved) resolve_failure(p, make_error_code(errc::worker_died), why);
+    it = pending.erase(it);  // a late answer of the rank finds nothing and is dropped
+  }
+}
+
+// Queued tasks with no target left to run them fail (every rank was lost).
+void Engine::Impl::fail_queue_without_targets() {
+  if (queue.empty()) return;
+  for (const Target& t : targets)
+    if (t.open) return;
+  for (auto& job : queue)
+    job.sink->on_failure(make_error_code(errc::worker_died),
+                         "mpi::Pool: no rank is left to run tasks (every serving rank was lost)");
+  const size_t n = queue.size();
+  queue.clear();
+  count_done(n);
+}
+
 void Engine::Impl::wait_replies(int tag, Clock::duration limit) {
   size_t waiting = 0;
-  for (const Target& t : targets) waiting += t.local ? 0 : 1;
+  for (const Target& t : targets) waiting += t.local || t.lost ? 0 : 1;
   const auto deadline = Clock::now() + limit;
   Comm::Message message;
   std::vector<bool> replied(targets.size(), false);
   while (waiting > 0) {
     take_local();
-    if (!comm->poll(message)) {
+    if (!comm->poll(message, -1, wire::pool_tag(pool_id))) {
       comm->progress();
       if (Clock::now() > deadline) {
-        log_warning("mpi::Pool: " + std::to_string(waiting) +
-                    " rank(s) did not answer in time; not waiting longer");
+        std::string silent;
+        for (size_t i = 0; i < targets.size(); ++i)
+          if (!targets[i].local && !targets[i].lost && !replied[i])
+            silent += (silent.empty() ? "" : ", ") + std::to_string(targets[i].info.rank);
+        log_warning("mpi::Pool: rank(s) " + silent + " did not answer the pool's " +
+                    (tag == wire::kClosed ? "close" : "end") + " within the rank timeout (" +
+                    std::to_string(options.rank_timeout.count()) + " s); not waiting longer");
         return;
       }
       std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -316,9 +445,10 @@ void Engine::Impl::wait_replies(int tag, Clock::duration limit) {
     if (in.get<uint64_t>() != pool_id) continue;
     const auto source = static_cast<size_t>(message.source - 1);
     if (source >= targets.size()) continue;
-    if (message.tag == wire::kResults) {
+    const auto kind = in.get<int32_t>();
+    if (kind == wire::kResults) {
       on_results(source, in);
-    } else if (message.tag == tag && !replied[source]) {
+    } else if (kind == tag && !replied[source] && !targets[source].lost) {
       replied[source] = true;
       --waiting;
     }
@@ -345,10 +475,9 @@ void Engine::Impl::shut(bool terminate) {
   }
   // A rank that was asked to close has finished its tasks (rank 0 waited for their results), so
   // it answers at once; a terminated one kills its workers first. Neither should take long, but a
-  // rank that stopped answering must not hang the caller forever.
-  wait_replies(terminate ? wire::kTerminated : wire::kClosed,
-               terminate ? std::chrono::seconds(30) : std::chrono::seconds(300));
-  comm->flush();
+  // rank that stopped answering must not hang the caller forever: the rank timeout bounds both.
+  wait_replies(terminate ? wire::kTerminated : wire::kClosed, rank_timeout());
+  comm->flush(rank_timeout());
 }
 
 void Engine::Impl::nap(int idle) {
@@ -400,6 +529,7 @@ void Engine::Impl::main() noexcept {
       busy = take_local() || busy;
       busy = schedule() || busy;
       check_deadlines();
+      check_ranks();
       if (runtime::size() > 1) comm->progress();
       publish_counts();
       if (state_now == State::closed && feeders_now == 0 && queue.empty() && unresolved == 0) {

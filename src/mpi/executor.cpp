@@ -102,6 +102,7 @@ void Executor::add(uint64_t id, std::string_view name, std::string_view payload,
     job.payload.append(payload);
     job.items = count;
     job.timeout = timeout;
+    job.group = id;  // cancel(id)
     job.sink = std::make_shared<OutboxSink>(outbox_, id, count);
     batch_.push_back(std::move(job));
   } catch (const Error& e) {
@@ -123,6 +124,17 @@ void Executor::flush() {
     for (auto& job : batch_) job.sink->on_failure(e.code(), e.what());
   }
   batch_.clear();
+}
+
+void Executor::cancel(uint64_t id) {
+  // Not flushed yet: it would be submitted after the cancel and run.
+  for (auto it = batch_.begin(); it != batch_.end(); ++it) {
+    if (it->group != id) continue;
+    it->sink->on_failure(make_error_code(errc::cancelled), "task cancelled before it started");
+    batch_.erase(it);
+    return;
+  }
+  core_->cancel(id);
 }
 
 bool Executor::take(std::vector<Outcome>& out) {

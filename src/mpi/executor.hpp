@@ -44,6 +44,8 @@ class Executor {
            std::optional<Seconds> timeout);
   // Submits the tasks added since the last flush, in one batch.
   void flush();
+  // Cancels task `id` in the local pool (as AsyncResult::cancel): its outcome is errc::cancelled.
+  void cancel(uint64_t id);
   // Moves the outcomes ready so far to the end of `out`; false if there were none.
   bool take(std::vector<Outcome>& out);
   // Waits for every submitted task, then for the workers to exit.

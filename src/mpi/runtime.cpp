@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "mpi/comm.hpp"
 #include "mpi/wire.hpp"
@@ -24,7 +25,6 @@ std::atomic<bool> g_running{false};
 std::atomic<bool> g_mpi{false};
 std::atomic<int> g_rank{0};
 std::atomic<int> g_size{1};
-std::atomic<bool> g_pool{false};
 std::atomic<uint64_t> g_pool_ids{0};
 
 // mpirun (Open MPI's ORTE or PRRTE, or another PMI launcher) tells its processes who they are in
@@ -58,11 +58,35 @@ void check_mpi(int rc, const char* what) {
 
 }  // namespace
 
+std::vector<int> say_goodbye(int size, Seconds limit) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::nanoseconds>(limit);
+  Comm comm;
+  for (int k = 1; k < size; ++k) comm.send(k, wire::kShutdown, std::string());
+  std::vector<bool> said(static_cast<size_t>(size), false);
+  int left = size - 1;
+  Comm::Message message;
+  while (left > 0 && std::chrono::steady_clock::now() < deadline) {
+    if (comm.poll(message)) {
+      if (message.tag == wire::kBye && !said[static_cast<size_t>(message.source)]) {
+        said[static_cast<size_t>(message.source)] = true;
+        --left;
+      }
+    } else {
+      comm.progress();
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  }
+  std::vector<int> silent;
+  for (int k = 1; k < size; ++k)
+    if (!said[static_cast<size_t>(k)]) silent.push_back(k);
+  if (silent.empty()) comm.flush(std::chrono::duration_cast<std::chrono::nanoseconds>(limit));
+  return silent;
+}
+
 bool mpi_active() noexcept { return g_mpi.load(); }
 int rank() noexcept { return g_rank.load(); }
 int size() noexcept { return g_size.load(); }
-bool claim_pool() noexcept { return !g_pool.exchange(true); }
-void release_pool() noexcept { g_pool.store(false); }
 uint64_t next_pool_id() noexcept { return ++g_pool_ids; }
 
 }  // namespace runtime
@@ -117,20 +141,19 @@ int run(int argc, char** argv, const std::function<int(int, char**)>& program,
     }
     // The program has returned: no pool (and so no MPI thread) is left. Tell every rank to stop,
     // and take whatever each still sends until its BYE, so that no send of theirs is left
-    // unmatched at MPI_Finalize (a large one would never complete).
-    Comm comm;
-    for (int k = 1; k < size; ++k) comm.send(k, wire::kShutdown, std::string());
-    int left = size - 1;
-    Comm::Message message;
-    while (left > 0) {
-      if (comm.poll(message)) {
-        if (message.tag == wire::kBye) --left;
-      } else {
-        comm.progress();
-        std::this_thread::sleep_for(std::chrono::microseconds(200));
-      }
+    // unmatched at MPI_Finalize (a large one would never complete). Bounded: a rank that does not
+    // answer (stopped, or its serving loop stuck) would hang MPI_Finalize, so the job is aborted.
+    const std::vector<int> silent = runtime::say_goodbye(size, options.shutdown_timeout);
+    if (!silent.empty()) {
+      std::string names;
+      for (int k : silent) names += (names.empty() ? "" : ", ") + std::to_string(k);
+      std::fprintf(stderr,
+                   "mproc::mpi: rank(s) %s did not answer the shutdown within %.1f s; aborting "
+                   "the job (MPI_Finalize would wait for them forever)\n",
+                   names.c_str(), options.shutdown_timeout.count());
+      std::fflush(stderr);
+      MPI_Abort(MPI_COMM_WORLD, code != 0 ? code : 1);
     }
-    comm.flush();
   }
   if (failure && rank != 0) {
     // A serving rank that cannot go on: the job cannot either (rank 0 would wait for it).

@@ -71,7 +71,8 @@ class Server {
     for (auto& [id, executor] : executors_) executor->terminate();
     executors_.clear();
     comm_.send(kRoot, wire::kBye, std::string());
-    comm_.flush();
+    // Rank 0 is waiting for this BYE; if it is gone, Open MPI ends the job anyway.
+    comm_.flush(Comm::kDropAfter);
   }
 
   // Short naps while tasks run here (their results come back through the doorbell), longer ones
@@ -100,6 +101,11 @@ class Server {
         return close(pool, wire::kClosed, false);
       case wire::kTerminate:
         return close(pool, wire::kTerminated, true);
+      case wire::kCancel:
+        return cancel(pool, in);
+      case wire::kPing: {
+        return comm_.send(kRoot, wire::pool_tag(pool), wire::about_pool(pool, wire::kPong).take());
+      }
       default:
         break;  // not ours: ignored
     }
@@ -109,8 +115,7 @@ class Server {
     const auto asked = in.get<int32_t>();
     const auto per_worker = in.get<uint64_t>();
     const int processes = asked > 0 ? asked : processes_;
-    wire::Writer out;
-    out.put(pool);
+    wire::Writer out = wire::about_pool(pool, wire::kReady);
     try {
       auto executor = std::make_unique<Executor>(processes, [this] { doorbell_.ring(); });
       executors_[pool] = std::move(executor);
@@ -121,7 +126,7 @@ class Server {
       out.put(static_cast<int32_t>(to_c_code(e.code()))).put(int32_t{0}).put(uint64_t{0});
       out.put(static_cast<int32_t>(::getpid())).put_str(host_).put_str(e.what());
     }
-    comm_.send(kRoot, wire::kReady, out.take());
+    comm_.send(kRoot, wire::pool_tag(pool), out.take());
   }
 
   void tasks(uint64_t pool, wire::Reader& in) {
@@ -146,7 +151,15 @@ class Server {
     if (!refused.empty()) send_results(pool, refused);
   }
 
-  void close(uint64_t pool, int reply, bool terminate) {
+  void cancel(uint64_t pool, wire::Reader& in) {
+    auto it = executors_.find(pool);
+    while (!in.done()) {
+      const auto id = in.get<uint64_t>();
+      if (it != executors_.end()) it->second->cancel(id);
+    }
+  }
+
+  void close(uint64_t pool, wire::Tag reply, bool terminate) {
     auto it = executors_.find(pool);
     if (it != executors_.end()) {
       if (terminate) {
@@ -159,9 +172,7 @@ class Server {
       }
       executors_.erase(it);
     }
-    wire::Writer out;
-    out.put(pool);
-    comm_.send(kRoot, reply, out.take());
+    comm_.send(kRoot, wire::pool_tag(pool), wire::about_pool(pool, reply).take());
   }
 
   bool send_outcomes() {
@@ -178,17 +189,15 @@ class Server {
   void send_results(uint64_t pool, std::vector<Outcome>& outcomes) {
     // One message per batch, split at about 4 MiB so that no single message grows unbounded.
     constexpr size_t kSplit = size_t{4} << 20;
-    wire::Writer out;
-    out.put(pool);
+    wire::Writer out = wire::about_pool(pool, wire::kResults);
     for (const Outcome& o : outcomes) {
       out.put(o.id).put(o.count).put(o.code).put_str(o.bytes);
       if (out.size() >= kSplit) {
-        comm_.send(kRoot, wire::kResults, out.take());
-        out = wire::Writer();
-        out.put(pool);
+        comm_.send(kRoot, wire::pool_tag(pool), out.take());
+        out = wire::about_pool(pool, wire::kResults);
       }
     }
-    if (out.size() > sizeof(uint64_t)) comm_.send(kRoot, wire::kResults, out.take());
+    if (out.size() > wire::kAboutPoolSize) comm_.send(kRoot, wire::pool_tag(pool), out.take());
     last_results_ = std::chrono::steady_clock::now();
   }
 

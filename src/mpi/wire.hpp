@@ -10,6 +10,15 @@
 //                        [str items (code 0) or message]
 //   CLOSE, TERMINATE 0 -> k, and CLOSED, TERMINATED k -> 0:  [u64 pool]
 //   SHUTDOWN    0 -> k   (empty): leave the serving loop; BYE k -> 0 (empty): the rank's last.
+//   PING        0 -> k   [u64 pool]: are you there? (a rank with tasks that has been silent);
+//   PONG        k -> 0   [u64 pool]: at once, from the serving loop (not from a worker).
+//   CANCEL      0 -> k   [u64 pool] then [u64 id] per task: cancel them (not started: removed;
+//                        running: the worker is killed and replaced), as the local Pool does.
+// Messages from a serving rank about a pool (READY, RESULTS, CLOSED, TERMINATED, PONG) travel
+// under that pool's own tag, pool_tag(pool), their kind the body's second field: [u64 pool]
+// [i32 kind] then the fields above. So each pool's thread on rank 0 receives only its own
+// messages, and several pools can be alive at once. Rank 0's messages and BYE use the kinds as
+// tags (a serving rank has one thread, which takes everything from rank 0).
 // str: [u32 size][bytes]. Integers in the host's byte order (every rank runs the same binary on
 // the same kind of machine, as the codec assumes).
 #pragma once
@@ -35,6 +44,9 @@ enum Tag : int {
   kTerminated,
   kShutdown,
   kBye,
+  kPing,
+  kPong,
+  kCancel,
 };
 
 class Writer {
@@ -57,6 +69,23 @@ class Writer {
  private:
   std::string out_;
 };
+
+// Tags from kPoolTagBase up are pools' (MPI guarantees tags up to 32767); a pool shares its tag
+// with the pool kPoolTags numbers before it, long ended, whose late messages its number tells
+// apart.
+inline constexpr int kPoolTagBase = 1000;
+inline constexpr uint64_t kPoolTags = 16384;
+inline int pool_tag(uint64_t pool) noexcept {
+  return kPoolTagBase + static_cast<int>(pool % kPoolTags);
+}
+
+// The start of a message a serving rank sends about `pool`.
+inline Writer about_pool(uint64_t pool, Tag kind) {
+  Writer out;
+  out.put(pool).put(static_cast<int32_t>(kind));
+  return out;
+}
+inline constexpr size_t kAboutPoolSize = sizeof(uint64_t) + sizeof(int32_t);
 
 class Reader {
  public:

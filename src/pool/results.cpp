@@ -62,6 +62,8 @@ void ResultCore::throw_if_failed() const {
   if (code_) throw Error(code_, message_);
 }
 
+Canceller::~Canceller() = default;
+
 void ResultCore::cancel() {
   if (ready()) return;
   if (auto pool = pool_.lock()) pool->cancel(group_);

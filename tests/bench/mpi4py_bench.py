@@ -41,10 +41,13 @@ def main():
         assert out[-1] == n_apply
         print(f"mpi4py_submit_tiny {n_apply / (perf() - t):.0f} tasks/s")
         for cs in (256, 1024, 4096, 16384):
-            t = perf()
-            out = list(ex.map(inc, range(n_map), chunksize=cs))
-            assert out[-1] == n_map
-            print(f"mpi4py_map_tiny_chunk{cs} {n_map / (perf() - t):.0f} tasks/s")
+            best = 0.0
+            for _ in range(3):  # the best of 3, as mpi_bench.cpp takes
+                t = perf()
+                out = list(ex.map(inc, range(n_map), chunksize=cs))
+                assert out[-1] == n_map
+                best = max(best, n_map / (perf() - t))
+            print(f"mpi4py_map_tiny_chunk{cs} {best:.0f} tasks/s")
         ranges = [(k * cpu_range, (k + 1) * cpu_range) for k in range(8)]
         t = perf()
         serial = sum(count_primes(r) for r in ranges)

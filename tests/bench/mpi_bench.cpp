@@ -5,11 +5,14 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
+
+#include "primes.hpp"
 
 namespace {
 
@@ -17,25 +20,8 @@ using Clock = std::chrono::steady_clock;
 
 int inc(int x) { return x + 1; }
 
-struct Range {
-  uint64_t lo;
-  uint64_t hi;
-};
-
-uint64_t count_primes(Range r) {
-  uint64_t count = 0;
-  for (uint64_t n = std::max<uint64_t>(r.lo, 2); n < r.hi; ++n) {
-    bool prime = true;
-    for (uint64_t d = 2; d * d <= n; ++d) {
-      if (n % d == 0) {
-        prime = false;
-        break;
-      }
-    }
-    count += prime ? 1 : 0;
-  }
-  return count;
-}
+using mproc_example::count_primes;  // the example's job (examples/primes.hpp)
+using mproc_example::Range;
 
 // CPU seconds used by this process (rank 0: the submitting thread and the pool's MPI thread).
 double cpu_seconds() {
@@ -74,14 +60,20 @@ int program(int argc, char** argv) {
   std::vector<int> inputs(n_map);
   for (int i = 0; i < n_map; ++i) inputs[i] = i;
   for (size_t chunk : {size_t{0}, size_t{256}, size_t{1024}, size_t{4096}}) {
-    const auto t = Clock::now();
-    const double cpu = cpu_seconds();
-    const auto out = pool.map<int>(mproc::TaskName{"inc"}, inputs, chunk);
-    const double s = since(t);
-    if (out.back() != n_map) return 1;
-    if (chunk == 0)
-      std::printf("mpi_rank0_cpu_per_map_item %.4f us\n", (cpu_seconds() - cpu) / n_map * 1e6);
-    std::printf("mpi_map_tiny_chunk%zu %.0f tasks/s\n", chunk, n_map / s);
+    // The best of 3 maps, as mpi4py_bench.py takes (the first map after the apply_async burst
+    // pays for the workers' first large buffers: a cold start, on either side).
+    double best = 0;
+    for (int round = 0; round < 3; ++round) {
+      const auto t = Clock::now();
+      const double cpu = cpu_seconds();
+      const auto out = pool.map<int>(mproc::TaskName{"inc"}, inputs, chunk);
+      const double s = since(t);
+      if (out.back() != n_map) return 1;
+      if (chunk == 0 && round == 0)
+        std::printf("mpi_rank0_cpu_per_map_item %.4f us\n", (cpu_seconds() - cpu) / n_map * 1e6);
+      best = std::max(best, n_map / s);
+    }
+    std::printf("mpi_map_tiny_chunk%zu %.0f tasks/s\n", chunk, best);
   }
   {
     std::vector<Range> ranges;

@@ -1,8 +1,10 @@
 // A program for tests/mpi/lifecycle_test.sh: under mpirun, writes the pid of every process of the
 // job that mproc started or serves with (every rank, every rank's forkserver, every worker seen),
 // one per line, to argv[2]; then either ends cleanly ("clean") or kills a serving rank in the
-// middle of the work ("kill-rank"), which makes Open MPI abort the job. The script then checks
-// that none of those processes is left on the machine.
+// middle of the work ("kill-rank"), which makes Open MPI abort the job, or stops a serving rank
+// (SIGSTOP) once the pool is closed ("stop-rank"), which makes rank 0 abort the job when that
+// rank does not answer the shutdown. The script then checks that none of those processes is left
+// on the machine.
 #include <mproc/mpi/pool.hpp>
 
 #include <signal.h>
@@ -40,7 +42,7 @@ int sleep_ms(int ms) {
 
 int program(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: lifecycle_probe clean|kill-rank <pid file>\n");
+    std::fprintf(stderr, "usage: lifecycle_probe clean|kill-rank|stop-rank <pid file>\n");
     return 2;
   }
   const std::string mode = argv[1];
@@ -69,8 +71,10 @@ int program(int argc, char** argv) {
     for (auto& r : busy) r.wait();  // Open MPI aborts the job before these finish
     return 3;
   }
+  const int stopped = pool.ranks().front().pid;
   pool.close();
   pool.join();
+  if (mode == "stop-rank") ::kill(stopped, SIGSTOP);  // run() then aborts the job
   return 0;
 }
 
@@ -80,5 +84,7 @@ int main(int argc, char** argv) {
   mproc::register_task("whoami", whoami);
   mproc::register_task("kill_pid", kill_pid);
   mproc::register_task("sleep_ms", sleep_ms);
-  return mproc::mpi::run(argc, argv, program);
+  mproc::mpi::RunOptions options;
+  options.shutdown_timeout = mproc::Seconds(2.0);
+  return mproc::mpi::run(argc, argv, program, options);
 }

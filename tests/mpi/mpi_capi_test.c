@@ -77,8 +77,18 @@ static int program(int argc, char **argv, void *user_data) {
   CHECK(mproc_mpi_pool_create(NULL, &pool) == 0);
   CHECK(mproc_mpi_pool_processes(pool) >= 1);
   {
+    /* A second pool beside the first. */
     mproc_mpi_pool_t *second = NULL;
-    CHECK(mproc_mpi_pool_create(NULL, &second) == MPROC_ESTATE && second == NULL);
+    CHECK(mproc_mpi_pool_create(NULL, &second) == 0 && second != NULL);
+    mproc_mpi_future_t *g = NULL;
+    CHECK(mproc_mpi_pool_submit(second, "upper", "two", 3, NULL, &g) == 0);
+    void *two = NULL;
+    size_t two_len = 0;
+    CHECK(mproc_mpi_future_get(g, 30000, &two, &two_len) == 0);
+    CHECK(two_len == 3 && memcmp(two, "TWO", 3) == 0);
+    mproc_buffer_free(two);
+    CHECK(mproc_mpi_future_destroy(g) == 0);
+    CHECK(mproc_mpi_pool_destroy(second) == 0);
   }
 
   /* Submit, get. */
@@ -93,6 +103,12 @@ static int program(int argc, char **argv, void *user_data) {
   CHECK(mproc_mpi_future_get(f, -5, &out, &len) == -22);
   CHECK(mproc_mpi_future_ready(f) == 1);
   CHECK(mproc_mpi_future_destroy(f) == 0);
+  /* A destroyed handle, and one handle passed as another kind: MPROC_EBADHANDLE, no crash. */
+  CHECK(mproc_mpi_future_ready(f) == MPROC_EBADHANDLE);
+  CHECK(mproc_mpi_future_destroy(f) == MPROC_EBADHANDLE);
+  CHECK(mproc_mpi_future_ready((mproc_mpi_future_t *)pool) == MPROC_EBADHANDLE);
+  CHECK(mproc_mpi_pool_processes((mproc_mpi_pool_t *)f) == MPROC_EBADHANDLE);
+  CHECK(strstr(mproc_last_error_message(), "mproc_mpi_pool_processes: not a live") != NULL);
   CHECK(mproc_mpi_future_destroy(f) == MPROC_EBADHANDLE); /* a stale handle */
 
   /* Bad submissions. */

@@ -76,6 +76,14 @@ void register_tasks() {
 
 bool multi_rank() { return mproc::mpi::size() > 1; }
 
+#define EXPECT_THROW_CODE(expr, expected)                        \
+  try {                                                          \
+    (void)(expr);                                                \
+    ADD_FAILURE() << #expr " did not throw";                     \
+  } catch (const mproc::Error& e) {                              \
+    EXPECT_EQ(e.code(), expected) << e.what();                   \
+  }
+
 TEST(MpiPool, ApplyAndApplyAsync) {
   mproc::mpi::Pool pool;
   EXPECT_EQ(pool.apply<int>(TaskName{"square"}, 9), 81);
@@ -235,6 +243,113 @@ TEST(MpiPool, TimeoutFiresWhenARankStopsAnswering) {
   pool.join();
 }
 
+// Sends SIGCONT to the ranks on every way out of a test that stopped them.
+struct Resume {
+  std::vector<mproc::mpi::RankInfo> ranks;
+  ~Resume() {
+    for (const auto& r : ranks) ::kill(r.pid, SIGCONT);
+  }
+};
+
+mproc::mpi::PoolOptions quick_to_give_up() {
+  mproc::mpi::PoolOptions options;
+  options.rank_timeout = mproc::Seconds(1.0);
+  return options;
+}
+
+TEST(MpiPool, ARankThatStopsAnsweringIsLost) {
+  if (!multi_rank()) GTEST_SKIP() << "needs mpirun";
+  mproc::mpi::Pool pool(quick_to_give_up());
+  Resume resume{pool.ranks()};
+  for (const auto& r : resume.ranks) ASSERT_EQ(::kill(r.pid, SIGSTOP), 0);
+  // No task timeout: only the ranks' silence can end this task.
+  auto r = pool.apply_async<int>(TaskName{"square"}, 3);
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    r.get(30s);
+    ADD_FAILURE() << "the task of a stopped rank succeeded";
+  } catch (const mproc::Error& e) {
+    EXPECT_EQ(e.code(), mproc::errc::worker_died) << e.what();
+    EXPECT_NE(std::string(e.what()).find("no sign of life"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  // No rank is left: what is submitted now fails at once rather than waiting in the queue.
+  try {
+    pool.apply<int>(TaskName{"square"}, 4);
+    ADD_FAILURE() << "a task ran with every rank lost";
+  } catch (const mproc::Error& e) {
+    EXPECT_EQ(e.code(), mproc::errc::worker_died) << e.what();
+  }
+  for (const auto& rank : resume.ranks) ::kill(rank.pid, SIGCONT);
+  pool.close();
+  pool.join();
+}
+
+TEST(MpiPool, CloseAndJoinAreBoundedWhenRanksStop) {
+  if (!multi_rank()) GTEST_SKIP() << "needs mpirun";
+  mproc::mpi::Pool pool(quick_to_give_up());
+  EXPECT_EQ(pool.apply<int>(TaskName{"square"}, 5), 25);
+  Resume resume{pool.ranks()};
+  for (const auto& r : resume.ranks) ASSERT_EQ(::kill(r.pid, SIGSTOP), 0);
+  const auto start = std::chrono::steady_clock::now();
+  pool.close();
+  pool.join();  // the ranks never answer CLOSE: rank 0 stops waiting after the rank timeout
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+}
+
+TEST(MpiPool, StartIsBoundedWhenARankStops) {
+  if (!multi_rank()) GTEST_SKIP() << "needs mpirun";
+  Resume resume;
+  {
+    mproc::mpi::Pool first;
+    resume.ranks = first.ranks();
+    first.close();
+    first.join();
+  }
+  ASSERT_EQ(::kill(resume.ranks.back().pid, SIGSTOP), 0);
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    mproc::mpi::Pool pool(quick_to_give_up());
+    ADD_FAILURE() << "a pool started without a stopped rank's answer";
+  } catch (const mproc::Error& e) {
+    EXPECT_EQ(e.code(), mproc::errc::timed_out) << e.what();
+    EXPECT_NE(std::string(e.what()).find("rank(s) " + std::to_string(resume.ranks.back().rank)),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+  ::kill(resume.ranks.back().pid, SIGCONT);
+  // Once it answers again, a new pool starts on every rank.
+  mproc::mpi::Pool again;
+  EXPECT_EQ(again.apply<int>(TaskName{"square"}, 6), 36);
+  EXPECT_EQ(again.ranks().size(), resume.ranks.size());
+  again.close();
+  again.join();
+}
+
+TEST(MpiPool, CancelRemovesQueuedTasksAndKillsRunningOnes) {
+  mproc::mpi::Pool pool;
+  // Every worker of every rank busy for 30 s, and more tasks behind them.
+  std::vector<mproc::AsyncResult<int>> busy;
+  for (int i = 0; i < pool.processes(); ++i)
+    busy.push_back(pool.apply_async<int>(TaskName{"sleep_ms"}, 30000));
+  auto queued = pool.apply_async<int>(TaskName{"square"}, 5);
+  auto mapped = pool.map_async<int>(TaskName{"square"}, std::vector<int>{1, 2, 3, 4}, 1);
+  const auto start = std::chrono::steady_clock::now();
+  queued.cancel();
+  mapped.cancel();
+  for (auto& r : busy) r.cancel();
+  for (auto* r : {&queued}) EXPECT_THROW_CODE(r->get(20s), mproc::errc::cancelled);
+  EXPECT_THROW_CODE(mapped.get(20s), mproc::errc::cancelled);
+  for (auto& r : busy) EXPECT_THROW_CODE(r.get(20s), mproc::errc::cancelled);
+  // The running tasks' workers were killed and replaced: new work runs now, not in 30 s.
+  EXPECT_EQ(pool.apply<int>(TaskName{"square"}, 4), 16);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
+  pool.close();
+  pool.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 20s);
+}
+
 TEST(MpiPool, RankZeroRunsLocalWorkersToo) {
   mproc::mpi::PoolOptions options;
   options.local_processes = 1;
@@ -334,12 +449,26 @@ TEST(MpiPool, LocalForkPoolBesideTheMpiPool) {
   remote.join();
 }
 
-TEST(MpiPool, OnePoolAtATimeAndOneAfterAnother) {
+TEST(MpiPool, TwoPoolsAtOnceAndOneAfterAnother) {
   {
     mproc::mpi::Pool first;
-    EXPECT_THROW(mproc::mpi::Pool second, mproc::Error);
-    EXPECT_EQ(first.apply<int>(TaskName{"square"}, 2), 4);
-  }  // destroyed without join: terminated
+    mproc::mpi::Pool second;
+    std::vector<int> inputs(2000);
+    for (int i = 0; i < 2000; ++i) inputs[static_cast<size_t>(i)] = i;
+    std::vector<int> squares;
+    for (int x : inputs) squares.push_back(x * x);
+    // Both pools' threads talk MPI at once; each gets its own results only.
+    std::vector<int> from_first;
+    std::thread other([&] { from_first = first.map<int>(TaskName{"square"}, inputs, 7); });
+    const auto from_second = second.map<int>(TaskName{"square"}, inputs, 5);
+    other.join();
+    EXPECT_EQ(from_first, squares);
+    EXPECT_EQ(from_second, squares);
+    EXPECT_EQ(second.apply<int>(TaskName{"square"}, 2), 4);
+    second.close();
+    second.join();
+    EXPECT_EQ(first.apply<int>(TaskName{"square"}, 3), 9);
+  }  // `first` destroyed without join: terminated
   mproc::mpi::Pool again;
   EXPECT_EQ(again.apply<int>(TaskName{"square"}, 3), 9);
   again.close();

@@ -45,7 +45,7 @@ struct Job {
   std::optional<Seconds> timeout;
 };
 
-class MPROC_API PoolCore : public std::enable_shared_from_this<PoolCore> {
+class MPROC_API PoolCore : public std::enable_shared_from_this<PoolCore>, public Canceller {
  public:
   static std::shared_ptr<PoolCore> create(PoolOptions options);
   ~PoolCore();
@@ -61,7 +61,7 @@ class MPROC_API PoolCore : public std::enable_shared_from_this<PoolCore> {
   // As submit, for one job whose payload is small (copied).
   void submit_small(std::string_view payload, std::shared_ptr<JobSink> sink, uint64_t group,
                     const std::optional<Seconds>& timeout);
-  void cancel(uint64_t group);
+  void cancel(uint64_t group) override;
   // An imap iterator with input left registers as a feeder; see Pool::close. Errors: closed,
   // terminated (a new iterator on a pool that no longer runs), bad_state.
   void add_feeder();

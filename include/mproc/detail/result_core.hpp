@@ -31,6 +31,14 @@ using item_t = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
 // Logs an exception that escaped a user callback (callbacks must not stop the dispatcher).
 MPROC_API void log_callback_exception(const char* what) noexcept;
 
+// What cancels the tasks behind a result: the local pool's core, or an mpi::Pool's engine.
+class MPROC_API Canceller {
+ public:
+  virtual ~Canceller();
+  // Cancels every task of `group` that can be: see AsyncResult::cancel.
+  virtual void cancel(uint64_t group) = 0;
+};
+
 // The untyped half of a result: resolution state, error, waiting, cancellation.
 // Thread-safety: resolved by the dispatcher thread only; waited on by any thread.
 class MPROC_API ResultCore {
@@ -53,7 +61,7 @@ class MPROC_API ResultCore {
 
   // Asks the pool to cancel the task(s) behind this result (no effect once resolved).
   void cancel();
-  void attach(std::weak_ptr<PoolCore> pool, uint64_t group) noexcept {
+  void attach(std::weak_ptr<Canceller> pool, uint64_t group) noexcept {
     pool_ = std::move(pool);
     group_ = group;
   }
@@ -75,7 +83,7 @@ class MPROC_API ResultCore {
   bool resolving_ = false;
   std::error_code code_;
   std::string message_;
-  std::weak_ptr<PoolCore> pool_;
+  std::weak_ptr<Canceller> pool_;
   uint64_t group_ = 0;
 };
 

@@ -26,21 +26,22 @@
 //
 // Semantics are the local Pool's (pool.hpp): the same error codes, AsyncResult and its callbacks
 // (run in the pool's MPI thread), timeouts, close / join / terminate, progress. Differences:
-// cancel() on a result has no effect; a per-task timeout is enforced by the rank running the task
+// a per-task timeout is enforced by the rank running the task
 // (from its start, as locally) and also by rank 0 (from the moment the task was sent, plus a grace
 // of one second and a quarter of the timeout), so it fires even if the rank stops answering.
 // Faults: a worker killed on a remote host fails its task with errc::worker_died and is replaced.
 // A whole rank that dies takes the job down: Open MPI aborts every rank (its default error
 // handler), and each rank's local workers die with it (see the README, "Past one machine").
 //
-// Threads: each Pool has one thread in rank 0 that owns MPI (every MPI call of the pool is made
-// there); serving ranks make MPI calls from their main thread only. Workers are forked by the
+// Threads: each Pool has one thread in rank 0 that makes the pool's MPI calls (the threads of
+// several live pools take turns, MPI_THREAD_SERIALIZED, and each receives only its own pool's
+// messages: one MPI tag per pool); serving ranks make MPI calls from their main thread only. Workers are forked by the
 // forkserver, which run() starts before MPI_Init on every rank: no worker is forked from a process
 // that has initialised MPI.
 //
-// Thread-safety: as the local Pool. Only rank 0's program creates pools, one at a time (the
-// pool's thread owns MPI: a second live pool is errc::bad_state), between run()'s start and the
-// program's return; end it (destroy, join or terminate) before the program returns.
+// Thread-safety: as the local Pool. Only rank 0's program creates pools (several may be alive at
+// once, each with its own local pools on the serving ranks), between run()'s start and the
+// program's return; end each (destroy, join or terminate) before the program returns.
 #pragma once
 
 #include <mproc/cxx20.hpp>  // first: one clear error without C++20
@@ -63,6 +64,11 @@ struct RunOptions {
   // empty, or a result <= 0: cpu_count() of its host. Also taken from the environment variable
   // MPROC_MPI_PROCESSES when set (it wins).
   std::function<int(int rank)> processes;
+  // How long rank 0, once its program has returned, waits for every serving rank's goodbye. A
+  // rank that has not answered by then (stopped, or stuck in a task that ignores its timeout) is
+  // named on stderr and rank 0 aborts the job (MPI_Abort: mpirun ends every rank and returns
+  // non-zero), since MPI_Finalize would wait for that rank forever.
+  Seconds shutdown_timeout{60.0};
 };
 
 // Runs `program` on rank 0 and serves tasks on the others (see the file comment). Call it once,
@@ -88,6 +94,12 @@ struct PoolOptions {
   // Called in the pool's MPI thread after each finished task (or chunk) with the number of task
   // items finished so far. Keep it quick.
   std::function<void(size_t completed)> on_progress;
+  // The longest rank 0 waits for a serving rank: for its answer when the pool starts (READY),
+  // closes or terminates; and, while the rank has tasks, for any sign of life (a result, or the
+  // answer to a probe rank 0 sends after a quarter of this silence). A rank silent that long is
+  // lost to the pool: its unfinished tasks fail with errc::worker_died, it gets no more work, and
+  // once no rank is left the queued tasks fail too. > 0.
+  Seconds rank_timeout{60.0};
 };
 
 // A rank serving a pool, as it reported itself.
@@ -107,6 +119,7 @@ struct RemoteJob {
   std::shared_ptr<mproc::detail::JobSink> sink;
   uint32_t items = 1;
   std::optional<Seconds> timeout;
+  uint64_t group = 0;  // Engine::cancel(group) cancels every job of a group
 };
 
 // The payload of a RemoteJob from a TaskWriter made with TaskWriter(Invoker{}, "").
@@ -116,10 +129,10 @@ MPROC_MPI_API void check_task(const std::string& name, const std::type_info& arg
                               const std::type_info& result);
 
 // Rank 0's side of a pool: the queue, the scheduling over the ranks, the MPI thread.
-class MPROC_MPI_API Engine {
+class MPROC_MPI_API Engine final : public mproc::detail::Canceller {
  public:
   static std::shared_ptr<Engine> create(const PoolOptions& options);
-  ~Engine();
+  ~Engine() override;
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -136,6 +149,11 @@ class MPROC_MPI_API Engine {
   PoolStats stats() const;
   size_t completed() const noexcept;
   size_t imap_window() const noexcept;
+  // A group for the jobs behind one result, and their cancellation (AsyncResult::cancel): queued
+  // jobs fail with errc::cancelled at once; sent ones too, and their rank cancels them in its
+  // local pool (a running task's worker is killed and replaced).
+  uint64_t new_group() noexcept;
+  void cancel(uint64_t group) override;
   // terminate() and the wait for the MPI thread, unless joined; never throws.
   void stop() noexcept;
 
@@ -308,6 +326,8 @@ class MPROC_MPI_API Pool {
     job.payload = detail::remote_payload(writer);
     job.sink = std::shared_ptr<mproc::detail::JobSink>(state, state.get());
     job.timeout = options.timeout;
+    job.group = engine().new_group();
+    state->attach(engine_, job.group);
     engine().submit_one(std::move(job));
     return AsyncResult<R>(
         std::shared_ptr<mproc::detail::ValueCore<mproc::detail::item_t<R>>>(std::move(state)));
@@ -318,23 +338,29 @@ class MPROC_MPI_API Pool {
   }
 
   // As Pool::map: results in input order; chunksize 0: Python's heuristic over every rank's
-  // workers (len / (4 * workers), rounded up), with at least 32 chunks. Inputs are sent as they
-  // are consumed (at most the imap window in flight).
+  // workers (len / (4 * workers), rounded up), with at least 32 chunks, and for a sized input at
+  // most 16 KiB of arguments per chunk (judged by the first input). A sized input is sent at
+  // once (as map_async: every chunk queued, each rank taking its share at its pace); another is
+  // sent as it is consumed (at most the imap window in flight).
   template <class R, class Input>
   auto map(const TaskName& task, Input&& inputs, size_t chunksize = 0,
            const TaskOptions& options = {}) {
-    const size_t size = size_hint(inputs);
-    const size_t chunk = default_chunksize(inputs, chunksize);
-    return collect(map_stream<R, false, true>(task, std::forward<Input>(inputs), chunk, options),
-                   size);
+    if constexpr (std::ranges::sized_range<Input>) {
+      return map_async_impl<R, false>(task, inputs, chunksize, options).get();
+    } else {
+      return collect(map_stream<R, false, true>(task, std::forward<Input>(inputs),
+                                                std::max<size_t>(chunksize, 1), options));
+    }
   }
   template <class R, class Input>
   auto starmap(const TaskName& task, Input&& inputs, size_t chunksize = 0,
                const TaskOptions& options = {}) {
-    const size_t size = size_hint(inputs);
-    const size_t chunk = default_chunksize(inputs, chunksize);
-    return collect(map_stream<R, true, true>(task, std::forward<Input>(inputs), chunk, options),
-                   size);
+    if constexpr (std::ranges::sized_range<Input>) {
+      return map_async_impl<R, true>(task, inputs, chunksize, options).get();
+    } else {
+      return collect(map_stream<R, true, true>(task, std::forward<Input>(inputs),
+                                               std::max<size_t>(chunksize, 1), options));
+    }
   }
   // Submits every input now (a sized range); the result resolves with every value, or the first
   // error.
@@ -374,6 +400,7 @@ class MPROC_MPI_API Pool {
   size_t completed_tasks() const;
 
  private:
+  static constexpr size_t kChunkBytes = size_t{16} << 10;
   template <class Input>
   size_t default_chunksize(const Input& inputs, size_t chunksize) const {
     if (chunksize != 0) return chunksize;
@@ -387,17 +414,9 @@ class MPROC_MPI_API Pool {
       return 1;
     }
   }
-  template <class Input>
-  static size_t size_hint(const Input& inputs) {
-    if constexpr (std::ranges::sized_range<const Input>)
-      return static_cast<size_t>(std::ranges::size(inputs));
-    else
-      return 0;
-  }
   template <class V>
-  static std::vector<V> collect(ImapIterator<V>&& it, size_t size_hint) {
+  static std::vector<V> collect(ImapIterator<V>&& it) {
     std::vector<V> out;
-    out.reserve(size_hint);
     while (auto v = it.next()) out.push_back(std::move(*v));
     return out;
   }
@@ -411,9 +430,22 @@ class MPROC_MPI_API Pool {
     using V = mproc::detail::item_t<R>;
     detail::check_task(task.name, typeid(args_of<Star, T>), typeid(R));
     const size_t n = static_cast<size_t>(std::ranges::size(inputs));
+    if (chunksize == 0 && n > 0) {
+      // The default: Python's heuristic, but no chunk larger than kChunkBytes of arguments
+      // (judged by the first input's), so that a serving rank's local pool holds several chunks
+      // in a worker's 64 KiB ring while the worker computes (one chunk filling the ring would
+      // leave the worker idle while the next one is copied in).
+      mproc::detail::TaskWriter probe(mproc::detail::Invoker{}, std::string_view{});
+      mproc::detail::add_map_item<Star>(probe, *std::ranges::begin(inputs));
+      const size_t item_bytes =
+          std::max<size_t>(detail::remote_payload(probe).size() - sizeof(uint32_t), 1);
+      chunksize = std::clamp<size_t>(kChunkBytes / item_bytes, 1, default_chunksize(inputs, 0));
+    }
     chunksize = default_chunksize(inputs, chunksize);
     const size_t chunks = n / chunksize + (n % chunksize != 0 ? 1 : 0);
     auto state = std::make_shared<mproc::detail::MapState<V>>(n, chunks);
+    const uint64_t group = engine().new_group();
+    state->attach(engine_, group);
     std::vector<detail::RemoteJob> jobs;
     jobs.reserve(chunks);
     auto it = std::ranges::begin(inputs);
@@ -427,6 +459,7 @@ class MPROC_MPI_API Pool {
       job.payload = detail::remote_payload(writer);
       job.sink = std::make_shared<mproc::detail::MapChunkSink<V>>(state, offset, job.items);
       job.timeout = options.timeout;
+      job.group = group;
       jobs.push_back(std::move(job));
     }
     if (!jobs.empty()) engine().submit(jobs);
