@@ -30,6 +30,7 @@
 
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
+#include <mproc/by_handle.hpp>
 #include <mproc/codec.hpp>
 #include <mproc/dict.hpp>
 #include <mproc/error.hpp>
@@ -190,6 +191,16 @@ class MPROC_API Manager {
   std::string keep(const char* kind, std::string_view name, const std::string& handle,
                    std::shared_ptr<void> object);
   std::unique_ptr<Impl> impl_;
+};
+
+// Passed to a Pool task or a Process, a Namespace travels by handle and a Manager by name (it
+// arrives as an attached Manager: see attach()) (see <mproc/by_handle.hpp>).
+template <>
+struct ByHandle<Namespace> : ByHandleMembers<Namespace> {};
+template <>
+struct ByHandle<Manager> {
+  static std::string handle(const Manager& manager) { return manager.name(); }
+  static Manager attach(std::string_view name) { return Manager::attach(name); }
 };
 
 }  // namespace mproc

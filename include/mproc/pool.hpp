@@ -53,6 +53,7 @@
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
 #include <mproc/async_result.hpp>
+#include <mproc/by_handle.hpp>
 #include <mproc/codec.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>
@@ -285,13 +286,35 @@ class MPROC_API PoolCore : public std::enable_shared_from_this<PoolCore> {
 // ---------------------------------------------------------------------------------------------
 // Encoding of callables, arguments and results.
 
-// Arguments travel as these types (a C string as std::string, a string_view as std::string).
+// Arguments travel as these types (a C string as std::string, a string_view as std::string; a
+// std::ref(x) as x: a Queue or a lock given by reference travels by handle like the object).
 template <class A>
-using wire_t =
-    std::conditional_t<std::is_same_v<std::decay_t<A>, const char*> ||
-                           std::is_same_v<std::decay_t<A>, char*> ||
-                           std::is_same_v<std::decay_t<A>, std::string_view>,
-                       std::string, std::decay_t<A>>;
+struct wire_type {
+  using type = std::conditional_t<std::is_same_v<A, const char*> || std::is_same_v<A, char*> ||
+                                      std::is_same_v<A, std::string_view>,
+                                  std::string, A>;
+};
+template <class T>
+struct wire_type<std::reference_wrapper<T>> : wire_type<std::remove_cv_t<T>> {};
+template <class A>
+using wire_t = typename wire_type<std::decay_t<A>>::type;
+
+template <class A>
+struct is_reference_wrapper : std::false_type {};
+template <class T>
+struct is_reference_wrapper<std::reference_wrapper<T>> : std::true_type {};
+
+// An argument as wire_t<A>: the object itself when it travels as it is (no copy: a move-only
+// Queue is encoded in place), else converted.
+template <class A>
+decltype(auto) wire(const A& arg) {
+  if constexpr (is_reference_wrapper<A>::value)
+    return wire(arg.get());
+  else if constexpr (std::is_same_v<wire_t<A>, A>)
+    return (arg);
+  else
+    return wire_t<A>(arg);
+}
 
 template <class T>
 void put_pod(std::string& out, const T& value) {
@@ -370,7 +393,7 @@ inline constexpr size_t fixed_args_size =
 // The worker side of one item of a task Fn called with arguments of types A...
 template <class Fn, class... A>
 void invoke_one(Fn fn, const char* data, size_t size, std::string& out) {
-  using R = std::decay_t<std::invoke_result_t<Fn&, A&...>>;
+  using R = stored_call_result_t<Fn, A...>;
   using V = item_t<R>;
   constexpr size_t fixed = fixed_result_size<V>;
   const size_t at = out.size();
@@ -384,9 +407,9 @@ void invoke_one(Fn fn, const char* data, size_t size, std::string& out) {
   }
   try {
     if constexpr (std::is_same_v<V, std::monostate>) {
-      std::apply(fn, *args);  // nothing to send back, even for a task returning a monostate
+      apply_stored(fn, *args);  // nothing to send back, even for a task returning a monostate
     } else {
-      const R result = std::apply(fn, *args);
+      const R result = apply_stored(fn, *args);
       try {
         Codec<R>::encode(result, out);
       } catch (...) {
@@ -522,12 +545,36 @@ class SmallTask {
 template <class F>
 concept task_callable = std::is_trivially_copyable_v<std::decay_t<F>>;
 
+// True when a callable's bytes hold no pointer and no reference: a bit_cast to it is a constant
+// expression exactly then (the language refuses pointers, references and unions there). A
+// function pointer itself is code, the same in every worker.
+template <class F>
+struct ZeroBytes {
+  alignas(F) unsigned char bytes[sizeof(F)]{};
+};
+template <class F>
+concept holds_no_address =
+    std::is_pointer_v<F> ||
+    requires { typename std::integral_constant<bool, (std::bit_cast<F>(ZeroBytes<F>{}), true)>; };
+
+// Callables allowed to hold addresses (the C ABI's task: a C function and its user_data, which the
+// C caller vouches for).
+template <class F>
+inline constexpr bool task_may_hold_addresses = false;
+
 template <class F>
 void check_task_callable() {
   static_assert(task_callable<F>,
                 "mproc::Pool: a task must be a function or a lambda whose captures are trivially "
-                "copyable (ints, doubles, plain structs, pointers): its bytes travel to the "
-                "worker. Pass strings and containers as arguments instead.");
+                "copyable (ints, doubles, plain structs): its bytes travel to the worker. Pass "
+                "strings and containers as arguments instead.");
+  static_assert(!task_callable<F> || task_may_hold_addresses<std::decay_t<F>> ||
+                    holds_no_address<std::decay_t<F>>,
+                "mproc::Pool: a task may not capture pointers or references (nor unions, e.g. "
+                "std::optional): a worker has its own copy of memory, made when it started, "
+                "where an object created later (a Queue made after the Pool) does not exist. "
+                "Pass shared objects (Queue, Lock, Value, Array, SharedMemory, Manager "
+                "containers) as task arguments, where they travel by handle, and data by value.");
 }
 
 // Decodes item i of a result into V (monostate for void tasks), or returns the error.
@@ -736,6 +783,16 @@ class RangeSource {
     ++*it_;
     return value;
   }
+  // Calls sink with the next input in place (no copy: inputs may be move-only, e.g. Queues);
+  // false at the end.
+  template <class Sink>
+  bool visit_next(Sink&& sink) {
+    if (!it_) it_.emplace(std::ranges::begin(range_));
+    if (*it_ == std::ranges::end(range_)) return false;
+    sink(**it_);
+    ++*it_;
+    return true;
+  }
 
  private:
   Stored range_;
@@ -749,6 +806,13 @@ class GeneratorSource {
   explicit GeneratorSource(I&& input) : gen_(std::forward<I>(input)) {}
   GeneratorSource(GeneratorSource&&) = delete;
   auto next() { return gen_(); }
+  template <class Sink>
+  bool visit_next(Sink&& sink) {
+    auto value = gen_();
+    if (!value) return false;
+    sink(*value);
+    return true;
+  }
 
  private:
   G gen_;
@@ -785,7 +849,7 @@ template <class Fn, class Tuple>
 struct apply_result;
 template <class Fn, class... A>
 struct apply_result<Fn, std::tuple<A...>> {
-  using type = std::decay_t<std::invoke_result_t<Fn&, A&...>>;
+  using type = stored_call_result_t<Fn, A...>;
 };
 
 template <bool Star, class Fn, class T>
@@ -796,9 +860,9 @@ using map_result_t = typename apply_result<Fn, map_args_t<Star, Fn, T>>::type;
 template <bool Star, class T>
 void add_map_item(TaskWriter& writer, const T& input) {
   if constexpr (Star) {
-    std::apply([&](const auto&... a) { writer.add(wire_t<decltype(a)>(a)...); }, input);
+    std::apply([&](const auto&... a) { writer.add(wire(a)...); }, input);
   } else {
-    writer.add(wire_t<T>(input));
+    writer.add(wire(input));
   }
 }
 
@@ -1036,7 +1100,7 @@ class MPROC_API Pool {
   auto apply_async(const TaskOptions& options, F&& f, Args&&... args) {
     using Fn = std::decay_t<F>;
     detail::check_task_callable<F>();
-    using R = std::decay_t<std::invoke_result_t<Fn&, detail::wire_t<Args>&...>>;
+    using R = detail::stored_call_result_t<Fn, detail::wire_t<Args>...>;
     using V = detail::item_t<R>;
     using Small = detail::SmallTask<Fn, detail::wire_t<Args>...>;
     constexpr detail::Invoker invoker = &detail::invoke_items<Fn, detail::wire_t<Args>...>;
@@ -1046,11 +1110,11 @@ class MPROC_API Pool {
     state->attach(core_, group);
     std::shared_ptr<detail::JobSink> sink(state, state.get());
     if constexpr (Small::fits) {
-      const Small task(invoker, fn, detail::wire_t<Args>(args)...);
+      const Small task(invoker, fn, detail::wire(args)...);
       core().submit_small(task.view(), std::move(sink), group, options.timeout);
     } else {
       detail::TaskWriter writer(invoker, fn);
-      writer.add(detail::wire_t<Args>(args)...);
+      writer.add(detail::wire(args)...);
       detail::Job job;
       job.payload = writer.finish();
       job.sink = std::move(sink);
@@ -1071,7 +1135,7 @@ class MPROC_API Pool {
       detail::throw_task_signature_mismatch(task.name);
     auto state = std::make_shared<detail::ApplyState<R>>();
     detail::TaskWriter writer(found.invoker, std::string_view(found.callable));
-    writer.add(detail::wire_t<Args>(args)...);
+    writer.add(detail::wire(args)...);
     detail::Job job;
     job.payload = writer.finish();
     job.sink = std::shared_ptr<detail::JobSink>(state, state.get());
@@ -1247,11 +1311,9 @@ class MPROC_API Pool {
       // A hint only: a generator may end sooner.
       writer.reserve(std::min<size_t>(chunksize, size_t{1} << 16),
                      detail::tuple_args_size<Args>::value);
-      for (size_t i = 0; i < chunksize; ++i) {
-        auto x = source->next();
-        if (!x) break;
-        detail::add_map_item<Star>(writer, *x);
-      }
+      const auto add = [&writer](const auto& x) { detail::add_map_item<Star>(writer, x); };
+      for (size_t i = 0; i < chunksize; ++i)
+        if (!source->visit_next(add)) break;
       if (writer.count() == 0) return std::nullopt;
       detail::Job job;
       job.items = writer.count();
