@@ -104,23 +104,33 @@ std::decay_t<A> stored_argument(A&& arg) {
 }
 
 // Calls fn with arguments stored in a tuple, once: as lvalues when fn accepts them (a `Queue&`
-// parameter gets the stored object), else as rvalues (a `Queue` parameter by value takes it).
+// parameter gets the stored object), else with the move-only ones as rvalues (a `Queue` parameter
+// by value takes the stored object over; copyable ones stay lvalues, so `int&` still binds).
+template <class T>
+using moved_if_move_only_t = std::conditional_t<std::is_copy_constructible_v<T>, T&, T&&>;
+
 template <class Fn, class... A>
 inline constexpr bool invocable_as_lvalues = std::is_invocable_v<Fn&, A&...>;
 template <class Fn, class... A>
-concept invocable_with_stored = std::is_invocable_v<Fn&, A&...> || std::is_invocable_v<Fn&, A&&...>;
+concept invocable_with_stored =
+    std::is_invocable_v<Fn&, A&...> || std::is_invocable_v<Fn&, moved_if_move_only_t<A>...>;
 
 template <class Fn, class... A>
 using stored_call_result_t = std::decay_t<typename std::conditional_t<
     invocable_as_lvalues<Fn, A...>, std::invoke_result<Fn&, A&...>,
-    std::invoke_result<Fn&, A&&...>>::type>;
+    std::invoke_result<Fn&, moved_if_move_only_t<A>...>>::type>;
 
 template <class Fn, class... A>
 decltype(auto) apply_stored(Fn& fn, std::tuple<A...>& args) {
-  if constexpr (invocable_as_lvalues<Fn, A...>)
+  if constexpr (invocable_as_lvalues<Fn, A...>) {
     return std::apply(fn, args);
-  else
-    return std::apply(fn, std::move(args));
+  } else {
+    return std::apply(
+        [&fn](A&... stored) -> decltype(auto) {
+          return std::invoke(fn, static_cast<moved_if_move_only_t<A>>(stored)...);
+        },
+        args);
+  }
 }
 
 }  // namespace detail
