@@ -36,7 +36,10 @@ namespace mproc {
 template <class T>
 struct ByHandle;
 
-// ByHandle for a type with a handle() member and a static attach(handle).
+/// ByHandle for a type with a handle() member and a static attach(handle).
+/// Errors: those of T::handle() and T::attach().
+/// Thread-safety: as T's handle() and attach().
+/// Fork-safety: stateless.
 template <class T>
 struct ByHandleMembers {
   static std::string handle(const T& object) { return object.handle(); }

@@ -290,7 +290,8 @@ std::optional<T> Connection::recv(Seconds timeout) {
   }
 }
 
-// Process(fn, conn): the forked child gets its own descriptor of the same end (duplicate()).
+/// Process(fn, conn): the forked child gets its own descriptor of the same end (duplicate()).
+/// Errors: as duplicate(). Thread-safety: as duplicate(). Fork-safety: made before the fork.
 template <>
 struct ShareInFork<Connection> {
   static Connection share(const Connection& end) { return end.duplicate(); }

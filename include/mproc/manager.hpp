@@ -193,10 +193,13 @@ class MPROC_API Manager {
   std::unique_ptr<Impl> impl_;
 };
 
-// Passed to a Pool task or a Process, a Namespace travels by handle and a Manager by name (it
-// arrives as an attached Manager: see attach()) (see <mproc/by_handle.hpp>).
+// Passed to a Pool task or a Process, a Namespace travels by handle (see <mproc/by_handle.hpp>).
 template <>
 struct ByHandle<Namespace> : ByHandleMembers<Namespace> {};
+/// A Manager passed to a Pool task or a Process travels by name and arrives as an attached Manager
+/// (see attach(): it finds named containers) (see <mproc/by_handle.hpp>).
+/// Errors: closed (after shutdown()); where it arrives, those of attach().
+/// Thread-safety: as name() and attach(). Fork-safety: stateless.
 template <>
 struct ByHandle<Manager> {
   static std::string handle(const Manager& manager) { return manager.name(); }

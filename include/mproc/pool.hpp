@@ -7,13 +7,16 @@
 //   pool.close(); pool.join();
 //
 // Tasks. Workers are forked from the parent, so a task is a plain function or a lambda whose
-// closure is trivially copyable (captures by value of ints, doubles, plain structs, pointers): the
-// closure's bytes travel with each task. A lambda capturing a std::string or another owning type
-// is rejected at compile time: pass such data as an argument instead. Pointers and references in
-// a closure refer, in the worker, to its copy of the parent's memory as it was when the worker was
-// forked. Arguments and results travel through the codec (<mproc/codec.hpp>: trivially copyable
-// types, std::string, vectors of plain types; include <mproc/cereal_codec.hpp> for the rest);
-// `const char*` arguments travel as std::string.
+// closure is trivially copyable and holds no address (captures by value of ints, doubles, plain
+// structs): the closure's bytes travel with each task. A lambda capturing a std::string or another
+// owning type, or a pointer or a reference, is rejected at compile time: a worker's memory is a
+// copy made when it started, where an object made later (a Queue created after the Pool) does not
+// exist. Pass such data as an argument instead. Arguments and results travel through the codec
+// (<mproc/codec.hpp>: trivially copyable types, std::string, vectors of plain types; include
+// <mproc/cereal_codec.hpp> for the rest); `const char*` arguments travel as std::string. Shared
+// objects (Queue, attachable locks, Value, Array, SharedMemory, Manager containers) travel by
+// handle and are attached in the worker (<mproc/by_handle.hpp>); `std::ref(x)` travels as x. A
+// task may take such an argument by reference or, for a move-only one, by value.
 //
 // Faults. A task that throws resolves its result with errc::task_failed ("std::runtime_error:
 // boom"); the worker lives on. A worker that dies (signal, _exit, crash) while running a task fails

@@ -98,8 +98,10 @@ class MPROC_API SharedMemory {
   int creator_pid_ = 0;  // the pid that created it through this object, 0 for an attacher
 };
 
-// Passed to a Pool task or a Process, a segment travels by name and is attached where it arrives
-// (that object is not its creator: see the file comment). A closed object cannot travel.
+/// A SharedMemory passed to a Pool task or a Process travels by name and is attached where it
+/// arrives (that object is not its creator: see the file comment).
+/// Errors: errc::closed for a closed object; where it arrives, those of attach().
+/// Thread-safety: as name() and attach(). Fork-safety: stateless.
 template <>
 struct ByHandle<SharedMemory> {
   static std::string handle(const SharedMemory& segment) {
