@@ -22,6 +22,14 @@ struct CTask {
   std::string operator()(const std::string& input) const;
 };
 
+}  // namespace mproc::capi
+
+// Its pointers are the C caller's to keep valid in the workers (as the C header says).
+template <>
+inline constexpr bool mproc::detail::task_may_hold_addresses<mproc::capi::CTask> = true;
+
+namespace mproc::capi {
+
 // The objects behind mproc_future_t and mproc_pool_iterator_t. Made empty, so that the handle
 // exists before the task is submitted: a failure to make the handle never leaves a task running
 // that nobody can reach.

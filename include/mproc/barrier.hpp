@@ -22,6 +22,7 @@
 
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
+#include <mproc/by_handle.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 #include <mproc/process.hpp>
@@ -85,5 +86,10 @@ class MPROC_API Barrier {
   std::optional<Seconds> timeout_;
   std::string handle_;
 };
+
+// Passed to a Pool task, an attachable barrier travels by handle (see <mproc/by_handle.hpp>),
+// without its action or default timeout (those are the creating process's: see attach()).
+template <>
+struct ByHandle<Barrier> : ByHandleMembers<Barrier> {};
 
 }  // namespace mproc

@@ -13,6 +13,7 @@
 
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
+#include <mproc/by_handle.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 #include <mproc/lock.hpp>
@@ -88,5 +89,9 @@ class MPROC_API Condition : public detail::Lockable<Condition> {
   detail::ConditionState* state_;
   std::string handle_;
 };
+
+// Passed to a Pool task, an attachable condition travels by handle (see <mproc/by_handle.hpp>).
+template <>
+struct ByHandle<Condition> : ByHandleMembers<Condition> {};
 
 }  // namespace mproc

@@ -40,6 +40,7 @@
 
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
+#include <mproc/by_handle.hpp>
 #include <mproc/codec.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>
@@ -164,6 +165,11 @@ class MPROC_API Connection {
   // Waits at most `timeout`: empty if no message arrived in time.
   std::optional<int> recv_handle(Seconds timeout);
 
+  // A second Connection on a duplicate of this end's descriptor (close-on-exec), with the same
+  // direction and maximum message size; a message kept in this object is not in the copy.
+  // Process(fn, conn) gives its child such a copy. Errors: closed, the errno of fcntl (EMFILE).
+  Connection duplicate() const;
+
   // Closes this end (the descriptor) and drops any kept message. Closing twice is a no-op.
   void close() noexcept;
   bool closed() const noexcept;
@@ -283,5 +289,32 @@ std::optional<T> Connection::recv(Seconds timeout) {
     return decode<T>(bytes->data(), bytes->size());
   }
 }
+
+/// Process(fn, conn): the forked child gets its own descriptor of the same end (duplicate()).
+/// Errors: as duplicate(). Thread-safety: as duplicate(). Fork-safety: made before the fork.
+template <>
+struct ShareInFork<Connection> {
+  static Connection share(const Connection& end) { return end.duplicate(); }
+};
+
+// A Connection is a descriptor, not a handle in shared memory: it cannot be encoded (a Pool task
+// argument, a Queue message). Refused at compile time, with this text rather than a page of
+// template errors.
+template <>
+struct Codec<Connection> {
+  template <class C = Connection>
+  static void encode(const C&, std::string&) {
+    static_assert(detail::dependent_false<C>,
+                  "mproc: a Connection cannot be a Pool task argument or a message: a worker "
+                  "that already runs cannot receive a descriptor through the codec. Give it to a "
+                  "Process (its child inherits the descriptor), use a Queue instead, or pass the "
+                  "descriptor with Connection::send_handle.");
+  }
+  template <class C = Connection>
+  static C decode(const void*, std::size_t) {
+    static_assert(detail::dependent_false<C>,
+                  "mproc: a Connection cannot be a Pool task argument or a message (see encode).");
+  }
+};
 
 }  // namespace mproc

@@ -30,6 +30,7 @@
 
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
+#include <mproc/by_handle.hpp>
 #include <mproc/codec.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>
@@ -220,5 +221,11 @@ class Dict {
  private:
   BytesDict bytes_;
 };
+
+// Passed to a Pool task or a Process, a dict travels by handle (see <mproc/by_handle.hpp>).
+template <>
+struct ByHandle<BytesDict> : ByHandleMembers<BytesDict> {};
+template <class K, class V>
+struct ByHandle<Dict<K, V>> : ByHandleMembers<Dict<K, V>> {};
 
 }  // namespace mproc

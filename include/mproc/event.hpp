@@ -5,6 +5,7 @@
 
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
+#include <mproc/by_handle.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 #include <mproc/process.hpp>
@@ -52,5 +53,9 @@ class MPROC_API Event {
   detail::EventState* state_;
   std::string handle_;
 };
+
+// Passed to a Pool task, an attachable event travels by handle (see <mproc/by_handle.hpp>).
+template <>
+struct ByHandle<Event> : ByHandleMembers<Event> {};
 
 }  // namespace mproc

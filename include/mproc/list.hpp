@@ -18,6 +18,7 @@
 
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
+#include <mproc/by_handle.hpp>
 #include <mproc/codec.hpp>
 #include <mproc/dict.hpp>
 #include <mproc/error.hpp>
@@ -231,5 +232,11 @@ class List {
  private:
   BytesList bytes_;
 };
+
+// Passed to a Pool task or a Process, a list travels by handle (see <mproc/by_handle.hpp>).
+template <>
+struct ByHandle<BytesList> : ByHandleMembers<BytesList> {};
+template <class T>
+struct ByHandle<List<T>> : ByHandleMembers<List<T>> {};
 
 }  // namespace mproc

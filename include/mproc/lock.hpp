@@ -28,6 +28,7 @@
 
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
+#include <mproc/by_handle.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 #include <mproc/lockable.hpp>
@@ -116,5 +117,12 @@ class MPROC_API RLock : public detail::MutexHandle {
   // Errors: as Lock::attach; errc::bad_handle if the handle is not an RLock's.
   static RLock attach(std::string_view handle);
 };
+
+// Passed to a Pool task, an attachable lock travels by handle (see <mproc/by_handle.hpp>); one
+// made without mproc::attachable is refused there (errc::bad_state). A Process child gets a copy.
+template <>
+struct ByHandle<Lock> : ByHandleMembers<Lock> {};
+template <>
+struct ByHandle<RLock> : ByHandleMembers<RLock> {};
 
 }  // namespace mproc

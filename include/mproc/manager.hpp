@@ -35,6 +35,7 @@
 
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
+#include <mproc/by_handle.hpp>
 #include <mproc/codec.hpp>
 #include <mproc/dict.hpp>
 #include <mproc/error.hpp>
@@ -247,6 +248,19 @@ class MPROC_API Manager {
   std::string keep(const char* kind, std::string_view name, const std::string& handle,
                    std::shared_ptr<void> object);
   std::unique_ptr<Impl> impl_;
+};
+
+// Passed to a Pool task or a Process, a Namespace travels by handle (see <mproc/by_handle.hpp>).
+template <>
+struct ByHandle<Namespace> : ByHandleMembers<Namespace> {};
+/// A Manager passed to a Pool task or a Process travels by name and arrives as an attached Manager
+/// (see attach(): it finds named containers) (see <mproc/by_handle.hpp>).
+/// Errors: closed (after shutdown()); where it arrives, those of attach().
+/// Thread-safety: as name() and attach(). Fork-safety: stateless.
+template <>
+struct ByHandle<Manager> {
+  static std::string handle(const Manager& manager) { return manager.name(); }
+  static Manager attach(std::string_view name) { return Manager::attach(name); }
 };
 
 }  // namespace mproc

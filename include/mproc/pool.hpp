@@ -7,13 +7,16 @@
 //   pool.close(); pool.join();
 //
 // Tasks. Workers are forked from the parent, so a task is a plain function or a lambda whose
-// closure is trivially copyable (captures by value of ints, doubles, plain structs, pointers): the
-// closure's bytes travel with each task. A lambda capturing a std::string or another owning type
-// is rejected at compile time: pass such data as an argument instead. Pointers and references in
-// a closure refer, in the worker, to its copy of the parent's memory as it was when the worker was
-// forked. Arguments and results travel through the codec (<mproc/codec.hpp>: trivially copyable
-// types, std::string, vectors of plain types; include <mproc/cereal_codec.hpp> for the rest);
-// `const char*` arguments travel as std::string.
+// closure is trivially copyable and holds no address (captures by value of ints, doubles, plain
+// structs): the closure's bytes travel with each task. A lambda capturing a std::string or another
+// owning type, or a pointer or a reference, is rejected at compile time: a worker's memory is a
+// copy made when it started, where an object made later (a Queue created after the Pool) does not
+// exist. Pass such data as an argument instead. Arguments and results travel through the codec
+// (<mproc/codec.hpp>: trivially copyable types, std::string, vectors of plain types; include
+// <mproc/cereal_codec.hpp> for the rest); `const char*` arguments travel as std::string. Shared
+// objects (Queue, attachable locks, Value, Array, SharedMemory, Manager containers) travel by
+// handle and are attached in the worker (<mproc/by_handle.hpp>); `std::ref(x)` travels as x. A
+// task may take such an argument by reference or, for a move-only one, by value.
 //
 // Faults. A task that throws resolves its result with errc::task_failed ("std::runtime_error:
 // boom"); the worker lives on. A worker that dies (signal, _exit, crash) while running a task fails
@@ -53,6 +56,7 @@
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
 #include <mproc/async_result.hpp>
+#include <mproc/by_handle.hpp>
 #include <mproc/codec.hpp>
 #include <mproc/detail/pool_core.hpp>
 #include <mproc/detail/pool_inputs.hpp>
@@ -373,7 +377,7 @@ class MPROC_API Pool {
   auto apply_async(const TaskOptions& options, F&& f, Args&&... args) {
     using Fn = std::decay_t<F>;
     detail::check_task_callable<F>();
-    using R = std::decay_t<std::invoke_result_t<Fn&, detail::wire_t<Args>&...>>;
+    using R = detail::stored_call_result_t<Fn, detail::wire_t<Args>...>;
     using V = detail::item_t<R>;
     using Small = detail::SmallTask<Fn, detail::wire_t<Args>...>;
     constexpr detail::Invoker invoker = &detail::invoke_items<Fn, detail::wire_t<Args>...>;
@@ -383,11 +387,11 @@ class MPROC_API Pool {
     state->attach(core_, group);
     std::shared_ptr<detail::JobSink> sink(state, state.get());
     if constexpr (Small::fits) {
-      const Small task(invoker, fn, detail::wire_t<Args>(args)...);
+      const Small task(invoker, fn, detail::wire(args)...);
       core().submit_small(task.view(), std::move(sink), group, options.timeout);
     } else {
       detail::TaskWriter writer(invoker, fn);
-      writer.add(detail::wire_t<Args>(args)...);
+      writer.add(detail::wire(args)...);
       detail::Job job;
       job.payload = writer.finish();
       job.sink = std::move(sink);
@@ -408,7 +412,7 @@ class MPROC_API Pool {
       detail::throw_task_signature_mismatch(task.name);
     auto state = std::make_shared<detail::ApplyState<R>>();
     detail::TaskWriter writer(found.invoker, std::string_view(found.callable));
-    writer.add(detail::wire_t<Args>(args)...);
+    writer.add(detail::wire(args)...);
     detail::Job job;
     job.payload = writer.finish();
     job.sink = std::shared_ptr<detail::JobSink>(state, state.get());
@@ -584,11 +588,9 @@ class MPROC_API Pool {
       // A hint only: a generator may end sooner.
       writer.reserve(std::min<size_t>(chunksize, size_t{1} << 16),
                      detail::tuple_args_size<Args>::value);
-      for (size_t i = 0; i < chunksize; ++i) {
-        auto x = source->next();
-        if (!x) break;
-        detail::add_map_item<Star>(writer, *x);
-      }
+      const auto add = [&writer](const auto& x) { detail::add_map_item<Star>(writer, x); };
+      for (size_t i = 0; i < chunksize; ++i)
+        if (!source->visit_next(add)) break;
       if (writer.count() == 0) return std::nullopt;
       detail::Job job;
       job.items = writer.count();
@@ -601,7 +603,6 @@ class MPROC_API Pool {
     return ImapIterator<V>(core_, state, std::move(feed),
                            window != 0 ? window : core().imap_window());
   }
-
   detail::PoolCore& core() const;
 
   std::shared_ptr<detail::PoolCore> core_;

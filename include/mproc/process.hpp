@@ -20,6 +20,7 @@
 
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
+#include <mproc/by_handle.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 
@@ -138,15 +139,22 @@ class MPROC_API Process {
   // For subclasses that override run().
   Process();
 
-  // Runs target(args...) in the child. Arguments are decay-copied, as by std::thread. Whatever the
+  // Runs target(args...) in the child. Arguments are decay-copied, as by std::thread, except
+  // move-only shared objects passed as lvalues (a Queue, a Connection, a SharedMemory, a Manager
+  // container: see <mproc/by_handle.hpp>): the Process keeps a second object for the same queue
+  // (pipe end, segment, ...), which the child gets; the caller keeps its own. The target may take
+  // them by reference or by value. The parent drops its copies once start() has forked the child
+  // (as Python does), so a pipe end passed here is not held open by the Process. Whatever the
   // target returns is ignored, as in Python: the exit code is 0 unless the target throws
   // mproc::SystemExit{n} (code n) or another exception (code 1).
   template <class F, class... Args>
-    requires std::invocable<std::decay_t<F>&, std::decay_t<Args>&...>
+    requires detail::invocable_with_stored<std::decay_t<F>, std::decay_t<Args>...>
   explicit Process(F&& target, Args&&... args) : Process() {
     target_ = std::make_unique<detail::Task<BoundTarget<std::decay_t<F>, std::decay_t<Args>...>>>(
         BoundTarget<std::decay_t<F>, std::decay_t<Args>...>{
-            std::forward<F>(target), std::make_tuple(std::forward<Args>(args)...)});
+            std::forward<F>(target),
+            std::tuple<std::decay_t<Args>...>(
+                detail::stored_argument<Args>(std::forward<Args>(args))...)});
   }
 
   // Detaches a still-running child (it runs on and is reaped by the library); see the file comment.
@@ -203,7 +211,7 @@ class MPROC_API Process {
     F fn;
     std::tuple<Args...> args;
     void operator()() {
-      (void)std::apply(fn, args);
+      (void)detail::apply_stored(fn, args);
     }
   };
 

@@ -42,6 +42,7 @@
 
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
+#include <mproc/by_handle.hpp>
 #include <mproc/codec.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>
@@ -263,5 +264,13 @@ class MPROC_API SimpleQueue : public detail::QueueBase {
  private:
   explicit SimpleQueue(std::unique_ptr<detail::queue::QueueCore> core) noexcept;
 };
+
+// Passed to a Pool task or a Process, a queue travels by handle (see <mproc/by_handle.hpp>).
+template <>
+struct ByHandle<Queue> : ByHandleMembers<Queue> {};
+template <>
+struct ByHandle<JoinableQueue> : ByHandleMembers<JoinableQueue> {};
+template <>
+struct ByHandle<SimpleQueue> : ByHandleMembers<SimpleQueue> {};
 
 }  // namespace mproc

@@ -7,6 +7,7 @@
 
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
+#include <mproc/by_handle.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 #include <mproc/lockable.hpp>
@@ -77,5 +78,11 @@ class MPROC_API BoundedSemaphore : public Semaphore {
   // Errors: as Semaphore::attach; errc::bad_handle if the handle is not a BoundedSemaphore's.
   static BoundedSemaphore attach(std::string_view handle);
 };
+
+// Passed to a Pool task, an attachable semaphore travels by handle (see <mproc/by_handle.hpp>).
+template <>
+struct ByHandle<Semaphore> : ByHandleMembers<Semaphore> {};
+template <>
+struct ByHandle<BoundedSemaphore> : ByHandleMembers<BoundedSemaphore> {};
 
 }  // namespace mproc

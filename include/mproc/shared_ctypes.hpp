@@ -27,6 +27,7 @@
 
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
+#include <mproc/by_handle.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 #include <mproc/lock.hpp>
@@ -161,6 +162,11 @@ template <SharedCType T>
 class RawValue : public Value<T> {
  public:
   explicit RawValue(const T& initial = T{}) : Value<T>(initial, false) {}
+  // Errors: as Value::attach.
+  static RawValue attach(std::string_view handle) { return RawValue(Value<T>::attach(handle)); }
+
+ private:
+  explicit RawValue(Value<T>&& value) : Value<T>(std::move(value)) {}
 };
 
 /// `size` Ts in shared memory (Python's Array). Also Lockable over its lock.
@@ -256,6 +262,22 @@ class RawArray : public Array<T> {
              (!std::convertible_to<R, std::span<const T>>) &&
              (!std::convertible_to<R, std::size_t>)
   explicit RawArray(R&& range) : Array<T>(std::forward<R>(range), false) {}
+  // Errors: as Array::attach.
+  static RawArray attach(std::string_view handle) { return RawArray(Array<T>::attach(handle)); }
+
+ private:
+  explicit RawArray(Array<T>&& array) : Array<T>(std::move(array)) {}
 };
+
+// Passed to a Pool task or a Process, a Value or an Array travels by handle (see
+// <mproc/by_handle.hpp>).
+template <SharedCType T>
+struct ByHandle<Value<T>> : ByHandleMembers<Value<T>> {};
+template <SharedCType T>
+struct ByHandle<RawValue<T>> : ByHandleMembers<RawValue<T>> {};
+template <SharedCType T>
+struct ByHandle<Array<T>> : ByHandleMembers<Array<T>> {};
+template <SharedCType T>
+struct ByHandle<RawArray<T>> : ByHandleMembers<RawArray<T>> {};
 
 }  // namespace mproc

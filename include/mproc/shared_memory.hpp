@@ -36,6 +36,8 @@
 
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
+#include <mproc/by_handle.hpp>
+#include <mproc/error.hpp>
 #include <mproc/export.h>
 
 #include <cstddef>
@@ -94,6 +96,21 @@ class MPROC_API SharedMemory {
   std::size_t size_ = 0;
   std::size_t mapped_ = 0;
   int creator_pid_ = 0;  // the pid that created it through this object, 0 for an attacher
+};
+
+/// A SharedMemory passed to a Pool task or a Process travels by name and is attached where it
+/// arrives (that object is not its creator: see the file comment).
+/// Errors: errc::closed for a closed object; where it arrives, those of attach().
+/// Thread-safety: as name() and attach(). Fork-safety: stateless.
+template <>
+struct ByHandle<SharedMemory> {
+  static std::string handle(const SharedMemory& segment) {
+    if (segment.closed())
+      throw Error(errc::closed, "SharedMemory " + segment.name() +
+                                    " is closed: it cannot be passed to a task or a process");
+    return segment.name();
+  }
+  static SharedMemory attach(std::string_view name) { return SharedMemory::attach(name); }
 };
 
 }  // namespace mproc

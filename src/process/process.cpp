@@ -118,6 +118,9 @@ void Process::start() {
   parent_pid_ = parent_pid;
   child_ = std::make_shared<detail::ChildState>(pid, pidfd, name_, daemon_);
   registry.add(child_);
+  // As Python's start() does: the target and its arguments are the child's now. Dropping the
+  // parent's copies closes, for example, a pipe end the Process was given (see the constructor).
+  target_.reset();
   detail::logger().debug("started {} (pid {})", name_, pid);
 }
 

@@ -2,6 +2,8 @@
 #include <mproc/connection.hpp>
 
 #include <cerrno>
+#include <fcntl.h>
+#include <optional>
 #include <string>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -143,6 +145,21 @@ bool Connection::closed() const noexcept { return !state_; }
 bool Connection::readable() const noexcept { return state_ && state_->readable(); }
 
 bool Connection::writable() const noexcept { return state_ && state_->writable(); }
+
+Connection Connection::duplicate() const {
+  if (!state_) throw Error(errc::closed, "duplicate: the connection is closed");
+  const int fd = ::fcntl(state_->fd(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) throw_errno(errno, "duplicate: fcntl(F_DUPFD_CLOEXEC)");
+  std::optional<Connection> copy;
+  try {
+    copy.emplace(fd, readable(), writable());
+  } catch (...) {
+    ::close(fd);  // not taken: the constructor leaves a refused descriptor open
+    throw;
+  }
+  copy->set_max_message_size(max_message_size());
+  return std::move(*copy);
+}
 
 int Connection::fileno() const {
   if (!state_) throw Error(errc::closed, "fileno: the connection is closed");

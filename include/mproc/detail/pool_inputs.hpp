@@ -5,6 +5,7 @@
 
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
+#include <mproc/by_handle.hpp>  // stored_call_result_t
 #include <mproc/detail/pool_wire.hpp>
 
 #include <concepts>
@@ -66,6 +67,16 @@ class RangeSource {
     ++*it_;
     return value;
   }
+  // Calls sink with the next input in place (no copy: inputs may be move-only, e.g. Queues);
+  // false at the end.
+  template <class Sink>
+  bool visit_next(Sink&& sink) {
+    if (!it_) it_.emplace(std::ranges::begin(range_));
+    if (*it_ == std::ranges::end(range_)) return false;
+    sink(**it_);
+    ++*it_;
+    return true;
+  }
 
  private:
   Stored range_;
@@ -79,6 +90,13 @@ class GeneratorSource {
   explicit GeneratorSource(I&& input) : gen_(std::forward<I>(input)) {}
   GeneratorSource(GeneratorSource&&) = delete;
   auto next() { return gen_(); }
+  template <class Sink>
+  bool visit_next(Sink&& sink) {
+    auto value = gen_();
+    if (!value) return false;
+    sink(*value);
+    return true;
+  }
 
  private:
   G gen_;
@@ -115,7 +133,7 @@ template <class Fn, class Tuple>
 struct apply_result;
 template <class Fn, class... A>
 struct apply_result<Fn, std::tuple<A...>> {
-  using type = std::decay_t<std::invoke_result_t<Fn&, A&...>>;
+  using type = stored_call_result_t<Fn, A...>;
 };
 
 template <bool Star, class Fn, class T>
@@ -126,9 +144,9 @@ using map_result_t = typename apply_result<Fn, map_args_t<Star, Fn, T>>::type;
 template <bool Star, class T>
 void add_map_item(TaskWriter& writer, const T& input) {
   if constexpr (Star) {
-    std::apply([&](const auto&... a) { writer.add(wire_t<decltype(a)>(a)...); }, input);
+    std::apply([&](const auto&... a) { writer.add(wire(a)...); }, input);
   } else {
-    writer.add(wire_t<T>(input));
+    writer.add(wire(input));
   }
 }
 

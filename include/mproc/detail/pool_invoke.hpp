@@ -7,6 +7,7 @@
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
 #include <mproc/async_result.hpp>  // item_t
+#include <mproc/by_handle.hpp>  // stored_call_result_t, apply_stored
 #include <mproc/codec.hpp>
 #include <mproc/detail/pool_wire.hpp>
 #include <mproc/export.h>
@@ -39,7 +40,7 @@ Fn load_callable(const char* bytes) {
 // The worker side of one item of a task Fn called with arguments of types A...
 template <class Fn, class... A>
 void invoke_one(Fn fn, const char* data, size_t size, std::string& out) {
-  using R = std::decay_t<std::invoke_result_t<Fn&, A&...>>;
+  using R = stored_call_result_t<Fn, A...>;
   using V = item_t<R>;
   const size_t at = start_record<V>(out);
   std::optional<std::tuple<A...>> args;
@@ -51,9 +52,9 @@ void invoke_one(Fn fn, const char* data, size_t size, std::string& out) {
   }
   try {
     if constexpr (std::is_same_v<V, std::monostate>) {
-      std::apply(fn, *args);  // nothing to send back, even for a task returning a monostate
+      apply_stored(fn, *args);  // nothing to send back, even for a task returning a monostate
     } else {
-      const R result = std::apply(fn, *args);
+      const R result = apply_stored(fn, *args);
       try {
         Codec<R>::encode(result, out);
       } catch (...) {
@@ -110,12 +111,36 @@ struct tuple_invoker<std::tuple<A...>> {
 template <class F>
 concept task_callable = std::is_trivially_copyable_v<std::decay_t<F>>;
 
+// True when a callable's bytes hold no pointer and no reference: a bit_cast to it is a constant
+// expression exactly then (the language refuses pointers, references and unions there). A
+// function pointer itself is code, the same in every worker.
+template <class F>
+struct ZeroBytes {
+  alignas(F) unsigned char bytes[sizeof(F)]{};
+};
+template <class F>
+concept holds_no_address =
+    std::is_pointer_v<F> ||
+    requires { typename std::integral_constant<bool, (std::bit_cast<F>(ZeroBytes<F>{}), true)>; };
+
+// Callables allowed to hold addresses (the C ABI's task: a C function and its user_data, which the
+// C caller vouches for).
+template <class F>
+inline constexpr bool task_may_hold_addresses = false;
+
 template <class F>
 void check_task_callable() {
   static_assert(task_callable<F>,
                 "mproc::Pool: a task must be a function or a lambda whose captures are trivially "
-                "copyable (ints, doubles, plain structs, pointers): its bytes travel to the "
-                "worker. Pass strings and containers as arguments instead.");
+                "copyable (ints, doubles, plain structs): its bytes travel to the worker. Pass "
+                "strings and containers as arguments instead.");
+  static_assert(!task_callable<F> || task_may_hold_addresses<std::decay_t<F>> ||
+                    holds_no_address<std::decay_t<F>>,
+                "mproc::Pool: a task may not capture pointers or references (nor unions, e.g. "
+                "std::optional): a worker has its own copy of memory, made when it started, "
+                "where an object created later (a Queue made after the Pool) does not exist. "
+                "Pass shared objects (Queue, Lock, Value, Array, SharedMemory, Manager "
+                "containers) as task arguments, where they travel by handle, and data by value.");
 }
 
 }  // namespace mproc::detail

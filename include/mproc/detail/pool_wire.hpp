@@ -21,6 +21,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <functional>  // std::reference_wrapper
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -116,13 +117,35 @@ MPROC_API Error item_error(const ItemView& item);
 using Invoker = void (*)(const char* callable, const char* data, const char* end, uint32_t count,
                          std::string& out);
 
-// Arguments travel as these types (a C string as std::string, a string_view as std::string).
+// Arguments travel as these types (a C string as std::string, a string_view as std::string; a
+// std::ref(x) as x: a Queue or a lock given by reference travels by handle like the object).
 template <class A>
-using wire_t =
-    std::conditional_t<std::is_same_v<std::decay_t<A>, const char*> ||
-                           std::is_same_v<std::decay_t<A>, char*> ||
-                           std::is_same_v<std::decay_t<A>, std::string_view>,
-                       std::string, std::decay_t<A>>;
+struct wire_type {
+  using type = std::conditional_t<std::is_same_v<A, const char*> || std::is_same_v<A, char*> ||
+                                      std::is_same_v<A, std::string_view>,
+                                  std::string, A>;
+};
+template <class T>
+struct wire_type<std::reference_wrapper<T>> : wire_type<std::remove_cv_t<T>> {};
+template <class A>
+using wire_t = typename wire_type<std::decay_t<A>>::type;
+
+template <class A>
+struct is_reference_wrapper : std::false_type {};
+template <class T>
+struct is_reference_wrapper<std::reference_wrapper<T>> : std::true_type {};
+
+// An argument as wire_t<A>: the object itself when it travels as it is (no copy: a move-only
+// Queue is encoded in place), else converted.
+template <class A>
+decltype(auto) wire(const A& arg) {
+  if constexpr (is_reference_wrapper<A>::value)
+    return wire(arg.get());
+  else if constexpr (std::is_same_v<wire_t<A>, A>)
+    return (arg);
+  else
+    return wire_t<A>(arg);
+}
 
 template <class T>
 void put_pod(std::string& out, const T& value) {
