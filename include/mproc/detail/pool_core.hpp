@@ -6,6 +6,7 @@
 
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
+#include <mproc/detail/result_core.hpp>  // Canceller
 #include <mproc/export.h>
 #include <mproc/process.hpp>  // Seconds
 
