@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "capi_support.hpp"
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 #include "transport/connection_sinks.hpp"
 #include "transport/connection_state.hpp"
 

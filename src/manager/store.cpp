@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 #include "log/logger.hpp"
 
 namespace mproc::detail::manager {

@@ -10,7 +10,7 @@
 #include <typeinfo>
 #include <unistd.h>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 #include "log/logger.hpp"
 #include "process/child_registry.hpp"
 #include "process/current_process.hpp"

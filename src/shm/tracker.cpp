@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 #include "log/logger.hpp"
 #include "process/pidfd.hpp"
 #include "shm/tracker_process.hpp"

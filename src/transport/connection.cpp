@@ -6,7 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 #include "transport/connection_sinks.hpp"
 #include "transport/connection_state.hpp"
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 
 namespace mproc::detail {
 
