@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/deadline.hpp"
+#include "base/shared_mapping.hpp"
 #include "log/logger.hpp"
 
 namespace mproc::detail::manager {
@@ -167,13 +168,14 @@ void Store::map_data() {
             std::to_string(file_size) + " bytes)");
   void* base;
   if (data_ == nullptr) {
-    base = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, segment_.fd(),
-                  static_cast<off_t>(data_offset_));
+    base = map_shared_fd(segment_.fd(), capacity, static_cast<off_t>(data_offset_));
   } else {
-    // The lock is in the first page, which never moves; only the data area does.
+    // The lock is in the first page, which never moves; only the data area does (mremap grows
+    // this process's view of the same file: no new shared mapping).
     base = ::mremap(data_, mapped_, capacity, MREMAP_MAYMOVE);
+    if (base == MAP_FAILED) base = nullptr;
   }
-  if (base == MAP_FAILED) throw_errno(errno, std::string(type_name()) + ": mapping its data");
+  if (base == nullptr) throw_errno(errno, std::string(type_name()) + ": mapping its data");
   data_ = static_cast<char*>(base);
   mapped_ = capacity;
 }

@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/fork_handlers.hpp"
 #include "base/shared_mapping.hpp"
 #include "log/logger.hpp"
 #include "pool/pool_impl.hpp"
@@ -25,7 +26,7 @@ void refresh_pid() noexcept { g_pid.store(::getpid(), std::memory_order_relaxed)
 pid_t current_pid() noexcept {
   static const bool installed = [] {
     refresh_pid();
-    ::pthread_atfork(nullptr, nullptr, refresh_pid);
+    register_fork_handlers(ForkStage::pool_pid, {nullptr, nullptr, refresh_pid});
     return true;
   }();
   (void)installed;
