@@ -1,4 +1,4 @@
-#include "common/handle_table.hpp"
+#include "handle_table.hpp"
 
 #include <mproc/error.hpp>
 
