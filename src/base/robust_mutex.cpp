@@ -29,10 +29,6 @@ void RobustMutex::init(bool error_check) {
   check(rc, "pthread_mutex_init (process-shared, robust)");
 }
 
-Acquired RobustMutex::try_lock(OwnerDeath policy, const char* name) {
-  return took(::pthread_mutex_trylock(&mutex_), policy, name);
-}
-
 Acquired RobustMutex::lock(const Deadline& deadline, OwnerDeath policy, const char* name) {
   if (deadline.infinite()) return took(::pthread_mutex_lock(&mutex_), policy, name);
   // pthread_mutex_clocklock takes an absolute CLOCK_MONOTONIC time; glibc retries after EINTR
@@ -61,11 +57,6 @@ Acquired RobustMutex::took(int rc, OwnerDeath policy, const char* name) {
     default:
       throw_errno(rc, std::string(name) + ": pthread_mutex_lock");
   }
-}
-
-std::uint32_t RobustMutex::owner_tid() const noexcept {
-  return static_cast<std::uint32_t>(__atomic_load_n(&mutex_.__data.__lock, __ATOMIC_RELAXED)) &
-         FUTEX_TID_MASK;
 }
 
 bool RobustMutex::linked_through_this_mapping() const noexcept {

@@ -16,7 +16,9 @@
 // child that could use it: the child's only thread is not its owner.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
+#include <linux/futex.h>
 #include <pthread.h>
 
 #include "base/deadline.hpp"
@@ -46,8 +48,14 @@ class RobustMutex {
   // holder is EDEADLK, not a hang). Errors: the errno of pthread_mutexattr_* / pthread_mutex_init.
   void init(bool error_check = false);
 
-  // Without waiting: Acquired::no if another thread holds it.
-  Acquired try_lock(OwnerDeath policy, const char* name);
+  // Without waiting: Acquired::no if another thread holds it. (Inline: the fast path of every
+  // lock, and of sync's spin loop.)
+  Acquired try_lock(OwnerDeath policy, const char* name) {
+    const int rc = ::pthread_mutex_trylock(&mutex_);
+    if (rc == 0) return Acquired::yes;
+    if (rc == EBUSY) return Acquired::no;
+    return took(rc, policy, name);
+  }
   // Waits until the deadline (infinite: no limit); Acquired::no when it passed. `name` names the
   // object in errors and in the owner-death report. Errors: errc::internal if the mutex is
   // unrecoverable (an owner died and it was unlocked without being made consistent), other
@@ -58,7 +66,10 @@ class RobustMutex {
 
   // The holder's thread id (0: free). glibc keeps the futex word of a robust mutex in
   // __data.__lock, laid out by the kernel's robust-futex protocol (futex(2), "Robust futexes").
-  std::uint32_t owner_tid() const noexcept;
+  std::uint32_t owner_tid() const noexcept {
+    return static_cast<std::uint32_t>(__atomic_load_n(&mutex_.__data.__lock, __ATOMIC_RELAXED)) &
+           FUTEX_TID_MASK;
+  }
   // True if the calling thread's robust list links this very mapping of the mutex: one process
   // may map the same lock twice, and a held lock must be released only through the mapping that
   // locked it, before that mapping goes (else the thread's robust list points at unmapped memory).
