@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-#include "common/handle_table.hpp"
+#include "handle_table.hpp"
 
 namespace mproc::capi {
 

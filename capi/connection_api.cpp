@@ -7,13 +7,12 @@
 #include <chrono>
 #include <climits>
 #include <cstdlib>
+#include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "capi_support.hpp"
-#include "common/deadline.hpp"
-#include "transport/connection_sinks.hpp"
-#include "transport/connection_state.hpp"
 
 namespace {
 
@@ -26,16 +25,37 @@ Connection& connection_of(mproc_connection_t* handle, const char* function) {
                                                                 "mproc_connection_t");
 }
 
-mproc::detail::ConnectionState& state_of(mproc_connection_t* handle, const char* function) {
-  return mproc::detail::ConnectionAccess::state(connection_of(handle, function), function);
+// The C timeout: MPROC_WAIT_FOREVER is none.
+std::optional<mproc::Seconds> timeout_of(int64_t timeout_ms, const char* function) {
+  mproc::capi::check_timeout_ms(timeout_ms, function);
+  if (timeout_ms == MPROC_WAIT_FOREVER) return std::nullopt;
+  return std::chrono::milliseconds(timeout_ms);
 }
 
-// The C timeout as a deadline: MPROC_WAIT_FOREVER is none.
-mproc::detail::Deadline deadline_of(int64_t timeout_ms, const char* function) {
-  mproc::capi::check_timeout_ms(timeout_ms, function);
-  if (timeout_ms == MPROC_WAIT_FOREVER) return {};
-  return mproc::detail::Deadline(std::chrono::milliseconds(timeout_ms));
-}
+// malloc'd memory for a received message, handed to the C caller (released by mproc_buffer_free);
+// never zero-filled, and at least one byte, so that an empty message is not NULL.
+class MallocBuffer {
+ public:
+  MallocBuffer() = default;
+  ~MallocBuffer() { std::free(data_); }
+  MallocBuffer(const MallocBuffer&) = delete;
+  MallocBuffer& operator=(const MallocBuffer&) = delete;
+
+  char* grow(std::size_t capacity) {
+    void* grown = std::realloc(data_, capacity == 0 ? 1 : capacity);
+    if (grown == nullptr) throw std::bad_alloc();
+    data_ = static_cast<char*>(grown);
+    return data_;
+  }
+  void* release() noexcept {
+    void* data = data_;
+    data_ = nullptr;
+    return data;
+  }
+
+ private:
+  char* data_ = nullptr;
+};
 
 int timed_out(const char* function, int64_t timeout_ms) {
   return mproc::capi::fail(MPROC_ETIMEDOUT, std::string(function) + ": no message within " +
@@ -82,10 +102,10 @@ int mproc_connection_from_fd(int fd, int readable, int writable, mproc_connectio
 
 int mproc_connection_send_bytes(mproc_connection_t* c, const void* data, size_t len) {
   constexpr const char* kFunction = "mproc_connection_send_bytes";
-  return mproc::capi::guard("mproc_connection_send_bytes", [&] {
-    auto& state = state_of(c, kFunction);
+  return mproc::capi::guard(kFunction, [&] {
+    auto& connection = connection_of(c, kFunction);
     if (len > 0) mproc::capi::require(data, kFunction, "data");
-    state.send(data, len, kFunction);
+    connection.send_bytes(data, len);
     return 0;
   });
 }
@@ -93,16 +113,17 @@ int mproc_connection_send_bytes(mproc_connection_t* c, const void* data, size_t 
 int mproc_connection_recv_bytes(mproc_connection_t* c, int64_t timeout_ms, void** out,
                                 size_t* len) {
   constexpr const char* kFunction = "mproc_connection_recv_bytes";
-  return mproc::capi::guard("mproc_connection_recv_bytes", [&] {
-    auto& state = state_of(c, kFunction);
+  return mproc::capi::guard(kFunction, [&] {
+    auto& connection = connection_of(c, kFunction);
     mproc::capi::require(out, kFunction, "out");
     mproc::capi::require(len, kFunction, "len");
-    const auto deadline = deadline_of(timeout_ms, kFunction);
-    mproc::detail::MallocSink sink;
-    const auto size = state.receive(sink, deadline, kFunction);
+    const auto timeout = timeout_of(timeout_ms, kFunction);
+    MallocBuffer buffer;
+    const auto size = connection.recv_with(
+        [&buffer](std::size_t capacity) { return buffer.grow(capacity); }, timeout);
     if (!size) return timed_out(kFunction, timeout_ms);
     *len = *size;
-    *out = sink.release();
+    *out = buffer.release();
     return 0;
   });
 }
@@ -110,14 +131,14 @@ int mproc_connection_recv_bytes(mproc_connection_t* c, int64_t timeout_ms, void*
 int mproc_connection_recv_bytes_into(mproc_connection_t* c, void* buf, size_t cap, size_t* len,
                                      int64_t timeout_ms) {
   constexpr const char* kFunction = "mproc_connection_recv_bytes_into";
-  return mproc::capi::guard("mproc_connection_recv_bytes_into", [&] {
-    auto& state = state_of(c, kFunction);
+  return mproc::capi::guard(kFunction, [&] {
+    auto& connection = connection_of(c, kFunction);
     mproc::capi::require(len, kFunction, "len");
     if (cap > 0) mproc::capi::require(buf, kFunction, "buf");
-    const auto deadline = deadline_of(timeout_ms, kFunction);
-    mproc::detail::FixedSink sink(buf, cap);
+    const auto timeout = timeout_of(timeout_ms, kFunction);
     try {
-      const auto size = state.receive(sink, deadline, kFunction);
+      const auto size = timeout ? connection.recv_bytes_into(buf, cap, *timeout)
+                                : std::optional(connection.recv_bytes_into(buf, cap));
       if (!size) return timed_out(kFunction, timeout_ms);
       *len = *size;
     } catch (const mproc::BufferTooShort& e) {

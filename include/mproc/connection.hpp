@@ -49,6 +49,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <limits>
 #include <memory>
@@ -145,6 +146,16 @@ class MPROC_API Connection {
   }
   // As above, waiting at most `timeout`: empty if no whole message arrived in time.
   std::optional<std::size_t> recv_bytes_into(void* buffer, std::size_t capacity, Seconds timeout);
+
+  // Receives the next message into memory the caller manages (a binding that hands the bytes on
+  // without a copy, as the C ABI's malloc'd buffers). `grow(capacity)` returns storage for at
+  // least `capacity` bytes that keeps the bytes stored through its previous results, as realloc
+  // does; it is called with growing capacities as the message arrives, at least once (with 0 for
+  // an empty message), and the storage it returned last holds the message. Waits at most
+  // `timeout` (std::nullopt: no limit); returns the message's size, or empty if no whole message
+  // arrived in time. Errors: as recv_bytes; an exception of `grow` (std::bad_alloc) propagates.
+  std::optional<std::size_t> recv_with(const std::function<char*(std::size_t)>& grow,
+                                       std::optional<Seconds> timeout = std::nullopt);
 
   // True if a message (or end-of-file) is ready to be received, waiting at most `timeout`
   // (Python's default: 0, do not wait); std::nullopt waits without limit. A true result means

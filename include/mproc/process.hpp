@@ -23,6 +23,7 @@
 #include <mproc/by_handle.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>
+#include <mproc/seconds.hpp>
 
 #include <chrono>
 #include <concepts>
@@ -36,9 +37,6 @@
 #include <vector>
 
 namespace mproc {
-
-// Timeouts are given in seconds (any std::chrono duration converts: 250ms, 1.5s).
-using Seconds = std::chrono::duration<double>;
 
 // fork(2), with the library's state made safe in the child (locks released, the parent's children
 // forgotten). Returns the child's pid in the parent and 0 in the child. Errors: the errno of fork.

@@ -1,6 +1,6 @@
 // A stderr sink that writes each formatted line with a single write(2) (so concurrent processes
 // never interleave within a line) and whose lock can be held across fork(): the library's fork
-// hooks (common/fork_hooks.hpp) call lock_for_fork() before fork and unlock_after_fork() in both
+// handlers (base/fork_handlers.hpp, ForkStage::log_sink) call lock_for_fork() before fork and unlock_after_fork() in both
 // parent and child. Without that, a child forked while another thread logs would inherit a held
 // mutex and deadlock on its first log line.
 //

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <utility>
 
+#include "base/fork_handlers.hpp"
 #include "log/fork_safe_sink.hpp"
 
 namespace mproc::detail {
@@ -77,8 +78,20 @@ LoggerState& state() {
 
 spdlog::logger& logger() { return *state().logger; }
 
-void lock_logger_for_fork() { state().sink->lock_for_fork(); }
-void unlock_logger_after_fork() { state().sink->unlock_after_fork(); }
+namespace {
+
+// The sink's lock is held across fork() (ForkStage::log_sink, the innermost): created, and its
+// handlers registered, when the library is loaded, before any thread of the program can log.
+const bool g_fork_handlers_registered = [] {
+  state();
+  register_fork_handlers(ForkStage::log_sink,
+                         {+[] { state().sink->lock_for_fork(); },
+                          +[] { state().sink->unlock_after_fork(); },
+                          +[] { state().sink->unlock_after_fork(); }});
+  return true;
+}();
+
+}  // namespace
 
 }  // namespace mproc::detail
 

@@ -12,7 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
+#include "base/shared_mapping.hpp"
 #include "log/logger.hpp"
 
 namespace mproc::detail::manager {
@@ -172,9 +173,8 @@ void Store::map_data() {
   // reading through the older one, which stays mapped until close(). The lock is in the first
   // page, which never moves.
   auto mapping = std::make_unique<Mapping>();
-  void* base = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_SHARED, segment_.fd(),
-                      static_cast<off_t>(data_offset_));
-  if (base == MAP_FAILED) throw_errno(errno, std::string(type_name()) + ": mapping its data");
+  void* base = map_shared_fd(segment_.fd(), capacity, static_cast<off_t>(data_offset_));
+  if (base == nullptr) throw_errno(errno, std::string(type_name()) + ": mapping its data");
   mapping->data = static_cast<char*>(base);
   mapping->size = capacity;
   try {

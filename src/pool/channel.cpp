@@ -1,17 +1,17 @@
 #include "pool/channel.hpp"
 
 #include <cerrno>
-#include <climits>
 #include <cstring>
 #include <ctime>
-#include <linux/futex.h>
 #include <new>
 #include <string>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <mproc/error.hpp>
+
+#include "base/futex.hpp"
+#include "base/shared_mapping.hpp"
 
 namespace mproc::detail::pool {
 namespace {
@@ -29,23 +29,6 @@ size_t header_bytes() {
 }
 
 }  // namespace
-
-uint64_t monotonic_ns() noexcept {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-void futex_wait(std::atomic<uint32_t>* word, uint32_t expected, int timeout_ms) noexcept {
-  timespec ts{timeout_ms / 1000, static_cast<long>(timeout_ms % 1000) * 1'000'000L};
-  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT, expected,
-            timeout_ms < 0 ? nullptr : &ts, nullptr, 0);
-}
-
-void futex_wake_all(std::atomic<uint32_t>* word) noexcept {
-  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, INT_MAX, nullptr, nullptr,
-            0);
-}
 
 size_t Ring::write_some(const char* data, size_t size) noexcept {
   const uint64_t w = *mine_;
@@ -98,42 +81,17 @@ bool Ring::mine_intact(bool producer) const noexcept {
   return (producer ? write_ : read_)->value.load(std::memory_order_relaxed) == *mine_;
 }
 
-void* map_shared(size_t size, int* fd, const char* name) {
-  if (fd == nullptr) {
-    void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) throw_errno(errno, std::string("mmap of a ") + name);
-    return p;
-  }
-  const int m = ::memfd_create(name, MFD_CLOEXEC);
-  if (m < 0) throw_errno(errno, std::string("memfd_create for a ") + name);
-  if (::ftruncate(m, static_cast<off_t>(size)) != 0) {
-    const int err = errno;
-    ::close(m);
-    throw_errno(err, std::string("ftruncate of a ") + name);
-  }
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, m, 0);
-  if (p == MAP_FAILED) {
-    const int err = errno;
-    ::close(m);
-    throw_errno(err, std::string("mmap of a ") + name);
-  }
-  *fd = m;
-  return p;
-}
-
 Channel::Channel(bool shareable) {
   size_ = header_bytes() + 2 * kRingBytes;
-  base_ = map_shared(size_, shareable ? &fd_ : nullptr, "pool channel");
+  base_ = shareable ? map_shared_memfd(size_, &fd_, "pool channel")
+                    : map_shared_anonymous(size_, "pool channel");
   header_ = new (base_) ChannelHeader();
 }
 
 Channel::Channel(int fd, AttachTag) {
   size_ = header_bytes() + 2 * kRingBytes;
-  base_ = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (base_ == MAP_FAILED) {
-    base_ = nullptr;
-    throw_errno(errno, "mmap of a pool channel");
-  }
+  base_ = map_shared_fd(fd, size_);
+  if (base_ == nullptr) throw_errno(errno, "mmap of a pool channel");
   header_ = static_cast<ChannelHeader*>(base_);  // constructed by the creator
 }
 
@@ -165,12 +123,13 @@ void Channel::wake_worker() noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (header_->worker_sleeping.load(std::memory_order_seq_cst) != 0) {
     header_->worker_wake.fetch_add(1, std::memory_order_seq_cst);
-    futex_wake_all(&header_->worker_wake);
+    futex_wake_all(header_->worker_wake);
   }
 }
 
 void Channel::worker_sleep(uint32_t seen_wake, int timeout_ms) noexcept {
-  futex_wait(&header_->worker_wake, seen_wake, timeout_ms);
+  const timespec timeout{timeout_ms / 1000, static_cast<long>(timeout_ms % 1000) * 1'000'000L};
+  futex_wait_once(header_->worker_wake, seen_wake, timeout_ms < 0 ? nullptr : &timeout);
 }
 
 }  // namespace mproc::detail::pool

@@ -23,6 +23,8 @@
 #include <memory>
 #include <string>
 
+#include "base/deadline.hpp"  // monotonic_ns
+
 namespace mproc::detail::pool {
 
 // Slot states, in the high bits of the slot word; the low 48 bits hold the task id's low bits.
@@ -128,15 +130,5 @@ class Channel {
   uint64_t task_index_ = 0;
   uint64_t result_index_ = 0;
 };
-
-// Maps `size` bytes of shared memory: anonymous, or a new memfd stored in *fd if fd is not null.
-// Errors: the errno of memfd_create / ftruncate / mmap.
-void* map_shared(size_t size, int* fd, const char* name);
-
-uint64_t monotonic_ns() noexcept;
-// futex(2) on a word in MAP_SHARED memory (so not FUTEX_PRIVATE). Errors are ignored: callers
-// re-check their condition after every return.
-void futex_wait(std::atomic<uint32_t>* word, uint32_t expected, int timeout_ms) noexcept;
-void futex_wake_all(std::atomic<uint32_t>* word) noexcept;
 
 }  // namespace mproc::detail::pool

@@ -6,7 +6,8 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include "common/spin_policy.hpp"
+#include "base/cpu_relax.hpp"
+#include "base/spin_policy.hpp"
 #include "log/logger.hpp"
 #include "process/pidfd.hpp"
 #include "pool/forkserver.hpp"
@@ -673,7 +674,7 @@ void PoolCore::Impl::sleep(int64_t timeout_ns) {
       advisor.spun(true);
       return;
     }
-    __builtin_ia32_pause();
+    cpu_relax();
   }
   advisor.spun(false);
   sleeping.store(true, std::memory_order_seq_cst);

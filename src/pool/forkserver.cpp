@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
-#include <iostream>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +23,9 @@
 
 #include <mproc/pool.hpp>
 
+#include "base/fork_handlers.hpp"
+#include "base/guarded_fork.hpp"
+#include "base/shared_mapping.hpp"
 #include "pool/channel.hpp"
 #include "pool/worker.hpp"
 #include "process/current_process.hpp"
@@ -130,9 +132,8 @@ void wait_pidfd(int pidfd, siginfo_t& info) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (::getppid() != server) ::_exit(1);
     std::unique_ptr<Channel> channel = Channel::attach(fds[0]);
-    void* page =
-        ::mmap(nullptr, sizeof(PoolControl), PROT_READ | PROT_WRITE, MAP_SHARED, fds[1], 0);
-    if (page == MAP_FAILED) ::_exit(1);
+    void* page = map_shared_fd(fds[1], sizeof(PoolControl));
+    if (page == nullptr) ::_exit(1);
     ::close(fds[0]);
     ::close(fds[1]);
     become_child(request.name, "", true, server, "ForkServer");
@@ -173,8 +174,10 @@ bool spawn_in_server(int sock, std::vector<Child>& children) {
   }
   request.name[sizeof request.name - 1] = '\0';
   const pid_t server = ::getpid();
-  const pid_t pid = ::fork();
+  ForkGuard guard(ForkGuard::Stdio::leave);  // the server prints nothing
+  const pid_t pid = guard.fork();
   if (pid == 0) {
+    guard.restore_signals();
     ::close(sock);
     for (const Child& c : children) ::close(c.pidfd);
     run_worker(request, fds, server);
@@ -264,7 +267,7 @@ void forget_after_fork();
 Client& client() {
   // Leaked on purpose: pools may still use it from at-exit handlers.
   static Client* c = [] {
-    ::pthread_atfork(nullptr, nullptr, forget_after_fork);
+    register_fork_handlers(ForkStage::forkserver_client, {nullptr, nullptr, forget_after_fork});
     return new Client;
   }();
   return *c;
@@ -300,24 +303,16 @@ void start_locked(Client& c) {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     throw_errno(errno, "forkserver: socketpair");
   // As Process::start: what the parent printed so far is written once, by the parent.
-  std::cout.flush();
-  std::cerr.flush();
-  std::fflush(stdout);
-  std::fflush(stderr);
-  sigset_t all;
-  sigset_t saved;
-  sigfillset(&all);
-  ::pthread_sigmask(SIG_SETMASK, &all, &saved);
+  ForkGuard guard(ForkGuard::Stdio::flush);
   const pid_t parent = ::getpid();
-  const pid_t pid = ::fork();
+  const pid_t pid = guard.fork();
   if (pid == 0) {
     ::__fpurge(stdout);
     ::__fpurge(stderr);
-    ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
+    guard.restore_signals();
     server_main(sv[1], parent);
   }
   const int err = errno;
-  ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   ::close(sv[1]);
   if (pid < 0) {
     ::close(sv[0]);

@@ -7,6 +7,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "base/fork_handlers.hpp"
+#include "base/shared_mapping.hpp"
 #include "log/logger.hpp"
 #include "pool/pool_impl.hpp"
 #include "pool/worker.hpp"
@@ -24,7 +26,7 @@ void refresh_pid() noexcept { g_pid.store(::getpid(), std::memory_order_relaxed)
 pid_t current_pid() noexcept {
   static const bool installed = [] {
     refresh_pid();
-    ::pthread_atfork(nullptr, nullptr, refresh_pid);
+    register_fork_handlers(ForkStage::pool_pid, {nullptr, nullptr, refresh_pid});
     return true;
   }();
   (void)installed;
@@ -48,8 +50,8 @@ PoolCore::Impl::Impl(PoolOptions opts) : options(std::move(opts)), owner(current
                   "(void(*)(); a captureless lambda converts with a unary +)");
     served_initializer = *fn;
   }
-  void* page = map_shared(sizeof(PoolControl), served() ? &control_fd : nullptr,
-                          "pool control page");
+  void* page = served() ? map_shared_memfd(sizeof(PoolControl), &control_fd, "pool control page")
+                        : map_shared_anonymous(sizeof(PoolControl), "pool control page");
   control = new (page) PoolControl();
   doorbell = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (doorbell < 0) {

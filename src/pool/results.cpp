@@ -2,26 +2,16 @@
 // helpers the typed layer calls in workers (exception descriptions, item records).
 #include <mproc/pool.hpp>
 
-#include <cerrno>
-#include <climits>
 #include <cstdlib>
 #include <cxxabi.h>
-#include <linux/futex.h>
-#include <sys/syscall.h>
 #include <typeinfo>
-#include <unistd.h>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
+#include "base/futex.hpp"
 #include "log/logger.hpp"
 
 namespace mproc::detail {
 namespace {
-
-// Private futex: a result's state word lives in the parent's memory only.
-void futex_wait_private(std::atomic<uint32_t>* word, uint32_t expected, const timespec* timeout) {
-  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT_PRIVATE, expected, timeout,
-            nullptr, 0);
-}
 
 std::string readable_type(const std::type_info& type) {
   int status = 0;
@@ -41,7 +31,8 @@ void ResultCore::wait() const {
     uint32_t w = word_.load(std::memory_order_acquire);
     if ((w & kDone) != 0) return;
     if ((w & kWaiters) == 0 && !word_.compare_exchange_weak(w, w | kWaiters)) continue;
-    futex_wait_private(&word_, w | kWaiters, nullptr);
+    // Private futex: a result's state word lives in the parent's memory only.
+    futex_wait_once(word_, w | kWaiters, nullptr, FutexScope::process_private);
   }
 }
 
@@ -54,7 +45,7 @@ bool ResultCore::wait_for(Seconds timeout) const {
     if (deadline.expired()) return false;
     if ((w & kWaiters) == 0 && !word_.compare_exchange_weak(w, w | kWaiters)) continue;
     const timespec left = deadline.remaining();
-    futex_wait_private(&word_, w | kWaiters, &left);
+    futex_wait_once(word_, w | kWaiters, &left, FutexScope::process_private);
   }
 }
 
@@ -83,8 +74,7 @@ void ResultCore::set_error(std::error_code code, std::string message) noexcept {
 void ResultCore::publish() noexcept {
   const uint32_t old = word_.exchange(kDone, std::memory_order_acq_rel);
   if ((old & kWaiters) != 0)
-    ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&word_), FUTEX_WAKE_PRIVATE, INT_MAX,
-              nullptr, nullptr, 0);
+    futex_wake_all(word_, FutexScope::process_private);
 }
 
 void log_callback_exception(const char* what) noexcept {

@@ -1,9 +1,9 @@
-#include "pool/task_registry.hpp"
-
 #include <mproc/pool.hpp>
 
 #include <map>
 #include <mutex>
+
+#include "base/fork_handlers.hpp"
 
 namespace mproc::detail {
 namespace {
@@ -17,6 +17,16 @@ Registry& registry() {
   static Registry* r = new Registry;  // never destroyed: usable from late destructors
   return *r;
 }
+
+// One library-wide lock, held across fork (ForkStage::task_registry) so that a child may use the
+// registry: created, and its handlers registered, when the library is loaded.
+const bool g_fork_handlers_registered = [] {
+  registry();
+  register_fork_handlers(ForkStage::task_registry, {+[] { registry().mutex.lock(); },
+                                                    +[] { registry().mutex.unlock(); },
+                                                    +[] { registry().mutex.unlock(); }});
+  return true;
+}();
 
 }  // namespace
 
@@ -43,8 +53,5 @@ void throw_task_signature_mismatch(const std::string& name) {
                   "' was registered with other argument or result types than this call uses");
 }
 
-void init_task_registry() { registry(); }
-void lock_task_registry_for_fork() { registry().mutex.lock(); }
-void unlock_task_registry_after_fork() { registry().mutex.unlock(); }
 
 }  // namespace mproc::detail

@@ -8,7 +8,8 @@
 
 #include <mproc/pool.hpp>
 
-#include "common/spin_policy.hpp"
+#include "base/cpu_relax.hpp"
+#include "base/spin_policy.hpp"
 #include "pool/wire.hpp"
 
 namespace mproc::detail::pool {
@@ -19,8 +20,6 @@ namespace {
 constexpr int kSpins = 200;
 // A sleeping worker wakes this often to check that its parent still exists.
 constexpr int kSleepMs = 1000;
-
-inline void cpu_relax() noexcept { __builtin_ia32_pause(); }
 
 class Worker {
  public:

@@ -7,7 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
+#include "base/fork_handlers.hpp"
 #include "log/logger.hpp"
 #include "process/pidfd.hpp"
 
@@ -19,6 +20,17 @@ void finish_children_at_exit() { ChildRegistry::instance().finish_at_exit(); }
 int exit_code_from(int how, int status) {
   return how == CLD_EXITED ? status : -status;
 }
+
+// Created, and its fork handlers registered (ForkStage::child_registry, the outermost lock), when
+// the library is loaded: before any thread of the program can hold its lock.
+const bool g_fork_handlers_registered = [] {
+  ChildRegistry::instance();
+  register_fork_handlers(ForkStage::child_registry,
+                         {+[] { ChildRegistry::instance().lock_for_fork(); },
+                          +[] { ChildRegistry::instance().unlock_after_fork_in_parent(); },
+                          +[] { ChildRegistry::instance().reset_after_fork_in_child(); }});
+  return true;
+}();
 
 }  // namespace
 

@@ -4,7 +4,7 @@
 // one lock, with waitid(P_PIDFD) on the child's own pidfd: never waitpid(-1), so children that other
 // code started are never stolen, and a recycled pid is never signalled or waited for.
 //
-// Fork safety: the lock is taken before fork by the library's fork hooks (common/fork_hooks.hpp)
+// Fork safety: the lock is taken before fork by the library's fork handlers (base/fork_handlers.hpp, ForkStage::child_registry)
 // and released after fork in both processes; in the child the registry is emptied and the parent's pidfds are closed, because
 // the parent's children are not the child's.
 #pragma once

@@ -4,11 +4,15 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include "base/guarded_fork.hpp"
 
 namespace mproc {
 
 pid_t fork() {
-  const pid_t pid = ::fork();
+  // Python's os.fork does not flush stdio: neither does this.
+  detail::ForkGuard guard(detail::ForkGuard::Stdio::leave);
+  const pid_t pid = guard.fork();
+  if (pid == 0) guard.restore_signals();
   if (pid < 0) throw_errno(errno, "fork");
   return pid;
 }

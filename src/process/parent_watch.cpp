@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "base/fork_handlers.hpp"
 #include "process/pidfd.hpp"
 
 namespace mproc::detail {
@@ -36,8 +37,7 @@ void* watch(void*) {
 }  // namespace
 
 bool die_with_parent(pid_t parent) noexcept {
-  static const bool registered = ::pthread_atfork(nullptr, nullptr, forget_in_child) == 0;
-  (void)registered;
+  register_fork_handlers(ForkStage::parent_watch, {nullptr, nullptr, forget_in_child});
   forget_in_child();
   const int pidfd = pidfd_open(parent);
   // Opened after the parent ended (its pid may even be reused): our parent is no longer it.

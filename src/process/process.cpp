@@ -10,7 +10,8 @@
 #include <typeinfo>
 #include <unistd.h>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
+#include "base/guarded_fork.hpp"
 #include "log/logger.hpp"
 #include "process/child_registry.hpp"
 #include "process/current_process.hpp"
@@ -87,24 +88,14 @@ void Process::start() {
   registry.active_children();  // reap what has ended, as Python's start() does
 
   // As Python does: flush what the parent printed so far, or the child inherits the unwritten
-  // buffer and prints it a second time when it flushes at exit.
-  std::cout.flush();
-  std::cerr.flush();
-  std::fflush(stdout);
-  std::fflush(stderr);
-
-  // With every signal blocked, no handler can run in the child before it knows who it is.
-  sigset_t all_signals;
-  sigset_t saved_mask;
-  sigfillset(&all_signals);
-  ::pthread_sigmask(SIG_SETMASK, &all_signals, &saved_mask);
+  // buffer and prints it a second time when it flushes at exit. With every signal blocked, no
+  // handler can run in the child before it knows who it is (run_child restores the mask).
+  detail::ForkGuard guard(detail::ForkGuard::Stdio::flush);
   const pid_t parent_pid = ::getpid();
   const std::string parent_name = detail::self().name;
-  const pid_t pid = ::fork();
-  if (pid == 0) run_child(&saved_mask, parent_pid, parent_name);
-  const int fork_errno = errno;
-  ::pthread_sigmask(SIG_SETMASK, &saved_mask, nullptr);
-  if (pid < 0) throw_errno(fork_errno, "fork for " + name_);
+  const pid_t pid = guard.fork();
+  if (pid == 0) run_child(guard.saved_mask(), parent_pid, parent_name);
+  if (pid < 0) throw_errno(errno, "fork for " + name_);
 
   const int pidfd = detail::pidfd_open(pid);
   if (pidfd < 0) {

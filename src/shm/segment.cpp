@@ -15,6 +15,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "base/shared_mapping.hpp"
 #include "log/logger.hpp"
 #include "shm/reserve.hpp"
 #include "shm/tracker.hpp"
@@ -206,8 +207,8 @@ Segment Segment::create(std::size_t payload_size, SegmentKind kind, Construct co
     }
     // Pages reserved now: a full /dev/shm is ENOSPC here, never SIGBUS later (reserve.hpp).
     if (const int rc = reserve_pages(fd.get(), size); rc != 0) fail(rc, "posix_fallocate");
-    void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
-    if (base == MAP_FAILED) fail(errno, "mmap");
+    void* base = map_shared_fd(fd.get(), size);
+    if (base == nullptr) fail(errno, "mmap");
 
     // The file is zero-filled: state reads as `constructing` until the final release store.
     auto* header = new (base) SegmentHeader{};
@@ -282,8 +283,8 @@ Segment Segment::attach(std::string_view name_view, SegmentKind kind) {
     keep_waiting(named_creator, "not an mproc shared memory segment (too small for its header)");
   }
   const auto size = static_cast<std::size_t>(st.st_size);
-  void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
-  if (base == MAP_FAILED) throw_errno(errno, "mmap(" + name + ")");
+  void* base = map_shared_fd(fd.get(), size);
+  if (base == nullptr) throw_errno(errno, "mmap(" + name + ")");
   auto unmap_and = [&](const Error& e) -> Error {
     ::munmap(base, size);
     return e;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <utility>
 
+#include "base/shared_mapping.hpp"
 #include "shm/segment.hpp"
 #include "shm/reserve.hpp"
 #include "shm/tracker.hpp"
@@ -41,8 +42,8 @@ std::string posix_name(std::string_view name) {
 }
 
 void* map(int fd, std::size_t size, const std::string& name) {
-  void* base = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-  if (base == MAP_FAILED) throw_errno(errno, "SharedMemory: mmap(" + name + ")");
+  void* base = detail::map_shared_fd(fd, size);
+  if (base == nullptr) throw_errno(errno, "SharedMemory: mmap(" + name + ")");
   return base;
 }
 

@@ -17,7 +17,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
+#include "base/fork_handlers.hpp"
+#include "base/guarded_fork.hpp"
 #include "log/logger.hpp"
 #include "process/pidfd.hpp"
 #include "shm/tracker_process.hpp"
@@ -65,7 +67,9 @@ void child_after_fork() {
   new (&g_state->mutex) std::mutex;
 }
 
-TrackerState::TrackerState() { ::pthread_atfork(nullptr, nullptr, child_after_fork); }
+TrackerState::TrackerState() {
+  register_fork_handlers(ForkStage::shm_tracker, {nullptr, nullptr, child_after_fork});
+}
 
 TrackerState& state() {
   // Never destroyed: segments may be closed by static destructors and atexit handlers.
@@ -85,7 +89,8 @@ void start_locked(TrackerState& s) {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
     throw_errno(errno, "shm tracker: socketpair");
   const pid_t owner = ::getpid();
-  const pid_t child = ::fork();
+  ForkGuard guard(ForkGuard::Stdio::leave);
+  const pid_t child = guard.fork();
   if (child < 0) {
     const int err = errno;
     close_fd(pair[0]);
@@ -94,9 +99,14 @@ void start_locked(TrackerState& s) {
   }
   if (child == 0) {
     // The intermediate child: fork the tracker and exit at once, so that the tracker is
-    // re-parented and never becomes a zombie of ours.
-    const pid_t grandchild = ::fork();
-    if (grandchild == 0) run_tracker(pair[1], pair[0], owner);
+    // re-parented and never becomes a zombie of ours. Signals stay blocked in both until the
+    // tracker restores the caller's mask.
+    ForkGuard inner(ForkGuard::Stdio::leave);
+    const pid_t grandchild = inner.fork();
+    if (grandchild == 0) {
+      guard.restore_signals();
+      run_tracker(pair[1], pair[0], owner);
+    }
     ::_exit(grandchild < 0 ? 1 : 0);
   }
   close_fd(pair[1]);

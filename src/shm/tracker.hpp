@@ -10,7 +10,7 @@
 // still registered (reporting them on stderr as leaks), and exits. A name whose file was
 // identified (track_file: device and inode) is unlinked only if it still names that file.
 //
-// Ownership across fork: one tracker per process. A pthread_atfork child handler closes the
+// Ownership across fork: one tracker per process. A fork handler (ForkStage::shm_tracker) closes the
 // inherited end in every forked child, so the parent's tracker sees EOF exactly when the parent
 // dies, and a child that creates segments starts a tracker of its own. Names belong to the
 // process that created them, not to its children.

@@ -151,6 +151,8 @@ class NameSet {
       if (std::strncmp(slots_[i].name, record.name, sizeof record.name) == 0) return &slots_[i];
     return nullptr;
   }
+  // Not base/shared_mapping: this is private memory of the tracker (MAP_PRIVATE), mapped instead
+  // of allocated because the tracker, a child of fork, does not use malloc.
   bool grow() noexcept {
     const std::size_t new_capacity = capacity_ == 0 ? 64 : capacity_ * 2;
     void* memory =

@@ -9,7 +9,7 @@
 #include "process/pidfd.hpp"
 #include "shm/named_placement.hpp"
 #include "sync/barrier_state.hpp"
-#include "sync/futex.hpp"
+#include "base/futex.hpp"
 
 namespace mproc {
 namespace detail {

@@ -7,7 +7,7 @@
 #include "shm/named_placement.hpp"
 
 #include "sync/condition_state.hpp"
-#include "sync/futex.hpp"
+#include "base/futex.hpp"
 #include "sync/mutex_state.hpp"
 
 namespace mproc {

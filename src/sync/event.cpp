@@ -4,7 +4,7 @@
 
 #include "shm/named_placement.hpp"
 #include "sync/event_state.hpp"
-#include "sync/futex.hpp"
+#include "base/futex.hpp"
 
 namespace mproc {
 

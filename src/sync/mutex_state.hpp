@@ -1,24 +1,25 @@
-// The shared state behind Lock and RLock: a process-shared robust pthread mutex (so a holder that
-// dies is detected by the kernel and the next acquirer recovers the lock, see
-// pthread_mutexattr_setrobust(3)), plus the recursion depth and the "owner died" report. The
+// The shared state behind Lock and RLock: the library's robust mutex (base/robust_mutex.hpp, with
+// the "report" owner-death policy: a recovered lock is logged and flagged in owner_died), plus the
+// recursion depth and the "owner died" report. The
 // owner is the thread id in the mutex's futex word, which the kernel clears when that thread dies,
 // so a recycled thread id can never be mistaken for the owner.
 #pragma once
 
-#include <mproc/process.hpp>
+#include <mproc/seconds.hpp>
 
 #include <atomic>
 #include <cstdint>
 #include <optional>
 #include <pthread.h>
 
+#include "base/robust_mutex.hpp"
 #include "sync/shared_state.hpp"
 
 namespace mproc::detail {
 
 struct MutexState {
   SyncHeader header;
-  pthread_mutex_t mutex;
+  RobustMutex mutex;
   // Written only by the holder, read by the holder (and, racily but harmlessly, by queries).
   std::atomic<std::uint32_t> depth{0};
   std::atomic<std::uint32_t> owner_died{0};  // the current holder recovered it from a dead owner
@@ -27,9 +28,6 @@ struct MutexState {
   void init(bool is_recursive);
 };
 static_assert(std::is_standard_layout_v<MutexState>);
-
-// What an acquisition found.
-enum class Acquired { no, yes, recovered };
 
 // `type` names the object in error messages ("Lock", "RLock").
 Acquired mutex_acquire(MutexState& s, bool block, std::optional<Seconds> timeout, const char* type);

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "shm/named_placement.hpp"
-#include "sync/futex.hpp"
+#include "base/futex.hpp"
 #include "sync/semaphore_state.hpp"
 
 namespace mproc {

@@ -1,18 +1,14 @@
 #include "sync/shared_state.hpp"
 
-#include <cerrno>
 #include <sys/mman.h>
-#include <unistd.h>
+
+#include "base/shared_mapping.hpp"
 
 namespace mproc::detail {
 
 SharedPlacement anonymous_placement(std::size_t size, std::function<void(void*)> before_unmap) {
-  const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
-  const std::size_t length = (size + page - 1) / page * page;
-  // MAP_SHARED: children forked later see the same pages, which is what makes the state shared.
-  void* address =
-      ::mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (address == MAP_FAILED) throw_errno(errno, "mmap(MAP_SHARED | MAP_ANONYMOUS)");
+  const std::size_t length = page_round_up(size);
+  void* address = map_shared_anonymous(length, "synchronisation primitive");
   std::shared_ptr<void> keepalive(address,
                                   [length, before_unmap = std::move(before_unmap)](void* p) {
                                     if (before_unmap) before_unmap(p);

@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 #include "transport/connection_sinks.hpp"
 #include "transport/connection_state.hpp"
 
@@ -111,6 +111,29 @@ std::optional<std::size_t> Connection::recv_bytes_into_impl(void* buffer, std::s
   if (buffer == nullptr && capacity > 0) throw invalid("recv_bytes_into: buffer is NULL");
   detail::FixedSink sink(buffer, capacity);
   return state.receive(sink, deadline, "recv_bytes_into");
+}
+
+namespace {
+
+// A sink whose storage is the caller's (recv_with).
+class CallbackSink final : public detail::RecvSink {
+ public:
+  explicit CallbackSink(const std::function<char*(std::size_t)>& grow) noexcept : grow_(grow) {}
+  std::size_t limit() const noexcept override { return static_cast<std::size_t>(-1); }
+  char* grow(std::size_t capacity) override { return grow_(capacity); }
+
+ private:
+  const std::function<char*(std::size_t)>& grow_;
+};
+
+}  // namespace
+
+std::optional<std::size_t> Connection::recv_with(const std::function<char*(std::size_t)>& grow,
+                                                 std::optional<Seconds> timeout) {
+  const auto deadline = deadline_of(timeout, "recv_with");
+  auto& state = ConnectionAccess::state(*this, "recv_with");
+  CallbackSink sink(grow);
+  return state.receive(sink, deadline, "recv_with");
 }
 
 bool Connection::recv_bitwise(void* out, std::size_t size, const std::type_info& type,

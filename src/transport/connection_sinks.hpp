@@ -1,10 +1,7 @@
-// The three destinations of a received message: a caller's buffer (recv_bytes_into), a
-// std::string (recv_bytes), and malloc'd memory handed to C callers (released by
-// mproc_buffer_free).
+// Two destinations of a received message: a caller's buffer (recv_bytes_into) and a std::string
+// (recv_bytes). (The third, memory the caller manages, is recv_with's, in connection.cpp.)
 #pragma once
 
-#include <cstdlib>
-#include <new>
 #include <string>
 
 #include "transport/connection_state.hpp"
@@ -47,32 +44,6 @@ class StringSink final : public RecvSink {
  private:
   std::string& out_;
   std::size_t limit_;
-};
-
-// malloc'd memory (never zero-filled; at least one byte, so an empty message is not NULL).
-class MallocSink final : public RecvSink {
- public:
-  MallocSink() = default;
-  ~MallocSink() override { std::free(data_); }
-  MallocSink(const MallocSink&) = delete;
-  MallocSink& operator=(const MallocSink&) = delete;
-
-  std::size_t limit() const noexcept override { return static_cast<std::size_t>(-1); }
-  char* grow(std::size_t capacity) override {
-    void* grown = std::realloc(data_, capacity == 0 ? 1 : capacity);
-    if (grown == nullptr) throw std::bad_alloc();
-    data_ = static_cast<char*>(grown);
-    return data_;
-  }
-  // Hands the memory to the caller.
-  void* release() noexcept {
-    void* data = data_;
-    data_ = nullptr;
-    return data;
-  }
-
- private:
-  char* data_ = nullptr;
 };
 
 }  // namespace mproc::detail

@@ -12,11 +12,12 @@
 #include <string>
 #include <string_view>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 
 namespace mproc::detail {
 
-// Where a received message goes: a caller's fixed buffer, a std::string, or malloc'd memory.
+// Where a received message goes: a caller's fixed buffer, a std::string, or memory the caller
+// manages (recv_with).
 class RecvSink {
  public:
   virtual ~RecvSink() = default;

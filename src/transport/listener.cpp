@@ -12,7 +12,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 #include "transport/connection_state.hpp"
 #include "transport/hmac.hpp"
 

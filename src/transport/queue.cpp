@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 #include "transport/queue_core.hpp"
 
 namespace mproc {

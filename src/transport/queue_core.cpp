@@ -7,7 +7,7 @@
 #include <new>
 #include <sched.h>
 
-#include "common/spin_policy.hpp"
+#include "base/spin_policy.hpp"
 #include "transport/queue_barrier.hpp"
 #include "transport/queue_regions.hpp"
 #include "transport/queue_exclusive.hpp"
@@ -66,8 +66,8 @@ void construct_shared(void* payload, std::size_t /*size*/, void* context) {
   s->capacity_units = c.capacity_units;
   s->maxsize = c.config.maxsize;
   s->ring_offset = c.ring_offset;
-  init_robust_mutex(&s->put_lock);
-  init_robust_mutex(&s->get_lock);
+  RobustMutex::of(s->put_lock).init();
+  RobustMutex::of(s->get_lock).init();
 }
 
 Error invalid(const std::string& what) {
@@ -236,7 +236,7 @@ void QueueCore::wake_consumers() noexcept {
   waker_barrier();
   if (s.consumers_waiting.load(std::memory_order_relaxed) != 0) {
     s.put_event.fetch_add(1, std::memory_order_release);
-    futex_wake(&s.put_event, 1);
+    futex_wake(s.put_event, 1);
   }
 }
 
@@ -246,7 +246,7 @@ void QueueCore::wake_producers() noexcept {
   if (s.producers_waiting.load(std::memory_order_relaxed) != 0) {
     // Every waiting producer re-checks: the room freed may suit a small message but not a large.
     s.get_event.fetch_add(1, std::memory_order_release);
-    futex_wake(&s.get_event, INT_MAX);
+    futex_wake(s.get_event, INT_MAX);
   }
 }
 
@@ -325,7 +325,7 @@ void QueueCore::wait_until(Ready ready, std::atomic<std::uint32_t>& event,
   waiting.fetch_add(1, std::memory_order_seq_cst);
   sleeper_barrier();  // the wakers' half of the handshake is only a compiler barrier
   const std::uint32_t seen = event.load(std::memory_order_seq_cst);
-  if (!ready() && !closed()) futex_wait(&event, seen, kWaitSliceNs, deadline);
+  if (!ready() && !closed()) futex_wait_slice(event, seen, kWaitSliceNs, deadline);
   waiting.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -414,7 +414,7 @@ void QueueCore::task_done() {
                   "task_done() called more times than there were items put in the queue");
     if (s.tasks_done.compare_exchange_weak(done, done + 1, std::memory_order_seq_cst)) break;
   }
-  if (s.joiners_waiting.load(std::memory_order_seq_cst) != 0) futex_wake(&s.tasks_done, INT_MAX);
+  if (s.joiners_waiting.load(std::memory_order_seq_cst) != 0) futex_wake(s.tasks_done, INT_MAX);
 }
 
 bool QueueCore::join(const Deadline& deadline) {
@@ -430,7 +430,7 @@ bool QueueCore::join(const Deadline& deadline) {
     if (deadline.expired()) return false;
     s.joiners_waiting.fetch_add(1, std::memory_order_seq_cst);
     const std::uint32_t seen = s.tasks_done.load(std::memory_order_seq_cst);
-    if (!finished() && !closed()) futex_wait(&s.tasks_done, seen, kWaitSliceNs, deadline);
+    if (!finished() && !closed()) futex_wait_slice(s.tasks_done, seen, kWaitSliceNs, deadline);
     s.joiners_waiting.fetch_sub(1, std::memory_order_relaxed);
     check_open("join");
   }

@@ -16,7 +16,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 #include "shm/segment.hpp"
 #include "transport/queue_layout.hpp"
 

@@ -28,7 +28,7 @@
 #include <optional>
 #include <pthread.h>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 #include "transport/queue_layout.hpp"
 #include "transport/queue_sync.hpp"
 

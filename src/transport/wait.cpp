@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 #include "transport/connection_state.hpp"
 
 namespace mproc {

@@ -1,5 +1,5 @@
 // Deadlines on the monotonic clock and waits that survive signals.
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 
 #include <gtest/gtest.h>
 

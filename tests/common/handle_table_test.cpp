@@ -1,6 +1,6 @@
 // The C ABI's handle table: stale, foreign and wrongly-typed handles are rejected without a
 // dereference.
-#include "common/handle_table.hpp"
+#include "handle_table.hpp"
 
 #include <gtest/gtest.h>
 

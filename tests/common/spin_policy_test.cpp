@@ -1,6 +1,6 @@
 // When spinning waits spin: never on a thread confined to one CPU (unless a probe finds the peer
 // running beside it), and no longer once spins keep failing.
-#include "common/spin_policy.hpp"
+#include "base/spin_policy.hpp"
 
 #include <gtest/gtest.h>
 

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <thread>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 #include "fault_support.hpp"
 
 namespace mproc::test {

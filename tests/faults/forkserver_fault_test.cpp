@@ -15,7 +15,7 @@
 
 #include "fault_support.hpp"
 #include "process/pidfd.hpp"
-#include "sync/futex.hpp"
+#include "base/futex.hpp"
 
 namespace mproc::test {
 namespace {

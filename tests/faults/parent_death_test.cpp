@@ -25,7 +25,7 @@
 #include "fault_support.hpp"
 #include "process/pidfd.hpp"
 #include "shm/tracker.hpp"
-#include "sync/futex.hpp"
+#include "base/futex.hpp"
 
 namespace mproc::test {
 namespace {

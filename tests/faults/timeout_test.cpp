@@ -15,7 +15,7 @@
 #include <pthread.h>
 #include <string>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 #include "fault_support.hpp"
 #include "mproc.h"
 #include "transport/queue_core.hpp"

@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <thread>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 #include "fault_support.hpp"
 #include "process/pidfd.hpp"
 #include "shm/tracker.hpp"

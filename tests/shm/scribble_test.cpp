@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 #include "manager/layout.hpp"
 #include "shm/segment.hpp"
 #include "shm_test_support.hpp"

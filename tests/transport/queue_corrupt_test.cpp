@@ -5,7 +5,7 @@
 #include <cstring>
 #include <string>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 #include "queue_core_test_support.hpp"
 #include "shm/segment.hpp"
 #include "transport/queue_core.hpp"

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 #include "queue_core_test_support.hpp"
 #include "transport/queue_core.hpp"
 #include "transport/ring_copy.hpp"

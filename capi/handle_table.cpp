@@ -1,9 +1,25 @@
-#include "common/handle_table.hpp"
+#include "handle_table.hpp"
 
 #include <mproc/error.hpp>
 
+#include "base/fork_handlers.hpp"
 
 namespace mproc::detail {
+namespace {
+
+// The table's lock is held across fork (ForkStage::handle_table), so that handles stay valid in
+// the child: created, and its handlers registered, when the library is loaded.
+const bool g_fork_handlers_registered = [] {
+  HandleTable::instance();
+  register_fork_handlers(ForkStage::handle_table,
+                         {+[] { HandleTable::instance().lock_for_fork(); },
+                          +[] { HandleTable::instance().unlock_after_fork(); },
+                          +[] { HandleTable::instance().unlock_after_fork(); }});
+  return true;
+}();
+
+}  // namespace
+
 HandleTable& HandleTable::instance() {
   // Never destroyed: C callers may destroy handles from atexit handlers.
   static HandleTable* table = new HandleTable;

@@ -6,7 +6,7 @@
 //
 // Thread-safety: insert/remove take a lock; lookup is lock-free. Using a handle in one thread while
 // another thread destroys it is still a caller error (the object may go away mid-call).
-// Fork safety: the lock is held across fork() by the library's fork hooks; handles stay valid in the
+// Fork safety: the lock is held across fork() by the library's fork handlers (ForkStage::handle_table); handles stay valid in the
 // child, which has its own copy of the table.
 #pragma once
 

@@ -2,13 +2,18 @@
 // change of the wall clock stretches or shortens a wait.
 #pragma once
 
-#include <mproc/process.hpp>
+#include <mproc/error.hpp>
+#include <mproc/seconds.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <time.h>
 
 namespace mproc::detail {
+
+// Nanoseconds on CLOCK_MONOTONIC: a cheap clock (vDSO, no system call) for intervals.
+std::uint64_t monotonic_ns() noexcept;
 
 // Throws EINVAL for a negative or NaN timeout, naming `operation`.
 void check_timeout(Seconds timeout, const char* operation);

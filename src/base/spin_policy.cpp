@@ -1,4 +1,4 @@
-#include "common/spin_policy.hpp"
+#include "base/spin_policy.hpp"
 
 #include <sched.h>
 

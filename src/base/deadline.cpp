@@ -1,4 +1,4 @@
-#include "common/deadline.hpp"
+#include "base/deadline.hpp"
 
 #include <cerrno>
 #include <cmath>
@@ -6,6 +6,13 @@
 #include <string>
 
 namespace mproc::detail {
+
+std::uint64_t monotonic_ns() noexcept {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
 
 void check_timeout(Seconds timeout, const char* operation) {
   if (std::isnan(timeout.count()) || timeout.count() < 0)

@@ -1,0 +1,50 @@
+// The library's one pthread_atfork registration. A child of fork() has one thread and a copy of
+// every lock; a lock that another thread held at that moment stays held forever in the child. So
+// the prepare handlers take every library lock before fork, and the parent and child handlers
+// release them after it, in ONE fixed order, written here: taking them in separate
+// pthread_atfork handlers, in whatever order they happened to be registered, deadlocks (a forking
+// thread holding the log sink waits for the child registry, whose holder waits for the sink).
+// The child handlers also reset per-process state that the child must not share with its parent.
+//
+// The floor that owns a lock or a piece of state registers its handlers into its stage (the
+// registry knows the stages, not the floors: it includes nothing of theirs). The rule:
+//   prepare handlers run in stage order, first to last;
+//   parent and child handlers run in the reverse order, last to first.
+// So the resets (first in the list) run last in the child, once every lock is released again.
+#pragma once
+
+#include <cstdint>
+
+namespace mproc::detail {
+
+enum class ForkStage : std::uint8_t {
+  // Child-only resets of per-process state; in the child they run after every lock is released,
+  // from the bottom of this group to its top.
+  thread_id,          // src/sync: the cached thread id (the child's one thread has a new one)
+  pool_pid,           // src/pool: the pid cached for the pool's owner check
+  parent_watch,       // src/process: the parent's pidfd belongs to the parent's own watcher
+  forkserver_client,  // src/pool: the fork server belongs to the parent
+  shm_tracker,        // src/shm: the tracker connection belongs to the parent; its mutex made anew
+  // Locks held across fork, outermost first (a thread holding one may take the later ones).
+  child_registry,  // src/process: the children of this process (emptied in the child)
+  handle_table,    // capi: the C ABI's handles
+  task_registry,   // src/pool: tasks registered by name
+  log_sink,        // src/log: innermost: code holding any lock above may log; the sink takes none
+  count_
+};
+
+// Any may be null. A `prepare` is called only from the forking thread; `parent` and `child` of a
+// stage with a prepare run only after a fork whose prepare ran it (a stage registered while
+// another thread forks is not half-handled).
+struct ForkHandlers {
+  void (*prepare)() = nullptr;
+  void (*parent)() = nullptr;
+  void (*child)() = nullptr;
+};
+
+// Registers the handlers of `stage`, once (a second registration of a stage is ignored). Register
+// before a second thread can take the lock concerned: at load, or when the state is created.
+// Thread-safety: any thread; takes effect at the next fork.
+void register_fork_handlers(ForkStage stage, const ForkHandlers& handlers) noexcept;
+
+}  // namespace mproc::detail
