@@ -416,7 +416,7 @@ static void plain_initializer_runs_in_each_worker_of_both_start_methods(void) {
     CHECK_INT(g_initialized, 0); /* not in the parent */
     finish_pool(pool);
   }
-  CHECK_INT(mproc_stop_forkserver(), 0);
+  CHECK_INT(mproc_forkserver_stop(), 0);
 
   mproc_pool_options_t both;
   mproc_pool_options_init(&both);
