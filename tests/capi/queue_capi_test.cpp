@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "queue_test_support.hpp"
+#include "transport/queue_test_support.hpp"
 
 namespace mproc::test {
 namespace {
