@@ -135,7 +135,8 @@ void Store::close() noexcept {
   // A held robust mutex must not be unmapped (it is on this thread's robust list).
   mutex_release_if_held(control_->lock);
   if (data_ != nullptr && ::munmap(data_, mapped_) != 0)
-    logger().warn("munmap({} data) failed: {}", segment_.name(), std::strerror(errno));
+    logger(LogCategory::manager)
+        .warn("munmap({} data) failed: {}", segment_.name(), std::strerror(errno));
   data_ = nullptr;
   mapped_ = 0;
   control_ = nullptr;
@@ -268,8 +269,9 @@ void Store::maybe_compact() {
 }
 
 void Store::recover() {
-  logger().warn("{} {}: recovering after a process died holding its lock", type_name(),
-                segment_.name());
+  logger(LogCategory::manager)
+      .warn("{} {}: recovering after a process died holding its lock", type_name(),
+            segment_.name());
   if (kind_ == Kind::list) list_recover(*this);
   else dict_recover(*this);
 }

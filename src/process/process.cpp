@@ -118,7 +118,7 @@ void Process::start() {
   parent_pid_ = parent_pid;
   child_ = std::make_shared<detail::ChildState>(pid, pidfd, name_, daemon_);
   registry.add(child_);
-  detail::logger().debug("started {} (pid {})", name_, pid);
+  detail::logger(LogCategory::process).debug("started {} (pid {})", name_, pid);
 }
 
 void Process::run_child(const void* saved_signal_mask, pid_t parent_pid,
@@ -132,12 +132,12 @@ void Process::run_child(const void* saved_signal_mask, pid_t parent_pid,
   } catch (const SystemExit& exit) {
     code = exit.code();
   } catch (const std::exception& e) {
-    detail::logger().error("{}: uncaught exception {}: {}", name_, demangled_type_name(typeid(e)),
-                           e.what());
+    detail::logger(LogCategory::process)
+        .error("{}: uncaught exception {}: {}", name_, demangled_type_name(typeid(e)), e.what());
     code = 1;
   } catch (...) {
-    detail::logger().error("{}: uncaught exception of a type not derived from std::exception",
-                           name_);
+    detail::logger(LogCategory::process)
+        .error("{}: uncaught exception of a type not derived from std::exception", name_);
     code = 1;
   }
   // As Python's child does: flush what was printed, finish our own children, then leave without

@@ -360,7 +360,7 @@ void Segment::close() noexcept {
   if (base_ == nullptr) return;
   release();
   if (::munmap(base_, size_) != 0)
-    logger().warn("munmap({}) failed: {}", name_, std::strerror(errno));
+    logger(LogCategory::shm).warn("munmap({}) failed: {}", name_, std::strerror(errno));
   base_ = nullptr;
   size_ = 0;
   if (fd_ >= 0) ::close(fd_);
@@ -371,13 +371,13 @@ void Segment::unlink_name() noexcept {
   if (unlinked_) return;
   unlinked_ = true;
   if (::shm_unlink(name_.c_str()) != 0 && errno != ENOENT)
-    logger().warn("shm_unlink({}) failed: {}", name_, std::strerror(errno));
+    logger(LogCategory::shm).warn("shm_unlink({}) failed: {}", name_, std::strerror(errno));
   // Only the creating process's tracker knows the name; a forked copy has a tracker of its own.
   if (created_ && owner_pid_ == ::getpid()) {
     try {
       untrack(name_);
     } catch (const std::exception& e) {
-      logger().warn("shm tracker: {}", e.what());
+      logger(LogCategory::shm).warn("shm tracker: {}", e.what());
     }
   }
 }

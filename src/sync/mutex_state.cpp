@@ -76,7 +76,8 @@ Acquired took(MutexState& s, int rc, std::uint32_t depth, const char* type) {
     case EOWNERDEAD:
       check(::pthread_mutex_consistent(&s.mutex), "pthread_mutex_consistent");
       died = true;
-      logger().warn("{}: the previous owner died holding it; the lock was recovered", type);
+      logger(LogCategory::sync)
+          .warn("{}: the previous owner died holding it; the lock was recovered", type);
       break;
     case EBUSY:
     case ETIMEDOUT:
