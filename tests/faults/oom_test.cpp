@@ -24,8 +24,10 @@ namespace {
 // On this thread: how many allocations succeed before the one that fails (after it, all succeed
 // again), or -1 for "none fails".
 thread_local long g_allocations_before_failure = -1;
+thread_local bool g_every_allocation_fails = false;
 
 void* allocate(std::size_t size) {
+  if (g_every_allocation_fails) throw std::bad_alloc();
   if (g_allocations_before_failure == 0) {
     g_allocations_before_failure = -1;
     throw std::bad_alloc();
@@ -35,11 +37,18 @@ void* allocate(std::size_t size) {
   throw std::bad_alloc();
 }
 
-// Makes one allocation on this thread fail, after `succeeding` more, while the object lives.
+// Makes one allocation on this thread fail, after `succeeding` more, while the object lives; or,
+// with `every`, all of them.
 class FailingAllocations {
  public:
-  explicit FailingAllocations(long succeeding = 0) { g_allocations_before_failure = succeeding; }
-  ~FailingAllocations() { g_allocations_before_failure = -1; }
+  explicit FailingAllocations(long succeeding = 0, bool every = false) {
+    g_allocations_before_failure = succeeding;
+    g_every_allocation_fails = every;
+  }
+  ~FailingAllocations() {
+    g_allocations_before_failure = -1;
+    g_every_allocation_fails = false;
+  }
   FailingAllocations(const FailingAllocations&) = delete;
   FailingAllocations& operator=(const FailingAllocations&) = delete;
 };
@@ -91,7 +100,7 @@ TEST_F(OomTest, DroppingAProcessNeedsNoMemory) {
   // Ended, not reaped: the registry reaps it when the Process is dropped.
   ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT), 0);
   {
-    FailingAllocations failing;
+    FailingAllocations every_one(0, true);
     p.reset();
   }
   EXPECT_TRUE(mproc::active_children().empty());

@@ -1,7 +1,11 @@
 // Promise: a killed segment tracker is replaced at once (its owner watches it through a pidfd)
 // and told every live name, so that the owner's segments are removed when the owner dies later —
 // even if the owner creates no segment in between (the tracker used to be restarted only then).
+#include <mproc/log.hpp>
 #include <mproc/shared_memory.hpp>
+
+#include <atomic>
+#include <string_view>
 
 #include <chrono>
 #include <csignal>
@@ -31,7 +35,7 @@ struct Report {
   pid_t old_tracker = 0;
   pid_t new_tracker = 0;  // 0: not replaced within 2 s
   char name[64] = {};
-  bool fd_kept = false;  // the descriptor the program put at the pidfd's number is still its own
+  bool checked = false;  // the test's own check, made in the owner
 };
 
 // Waits until `pid` has ended (at most `timeout`), reaping it if it is our child.
@@ -149,11 +153,41 @@ TEST_F(TrackerFault, ThePidfdsNumberReusedByTheProgramIsNeverClosedByTheWatcher)
         ::kill(mine.old_tracker, SIGKILL);
         mine.new_tracker = replacement_of(mine.old_tracker);
         struct stat after {};
-        mine.fd_kept = ::fstat(number, &after) == 0 && after.st_ino == before.st_ino &&
+        mine.checked = ::fstat(number, &after) == 0 && after.st_ino == before.st_ino &&
                        after.st_dev == before.st_dev;
       },
       r));
-  EXPECT_TRUE(r.fd_kept) << "the watcher closed a descriptor the program owned";
+  EXPECT_TRUE(r.checked) << "the watcher closed a descriptor the program owned";
+  expect_replaced_and_cleaned(r);
+}
+
+// The watcher logs when it replaces a killed tracker. A host's log handler may call the library
+// back, creating a segment, which takes the tracker's lock: the watcher must log after releasing
+// it (it used to log holding it, and such a handler deadlocked the watcher).
+std::atomic<int> g_segments_made_by_the_handler{0};
+
+TEST_F(TrackerFault, ALogHandlerThatCreatesASegmentDoesNotDeadlockTheWatcher) {
+  Report r;
+  ASSERT_TRUE(run_owner(
+      [](Report& mine) {
+        set_log_handler([](LogLevel, std::string_view message) {
+          if (message.find("shm tracker") == std::string_view::npos) return;
+          SharedMemory::create(64).unlink();  // takes the tracker's lock
+          g_segments_made_by_the_handler.fetch_add(1);
+        });
+        auto segment = SharedMemory::create(4096);
+        std::snprintf(mine.name, sizeof mine.name, "%s", segment.name().c_str());
+        mine.old_tracker = detail::shm::tracker_pid();
+        ::kill(mine.old_tracker, SIGKILL);
+        mine.new_tracker = replacement_of(mine.old_tracker);
+        // The handler's segment was made once the watcher logged, after the replacement.
+        const detail::Deadline deadline(2s);
+        while (g_segments_made_by_the_handler.load() == 0 && !deadline.expired())
+          std::this_thread::sleep_for(1ms);
+        mine.checked = g_segments_made_by_the_handler.load() > 0;
+      },
+      r));
+  EXPECT_TRUE(r.checked) << "the log handler never finished: the watcher logged holding its lock";
   expect_replaced_and_cleaned(r);
 }
 
