@@ -57,25 +57,49 @@ unsigned mproc_version(void) { return MPROC_VERSION_HEX; }
 
 const char* mproc_version_string(void) { return MPROC_VERSION_STRING; }
 
+namespace {
+
+// The LogLevel for an mproc_log_level value; EINVAL naming `function` for any other.
+mproc::LogLevel log_level_of(int level, const char* function) {
+  switch (level) {
+    case MPROC_LOG_TRACE:
+    case MPROC_LOG_DEBUG:
+    case MPROC_LOG_INFO:
+    case MPROC_LOG_WARN:
+    case MPROC_LOG_ERROR:
+    case MPROC_LOG_OFF:
+      return static_cast<mproc::LogLevel>(level);
+  }
+  throw mproc::Error(std::make_error_code(std::errc::invalid_argument),
+                     std::string(function) + ": " + std::to_string(level) + " is not a log level");
+}
+
+}  // namespace
+
 int mproc_log_set_level(int level) {
   return mproc::capi::guard("mproc_log_set_level", [&] {
-    switch (level) {
-      case MPROC_LOG_TRACE:
-      case MPROC_LOG_DEBUG:
-      case MPROC_LOG_INFO:
-      case MPROC_LOG_WARN:
-      case MPROC_LOG_ERROR:
-      case MPROC_LOG_OFF:
-        mproc::set_log_level(static_cast<mproc::LogLevel>(level));
-        return 0;
-    }
-    throw mproc::Error(std::make_error_code(std::errc::invalid_argument),
-                       "mproc_log_set_level: " + std::to_string(level) + " is not a log level");
+    mproc::set_log_level(log_level_of(level, "mproc_log_set_level"));
+    return 0;
   });
 }
 
 int mproc_log_level(void) {
   return mproc::capi::guard("mproc_log_level", [] { return static_cast<int>(mproc::log_level()); });
+}
+
+int mproc_log_set_level_for(int category, int level) {
+  return mproc::capi::guard("mproc_log_set_level_for", [&] {
+    std::optional<mproc::LogLevel> own;
+    if (level != MPROC_LOG_FOLLOW_GLOBAL) own = log_level_of(level, "mproc_log_set_level_for");
+    mproc::set_log_level_for(static_cast<mproc::LogCategory>(category), own);
+    return 0;
+  });
+}
+
+int mproc_log_level_for(int category) {
+  return mproc::capi::guard("mproc_log_level_for", [&] {
+    return static_cast<int>(mproc::log_level_for(static_cast<mproc::LogCategory>(category)));
+  });
 }
 
 int mproc_log_set_handler(mproc_log_handler_t handler, void* user_data) {

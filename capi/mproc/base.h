@@ -81,6 +81,34 @@ MPROC_API int mproc_log_level(void);
 /** @deprecated The old name of mproc_log_level() (getters are named mproc_<noun>_<property>). */
 MPROC_API int mproc_log_get_level(void) MPROC_DEPRECATED("use mproc_log_level");
 
+/** The part of the library a log line comes from; each has a level of its own
+ * (mproc_log_set_level_for), so that a host can hear one part in detail and keep the rest quiet. */
+enum mproc_log_category {
+  MPROC_LOG_CATEGORY_PROCESS = 0,   /**< processes, children, reaping */
+  MPROC_LOG_CATEGORY_SYNC = 1,      /**< locks and the other synchronisation objects */
+  MPROC_LOG_CATEGORY_SHM = 2,       /**< segments, shared memory, the segment tracker */
+  MPROC_LOG_CATEGORY_TRANSPORT = 3, /**< connections, listeners, queues */
+  MPROC_LOG_CATEGORY_POOL = 4,      /**< pools, their workers, the fork server */
+  MPROC_LOG_CATEGORY_MANAGER = 5,   /**< the Manager and its containers */
+  MPROC_LOG_CATEGORY_MPI = 6        /**< the MPI pool (libmproc_mpi) */
+};
+
+/** The level given to mproc_log_set_level_for() to make a category follow mproc_log_set_level()
+ * again (every category's default). */
+#define MPROC_LOG_FOLLOW_GLOBAL (-1)
+
+/** Gives `category` (an mproc_log_category) a level of its own (an mproc_log_level): its lines are
+ * written when at or above it, whatever mproc_log_set_level() says; MPROC_LOG_FOLLOW_GLOBAL makes
+ * it follow that again. For example MPROC_LOG_CATEGORY_POOL at MPROC_LOG_DEBUG with the global
+ * level at MPROC_LOG_WARN. The MPROC_LOG_LEVEL environment variable sets them too:
+ * "warn,pool=debug,shm=off" (the global level, then CATEGORY=LEVEL parts).
+ * Thread-safety: may be called from any thread.
+ * Errors: -EINVAL (a category or level that is not one of the above). Since: 0.2. */
+MPROC_API int mproc_log_set_level_for(int category, int level);
+/** The level that applies to `category`: its own, else the global one (an mproc_log_level value).
+ * Errors: -EINVAL (not a category). Since: 0.2. */
+MPROC_API int mproc_log_level_for(int category);
+
 /** Receives one of the library's log lines: `level` is an mproc_log_level, `message` the line's
  * text, NUL-terminated, without the time/pid prefix of the stderr format, valid only during the
  * call. `user_data` is the pointer given to mproc_log_set_handler(). */

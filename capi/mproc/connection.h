@@ -143,7 +143,8 @@ MPROC_API int mproc_listener_create(const char *address, size_t address_len, con
 
 /** Waits at most timeout_ms for a process to connect, authenticates it if a key was given, and
  * gives its end in *out (release with mproc_connection_destroy). A peer that fails authentication
- * is MPROC_EAUTH (its connection closed; the listener stays usable).
+ * is MPROC_EAUTH (its connection closed; the listener stays usable). The timeout covers the
+ * authentication: a peer still silent at it is dropped and the call is MPROC_ETIMEDOUT.
  * Errors: MPROC_EBADHANDLE, -EINVAL (out NULL, timeout_ms < -1), MPROC_ECLOSED, MPROC_ETIMEDOUT,
  * MPROC_EAUTH, -errno of accept4. Since: 0.2. */
 MPROC_API int mproc_listener_accept(mproc_listener_t *listener, int64_t timeout_ms,

@@ -71,7 +71,9 @@ class MPROC_API Listener {
   // A peer that fails authentication throws errc::authentication (its connection is closed); the
   // listener stays usable. Errors: closed, authentication, end_of_file, the errno of accept4.
   Connection accept();
-  // As above, waiting at most `timeout` for a connection: empty if none came in time.
+  // As above, waiting at most `timeout` for a connection: empty if none came in time. The timeout
+  // covers the handshake too: a peer that connects and says nothing is dropped at the deadline
+  // (empty result). Without a timeout, each handshake step waits at most 30 s.
   std::optional<Connection> accept(Seconds timeout);
   // Stops listening; removes the socket file of a path listener (in the creating process only).
   // Closing twice is a no-op.

@@ -11,6 +11,7 @@
 #include <mproc/export.h>
 
 #include <functional>
+#include <optional>
 #include <string_view>
 
 namespace mproc {
@@ -21,6 +22,28 @@ enum class LogLevel : int { trace = 0, debug = 1, info = 2, warn = 3, error = 4,
 // Thread-safety: both are safe from any thread.
 MPROC_API void set_log_level(LogLevel level);
 MPROC_API LogLevel log_level();
+
+// The part of the library a log line comes from. Each has its own level, so a host can hear one
+// part in detail (say pool=debug) and keep the rest quiet. The numeric values match the C ABI's
+// MPROC_LOG_CATEGORY_* constants.
+enum class LogCategory : int {
+  process = 0,    // Process, children, reaping
+  sync = 1,       // locks and the other synchronisation objects
+  shm = 2,        // segments, SharedMemory, the segment tracker
+  transport = 3,  // Connection, Listener, queues
+  pool = 4,       // Pool, its workers and the fork server
+  manager = 5,    // Manager and its containers
+  mpi = 6,        // the MPI Pool (libmproc_mpi)
+};
+
+// Gives `category` its own level; std::nullopt makes it follow set_log_level() again (the
+// default). A line is written when its level is at or above its category's.
+// MPROC_LOG_LEVEL sets them too: "warn,pool=debug,shm=off" (the global level, then categories).
+// Errors: EINVAL for a category that is not one of the above.
+// Thread-safety: both are safe from any thread.
+MPROC_API void set_log_level_for(LogCategory category, std::optional<LogLevel> level);
+// The level that applies to `category`: its own, else the global one.
+MPROC_API LogLevel log_level_for(LogCategory category);
 
 // Receives each of the library's log lines at or above log_level(): its level and its message
 // (without the time, "[mproc]" and pid prefix of the stderr format: the host's logger adds its

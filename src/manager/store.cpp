@@ -140,7 +140,8 @@ void Store::close() noexcept {
   view_.store(&kUnmapped, std::memory_order_release);
   for (const auto& m : mappings_)
     if (::munmap(m->data, m->size) != 0)
-      logger().warn("munmap({} data) failed: {}", segment_.name(), std::strerror(errno));
+      logger(LogCategory::manager)
+          .warn("munmap({} data) failed: {}", segment_.name(), std::strerror(errno));
   mappings_.clear();
   control_ = nullptr;
   segment_.close();
@@ -291,8 +292,9 @@ void Store::maybe_compact() {
 }
 
 void Store::recover() {
-  logger().warn("{} {}: recovering after a process died holding its lock", type_name(),
-                segment_.name());
+  logger(LogCategory::manager)
+      .warn("{} {}: recovering after a process died holding its lock", type_name(),
+            segment_.name());
   if (kind_ == Kind::list) list_recover(*this);
   else dict_recover(*this);
 }

@@ -87,7 +87,7 @@ void PoolCore::Impl::start_worker() {
     w->pid = *w->process->pid();
     w->pidfd = w->process->sentinel();
   }
-  logger().debug("pool: started {} (pid {})", w->name, w->pid);
+  logger(LogCategory::pool).debug("pool: started {} (pid {})", w->name, w->pid);
   workers.push_back(std::move(w));
   stat_started.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(mutex);
@@ -209,7 +209,8 @@ void PoolCore::Impl::kill_worker(WorkerRecord& w) noexcept {
     else if (pidfd_send_signal(w.pidfd, SIGKILL) != 0 && errno != ESRCH)
       throw_errno(errno, "pidfd_send_signal");
   } catch (const std::exception& e) {
-    logger().error("pool: could not kill {} (pid {}): {}", w.name, w.pid, e.what());
+    logger(LogCategory::pool)
+        .error("pool: could not kill {} (pid {}): {}", w.name, w.pid, e.what());
   }
 }
 
@@ -217,7 +218,7 @@ void PoolCore::Impl::break_pool(const std::string& message) noexcept {
   broken = true;
   try {
     broken_message = message;
-    logger().error("pool: {}", message);
+    logger(LogCategory::pool).error("pool: {}", message);
   } catch (...) {  // out of memory: the code alone still says it
   }
   fail_everything(errc::broken, broken_message);
@@ -228,7 +229,7 @@ void PoolCore::Impl::break_pool(const std::string& message) noexcept {
 void PoolCore::Impl::dispatcher_error(const char* what) noexcept {
   std::string message;
   try {
-    logger().error("pool dispatcher: {}", what);
+    logger(LogCategory::pool).error("pool dispatcher: {}", what);
     message = std::string("pool broken: dispatcher error: ") + what;
   } catch (...) {
   }
@@ -242,7 +243,7 @@ void PoolCore::Impl::distrust(WorkerRecord& w, const char* reason) noexcept {
   if (w.distrusted == nullptr) {
     w.distrusted = reason;
     try {
-      logger().error("pool: worker {} (pid {}) killed: {}", w.name, w.pid, reason);
+      logger(LogCategory::pool).error("pool: worker {} (pid {}) killed: {}", w.name, w.pid, reason);
     } catch (...) {
     }
   }
@@ -353,7 +354,7 @@ bool PoolCore::Impl::check_deaths(int timeout_ms) {
   for (const auto& w : workers) fds.push_back({w->pidfd, POLLIN, 0});
   int rc = ::poll(fds.data(), fds.size(), timeout_ms);
   if (rc < 0) {
-    if (errno != EINTR) logger().error("pool: poll: {}", std::strerror(errno));
+    if (errno != EINTR) logger(LogCategory::pool).error("pool: poll: {}", std::strerror(errno));
     return false;
   }
   last_death_check_ns = monotonic_ns();
@@ -402,7 +403,8 @@ void PoolCore::Impl::handle_death(size_t index) {
                         (options.maxtasksperchild != 0 && w->sent >= options.maxtasksperchild &&
                          code == 0 && !was_running);
   if (!expected && !w->killed)
-    logger().warn("pool: worker {} {}{}", who, how, was_running ? " while running a task" : "");
+    logger(LogCategory::pool)
+        .warn("pool: worker {} {}{}", who, how, was_running ? " while running a task" : "");
   if (!w->ready && options.initializer && !w->killed && !w->stopping) {
     ++init_failures;
     const std::string why = w->init_error.empty()
@@ -482,7 +484,7 @@ std::optional<int> PoolCore::Impl::reap(WorkerRecord& w) noexcept {
     w.process->close();
     return code;
   } catch (const std::exception& e) {
-    logger().error("pool: reaping {} (pid {}): {}", w.name, w.pid, e.what());
+    logger(LogCategory::pool).error("pool: reaping {} (pid {}): {}", w.name, w.pid, e.what());
     return 0;
   }
 }

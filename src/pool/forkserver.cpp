@@ -1,8 +1,10 @@
 #include "pool/forkserver.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <fcntl.h>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -53,6 +55,8 @@ struct Reply {
 constexpr int kMaxFds = 3;
 constexpr int kReplyTimeoutMs = 10'000;
 constexpr int kStopTimeoutMs = 5'000;
+// How often a wait for the server also checks that it is not stopped (see server_stopped).
+constexpr int kStoppedCheckMs = 50;
 
 bool send_message(int sock, const void* data, size_t size, const int* fds, int nfds) {
   iovec iov{const_cast<void*>(data), size};
@@ -293,7 +297,32 @@ bool server_died(const Client& c) {
   return ::poll(&p, 1, 0) > 0;
 }
 
+// True if the server is stopped (SIGSTOP, a debugger): state T or t in /proc/PID/stat
+// (proc(5)). A stopped server can neither fork a worker nor report an exit, and a pool must not
+// wait for it (it used to block the dispatcher up to 10 s per spawn): it is killed and replaced
+// as a dead one is. Its workers die with it (PR_SET_PDEATHSIG).
+bool server_stopped(const Client& c) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(c.pid));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char stat[512];
+  const ssize_t n = ::read(fd, stat, sizeof stat - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  stat[n] = '\0';
+  const char* end_of_name = std::strrchr(stat, ')');  // the name may hold spaces and parentheses
+  return end_of_name != nullptr && end_of_name[1] == ' ' &&
+         (end_of_name[2] == 'T' || end_of_name[2] == 't');
+}
+
 void stop_locked(Client& c);
+
+// Kills a stopped server and forgets it (reaped); the next spawn starts a new one.
+void kill_stopped_locked(Client& c) {
+  pidfd_send_signal(c.pidfd, SIGKILL);
+  stop_locked(c);
+}
 
 void start_locked(Client& c) {
   if (running(c) && !server_died(c)) return;
@@ -339,6 +368,7 @@ void stop_locked(Client& c) {
   if (!running(c)) return;
   ::close(c.sock);
   c.sock = -1;
+  if (server_stopped(c)) pidfd_send_signal(c.pidfd, SIGKILL);  // it would never see the EOF
   pollfd p{c.pidfd, POLLIN, 0};
   int rc = 0;
   while ((rc = ::poll(&p, 1, kStopTimeoutMs)) < 0 && errno == EINTR) {
@@ -400,7 +430,13 @@ std::optional<ServedWorker> spawn_once(Client& c, const SpawnRequest& request, c
     if (!running(c)) return std::nullopt;  // read_reply saw it end, and reaped it
     if (remaining_ms(deadline) == 0)
       throw Error(errc::broken, "forkserver: the server does not answer");
-    if (!read_reply(c, reply, fd, remaining_ms(deadline))) continue;
+    if (!read_reply(c, reply, fd, std::min(remaining_ms(deadline), kStoppedCheckMs))) {
+      if (running(c) && server_stopped(c)) {
+        kill_stopped_locked(c);
+        return std::nullopt;  // as a server that died: the caller starts a new one
+      }
+      continue;
+    }
     switch (reply.op) {
       case Op::exited:
         c.exited[reply.pid] = reply.value;
@@ -450,7 +486,10 @@ std::optional<int> forkserver_exit_code(pid_t pid, pid_t server, int timeout_ms)
     if (!running(c) || c.pid != server || remaining_ms(deadline) == 0) return std::nullopt;
     Reply reply;
     int fd = -1;
-    if (!read_reply(c, reply, fd, remaining_ms(deadline))) continue;
+    if (!read_reply(c, reply, fd, std::min(remaining_ms(deadline), kStoppedCheckMs))) {
+      if (running(c) && server_stopped(c)) kill_stopped_locked(c);  // it would never answer
+      continue;
+    }
     if (fd >= 0) ::close(fd);
     if (reply.op == Op::exited) c.exited[reply.pid] = reply.value;
   }

@@ -91,7 +91,10 @@ PoolCore::PoolCore(PoolOptions options) : impl_(std::make_unique<Impl>(std::move
     throw;
   }
   d.publish_stats();
-  d.thread = std::thread([&d] { d.run(); });
+  d.thread = std::thread([&d] {
+    ::pthread_setname_np(::pthread_self(), "mproc-pool");  // the library's, by name
+    d.run();
+  });
   d.thread_id = d.thread.get_id();
 }
 
@@ -108,7 +111,7 @@ PoolCore::~PoolCore() {
     terminate();
   } catch (const std::exception& e) {
     try {
-      logger().error("pool: terminate in destructor: {}", e.what());
+      logger(LogCategory::pool).error("pool: terminate in destructor: {}", e.what());
     } catch (...) {
     }
   } catch (...) {

@@ -79,7 +79,7 @@ void ResultCore::publish() noexcept {
 
 void log_callback_exception(const char* what) noexcept {
   try {
-    logger().error("pool: exception in a callback: {}", what);
+    logger(LogCategory::pool).error("pool: exception in a callback: {}", what);
   } catch (...) {
   }
 }

@@ -52,7 +52,8 @@ void ChildRegistry::add(std::shared_ptr<ChildState> child) {
 
 int ChildRegistry::record_exit_locked(ChildState& child, int how, int status) {
   child.exit_code = exit_code_from(how, status);
-  logger().debug("{} (pid {}) ended with exit code {}", child.name, child.pid, *child.exit_code);
+  logger(LogCategory::process)
+      .debug("{} (pid {}) ended with exit code {}", child.name, child.pid, *child.exit_code);
   return *child.exit_code;
 }
 
@@ -73,21 +74,28 @@ void ChildRegistry::detach(ChildState& child) {
   reap_detached_locked();
 }
 
+// No allocation here: it runs from destructors (~Process, through detach()), where a bad_alloc
+// could only end in std::terminate. Ended children are erased in place.
 void ChildRegistry::reap_detached_locked() noexcept {
-  std::vector<ChildState*> ended;
-  for (const auto& child : children_) {
-    if (!child->detached) continue;
+  std::erase_if(children_, [this](const std::shared_ptr<ChildState>& child) noexcept {
+    if (!child->detached) return false;
     try {
-      if (try_reap_locked(*child)) ended.push_back(child.get());
+      if (!try_reap_locked(*child)) return false;
     } catch (const std::exception& e) {
       // waitid failing on our own pidfd should not happen; forget the child rather than retry
       // forever.
-      logger().error("could not reap detached child {} (pid {}): {}", child->name, child->pid,
-                     e.what());
-      ended.push_back(child.get());
+      try {
+        logger(LogCategory::process)
+            .error("could not reap detached child {} (pid {}): {}", child->name, child->pid,
+                   e.what());
+      } catch (...) {
+        // the line is lost; the child is still forgotten
+      }
     }
-  }
-  for (ChildState* child : ended) release_locked(*child);
+    if (child->pidfd >= 0) ::close(child->pidfd);
+    child->pidfd = -1;
+    return true;
+  });
 }
 
 std::optional<int> ChildRegistry::try_reap_locked(ChildState& child) {
@@ -153,8 +161,9 @@ void ChildRegistry::stop(ChildState& child, Seconds grace) {
   if (try_reap(child)) return;
   signal_child(child, SIGTERM);
   if (!wait_readable(child.pidfd, Deadline(grace))) {
-    logger().warn("{} (pid {}) did not end within {:.1f} s of SIGTERM; sending SIGKILL", child.name,
-                  child.pid, grace.count());
+    logger(LogCategory::process)
+        .warn("{} (pid {}) did not end within {:.1f} s of SIGTERM; sending SIGKILL", child.name,
+              child.pid, grace.count());
     signal_child(child, SIGKILL);
   }
   reap_blocking(child);
@@ -172,13 +181,14 @@ void ChildRegistry::finish_at_exit() {
       if (child->daemon) {
         stop(*child, Seconds(1.0));
       } else {
-        logger().debug("waiting for non-daemon child {} (pid {}) before exit", child->name,
-                       child->pid);
+        logger(LogCategory::process)
+            .debug("waiting for non-daemon child {} (pid {}) before exit", child->name, child->pid);
         wait_readable(child->pidfd, Deadline());
         reap_blocking(*child);
       }
     } catch (const std::exception& e) {
-      logger().error("at exit, could not finish {} (pid {}): {}", child->name, child->pid, e.what());
+      logger(LogCategory::process)
+          .error("at exit, could not finish {} (pid {}): {}", child->name, child->pid, e.what());
     }
   }
 }

@@ -112,7 +112,7 @@ void Process::start() {
   // As Python's start() does: the target and its arguments are the child's now. Dropping the
   // parent's copies closes, for example, a pipe end the Process was given (see the constructor).
   target_.reset();
-  detail::logger().debug("started {} (pid {})", name_, pid);
+  detail::logger(LogCategory::process).debug("started {} (pid {})", name_, pid);
 }
 
 void Process::run_child(const void* saved_signal_mask, pid_t parent_pid,
@@ -126,12 +126,12 @@ void Process::run_child(const void* saved_signal_mask, pid_t parent_pid,
   } catch (const SystemExit& exit) {
     code = exit.code();
   } catch (const std::exception& e) {
-    detail::logger().error("{}: uncaught exception {}: {}", name_, demangled_type_name(typeid(e)),
-                           e.what());
+    detail::logger(LogCategory::process)
+        .error("{}: uncaught exception {}: {}", name_, demangled_type_name(typeid(e)), e.what());
     code = 1;
   } catch (...) {
-    detail::logger().error("{}: uncaught exception of a type not derived from std::exception",
-                           name_);
+    detail::logger(LogCategory::process)
+        .error("{}: uncaught exception of a type not derived from std::exception", name_);
     code = 1;
   }
   // As Python's child does: flush what was printed, finish our own children, then leave without

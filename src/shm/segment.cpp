@@ -365,7 +365,7 @@ void Segment::close() noexcept {
   if (base_ == nullptr) return;
   release();
   if (::munmap(base_, size_) != 0)
-    logger().warn("munmap({}) failed: {}", name_, std::strerror(errno));
+    logger(LogCategory::shm).warn("munmap({}) failed: {}", name_, std::strerror(errno));
   base_ = nullptr;
   size_ = 0;
   if (fd_ >= 0) ::close(fd_);
@@ -376,14 +376,14 @@ void Segment::unlink_name() noexcept {
   if (unlinked_) return;
   unlinked_ = true;
   if (::shm_unlink(name_.c_str()) != 0 && errno != ENOENT)
-    logger().warn("shm_unlink({}) failed: {}", name_, std::strerror(errno));
+    logger(LogCategory::shm).warn("shm_unlink({}) failed: {}", name_, std::strerror(errno));
   // Only the creating process's tracker knows the name; a forked copy has a tracker of its own.
   // The last user in the creating process may be an attached object (share_name_with_users).
   if ((created_ || creator_in_name(name_) == ::getpid()) && owner_pid_ == ::getpid()) {
     try {
       untrack(name_);
     } catch (const std::exception& e) {
-      logger().warn("shm tracker: {}", e.what());
+      logger(LogCategory::shm).warn("shm tracker: {}", e.what());
     }
   }
 }
@@ -396,12 +396,12 @@ void share_name_with_users(std::string_view name) {
 
 void remove_segment_name(const std::string& name) noexcept {
   if (::shm_unlink(name.c_str()) != 0 && errno != ENOENT)
-    logger().warn("shm_unlink({}) failed: {}", name, std::strerror(errno));
+    logger(LogCategory::shm).warn("shm_unlink({}) failed: {}", name, std::strerror(errno));
   if (creator_in_name(name) != ::getpid()) return;
   try {
     untrack(name);
   } catch (const std::exception& e) {
-    logger().warn("shm tracker: {}", e.what());
+    logger(LogCategory::shm).warn("shm tracker: {}", e.what());
   }
 }
 

@@ -12,6 +12,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <map>
+#include <string>
+#include <utility>
+#include <vector>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -81,10 +84,35 @@ void close_fd(int fd) noexcept {
   if (fd >= 0) ::close(fd);
 }
 
+// Log lines made while the tracker mutex is held, written when this object dies, after the mutex
+// is released (declare it before the lock): a log handler (mproc_log_set_handler) may call the
+// library back, and creating a segment there takes this mutex.
+class DeferredLog {
+ public:
+  DeferredLog() = default;
+  DeferredLog(const DeferredLog&) = delete;
+  DeferredLog& operator=(const DeferredLog&) = delete;
+  ~DeferredLog() {
+    for (auto& [level, text] : lines_) {
+      try {
+        logger(LogCategory::shm).log(level, "{}", text);
+      } catch (...) {
+        // a log line is not worth an exception from a destructor
+      }
+    }
+  }
+  void add(spdlog::level::level_enum level, std::string text) {
+    lines_.emplace_back(level, std::move(text));
+  }
+
+ private:
+  std::vector<std::pair<spdlog::level::level_enum, std::string>> lines_;
+};
+
 void start_watching_locked(TrackerState& s) noexcept;
 
 // Starts the tracker; returns our end of the pair and its pid.
-void start_locked(TrackerState& s) {
+void start_locked(TrackerState& s, DeferredLog& log) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
     throw_errno(errno, "shm tracker: socketpair");
@@ -129,7 +157,7 @@ void start_locked(TrackerState& s) {
   hello.name[sizeof hello.name - 1] = '\0';
   s.fd = pair[0];
   s.pid = static_cast<pid_t>(std::atol(hello.name));
-  logger().debug("shm tracker started: pid {}", s.pid);
+  log.add(spdlog::level::debug, "shm tracker started: pid " + std::to_string(s.pid));
   // Without a pidfd the tracker is still replaced, lazily, by the next track() or untrack().
   s.pidfd = pidfd_open(s.pid);
   if (s.pidfd >= 0) start_watching_locked(s);
@@ -165,14 +193,43 @@ void register_all_locked(TrackerState& s) {
 
 // Forgets a tracker that has ended and, if this process owns names, starts a new one and tells it
 // every name.
-void restart_locked(TrackerState& s) {
-  logger().warn("shm tracker (pid {}) has gone; starting a new one", s.pid);
+void restart_locked(TrackerState& s, DeferredLog& log) {
+  log.add(spdlog::level::warn,
+          "shm tracker (pid " + std::to_string(s.pid) + ") has gone; starting a new one");
   close_fd(s.fd);
   if (s.pidfd != s.watched_fd) close_fd(s.pidfd);  // else the watcher closes it when it wakes
   s.fd = s.pidfd = -1;
   if (s.names == nullptr || s.names->empty()) return;  // nothing to track: start lazily later
-  start_locked(s);
+  start_locked(s, log);
   register_all_locked(s);
+}
+
+// The watcher woke on `fd`, which it took for the tracker's pidfd. True if the tracker really
+// ended. A program may have closed that descriptor (a close-every-fd loop, a stray close()), and
+// its number may now name another file, readable or not: then the tracker lives on, `fd` is not
+// ours to close, and the watch goes on with a fresh pidfd. A false restart would be harmful:
+// closing our socket makes the old tracker remove every name it holds, live segments included.
+bool tracker_ended_locked(TrackerState& s, int fd, short revents, DeferredLog& log) {
+  if ((revents & POLLNVAL) == 0) {
+    if (pidfd_send_signal(fd, 0) != 0 && errno == ESRCH) return true;  // a pidfd, its process gone
+    // Else 0 (a pidfd of a live process: ours never wakes while the tracker lives) or EBADF /
+    // EINVAL (not a pidfd at all): the number was closed and reused under us.
+  }
+  log.add(spdlog::level::warn,
+          "shm tracker: its pidfd " + std::to_string(fd) +
+              " was closed by someone else; the tracker is watched through a new one");
+  s.pidfd = -1;  // not ours any more: never closed by us
+  const int fresh = pidfd_open(s.pid);
+  // The tracker alive after the pidfd was opened means that pidfd is the tracker's: our socket to
+  // it shows a hang-up once it has ended (it is the only holder of the other end).
+  pollfd sock{s.fd, POLLIN, 0};
+  const bool hung_up = s.fd < 0 || ::poll(&sock, 1, 0) < 0 || (sock.revents & (POLLHUP | POLLNVAL));
+  if (fresh < 0 || hung_up) {
+    close_fd(fresh);
+    return true;
+  }
+  s.pidfd = fresh;
+  return false;
 }
 
 // The watcher thread: waits on the tracker's pidfd and replaces a tracker that ended (killed, say)
@@ -181,6 +238,9 @@ void restart_locked(TrackerState& s) {
 // until it wakes (a restart by send() leaves it to the watcher), so its number cannot be reused
 // under it. It ends when there is no tracker to watch; start_locked starts it again.
 void* watch_tracker(void*) {
+  // Named, so that a program can tell the library's threads from its own (the Python package
+  // does before os.fork: see capi/python/mproc/process.py).
+  ::pthread_setname_np(::pthread_self(), "mproc-tracker");
   TrackerState& s = state();
   for (;;) {
     int fd = -1;
@@ -195,17 +255,18 @@ void* watch_tracker(void*) {
     pollfd p{fd, POLLIN, 0};
     while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
     }
+    DeferredLog log;  // written after the lock below is released
     std::lock_guard lock(s.mutex);
     s.watched_fd = -1;
     if (fd != s.pidfd) {
-      close_fd(fd);  // that tracker was already replaced by send()
+      if ((p.revents & POLLNVAL) == 0) close_fd(fd);  // that tracker was already replaced by send()
       continue;
     }
     try {
-      restart_locked(s);  // closes fd
+      if (tracker_ended_locked(s, fd, p.revents, log)) restart_locked(s, log);  // closes our fd
     } catch (const std::exception& e) {
       // The next track() or untrack() tries again.
-      logger().error("shm tracker: could not replace it: {}", e.what());
+      log.add(spdlog::level::err, std::string("shm tracker: could not replace it: ") + e.what());
     }
   }
 }
@@ -230,6 +291,7 @@ void start_watching_locked(TrackerState& s) noexcept {
 // this process still owns.
 void send(char op, const std::string& name, const TrackerState::Identity& identity = {}) {
   TrackerState& s = state();
+  DeferredLog log;  // written after the lock below is released
   std::lock_guard lock(s.mutex);
   if (s.names == nullptr) s.names = new std::map<std::string, TrackerState::Identity>;
   if (op == kOpRegister) s.names->emplace(name, TrackerState::Identity{});
@@ -238,11 +300,11 @@ void send(char op, const std::string& name, const TrackerState::Identity& identi
 
   if (s.fd >= 0 && send_locked(s, op, name, identity)) return;
   if (s.fd >= 0) {
-    restart_locked(s);  // it ended, and the watcher has not replaced it yet
+    restart_locked(s, log);  // it ended, and the watcher has not replaced it yet
     return;
   }
   if (op == kOpUnregister && s.names->empty()) return;  // nothing to track: start lazily later
-  start_locked(s);
+  start_locked(s, log);
   register_all_locked(s);
 }
 

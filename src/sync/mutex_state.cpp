@@ -23,7 +23,7 @@ constexpr int kSpinPauses = 2048;
 
 // The "report" owner-death policy: the state the lock protects may be half-changed, so say so.
 void warn_owner_died(const char* type) {
-  logger().warn("{}: the previous owner died holding it; the lock was recovered", type);
+  logger(LogCategory::sync).warn("{}: the previous owner died holding it; the lock was recovered", type);
 }
 constexpr OwnerDeath kReport = OwnerDeath::report(warn_owner_died);
 

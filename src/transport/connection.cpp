@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <fcntl.h>
 #include <optional>
+#include <new>
 #include <string>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -64,13 +65,18 @@ Connection::~Connection() = default;
 Connection::Connection(Connection&& other) noexcept = default;
 Connection& Connection::operator=(Connection&& other) noexcept = default;
 
-Connection::Connection(int fd, bool readable, bool writable) {
+// Out of memory anywhere in here closes `fd`: the Connection owns it from the first line (as
+// mproc_connection_from_fd documents for -ENOMEM). A refused descriptor (EINVAL) stays the
+// caller's.
+Connection::Connection(int fd, bool readable, bool writable) try {
   if (!readable && !writable)
     throw invalid("Connection: an end must be readable, writable or both");
   if (fd < 0 || !is_seqpacket_socket(fd))
     throw invalid("Connection: descriptor " + std::to_string(fd) +
                   " is not an AF_UNIX SOCK_SEQPACKET socket");
   state_ = std::make_unique<detail::ConnectionState>(fd, readable, writable);
+} catch (const std::bad_alloc&) {
+  if (fd >= 0) ::close(fd);
 }
 
 void Connection::send_bytes(const void* data, std::size_t size) {

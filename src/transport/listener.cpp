@@ -32,10 +32,28 @@ constexpr Seconds kHandshakeTimeout{30.0};
   throw Error(errc::authentication, why);
 }
 
-std::string handshake_recv(Connection& connection, const char* step) {
+// Thrown inside a timed accept() when its deadline passes during the handshake: accept() then
+// drops the silent peer and reports its own timeout.
+struct HandshakeDeadlinePassed {};
+
+// One handshake message: waits at most kHandshakeTimeout, and never past `deadline` (a timed
+// accept()'s), so a peer that connects and says nothing holds no caller past its own timeout.
+std::string handshake_recv(Connection& connection, const char* step,
+                           const detail::Deadline& deadline) {
+  Seconds wait = kHandshakeTimeout;
+  bool cut_by_deadline = false;
+  if (!deadline.infinite()) {
+    const timespec left = deadline.remaining();
+    const Seconds remaining{static_cast<double>(left.tv_sec) +
+                            static_cast<double>(left.tv_nsec) / 1e9};
+    if (remaining < wait) {
+      wait = remaining;
+      cut_by_deadline = true;
+    }
+  }
   std::optional<std::string> message;
   try {
-    message = connection.recv_bytes(kHandshakeTimeout, kMaxHandshakeMessage);
+    message = connection.recv_bytes(wait, kMaxHandshakeMessage);
   } catch (const BufferTooShort&) {
     refuse(std::string(step) + ": the peer sent a message too long for the handshake");
   } catch (const Error& e) {
@@ -43,6 +61,7 @@ std::string handshake_recv(Connection& connection, const char* step) {
       refuse(std::string(step) + ": the peer closed the connection during authentication");
     throw;
   }
+  if (!message && cut_by_deadline) throw HandshakeDeadlinePassed{};
   if (!message)
     refuse(std::string(step) + ": no answer within " +
            std::to_string(static_cast<int>(kHandshakeTimeout.count())) + " s");
@@ -100,12 +119,11 @@ std::optional<std::string> key_or_none(std::optional<std::string> authkey) {
   return authkey;
 }
 
-}  // namespace
-
-void deliver_challenge(Connection& connection, std::string_view authkey) {
+void deliver_challenge_until(Connection& connection, std::string_view authkey,
+                             const detail::Deadline& deadline) {
   const std::string challenge = std::string(kDigestPrefix) + detail::random_bytes(kRandomLength);
   connection.send_bytes(std::string(kChallenge) + challenge);
-  const std::string response = handshake_recv(connection, "deliver_challenge");
+  const std::string response = handshake_recv(connection, "deliver_challenge", deadline);
   if (!detail::equal_in_constant_time(response, response_to(authkey, challenge))) {
     try {
       connection.send_bytes(kFailure);
@@ -117,16 +135,27 @@ void deliver_challenge(Connection& connection, std::string_view authkey) {
   connection.send_bytes(kWelcome);
 }
 
-void answer_challenge(Connection& connection, std::string_view authkey) {
-  const std::string message = handshake_recv(connection, "answer_challenge");
+void answer_challenge_until(Connection& connection, std::string_view authkey,
+                            const detail::Deadline& deadline) {
+  const std::string message = handshake_recv(connection, "answer_challenge", deadline);
   if (message.compare(0, kChallenge.size(), kChallenge) != 0)
     refuse("answer_challenge: the peer did not send a challenge");
   const std::string_view challenge = std::string_view(message).substr(kChallenge.size());
   if (challenge.compare(0, kDigestPrefix.size(), kDigestPrefix) != 0)
     refuse("answer_challenge: the challenge does not ask for {sha256}");
   connection.send_bytes(response_to(authkey, challenge));
-  if (handshake_recv(connection, "answer_challenge") != kWelcome)
+  if (handshake_recv(connection, "answer_challenge", deadline) != kWelcome)
     refuse("answer_challenge: the digest sent was rejected (the peer has another key)");
+}
+
+}  // namespace
+
+void deliver_challenge(Connection& connection, std::string_view authkey) {
+  deliver_challenge_until(connection, authkey, detail::Deadline());
+}
+
+void answer_challenge(Connection& connection, std::string_view authkey) {
+  answer_challenge_until(connection, authkey, detail::Deadline());
 }
 
 Listener::Listener(std::string address, std::optional<std::string> authkey, int backlog)
@@ -217,9 +246,15 @@ std::optional<Connection> Listener::accept_until(const detail::Deadline& deadlin
   }
   Connection connection = detail::ConnectionAccess::adopt(fd, true, true);
   if (authkey_) {
-    // Python's order: the listener challenges first, then answers the client's challenge.
-    deliver_challenge(connection, *authkey_);
-    answer_challenge(connection, *authkey_);
+    // Python's order: the listener challenges first, then answers the client's challenge. A
+    // peer still silent at the caller's deadline is dropped (its Connection closes here) and the
+    // timed accept() reports its timeout; the next accept() serves the next client.
+    try {
+      deliver_challenge_until(connection, *authkey_, deadline);
+      answer_challenge_until(connection, *authkey_, deadline);
+    } catch (const HandshakeDeadlinePassed&) {
+      return std::nullopt;
+    }
   }
   return connection;
 }

@@ -85,6 +85,46 @@ static void the_level_filters_what_is_written(void) {
   CHECK_INT(mproc_log_set_level(initial), 0);
 }
 
+/* A category's own level lets its lines through (or holds them back) whatever the global level
+ * says, and only its own: a child's start and end are the process category's debug lines. */
+static void a_category_has_a_level_of_its_own(void) {
+  const int initial = mproc_log_get_level();
+  char captured[4096];
+
+  REQUIRE_INT(mproc_log_set_level(MPROC_LOG_WARN), 0);
+  CHECK_INT(mproc_log_set_level_for(MPROC_LOG_CATEGORY_PROCESS, MPROC_LOG_DEBUG), 0);
+  CHECK_INT(mproc_log_level_for(MPROC_LOG_CATEGORY_PROCESS), MPROC_LOG_DEBUG);
+  CHECK_INT(mproc_log_level_for(MPROC_LOG_CATEGORY_POOL), MPROC_LOG_WARN);
+  run_child_capturing_stderr(captured, sizeof captured);
+  CHECK(contains(captured, "started Process-"));
+
+  /* Another category's level does not let the process category's lines through. */
+  CHECK_INT(mproc_log_set_level_for(MPROC_LOG_CATEGORY_PROCESS, MPROC_LOG_FOLLOW_GLOBAL), 0);
+  CHECK_INT(mproc_log_set_level_for(MPROC_LOG_CATEGORY_POOL, MPROC_LOG_DEBUG), 0);
+  CHECK_INT(mproc_log_level_for(MPROC_LOG_CATEGORY_PROCESS), MPROC_LOG_WARN);
+  run_child_capturing_stderr(captured, sizeof captured);
+  CHECK_STR(captured, "");
+
+  /* A global level below a category's own leaves the category where it is. */
+  REQUIRE_INT(mproc_log_set_level(MPROC_LOG_DEBUG), 0);
+  CHECK_INT(mproc_log_set_level_for(MPROC_LOG_CATEGORY_PROCESS, MPROC_LOG_OFF), 0);
+  run_child_capturing_stderr(captured, sizeof captured);
+  CHECK_STR(captured, "");
+
+  const int bad_categories[] = {-1, 7, INT_MAX, INT_MIN};
+  for (size_t i = 0; i < sizeof bad_categories / sizeof bad_categories[0]; ++i) {
+    CHECK_INT(mproc_log_set_level_for(bad_categories[i], MPROC_LOG_DEBUG), -EINVAL);
+    CHECK(contains(mproc_last_error_message(), "mproc_log_set_level_for"));
+    CHECK_INT(mproc_log_level_for(bad_categories[i]), -EINVAL);
+  }
+  CHECK_INT(mproc_log_set_level_for(MPROC_LOG_CATEGORY_POOL, 5), -EINVAL);
+  CHECK_INT(mproc_log_set_level_for(MPROC_LOG_CATEGORY_POOL, -2), -EINVAL);
+  CHECK_INT(mproc_log_level_for(MPROC_LOG_CATEGORY_POOL), MPROC_LOG_DEBUG);
+
+  CHECK_INT(mproc_log_set_level_for(MPROC_LOG_CATEGORY_PROCESS, MPROC_LOG_FOLLOW_GLOBAL), 0);
+  CHECK_INT(mproc_log_set_level_for(MPROC_LOG_CATEGORY_POOL, MPROC_LOG_FOLLOW_GLOBAL), 0);
+  CHECK_INT(mproc_log_set_level(initial), 0);
+}
 
 /* ---- mproc_log_set_handler ------------------------------------------------------------------ */
 
@@ -192,6 +232,7 @@ static const test_case kTests[] = {
     {"an_invalid_level_is_einval_and_changes_nothing",
      an_invalid_level_is_einval_and_changes_nothing},
     {"the_level_filters_what_is_written", the_level_filters_what_is_written},
+    {"a_category_has_a_level_of_its_own", a_category_has_a_level_of_its_own},
     {"the_handler_receives_the_lines_instead_of_stderr",
      the_handler_receives_the_lines_instead_of_stderr},
     {"a_null_handler_restores_stderr", a_null_handler_restores_stderr},

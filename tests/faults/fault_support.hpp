@@ -8,7 +8,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <csignal>
-#include <dirent.h>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -16,8 +15,7 @@
 #include <thread>
 #include <unistd.h>
 
-#include "shm/segment.hpp"
-#include "support/leak_check.hpp"
+#include "support/shm_leak_check.hpp"
 
 namespace mproc::test {
 
@@ -92,33 +90,9 @@ class Watchdog {
   std::thread thread_;
 };
 
-// The /dev/shm names of segments created by process `pid` (the library names them mproc-PID-...).
-inline std::vector<std::string> shm_names_of(pid_t pid) {
-  std::vector<std::string> out;
-  const std::string prefix = "mproc-" + std::to_string(pid) + "-";
-  if (DIR* dir = ::opendir("/dev/shm")) {
-    while (const dirent* e = ::readdir(dir))
-      if (std::string(e->d_name).rfind(prefix, 0) == 0) out.emplace_back(e->d_name);
-    ::closedir(dir);
-  }
-  return out;
-}
-
-// The fixture of the fault tests: starts this process's segment tracker before the descriptor
-// snapshot (its socket lives as long as the process, by design) and fails a test that leaves a
-// segment of this process in /dev/shm, a child, or a descriptor.
-class FaultTest : public LeakCheckedTest {
- protected:
-  void SetUp() override {
-    detail::shm::Segment::create(8, detail::shm::SegmentKind{1, 1, "warm-up"}, nullptr, nullptr)
-        .destroy();
-    LeakCheckedTest::SetUp();
-  }
-  void TearDown() override {
-    LeakCheckedTest::TearDown();
-    EXPECT_TRUE(shm_names_of(::getpid()).empty()) << "the test left a segment in /dev/shm";
-  }
-};
+// The fixture of the fault tests (starts the tracker; fails a test that leaves a segment, a child
+// or a descriptor).
+using FaultTest = ShmLeakCheckedTest;
 
 inline double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <poll.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <thread>
 #include <vector>
 
@@ -108,6 +109,46 @@ TEST_F(ForkserverFault, APoolGoesOnWithinTwoSecondsOfItsServerBeingKilled) {
   pool.close();
   pool.join();
   ::munmap(page, 4096);
+}
+
+// A stopped server (SIGSTOP, a debugger) can neither report a worker's exit nor fork a new one:
+// it holds the pool no longer than a killed one (it used to block the dispatcher 5 s per exit
+// report and 10 s per spawn, and then break the pool). It is killed and replaced.
+TEST_F(ForkserverFault, APoolGoesOnWithinTwoSecondsOfItsServerBeingStopped) {
+  Pool pool(served(2));
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(pool.apply(square, i), i * i);
+  const pid_t server = forkserver_pid();
+  ASSERT_GT(server, 0);
+  const int server_fd = detail::pidfd_open(server);
+  ASSERT_GE(server_fd, 0);
+  ASSERT_EQ(::kill(server, SIGSTOP), 0);
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(server), &info, WSTOPPED | WNOWAIT), 0);
+  // A worker dies: the pool asks the server for its exit status and for a replacement.
+  const auto workers = pool.worker_pids();
+  ASSERT_FALSE(workers.empty());
+  ASSERT_EQ(::kill(workers.front(), SIGKILL), 0);
+
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<AsyncResult<int>> results;
+  for (int i = 0; i < 8; ++i) results.push_back(pool.apply_async(square, i));
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(results[static_cast<size_t>(i)].wait(30s)) << "task " << i << " never resolved";
+    try {
+      EXPECT_EQ(results[static_cast<size_t>(i)].get(), i * i);
+    } catch (const Error& e) {
+      // Sent to a worker of the stopped server just before that server was killed.
+      EXPECT_EQ(e.code(), make_error_code(errc::worker_died)) << e.what();
+    }
+  }
+  const double took = seconds_since(start);
+  EXPECT_LT(took, 2.0 + 1.5) << "8 tiny tasks took " << took << " s after the server was stopped";
+  EXPECT_EQ(pool.apply(square, 12), 144);  // not broken: a new server serves it
+  EXPECT_NE(forkserver_pid(), server);
+  detail::pidfd_send_signal(server_fd, SIGKILL);  // whatever happened, leave no stopped process
+  ::close(server_fd);
+  pool.close();
+  pool.join();
 }
 
 }  // namespace

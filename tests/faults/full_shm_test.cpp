@@ -81,7 +81,7 @@ std::string fill_and_create() {
   for (auto& s : filler) s.unlink();
   filler.clear();
   // The failed creations left no name behind, and the space is usable again.
-  const auto left = shm_names_of(::getpid());
+  const auto left = shm_entries_of(::getpid());
   if (!left.empty()) failures += "a failed creation left " + left.front() + "\n";
   try {
     Queue q(QueueOptions{0, 4096});

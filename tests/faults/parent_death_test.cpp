@@ -14,6 +14,8 @@
 #include <csignal>
 #include <cstdint>
 #include <fcntl.h>
+#include <fstream>
+#include <iterator>
 #include <poll.h>
 #include <string>
 #include <sys/mman.h>
@@ -23,6 +25,8 @@
 #include <vector>
 
 #include "fault_support.hpp"
+#include "support/gate.hpp"
+#include "support/signal.hpp"
 #include "process/pidfd.hpp"
 #include "shm/tracker.hpp"
 #include "base/futex.hpp"
@@ -137,6 +141,52 @@ TEST_F(ParentDeath, WorkersServerAndTrackerLeaveWithinTwoSecondsOfTheOwnersDeath
   }
   ::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
   ::munmap(page, 4096);
+}
+
+// True if process `pid` holds a pidfd of process `target` (its fdinfo names the pid).
+bool holds_pidfd_of(pid_t pid, pid_t target) {
+  const std::string dir = "/proc/" + std::to_string(pid) + "/fdinfo/";
+  const std::string wanted = "Pid:\t" + std::to_string(target) + "\n";
+  for (int fd = 0; fd < 4096; ++fd) {
+    std::ifstream info(dir + std::to_string(fd));
+    if (!info) continue;
+    const std::string text((std::istreambuf_iterator<char>(info)),
+                           std::istreambuf_iterator<char>());
+    if (text.find(wanted) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// A child that closes every descriptor it did not open (a close-every-fd loop, as some programs
+// run first thing in a child or a task) closes its parent watcher's pidfd too. The watcher must
+// tell that from the parent's death: it checks getppid(), watches through a fresh pidfd, and never
+// kills a healthy process.
+TEST_F(ParentDeath, AWorkerThatClosesEveryDescriptorIsNotKilled) {
+  Signal closed;
+  Gate done;
+  const int keep_write = closed.write_fd();
+  const int keep_read = done.read_fd();
+  Process child([keep_write, keep_read] {
+    for (int fd = 3; fd < 4096; ++fd)
+      if (fd != keep_write && fd != keep_read) ::close(fd);
+    Signal::notify(keep_write, 'c');
+    Gate::pass(keep_read);
+  });
+  child.set_die_with_parent(true);  // what a fork pool's workers do
+  child.start();
+  ASSERT_EQ(closed.wait(), 'c');
+  const pid_t pid = *child.pid();
+  // Polled, bounded: the watcher re-arms when it next wakes (within about a second); there is no
+  // event to wait for.
+  const detail::Deadline deadline(10s);
+  bool rearmed = false;
+  while (!(rearmed = holds_pidfd_of(pid, ::getpid())) && !deadline.expired() && child.is_alive())
+    std::this_thread::sleep_for(1ms);
+  EXPECT_TRUE(rearmed) << "the parent watcher did not watch the parent again";
+  EXPECT_TRUE(child.is_alive()) << "the parent watcher killed a healthy process";
+  done.open_all();
+  ASSERT_TRUE(child.join(30s));
+  EXPECT_EQ(child.exitcode(), 0);
 }
 
 }  // namespace

@@ -1,12 +1,15 @@
 // The "mproc" logger: level from MPROC_LOG_LEVEL and from the API, the pid in every line, and
 // logging from forked children.
 #include <mproc/log.hpp>
+#include <mproc/pool.hpp>
 #include <mproc/process.hpp>
 
 #include <gtest/gtest.h>
 
 #include <cerrno>
 #include <fcntl.h>
+#include <mutex>
+#include <optional>
 #include <spawn.h>
 #include <string>
 #include <sys/wait.h>
@@ -94,6 +97,66 @@ TEST_F(LogTest, AnUnknownLevelFallsBackToWarnAndSaysSo) {
   const auto probe = run_probe("loud");
   EXPECT_EQ(probe.out, "3\n");
   EXPECT_NE(probe.err.find("MPROC_LOG_LEVEL='loud'"), std::string::npos) << probe.err;
+}
+
+TEST_F(LogTest, TheEnvironmentSetsCategoryLevelsToo) {
+  // The global level error, the process category warn: the probe's warning (a process's) shows.
+  const auto heard = run_probe("error,process=warn");
+  EXPECT_EQ(heard.out, "4\n");
+  EXPECT_NE(heard.err.find("[mproc] [warning]"), std::string::npos) << heard.err;
+  // The other way round: silent.
+  const auto quiet = run_probe("warn,process=error");
+  EXPECT_EQ(quiet.out, "3\n");
+  EXPECT_EQ(quiet.err, "");
+}
+
+// Lines "started NAME (pid N)" come from the process category, "pool: started NAME (pid N)" from
+// the pool's: one pool start logs both (its forked worker is a Process).
+TEST_F(LogTest, ACategorysLevelFiltersOnlyThatCategory) {
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  mproc::set_log_handler([&](mproc::LogLevel, std::string_view message) {
+    std::lock_guard lock(mutex);
+    lines.emplace_back(message);
+  });
+  const auto before = mproc::log_level();
+  mproc::set_log_level(mproc::LogLevel::warn);
+  auto heard = [&](const std::string& start) {  // a line that starts with `start`
+    std::lock_guard lock(mutex);
+    for (const auto& line : lines)
+      if (line.rfind(start, 0) == 0) return true;
+    return false;
+  };
+  auto start_a_pool = [] {
+    mproc::Pool pool(1);
+    pool.close();
+    pool.join();
+  };
+
+  mproc::set_log_level_for(mproc::LogCategory::process, mproc::LogLevel::debug);
+  EXPECT_EQ(mproc::log_level_for(mproc::LogCategory::process), mproc::LogLevel::debug);
+  EXPECT_EQ(mproc::log_level_for(mproc::LogCategory::pool), mproc::LogLevel::warn);
+  start_a_pool();
+  EXPECT_TRUE(heard("started ForkPoolWorker")) << "the process category's debug line is missing";
+  EXPECT_FALSE(heard("pool: started")) << "the pool category followed another's level";
+
+  {
+    std::lock_guard lock(mutex);
+    lines.clear();
+  }
+  mproc::set_log_level_for(mproc::LogCategory::process, std::nullopt);  // follows warn again
+  mproc::set_log_level_for(mproc::LogCategory::pool, mproc::LogLevel::debug);
+  EXPECT_EQ(mproc::log_level_for(mproc::LogCategory::process), mproc::LogLevel::warn);
+  start_a_pool();
+  EXPECT_TRUE(heard("pool: started")) << "the pool category's debug line is missing";
+  EXPECT_FALSE(heard("started ForkPoolWorker")) << "the process category followed the pool's";
+
+  mproc::set_log_level_for(mproc::LogCategory::pool, std::nullopt);
+  mproc::set_log_level(before);
+  mproc::set_log_handler({});
+  EXPECT_EQ(mproc::log_level_for(mproc::LogCategory::pool), before);
+  EXPECT_THROW(mproc::set_log_level_for(static_cast<mproc::LogCategory>(7), std::nullopt),
+               mproc::Error);
 }
 
 TEST_F(LogTest, SetLogLevelChangesTheLevel) {

@@ -1,5 +1,4 @@
-// Helpers for the Manager tests: the fixture (leak checks plus "no /dev/shm entry of ours is
-// left") and running a function in forked children.
+// Helpers for the Manager tests: the fixture and running a function in forked children.
 #pragma once
 
 #include <mproc/dict.hpp>
@@ -12,26 +11,12 @@
 #include <functional>
 #include <vector>
 
-#include "shm/shm_names.hpp"
-#include "support/leak_check.hpp"
+#include "support/shm_leak_check.hpp"
 
 namespace mproc::test {
 
-// Starts this process's segment tracker before the fd snapshot (its socket stays open for the
-// life of the process, by design), and fails a test that leaves a segment of this process.
-class ManagerTest : public LeakCheckedTest {
- protected:
-  void SetUp() override {
-    { BytesDict warm_up; }
-    LeakCheckedTest::SetUp();
-    ASSERT_TRUE(shm_entries_of(::getpid()).empty());
-  }
-  void TearDown() override {
-    LeakCheckedTest::TearDown();
-    for (const auto& name : shm_entries_of(::getpid()))
-      ADD_FAILURE() << "the test left /dev/shm/" << name;
-  }
-};
+// The fixture of the Manager tests (starts the tracker; fails a test that leaves a segment).
+using ManagerTest = ShmLeakCheckedTest;
 
 // Runs body(i) in `n` forked children at once and expects each to exit 0 (a failed check in a
 // child exits 1).

@@ -53,7 +53,7 @@ TEST_F(PoolTest, InitializerRunsOnceInEachWorker) {
   options.processes = 2;
   options.initializer = [fd] {
     g_initialized += 5;
-    Signal::send(fd, 'i');
+    Signal::notify(fd, 'i');
   };
   mproc::Pool pool(options);
   const auto v = pool.map([](int) { return g_initialized; }, std::vector<int>(20, 0), 1);
@@ -120,7 +120,7 @@ TEST_F(PoolTest, CancelRunningTaskKillsItsWorker) {
   const int sfd = started.write_fd();
   mproc::Pool pool(2);
   auto r = pool.apply_async([gfd, sfd] {
-    Signal::send(sfd);
+    Signal::notify(sfd);
     return Gate::pass(gfd);
   });
   ASSERT_EQ(started.wait(), 's');
@@ -140,13 +140,13 @@ TEST_F(PoolTest, CancelQueuedTaskNeverRunsIt) {
   const int rfd = ran.write_fd();
   mproc::Pool pool(1);
   auto blocker = pool.apply_async([gfd, sfd] {
-    Signal::send(sfd);
+    Signal::notify(sfd);
     return Gate::pass(gfd);
   });
   ASSERT_EQ(started.wait(), 's');
   // Sent to the busy worker (or still queued): not started.
   auto victim = pool.apply_async([rfd] {
-    Signal::send(rfd, 'x');
+    Signal::notify(rfd, 'x');
     return 1;
   });
   auto map = pool.map_async(square, std::vector<int>(10, 1), 1);

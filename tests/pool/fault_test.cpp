@@ -195,7 +195,7 @@ TEST_F(PoolTest, TerminateResolvesEveryOutstandingResult) {
   for (int i = 0; i < 2; ++i)
     blocked.push_back(pool.apply_async(
         [gfd, sfd](int x) {
-          Signal::send(sfd);
+          Signal::notify(sfd);
           Gate::pass(gfd);
           return x;
         },

@@ -157,7 +157,7 @@ INSTANTIATE_TEST_SUITE_P(Indices, PoolTrustIndex,
 // for the next (200 KiB) task, which used to be written past the end of the mapping.
 bool scribble_task_read(int started_fd, long delta) {
   my_header().task_read.value.fetch_add(static_cast<uint64_t>(delta));
-  Signal::send(started_fd);
+  Signal::notify(started_fd);
   wait_to_be_killed();
   return true;
 }
@@ -377,7 +377,7 @@ int scribble_random(unsigned seed, int mode, int block, int done_fd) {
     }
     forge(out);
   }
-  if (done_fd >= 0) Signal::send(done_fd);
+  if (done_fd >= 0) Signal::notify(done_fd);
   if (block != 0) wait_to_be_killed();
   return 1;
 }

@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "support/expect_error.hpp"
+#include "support/gate.hpp"
 #include "support/leak_check.hpp"
 
 namespace {
@@ -24,35 +26,8 @@ using namespace std::chrono_literals;
 using mproc::errc;
 using mproc::Process;
 using ProcessTest = mproc::test::LeakCheckedTest;
-
-// Blocks the child until the parent closes the write end (or the test process dies): a way to
-// keep a child running for exactly as long as a test needs, with no sleeps.
-struct Gate {
-  int fds[2] = {-1, -1};
-  Gate() { EXPECT_EQ(::pipe2(fds, O_CLOEXEC), 0); }
-  ~Gate() { open_all(); if (fds[0] >= 0) ::close(fds[0]); }
-  void wait_in_child() const {
-    ::close(fds[1]);
-    char c;
-    while (::read(fds[0], &c, 1) < 0 && errno == EINTR) {
-    }
-  }
-  void open_all() {
-    if (fds[1] >= 0) ::close(fds[1]);
-    fds[1] = -1;
-  }
-};
-
-// Expects `body` to throw mproc::Error with `code`.
-template <class Body>
-void expect_error(errc code, Body&& body) {
-  try {
-    body();
-    ADD_FAILURE() << "expected mproc::Error " << mproc::make_error_code(code).message();
-  } catch (const mproc::Error& e) {
-    EXPECT_EQ(e.code(), mproc::make_error_code(code)) << e.what();
-  }
-}
+using mproc::test::expect_error;
+using mproc::test::Gate;
 
 TEST_F(ProcessTest, PidIsEmptyBeforeStartAndSetAfter) {
   Process p([] {});
@@ -128,8 +103,8 @@ TEST_F(ProcessTest, ExitCodes) {
 
 TEST_F(ProcessTest, TerminateAndKillGiveMinusTheSignal) {
   Gate gate;
-  Process terminated([&] { gate.wait_in_child(); });
-  Process killed([&] { gate.wait_in_child(); });
+  Process terminated([&] { gate.pass(); });
+  Process killed([&] { gate.pass(); });
   terminated.start();
   killed.start();
   terminated.terminate();
@@ -145,7 +120,7 @@ TEST_F(ProcessTest, TerminateAndKillGiveMinusTheSignal) {
 
 TEST_F(ProcessTest, JoinWithTimeoutOnARunningChildReturnsFalse) {
   Gate gate;
-  Process p([&] { gate.wait_in_child(); });
+  Process p([&] { gate.pass(); });
   p.start();
   EXPECT_FALSE(p.join(10ms));
   EXPECT_TRUE(p.is_alive());
@@ -172,7 +147,7 @@ TEST_F(ProcessTest, JoinRejectsNegativeAndNaNTimeouts) {
 
 TEST_F(ProcessTest, SentinelBecomesReadableWhenTheChildEnds) {
   Gate gate;
-  Process p([&] { gate.wait_in_child(); });
+  Process p([&] { gate.pass(); });
   p.start();
   pollfd pfd{p.sentinel(), POLLIN, 0};
   EXPECT_EQ(::poll(&pfd, 1, 0), 0) << "readable while the child still runs";
@@ -185,26 +160,26 @@ TEST_F(ProcessTest, SentinelBecomesReadableWhenTheChildEnds) {
 
 TEST_F(ProcessTest, StateErrors) {
   Process p([] {});
-  expect_error(errc::bad_state, [&] { p.join(); });
-  expect_error(errc::bad_state, [&] { p.terminate(); });
-  expect_error(errc::bad_state, [&] { (void)p.sentinel(); });
+  expect_error([&] { p.join(); }, errc::bad_state);
+  expect_error([&] { p.terminate(); }, errc::bad_state);
+  expect_error([&] { (void)p.sentinel(); }, errc::bad_state);
   p.start();
-  expect_error(errc::bad_state, [&] { p.start(); });
-  expect_error(errc::bad_state, [&] { p.set_daemon(true); });
+  expect_error([&] { p.start(); }, errc::bad_state);
+  expect_error([&] { p.set_daemon(true); }, errc::bad_state);
   p.join();
   p.close();
   p.close();  // closing twice is a no-op
-  expect_error(errc::closed, [&] { p.join(); });
-  expect_error(errc::closed, [&] { (void)p.is_alive(); });
-  expect_error(errc::closed, [&] { (void)p.exitcode(); });
-  expect_error(errc::closed, [&] { p.start(); });
+  expect_error([&] { p.join(); }, errc::closed);
+  expect_error([&] { (void)p.is_alive(); }, errc::closed);
+  expect_error([&] { (void)p.exitcode(); }, errc::closed);
+  expect_error([&] { p.start(); }, errc::closed);
 }
 
 TEST_F(ProcessTest, CloseWhileRunningIsRefused) {
   Gate gate;
-  Process p([&] { gate.wait_in_child(); });
+  Process p([&] { gate.pass(); });
   p.start();
-  expect_error(errc::bad_state, [&] { p.close(); });
+  expect_error([&] { p.close(); }, errc::bad_state);
   gate.open_all();
   p.join();
   p.close();
@@ -213,7 +188,7 @@ TEST_F(ProcessTest, CloseWhileRunningIsRefused) {
 TEST_F(ProcessTest, HundredChildrenTerminatedAndKilledLeaveNoZombie) {
   Gate gate;
   std::vector<Process> children;
-  for (int i = 0; i < 100; ++i) children.emplace_back([&] { gate.wait_in_child(); });
+  for (int i = 0; i < 100; ++i) children.emplace_back([&] { gate.pass(); });
   for (auto& child : children) child.start();
   EXPECT_EQ(mproc::active_children().size(), 100u);
   for (size_t i = 0; i < children.size(); ++i) {
@@ -236,7 +211,7 @@ TEST_F(ProcessTest, DroppingARunningProcessDetachesItAndTheLibraryReapsIt) {
   pid_t pid = 0;
   {
     Process p([&] {
-      gate.wait_in_child();
+      gate.pass();
       EXPECT_EQ(::write(out[1], "ran on", 6), 6);
     });
     p.start();
@@ -265,7 +240,7 @@ TEST_F(ProcessTest, DroppingARunningProcessDetachesItAndTheLibraryReapsIt) {
 
 TEST_F(ProcessTest, MoveAssigningOverARunningProcessDetachesIt) {
   Gate gate;
-  Process p([&] { gate.wait_in_child(); });
+  Process p([&] { gate.pass(); });
   p.start();
   const pid_t pid = *p.pid();
   p = Process([] {});
@@ -340,7 +315,7 @@ TEST_F(ProcessTest, ADaemonMayNotHaveChildren) {
 
 TEST_F(ProcessTest, MovedProcessKeepsItsChild) {
   Gate gate;
-  Process a([&] { gate.wait_in_child(); });
+  Process a([&] { gate.pass(); });
   a.start();
   const auto pid = a.pid();
   Process b(std::move(a));

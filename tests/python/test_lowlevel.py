@@ -92,6 +92,27 @@ def test_log_level():
         mproc.log_set_level(initial)
 
 
+def test_a_category_has_a_log_level_of_its_own():
+    initial = mproc.log_get_level()
+    try:
+        mproc.log_set_level(mproc.LOG_WARN)
+        mproc.log_set_level_for("pool", mproc.LOG_DEBUG)
+        assert mproc.log_get_level_for("pool") == mproc.LOG_DEBUG
+        assert mproc.log_get_level_for("shm") == mproc.LOG_WARN
+        mproc.log_set_level(mproc.LOG_ERROR)
+        assert mproc.log_get_level_for("pool") == mproc.LOG_DEBUG  # its own stays
+        assert mproc.log_get_level_for("shm") == mproc.LOG_ERROR
+        with pytest.raises(ValueError, match="mproc_log_set_level_for"):
+            mproc.log_set_level_for("pool", 5)
+        with pytest.raises(ValueError, match="loud"):
+            mproc.log_set_level_for("loud", mproc.LOG_DEBUG)
+        mproc.log_set_level_for("pool", None)
+        assert mproc.log_get_level_for("pool") == mproc.LOG_ERROR
+    finally:
+        mproc.log_set_level_for("pool", None)
+        mproc.log_set_level(initial)
+
+
 def test_fork_and_cpu_count():
     assert mproc.cpu_count() >= 1
     assert mproc.cpu_count() == len(os.sched_getaffinity(0))

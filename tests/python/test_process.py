@@ -242,3 +242,53 @@ def test_compatibility_functions_of_multiprocessing():
     from mproc.pool import ThreadPool
     with ThreadPool(2) as tp:
         assert tp.map(abs, [-1, -2]) == [1, 2]
+
+
+def thread_names():
+    names = []
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as comm:
+                names.append(comm.read().strip())
+        except OSError:
+            pass
+    return names
+
+
+def test_the_fork_warning_is_kept_for_the_programs_threads_only(monkeypatch):
+    """Python 3.12 warns on os.fork in a multi-threaded process. The segment tracker's watcher
+    thread (started by the session's first segment, see conftest) is the library's and safe across
+    fork by design, so Process.start silences that warning when the library's threads are the only
+    others, and only then. Debian's 3.11 does not warn: a fork that warns as 3.12's does stands in."""
+    import threading
+    import warnings
+
+    real_fork = os.fork
+
+    def fork_that_warns_like_3_12():
+        if len(os.listdir("/proc/self/task")) > 1:
+            warnings.warn(f"This process (pid={os.getpid()}) is multi-threaded, use of fork() may "
+                          "lead to deadlocks in the child.", DeprecationWarning, stacklevel=2)
+        return real_fork()
+
+    monkeypatch.setattr(os, "fork", fork_that_warns_like_3_12)
+    assert "mproc-tracker" in thread_names()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        p = mproc.Process(target=returns_7)
+        p.start()
+        p.join(WAIT)
+    assert p.exitcode == 0
+
+    stop = threading.Event()
+    mine = threading.Thread(target=stop.wait, args=(WAIT,))
+    mine.start()
+    try:
+        with pytest.warns(DeprecationWarning, match="multi-threaded"):
+            p = mproc.Process(target=returns_7)
+            p.start()
+        p.join(WAIT)
+        assert p.exitcode == 0
+    finally:
+        stop.set()
+        mine.join()

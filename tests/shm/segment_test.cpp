@@ -18,16 +18,6 @@ using detail::shm::SegmentOptions;
 
 using SegmentTest = ShmTest;
 
-template <class F>
-void expect_error(F&& f, std::error_code code) {
-  try {
-    f();
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), code) << e.what();
-  }
-}
-
 // A raw /dev/shm file with this test's prefix, filled by `fill`.
 template <class Fill>
 std::string raw_segment(const char* suffix, std::size_t size, Fill fill) {

@@ -40,7 +40,7 @@ TEST_F(SharedCtypesTest, FourProcessesCountUnderTheValuesLock) {
 }
 
 TEST_F(SharedCtypesTest, AProcessStartedEarlierAttachesValueAndArrayByHandle) {
-  HandlePipe to_child, to_parent;
+  Signal to_child, to_parent;
   Process child([&] {
     auto v = Value<Point>::attach(to_child.receive());
     auto a = Array<int>::attach(to_child.receive());
@@ -108,8 +108,8 @@ TEST_F(SharedCtypesTest, RawVersionsHaveNoLock) {
   RawArray<double> a(10);
   EXPECT_FALSE(v.has_lock());
   EXPECT_FALSE(a.has_lock());
-  expect_error(errc::bad_state, [&] { v.get_lock(); });
-  expect_error(errc::bad_state, [&] { a.acquire(); });
+  expect_error([&] { v.get_lock(); }, errc::bad_state);
+  expect_error([&] { a.acquire(); }, errc::bad_state);
   a.set(9, 4.0);
   EXPECT_EQ(a.span()[9], 4.0);
   EXPECT_EQ(v.get(), 3);
@@ -124,17 +124,17 @@ TEST_F(SharedCtypesTest, AttachChecksTheShape) {
   Array<int> a(4);
   Array<long> empty(0);
   EXPECT_EQ(empty.size(), 0u);
-  expect_error(errc::bad_handle, [&] { Value<long>::attach(v.handle()); });   // another size
-  expect_error(errc::bad_handle, [&] { Array<int>::attach(v.handle()); });    // a Value
-  expect_error(errc::bad_handle, [&] { Value<int>::attach(a.handle()); });    // 4 elements
-  expect_error(errc::bad_handle, [&] { Value<float>::attach(a.handle()); });  // 4 elements
-  expect_error(std::errc::no_such_file_or_directory,
-               [] { Value<int>::attach(test_shm_name("no-value")); });
-  expect_error(std::errc::invalid_argument, [] { Value<int>::attach("not a handle"); });
+  expect_error([&] { Value<long>::attach(v.handle()); }, errc::bad_handle);   // another size
+  expect_error([&] { Array<int>::attach(v.handle()); }, errc::bad_handle);    // a Value
+  expect_error([&] { Value<int>::attach(a.handle()); }, errc::bad_handle);    // 4 elements
+  expect_error([&] { Value<float>::attach(a.handle()); }, errc::bad_handle);  // 4 elements
+  expect_error([] { Value<int>::attach(test_shm_name("no-value")); },
+               std::errc::no_such_file_or_directory);
+  expect_error([] { Value<int>::attach("not a handle"); }, std::errc::invalid_argument);
   Lock lock(attachable);
-  expect_error(errc::bad_handle, [&] { Value<int>::attach(lock.handle()); });  // not a value
-  expect_error(std::errc::result_out_of_range, [&] { a.get(4); });
-  expect_error(std::errc::result_out_of_range, [&] { a.set(4, 0); });
+  expect_error([&] { Value<int>::attach(lock.handle()); }, errc::bad_handle);  // not a value
+  expect_error([&] { a.get(4); }, std::errc::result_out_of_range);
+  expect_error([&] { a.set(4, 0); }, std::errc::result_out_of_range);
 }
 
 TEST_F(SharedCtypesTest, TheNameGoesWithTheCreatorsLastCopy) {
@@ -146,12 +146,12 @@ TEST_F(SharedCtypesTest, TheNameGoesWithTheCreatorsLastCopy) {
     EXPECT_TRUE(shm_exists(handle));
   }
   EXPECT_FALSE(shm_exists(handle));
-  expect_error(std::errc::no_such_file_or_directory, [&] { Value<int>::attach(handle); });
+  expect_error([&] { Value<int>::attach(handle); }, std::errc::no_such_file_or_directory);
 }
 
 TEST_F(SharedCtypesTest, AHolderThatDiesLeavesTheLockRecoverable) {
   Value<int> v(0);
-  HandlePipe to_parent;
+  Signal to_parent;
   Process holder([&] {
     v.acquire();
     *v.get_obj() = 99;

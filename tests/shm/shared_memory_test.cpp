@@ -34,7 +34,7 @@ bool wait_tracker_exit(int pidfd) {
 int pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 TEST_F(SharedMemoryTest, AProcessStartedEarlierAttachesByNameAndSeesTheWrites) {
-  HandlePipe to_child, to_parent;
+  Signal to_child, to_parent;
   Process child([&] {
     const std::string name = to_child.receive();
     SharedMemory shm = SharedMemory::attach(name);
@@ -88,28 +88,28 @@ TEST_F(SharedMemoryTest, GeneratedNamesAreUniqueAndCarryThePid) {
 }
 
 TEST_F(SharedMemoryTest, BadArgumentsAreClearErrors) {
-  expect_error(std::errc::invalid_argument, [] { SharedMemory::create(0); });
-  expect_error(std::errc::invalid_argument, [] { SharedMemory::create(16, "/a/b"); });
-  expect_error(std::errc::invalid_argument,
-               [] { SharedMemory::create(16, "/" + std::string(252, 'x')); });
-  expect_error(std::errc::invalid_argument, [] { SharedMemory::attach(""); });
-  expect_error(std::errc::invalid_argument, [] { SharedMemory::attach("/"); });
+  expect_error([] { SharedMemory::create(0); }, std::errc::invalid_argument);
+  expect_error([] { SharedMemory::create(16, "/a/b"); }, std::errc::invalid_argument);
+  expect_error([] { SharedMemory::create(16, "/" + std::string(252, 'x')); },
+               std::errc::invalid_argument);
+  expect_error([] { SharedMemory::attach(""); }, std::errc::invalid_argument);
+  expect_error([] { SharedMemory::attach("/"); }, std::errc::invalid_argument);
   // A newline would forge a line of the tracker's report; "." and ".." are directories.
   for (const char* bad : {"/x\nmproc shm tracker: removed", "..", "/.", "\r", "a\x01b"}) {
-    expect_error(std::errc::invalid_argument, [&] { SharedMemory::create(16, bad); });
-    expect_error(std::errc::invalid_argument, [&] { SharedMemory::attach(bad); });
+    expect_error([&] { SharedMemory::create(16, bad); }, std::errc::invalid_argument);
+    expect_error([&] { SharedMemory::attach(bad); }, std::errc::invalid_argument);
   }
-  expect_error(std::errc::no_such_file_or_directory,
-               [] { SharedMemory::attach(test_shm_name("missing")); });
+  expect_error([] { SharedMemory::attach(test_shm_name("missing")); },
+               std::errc::no_such_file_or_directory);
   SharedMemory shm = SharedMemory::create(16, test_shm_name("exists"));
-  expect_error(std::errc::file_exists, [] { SharedMemory::create(16, test_shm_name("exists")); });
-  expect_error(std::errc::invalid_argument,
-               [] { SharedMemory(test_shm_name("exists"), false, 17); });
+  expect_error([] { SharedMemory::create(16, test_shm_name("exists")); }, std::errc::file_exists);
+  expect_error([] { SharedMemory(test_shm_name("exists"), false, 17); },
+               std::errc::invalid_argument);
   shm.close();
-  expect_error(errc::closed, [&] { shm.buf(); });
+  expect_error([&] { shm.buf(); }, errc::closed);
   EXPECT_EQ(shm.size(), 16u);
   shm.unlink();
-  expect_error(std::errc::no_such_file_or_directory, [&] { shm.unlink(); });
+  expect_error([&] { shm.unlink(); }, std::errc::no_such_file_or_directory);
 }
 
 TEST_F(SharedMemoryTest, LongestNameWorks) {
@@ -140,12 +140,12 @@ TEST_F(SharedMemoryTest, AnEmptySegmentIsRefusedAfterTheWait) {
   const int fd = ::shm_open(name.c_str(), O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, 0600);
   ASSERT_GE(fd, 0);
   ::close(fd);
-  expect_error(errc::bad_state, [&] { SharedMemory::attach(name); });
+  expect_error([&] { SharedMemory::attach(name); }, errc::bad_state);
   ::shm_unlink(name.c_str());
 }
 
 TEST_F(SharedMemoryTest, ANamedSegmentOfAKilledCreatorIsRemovedByItsTracker) {
-  HandlePipe to_parent;
+  Signal to_parent;
   const std::string named = test_shm_name("killed");
   Process creator([&] {
     SharedMemory a = SharedMemory::create(4096, named);
@@ -172,12 +172,12 @@ TEST_F(SharedMemoryTest, ANamedSegmentOfAKilledCreatorIsRemovedByItsTracker) {
   EXPECT_FALSE(shm_exists(named));
   EXPECT_FALSE(shm_exists(generated));
   EXPECT_EQ(static_cast<char*>(kept.buf())[0], 'k');
-  expect_error(std::errc::no_such_file_or_directory, [&] { kept.unlink(); });
+  expect_error([&] { kept.unlink(); }, std::errc::no_such_file_or_directory);
 }
 
 TEST_F(SharedMemoryTest, ACreatorThatExitsWithoutUnlinkLeavesNothing) {
   const std::string name = test_shm_name("exit");
-  HandlePipe to_parent, to_child;
+  Signal to_parent, to_child;
   Process creator([&] {
     SharedMemory shm = SharedMemory::create(4096, name);
     shm.close();

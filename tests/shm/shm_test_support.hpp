@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "shm/segment.hpp"
-#include "shm/shm_names.hpp"
-#include "support/leak_check.hpp"
+#include "support/expect_error.hpp"
+#include "support/shm_leak_check.hpp"
 
 namespace mproc::test {
 
@@ -21,19 +21,7 @@ inline detail::shm::Segment make_segment(std::size_t size = 4096,
   return detail::shm::Segment::create(size, kTestKind, nullptr, nullptr, options);
 }
 
-// Starts this process's tracker before the fd snapshot (its socket lives as long as the process)
-// and fails a test that leaves a segment of this process behind.
-class ShmTest : public LeakCheckedTest {
- protected:
-  void SetUp() override {
-    make_segment().destroy();
-    LeakCheckedTest::SetUp();
-  }
-  void TearDown() override {
-    LeakCheckedTest::TearDown();
-    for (const auto& name : shm_entries_of(::getpid()))
-      ADD_FAILURE() << "the test left /dev/shm/" << name;
-  }
-};
+// The fixture of the segment and tracker tests.
+using ShmTest = ShmLeakCheckedTest;
 
 }  // namespace mproc::test

@@ -15,7 +15,7 @@ constexpr Seconds kLong{30};
 
 // Starts a process that runs body(handle) with the first handle sent to it; returns it started.
 template <class Body>
-Process start_with_handle(const HandlePipe& pipe, Body body) {
+Process start_with_handle(const Signal& pipe, Body body) {
   Process p([&pipe, body] { throw mproc::SystemExit(body(pipe.receive())); });
   p.start();
   return p;
@@ -27,7 +27,7 @@ void expect_exit_0(Process& p) {
 }
 
 TEST_F(SyncAttachTest, LockAndRLockAttachedByAnEarlierProcess) {
-  HandlePipe to_child, to_parent;
+  Signal to_child, to_parent;
   Process child = start_with_handle(to_child, [&](const std::string& h) {
     Lock lock = Lock::attach(h);
     RLock rlock = RLock::attach(to_child.receive());
@@ -77,11 +77,11 @@ TEST_F(SyncAttachTest, SemaphoresKeepTheirKindAndBound) {
   Semaphore as_plain = Semaphore::attach(bounded.handle());  // still bounded underneath
   EXPECT_TRUE(as_plain.acquire(false));
   as_plain.release();
-  expect_error(errc::bad_state, [&] { as_plain.release(); });
+  expect_error([&] { as_plain.release(); }, errc::bad_state);
   EXPECT_EQ(bounded.get_value(), 2);
-  expect_error(errc::bad_handle, [&] { BoundedSemaphore::attach(plain.handle()); });
+  expect_error([&] { BoundedSemaphore::attach(plain.handle()); }, errc::bad_handle);
 
-  HandlePipe to_child;
+  Signal to_child;
   Process child = start_with_handle(to_child, [](const std::string& h) {
     Semaphore s = Semaphore::attach(h);
     s.release();
@@ -95,7 +95,7 @@ TEST_F(SyncAttachTest, SemaphoresKeepTheirKindAndBound) {
 }
 
 TEST_F(SyncAttachTest, EventAttachedByAnEarlierProcessWakesTheCreator) {
-  HandlePipe to_child;
+  Signal to_child;
   Process child = start_with_handle(to_child, [](const std::string& h) {
     Event e = Event::attach(h);
     e.set();
@@ -108,7 +108,7 @@ TEST_F(SyncAttachTest, EventAttachedByAnEarlierProcessWakesTheCreator) {
 }
 
 TEST_F(SyncAttachTest, ConditionAttachesWithItsLock) {
-  HandlePipe to_child;
+  Signal to_child;
   Condition cond(attachable);
   Event ready(attachable);
   Process child = start_with_handle(to_child, [&](const std::string& h) {
@@ -128,7 +128,7 @@ TEST_F(SyncAttachTest, ConditionAttachesWithItsLock) {
   expect_exit_0(child);
 
   Lock plain;
-  expect_error(std::errc::invalid_argument, [&] { Condition(attachable, plain); });
+  expect_error([&] { Condition(attachable, plain); }, std::errc::invalid_argument);
   Lock shared(attachable);
   Condition over_lock(attachable, shared);
   Condition again = Condition::attach(over_lock.handle());
@@ -138,7 +138,7 @@ TEST_F(SyncAttachTest, ConditionAttachesWithItsLock) {
 }
 
 TEST_F(SyncAttachTest, BarrierAttachedByAnEarlierProcess) {
-  HandlePipe to_child;
+  Signal to_child;
   Process child = start_with_handle(to_child, [](const std::string& h) {
     Barrier b = Barrier::attach(h, {}, kLong);
     return b.parties() == 2 && b.wait() >= 0 ? 0 : 1;
@@ -156,26 +156,26 @@ TEST_F(SyncAttachTest, BarrierAttachedByAnEarlierProcess) {
 TEST_F(SyncAttachTest, WrongKindsAndAnonymousObjectsAreErrors) {
   Lock lock(attachable);
   Event event(attachable);
-  expect_error(errc::bad_handle, [&] { RLock::attach(lock.handle()); });
-  expect_error(errc::bad_handle, [&] { Lock::attach(event.handle()); });
-  expect_error(errc::bad_handle, [&] { Event::attach(lock.handle()); });
-  expect_error(errc::bad_handle, [&] { Barrier::attach(lock.handle()); });
-  expect_error(errc::bad_handle, [&] { Condition::attach(lock.handle()); });
-  expect_error(errc::bad_handle, [&] { Semaphore::attach(event.handle()); });
-  expect_error(std::errc::no_such_file_or_directory,
-               [] { Lock::attach(test_shm_name("no-lock")); });
-  expect_error(std::errc::invalid_argument, [] { Lock::attach("bad/handle"); });
-  expect_error(errc::bad_state, [] { Lock().handle(); });
-  expect_error(errc::bad_state, [] { RLock().handle(); });
-  expect_error(errc::bad_state, [] { Semaphore().handle(); });
-  expect_error(errc::bad_state, [] { Event().handle(); });
-  expect_error(errc::bad_state, [] { Condition().handle(); });
-  expect_error(errc::bad_state, [] { Barrier(1).handle(); });
+  expect_error([&] { RLock::attach(lock.handle()); }, errc::bad_handle);
+  expect_error([&] { Lock::attach(event.handle()); }, errc::bad_handle);
+  expect_error([&] { Event::attach(lock.handle()); }, errc::bad_handle);
+  expect_error([&] { Barrier::attach(lock.handle()); }, errc::bad_handle);
+  expect_error([&] { Condition::attach(lock.handle()); }, errc::bad_handle);
+  expect_error([&] { Semaphore::attach(event.handle()); }, errc::bad_handle);
+  expect_error([] { Lock::attach(test_shm_name("no-lock")); },
+               std::errc::no_such_file_or_directory);
+  expect_error([] { Lock::attach("bad/handle"); }, std::errc::invalid_argument);
+  expect_error([] { Lock().handle(); }, errc::bad_state);
+  expect_error([] { RLock().handle(); }, errc::bad_state);
+  expect_error([] { Semaphore().handle(); }, errc::bad_state);
+  expect_error([] { Event().handle(); }, errc::bad_state);
+  expect_error([] { Condition().handle(); }, errc::bad_state);
+  expect_error([] { Barrier(1).handle(); }, errc::bad_state);
 }
 
 TEST_F(SyncAttachTest, AnAttachedLockOfAKilledHolderIsRecovered) {
   Lock lock(attachable);
-  HandlePipe to_child, to_parent;
+  Signal to_child, to_parent;
   Process holder = start_with_handle(to_child, [&](const std::string& h) {
     Lock mine = Lock::attach(h);
     mine.acquire();

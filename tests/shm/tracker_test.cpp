@@ -4,6 +4,7 @@
 #include <mproc/error.hpp>
 
 #include <cerrno>
+#include <dirent.h>
 #include <csignal>
 #include <fcntl.h>
 #include <poll.h>
@@ -15,6 +16,7 @@
 
 #include "shm/tracker.hpp"
 #include "shm_test_support.hpp"
+#include "support/signal.hpp"
 
 namespace mproc::test {
 namespace {
@@ -34,35 +36,6 @@ bool wait_exit(int pidfd, int seconds) {
   }
   return rc == 1;
 }
-
-// A pipe from a child to the test: the child writes lines, the test reads them (bounded).
-class Channel {
- public:
-  Channel() { EXPECT_EQ(::pipe2(fds_, O_CLOEXEC), 0); }
-  ~Channel() {
-    for (int fd : fds_)
-      if (fd >= 0) ::close(fd);
-  }
-  void send(const std::string& line) {
-    const std::string framed = line + "\n";
-    (void)!::write(fds_[1], framed.data(), framed.size());
-  }
-  // Reads one line; "" on timeout or EOF.
-  std::string receive(int seconds = 30) {
-    std::string line;
-    for (;;) {
-      pollfd pfd{fds_[0], POLLIN, 0};
-      if (::poll(&pfd, 1, seconds * 1000) <= 0) return "";
-      char c;
-      if (::read(fds_[0], &c, 1) != 1) return "";
-      if (c == '\n') return line;
-      line.push_back(c);
-    }
-  }
-
- private:
-  int fds_[2] = {-1, -1};
-};
 
 void reap(pid_t pid) {
   int status = 0;
@@ -98,7 +71,7 @@ TEST_F(TrackerTest, TheTrackerIsNotOurChildAndKeepsOnlyItsSocket) {
 }
 
 TEST_F(TrackerTest, TheTrackerKeepsNoSharedMappingOfItsOwner) {
-  Channel channel, hold;  // child -> test; test -> child
+  Signal channel, hold;  // child -> test; test -> child
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
@@ -129,7 +102,7 @@ TEST_F(TrackerTest, TheTrackerKeepsNoSharedMappingOfItsOwner) {
 }
 
 TEST_F(TrackerTest, SegmentsOfACreatorKilledBySigkillAreRemoved) {
-  Channel channel, hold;  // child -> test; test -> child
+  Signal channel, hold;  // child -> test; test -> child
   const pid_t creator = ::fork();
   ASSERT_GE(creator, 0);
   if (creator == 0) {
@@ -142,7 +115,7 @@ TEST_F(TrackerTest, SegmentsOfACreatorKilledBySigkillAreRemoved) {
     channel.send(kept1.name());
     channel.send(kept2.name());
     channel.send(gone_name);
-    hold.receive(60);  // killed while waiting here
+    hold.receive(std::chrono::seconds(60));  // killed while waiting here
     ::_exit(1);
   }
   const pid_t tracker = std::atoi(channel.receive().c_str());
@@ -158,14 +131,14 @@ TEST_F(TrackerTest, SegmentsOfACreatorKilledBySigkillAreRemoved) {
 }
 
 TEST_F(TrackerTest, ANameUnlinkedAndCreatedAnewByAnotherProcessIsLeftToIt) {
-  Channel channel, hold;
+  Signal channel, hold;
   const pid_t creator = ::fork();
   ASSERT_GE(creator, 0);
   if (creator == 0) {
     Segment mine = make_segment();
     channel.send(std::to_string(tracker_pid()));
     channel.send(mine.name());
-    hold.receive(60);  // killed while waiting here
+    hold.receive(std::chrono::seconds(60));  // killed while waiting here
     ::_exit(1);
   }
   const pid_t tracker = std::atoi(channel.receive().c_str());
@@ -184,7 +157,7 @@ TEST_F(TrackerTest, ANameUnlinkedAndCreatedAnewByAnotherProcessIsLeftToIt) {
 TEST_F(TrackerTest, AForkedChildDoesNotKeepItsParentsTrackerAlive) {
   // creator forks a grandchild that outlives it; the grandchild inherited every descriptor of the
   // creator, but not the tracker's socket (closed at fork), so the creator's death still counts.
-  Channel channel, from_grandchild, hold, release;
+  Signal channel, from_grandchild, hold, release;
   const pid_t creator = ::fork();
   ASSERT_GE(creator, 0);
   if (creator == 0) {
@@ -192,13 +165,13 @@ TEST_F(TrackerTest, AForkedChildDoesNotKeepItsParentsTrackerAlive) {
     const pid_t grandchild = ::fork();
     if (grandchild == 0) {
       from_grandchild.send(std::to_string(tracker_pid()));  // none until it needs one
-      release.receive(60);
+      release.receive(std::chrono::seconds(60));
       ::_exit(0);
     }
     channel.send(std::to_string(grandchild));
     channel.send(std::to_string(tracker_pid()));
     channel.send(s.name());
-    hold.receive(60);  // killed while waiting here
+    hold.receive(std::chrono::seconds(60));  // killed while waiting here
     ::_exit(1);
   }
   const pid_t grandchild = std::atoi(channel.receive().c_str());
@@ -218,7 +191,7 @@ TEST_F(TrackerTest, AForkedChildDoesNotKeepItsParentsTrackerAlive) {
 }
 
 TEST_F(TrackerTest, AKilledTrackerIsReplacedAndToldEveryName) {
-  Channel channel, hold;  // child -> test; test -> child
+  Signal channel, hold;  // child -> test; test -> child
   const pid_t creator = ::fork();
   ASSERT_GE(creator, 0);
   if (creator == 0) {
@@ -233,7 +206,7 @@ TEST_F(TrackerTest, AKilledTrackerIsReplacedAndToldEveryName) {
     channel.send(std::to_string(tracker_pid()));
     channel.send(first.name());
     channel.send(second.name());
-    hold.receive(60);  // killed while waiting here
+    hold.receive(std::chrono::seconds(60));  // killed while waiting here
     ::_exit(1);
   }
   const pid_t old_tracker = std::atoi(channel.receive().c_str());

@@ -22,7 +22,7 @@ using mproc::test::eventually;
 using mproc::test::expect_error;
 using mproc::test::join_code;
 using mproc::test::kLong;
-using mproc::test::SharedPage;
+using mproc::test::SharedBlock;
 using mproc::test::Signal;
 using BarrierTest = mproc::test::LeakCheckedTest;
 
@@ -41,10 +41,10 @@ int wait_once(Barrier& barrier, std::optional<mproc::Seconds> timeout = kLong) {
 }
 
 TEST_F(BarrierTest, PartiesAreValidated) {
-  expect_error(std::errc::invalid_argument, [] { Barrier b(0); });
-  expect_error(std::errc::invalid_argument, [] { Barrier b(-3); });
-  expect_error(std::errc::invalid_argument, [] { Barrier b(Barrier::kMaxParties + 1); });
-  expect_error(std::errc::invalid_argument, [] { Barrier b(2, {}, -1s); });
+  expect_error([] { Barrier b(0); }, std::errc::invalid_argument);
+  expect_error([] { Barrier b(-3); }, std::errc::invalid_argument);
+  expect_error([] { Barrier b(Barrier::kMaxParties + 1); }, std::errc::invalid_argument);
+  expect_error([] { Barrier b(2, {}, -1s); }, std::errc::invalid_argument);
   Barrier b(Barrier::kMaxParties);
   EXPECT_EQ(b.parties(), Barrier::kMaxParties);
 }
@@ -66,8 +66,8 @@ struct Rounds {
 };
 
 TEST_F(BarrierTest, FourProcessesPassThreeRoundsWithDistinctIndices) {
-  SharedPage<Rounds> rounds;
-  SharedPage<int> arrived;  // arrivals so far, to check the action runs after the last arrival
+  SharedBlock<Rounds> rounds;
+  SharedBlock<int> arrived;  // arrivals so far, to check the action runs after the last arrival
   Barrier barrier(4, [&] {
     if (__atomic_load_n(&*arrived, __ATOMIC_SEQ_CST) % 4 == 0) ++rounds->action_saw_all;
     ++rounds->actions;

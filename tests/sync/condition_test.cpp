@@ -20,15 +20,15 @@ using mproc::RLock;
 using mproc::test::expect_error;
 using mproc::test::join_code;
 using mproc::test::kLong;
-using mproc::test::SharedPage;
+using mproc::test::SharedBlock;
 using ConditionTest = mproc::test::LeakCheckedTest;
 
 TEST_F(ConditionTest, WaitAndNotifyNeedTheLock) {
   Condition cond;
-  expect_error(errc::bad_state, [&] { cond.wait(0s); });
-  expect_error(errc::bad_state, [&] { cond.notify(); });
-  expect_error(errc::bad_state, [&] { cond.notify_all(); });
-  expect_error(errc::bad_state, [&] { cond.release(); });
+  expect_error([&] { cond.wait(0s); }, errc::bad_state);
+  expect_error([&] { cond.notify(); }, errc::bad_state);
+  expect_error([&] { cond.notify_all(); }, errc::bad_state);
+  expect_error([&] { cond.release(); }, errc::bad_state);
 }
 
 TEST_F(ConditionTest, WaitTimesOutWithTheLockHeldAgain) {
@@ -40,7 +40,7 @@ TEST_F(ConditionTest, WaitTimesOutWithTheLockHeldAgain) {
   EXPECT_FALSE(cond.wait(0s));
   EXPECT_FALSE(cond.wait_for([] { return false; }, 10ms));
   EXPECT_TRUE(cond.wait_for([] { return true; }, 0s));
-  expect_error(std::errc::invalid_argument, [&] { cond.wait(-1s); });
+  expect_error([&] { cond.wait(-1s); }, std::errc::invalid_argument);
   EXPECT_TRUE(lock.is_mine());
 }
 
@@ -63,7 +63,7 @@ struct Queue {
 TEST_F(ConditionTest, ProducerAndConsumersAcrossProcesses) {
   Lock lock;
   Condition cond(lock);
-  SharedPage<Queue> q;
+  SharedBlock<Queue> q;
   constexpr int kConsumers = 3;
   constexpr int kItems = 300;
   std::vector<Process> consumers;
@@ -102,7 +102,7 @@ TEST_F(ConditionTest, NotifyOneWakesOneAndNotifyAllWakesTheRest) {
     int ready = 0;
     int woken = 0;
   };
-  SharedPage<Counts> counts;
+  SharedBlock<Counts> counts;
   std::vector<Process> waiters;
   for (int i = 0; i < 3; ++i) {
     waiters.emplace_back([&]() {
@@ -134,7 +134,7 @@ TEST_F(ConditionTest, NotifyOneWakesOneAndNotifyAllWakesTheRest) {
 TEST_F(ConditionTest, WaitReleasesAnRLockAtAnyDepthAndRestoresIt) {
   RLock lock;
   Condition cond(lock);
-  SharedPage<int> flag;
+  SharedBlock<int> flag;
   lock.acquire();
   lock.acquire();
   Process setter([&]() {
@@ -179,7 +179,7 @@ TEST_F(ConditionTest, DefaultConditionUsesAnRLock) {
   cond.release();
   cond.notify();
   cond.release();
-  expect_error(errc::bad_state, [&] { cond.release(); });
+  expect_error([&] { cond.release(); }, errc::bad_state);
 }
 
 }  // namespace

@@ -38,7 +38,7 @@ TEST_F(EventTest, SetClearIsSet) {
 
 TEST_F(EventTest, InvalidTimeoutIsRejected) {
   Event event;
-  expect_error(std::errc::invalid_argument, [&] { event.wait(-1s); });
+  expect_error([&] { event.wait(-1s); }, std::errc::invalid_argument);
 }
 
 TEST_F(EventTest, SetWakesEveryWaitingProcess) {

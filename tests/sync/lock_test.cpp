@@ -24,7 +24,7 @@ using mproc::test::error_of;
 using mproc::test::expect_error;
 using mproc::test::join_code;
 using mproc::test::kLong;
-using mproc::test::SharedPage;
+using mproc::test::SharedBlock;
 using mproc::test::Signal;
 using LockTest = mproc::test::LeakCheckedTest;
 
@@ -35,7 +35,7 @@ struct Counter {
 template <class L>
 void expect_mutual_exclusion(int processes, long increments) {
   L lock;
-  SharedPage<Counter> counter;
+  SharedBlock<Counter> counter;
   mproc::test::Gate gate;
   std::vector<Process> children;
   for (int i = 0; i < processes; ++i) {
@@ -50,7 +50,7 @@ void expect_mutual_exclusion(int processes, long increments) {
     });
     children.back().start();
   }
-  gate.open();
+  gate.open_all();
   for (auto& child : children) EXPECT_EQ(join_code(child), 0);
   EXPECT_EQ(counter->value, processes * increments);
 }
@@ -92,10 +92,10 @@ TEST_F(LockTest, AcquireAndReleaseInOneProcess) {
 
 TEST_F(LockTest, ReleaseOfAnUnheldLockIsAnError) {
   Lock lock;
-  expect_error(errc::bad_state, [&] { lock.release(); });
+  expect_error([&] { lock.release(); }, errc::bad_state);
   lock.acquire();
   lock.release();
-  expect_error(errc::bad_state, [&] { lock.release(); });
+  expect_error([&] { lock.release(); }, errc::bad_state);
 }
 
 TEST_F(LockTest, ReacquiringAHeldLockIsADeadlockError) {
@@ -103,16 +103,16 @@ TEST_F(LockTest, ReacquiringAHeldLockIsADeadlockError) {
   lock.acquire();
   EXPECT_FALSE(lock.acquire(false));
   EXPECT_FALSE(lock.try_lock());
-  expect_error(std::errc::resource_deadlock_would_occur, [&] { lock.acquire(); });
-  expect_error(std::errc::resource_deadlock_would_occur, [&] { lock.acquire(true, 10ms); });
+  expect_error([&] { lock.acquire(); }, std::errc::resource_deadlock_would_occur);
+  expect_error([&] { lock.acquire(true, 10ms); }, std::errc::resource_deadlock_would_occur);
   lock.release();
 }
 
 TEST_F(LockTest, InvalidTimeoutsAreRejected) {
   Lock lock;
-  expect_error(std::errc::invalid_argument, [&] { lock.acquire(true, -1s); });
-  expect_error(std::errc::invalid_argument,
-               [&] { lock.acquire(true, mproc::Seconds(std::nan(""))); });
+  expect_error([&] { lock.acquire(true, -1s); }, std::errc::invalid_argument);
+  expect_error([&] { lock.acquire(true, mproc::Seconds(std::nan(""))); },
+               std::errc::invalid_argument);
   EXPECT_FALSE(lock.is_mine());
 }
 
@@ -295,7 +295,7 @@ TEST_F(LockTest, RLockIsRecursive) {
   EXPECT_EQ(join_code(child), 0);
   lock.release();
   EXPECT_FALSE(lock.is_mine());
-  expect_error(errc::bad_state, [&] { lock.release(); });
+  expect_error([&] { lock.release(); }, errc::bad_state);
 }
 
 TEST_F(LockTest, RLockReleaseByANonOwnerIsAnError) {
@@ -338,9 +338,11 @@ TEST_F(LockTest, AttachingToTheWrongKindOfStateIsRejected) {
   // Through the placement seam: an RLock's state is not a Lock's.
   alignas(64) static unsigned char memory[256];
   mproc::RLock rlock(mproc::detail::SharedPlacement{memory, nullptr, true});
-  expect_error(errc::bad_handle, [&] {
-    Lock lock(mproc::detail::SharedPlacement{memory, nullptr, false});
-  });
+  expect_error(
+      [&] {
+        Lock lock(mproc::detail::SharedPlacement{memory, nullptr, false});
+      },
+      errc::bad_handle);
   RLock again(mproc::detail::SharedPlacement{memory, nullptr, false});
   again.acquire();
   EXPECT_TRUE(rlock.is_mine());

@@ -25,7 +25,7 @@ using mproc::test::error_of;
 using mproc::test::expect_error;
 using mproc::test::join_code;
 using mproc::test::kLong;
-using mproc::test::SharedPage;
+using mproc::test::SharedBlock;
 using PlacementTest = mproc::test::LeakCheckedTest;
 
 // Room for a few states, each in its own 128-byte slot.
@@ -38,7 +38,7 @@ SharedPlacement at(Slots& slots, int i, bool construct) {
 }
 
 TEST_F(PlacementTest, AProcessAttachesToStateAnotherConstructed) {
-  SharedPage<Slots> slots;
+  SharedBlock<Slots> slots;
   Event event(at(*slots, 0, true));
   BoundedSemaphore sem(at(*slots, 1, true), 1);
   Barrier barrier(at(*slots, 2, true), 2);
@@ -59,7 +59,7 @@ TEST_F(PlacementTest, AProcessAttachesToStateAnotherConstructed) {
 }
 
 TEST_F(PlacementTest, ALockAttachedInAChildIsRecoveredWhenTheChildDies) {
-  SharedPage<Slots> slots;
+  SharedBlock<Slots> slots;
   Lock lock(at(*slots, 0, true));
   Condition cond(at(*slots, 1, true), lock);
   Process child([&]() {
@@ -79,25 +79,29 @@ TEST_F(PlacementTest, ALockAttachedInAChildIsRecoveredWhenTheChildDies) {
 }
 
 TEST_F(PlacementTest, AttachingChecksTheKindAndTheParties) {
-  SharedPage<Slots> slots;
+  SharedBlock<Slots> slots;
   BoundedSemaphore bounded(at(*slots, 0, true), 2);
   Barrier barrier(at(*slots, 1, true), 3);
-  expect_error(errc::bad_handle, [&] { Semaphore s(at(*slots, 0, false), 2); });
-  expect_error(errc::bad_handle, [&] { Event e(at(*slots, 0, false)); });
-  expect_error(errc::bad_handle, [&] { Barrier b(at(*slots, 1, false), 2); });
-  expect_error(errc::bad_handle, [&] { Lock l(at(*slots, 2, false)); });  // never constructed
+  expect_error([&] { Semaphore s(at(*slots, 0, false), 2); }, errc::bad_handle);
+  expect_error([&] { Event e(at(*slots, 0, false)); }, errc::bad_handle);
+  expect_error([&] { Barrier b(at(*slots, 1, false), 2); }, errc::bad_handle);
+  expect_error([&] { Lock l(at(*slots, 2, false)); }, errc::bad_handle);  // never constructed
   Barrier same(at(*slots, 1, false), 3);
   EXPECT_EQ(same.parties(), 3);
 }
 
 TEST_F(PlacementTest, NullAndMisalignedAddressesAreRejected) {
-  SharedPage<Slots> slots;
-  expect_error(std::errc::invalid_argument, [] {
-    Event e(SharedPlacement{nullptr, nullptr, true});
-  });
-  expect_error(std::errc::invalid_argument, [&] {
-    Lock l(SharedPlacement{slots->bytes[0] + 1, nullptr, true});
-  });
+  SharedBlock<Slots> slots;
+  expect_error(
+      [] {
+        Event e(SharedPlacement{nullptr, nullptr, true});
+      },
+      std::errc::invalid_argument);
+  expect_error(
+      [&] {
+        Lock l(SharedPlacement{slots->bytes[0] + 1, nullptr, true});
+      },
+      std::errc::invalid_argument);
   EXPECT_EQ(error_of([&] { Event e(at(*slots, 3, true)); }), std::error_code());
 }
 

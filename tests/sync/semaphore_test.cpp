@@ -19,7 +19,7 @@ using mproc::Semaphore;
 using mproc::test::expect_error;
 using mproc::test::join_code;
 using mproc::test::kLong;
-using mproc::test::SharedPage;
+using mproc::test::SharedBlock;
 using mproc::test::Signal;
 using SemaphoreTest = mproc::test::LeakCheckedTest;
 
@@ -46,26 +46,26 @@ TEST_F(SemaphoreTest, DefaultIsOne) {
 }
 
 TEST_F(SemaphoreTest, NegativeValuesAndTimeoutsAreRejected) {
-  expect_error(std::errc::invalid_argument, [] { Semaphore sem(-1); });
-  expect_error(std::errc::invalid_argument, [] { BoundedSemaphore sem(-5); });
+  expect_error([] { Semaphore sem(-1); }, std::errc::invalid_argument);
+  expect_error([] { BoundedSemaphore sem(-5); }, std::errc::invalid_argument);
   Semaphore sem(0);
-  expect_error(std::errc::invalid_argument, [&] { sem.acquire(true, -1ms); });
+  expect_error([&] { sem.acquire(true, -1ms); }, std::errc::invalid_argument);
 }
 
 TEST_F(SemaphoreTest, ReleasingPastTheMaximumIsAnError) {
   Semaphore sem(Semaphore::kMaxValue);
-  expect_error(std::errc::value_too_large, [&] { sem.release(); });
+  expect_error([&] { sem.release(); }, std::errc::value_too_large);
   EXPECT_EQ(sem.get_value(), Semaphore::kMaxValue);
 }
 
 TEST_F(SemaphoreTest, BoundedOverReleaseIsAnErrorAndTheValueStays) {
   BoundedSemaphore sem(2);
-  expect_error(errc::bad_state, [&] { sem.release(); });
+  expect_error([&] { sem.release(); }, errc::bad_state);
   EXPECT_EQ(sem.get_value(), 2);
   EXPECT_TRUE(sem.acquire());
   sem.release();
   EXPECT_EQ(sem.get_value(), 2);
-  expect_error(errc::bad_state, [&] { sem.release(); });
+  expect_error([&] { sem.release(); }, errc::bad_state);
   EXPECT_EQ(sem.get_value(), 2);
 }
 
@@ -88,7 +88,7 @@ TEST_F(SemaphoreTest, BoundedOverReleaseFromAnotherProcess) {
 
 TEST_F(SemaphoreTest, ReleaseWakesWaitersInOtherProcesses) {
   Semaphore sem(0);
-  SharedPage<int> acquired;
+  SharedBlock<int> acquired;
   std::vector<Process> waiters;
   for (int i = 0; i < 3; ++i) {
     waiters.emplace_back([&]() {
@@ -113,7 +113,7 @@ TEST_F(SemaphoreTest, LimitsConcurrencyAcrossProcesses) {
     int inside = 0;
     int most = 0;
   };
-  SharedPage<Shared> shared;
+  SharedBlock<Shared> shared;
   mproc::test::Gate gate;
   std::vector<Process> children;
   for (int i = 0; i < 4; ++i) {
@@ -131,7 +131,7 @@ TEST_F(SemaphoreTest, LimitsConcurrencyAcrossProcesses) {
     });
     children.back().start();
   }
-  gate.open();
+  gate.open_all();
   for (auto& c : children) EXPECT_EQ(join_code(c), 0);
   EXPECT_LE(shared->most, 2);
   EXPECT_GE(shared->most, 1);

@@ -99,10 +99,10 @@ TEST(Codec, TriviallyCopyableValuesAreTheirBytes) {
 }
 
 TEST(Codec, AWrongSizeIsACodecError) {
-  const auto message = expect_error(errc::codec, [] { decode<std::int64_t>("abc", 3); });
+  const auto message = expect_error([] { decode<std::int64_t>("abc", 3); }, errc::codec);
   EXPECT_NE(message.find("expected exactly 8"), std::string::npos) << message;
   EXPECT_NE(message.find("long"), std::string::npos) << message;  // names the type
-  expect_error(errc::codec, [] { decode<std::vector<std::int32_t>>("abcdef", 6); });
+  expect_error([] { decode<std::vector<std::int32_t>>("abcdef", 6); }, errc::codec);
 }
 
 TEST(Codec, StringsAndPlainVectorsAreTheirBytes) {
@@ -135,10 +135,10 @@ TEST(Codec, OtherTypesGoThroughCereal) {
 TEST(Codec, TruncatedOrMismatchedCerealBytesAreCodecErrors) {
   const Order order{"ada", {"tea"}, {}, std::nullopt};
   const auto bytes = encode(order);
-  expect_error(errc::codec, [&] { decode<Order>(bytes.data(), bytes.size() - 1); });
+  expect_error([&] { decode<Order>(bytes.data(), bytes.size() - 1); }, errc::codec);
   // Bytes left over: the sender sent something else.
   const auto more = bytes + "extra";
-  const auto message = expect_error(errc::codec, [&] { decode<Order>(more); });
+  const auto message = expect_error([&] { decode<Order>(more); }, errc::codec);
   EXPECT_NE(message.find("left over"), std::string::npos) << message;
 }
 
@@ -161,15 +161,15 @@ TEST(Codec, ASizePrefixLargerThanTheRemainingBytesIsRefusedBeforeAllocating) {
   for (const auto& bytes : {size_prefix_then(std::uint64_t{1} << 25, 8),
                             size_prefix_then(std::uint64_t{1} << 62, 8)}) {
     const auto message =
-        expect_error(errc::codec, [&] { decode<std::vector<std::string>>(bytes); });
+        expect_error([&] { decode<std::vector<std::string>>(bytes); }, errc::codec);
     EXPECT_NE(message.find("size prefix"), std::string::npos) << message;
   }
   const auto one_string = size_prefix_then(std::uint64_t{1} << 30, 8);
-  const auto message = expect_error(errc::codec, [&] { decode<Order>(one_string); });
+  const auto message = expect_error([&] { decode<Order>(one_string); }, errc::codec);
   EXPECT_NE(message.find("size prefix"), std::string::npos) << message;
-  expect_error(errc::codec, [&] {
-    decode<std::map<std::string, int>>(size_prefix_then(std::uint64_t{1} << 40, 0));
-  });
+  expect_error(
+      [&] { decode<std::map<std::string, int>>(size_prefix_then(std::uint64_t{1} << 40, 0)); },
+      errc::codec);
   EXPECT_LT(peak_rss_kib() - before, 256 * 1024) << "the decoder allocated what a prefix claimed";
   // The exact boundary: the last string's length equals the bytes that remain.
   const std::vector<std::string> exact{"abc"};
@@ -180,7 +180,7 @@ TEST(Codec, ABoolByteOtherThanZeroOrOneIsACodecError) {
   // std::optional's "empty" flag is a bool: 37 is neither (found by tests/fuzz/codec_fuzz).
   const std::string bytes("\x25", 1);
   const auto message =
-      expect_error(errc::codec, [&] { decode<std::optional<std::string>>(bytes); });
+      expect_error([&] { decode<std::optional<std::string>>(bytes); }, errc::codec);
   EXPECT_NE(message.find("bool"), std::string::npos) << message;
   EXPECT_EQ(decode<std::optional<std::string>>(encode(std::optional<std::string>("x"))), "x");
 }
@@ -197,7 +197,7 @@ TEST(Codec, PolymorphicFreeCerealFeaturesStillDecode) {
 TEST(Codec, AUserSpecialisationIsUsed) {
   EXPECT_EQ(encode(Celsius(21)), "21C");
   EXPECT_EQ(decode<Celsius>(std::string_view("-4C")).degrees, -4);
-  expect_error(errc::codec, [] { decode<Celsius>(std::string_view("12F")); });
+  expect_error([] { decode<Celsius>(std::string_view("12F")); }, errc::codec);
 }
 
 using CodecConnectionTest = mproc::test::LeakCheckedTest;

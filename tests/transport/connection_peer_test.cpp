@@ -98,7 +98,7 @@ TEST_F(ConnectionPeerTest, ADrainThatTimesOutIsFinishedAndReportedByTheNextRecei
     sent += chunk;
   }
   a.send(std::int32_t{5});
-  const auto message = expect_error(errc::codec, [&, &b = b] { b.recv<std::int32_t>(); });
+  const auto message = expect_error([&, &b = b] { b.recv<std::int32_t>(); }, errc::codec);
   EXPECT_NE(message.find("discarded"), std::string::npos) << message;
   EXPECT_EQ(b.recv<std::int32_t>(), 5);
 }
@@ -107,7 +107,7 @@ TEST_F(ConnectionPeerTest, AnEmptyRecordFromALivePeerIsAProtocolErrorNotEndOfFil
   auto [a, b] = mproc::pipe();
   ASSERT_EQ(::send(a.fileno(), "", 0, MSG_NOSIGNAL), 0);
   a.send_bytes("after");
-  expect_error(std::errc::protocol_error, [&, &b = b] { b.recv_bytes(); });
+  expect_error([&, &b = b] { b.recv_bytes(); }, std::errc::protocol_error);
 }
 
 TEST_F(ConnectionPeerTest, AnEmptyRecordInTheMiddleOfAMessageIsAProtocolError) {
@@ -115,7 +115,7 @@ TEST_F(ConnectionPeerTest, AnEmptyRecordInTheMiddleOfAMessageIsAProtocolError) {
   send_first_record(a.fileno(), 10, "ab");
   ASSERT_EQ(::send(a.fileno(), "", 0, MSG_NOSIGNAL), 0);
   ASSERT_EQ(::send(a.fileno(), "cdefghij", 8, MSG_NOSIGNAL), 8);
-  expect_error(std::errc::protocol_error, [&, &b = b] { b.recv_bytes(); });
+  expect_error([&, &b = b] { b.recv_bytes(); }, std::errc::protocol_error);
 }
 
 TEST_F(ConnectionPeerTest, AClosedPeerIsStillEndOfFile) {
@@ -123,7 +123,7 @@ TEST_F(ConnectionPeerTest, AClosedPeerIsStillEndOfFile) {
   a.send_bytes("last");
   a.close();
   EXPECT_EQ(b.recv_bytes(), "last");
-  expect_error(errc::end_of_file, [&, &b = b] { b.recv_bytes(); });
+  expect_error([&, &b = b] { b.recv_bytes(); }, errc::end_of_file);
 }
 
 }  // namespace

@@ -105,7 +105,7 @@ TEST_F(ConnectionTest, TheSenderRefusesAMessageOverItsMaximumAndStaysUsable) {
   auto [a, b] = mproc::pipe();
   a.set_max_message_size(100);
   EXPECT_EQ(a.max_message_size(), 100u);
-  expect_error(errc::too_big, [&, &a = a] { a.send_bytes(std::string(101, 'x')); });
+  expect_error([&, &a = a] { a.send_bytes(std::string(101, 'x')); }, errc::too_big);
   a.send_bytes(std::string(100, 'y'));
   EXPECT_EQ(b.recv_bytes(), std::string(100, 'y'));
   EXPECT_FALSE(b.poll());  // the refused message was not sent
@@ -119,14 +119,14 @@ TEST_F(ConnectionTest, AnIncomingMessageOverTheMaximumBreaksTheReceivingSide) {
   a.send_bytes(std::string(1000, 'a'));
   a.send_bytes(std::string(1001, 'b'));
   EXPECT_EQ(b.recv_bytes().size(), 1000u);
-  expect_error(errc::too_big, [&, &b = b] { b.recv_bytes(); });
-  const auto message = expect_error(errc::bad_state, [&, &b = b] { b.recv_bytes(); });
+  expect_error([&, &b = b] { b.recv_bytes(); }, errc::too_big);
+  const auto message = expect_error([&, &b = b] { b.recv_bytes(); }, errc::bad_state);
   EXPECT_NE(message.find("1001"), std::string::npos) << message;
-  expect_error(errc::bad_state, [&, &b = b] { b.poll(); });
+  expect_error([&, &b = b] { b.poll(); }, errc::bad_state);
   // Sending from that end still works.
   b.send_bytes("still sending");
   EXPECT_EQ(a.recv_bytes(), "still sending");
-  expect_error(std::errc::invalid_argument, [&, &b = b] { b.set_max_message_size(0); });
+  expect_error([&, &b = b] { b.set_max_message_size(0); }, std::errc::invalid_argument);
 }
 
 TEST_F(ConnectionTest, ASendToAClosedPeerIsEPIPEAndNoSignal) {
@@ -134,8 +134,8 @@ TEST_F(ConnectionTest, ASendToAClosedPeerIsEPIPEAndNoSignal) {
   ASSERT_EQ(::sigaction(SIGPIPE, nullptr, &before), 0);
   auto [a, b] = mproc::pipe();
   b.close();
-  expect_error(std::errc::broken_pipe, [&, &a = a] { a.send_bytes("lost"); });
-  expect_error(std::errc::broken_pipe, [&, &a = a] { a.send_bytes(pattern(1 << 20, 1)); });
+  expect_error([&, &a = a] { a.send_bytes("lost"); }, std::errc::broken_pipe);
+  expect_error([&, &a = a] { a.send_bytes(pattern(1 << 20, 1)); }, std::errc::broken_pipe);
   struct sigaction after {};
   ASSERT_EQ(::sigaction(SIGPIPE, nullptr, &after), 0);
   EXPECT_EQ(after.sa_handler, before.sa_handler);  // still the default: nothing was changed
@@ -150,9 +150,9 @@ TEST_F(ConnectionTest, RecvAfterThePeerClosedGivesTheQueuedMessagesThenEndOfFile
   EXPECT_EQ(b.recv_bytes(), "one");
   EXPECT_EQ(b.recv_bytes(), "");
   EXPECT_TRUE(b.poll());  // end-of-file is "ready"
-  expect_error(errc::end_of_file, [&, &b = b] { b.recv_bytes(); });
-  expect_error(errc::end_of_file, [&, &b = b] { b.recv_bytes(1s); });
-  expect_error(errc::end_of_file, [&, &b = b] { b.recv<int>(); });
+  expect_error([&, &b = b] { b.recv_bytes(); }, errc::end_of_file);
+  expect_error([&, &b = b] { b.recv_bytes(1s); }, errc::end_of_file);
+  expect_error([&, &b = b] { b.recv<int>(); }, errc::end_of_file);
 }
 
 TEST_F(ConnectionTest, AOneWayPipeRefusesTheWrongDirection) {
@@ -163,14 +163,14 @@ TEST_F(ConnectionTest, AOneWayPipeRefusesTheWrongDirection) {
   EXPECT_TRUE(writer.writable());
   writer.send_bytes("right way");
   EXPECT_EQ(reader.recv_bytes(), "right way");
-  auto message = expect_error(errc::bad_state, [&, &r = reader] { r.send_bytes("x"); });
+  auto message = expect_error([&, &r = reader] { r.send_bytes("x"); }, errc::bad_state);
   EXPECT_NE(message.find("one-way"), std::string::npos) << message;
-  expect_error(errc::bad_state, [&, &w = writer] { w.recv_bytes(); });
-  expect_error(errc::bad_state, [&, &w = writer] { w.recv_bytes(0s); });
+  expect_error([&, &w = writer] { w.recv_bytes(); }, errc::bad_state);
+  expect_error([&, &w = writer] { w.recv_bytes(0s); }, errc::bad_state);
   char byte;
-  expect_error(errc::bad_state, [&, &w = writer] { w.recv_bytes_into(&byte, 1); });
-  expect_error(errc::bad_state, [&, &w = writer] { w.poll(); });
-  expect_error(errc::bad_state, [&, &w = writer] { mproc::wait({w}, 0s); });
+  expect_error([&, &w = writer] { w.recv_bytes_into(&byte, 1); }, errc::bad_state);
+  expect_error([&, &w = writer] { w.poll(); }, errc::bad_state);
+  expect_error([&, &w = writer] { mproc::wait({w}, 0s); }, errc::bad_state);
   // The kernel enforces it too, for code that uses the descriptors directly.
   EXPECT_LT(::send(reader.fileno(), "x", 1, MSG_NOSIGNAL), 0);
 }
@@ -188,10 +188,10 @@ TEST_F(ConnectionTest, PollAndTimedReceivesTimeOutAndThenSeeAMessage) {
   EXPECT_TRUE(b.poll(std::nullopt));
   EXPECT_TRUE(b.poll());  // polling does not consume
   EXPECT_EQ(b.recv<int>(0s), 7);
-  expect_error(std::errc::invalid_argument, [&, &b = b] { b.poll(-1s); });
-  expect_error(std::errc::invalid_argument, [&, &b = b] { b.recv_bytes(mproc::Seconds(-0.5)); });
-  expect_error(std::errc::invalid_argument,
-               [&, &b = b] { b.recv_bytes(mproc::Seconds(std::nan(""))); });
+  expect_error([&, &b = b] { b.poll(-1s); }, std::errc::invalid_argument);
+  expect_error([&, &b = b] { b.recv_bytes(mproc::Seconds(-0.5)); }, std::errc::invalid_argument);
+  expect_error([&, &b = b] { b.recv_bytes(mproc::Seconds(std::nan(""))); },
+               std::errc::invalid_argument);
 }
 
 TEST_F(ConnectionTest, ValuesTravelThroughTheCodec) {
@@ -224,8 +224,8 @@ TEST_F(ConnectionTest, AValueOfTheWrongSizeIsACodecErrorAndIsConsumed) {
   a.send(std::int64_t{1});
   a.send(std::int16_t{2});
   a.send(std::int32_t{3});
-  expect_error(errc::codec, [&, &b = b] { b.recv<std::int32_t>(); });  // too long
-  expect_error(errc::codec, [&, &b = b] { b.recv<std::int32_t>(); });  // too short
+  expect_error([&, &b = b] { b.recv<std::int32_t>(); }, errc::codec);  // too long
+  expect_error([&, &b = b] { b.recv<std::int32_t>(); }, errc::codec);  // too short
   EXPECT_EQ(b.recv<std::int32_t>(), 3);
 }
 
@@ -235,15 +235,15 @@ TEST_F(ConnectionTest, AClosedConnectionRefusesEverything) {
   a.close();  // twice is fine
   EXPECT_TRUE(a.closed());
   EXPECT_FALSE(a.readable());
-  expect_error(errc::closed, [&, &a = a] { a.send_bytes("x"); });
-  expect_error(errc::closed, [&, &a = a] { a.recv_bytes(); });
-  expect_error(errc::closed, [&, &a = a] { a.poll(); });
-  expect_error(errc::closed, [&, &a = a] { a.fileno(); });
-  expect_error(errc::closed, [&, &a = a] { a.max_message_size(); });
-  expect_error(errc::closed, [&, &a = a] { mproc::wait({a}, 0s); });
+  expect_error([&, &a = a] { a.send_bytes("x"); }, errc::closed);
+  expect_error([&, &a = a] { a.recv_bytes(); }, errc::closed);
+  expect_error([&, &a = a] { a.poll(); }, errc::closed);
+  expect_error([&, &a = a] { a.fileno(); }, errc::closed);
+  expect_error([&, &a = a] { a.max_message_size(); }, errc::closed);
+  expect_error([&, &a = a] { mproc::wait({a}, 0s); }, errc::closed);
   Connection empty;
   EXPECT_TRUE(empty.closed());
-  expect_error(errc::closed, [&] { empty.send(1); });
+  expect_error([&] { empty.send(1); }, errc::closed);
 }
 
 TEST_F(ConnectionTest, MovingAConnectionMovesTheEnd) {
@@ -272,24 +272,24 @@ TEST_F(ConnectionTest, ADescriptorCanBeAdoptedAndIsChecked) {
 
   int fds[2];
   ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
-  expect_error(std::errc::invalid_argument, [&] { Connection bad(fds[0]); });
+  expect_error([&] { Connection bad(fds[0]); }, std::errc::invalid_argument);
   ::close(fds[0]);
   ::close(fds[1]);
   int stream[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, stream), 0);
-  expect_error(std::errc::invalid_argument, [&] { Connection bad(stream[0]); });
+  expect_error([&] { Connection bad(stream[0]); }, std::errc::invalid_argument);
   ::close(stream[0]);
   ::close(stream[1]);
-  expect_error(std::errc::invalid_argument, [&] { Connection bad(-1); });
-  expect_error(std::errc::invalid_argument,
-               [&, &b = b] { Connection bad(b.fileno(), false, false); });
+  expect_error([&] { Connection bad(-1); }, std::errc::invalid_argument);
+  expect_error([&, &b = b] { Connection bad(b.fileno(), false, false); },
+               std::errc::invalid_argument);
 }
 
 TEST_F(ConnectionTest, BytesThatAreNotAConnectionsMessageAreAProtocolError) {
   auto [a, b] = mproc::pipe();
   ASSERT_EQ(::send(a.fileno(), "abc", 3, MSG_NOSIGNAL), 3);  // shorter than a header
-  expect_error(std::errc::protocol_error, [&, &b = b] { b.recv_bytes(); });
-  expect_error(errc::bad_state, [&, &b = b] { b.recv_bytes(); });
+  expect_error([&, &b = b] { b.recv_bytes(); }, std::errc::protocol_error);
+  expect_error([&, &b = b] { b.recv_bytes(); }, errc::bad_state);
 }
 
 TEST_F(ConnectionTest, AHugeAnnouncementWithoutDataEndsInEndOfFileNotAHugeAllocation) {
@@ -299,7 +299,7 @@ TEST_F(ConnectionTest, AHugeAnnouncementWithoutDataEndsInEndOfFileNotAHugeAlloca
   const std::uint64_t header = std::uint64_t{3} << 30;
   ASSERT_EQ(::send(a.fileno(), &header, sizeof header, MSG_NOSIGNAL), 8);
   a.close();
-  const auto message = expect_error(errc::end_of_file, [&, &b = b] { b.recv_bytes(); });
+  const auto message = expect_error([&, &b = b] { b.recv_bytes(); }, errc::end_of_file);
   EXPECT_NE(message.find("middle"), std::string::npos) << message;
 }
 

@@ -5,11 +5,16 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstddef>
 #include <fcntl.h>
 #include <string>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "support/expect_error.hpp"
 #include "support/leak_check.hpp"
 
 namespace {
@@ -20,16 +25,7 @@ using mproc::errc;
 using mproc::Listener;
 using mproc::Process;
 using ListenerTest = mproc::test::LeakCheckedTest;
-
-template <class Body>
-std::error_code error_of(Body&& body) {
-  try {
-    body();
-  } catch (const mproc::Error& e) {
-    return e.code();
-  }
-  return {};
-}
+using mproc::test::error_of;
 
 std::error_code auth() { return mproc::make_error_code(errc::authentication); }
 
@@ -152,6 +148,34 @@ TEST_F(ListenerTest, BadAddressesTimeoutsAndClosedListeners) {
   EXPECT_TRUE(listener.closed());
   EXPECT_EQ(error_of([&] { listener.accept(); }), mproc::make_error_code(errc::closed));
   EXPECT_EQ(error_of([&] { listener.fileno(); }), mproc::make_error_code(errc::closed));
+}
+
+TEST_F(ListenerTest, ASilentPeerHoldsATimedAcceptNoLongerThanItsTimeoutAndTheNextClientIsServed) {
+  Listener listener("", std::string("secret"));
+  const std::string address = listener.address();
+  // A peer that connects and never answers the challenge.
+  const int silent = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  ASSERT_GE(silent, 0);
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  address.copy(sa.sun_path, address.size());
+  const auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size());
+  ASSERT_EQ(::connect(silent, reinterpret_cast<const sockaddr*>(&sa), length), 0);
+  const auto start = std::chrono::steady_clock::now();
+  std::optional<Connection> dropped;
+  EXPECT_EQ(error_of([&] { dropped = listener.accept(300ms); }), std::error_code());
+  EXPECT_FALSE(dropped.has_value());
+  // The handshake used to wait 30 s per step whatever the caller's timeout; 10 s is slack for a
+  // loaded machine, far below that.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s)
+      << "the handshake held accept(300 ms) past its timeout";
+  ::close(silent);
+  Process child([address] { mproc::client(address, std::string("secret")).send(7); });
+  child.start();
+  auto served = listener.accept(30s);
+  ASSERT_TRUE(served.has_value());
+  EXPECT_EQ(served->recv<int>(), 7);
+  EXPECT_EQ(join_code(child), 0);
 }
 
 TEST_F(ListenerTest, SendHandleGivesThePeerItsOwnDescriptorForTheSameFile) {

@@ -136,7 +136,7 @@ TEST_F(PipeProcessTest, ThousandsOfMessagesKeepTheirBoundaries) {
     ASSERT_TRUE(matches_pattern(buffer.data(), *size, unsigned(i))) << i;
   }
   expect_clean_exit(child);
-  expect_error(errc::end_of_file, [&, &p = parent_end] { p.recv_bytes(kBound); });
+  expect_error([&, &p = parent_end] { p.recv_bytes(kBound); }, errc::end_of_file);
 }
 
 TEST_F(PipeProcessTest, APeerThatExitsGivesItsMessagesThenEndOfFile) {
@@ -149,7 +149,7 @@ TEST_F(PipeProcessTest, APeerThatExitsGivesItsMessagesThenEndOfFile) {
   child_end.close();
   EXPECT_EQ(parent_end.recv_bytes(kBound), "last words");
   EXPECT_EQ(parent_end.recv<std::int32_t>(kBound), 99);
-  expect_error(errc::end_of_file, [&, &p = parent_end] { p.recv_bytes(kBound); });
+  expect_error([&, &p = parent_end] { p.recv_bytes(kBound); }, errc::end_of_file);
   expect_clean_exit(child);
 }
 
@@ -163,8 +163,8 @@ TEST_F(PipeProcessTest, SendingToAPeerThatExitedIsEPIPEAndTheProcessSurvives) {
   child_end.close();
   // The child held a copy of child_end until it exited.
   expect_clean_exit(child);
-  expect_error(std::errc::broken_pipe, [&, &p = parent_end] { p.send_bytes("anyone?"); });
-  expect_error(std::errc::broken_pipe, [&, &p = parent_end] { p.send(pattern(4 << 20, 1)); });
+  expect_error([&, &p = parent_end] { p.send_bytes("anyone?"); }, std::errc::broken_pipe);
+  expect_error([&, &p = parent_end] { p.send(pattern(4 << 20, 1)); }, std::errc::broken_pipe);
   struct sigaction after {};
   ASSERT_EQ(::sigaction(SIGPIPE, nullptr, &after), 0);
   EXPECT_EQ(after.sa_handler, SIG_DFL);
@@ -182,7 +182,7 @@ TEST_F(PipeProcessTest, APeerKilledInTheMiddleOfAMessageGivesEndOfFile) {
   ASSERT_TRUE(child.join(kBound));
   EXPECT_EQ(child.exitcode(), -SIGKILL);
   const auto message =
-      expect_error(errc::end_of_file, [&, &p = parent_end] { p.recv_bytes(kBound); });
+      expect_error([&, &p = parent_end] { p.recv_bytes(kBound); }, errc::end_of_file);
   EXPECT_NE(message.find("middle"), std::string::npos) << message;
 }
 
@@ -201,7 +201,7 @@ TEST_F(PipeProcessTest, ABlockedReceiverSeesEndOfFileWhenTheSenderDiesMidMessage
   });
   child.start();
   child_end.close();
-  const auto message = expect_error(errc::end_of_file, [&, &p = parent_end] { p.recv_bytes(); });
+  const auto message = expect_error([&, &p = parent_end] { p.recv_bytes(); }, errc::end_of_file);
   EXPECT_NE(message.find("middle"), std::string::npos) << message;
   ASSERT_TRUE(child.join(kBound));
   EXPECT_EQ(child.exitcode(), -SIGKILL);
@@ -410,7 +410,7 @@ TEST_F(PipeProcessTest, AOneWayPipeBetweenProcesses) {
   child.start();
   writer.close();
   EXPECT_EQ(reader.recv_bytes(kBound), "one way");
-  expect_error(errc::end_of_file, [&, &r = reader] { r.recv_bytes(kBound); });
+  expect_error([&, &r = reader] { r.recv_bytes(kBound); }, errc::end_of_file);
   expect_clean_exit(child);
 }
 

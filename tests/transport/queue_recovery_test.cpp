@@ -98,11 +98,11 @@ TEST_F(QueueRecovery, ASoloProducerDyingHalfWayThroughARecordLeavesNoTrace) {
 
 TEST_F(QueueRecovery, AProducerDyingBetweenCommitAndWakeStrandsNoSleeper) {
   auto q = QueueCore::create(QueueConfig{});
-  Gate sleeping;
+  Signal sleeping;
   const pid_t consumer = ::fork();
   ASSERT_GE(consumer, 0);
   if (consumer == 0) {
-    sleeping.open();
+    sleeping.notify();
     const std::string got = get_string(*q, true);  // sleeps on the futex
     ::_exit(got == "committed without a wake" ? 0 : 1);
   }

@@ -46,7 +46,7 @@ TEST_F(WaitTest, EndOfFileCountsAsReady) {
   a.close();
   const auto ready = mproc::wait({b}, kBound);
   ASSERT_EQ(ready.size(), 1u);
-  expect_error(errc::end_of_file, [&, &b = b] { b.recv_bytes(); });
+  expect_error([&, &b = b] { b.recv_bytes(); }, errc::end_of_file);
 }
 
 TEST_F(WaitTest, AMessageKeptAfterBufferTooShortIsReady) {
@@ -64,7 +64,7 @@ TEST_F(WaitTest, AMessageKeptAfterBufferTooShortIsReady) {
 
 TEST_F(WaitTest, SeesAProcessEndAndARawDescriptor) {
   mproc::test::Gate gate;
-  Process child([&] { gate.wait(); });
+  Process child([&] { gate.pass(); });
   child.start();
   int fds[2];
   ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
@@ -74,7 +74,7 @@ TEST_F(WaitTest, SeesAProcessEndAndARawDescriptor) {
   auto ready = mproc::wait({child, Waitable::fd(fds[0]), b}, kBound);
   ASSERT_EQ(ready.size(), 1u);
   EXPECT_EQ(ready[0].raw_fd(), fds[0]);
-  gate.release();
+  gate.open_all();
   ready = mproc::wait({child}, kBound);
   ASSERT_EQ(ready.size(), 1u);
   EXPECT_EQ(ready[0].process(), &child);
@@ -99,7 +99,7 @@ TEST_F(WaitTest, HundredsOfConnectionsAndSentinels) {
   mproc::test::Gate gate;
   Process talker([&] {
     for (int i : chosen) theirs[static_cast<std::size_t>(i)].send(i);
-    gate.wait();  // stay alive until the parent has seen everything
+    gate.pass();  // stay alive until the parent has seen everything
   });
   Process quick1([] {});
   Process quick2([] { throw mproc::SystemExit(3); });
@@ -132,7 +132,7 @@ TEST_F(WaitTest, HundredsOfConnectionsAndSentinels) {
   // The talker has not ended: nothing is ready.
   objects.emplace_back(talker);
   EXPECT_TRUE(mproc::wait(objects, 0s).empty());
-  gate.release();
+  gate.open_all();
   // Now the talker's sentinel and, as its ends closed, every connection (end-of-file).
   while (mproc::wait({talker}, kBound).empty()) {
   }
@@ -144,18 +144,18 @@ TEST_F(WaitTest, HundredsOfConnectionsAndSentinels) {
 }
 
 TEST_F(WaitTest, BadObjectsAreErrors) {
-  expect_error(std::errc::invalid_argument, [] { mproc::wait({}); });
+  expect_error([] { mproc::wait({}); }, std::errc::invalid_argument);
   EXPECT_TRUE(mproc::wait({}, 1ms).empty());
-  expect_error(std::errc::bad_file_descriptor, [] { mproc::wait({Waitable::fd(-1)}, 0s); });
+  expect_error([] { mproc::wait({Waitable::fd(-1)}, 0s); }, std::errc::bad_file_descriptor);
   int fds[2];
   ASSERT_EQ(::pipe2(fds, O_CLOEXEC), 0);
   ::close(fds[0]);
   ::close(fds[1]);
-  expect_error(std::errc::bad_file_descriptor, [&] { mproc::wait({Waitable::fd(fds[0])}, 0s); });
+  expect_error([&] { mproc::wait({Waitable::fd(fds[0])}, 0s); }, std::errc::bad_file_descriptor);
   Process unstarted([] {});
-  expect_error(errc::bad_state, [&] { mproc::wait({unstarted}, 0s); });
+  expect_error([&] { mproc::wait({unstarted}, 0s); }, errc::bad_state);
   auto [a, b] = mproc::pipe();
-  expect_error(std::errc::invalid_argument, [&, &b = b] { mproc::wait({b}, -1s); });
+  expect_error([&, &b = b] { mproc::wait({b}, -1s); }, std::errc::invalid_argument);
 }
 
 }  // namespace

@@ -78,6 +78,23 @@ def log_get_level():
     return _lib.log_get_level_()
 
 
+def log_set_level_for(category, level):
+    """Gives one part of the library its own log level: category is a name of
+    _lib.LOG_CATEGORIES ("pool", "shm", ...), level a LOG_* value, or None to follow
+    log_set_level() again."""
+    if category not in _lib.LOG_CATEGORIES:
+        raise ValueError(f"{category!r} is not one of {', '.join(_lib.LOG_CATEGORIES)}")
+    own = -1 if level is None else level  # MPROC_LOG_FOLLOW_GLOBAL
+    _lib.check(_lib.log_set_level_for_(_lib.LOG_CATEGORIES.index(category), own))
+
+
+def log_get_level_for(category):
+    """The log level that applies to one part of the library: its own, else the global one."""
+    if category not in _lib.LOG_CATEGORIES:
+        raise ValueError(f"{category!r} is not one of {', '.join(_lib.LOG_CATEGORIES)}")
+    return _lib.check(_lib.log_get_level_for_(_lib.LOG_CATEGORIES.index(category)))
+
+
 def fork():
     """mproc_fork without Python's own fork handling: prefer os.fork (or Process) in Python.
     With other Python threads running, the child can hang at its first Python code (it may have

@@ -18,6 +18,8 @@ _pvoidp, _psize = ctypes.POINTER(_voidp), ctypes.POINTER(_size)
 
 WAIT_FOREVER = -1
 LOG_TRACE, LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF = 0, 1, 2, 3, 4, 6
+# mproc_log_category: the parts of the library, in the order of their values.
+LOG_CATEGORIES = ("process", "sync", "shm", "transport", "pool", "manager", "mpi")
 
 
 def _library_path():
@@ -200,6 +202,8 @@ version_ = declare("mproc_version", ctypes.c_uint, [])
 version_string_ = declare("mproc_version_string", _charp, [])
 log_set_level_ = declare("mproc_log_set_level", _int, [_int])
 log_get_level_ = declare("mproc_log_level", _int, [])
+log_set_level_for_ = declare("mproc_log_set_level_for", _int, [_int, _int])
+log_get_level_for_ = declare("mproc_log_level_for", _int, [_int])
 fork_ = declare("mproc_fork", _int, [], dll=pylib)
 getpid_ = declare("mproc_getpid", _int, [])
 getppid_ = declare("mproc_getppid", _int, [])

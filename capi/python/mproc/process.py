@@ -15,11 +15,50 @@ import select
 import signal
 import sys
 import threading
+import warnings
 
 __all__ = ["Process", "current_process", "parent_process", "active_children"]
 
 _children = set()
 _counter = itertools.count(1)
+
+
+# The library names its own threads (the segment tracker's watcher, a pool's dispatcher, a
+# worker's parent watcher) so that they can be told from the program's.
+_LIBRARY_THREAD_PREFIX = "mproc-"
+
+
+def _only_library_threads_besides_this_one():
+    """True if every other OS thread of this process is one of the library's own, which the
+    library makes safe across fork (its pthread_atfork handler takes their locks; they hold none
+    while they wait)."""
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return False
+    others = 0
+    for tid in tids:
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as comm:
+                name = comm.read().strip()
+        except OSError:
+            continue  # ended meanwhile
+        if not name.startswith(_LIBRARY_THREAD_PREFIX):
+            others += 1
+    return others <= 1
+
+
+def _fork():
+    """os.fork, without Python 3.12's DeprecationWarning "This process is multi-threaded, use of
+    fork() may lead to deadlocks" when the only other threads are the library's: a segment
+    (a Queue, a Value) starts the tracker's watcher thread, which must exist so that a killed
+    tracker is replaced at once. Any thread of the program's own keeps the warning."""
+    if not _only_library_threads_besides_this_one():
+        return os.fork()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"This process .* is multi-threaded",
+                                category=DeprecationWarning)
+        return os.fork()
 
 
 def _flush_stdio():
@@ -107,7 +146,7 @@ class BaseProcess:
         assert not _current_process.daemon, "daemonic processes are not allowed to have children"
         _cleanup()
         _flush_stdio()
-        pid = os.fork()
+        pid = _fork()
         if pid == 0:
             code = 1
             try:

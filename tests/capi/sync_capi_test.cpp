@@ -18,7 +18,7 @@ namespace {
 
 using mproc::Process;
 using mproc::test::join_code;
-using mproc::test::SharedPage;
+using mproc::test::SharedBlock;
 using mproc::test::Signal;
 using SyncCapiTest = mproc::test::LeakCheckedTest;
 
@@ -165,7 +165,7 @@ TEST_F(SyncCapiTest, ConditionOverALockAcrossProcesses) {
   EXPECT_EQ(mproc_condition_notify_all(cond), MPROC_ESTATE);
   EXPECT_EQ(mproc_condition_release(cond), MPROC_ESTATE);
 
-  SharedPage<Flag> flag;
+  SharedBlock<Flag> flag;
   ASSERT_EQ(mproc_condition_acquire(cond, MPROC_WAIT_FOREVER), 0);
   EXPECT_EQ(mproc_condition_wait(cond, 1), MPROC_ETIMEDOUT);
   EXPECT_EQ(mproc_condition_wait_for(cond, flag_is_set, &*flag, 1), MPROC_ETIMEDOUT);
@@ -208,7 +208,7 @@ TEST_F(SyncCapiTest, ConditionOverAnRLockAndItsOwn) {
 void count_action(void* user_data) { ++*static_cast<int*>(user_data); }
 
 TEST_F(SyncCapiTest, BarrierRoundAbortReset) {
-  SharedPage<int> actions;
+  SharedBlock<int> actions;
   mproc_barrier_t* barrier = nullptr;
   ASSERT_EQ(mproc_barrier_create(2, count_action, &*actions, MPROC_WAIT_FOREVER, &barrier), 0);
   EXPECT_EQ(mproc_barrier_parties(barrier), 2);

@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "queue_test_support.hpp"
+#include "transport/queue_test_support.hpp"
 
 namespace mproc::test {
 namespace {
@@ -311,7 +311,7 @@ TEST_F(QueueCapi, JoinableTaskDoneAndJoin) {
 TEST_F(QueueCapi, AnAttachedHandleWorksInAnotherProcess) {
   q_ = make(MPROC_QUEUE_QUEUE, 0, 1024);
   const std::string handle = handle_of(q_);
-  Gate go;
+  Signal go;
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
@@ -322,7 +322,7 @@ TEST_F(QueueCapi, AnAttachedHandleWorksInAnotherProcess) {
       if (mproc_queue_put(mine, &i, sizeof i, 30000) != 0) ::_exit(12);
     ::_exit(mproc_queue_destroy(mine) == 0 ? 0 : 13);
   }
-  go.open();
+  go.notify();
   for (int i = 0; i < 500; ++i) {
     int v = -1;
     size_t len = 0;

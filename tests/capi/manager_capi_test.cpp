@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "manager_test_support.hpp"
+#include "manager/manager_test_support.hpp"
 
 namespace mproc::test {
 namespace {
