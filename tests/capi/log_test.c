@@ -88,7 +88,7 @@ static void the_level_filters_what_is_written(void) {
 /* A category's own level lets its lines through (or holds them back) whatever the global level
  * says, and only its own: a child's start and end are the process category's debug lines. */
 static void a_category_has_a_level_of_its_own(void) {
-  const int initial = mproc_log_get_level();
+  const int initial = mproc_log_level();
   char captured[4096];
 
   REQUIRE_INT(mproc_log_set_level(MPROC_LOG_WARN), 0);

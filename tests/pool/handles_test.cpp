@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "pool/pool_test_support.hpp"
-#include "shm/shm_names.hpp"
+#include "support/shm_leak_check.hpp"
 
 namespace {
 

@@ -17,7 +17,7 @@
 #include <string>
 #include <unistd.h>
 
-#include "shm/shm_names.hpp"
+#include "support/shm_leak_check.hpp"
 #include "support/leak_check.hpp"
 
 namespace {

@@ -83,8 +83,8 @@ TEST_F(QueueUnbounded, MaxsizeStillBoundsTheCount) {
   q.put_bytes(big.data(), big.size());
   q.put(1);
   EXPECT_TRUE(q.full());
-  EXPECT_MPROC_ERROR(q.put_nowait(2), errc::full);
-  EXPECT_MPROC_ERROR(q.put_bytes(big.data(), big.size(), true, 10ms), errc::full);
+  expect_error([&] { q.put_nowait(2); }, errc::full);
+  expect_error([&] { q.put_bytes(big.data(), big.size(), true, 10ms); }, errc::full);
   // A blocked put resumes when another thread takes a message.
   std::thread consumer([&] { EXPECT_TRUE(q.get_bytes() == big); });
   q.put_bytes(big.data(), big.size(), true, 30s);
@@ -131,19 +131,19 @@ TEST_F(QueueUnbounded, ALargeMessageCrossesProcesses) {
 }
 
 TEST_F(QueueUnbounded, TheNameGoesWhenTheOwnerIsKilled) {
-  Gate ready;
+  Signal ready;
   Process owner([&ready] {
     Queue q;
     for (int i = 0; i < 200'000; ++i) q.put_nowait(i);
     const auto big = pattern(4 << 20, 7);
     q.put_bytes(big.data(), big.size());
-    ready.open(q.handle());
+    ready.send(q.handle());
     std::this_thread::sleep_for(60s);  // killed here
   });
   owner.start();
-  const auto handle = ready.wait(60);
-  ASSERT_TRUE(handle.has_value());
-  EXPECT_GT(allocated_bytes(*handle), 4u << 20);
+  const std::string handle = ready.receive(60s);
+  ASSERT_FALSE(handle.empty());
+  EXPECT_GT(allocated_bytes(handle), 4u << 20);
   const pid_t pid = *owner.pid();
   owner.kill();
   ASSERT_TRUE(owner.join(30s));
