@@ -92,8 +92,9 @@ class MPROC_API BytesDict {
   void clear();
   void update(const std::vector<std::pair<std::string, std::string>>& items);
 
-  // Calls sink(bytes, context) with the value of key, read in place under the lock (no copy);
-  // returns false (sink not called) if the key is missing. sink must not use this dict.
+  // Calls sink(bytes, context) with a copy of the value of key, read without the lock and
+  // trusted only if no change overlapped it (a version counter), else read again under the lock;
+  // returns false (sink not called) if the key is missing. sink may use this dict.
   bool visit(std::string_view key, void (*sink)(std::string_view value, void* context),
              void* context) const;
   // Calls sink(key, value, context) for each entry in insertion order, under the lock. sink must
