@@ -21,6 +21,7 @@ enum class ForkStage : std::uint8_t {
   // Child-only resets of per-process state; in the child they run after every lock is released,
   // from the bottom of this group to its top.
   thread_id,          // src/sync: the cached thread id (the child's one thread has a new one)
+  queue_barrier,      // src/transport: the queue's cached ids and its membarrier registration
   pool_pid,           // src/pool: the pid cached for the pool's owner check
   parent_watch,       // src/process: the parent's pidfd belongs to the parent's own watcher
   forkserver_client,  // src/pool: the fork server belongs to the parent

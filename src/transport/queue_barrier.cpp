@@ -11,6 +11,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/fork_handlers.hpp"
+
 namespace mproc::detail::queue {
 namespace {
 
@@ -64,10 +66,11 @@ void enable_cheap_wake_barrier() noexcept {
     const bool available = commands > 0 && (commands & MEMBARRIER_CMD_GLOBAL_EXPEDITED) != 0 &&
                            (commands & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) != 0;
     g_available.store(available, std::memory_order_release);
-    if (!available || ::pthread_atfork(nullptr, nullptr, register_in_child) != 0) {
+    if (!available) {
       g_registered.store(-1, std::memory_order_release);
       return;
     }
+    register_fork_handlers(ForkStage::queue_barrier, {nullptr, nullptr, register_in_child});
     register_now();
   });
 }
