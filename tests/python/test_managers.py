@@ -55,6 +55,27 @@ def test_dict_interface():
         assert len(d) == 0 and str(d) == "{}"
 
 
+def test_dict_values_of_every_size_read_back_in_any_thread():
+    """d[k] reads into a per-thread buffer: values larger than it (and than its 1 MiB growth
+    limit) come back whole, then small ones again, in the main thread and in another one."""
+    import threading
+    sizes = [0, 10, 1023, 1024, 5000, 70000, (1 << 20) + 7, 3, 2 << 20, 1]
+    with mproc.Manager() as manager:
+        d = manager.dict()
+        for n in sizes:
+            d[n] = b"v" * n
+        results = []
+
+        def read_all():
+            results.append([d[n] == b"v" * n for n in sizes])
+
+        read_all()
+        t = threading.Thread(target=read_all)
+        t.start()
+        t.join(WAIT)
+        assert results == [[True] * len(sizes)] * 2
+
+
 def test_list_and_namespace_interface():
     with mproc.Manager() as manager:
         lst = manager.list()

@@ -118,23 +118,21 @@ def test_a_lock_held_past_the_wait_is_empty_or_full(monkeypatch):
     from mproc import _lib
     q = mproc.Queue(maxsize=1)
     q.put("x")
-    real_get, real_put = queues._get_into, queues._put
     held = {"get": 2, "put": 2}  # calls that find the lock held
 
-    def get_into(*args):
-        if held["get"] > 0:
-            held["get"] -= 1
-            return _lib.ETIMEDOUT
-        return real_get(*args)
+    def holding(kind, real):
+        def call(*args):
+            if held[kind] > 0:
+                held[kind] -= 1
+                return _lib.ETIMEDOUT
+            return real(*args)
+        return call
 
-    def put(*args):
-        if held["put"] > 0:
-            held["put"] -= 1
-            return _lib.ETIMEDOUT
-        return real_put(*args)
-
-    monkeypatch.setattr(queues, "_get_into", get_into)
-    monkeypatch.setattr(queues, "_put", put)
+    # Both bindings of each call: the converting one and the raw one of the common case.
+    for name in ("_get_into", "_get_into_raw"):
+        monkeypatch.setattr(queues, name, holding("get", getattr(queues, name)))
+    for name in ("_put", "_put_raw"):
+        monkeypatch.setattr(queues, name, holding("put", getattr(queues, name)))
     with pytest.raises(queue.Empty):
         q.get_nowait()
     assert q.get() == "x"  # the second call also finds it held; the third takes the item

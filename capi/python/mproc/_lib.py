@@ -58,6 +58,17 @@ def declare(name, restype, argtypes, dll=None):
     return function
 
 
+def declare_raw(name, restype=_int):
+    """A second function object for `name` without argtypes, for the hottest calls (a queue's
+    put/get, a Manager dict's d[k]): ctypes then converts no argument, which saves a third of the
+    call. Every argument must already be what C expects: a ctypes instance (c_void_p of the handle,
+    c_size_t of a length, c_int64 of a timeout), bytes (a const pointer to its data), a ctypes
+    buffer or byref(); never a Python int (ctypes would pass it as a C int)."""
+    function = lib[name]  # indexing makes a new object: the declared one keeps its argtypes
+    function.restype = restype
+    return function
+
+
 strerror_ = declare("mproc_strerror", _charp, [_int])
 err_name_ = declare("mproc_err_name", _charp, [_int])
 last_error_message_ = declare("mproc_last_error_message", _charp, [])

@@ -50,6 +50,9 @@ _dict_clear = _d("mproc_dict_clear", _int, [_voidp])
 _dict_keys = _d("mproc_dict_keys", _int, [_voidp, _pvoidp, _psize, _psize])
 _dict_items = _d("mproc_dict_items", _int, [_voidp, _pvoidp, _psize, _psize])
 _dict_destroy = _d("mproc_dict_destroy", _int, [_voidp])
+# d[k] = v and d[k] without argument conversion (see _lib.declare_raw).
+_dict_set_raw = _lib.declare_raw("mproc_dict_set")
+_dict_get_into_raw = _lib.declare_raw("mproc_dict_get_into")
 
 _list_attach = _d("mproc_list_attach", _int, [_charp, _pvoidp])
 _list_handle = _d("mproc_list_handle", _int, [_voidp, _charp, _size])
@@ -87,6 +90,9 @@ class _Buffer:
         self.raw = ctypes.create_string_buffer(n)
         self.capacity = n
         self.view = memoryview(self.raw).cast("B")
+        self.length = _size()
+        # d[k]'s arguments, made once: (buffer, its size as c_size_t, byref(length), length, view)
+        self.args = (self.raw, _size(n), _byref(self.length), self.length, self.view)
 
 
 class _GetBuffer(threading.local):
@@ -96,11 +102,13 @@ class _GetBuffer(threading.local):
 
     def __init__(self):
         self.buffer = _Buffer(1024)
+        self.args = self.buffer.args
 
     def at_least(self, n):
         if n > 1 << 20:
             return _Buffer(n)
         self.buffer = _Buffer(max(n, 2 * self.buffer.capacity))
+        self.args = self.buffer.args
         return self.buffer
 
 
@@ -125,6 +133,7 @@ class _Proxy:
 
     def __init__(self, handle):
         self._h = handle
+        self._hv = _voidp(handle)  # for the raw calls
 
     def _handle(self):
         return _lib.copy_string(self._handle_fn, self._h, 256)
@@ -153,17 +162,19 @@ class DictProxy(_Proxy):
 
     def __setitem__(self, key, value):
         k, v = _dumps(key, _PROTOCOL), _dumps(value, _PROTOCOL)
-        rc = _dict_set(self._h, k, len(k), v, len(v))
+        rc = _dict_set_raw(self._hv, k, _size(len(k)), v, _size(len(v)))
         if rc < 0:
             raise _lib.error(rc)
 
     def __getitem__(self, key):
         k = _dumps(key, _PROTOCOL)
-        length = _size()
-        b = _get_buffer.buffer
-        rc = _dict_get_into(self._h, k, len(k), b.raw, b.capacity, _byref(length))
+        raw, capacity, plength, length, view = _get_buffer.args
+        rc = _dict_get_into_raw(self._hv, k, _size(len(k)), raw, capacity, plength)
+        if rc == 0:
+            return _loads(view[:length.value])
         while rc == _ERANGE:  # larger than this thread's buffer: a larger one, and read again
             b = _get_buffer.at_least(length.value)
+            length = b.length
             rc = _dict_get_into(self._h, k, len(k), b.raw, b.capacity, _byref(length))
         if rc == 0:
             return _loads(b.view[:length.value])

@@ -40,14 +40,34 @@ _task_done = _lib.declare("mproc_queue_task_done", _int, [_voidp])
 _join = _lib.declare("mproc_queue_join", _int, [_voidp, _int64])
 _close = _lib.declare("mproc_queue_close", _int, [_voidp])
 _destroy = _lib.declare("mproc_queue_destroy", _int, [_voidp])
+# The same two calls without argument conversion, for put/get's common case (see declare_raw).
+_put_raw = _lib.declare_raw("mproc_queue_put")
+_get_into_raw = _lib.declare_raw("mproc_queue_get_into")
 
 _SMALL = 4096
 _SLICE = _lib.SLICE_MS
 _EEMPTY = _lib.EEMPTY
 _byref = ctypes.byref
 _KEEP_MAX = 16 << 20
-_local = threading.local()
 _dumps, _loads, _PROTOCOL = pickle.dumps, pickle.loads, pickle.HIGHEST_PROTOCOL
+_NO_WAIT, _SLICE_C = _int64(0), _int64(_SLICE)
+
+
+class _GetState(threading.local):
+    """Each thread's receive buffer for get() with its ctypes arguments made once (per thread,
+    because the C call runs without the GIL): `state` = (buffer, its size as c_size_t, the
+    length out, byref of it, a memoryview of the buffer)."""
+
+    def __init__(self):
+        self.set(ctypes.create_string_buffer(_SMALL))
+
+    def set(self, buf):
+        length = _size()
+        self.state = (buf, _size(len(buf)), length, _byref(length), memoryview(buf).cast("B"))
+        return self.state
+
+
+_local = _GetState()
 
 
 # MPROC_ETIMEDOUT from a put or get: another process held the queue's lock for the whole wait (a
@@ -87,6 +107,7 @@ class Queue:
 
     def _init_handle(self, handle):
         self._h = handle
+        self._hv = _voidp(handle)  # for the raw calls
         self._closed = False
         self._buf_key = id(self)
 
@@ -107,11 +128,13 @@ class Queue:
         """Puts a picklable object; queue.Full if there is no room in time."""
         if self._closed:
             raise ValueError(f"Queue {self!r} is closed")
+        ms = -1 if block and timeout is None else _lib.timeout_ms(timeout, block)  # checks it
         data = _dumps(obj, _PROTOCOL)
-        ms = _lib.timeout_ms(timeout, block)
-        rc = _put_once(self._h, data, ms if ms != -1 else 0)
+        rc = _put_raw(self._hv, data, _size(len(data)), _NO_WAIT)  # the common case: room
         if rc == 0:
             return
+        if rc == _lib.ETIMEDOUT:
+            rc = _lib.EFULL
         if rc == _lib.EFULL and ms != 0:
             rc = _lib.wait_sliced(lambda ms_: _put_once(self._h, data, ms_), ms, _lib.EFULL)
             if rc == 0:
@@ -127,13 +150,18 @@ class Queue:
         """Takes the next object; queue.Empty if there is none in time."""
         if self._closed:
             raise ValueError(f"Queue {self!r} is closed")
-        buf = getattr(_local, "buf", None)
-        if buf is None:
-            buf = _local.buf = ctypes.create_string_buffer(_SMALL)
-        length = _size()
-        ms = _lib.timeout_ms(timeout, block)
-        first = _SLICE if ms == -1 or ms > _SLICE else ms  # one call in the common case
-        rc = _get_once(self._h, buf, length, first)
+        buf, size, length, plength, view = _local.state
+        if block and timeout is None:  # the common case: no conversion
+            ms, first = -1, _SLICE
+            rc = _get_into_raw(self._hv, buf, size, plength, _SLICE_C)
+        else:
+            ms = _lib.timeout_ms(timeout, block)
+            first = _SLICE if ms == -1 or ms > _SLICE else ms  # one call in the common case
+            rc = _get_into_raw(self._hv, buf, size, plength, _int64(first))
+        if rc == 0:
+            return _loads(view[:length.value])
+        if rc == _lib.ETIMEDOUT:
+            rc = _EEMPTY
         if rc == _EEMPTY and ms != first:  # a longer wait: in slices, for Ctrl-C
             rc = _lib.wait_sliced(lambda ms_: _get_once(self._h, buf, length, ms_), ms, _EEMPTY)
         while rc == _lib.ETOOBIG:
@@ -141,7 +169,7 @@ class Queue:
             # the next ones up to 16 MiB), one copy out of the ring.
             buf = ctypes.create_string_buffer(length.value)
             if length.value <= _KEEP_MAX:
-                _local.buf = buf
+                _local.set(buf)
             rc = _get_once(self._h, buf, length, 0)
             if rc == _lib.EEMPTY:  # another consumer took it meanwhile
                 return self.get(block, timeout)
