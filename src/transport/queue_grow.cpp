@@ -84,9 +84,12 @@ QueueCore::Ring QueueCore::ring_of(RingCache& cache, std::uint32_t slot) {
   const std::uint64_t offset = shared.file_offset.load(std::memory_order_relaxed);
   const std::uint32_t units = shared.capacity_units.load(std::memory_order_relaxed);
   LocalRing& local = cache[slot];
-  if (local.base != nullptr && local.generation == generation && local.file_offset == offset &&
-      local.units == units) [[likely]]
+  // A kept ring reused under a new generation is the same range of the file: its mapping stays.
+  if (local.base != nullptr && generation != 0 && local.file_offset == offset &&
+      local.units == units) [[likely]] {
+    local.generation = generation;
     return {local.base, std::size_t{units} * kRecordAlign, units};
+  }
 
   const std::uint64_t bytes = std::uint64_t{units} * kRecordAlign;
   const bool valid = generation != 0 && units >= kMinRingUnits && units <= kMaxRingUnits &&
@@ -131,28 +134,39 @@ bool QueueCore::open_ring(Position& tail, Position head, const Ring& ring, std::
   // slot opened by a producer that died before linking it has a later generation: free.
   const std::uint64_t oldest = s.slots[head.slot()].generation.load(std::memory_order_acquire);
   const std::uint64_t newest = s.slots[tail.slot()].generation.load(std::memory_order_relaxed);
-  std::uint32_t slot = 0;
-  for (std::uint32_t k = 1; k < kRingSlots && slot == 0; ++k) {
-    const std::uint64_t g = s.slots[k].generation.load(std::memory_order_relaxed);
-    if (k != tail.slot() && k != head.slot() && (g == 0 || g < oldest || g > newest)) slot = k;
-  }
-  if (slot == 0) return false;
-
-  RingSlot& d = s.slots[slot];
-  // The slot's previous region (if its last consumer died before freeing it).
-  const std::uint64_t old_offset = d.file_offset.load(std::memory_order_relaxed);
-  const std::uint64_t old_bytes =
-      round_to_pages(std::uint64_t{d.capacity_units.load(std::memory_order_relaxed)} *
-                     kRecordAlign);
-  if (d.generation.load(std::memory_order_relaxed) != 0 && old_offset % page_bytes() == 0 &&
-      old_offset >= mapped_bytes_)
-    free_region(segment_.fd(), old_offset, old_bytes);
-
   std::uint64_t want = std::uint64_t{ring.units} * 2;
   if (want < std::uint64_t{units} + 2 * kLinkUnits) want = std::uint64_t{units} + 2 * kLinkUnits;
   const std::uint64_t bytes = std::min<std::uint64_t>(round_to_pages(want * kRecordAlign),
                                                       kMaxCapacity);
-  const std::uint64_t offset = s.file_end.load(std::memory_order_relaxed);
+  // The first free slot, or better one that keeps a ring of the size wanted (reused below).
+  std::uint32_t slot = 0;
+  for (std::uint32_t k = 1; k < kRingSlots; ++k) {
+    const std::uint64_t g = s.slots[k].generation.load(std::memory_order_relaxed);
+    if (k == tail.slot() || k == head.slot() || !(g == 0 || g < oldest || g > newest)) continue;
+    if (slot == 0) slot = k;
+    if (g != 0 && std::uint64_t{s.slots[k].capacity_units.load(std::memory_order_relaxed)} *
+                          kRecordAlign == bytes) {
+      slot = k;
+      break;
+    }
+  }
+  if (slot == 0) return false;
+
+  RingSlot& d = s.slots[slot];
+  // The slot's previous region: a kept ring of the size wanted is reused as it is (its pages and
+  // this process's mapping of it stay: no fresh pages to fault in on every burst); any other is
+  // freed (a large ring its consumer died before freeing, or a kept ring of another size).
+  const std::uint64_t old_offset = d.file_offset.load(std::memory_order_relaxed);
+  const std::uint64_t old_bytes =
+      round_to_pages(std::uint64_t{d.capacity_units.load(std::memory_order_relaxed)} *
+                     kRecordAlign);
+  const bool had_region = d.generation.load(std::memory_order_relaxed) != 0 &&
+                          old_offset % page_bytes() == 0 && old_offset >= mapped_bytes_;
+  const bool reuse = had_region && old_bytes == bytes && bytes <= kKeptRingBytes &&
+                     region_in_file(old_offset, bytes);
+  if (had_region && !reuse) free_region(segment_.fd(), old_offset, old_bytes);
+
+  const std::uint64_t offset = reuse ? old_offset : s.file_end.load(std::memory_order_relaxed);
   if (offset % page_bytes() != 0 || offset < mapped_bytes_ ||
       offset > std::numeric_limits<std::int64_t>::max() - bytes)
     corrupt("its file end " + std::to_string(offset) + " is invalid");
@@ -164,7 +178,9 @@ bool QueueCore::open_ring(Position& tail, Position head, const Ring& ring, std::
   d.capacity_units.store(static_cast<std::uint32_t>(bytes / kRecordAlign),
                          std::memory_order_relaxed);
   d.generation.store(generation, std::memory_order_release);
-  s.file_end.store(offset + bytes, std::memory_order_relaxed);
+  if (!reuse) s.file_end.store(offset + bytes, std::memory_order_relaxed);
+  // Also for a kept ring (cheap when its pages are there): a page missing for any reason is
+  // reserved here, so a full /dev/shm is ENOSPC, never SIGBUS.
   if (const int rc = reserve_region(segment_.fd(), offset, bytes); rc != 0)
     throw_errno(rc, "queue put: no memory for a ring of " + std::to_string(bytes) + " bytes");
   (void)ring_of(put_rings_, slot);  // maps it (and checks it) before the link makes it public
@@ -349,8 +365,9 @@ QueueCore::Attempt QueueCore::try_get_growing(Allocate allocate, void* context,
       const LocalRing left = get_rings_[head.slot()];
       head = Position{Position::at(body.slot, 0), head.count};
       s.head.store(head.pack(), std::memory_order_release);
-      // The ring left behind is free now; its pages go back (slot 0 is the segment's own).
-      if (left.map != nullptr) {
+      // The ring left behind is free now; its pages go back (slot 0 is the segment's own), unless
+      // it is small enough to be kept for the next burst (open_ring reuses it).
+      if (left.map != nullptr && left.map_bytes > kKeptRingBytes) {
         free_region(segment_.fd(), left_ring.offset, left_ring.bytes);  // an earlier one
         left_ring.offset = left.file_offset;
         left_ring.bytes = left.map_bytes;

@@ -34,7 +34,9 @@
 //    does not fit, it opens a free slot with a ring twice as large, writes a link record (the slot
 //    and its generation) and commits tail at the new ring's start, so the link is one commit like
 //    any record. A consumer that meets a link moves head to the new ring with one commit and frees
-//    the old region's pages. Slots are handed out in increasing generations, so the rings between
+//    the old region's pages if it is larger than kKeptRingBytes; a smaller ring stays in its slot,
+//    and the next open of that slot for a ring of that size reuses it (only producers, under
+//    put_lock, touch a free slot's kept region, so no consumer frees a ring being reused). Slots are handed out in increasing generations, so the rings between
 //    head's and tail's are exactly those whose generation lies between theirs: every other slot is
 //    free. When the queue is empty on a grown ring, the next put links back to slot 0.
 //  - Large messages (records above `large_units`) travel in their own page-aligned region of the
@@ -67,6 +69,10 @@ inline constexpr std::size_t kMaxMaxsize = std::size_t{1} << 31;   // counts are
 // Growing queues.
 inline constexpr std::uint32_t kFlagGrows = 1;
 inline constexpr std::uint32_t kRingSlots = 32;
+// Chained rings up to this size are not freed when left behind but kept in their slot, for the
+// next burst to reuse (a queue that overflows its first ring again and again would otherwise
+// reserve, fault in and free fresh pages every time); larger ones go back at once.
+inline constexpr std::size_t kKeptRingBytes = std::size_t{4} << 20;
 inline constexpr unsigned kSlotShift = 27;  // kMaxCapacity / kRecordAlign == 1 << 27 units
 inline constexpr std::uint32_t kUnitMask = (std::uint32_t{1} << kSlotShift) - 1;
 static_assert((kMaxCapacity / kRecordAlign) == (std::size_t{1} << kSlotShift));
