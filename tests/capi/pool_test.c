@@ -362,43 +362,33 @@ static int task_read_flag(const void *input, size_t len, void *user_data,
   return mproc_task_result_set(result, &g_initialized, sizeof g_initialized);
 }
 
-static void initializer_runs_in_each_worker(void) {
-  static const int value = 42;
-  mproc_pool_options_t options;
-  mproc_pool_options_init(&options);
-  options.processes = 2;
-  options.initializer = init_set_flag;
-  options.initializer_data = (void *)&value;
-  mproc_pool_t *pool = NULL;
-  REQUIRE_INT(mproc_pool_create(&options, &pool), 0);
-  mproc_bytes_t inputs[8] = {{"", 0}};
-  for (int i = 0; i < 8; ++i) inputs[i].data = "";
-  mproc_bytes_t *results = NULL;
-  if (CHECK_INT(mproc_pool_map(pool, task_read_flag, NULL, inputs, 8, 1, NULL, &results), 0)) {
-    for (int i = 0; i < 8; ++i) {
-      int got = 0;
-      CHECK_INT(results[i].len, sizeof got);
-      memcpy(&got, results[i].data, sizeof got);
-      CHECK_INT(got, 42);
-    }
-    mproc_buffer_free(results);
-  }
-  CHECK_INT(g_initialized, 0); /* not in the parent */
-  finish_pool(pool);
-}
-
 static void plain_init_set_flag(void) { g_initialized = 7; }
 
-/* A plain_initializer runs in every worker, a forkserver pool's too (where initializer is refused);
- * with initializer as well it is refused. */
-static void plain_initializer_runs_in_each_worker_of_both_start_methods(void) {
-  const int methods[] = {MPROC_START_FORK, MPROC_START_FORKSERVER};
-  for (size_t m = 0; m < sizeof methods / sizeof methods[0]; ++m) {
+/* Both kinds of initializer run in every worker and not in the parent: `initializer` (with its
+ * data; fork pools only) and `plain_initializer` (in a forkserver pool's workers too); with both
+ * set the pool is refused. */
+static void initializers_run_in_each_worker(void) {
+  static const int value = 42;
+  static const struct {
+    int start_method;
+    int plain; /* plain_initializer, else initializer with &value */
+    int expected;
+  } cases[] = {
+      {MPROC_START_FORK, 0, 42},
+      {MPROC_START_FORK, 1, 7},
+      {MPROC_START_FORKSERVER, 1, 7},
+  };
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; ++c) {
     mproc_pool_options_t options;
     mproc_pool_options_init(&options);
     options.processes = 2;
-    options.start_method = methods[m];
-    options.plain_initializer = plain_init_set_flag;
+    options.start_method = cases[c].start_method;
+    if (cases[c].plain) {
+      options.plain_initializer = plain_init_set_flag;
+    } else {
+      options.initializer = init_set_flag;
+      options.initializer_data = (void *)&value;
+    }
     mproc_pool_t *pool = NULL;
     REQUIRE_INT(mproc_pool_create(&options, &pool), 0);
     mproc_bytes_t inputs[8] = {{"", 0}};
@@ -409,7 +399,7 @@ static void plain_initializer_runs_in_each_worker_of_both_start_methods(void) {
         int got = 0;
         CHECK_INT(results[i].len, sizeof got);
         memcpy(&got, results[i].data, sizeof got);
-        CHECK_INT(got, 7);
+        CHECK_INT(got, cases[c].expected);
       }
       mproc_buffer_free(results);
     }
@@ -628,9 +618,7 @@ static const test_case kTests[] = {
      imap_failed_input_gives_its_error_and_goes_on},
     {"an_iterator_destroyed_early_and_one_outliving_its_pool",
      an_iterator_destroyed_early_and_one_outliving_its_pool},
-    {"initializer_runs_in_each_worker", initializer_runs_in_each_worker},
-    {"plain_initializer_runs_in_each_worker_of_both_start_methods",
-     plain_initializer_runs_in_each_worker_of_both_start_methods},
+    {"initializers_run_in_each_worker", initializers_run_in_each_worker},
     {"a_failing_initializer_breaks_the_pool_instead_of_respawning",
      a_failing_initializer_breaks_the_pool_instead_of_respawning},
     {"progress_callback_counts_finished_tasks", progress_callback_counts_finished_tasks},
