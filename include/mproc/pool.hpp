@@ -364,7 +364,8 @@ class MPROC_API Pool {
   // terminated if the pool no longer accepts tasks.
   template <class F, class... Args>
   auto apply(F&& f, Args&&... args) {
-    return apply_async(std::forward<F>(f), std::forward<Args>(args)...).get();
+    // The caller waits: on an idle pool it sends the task and collects the result itself.
+    return start_apply(TaskOptions{}, true, std::forward<F>(f), std::forward<Args>(args)...).get();
   }
 
   template <class F, class... Args>
@@ -375,6 +376,14 @@ class MPROC_API Pool {
 
   template <class F, class... Args>
   auto apply_async(const TaskOptions& options, F&& f, Args&&... args) {
+    return start_apply(options, false, std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
+ private:
+  // apply_async, and apply (`caller_waits`: the calling thread waits for the result at once, so
+  // on an idle pool it may send the task and collect the result itself, src/pool/guest.cpp).
+  template <class F, class... Args>
+  auto start_apply(const TaskOptions& options, bool caller_waits, F&& f, Args&&... args) {
     using Fn = std::decay_t<F>;
     detail::check_task_callable<F>();
     using R = detail::stored_call_result_t<Fn, detail::wire_t<Args>...>;
@@ -388,7 +397,8 @@ class MPROC_API Pool {
     std::shared_ptr<detail::JobSink> sink(state, state.get());
     if constexpr (Small::fits) {
       const Small task(invoker, fn, detail::wire(args)...);
-      core().submit_small(task.view(), std::move(sink), group, options.timeout);
+      core().submit_small(task.view(), std::move(sink), group, options.timeout,
+                          caller_waits ? state.get() : nullptr);
     } else {
       detail::TaskWriter writer(invoker, fn);
       writer.add(detail::wire(args)...);
@@ -397,10 +407,12 @@ class MPROC_API Pool {
       job.sink = std::move(sink);
       job.timeout = options.timeout;
       job.group = group;
-      core().submit_one(job);
+      core().submit_one(job, caller_waits ? state.get() : nullptr);
     }
     return AsyncResult<R>(std::shared_ptr<detail::ValueCore<V>>(std::move(state)));
   }
+
+ public:
 
   // Runs the task registered under `name` (see register_task). R and the argument types must be
   // those it was registered with. Errors: EINVAL for an unknown name or other types.

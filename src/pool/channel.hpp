@@ -51,9 +51,14 @@ struct ChannelHeader {
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);
 
-// The page shared by the dispatcher and all workers of a pool.
+// The page shared by the dispatcher and all workers of a pool. A worker that publishes a result
+// wakes whoever collects results in the parent and sleeps: the dispatcher thread (parent_sleeping:
+// the doorbell eventfd) or a user thread waiting for its own result in its place (guest_sleeping:
+// a futex on guest_wake; see guest.cpp). Both flags on one line: one cache miss per result.
 struct PoolControl {
   alignas(64) std::atomic<uint32_t> parent_sleeping{0};
+  std::atomic<uint32_t> guest_sleeping{0};
+  std::atomic<uint32_t> guest_wake{0};
 };
 
 // One direction of a channel: a byte stream, like a pipe without system calls. Messages larger

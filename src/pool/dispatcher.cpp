@@ -101,12 +101,13 @@ size_t PoolCore::Impl::cap() const noexcept {
   return std::clamp<size_t>(static_cast<size_t>(c) + 1, 1, kSlots);
 }
 
-bool PoolCore::Impl::take_inbox() {
+bool PoolCore::Impl::take_inbox(bool guest) {
   if (!inbox_nonempty.load(std::memory_order_acquire)) return false;
   InboxBatch batch = pending.spare_batch();
   std::vector<uint64_t> groups;
   {
     std::lock_guard lock(mutex);
+    if (guest && (!cancels.empty() || state != seen_state)) return false;
     std::swap(inbox, batch);
     groups.swap(cancels);
     seen_state = state;
@@ -347,12 +348,20 @@ void PoolCore::Impl::handle_message(WorkerRecord& w, const MessageView& message)
   }
 }
 
-bool PoolCore::Impl::check_deaths(int timeout_ms) {
+bool PoolCore::Impl::check_deaths(int timeout_ms, bool hand_over) {
   std::vector<pollfd> fds;
   fds.reserve(workers.size() + 1);
   fds.push_back({doorbell, POLLIN, 0});
   for (const auto& w : workers) fds.push_back({w->pidfd, POLLIN, 0});
+  // While it sleeps, a guest may hold the dispatcher's role: it adds and removes no worker, so
+  // `fds` stays the workers' list.
+  if (hand_over) drive.unlock();
   int rc = ::poll(fds.data(), fds.size(), timeout_ms);
+  if (hand_over) {
+    recall_guest();
+    drive.lock();
+    want_drive.store(false, std::memory_order_relaxed);
+  }
   if (rc < 0) {
     if (errno != EINTR) logger(LogCategory::pool).error("pool: poll: {}", std::strerror(errno));
     return false;
@@ -659,16 +668,17 @@ void PoolCore::Impl::publish_stats() {
   publish(stat_in_flight, in_flight);
 }
 
+bool PoolCore::Impl::has_work() {
+  if (inbox_nonempty.load(std::memory_order_seq_cst)) return true;
+  for (auto& w : workers) {
+    if (w->distrusted != nullptr) continue;  // killed: only its death is news
+    if (!w->channel->results().empty()) return true;
+    if (w->out_offset != w->out.size() && w->channel->tasks().free_space() != 0) return true;
+  }
+  return false;
+}
+
 void PoolCore::Impl::sleep(int64_t timeout_ns) {
-  auto has_work = [&] {
-    if (inbox_nonempty.load(std::memory_order_seq_cst)) return true;
-    for (auto& w : workers) {
-      if (w->distrusted != nullptr) continue;  // killed: only its death is news
-      if (!w->channel->results().empty()) return true;
-      if (w->out_offset != w->out.size() && w->channel->tasks().free_space() != 0) return true;
-    }
-    return false;
-  };
   // No spin where it cannot help: the workers share our one CPU, or spins kept failing.
   thread_local SpinAdvisor advisor;
   for (int i = 0, spins = advisor.should_spin() ? kSpins : 0; i < spins; ++i) {
@@ -693,10 +703,10 @@ void PoolCore::Impl::sleep(int64_t timeout_ns) {
   int timeout_ms = -1;
   if (timeout_ns >= 0) timeout_ms = static_cast<int>(std::min<int64_t>(timeout_ns / 1'000'000 + 1, 60'000));
   // The flag that makes workers ring is in memory they all share: one that cleared it (a task
-  // scribbling over it) must slow this pool down, not hang it. So with tasks in flight, look
-  // again at least once a second.
-  if (in_flight != 0 && (timeout_ms < 0 || timeout_ms > kBusySleepMs)) timeout_ms = kBusySleepMs;
-  check_deaths(timeout_ms);
+  // scribbling over it) must slow this pool down, not hang it. So look again at least once a
+  // second: tasks may be in flight, now or by the time a guest has sent some (guest.cpp).
+  if (timeout_ms < 0 || timeout_ms > kBusySleepMs) timeout_ms = kBusySleepMs;
+  check_deaths(timeout_ms, true);
   control->parent_sleeping.store(0, std::memory_order_relaxed);
   sleeping.store(false, std::memory_order_relaxed);
 }
@@ -734,6 +744,8 @@ void PoolCore::Impl::do_terminate() noexcept {
 }
 
 void PoolCore::Impl::run() noexcept {
+  // The dispatcher's role: held but while sleep() polls (when a guest may take it).
+  std::lock_guard role(drive);
   for (;;) {
     try {
       bool progress = take_inbox();

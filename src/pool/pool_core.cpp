@@ -151,6 +151,8 @@ void add_to_inbox(PoolCore::Impl& d, Job& job) {
 
 }  // namespace
 
+bool PoolCore::Impl::owned_here() const noexcept { return owner == current_pid(); }
+
 void PoolCore::Impl::wake_dispatcher() noexcept {
   if (sleeping.load(std::memory_order_seq_cst) &&
       sleeping.exchange(false, std::memory_order_seq_cst)) {
@@ -163,8 +165,9 @@ namespace {
 
 // Runs `add` (which queues jobs in the inbox) under the mutex if the pool takes submissions, then
 // wakes the dispatcher. `feeder`: see PoolCore::submit.
+// `waiter`: see PoolCore::submit_one.
 template <class Add>
-void enqueue(PoolCore::Impl& d, bool feeder, Add add) {
+void enqueue(PoolCore::Impl& d, bool feeder, Add add, const ResultCore* waiter = nullptr) {
   check_owner(d, "Pool");
   {
     std::lock_guard lock(d.mutex);
@@ -174,7 +177,8 @@ void enqueue(PoolCore::Impl& d, bool feeder, Add add) {
     add();
     d.inbox_nonempty.store(true, std::memory_order_seq_cst);
   }
-  d.wake_dispatcher();
+  // An idle pool: the task goes straight to a worker from this thread (guest.cpp).
+  if (!d.guest_dispatch(waiter)) d.wake_dispatcher();
 }
 
 }  // namespace
@@ -186,13 +190,14 @@ void PoolCore::submit(std::vector<Job>& jobs, bool feeder) {
   });
 }
 
-void PoolCore::submit_one(Job& job) {
+void PoolCore::submit_one(Job& job, const ResultCore* waiter) {
   Impl& d = *impl_;
-  enqueue(d, false, [&] { add_to_inbox(d, job); });
+  enqueue(d, false, [&] { add_to_inbox(d, job); }, waiter);
 }
 
 void PoolCore::submit_small(std::string_view payload, std::shared_ptr<JobSink> sink,
-                            uint64_t group, const std::optional<Seconds>& timeout) {
+                            uint64_t group, const std::optional<Seconds>& timeout,
+                            const ResultCore* waiter) {
   Impl& d = *impl_;
   enqueue(d, false, [&] {
     InboxJob& entry = d.inbox.jobs.emplace_back();
@@ -203,7 +208,7 @@ void PoolCore::submit_small(std::string_view payload, std::shared_ptr<JobSink> s
     entry.group = group;
     entry.timeout = timeout;
     entry.sink = std::move(sink);  // last: an entry without a sink is skipped
-  });
+  }, waiter);
 }
 
 void PoolCore::cancel(uint64_t group) {
@@ -253,7 +258,7 @@ void PoolCore::close() {
 void PoolCore::join() {
   Impl& d = *impl_;
   check_owner(d, "Pool::join");
-  if (std::this_thread::get_id() == d.thread_id)
+  if (std::this_thread::get_id() == d.thread_id || is_guest_of(d))
     throw Error(errc::bad_state, "Pool::join: called from the pool's own dispatcher thread "
                                  "(a callback); it would wait for itself");
   {
@@ -271,7 +276,7 @@ void PoolCore::join() {
 void PoolCore::terminate() {
   Impl& d = *impl_;
   check_owner(d, "Pool::terminate");
-  if (std::this_thread::get_id() == d.thread_id)
+  if (std::this_thread::get_id() == d.thread_id || is_guest_of(d))
     throw Error(errc::bad_state, "Pool::terminate: called from the pool's own dispatcher thread "
                                  "(a callback); it would wait for itself");
   {

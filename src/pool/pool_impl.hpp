@@ -94,6 +94,16 @@ struct PoolCore::Impl {
   std::thread thread;
   std::thread::id thread_id;
 
+  // ---- the dispatcher's role (guest.cpp). Whoever holds `drive` may touch the dispatcher's own
+  // state below: the dispatcher thread holds it at all times but while it sleeps; a user thread
+  // (a guest) may take it while the dispatcher sleeps, to send its task straight to a worker or
+  // collect its own result, so that a round trip wakes two threads, not four. A guest never
+  // forks, never handles a death, a timeout, a cancel, close or terminate, and never runs a
+  // callback of another result: it hands back whenever one is due (want_drive).
+  alignas(64) std::mutex drive;
+  std::atomic<bool> want_drive{false};      // the dispatcher thread woke and waits for `drive`
+  std::atomic<bool> guest_sleeping{false};  // a guest sleeps on control->guest_wake
+
   // ---- the dispatcher thread's own
   // The state as of the last take_inbox: every change of state also marks the inbox, so the
   // loop need not take the mutex on every turn to see it.
@@ -113,6 +123,8 @@ struct PoolCore::Impl {
 
   // User threads: wakes the dispatcher if it sleeps (after publishing what it should see).
   void wake_dispatcher() noexcept;
+  // This is the process that created the pool (not a forked copy of it).
+  bool owned_here() const noexcept;
 
   // dispatcher.cpp
   void start_worker();
@@ -120,14 +132,32 @@ struct PoolCore::Impl {
   // The worker's exit code (negative: signal), reaping it; nullopt if unknown.
   std::optional<int> reap(pool::WorkerRecord& w) noexcept;
   void run() noexcept;
-  bool take_inbox();
+  // `guest`: refuses (false, nothing taken) if cancels or a change of state are waiting.
+  bool take_inbox(bool guest = false);
+  // Results or task-ring room waiting to be handled (the dispatcher's reason not to sleep).
+  bool has_work();
+  // guest.cpp: after a submission, in the submitting thread: sends the inbox to the workers if
+  // the dispatcher sleeps; false if the dispatcher must be woken instead. With a `waiter` (the
+  // result this thread waits for next) it goes on collecting it as guest_wait does.
+  bool guest_dispatch(const ResultCore* waiter) noexcept;
+  // guest.cpp: before a wait for `result`: collects results in the waiting thread while the only
+  // tasks out are that result's, until it is resolved, `until_ns` (CLOCK_MONOTONIC, UINT64_MAX:
+  // never) passes, or the dispatcher wants its role back.
+  void guest_wait(const ResultCore& result, uint64_t until_ns) noexcept;
+  // guest.cpp, with the role held: may a guest wait for `result` here?
+  bool only_tasks_of(const ResultCore& result) const noexcept;
+  // guest.cpp, with the role held and control->parent_sleeping cleared: the guest's loop.
+  void drive_for(const ResultCore& result, uint64_t until_ns) noexcept;
+  // The dispatcher thread, on waking: asks a guest to hand its role back.
+  void recall_guest() noexcept;
   void queue_batch(pool::InboxBatch&& batch);
   pool::JobPtr new_record();
   bool collect(pool::WorkerRecord& w) noexcept;
   bool read_results(pool::WorkerRecord& w);
   void handle_message(pool::WorkerRecord& w, const pool::MessageView& message);
   void distrust(pool::WorkerRecord& w, const char* reason) noexcept;
-  bool check_deaths(int timeout_ms);
+  // `hand_over`: lets a guest hold the dispatcher's role while poll() waits.
+  bool check_deaths(int timeout_ms, bool hand_over = false);
   void handle_death(size_t index);
   bool resolve_slots(pool::WorkerRecord& w, const std::string& who, const std::string& how);
   pool::JobPtr take_slot(pool::WorkerRecord& w, uint32_t slot) noexcept;
@@ -152,5 +182,8 @@ struct PoolCore::Impl {
   void publish_stats();
   size_t cap() const noexcept;
 };
+
+// True in a user thread that holds `d`'s dispatcher role as a guest (guest.cpp).
+bool is_guest_of(const PoolCore::Impl& d) noexcept;
 
 }  // namespace mproc::detail

@@ -27,6 +27,8 @@ ResultCore::~ResultCore() = default;
 JobSink::~JobSink() = default;
 
 void ResultCore::wait() const {
+  if (!ready())
+    if (auto pool = pool_.lock()) pool->help_wait(*this, UINT64_MAX);
   for (;;) {
     uint32_t w = word_.load(std::memory_order_acquire);
     if ((w & kDone) != 0) return;
@@ -39,6 +41,12 @@ void ResultCore::wait() const {
 bool ResultCore::wait_for(Seconds timeout) const {
   check_timeout(timeout, "AsyncResult::wait");
   const Deadline deadline(timeout);
+  if (!ready() && timeout.count() > 0) {
+    if (auto pool = pool_.lock()) {
+      const double ns = timeout.count() * 1e9;
+      pool->help_wait(*this, ns >= 1e18 ? UINT64_MAX : monotonic_ns() + static_cast<uint64_t>(ns));
+    }
+  }
   for (;;) {
     uint32_t w = word_.load(std::memory_order_acquire);
     if ((w & kDone) != 0) return true;
@@ -54,6 +62,7 @@ void ResultCore::throw_if_failed() const {
 }
 
 Canceller::~Canceller() = default;
+void Canceller::help_wait(const ResultCore&, uint64_t) noexcept {}
 
 void ResultCore::cancel() {
   if (ready()) return;

@@ -9,6 +9,7 @@
 #include <mproc/pool.hpp>
 
 #include "base/cpu_relax.hpp"
+#include "base/futex.hpp"
 #include "base/spin_policy.hpp"
 #include "pool/wire.hpp"
 
@@ -50,7 +51,10 @@ class Worker {
     for (;;) {
       const size_t n = tasks_.read_all(in_);
       if (n == Ring::kCorrupt) corrupt();
-      if (n != 0) ring_doorbell(*config_.control, config_.doorbell);
+      // Room in the task ring is news only to a dispatcher that found it full: it then sleeps
+      // until a read frees some (dispatcher.cpp's has_work). A read of less than a full ring is
+      // no such read, and waking the dispatcher for it would add a wake-up to every round trip.
+      if (n == kRingBytes) ring_doorbell(*config_.control, config_.doorbell);
       size_t consumed = 0;
       MessageView message{};
       bool ran = false;
@@ -128,7 +132,7 @@ class Worker {
       const size_t n = results_.write_some(bytes.data() + sent, bytes.size() - sent);
       if (n == Ring::kCorrupt) corrupt();
       sent += n;
-      ring_doorbell(*config_.control, config_.doorbell);
+      ring_doorbell(*config_.control, config_.doorbell, true);
       if (sent < bytes.size() && n == 0)
         wait_for([this] { return results_.free_space() != 0; });
     }
@@ -165,11 +169,16 @@ class Worker {
 
 }  // namespace
 
-void ring_doorbell(PoolControl& control, int doorbell) noexcept {
+void ring_doorbell(PoolControl& control, int doorbell, bool results) noexcept {
   if (control.parent_sleeping.load(std::memory_order_seq_cst) != 0 &&
       control.parent_sleeping.exchange(0, std::memory_order_seq_cst) != 0) {
     const uint64_t one = 1;
     [[maybe_unused]] const ssize_t n = ::write(doorbell, &one, sizeof one);
+  }
+  if (results && control.guest_sleeping.load(std::memory_order_seq_cst) != 0 &&
+      control.guest_sleeping.exchange(0, std::memory_order_seq_cst) != 0) {
+    control.guest_wake.fetch_add(1, std::memory_order_seq_cst);
+    futex_wake_all(control.guest_wake);
   }
 }
 

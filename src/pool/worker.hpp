@@ -31,7 +31,10 @@ int worker_main(const WorkerConfig& config);
 // that play a task which scribbles over its own channel.
 const WorkerConfig* current_worker() noexcept;
 
-// Rings the dispatcher's doorbell if it sleeps (shared with user threads that submit).
-void ring_doorbell(PoolControl& control, int doorbell) noexcept;
+// Wakes the parent's collector of results if it sleeps: the dispatcher thread (its doorbell; this
+// is shared with user threads that submit) or a guest (guest.cpp).
+// `results`: after publishing results (only those wake a guest; room in the task ring and a task
+// start are the dispatcher thread's business).
+void ring_doorbell(PoolControl& control, int doorbell, bool results = false) noexcept;
 
 }  // namespace mproc::detail::pool

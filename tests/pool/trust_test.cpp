@@ -420,16 +420,21 @@ INSTANTIATE_TEST_SUITE_P(Seeds, PoolTrustRandom, ::testing::Range(1u, 25u));
 
 // ---- the control page all workers share
 
-// Clears the flag that makes workers ring the parent's doorbell, once the parent sleeps: the
-// parent must still see this result (and every later submission, close and terminate).
+// Clears the flags that make workers wake the parent's collector of results, once it sleeps:
+// the dispatcher's (its doorbell) or a guest's (a thread waiting for its own result, guest.cpp).
+// The parent must still see this result (and every later submission, close and terminate).
 int clear_parent_sleeping() {
   const pool::WorkerConfig& c = *pool::current_worker();
-  for (int i = 0; i < 10'000 && c.control->parent_sleeping.load() == 0; ++i) ::poll(nullptr, 0, 1);
+  auto asleep = [&] {
+    return c.control->parent_sleeping.load() != 0 || c.control->guest_sleeping.load() != 0;
+  };
+  for (int i = 0; i < 10'000 && !asleep(); ++i) ::poll(nullptr, 0, 1);
   c.control->parent_sleeping.store(0);
+  c.control->guest_sleeping.store(0);
   return 7;
 }
 
-TEST_F(PoolTest, AWorkerClearingTheSleepFlagSlowsThePoolNeverHangsIt) {
+TEST_F(PoolTest, AWorkerClearingTheSleepFlagsSlowsThePoolNeverHangsIt) {
   mproc::Pool p(1);
   auto r = p.apply_async(clear_parent_sleeping);
   ASSERT_TRUE(r.wait(kWait));

@@ -57,12 +57,15 @@ class MPROC_API PoolCore : public std::enable_shared_from_this<PoolCore>, public
   // Queues jobs for the dispatcher. `feeder` marks submissions by an imap iterator on behalf of a
   // call made before close(): accepted until join(). Errors: closed, terminated, bad_state.
   void submit(std::vector<Job>& jobs, bool feeder = false);
-  // As submit, for one job.
-  void submit_one(Job& job);
-  // As submit, for one job whose payload is small (copied).
+  // As submit, for one job. `waiter`: the result the calling thread waits for right after (its
+  // job's), or null; then on an idle pool this thread may also collect it (src/pool/guest.cpp).
+  void submit_one(Job& job, const ResultCore* waiter = nullptr);
+  // As submit_one, for one job whose payload is small (copied).
   void submit_small(std::string_view payload, std::shared_ptr<JobSink> sink, uint64_t group,
-                    const std::optional<Seconds>& timeout);
+                    const std::optional<Seconds>& timeout, const ResultCore* waiter = nullptr);
   void cancel(uint64_t group) override;
+  // Sends or collects in the waiting thread while the dispatcher thread sleeps (guest.cpp).
+  void help_wait(const ResultCore& result, uint64_t until_ns) noexcept override;
   // An imap iterator with input left registers as a feeder; see Pool::close. Errors: closed,
   // terminated (a new iterator on a pool that no longer runs), bad_state.
   void add_feeder();

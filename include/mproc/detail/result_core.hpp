@@ -31,12 +31,18 @@ using item_t = std::conditional_t<std::is_void_v<R>, std::monostate, R>;
 // Logs an exception that escaped a user callback (callbacks must not stop the dispatcher).
 MPROC_API void log_callback_exception(const char* what) noexcept;
 
+class ResultCore;
+
 // What cancels the tasks behind a result: the local pool's core, or an mpi::Pool's engine.
 class MPROC_API Canceller {
  public:
   virtual ~Canceller();
   // Cancels every task of `group` that can be: see AsyncResult::cancel.
   virtual void cancel(uint64_t group) = 0;
+  // Called by a thread about to wait for `result` until `until_ns` (CLOCK_MONOTONIC; UINT64_MAX:
+  // no limit): the local pool may do work for it in this thread (see src/pool/guest.cpp) before
+  // it sleeps. Default: nothing.
+  virtual void help_wait(const ResultCore& result, uint64_t until_ns) noexcept;
 };
 
 // The untyped half of a result: resolution state, error, waiting, cancellation.
@@ -66,6 +72,8 @@ class MPROC_API ResultCore {
     group_ = group;
   }
   uint64_t group() const noexcept { return group_; }
+  // Whether callbacks are registered and have not run (they run in the dispatcher thread).
+  virtual bool has_callbacks() const noexcept { return false; }
   // Dispatcher side: true once a resolution has started (a second one is ignored).
   bool resolving() const noexcept { return resolving_; }
 
@@ -101,6 +109,11 @@ class ValueCore : public ResultCore {
   }
 
   const V& value() const noexcept { return *value_; }
+
+  bool has_callbacks() const noexcept override {
+    Callbacks* callbacks = callbacks_.load(std::memory_order_acquire);
+    return callbacks != nullptr && callbacks != ran_marker();
+  }
 
   void add_callbacks(ValueCallback on_value, ErrorCallback on_error) {
     auto fresh = std::make_unique<Callbacks>(Callbacks{std::move(on_value), std::move(on_error)});
