@@ -18,23 +18,12 @@
 #include <sys/resource.h>
 #include <vector>
 
+#include "bench_report.hpp"
+
 namespace {
 
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-void emit(const char* name, std::vector<double> samples, const char* unit) {
-  std::vector<double> v = samples;
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  const double median = n % 2 != 0 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-  std::printf("%s %.6g %s\n", name, median, unit);
-  std::fflush(stdout);
-  std::fprintf(stderr, "# %s n=%zu samples=", name, n);
-  for (double s : samples) std::fprintf(stderr, "%.6g ", s);
-  std::fprintf(stderr, "\n");
-}
+using mproc::bench::emit;
+using mproc::bench::now_s;
 
 template <class Fn>
 std::vector<double> repeat(int reps, Fn fn) {
