@@ -121,7 +121,10 @@ Ring Channel::results() noexcept {
 
 void Channel::wake_worker() noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (header_->worker_sleeping.load(std::memory_order_seq_cst) != 0) {
+  // Lowering the flag here makes it one system call per sleep of the worker, not one per task
+  // sent until the woken worker runs (many, when tasks are sent one by one, as apply_async does).
+  if (header_->worker_sleeping.load(std::memory_order_seq_cst) != 0 &&
+      header_->worker_sleeping.exchange(0, std::memory_order_seq_cst) != 0) {
     header_->worker_wake.fetch_add(1, std::memory_order_seq_cst);
     futex_wake_all(header_->worker_wake);
   }

@@ -8,8 +8,9 @@
 // The minimal pool is what a pool cannot do with less: two forked workers, and per worker a task
 // ring and a result ring in shared memory, each single-producer single-consumer, with one index
 // store per task (no slots, no ids, no serialization, no trust checks, no deaths handled). A
-// waiting side spins a little, then sleeps on a futex after raising a flag (Dekker-style, the
-// same protocol as the Pool's rings), so that it stays fair when both sides share one CPU. The
+// waiting side spins a little (not when confined to one CPU), then sleeps on a futex after raising
+// a flag (Dekker-style, the same protocol as the Pool's rings; the waker lowers it, so one wake
+// call per sleep), so that it stays fair when both sides share one CPU. The
 // parent submits the tasks round robin, draining results whenever a task ring is full, then
 // collects the rest: the shape of `apply_async` x N then `get` x N in mproc_pool_bench.
 //
@@ -26,6 +27,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -62,10 +64,12 @@ struct alignas(64) Sleeper {
   std::atomic<uint32_t> wake{0};
 };
 
-// Wakes `s` if it sleeps (after the caller published its index).
+// Wakes `s` if it sleeps (after the caller published its index). The waker lowers the flag: one
+// system call per sleep, however many tasks are published meanwhile.
 void wake(Sleeper& s) {
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (s.sleeping.load(std::memory_order_relaxed) != 0) {
+  if (s.sleeping.load(std::memory_order_relaxed) != 0 &&
+      s.sleeping.exchange(0, std::memory_order_seq_cst) != 0) {
     s.wake.fetch_add(1, std::memory_order_seq_cst);
     futex_wake(s.wake);
   }
@@ -73,10 +77,20 @@ void wake(Sleeper& s) {
 
 constexpr int kSpins = 200;  // as the Pool's worker
 
+// Spinning helps only if the peer runs meanwhile: not when this process may use one CPU only
+// (PLACEMENT=same), where the Pool does not spin either (base/spin_policy.hpp).
+bool may_spin() {
+  static const bool multi = [] {
+    cpu_set_t set;
+    return sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) > 1;
+  }();
+  return multi;
+}
+
 // Waits until `ready()`: spins, then sleeps on `s` with the flag raised.
 template <class Ready>
 void wait_until(Sleeper& s, Ready ready) {
-  for (int i = 0; i < kSpins; ++i) {
+  for (int i = 0, spins = may_spin() ? kSpins : 0; i < spins; ++i) {
     if (ready()) return;
     relax();
   }
