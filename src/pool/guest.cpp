@@ -74,6 +74,10 @@ bool PoolCore::Impl::guest_dispatch(const ResultCore* waiter) noexcept {
   if (want_drive.load(std::memory_order_seq_cst) || !sleeping.load(std::memory_order_seq_cst) ||
       broken || seen_state != State::run)
     return false;
+  // Without a waiter, only the first task of a burst goes straight out: later ones are better
+  // left to the dispatcher, which sends what has come meanwhile as one batch with one wake-up of
+  // the worker (sent one by one, each could wake it, and on a shared CPU switch to it).
+  if (waiter == nullptr && (in_flight != 0 || !pending.empty())) return false;
   const GuestMark mark(*this);
   bool waits = false;
   try {
