@@ -123,24 +123,30 @@ std::string printable(const TcpAddress& address) {
   return address.host + ":" + std::to_string(address.port);
 }
 
-// Resolves `address` to an IPv4 socket address ("" or a passive lookup: every interface for a
-// listener, the loopback for a client, as getaddrinfo(3) with a NULL node). Errors: EINVAL.
+// Resolves `address` to an IPv4 socket address ("": every interface for a listener, the loopback
+// for a client, as Python's). Errors: EINVAL.
 sockaddr_in inet_address(const TcpAddress& address, bool passive, const char* op) {
   if (address.host.find('\0') != std::string::npos)
     throw_errno(EINVAL, std::string(op) + ": the host name contains a NUL byte");
+  sockaddr_in out{};
+  out.sin_family = AF_INET;
+  out.sin_port = htons(address.port);
+  if (address.host.empty()) {
+    // getaddrinfo(3) refuses a NULL node without a service: say it directly.
+    out.sin_addr.s_addr = htonl(passive ? INADDR_ANY : INADDR_LOOPBACK);
+    return out;
+  }
   addrinfo hints{};
   hints.ai_family = AF_INET;  // Python's AF_INET: IPv4 only
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = passive ? AI_PASSIVE : 0;
   addrinfo* found = nullptr;
-  const int rc = ::getaddrinfo(address.host.empty() ? nullptr : address.host.c_str(), nullptr,
-                               &hints, &found);
+  const int rc = ::getaddrinfo(address.host.c_str(), nullptr, &hints, &found);
   if (rc != 0) {
     const int error = rc == EAI_SYSTEM && errno != 0 ? errno : EINVAL;
     throw_errno(error, std::string(op) + ": cannot resolve host '" + address.host +
                            "' to an IPv4 address: " + ::gai_strerror(rc));
   }
-  sockaddr_in out{};
   std::memcpy(&out, found->ai_addr, sizeof out);
   ::freeaddrinfo(found);
   out.sin_port = htons(address.port);

@@ -11,6 +11,7 @@ sending process (same user, or CAP_SYS_PTRACE), while the sending end is still o
 import ctypes
 import os
 import pickle
+import select
 import socket
 import threading
 
@@ -44,6 +45,7 @@ _current_thread = threading.current_thread
 _byref = ctypes.byref
 _string_at = ctypes.string_at
 _SLICE, _WAIT_FOREVER, _ETIMEDOUT = _lib.SLICE_MS, _lib.WAIT_FOREVER, _lib.ETIMEDOUT
+_EINVAL = -22
 
 
 class Connection(Closing):
@@ -287,6 +289,8 @@ _listener_create = _lib.declare("mproc_listener_create", _int,
 _listener_accept = _lib.declare("mproc_listener_accept", _int, [_voidp, _int64, _pvoidp])
 _listener_address = _lib.declare("mproc_listener_address", _int, [_voidp, ctypes.c_char_p, _size])
 _listener_close = _lib.declare("mproc_listener_close", _int, [_voidp])
+_listener_fileno = _lib.declare("mproc_listener_fileno", _int, [_voidp])
+_HANDSHAKE_MS = 60_000
 _listener_destroy = _lib.declare("mproc_listener_destroy", _int, [_voidp])
 _client_connect = _lib.declare("mproc_client_connect", _int,
                                [ctypes.c_char_p, _size, ctypes.c_char_p, _size, _pvoidp])
@@ -330,6 +334,13 @@ def _address_bytes(address):
                      "starting with NUL")
 
 
+def _check_tcp(rc):
+    """check() for the TCP calls: a host that does not resolve is socket.gaierror, as Python's."""
+    if rc == _EINVAL and "cannot resolve host" in _lib.last_error_message():
+        raise socket.gaierror(socket.EAI_NONAME, _lib.last_error_message())
+    return rc
+
+
 def _host_and_port(address):
     """(host bytes, port) of an AF_INET address."""
     try:
@@ -365,7 +376,7 @@ class Listener(Closing):
         out = _voidp()
         if family == "AF_INET":
             host, port = _host_and_port(("localhost", 0) if address is None else address)
-            check(_listener_create_tcp(host, port, key, len(key), _byref(out)))
+            check(_check_tcp(_listener_create_tcp(host, port, key, len(key), _byref(out))))
         else:
             raw = None if address is None else _address_bytes(address)
             check(_listener_create(raw, 0 if raw is None else len(raw), key, len(key),
@@ -378,8 +389,16 @@ class Listener(Closing):
         if self._h is None:
             raise OSError("listener is closed")
         out = _voidp()
-        rc = _lib.wait_sliced(lambda ms: _listener_accept(self._h, ms, _byref(out)),
-                              _WAIT_FOREVER, _ETIMEDOUT)
+        # Waits for a connection in slices (Ctrl-C is handled between them), then accepts it with
+        # a long limit: a slice's deadline must not cut a client's handshake short (the library
+        # drops a peer still authenticating at the deadline of a timed accept).
+        readable = [check(_listener_fileno(self._h))]
+        while True:
+            while not select.select(readable, [], [], _SLICE / 1000)[0]:
+                pass
+            rc = _listener_accept(self._h, _HANDSHAKE_MS, _byref(out))
+            if rc != _ETIMEDOUT:
+                break
         if rc == _lib.EAUTH:
             from . import AuthenticationError
             raise AuthenticationError("digest received was wrong")
@@ -418,7 +437,7 @@ def Client(address, family=None, authkey=None):
     out = _voidp()
     if family == "AF_INET":
         host, port = _host_and_port(address)
-        rc = _client_connect_tcp(host, port, key, len(key), _byref(out))
+        rc = _check_tcp(_client_connect_tcp(host, port, key, len(key), _byref(out)))
     else:
         raw = _address_bytes(address)
         rc = _client_connect(raw, len(raw), key, len(key), _byref(out))
