@@ -41,7 +41,8 @@ MPROC_API int mproc_pipe_create(int duplex, mproc_connection_t **a, mproc_connec
 
 /** Makes a connection of `fd`, an AF_UNIX SOCK_SEQPACKET socket whose peer is a connection (an end
  * of mproc_pipe_create obtained by another process: inherited across exec, received over a unix
- * socket, or taken with pidfd_getfd(2)). The connection owns fd from then on; readable / writable
+ * socket, or taken with pidfd_getfd(2)), or (since 0.3) a connected TCP socket whose peer is a
+ * connection of mproc_listener_create_tcp / mproc_client_connect_tcp. The connection owns fd from then on; readable / writable
  * != 0 say which ways it is used. Errors: -EINVAL (out NULL; fd not such a socket; neither
  * readable nor writable), -EBADF (fd negative), -ENOMEM (then fd is closed). On the other failures
  * fd is left open and *out is untouched.

@@ -58,7 +58,11 @@ class Deadline;
 }  // namespace detail
 
 /// A TCP address, Python's AF_INET (host, port): a host name or dotted IPv4 address ("" is every
-/// interface for a Listener) and a port (0: a Listener picks a free one).
+/// interface for a Listener, this machine for client()) and a port (0: a Listener picks a free
+/// one). A plain value: it is resolved (getaddrinfo) only by the Listener or client() given it.
+/// Errors: none of its own (an unresolvable host is EINVAL where it is used).
+/// Thread-safety: a value type, as std::string.
+/// Fork-safety: a value type; nothing to do at fork.
 struct TcpAddress {
   std::string host;
   std::uint16_t port = 0;
