@@ -370,7 +370,7 @@ class BaseManager:
         """Starts the server in a child process (a fork of this one) and waits for its
         address."""
         if self._state != "INITIAL":
-            raise ProcessError_("Already started server" if self._state == "STARTED"
+            raise _process_error("Already started server" if self._state == "STARTED"
                                 else f"Manager in state {self._state}")
         if initializer is not None and not callable(initializer):
             raise TypeError("initializer must be a callable")
@@ -387,7 +387,7 @@ class BaseManager:
             self._address = reader.recv()
         except EOFError:
             self._process.join()
-            raise ProcessError_("the manager's server process failed to start "
+            raise _process_error("the manager's server process failed to start "
                                 f"(exit code {self._process.exitcode})") from None
         finally:
             reader.close()
@@ -432,7 +432,7 @@ class BaseManager:
         if self._state == "INITIAL":
             self.start()
         if self._state != "STARTED":
-            raise ProcessError_(f"Unable to start server, state {self._state}")
+            raise _process_error(f"Unable to start server, state {self._state}")
         return self
 
     def __exit__(self, *exc_info):
@@ -479,6 +479,6 @@ def _shutdown_at_exit():
             pass
 
 
-def ProcessError_(message):
+def _process_error(message):
     from . import ProcessError
     return ProcessError(message)
