@@ -119,6 +119,7 @@ def test_registered_class_started_server_and_proxies_in_processes_and_pools():
         assert type(sub).__name__ == "AutoProxy[Counter]" and sub.add(1) == 51
         assert not hasattr(manager, "Hidden")
         assert c._getvalue().n == 16
+        assert str(c).startswith("<test_basemanager.Counter object")  # the referent's repr
         info = manager._debug_info()
         del grand, sub
         assert len(info) >= 3

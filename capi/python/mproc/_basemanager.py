@@ -157,6 +157,8 @@ class Server:
             obj, exposed, method_to_typeid, _ = self.objects[ident]
         if method == "#GETVALUE":
             return obj
+        if method in ("__repr__", "__str__"):  # a proxy's repr / str: the referent's
+            return getattr(obj, method)()
         if method not in exposed:
             raise AttributeError(f"method {method!r} of {type(obj)!r} object is not in the "
                                  f"exposed list {list(exposed)!r}")
@@ -219,7 +221,9 @@ def _default_authkey(authkey):
     return process.current_process().authkey if authkey is None else bytes(authkey)
 
 
-def _decref(address, authkey, ident):
+def _decref(address, authkey, ident, owner):
+    if os.getpid() != owner:
+        return  # a forked child's inherited copy: it never took a reference of its own
     try:
         _request(address, authkey, "decref", ident)
     except Exception:
@@ -239,7 +243,8 @@ class BaseProxy:
                                          else manager._authkey)
         if incref and not manager_owned:
             _request(token.address, self._authkey, "incref", token.id)
-        self._close = weakref.finalize(self, _decref, token.address, self._authkey, token.id)
+        self._close = weakref.finalize(self, _decref, token.address, self._authkey, token.id,
+                                       os.getpid())
         self._close.atexit = False  # at exit the server goes too: no traffic for it
 
     def _callmethod(self, methodname, args=(), kwds={}):
