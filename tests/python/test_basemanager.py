@@ -137,6 +137,10 @@ def test_connect_by_address_from_another_process_and_shutdown():
     wrong = CounterManager(address=manager.address, authkey=b"other")
     with pytest.raises(mproc.AuthenticationError):
         wrong.connect()
+    p = mproc.Process(target=connect_and_add, args=(manager.address,))
+    p.start()  # the server goes on serving after a refused client
+    p.join(WAIT)
+    assert p.exitcode == 0
     manager.shutdown()
     manager.shutdown()  # twice: a no-op
     late = CounterManager(address=manager.address, authkey=b"key")

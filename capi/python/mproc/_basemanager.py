@@ -90,7 +90,7 @@ class Server:
         while not self.stop_event.is_set():
             try:
                 conn = self.listener.accept()
-            except OSError:  # closed, or a client that failed authentication
+            except Exception:  # closed, or a client that failed authentication (refused)
                 if self.listener.closed:
                     return
                 continue
@@ -186,7 +186,7 @@ class Server:
 
 # ---- the client side ----------------------------------------------------------------------------
 
-_local = threading.local()  # per thread: address -> Connection
+_local = threading.local()  # per thread: (address, authkey) -> Connection
 
 
 def _connection(address, authkey):
@@ -195,9 +195,9 @@ def _connection(address, authkey):
     if connections is None or getattr(_local, "pid", None) != os.getpid():
         connections = _local.connections = {}  # a forked child opens its own
         _local.pid = os.getpid()
-    conn = connections.get(address)
+    conn = connections.get((address, authkey))
     if conn is None:
-        conn = connections[address] = connection.Client(address, authkey=authkey)
+        conn = connections[(address, authkey)] = connection.Client(address, authkey=authkey)
     return conn
 
 
@@ -208,7 +208,7 @@ def _request(address, authkey, op, *args):
         conn.send((op,) + args)
         kind, result = conn.recv()
     except (EOFError, OSError):
-        _local.connections.pop(address, None)  # a server that went away: the next call reconnects
+        _local.connections.pop((address, authkey), None)  # gone: the next call reconnects
         raise
     if kind == "#RETURN":
         return result
@@ -416,8 +416,8 @@ class BaseManager:
         except Exception:
             pass
         connections = getattr(_local, "connections", None)
-        if connections and self._address in connections:
-            connections.pop(self._address).close()
+        if connections and (self._address, self._authkey) in connections:
+            connections.pop((self._address, self._authkey)).close()
         self._process.join(self._shutdown_timeout)
         if self._process.is_alive():
             self._process.terminate()

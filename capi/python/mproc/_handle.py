@@ -31,6 +31,10 @@ class Handle:
 class Closing(Handle):
     """close() releases the handle; a with block closes on exit."""
 
+    @property
+    def closed(self):
+        return self._h is None
+
     def close(self):
         self._release()
 

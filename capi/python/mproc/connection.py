@@ -66,10 +66,6 @@ class Connection(Closing):
             raise OSError("connection is read-only")
 
     @property
-    def closed(self):
-        return self._h is None
-
-    @property
     def readable(self):
         return self._readable
 
