@@ -139,7 +139,8 @@ def test_a_killed_fork_server_is_replaced_while_threads_run_python():
     try:
         with mproc.Pool(2) as pool:
             assert pool.map(square, range(50)) == [x * x for x in range(50)]
-            os.kill(server_pid(), signal.SIGKILL)
+            from test_pool_faults import kill_and_wait
+            kill_and_wait(server_pid())
             for i in range(20):
                 try:
                     assert pool.apply_async(square, (i,)).get(WAIT) == i * i

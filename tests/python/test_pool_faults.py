@@ -3,6 +3,7 @@ WorkerDiedError naming the pid and the signal; the worker is replaced, every oth
 completes, join returns."""
 
 import os
+import select
 import signal
 import time
 
@@ -71,6 +72,16 @@ def test_imap_goes_on_after_a_dead_worker():
         assert list(pool.imap(square, range(5))) == [0, 1, 4, 9, 16]
 
 
+def kill_and_wait(pid):
+    """SIGKILL is asynchronous: waits until the process has ended (its pidfd is readable)."""
+    pidfd = os.pidfd_open(pid)
+    try:
+        os.kill(pid, signal.SIGKILL)
+        assert select.select([pidfd], [], [], WAIT)[0]
+    finally:
+        os.close(pidfd)
+
+
 def test_a_killed_fork_server_is_replaced_by_its_twin_and_the_pool_goes_on():
     """The fork server keeps a standby twin (a fork of itself, made while idle); when the server
     is killed, the pool promotes the twin instead of forking a new server from its dispatcher
@@ -82,7 +93,7 @@ def test_a_killed_fork_server_is_replaced_by_its_twin_and_the_pool_goes_on():
         assert pool.apply_async(square, (3,)).get(WAIT) == 9
         for _ in range(2):  # the promoted twin keeps a twin of its own
             victim = server_pid()
-            os.kill(victim, signal.SIGKILL)
+            kill_and_wait(victim)
             outcomes = []
             for i in range(8):
                 try:
