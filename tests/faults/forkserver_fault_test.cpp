@@ -66,11 +66,12 @@ TEST_F(ForkserverFault, APoolGoesOnWithinTwoSecondsOfItsServerBeingKilled) {
   ASSERT_EQ(g_started->load(), 1u);
   const pid_t server = forkserver_pid();
   ASSERT_GT(server, 0);
+  // Opened before the kill: the pool may reap the dead server (and promote its twin) at once.
+  const int pidfd = detail::pidfd_open(server);
+  ASSERT_GE(pidfd, 0);
   ASSERT_EQ(::kill(server, SIGKILL), 0);
   {
     // Once it has ended, it is no longer reported (0, or already its replacement).
-    const int pidfd = detail::pidfd_open(server);
-    ASSERT_GE(pidfd, 0);
     pollfd p{pidfd, POLLIN, 0};
     ASSERT_EQ(::poll(&p, 1, 30'000), 1);
     ::close(pidfd);
