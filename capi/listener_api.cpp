@@ -6,6 +6,7 @@
 #include <mproc/listener.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,6 +28,20 @@ Listener& listener_of(mproc_listener_t* handle, const char* function) {
 Connection& connection_of(mproc_connection_t* handle, const char* function) {
   return mproc::capi::deref<Connection, HandleKind::connection>(handle, function,
                                                                 "mproc_connection_t");
+}
+
+mproc::TcpAddress tcp_address_of(const char* host, int port, int lowest_port,
+                                 const char* function) {
+  if (port < lowest_port || port > 65535)
+    throw mproc::Error(std::make_error_code(std::errc::invalid_argument),
+                       std::string(function) + ": port " + std::to_string(port) +
+                           " is outside " + std::to_string(lowest_port) + "..65535");
+  return mproc::TcpAddress{host == nullptr ? std::string() : std::string(host),
+                           static_cast<std::uint16_t>(port)};
+}
+
+std::uintptr_t connection_handle(Connection connection) {
+  return ConnectionHandles::insert(std::make_unique<Connection>(std::move(connection)));
 }
 
 std::optional<std::string> key_of(const void* authkey, size_t authkey_len, const char* function) {
@@ -91,8 +106,7 @@ int mproc_listener_accept(mproc_listener_t* listener, int64_t timeout_ms,
     if (!connection)
       return mproc::capi::fail(MPROC_ETIMEDOUT, std::string(fn) + ": no connection within " +
                                                     std::to_string(timeout_ms) + " ms");
-    *out = reinterpret_cast<mproc_connection_t*>(
-        ConnectionHandles::insert(std::make_unique<Connection>(std::move(*connection))));
+    *out = reinterpret_cast<mproc_connection_t*>(connection_handle(std::move(*connection)));
     return 0;
   });
 }
@@ -127,6 +141,36 @@ int mproc_listener_destroy(mproc_listener_t* listener) {
   });
 }
 
+int mproc_listener_create_tcp(const char* host, int port, const void* authkey,
+                              size_t authkey_len, mproc_listener_t** out) {
+  return mproc::capi::guard("mproc_listener_create_tcp", [&] {
+    constexpr const char* fn = "mproc_listener_create_tcp";
+    mproc::capi::require(out, fn, "out");
+    auto listener = std::make_unique<Listener>(tcp_address_of(host, port, 0, fn),
+                                               key_of(authkey, authkey_len, fn));
+    *out = reinterpret_cast<mproc_listener_t*>(ListenerHandles::insert(std::move(listener)));
+    return 0;
+  });
+}
+
+int mproc_listener_port(mproc_listener_t* listener) {
+  return mproc::capi::guard("mproc_listener_port", [&] {
+    return static_cast<int>(listener_of(listener, "mproc_listener_port").port());
+  });
+}
+
+int mproc_client_connect_tcp(const char* host, int port, const void* authkey, size_t authkey_len,
+                             mproc_connection_t** out) {
+  return mproc::capi::guard("mproc_client_connect_tcp", [&] {
+    constexpr const char* fn = "mproc_client_connect_tcp";
+    mproc::capi::require(out, fn, "out");
+    const mproc::TcpAddress address = tcp_address_of(host, port, 1, fn);
+    *out = reinterpret_cast<mproc_connection_t*>(
+        connection_handle(mproc::client(address, key_of(authkey, authkey_len, fn))));
+    return 0;
+  });
+}
+
 int mproc_client_connect(const char* address, size_t address_len, const void* authkey,
                          size_t authkey_len, mproc_connection_t** out) {
   return mproc::capi::guard("mproc_client_connect", [&] {
@@ -138,8 +182,7 @@ int mproc_client_connect(const char* address, size_t address_len, const void* au
                          std::string(fn) + ": address_len is 0");
     Connection connection =
         mproc::client(std::string(address, address_len), key_of(authkey, authkey_len, fn));
-    *out = reinterpret_cast<mproc_connection_t*>(
-        ConnectionHandles::insert(std::make_unique<Connection>(std::move(connection))));
+    *out = reinterpret_cast<mproc_connection_t*>(connection_handle(std::move(connection)));
     return 0;
   });
 }

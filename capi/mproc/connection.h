@@ -41,7 +41,8 @@ MPROC_API int mproc_pipe_create(int duplex, mproc_connection_t **a, mproc_connec
 
 /** Makes a connection of `fd`, an AF_UNIX SOCK_SEQPACKET socket whose peer is a connection (an end
  * of mproc_pipe_create obtained by another process: inherited across exec, received over a unix
- * socket, or taken with pidfd_getfd(2)). The connection owns fd from then on; readable / writable
+ * socket, or taken with pidfd_getfd(2)), or (since 0.3) a connected TCP socket whose peer is a
+ * connection of mproc_listener_create_tcp / mproc_client_connect_tcp. The connection owns fd from then on; readable / writable
  * != 0 say which ways it is used. Errors: -EINVAL (out NULL; fd not such a socket; neither
  * readable nor writable), -EBADF (fd negative), -ENOMEM (then fd is closed). On the other failures
  * fd is left open and *out is untouched.
@@ -172,6 +173,33 @@ MPROC_API int mproc_listener_destroy(mproc_listener_t *listener);
  * MPROC_EEOF, -errno of socket / connect. On failure *out is untouched. Since: 0.2. */
 MPROC_API int mproc_client_connect(const char *address, size_t address_len, const void *authkey,
                                    size_t authkey_len, mproc_connection_t **out);
+
+/** Listens on TCP (Python's AF_INET family: IPv4): host is a host name or dotted IPv4 address
+ * (NULL or "" is every interface), port 0 picks a free port (mproc_listener_port gives it). The
+ * connections are framed on the byte stream (an 8-byte size, then the bytes), so every
+ * mproc_connection_* call works on them except descriptor passing (MPROC_ESTATE). Without an
+ * authkey anybody who reaches the port can connect: give one on any address other machines reach.
+ * mproc_listener_address gives the bound IPv4 address in dotted form. Release with
+ * mproc_listener_destroy.
+ * Errors: -EINVAL (out NULL; port outside 0..65535; authkey NULL with authkey_len > 0; a host that
+ * does not resolve to an IPv4 address), -EADDRINUSE, -EADDRNOTAVAIL (not a local address),
+ * -EACCES (a privileged port), -errno of socket / bind / listen. On failure *out is untouched.
+ * Since: 0.3. */
+MPROC_API int mproc_listener_create_tcp(const char *host, int port, const void *authkey,
+                                        size_t authkey_len, mproc_listener_t **out);
+
+/** The TCP port the listener is bound to (> 0), or 0 for a Unix socket listener.
+ * Errors: MPROC_EBADHANDLE. Since: 0.3. */
+MPROC_API int mproc_listener_port(mproc_listener_t *listener);
+
+/** Connects to the TCP listener at host:port (IPv4; host NULL or "" is this machine), with the
+ * authentication of mproc_client_connect, and gives the connection in *out.
+ * Errors: -EINVAL (out NULL; port outside 1..65535; authkey NULL with authkey_len > 0; a host that
+ * does not resolve), -ECONNREFUSED (nobody listens there), -ETIMEDOUT / -EHOSTUNREACH /
+ * -ENETUNREACH (the network's), MPROC_EAUTH, MPROC_EEOF, -errno of socket / connect. On failure
+ * *out is untouched. Since: 0.3. */
+MPROC_API int mproc_client_connect_tcp(const char *host, int port, const void *authkey,
+                                       size_t authkey_len, mproc_connection_t **out);
 
 /** Closes the end if needed and releases the handle. NULL is a no-op (returns 0).
  * Errors: MPROC_EBADHANDLE (already destroyed, or not a connection handle). */

@@ -104,7 +104,8 @@ class MPROC_API Connection {
 
   Connection() noexcept;
   // Takes ownership of `fd`, an AF_UNIX SOCK_SEQPACKET socket whose peer is also a Connection
-  // (for example a descriptor inherited across exec). Errors: EINVAL (not such a socket, or
+  // (for example a descriptor inherited across exec), or a connected TCP socket whose peer is a
+  // Connection of a TCP Listener / client (listener.hpp). Errors: EINVAL (not such a socket, or
   // neither readable nor writable; the descriptor is then not closed), std::bad_alloc (the
   // descriptor is then closed: it is owned from the start).
   explicit Connection(int fd, bool readable = true, bool writable = true);

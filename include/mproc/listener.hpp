@@ -18,10 +18,18 @@
 // key never crosses the socket. HMAC-SHA256 is OpenSSL's (libcrypto). The wire format is mproc's
 // Connection framing, so mproc and Python processes cannot talk to each other.
 //
-// Differences from Python: an empty address picks a fresh abstract name (Python picks a temporary
-// path); accept() has a timed variant; only AF_UNIX families exist.
+// TCP (Python's AF_INET family, an address (host, port)): Listener(TcpAddress{"127.0.0.1", 0})
+// listens on IPv4 (port 0 picks a free port: see port()), client(TcpAddress{host, port}) connects.
+// The messages are framed on the byte stream as on a pipe (an 8-byte size, then the bytes), so the
+// same Connection calls work; descriptors cannot travel over TCP (send_handle: errc::bad_state).
+// Use an authkey on any address that other machines can reach: without one, anybody connecting
+// can send what the server unpickles or decodes.
 //
-// Errors (mproc::Error): EINVAL (an address longer than sun_path, or a path with an embedded NUL),
+// Differences from Python: an empty address picks a fresh abstract name (Python picks a temporary
+// path); accept() has a timed variant; IPv4 only for TCP (as Python's AF_INET).
+//
+// Errors (mproc::Error): EINVAL (an address longer than sun_path, a path with an embedded NUL, a
+// host name that does not resolve to an IPv4 address), ECONNREFUSED (no TCP listener at the port),
 // EADDRINUSE (the address is taken), ENOENT / ECONNREFUSED (no listener at the address),
 // errc::authentication (a key mismatch, or a peer that does not speak the protocol), errc::closed,
 // errc::end_of_file (the peer went away during the handshake), EINVAL (a negative or NaN timeout).
@@ -37,6 +45,7 @@
 #include <mproc/export.h>
 #include <mproc/process.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,6 +56,17 @@ namespace mproc {
 namespace detail {
 class Deadline;
 }  // namespace detail
+
+/// A TCP address, Python's AF_INET (host, port): a host name or dotted IPv4 address ("" is every
+/// interface for a Listener, this machine for client()) and a port (0: a Listener picks a free
+/// one). A plain value: it is resolved (getaddrinfo) only by the Listener or client() given it.
+/// Errors: none of its own (an unresolvable host is EINVAL where it is used).
+/// Thread-safety: a value type, as std::string.
+/// Fork-safety: a value type; nothing to do at fork.
+struct TcpAddress {
+  std::string host;
+  std::uint16_t port = 0;
+};
 
 /// Listens at an address (a Unix socket path or an abstract name) for Connections from unrelated
 /// processes, with optional HMAC authentication. Move-only; the destructor closes it.
@@ -60,6 +80,10 @@ class MPROC_API Listener {
   // Binds and listens. `address`: a path, an abstract name "\0...", or "" for a fresh abstract
   // name (see address()). `authkey`: empty means no authentication (as Python's authkey=None).
   explicit Listener(std::string address = {}, std::optional<std::string> authkey = std::nullopt,
+                    int backlog = 16);
+  // Binds and listens on TCP (IPv4, SO_REUSEADDR as Python's). Errors: EINVAL (a host that does
+  // not resolve), EADDRINUSE, EADDRNOTAVAIL (not a local address), EACCES (a privileged port).
+  explicit Listener(const TcpAddress& address, std::optional<std::string> authkey = std::nullopt,
                     int backlog = 16);
   ~Listener();
   Listener(Listener&& other) noexcept;
@@ -79,8 +103,11 @@ class MPROC_API Listener {
   // Closing twice is a no-op.
   void close() noexcept;
   bool closed() const noexcept { return fd_ < 0; }
-  // The address it listens at (an abstract name starts with '\0').
+  // The address it listens at (an abstract name starts with '\0'; for TCP, the bound IPv4
+  // address in dotted form).
   const std::string& address() const noexcept { return address_; }
+  // The TCP port it listens at (the one picked for port 0); 0 for a Unix socket listener.
+  std::uint16_t port() const noexcept { return port_; }
   // The listening socket, for poll/epoll: readable when a connection is waiting. Errors: closed.
   int fileno() const;
 
@@ -91,12 +118,17 @@ class MPROC_API Listener {
   std::string address_;
   std::optional<std::string> authkey_;
   pid_t owner_ = 0;  // the process that bound a path (and so removes it)
+  std::uint16_t port_ = 0;  // nonzero: a TCP listener
 };
 
 // Connects to the Listener at `address`; with an authkey, authenticates both ways (see above).
 // Errors: ENOENT / ECONNREFUSED (nobody listens there), EINVAL (bad address), authentication,
 // end_of_file.
 MPROC_API Connection client(const std::string& address,
+                            std::optional<std::string> authkey = std::nullopt);
+// Connects to the TCP Listener at `address` (IPv4). Errors: EINVAL (a host that does not resolve,
+// port 0), ECONNREFUSED, ETIMEDOUT / EHOSTUNREACH (the network's), authentication, end_of_file.
+MPROC_API Connection client(const TcpAddress& address,
                             std::optional<std::string> authkey = std::nullopt);
 
 // Python's challenge / answer, for a Connection made any other way (a Pipe end, for instance).

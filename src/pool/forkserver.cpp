@@ -37,7 +37,8 @@ namespace mproc {
 namespace detail::pool {
 namespace {
 
-enum class Op : uint32_t { spawn = 1, spawned = 2, spawn_failed = 3, exited = 4 };
+// standby: server -> parent, Reply{standby, twin's pid} + fd [the parent's end of its socket].
+enum class Op : uint32_t { spawn = 1, spawned = 2, spawn_failed = 3, exited = 4, standby = 5 };
 
 struct SpawnRequest {
   Op op = Op::spawn;
@@ -211,25 +212,57 @@ bool spawn_in_server(int sock, std::vector<Child>& children) {
   return true;
 }
 
-[[noreturn]] void server_main(int sock, pid_t parent) {
-  // Keep only stdio and the socket: the parent's other descriptors (pipe ends, sockets) must not
-  // be held open by the server or by the workers it forks.
-  if (sock > 3) ::close_range(3, static_cast<unsigned>(sock) - 1, 0);
-  ::close_range(static_cast<unsigned>(sock) + 1, ~0U, 0);
-  ::prctl(PR_SET_NAME, "mproc-forksrv", 0, 0, 0);
+[[noreturn]] void server_main(int sock, int parent_pidfd, bool active);
+
+// The standby twin (see forkserver.hpp): a fork of this server, idle and single-threaded, with a
+// socket of its own whose other end goes to the parent (Op::standby). It serves once the parent
+// promotes it, after this server died. Without a socket or a fork there is simply no twin.
+void fork_standby(int sock, int parent_pidfd, std::vector<Child>& children) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return;
+  ForkGuard guard(ForkGuard::Stdio::leave);
+  const pid_t pid = guard.fork();
+  if (pid == 0) {
+    guard.restore_signals();
+    ::close(sock);
+    ::close(sv[0]);
+    for (const Child& c : children) ::close(c.pidfd);  // this server's workers, not the twin's
+    children.clear();
+    server_main(sv[1], parent_pidfd, false);
+  }
+  ::close(sv[1]);
+  if (pid > 0) {
+    Reply reply;
+    reply.op = Op::standby;
+    reply.pid = pid;
+    send_message(sock, &reply, sizeof reply, &sv[0], 1);
+  }
+  ::close(sv[0]);
+}
+
+// A server: `active` once the parent uses it (the first server at once, a twin once promoted);
+// an active server keeps a standby twin. It ends with the parent (its pidfd readable) or when
+// the parent closes the socket.
+[[noreturn]] void server_main(int sock, int parent_pidfd, bool active) {
+  ::prctl(PR_SET_NAME, active ? "mproc-forksrv" : "mproc-forktwin", 0, 0, 0);
   std::vector<Child> children;
+  bool standby_wanted = active;
   try {
     for (;;) {
+      if (standby_wanted) {
+        fork_standby(sock, parent_pidfd, children);
+        standby_wanted = false;
+      }
       std::vector<pollfd> fds;
       fds.push_back({sock, POLLIN, 0});
+      fds.push_back({parent_pidfd, POLLIN, 0});
       for (const Child& c : children) fds.push_back({c.pidfd, POLLIN, 0});
-      // Wakes every second to notice a parent that died while a child still held its end.
-      const int rc = ::poll(fds.data(), fds.size(), 1000);
-      if (::getppid() != parent) break;
+      const int rc = ::poll(fds.data(), fds.size(), -1);
       if (rc < 0 && errno != EINTR) break;
       if (rc <= 0) continue;
+      if (fds[1].revents != 0) break;  // the parent ended
       for (size_t i = children.size(); i > 0; --i) {
-        if (fds[i].revents == 0) continue;
+        if (fds[i + 1].revents == 0) continue;
         const Child c = children[i - 1];
         siginfo_t info{};
         wait_pidfd(c.pidfd, info);
@@ -241,7 +274,15 @@ bool spawn_in_server(int sock, std::vector<Child>& children) {
         reply.value = exit_code_of(info);
         send_message(sock, &reply, sizeof reply, nullptr, 0);
       }
-      if (fds[0].revents != 0 && !spawn_in_server(sock, children)) break;
+      if (fds[0].revents != 0) {
+        if (!spawn_in_server(sock, children)) break;
+        if (!active) {
+          // Promoted: this twin now serves, and keeps a twin of its own.
+          active = true;
+          ::prctl(PR_SET_NAME, "mproc-forksrv", 0, 0, 0);
+          standby_wanted = true;
+        }
+      }
     }
   } catch (...) {
     // Stop.
@@ -255,6 +296,16 @@ bool spawn_in_server(int sock, std::vector<Child>& children) {
   ::_exit(0);
 }
 
+// Closes every descriptor but stdio and `a`, `b`: the parent's other descriptors (pipe ends,
+// sockets) must not be held open by the server or by the workers it forks.
+void keep_only_descriptors(int a, int b) {
+  const unsigned low = static_cast<unsigned>(std::min(a, b));
+  const unsigned high = static_cast<unsigned>(std::max(a, b));
+  if (low > 3) ::close_range(3, low - 1, 0);
+  if (high > low + 1) ::close_range(low + 1, high - 1, 0);
+  ::close_range(high + 1, ~0U, 0);
+}
+
 // ---- the client (in the parent)
 
 struct Client {
@@ -263,6 +314,12 @@ struct Client {
   pid_t pid = 0;    // the server
   int pidfd = -1;
   int sock = -1;
+  // The server's standby twin (Op::standby), promoted when the server dies: not a child of this
+  // process, so a replacement needs no fork here (the pool's dispatcher thread calls in, and a
+  // Python process cannot run a child forked from a thread without the GIL).
+  pid_t standby = 0;
+  int standby_pidfd = -1;
+  int standby_sock = -1;
   std::map<pid_t, int> exited;  // exit codes reported and not yet asked for
 };
 
@@ -284,8 +341,10 @@ void forget_after_fork() {
   new (&c.mutex) std::mutex;
   if (c.sock >= 0) ::close(c.sock);
   if (c.pidfd >= 0) ::close(c.pidfd);
-  c.sock = c.pidfd = -1;
-  c.pid = c.owner = 0;
+  if (c.standby_sock >= 0) ::close(c.standby_sock);
+  if (c.standby_pidfd >= 0) ::close(c.standby_pidfd);
+  c.sock = c.pidfd = c.standby_sock = c.standby_pidfd = -1;
+  c.pid = c.owner = c.standby = 0;
   c.exited.clear();
 }
 
@@ -317,17 +376,82 @@ bool server_stopped(const Client& c) {
 }
 
 void stop_locked(Client& c);
+bool read_reply(Client& c, Reply& reply, int& fd, int timeout_ms);
+
+// Lets the standby twin go: it sees end of file on its socket and exits (killed if it does not
+// within kStopTimeoutMs). It is not our child: whoever it was reparented to reaps it.
+void drop_standby_locked(Client& c) {
+  if (c.standby_sock < 0) return;
+  ::close(c.standby_sock);
+  pollfd p{c.standby_pidfd, POLLIN, 0};
+  int rc = 0;
+  while ((rc = ::poll(&p, 1, kStopTimeoutMs)) < 0 && errno == EINTR) {
+  }
+  if (rc == 0) pidfd_send_signal(c.standby_pidfd, SIGKILL);
+  ::close(c.standby_pidfd);
+  c.standby_sock = c.standby_pidfd = -1;
+  c.standby = 0;
+}
+
+// Reads what a dead server left in its socket (its standby's announcement, exit codes) up to its
+// end of file, where read_reply forgets the server.
+void drain_locked(Client& c) {
+  for (int left = 1024; left > 0 && running(c); --left) {
+    pollfd p{c.sock, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) return;
+    Reply reply;
+    int fd = -1;
+    if (!read_reply(c, reply, fd, 0)) continue;
+    if (reply.op == Op::exited) c.exited[reply.pid] = reply.value;
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+// Takes the standby twin a server announced (replacing an older one, which is let go).
+void take_standby(Client& c, pid_t pid, int sock) {
+  drop_standby_locked(c);
+  const int pidfd = pidfd_open(pid);
+  if (pidfd < 0) {
+    ::close(sock);  // it sees end of file and exits
+    return;
+  }
+  c.standby = pid;
+  c.standby_pidfd = pidfd;
+  c.standby_sock = sock;
+}
+
+// Makes the standby the server, if it is alive; true if it did.
+bool promote_standby_locked(Client& c) {
+  if (c.standby_sock < 0) return false;
+  pollfd p{c.standby_pidfd, POLLIN, 0};
+  if (::poll(&p, 1, 0) != 0) {
+    drop_standby_locked(c);
+    return false;
+  }
+  c.owner = ::getpid();
+  c.pid = c.standby;
+  c.pidfd = c.standby_pidfd;
+  c.sock = c.standby_sock;
+  c.exited.clear();
+  c.standby = 0;
+  c.standby_pidfd = c.standby_sock = -1;
+  return true;
+}
 
 // Kills a stopped server and forgets it (reaped); the next spawn starts a new one.
 void kill_stopped_locked(Client& c) {
   pidfd_send_signal(c.pidfd, SIGKILL);
+  drain_locked(c);
   stop_locked(c);
 }
 
 void start_locked(Client& c) {
   if (running(c) && !server_died(c)) return;
-  // A dead server is reaped and replaced (its workers died with it).
+  // A dead server is reaped and replaced (its workers died with it): by its standby twin if it
+  // has one (whose announcement may still wait in the socket), else by a new fork.
+  if (running(c)) drain_locked(c);
   if (running(c)) stop_locked(c);
+  if (promote_standby_locked(c)) return;
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
     throw_errno(errno, "forkserver: socketpair");
@@ -339,7 +463,11 @@ void start_locked(Client& c) {
     ::__fpurge(stdout);
     ::__fpurge(stderr);
     guard.restore_signals();
-    server_main(sv[1], parent);
+    // The parent watched through a pidfd: a twin's parent process is the server, not ours.
+    const int parent_pidfd = pidfd_open(parent);
+    if (parent_pidfd < 0) ::_exit(1);
+    keep_only_descriptors(sv[1], parent_pidfd);
+    server_main(sv[1], parent_pidfd, true);
   }
   const int err = errno;
   ::close(sv[1]);
@@ -405,6 +533,11 @@ bool read_reply(Client& c, Reply& reply, int& fd, int timeout_ms) {
     return true;
   }
   if (nfds == 1) fd = fds[0];
+  if (reply.op == Op::standby) {
+    // Kept aside, not a reply to anyone: the caller reads on.
+    if (fd >= 0) take_standby(c, reply.pid, fd);
+    return false;
+  }
   return true;
 }
 
@@ -419,6 +552,7 @@ int remaining_ms(std::chrono::steady_clock::time_point deadline) {
 // time, or could not fork.
 std::optional<ServedWorker> spawn_once(Client& c, const SpawnRequest& request, const int* fds) {
   if (!send_message(c.sock, &request, sizeof request, fds, kMaxFds)) {
+    drain_locked(c);  // its standby's announcement may wait there
     stop_locked(c);
     return std::nullopt;
   }
@@ -507,6 +641,7 @@ void stop_forkserver() {
   auto& c = detail::pool::client();
   std::lock_guard lock(c.mutex);
   detail::pool::stop_locked(c);
+  detail::pool::drop_standby_locked(c);
 }
 
 pid_t forkserver_pid() {

@@ -7,9 +7,18 @@
 //   parent -> server  SpawnRequest + fds [channel memfd, control memfd, doorbell eventfd]
 //   server -> parent  Reply{spawned, pid} + fd [pidfd]  or  Reply{spawn_failed, errno}
 //   server -> parent  Reply{exited, pid, code}  when a worker ends (the server reaps it)
+//   server -> parent  Reply{standby, pid} + fd [the parent's end of the twin's socket]
+// The standby twin: a server forks a copy of itself while idle (at its start, or when it was
+// itself promoted), which waits on a socket of its own. When the server dies, the parent promotes
+// the twin instead of forking a new server: no fork happens in the parent, so a replacement
+// server never comes from the thread that noticed the death (a pool's dispatcher, which holds no
+// Python GIL), and is as good a parent of workers as the first (a fork of a single-threaded copy
+// of the program taken on the thread that started the first server). A new server is forked only
+// when there is no live twin (both killed).
 // The parent watches each worker through its pidfd (readable when it exits) and kills it with
 // pidfd_send_signal; its exit code comes from the server. The server exits, killing and reaping
-// its workers, when the parent closes the socket (stop_forkserver) or dies.
+// its workers, when the parent closes the socket (stop_forkserver) or dies (watched through its
+// pidfd, since a promoted twin's parent process is the dead server's parent, not ours).
 #pragma once
 
 #include <cstddef>

@@ -28,14 +28,19 @@ Deadline deadline_of(std::optional<Seconds> timeout, const char* op) {
   return Deadline::from(timeout);
 }
 
-bool is_seqpacket_socket(int fd) {
+enum class SocketKind { other, seqpacket, stream };
+
+// A Connection's socket: an AF_UNIX SOCK_SEQPACKET one, or a TCP one (a Listener's over TCP).
+SocketKind socket_kind(int fd) {
   int type = 0;
   int domain = 0;
   socklen_t length = sizeof type;
-  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0) return false;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0) return SocketKind::other;
   length = sizeof domain;
-  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) != 0) return false;
-  return type == SOCK_SEQPACKET && domain == AF_UNIX;
+  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &length) != 0) return SocketKind::other;
+  if (type == SOCK_SEQPACKET && domain == AF_UNIX) return SocketKind::seqpacket;
+  if (type == SOCK_STREAM && (domain == AF_INET || domain == AF_INET6)) return SocketKind::stream;
+  return SocketKind::other;
 }
 
 }  // namespace
@@ -47,10 +52,10 @@ ConnectionState& ConnectionAccess::state(Connection& connection, const char* op)
   return *connection.state_;
 }
 
-Connection ConnectionAccess::adopt(int fd, bool readable, bool writable) {
+Connection ConnectionAccess::adopt(int fd, bool readable, bool writable, bool stream) {
   Connection connection;
   try {
-    connection.state_ = std::make_unique<ConnectionState>(fd, readable, writable);
+    connection.state_ = std::make_unique<ConnectionState>(fd, readable, writable, stream);
   } catch (...) {
     ::close(fd);
     throw;
@@ -71,10 +76,12 @@ Connection& Connection::operator=(Connection&& other) noexcept = default;
 Connection::Connection(int fd, bool readable, bool writable) try {
   if (!readable && !writable)
     throw invalid("Connection: an end must be readable, writable or both");
-  if (fd < 0 || !is_seqpacket_socket(fd))
+  const SocketKind kind = fd < 0 ? SocketKind::other : socket_kind(fd);
+  if (kind == SocketKind::other)
     throw invalid("Connection: descriptor " + std::to_string(fd) +
-                  " is not an AF_UNIX SOCK_SEQPACKET socket");
-  state_ = std::make_unique<detail::ConnectionState>(fd, readable, writable);
+                  " is neither an AF_UNIX SOCK_SEQPACKET socket nor a TCP one");
+  state_ = std::make_unique<detail::ConnectionState>(fd, readable, writable,
+                                                     kind == SocketKind::stream);
 } catch (const std::bad_alloc&) {
   if (fd >= 0) ::close(fd);
 }

@@ -33,9 +33,16 @@ bool is_handle_record(const char* data, std::size_t size) {
   return size == kRecordSize && std::memcmp(data, expected, kRecordSize) == 0;
 }
 
+void refuse_on_stream(bool stream, const char* op) {
+  if (stream)
+    throw Error(errc::bad_state,
+                std::string(op) + ": descriptors travel only over Unix sockets, not over TCP");
+}
+
 }  // namespace
 
 void ConnectionState::send_handle(int fd, const char* op) {
+  refuse_on_stream(stream_, op);
   if (!writable_)
     throw Error(errc::bad_state, std::string(op) + ": this end of a one-way pipe can only receive");
   if (!send_broken_.empty()) throw Error(errc::bad_state, std::string(op) + ": " + send_broken_);
@@ -64,6 +71,7 @@ void ConnectionState::send_handle(int fd, const char* op) {
 }
 
 std::optional<int> ConnectionState::recv_handle(const Deadline& deadline, const char* op) {
+  refuse_on_stream(stream_, op);
   check_receiving(op);
   if (keeping_)
     throw Error(errc::bad_state,

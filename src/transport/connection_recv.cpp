@@ -87,7 +87,35 @@ void ConnectionState::keep(RecvSink& sink, const char* base, std::size_t receive
   }
 }
 
+bool ConnectionState::receive_stream_header(std::uint64_t& header, const Deadline& deadline,
+                                            const char* op) {
+  while (stream_header_got_ < kHeaderSize) {
+    iovec part{reinterpret_cast<char*>(&stream_header_) + stream_header_got_,
+               kHeaderSize - stream_header_got_};
+    msghdr message{};
+    message.msg_iov = &part;
+    message.msg_iovlen = 1;
+    const auto got = recv_record(message, deadline, op);
+    if (!got) return false;
+    if (*got == 0) {
+      const bool between_messages = stream_header_got_ == 0;
+      stream_header_got_ = 0;
+      throw Error(errc::end_of_file,
+                  std::string(op) + (between_messages
+                                         ? ": the other end of the connection is closed and no "
+                                           "message is left"
+                                         : ": the other end of the connection closed in the "
+                                           "middle of a message header"));
+    }
+    stream_header_got_ += *got;
+  }
+  header = stream_header_;
+  stream_header_got_ = 0;
+  return true;
+}
+
 void ConnectionState::check_end_of_file(const char* op) {
+  if (stream_) return;  // a byte stream reads 0 bytes only at its end
   // SEQPACKET reports both end-of-file and an empty record as 0 bytes; a closed peer also makes
   // the socket report a hang-up, which an empty record from a live peer does not.
   pollfd p{fd_, POLLRDHUP, 0};
@@ -178,30 +206,37 @@ std::optional<std::size_t> ConnectionState::receive(RecvSink& sink, const Deadli
     keeping_ = false;
   } else {
     // The first record: header plus up to kFirstPayloadMax bytes, straight into the sink's own
-    // area when it offers one (a caller's buffer), the rest into the scratch area.
+    // area when it offers one (a caller's buffer), the rest into the scratch area. A byte stream
+    // reads the header alone (reading further could take the next message's bytes); its payload
+    // then comes in the continuation loop below.
     std::uint64_t header = 0;
-    const std::span<char> area = sink.first_area();
+    const std::span<char> area = stream_ ? std::span<char>() : sink.first_area();
     const std::size_t direct = std::min(area.size(), kFirstPayloadMax);
-    iovec parts[3] = {{&header, kHeaderSize}, {area.data(), direct}, {}};
-    msghdr message{};
-    message.msg_iov = parts;
-    message.msg_iovlen = 2;
-    if (direct < kFirstPayloadMax) {
-      if (!scratch_) scratch_ = std::make_unique_for_overwrite<char[]>(kFirstPayloadMax);
-      parts[2] = {scratch_.get(), kFirstPayloadMax - direct};
-      message.msg_iovlen = 3;
+    std::size_t payload = 0;
+    if (stream_) {
+      if (!receive_stream_header(header, deadline, op)) return std::nullopt;
+    } else {
+      iovec parts[3] = {{&header, kHeaderSize}, {area.data(), direct}, {}};
+      msghdr message{};
+      message.msg_iov = parts;
+      message.msg_iovlen = 2;
+      if (direct < kFirstPayloadMax) {
+        if (!scratch_) scratch_ = std::make_unique_for_overwrite<char[]>(kFirstPayloadMax);
+        parts[2] = {scratch_.get(), kFirstPayloadMax - direct};
+        message.msg_iovlen = 3;
+      }
+      const auto got = recv_record(message, deadline, op);
+      if (!got) return std::nullopt;
+      if (*got == 0) check_end_of_file(op);
+      if (*got == 0)
+        throw Error(errc::end_of_file,
+                    std::string(op) + ": the other end of the connection is closed and no "
+                                      "message is left");
+      if ((message.msg_flags & MSG_TRUNC) != 0)
+        fail_protocol(op, "a first record over " + size_text(kFirstRecordMax));
+      if (*got < kHeaderSize) fail_protocol(op, "a record shorter than a message header");
+      payload = *got - kHeaderSize;
     }
-    const auto got = recv_record(message, deadline, op);
-    if (!got) return std::nullopt;
-    if (*got == 0) check_end_of_file(op);
-    if (*got == 0)
-      throw Error(errc::end_of_file,
-                  std::string(op) + ": the other end of the connection is closed and no message "
-                                    "is left");
-    if ((message.msg_flags & MSG_TRUNC) != 0)
-      fail_protocol(op, "a first record over " + size_text(kFirstRecordMax));
-    if (*got < kHeaderSize) fail_protocol(op, "a record shorter than a message header");
-    const std::size_t payload = *got - kHeaderSize;
     if (header > max_message_size_) {
       receive_broken_ = "the receiving side is unusable: an incoming message of " +
                         size_text(header) + " exceeded the maximum of " +

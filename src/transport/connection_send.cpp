@@ -75,6 +75,10 @@ void ConnectionState::send(const void* data, std::size_t size, const char* op) {
                 std::string(op) + ": data is NULL");
 
   const char* bytes = static_cast<const char*>(data);
+  if (stream_) {
+    send_stream(bytes, size, op);
+    return;
+  }
   std::uint64_t header = size;
   std::size_t first = std::min(size, kFirstPayloadMax);
   // Small messages never need to ask how big a record may be.
@@ -114,6 +118,44 @@ void ConnectionState::send(const void* data, std::size_t size, const char* op) {
       send_broken_ = "the sending side is unusable: a send failed in the middle of a message (" +
                      std::string(e.what()) + ")";
     throw;
+  }
+}
+
+void ConnectionState::send_stream(const char* bytes, std::size_t size, const char* op) {
+  // One sendmsg of header and payload when the kernel takes it all (a small message is one
+  // segment); a stream may take less, and the rest follows from where it stopped.
+  std::uint64_t header = size;
+  iovec parts[2] = {{&header, kHeaderSize}, {const_cast<char*>(bytes), size}};
+  std::size_t first = 0;  // the first part not yet wholly sent
+  std::size_t done = 0;   // bytes of all parts sent
+  for (;;) {
+    msghdr message{};
+    message.msg_iov = parts + first;
+    message.msg_iovlen = (size == 0 ? 1 : 2) - first;
+    const ssize_t sent = ::sendmsg(fd_, &message, MSG_NOSIGNAL);
+    if (sent < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        wait_writable(fd_, op);
+        continue;
+      }
+      const int send_errno = errno;
+      if (done != 0)
+        send_broken_ = "the sending side is unusable: a send failed in the middle of a message";
+      if (send_errno == EPIPE || send_errno == ECONNRESET)
+        throw Error(std::make_error_code(std::errc::broken_pipe),
+                    std::string(op) + ": the other end of the connection is closed");
+      throw_errno(send_errno, std::string(op) + ": sendmsg");
+    }
+    done += static_cast<std::size_t>(sent);
+    if (done == kHeaderSize + size) return;
+    std::size_t left = static_cast<std::size_t>(sent);
+    while (left >= parts[first].iov_len) {
+      left -= parts[first].iov_len;
+      ++first;
+    }
+    parts[first].iov_base = static_cast<char*>(parts[first].iov_base) + left;
+    parts[first].iov_len -= left;
   }
 }
 

@@ -45,8 +45,9 @@ class RecvSink {
 
 class ConnectionState {
  public:
-  ConnectionState(int fd, bool readable, bool writable) noexcept
-      : fd_(fd), readable_(readable), writable_(writable) {}
+  // `stream`: a byte stream (TCP) rather than a SEQPACKET socket; see framing.hpp.
+  ConnectionState(int fd, bool readable, bool writable, bool stream = false) noexcept
+      : fd_(fd), readable_(readable), writable_(writable), stream_(stream) {}
   ~ConnectionState();  // closes the descriptor
   ConnectionState(const ConnectionState&) = delete;
   ConnectionState& operator=(const ConnectionState&) = delete;
@@ -54,6 +55,7 @@ class ConnectionState {
   int fd() const noexcept { return fd_; }
   bool readable() const noexcept { return readable_; }
   bool writable() const noexcept { return writable_; }
+  bool stream() const noexcept { return stream_; }
   std::uint64_t max_message_size() const noexcept { return max_message_size_; }
   void set_max_message_size(std::uint64_t max_size) noexcept { max_message_size_ = max_size; }
 
@@ -89,6 +91,11 @@ class ConnectionState {
   // One sendmsg of a whole record of `size` bytes, restarted on EINTR; false on EMSGSIZE.
   bool send_record(struct msghdr& message, std::size_t size, const char* op);
   std::size_t record_payload_max();
+  // A byte stream's send: header and payload, in as many sendmsg calls as the kernel needs.
+  void send_stream(const char* bytes, std::size_t size, const char* op);
+  // A byte stream's header: its 8 bytes, in as many reads as they take (a part read before a
+  // timeout is kept here). Returns false if the deadline passed first.
+  bool receive_stream_header(std::uint64_t& header, const Deadline& deadline, const char* op);
   // Keeps the part of a message received so far for the next receive: the bytes first + second,
   // or the first `received` bytes of the sink's storage (at base). If even that fails for lack of
   // memory, the receiving side is broken (lost_message).
@@ -102,6 +109,10 @@ class ConnectionState {
   int fd_;
   bool readable_;
   bool writable_;
+  bool stream_;
+  // A byte stream's header read in part before a timeout.
+  std::uint64_t stream_header_ = 0;
+  std::size_t stream_header_got_ = 0;
   std::uint64_t max_message_size_ = Connection::kDefaultMaxMessageSize;
   // Receiving side unusable after an oversized or malformed message (say why).
   std::string receive_broken_;
@@ -126,8 +137,9 @@ class ConnectionState {
 struct ConnectionAccess {
   // The state; errc::closed if the Connection is closed (or moved from). `op` names the caller.
   static ConnectionState& state(Connection& connection, const char* op);
-  // A Connection owning `fd` (already known to be a SEQPACKET socket). Closes fd if it throws.
-  static Connection adopt(int fd, bool readable, bool writable);
+  // A Connection owning `fd` (already known to be a SEQPACKET socket, or with `stream` a
+  // connected TCP socket). Closes fd if it throws.
+  static Connection adopt(int fd, bool readable, bool writable, bool stream = false);
 };
 
 }  // namespace mproc::detail

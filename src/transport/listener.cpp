@@ -1,4 +1,4 @@
-// Listener / client over AF_UNIX SOCK_SEQPACKET sockets, and Python's challenge-response
+// Listener / client over AF_UNIX SOCK_SEQPACKET sockets or TCP, and Python's challenge-response
 // handshake (multiprocessing.connection.deliver_challenge / answer_challenge, Python 3.12's
 // "{sha256}" form) on top of Connection messages.
 #include <mproc/listener.hpp>
@@ -7,7 +7,13 @@
 #include <cerrno>
 #include <cstddef>
 #include <cstdio>
+#include <cstring>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -113,6 +119,67 @@ int unix_socket(const char* op) {
   return fd;
 }
 
+std::string printable(const TcpAddress& address) {
+  return address.host + ":" + std::to_string(address.port);
+}
+
+// Resolves `address` to an IPv4 socket address ("": every interface for a listener, the loopback
+// for a client, as Python's). Errors: EINVAL.
+sockaddr_in inet_address(const TcpAddress& address, bool passive, const char* op) {
+  if (address.host.find('\0') != std::string::npos)
+    throw_errno(EINVAL, std::string(op) + ": the host name contains a NUL byte");
+  sockaddr_in out{};
+  out.sin_family = AF_INET;
+  out.sin_port = htons(address.port);
+  if (address.host.empty()) {
+    // getaddrinfo(3) refuses a NULL node without a service: say it directly.
+    out.sin_addr.s_addr = htonl(passive ? INADDR_ANY : INADDR_LOOPBACK);
+    return out;
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_INET;  // Python's AF_INET: IPv4 only
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = passive ? AI_PASSIVE : 0;
+  addrinfo* found = nullptr;
+  const int rc = ::getaddrinfo(address.host.c_str(), nullptr, &hints, &found);
+  if (rc != 0) {
+    const int error = rc == EAI_SYSTEM && errno != 0 ? errno : EINVAL;
+    throw_errno(error, std::string(op) + ": cannot resolve host '" + address.host +
+                           "' to an IPv4 address: " + ::gai_strerror(rc));
+  }
+  std::memcpy(&out, found->ai_addr, sizeof out);
+  ::freeaddrinfo(found);
+  out.sin_port = htons(address.port);
+  return out;
+}
+
+int tcp_socket(const char* op) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw_errno(errno, std::string(op) + ": socket");
+  return fd;
+}
+
+// Messages are request and answer: send each at once rather than wait for more (Nagle).
+void send_without_delay(int fd) {
+  const int on = 1;
+  (void)::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);  // a hint; no failure matters
+}
+
+// After connect(2) was interrupted or is in progress: waits until it completes and returns its
+// errno (0: connected), as connect(2) describes for EINPROGRESS.
+int finish_connect(int fd) {
+  for (;;) {
+    pollfd p{fd, POLLOUT, 0};
+    const int ready = ::poll(&p, 1, -1);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready < 0) return errno;
+    int error = 0;
+    socklen_t length = sizeof error;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) return errno;
+    return error;
+  }
+}
+
 std::optional<std::string> key_or_none(std::optional<std::string> authkey) {
   // As Python: an empty key means no authentication.
   if (authkey && authkey->empty()) return std::nullopt;
@@ -146,6 +213,16 @@ void answer_challenge_until(Connection& connection, std::string_view authkey,
   connection.send_bytes(response_to(authkey, challenge));
   if (handshake_recv(connection, "answer_challenge", deadline) != kWelcome)
     refuse("answer_challenge: the digest sent was rejected (the peer has another key)");
+}
+
+// A client's side of the handshake, in Python's order: answer the listener's challenge, then
+// challenge it.
+Connection authenticated(Connection connection, const std::optional<std::string>& authkey) {
+  if (authkey) {
+    answer_challenge_until(connection, *authkey, detail::Deadline());
+    deliver_challenge_until(connection, *authkey, detail::Deadline());
+  }
+  return connection;
 }
 
 }  // namespace
@@ -184,13 +261,39 @@ Listener::Listener(std::string address, std::optional<std::string> authkey, int 
   }
 }
 
+Listener::Listener(const TcpAddress& address, std::optional<std::string> authkey, int backlog)
+    : authkey_(key_or_none(std::move(authkey))) {
+  const sockaddr_in wanted = inet_address(address, true, "Listener");
+  const int fd = tcp_socket("Listener");
+  // As Python's SocketListener: a restarted server can bind its port while old connections
+  // linger in TIME_WAIT.
+  const int on = 1;
+  (void)::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  sockaddr_in bound{};
+  socklen_t length = sizeof bound;
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&wanted), sizeof wanted) != 0 ||
+      ::listen(fd, backlog) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &length) != 0) {
+    const int bind_errno = errno;
+    ::close(fd);
+    throw_errno(bind_errno, "Listener: bind to " + printable(address));
+  }
+  char text[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &bound.sin_addr, text, sizeof text);
+  address_ = text;
+  port_ = ntohs(bound.sin_port);
+  fd_ = fd;
+  owner_ = ::getpid();
+}
+
 Listener::~Listener() { close(); }
 
 Listener::Listener(Listener&& other) noexcept
     : fd_(other.fd_),
       address_(std::move(other.address_)),
       authkey_(std::move(other.authkey_)),
-      owner_(other.owner_) {
+      owner_(other.owner_),
+      port_(other.port_) {
   other.fd_ = -1;
 }
 
@@ -201,6 +304,7 @@ Listener& Listener::operator=(Listener&& other) noexcept {
     address_ = std::move(other.address_);
     authkey_ = std::move(other.authkey_);
     owner_ = other.owner_;
+    port_ = other.port_;
     other.fd_ = -1;
   }
   return *this;
@@ -211,7 +315,7 @@ void Listener::close() noexcept {
   ::close(fd_);
   fd_ = -1;
   // The socket file is the creator's: a forked copy closing its inherited descriptor leaves it.
-  if (!address_.empty() && address_[0] != '\0' && owner_ == ::getpid())
+  if (port_ == 0 && !address_.empty() && address_[0] != '\0' && owner_ == ::getpid())
     ::unlink(address_.c_str());
 }
 
@@ -244,7 +348,9 @@ std::optional<Connection> Listener::accept_until(const detail::Deadline& deadlin
     ::close(fd);
     throw_errno(fcntl_errno, "Listener.accept: fcntl");
   }
-  Connection connection = detail::ConnectionAccess::adopt(fd, true, true);
+  const bool tcp = port_ != 0;
+  if (tcp) send_without_delay(fd);
+  Connection connection = detail::ConnectionAccess::adopt(fd, true, true, tcp);
   if (authkey_) {
     // Python's order: the listener challenges first, then answers the client's challenge. A
     // peer still silent at the caller's deadline is dropped (its Connection closes here) and the
@@ -279,12 +385,24 @@ Connection client(const std::string& address, std::optional<std::string> authkey
       throw_errno(connect_errno, "client: connect to " + printable(address));
     }
   }
-  Connection connection = detail::ConnectionAccess::adopt(fd, true, true);
-  if (authkey) {
-    answer_challenge(connection, *authkey);
-    deliver_challenge(connection, *authkey);
+  return authenticated(detail::ConnectionAccess::adopt(fd, true, true), authkey);
+}
+
+Connection client(const TcpAddress& address, std::optional<std::string> authkey) {
+  authkey = key_or_none(std::move(authkey));
+  if (address.port == 0) throw_errno(EINVAL, "client: port 0 names no listener");
+  const sockaddr_in sa = inet_address(address, false, "client");
+  const int fd = tcp_socket("client");
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
+    // Interrupted, a TCP connect goes on in the background: wait for its outcome.
+    const int connect_errno = errno == EINTR ? finish_connect(fd) : errno;
+    if (connect_errno != 0) {
+      ::close(fd);
+      throw_errno(connect_errno, "client: connect to " + printable(address));
+    }
   }
-  return connection;
+  send_without_delay(fd);
+  return authenticated(detail::ConnectionAccess::adopt(fd, true, true, true), authkey);
 }
 
 }  // namespace mproc

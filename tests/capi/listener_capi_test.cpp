@@ -88,6 +88,77 @@ TEST_F(ListenerCapiTest, AKeyedClientGetsADescriptorAndAWrongKeyIsRefused) {
   EXPECT_EQ(mproc_listener_destroy(listener), 0);
 }
 
+// Connects over TCP to the port in user_data, sends "ping", expects "pong"; exit code 0 if so.
+int tcp_client_child(void* user_data) {
+  const int port = *static_cast<const int*>(user_data);
+  mproc_connection_t* c = nullptr;
+  if (mproc_client_connect_tcp("127.0.0.1", port, "k", 1, &c) != 0) return 11;
+  int code = mproc_connection_send_bytes(c, "ping", 4) == 0 ? 0 : 12;
+  char buf[8] = {};
+  size_t length = 0;
+  if (code == 0 && mproc_connection_recv_bytes_into(c, buf, sizeof buf, &length, 60'000) != 0)
+    code = 13;
+  if (code == 0 && std::string(buf, length) != "pong") code = 14;
+  mproc_connection_destroy(c);
+  return code;
+}
+
+TEST_F(ListenerCapiTest, TcpListenerOnAPickedPort) {
+  mproc_listener_t* listener = nullptr;
+  ASSERT_EQ(mproc_listener_create_tcp("127.0.0.1", 0, "k", 1, &listener), 0);
+  int port = mproc_listener_port(listener);
+  ASSERT_GT(port, 0);
+  char address[64];
+  ASSERT_EQ(mproc_listener_address(listener, address, sizeof address), 9);
+  EXPECT_STREQ(address, "127.0.0.1");
+  mproc_process_t* child = nullptr;
+  ASSERT_EQ(mproc_process_create(tcp_client_child, &port, &child), 0);
+  ASSERT_EQ(mproc_process_start(child), 0);
+  mproc_connection_t* c = nullptr;
+  ASSERT_EQ(mproc_listener_accept(listener, 60'000, &c), 0);
+  char buf[8] = {};
+  size_t length = 0;
+  ASSERT_EQ(mproc_connection_recv_bytes_into(c, buf, sizeof buf, &length, 60'000), 0);
+  EXPECT_EQ(std::string(buf, length), "ping");
+  EXPECT_EQ(mproc_connection_send_bytes(c, "pong", 4), 0);
+  EXPECT_EQ(join_code(child), 0);
+  EXPECT_EQ(mproc_connection_send_handle(c, 0), MPROC_ESTATE);  // no descriptors over TCP
+  mproc_connection_destroy(c);
+  EXPECT_EQ(mproc_listener_destroy(listener), 0);
+}
+
+TEST_F(ListenerCapiTest, TcpBadInput) {
+  mproc_listener_t* listener = nullptr;
+  mproc_connection_t* c = nullptr;
+  EXPECT_EQ(mproc_listener_create_tcp("127.0.0.1", 0, nullptr, 0, nullptr), -EINVAL);
+  EXPECT_EQ(mproc_listener_create_tcp("127.0.0.1", -1, nullptr, 0, &listener), -EINVAL);
+  EXPECT_NE(last_error().find("mproc_listener_create_tcp"), std::string::npos) << last_error();
+  EXPECT_EQ(mproc_listener_create_tcp("127.0.0.1", 65536, nullptr, 0, &listener), -EINVAL);
+  EXPECT_EQ(mproc_listener_create_tcp("127.0.0.1", 0, nullptr, 3, &listener), -EINVAL);
+  EXPECT_EQ(mproc_listener_create_tcp("no-such-host.invalid", 0, nullptr, 0, &listener),
+            -EINVAL);
+  EXPECT_EQ(listener, nullptr);
+  EXPECT_EQ(mproc_client_connect_tcp("127.0.0.1", 0, nullptr, 0, &c), -EINVAL);
+  EXPECT_EQ(mproc_client_connect_tcp("127.0.0.1", 70000, nullptr, 0, &c), -EINVAL);
+  EXPECT_EQ(mproc_client_connect_tcp("127.0.0.1", 80, nullptr, 0, nullptr), -EINVAL);
+  EXPECT_EQ(mproc_client_connect_tcp("127.0.0.1", 80, nullptr, 2, &c), -EINVAL);
+  EXPECT_EQ(c, nullptr);
+  EXPECT_EQ(mproc_listener_port(nullptr), MPROC_EBADHANDLE);
+  // A NULL host is every interface for a listener, this machine for a client; a closed port
+  // refuses.
+  ASSERT_EQ(mproc_listener_create_tcp(nullptr, 0, nullptr, 0, &listener), 0);
+  const int port = mproc_listener_port(listener);
+  EXPECT_GT(port, 0);
+  EXPECT_EQ(mproc_listener_destroy(listener), 0);
+  EXPECT_EQ(mproc_listener_port(listener), MPROC_EBADHANDLE);
+  EXPECT_EQ(mproc_client_connect_tcp(nullptr, port, nullptr, 0, &c), -ECONNREFUSED);
+  EXPECT_NE(last_error().find("mproc_client_connect_tcp"), std::string::npos) << last_error();
+  // A Unix socket listener has no port.
+  ASSERT_EQ(mproc_listener_create(nullptr, 0, nullptr, 0, &listener), 0);
+  EXPECT_EQ(mproc_listener_port(listener), 0);
+  EXPECT_EQ(mproc_listener_destroy(listener), 0);
+}
+
 TEST_F(ListenerCapiTest, BadInput) {
   mproc_listener_t* listener = nullptr;
   mproc_connection_t* c = nullptr;

@@ -8,6 +8,9 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <poll.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -63,11 +66,12 @@ TEST_F(ForkserverFault, APoolGoesOnWithinTwoSecondsOfItsServerBeingKilled) {
   ASSERT_EQ(g_started->load(), 1u);
   const pid_t server = forkserver_pid();
   ASSERT_GT(server, 0);
+  // Opened before the kill: the pool may reap the dead server (and promote its twin) at once.
+  const int pidfd = detail::pidfd_open(server);
+  ASSERT_GE(pidfd, 0);
   ASSERT_EQ(::kill(server, SIGKILL), 0);
   {
     // Once it has ended, it is no longer reported (0, or already its replacement).
-    const int pidfd = detail::pidfd_open(server);
-    ASSERT_GE(pidfd, 0);
     pollfd p{pidfd, POLLIN, 0};
     ASSERT_EQ(::poll(&p, 1, 30'000), 1);
     ::close(pidfd);
@@ -147,6 +151,58 @@ TEST_F(ForkserverFault, APoolGoesOnWithinTwoSecondsOfItsServerBeingStopped) {
   EXPECT_NE(forkserver_pid(), server);
   detail::pidfd_send_signal(server_fd, SIGKILL);  // whatever happened, leave no stopped process
   ::close(server_fd);
+  pool.close();
+  pool.join();
+}
+
+// The parent process of `pid` (proc(5), /proc/PID/stat's fourth field); 0 if unknown.
+pid_t parent_of(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto end_of_name = line.rfind(')');
+  if (end_of_name == std::string::npos) return 0;
+  std::istringstream fields(line.substr(end_of_name + 1));
+  char state = 0;
+  pid_t parent = 0;
+  fields >> state >> parent;
+  return parent;
+}
+
+// The server keeps a standby twin, a fork of itself: a killed server is replaced by it, not by a
+// process forked here (from the pool's dispatcher thread, where a Python program cannot run the
+// child), and the promoted twin keeps a twin of its own for the next time.
+TEST_F(ForkserverFault, AKilledServerIsReplacedByItsTwinNotByAForkOfThisProcess) {
+  Pool pool(served(2));
+  ASSERT_EQ(pool.apply(square, 3), 9);
+  pid_t server = forkserver_pid();
+  ASSERT_GT(server, 0);
+  EXPECT_EQ(parent_of(server), ::getpid());  // the first server is forked here
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_EQ(::kill(server, SIGKILL), 0);
+    const int pidfd = detail::pidfd_open(server);
+    if (pidfd >= 0) {
+      pollfd p{pidfd, POLLIN, 0};
+      ASSERT_EQ(::poll(&p, 1, 30'000), 1);
+      ::close(pidfd);
+    }
+    std::vector<AsyncResult<int>> results;
+    for (int i = 0; i < 8; ++i) results.push_back(pool.apply_async(square, i));
+    for (int i = 0; i < 8; ++i) {
+      ASSERT_TRUE(results[static_cast<size_t>(i)].wait(30s)) << "task " << i;
+      try {
+        EXPECT_EQ(results[static_cast<size_t>(i)].get(), i * i);
+      } catch (const Error& e) {
+        EXPECT_EQ(e.code(), make_error_code(errc::worker_died)) << e.what();
+      }
+    }
+    EXPECT_EQ(pool.apply(square, 12), 144);
+    const pid_t replacement = forkserver_pid();
+    ASSERT_GT(replacement, 0);
+    EXPECT_NE(replacement, server);
+    EXPECT_NE(parent_of(replacement), ::getpid()) << "the replacement was forked by this process";
+    server = replacement;
+  }
   pool.close();
   pool.join();
 }

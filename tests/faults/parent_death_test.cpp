@@ -138,6 +138,21 @@ TEST_F(ParentDeath, WorkersServerAndTrackerLeaveWithinTwoSecondsOfTheOwnersDeath
     for (pid_t pid : {pids.forked_worker, pids.served_worker, pids.server, pids.tracker,
                       pids.opted_in_child, pids.plain_child})
       kill_and_reap(pid);
+    // The other orphans, now this process's children, leave too: the fork server's standby twin
+    // (the owner never knew its pid).
+    bool orphans_left = false;
+    for (;;) {
+      const pid_t reaped = ::waitpid(-1, nullptr, WNOHANG);
+      if (reaped < 0) break;  // ECHILD: none left
+      if (reaped == 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          orphans_left = true;
+          break;
+        }
+        std::this_thread::sleep_for(1ms);  // polled, bounded: no event tells of an orphan's end
+      }
+    }
+    EXPECT_FALSE(orphans_left) << "an orphan of the owner (the fork server's twin) outlived it";
   } else {
     ADD_FAILURE() << "the owner did not report its processes";
   }

@@ -165,8 +165,47 @@ def test_listener_and_client_between_processes_with_an_authkey(tmp_path):
         p.join(WAIT)
         assert p.exitcode == 1  # the client's AuthenticationError
     with pytest.raises(ValueError):
-        Listener(("localhost", 0))
+        Listener(family="AF_PIPE")
     with pytest.raises(TypeError):
         Listener(authkey="not bytes")
     with pytest.raises(OSError):
         Client(str(tmp_path / "nobody-listens"))
+
+
+def test_listener_and_client_over_tcp():
+    """AF_INET as Python's: (host, port) addresses, port 0 picks one and .address reports it,
+    messages of any size, the key checked both ways."""
+    from mproc.connection import Client, Listener
+    with Listener(("localhost", 0), authkey=b"secret") as listener:
+        host, port = listener.address
+        assert host == "127.0.0.1" and port > 0
+        p = mproc.Process(target=client_echo, args=(("127.0.0.1", port), b"secret"))
+        p.start()
+        conn = listener.accept()
+        assert listener.last_accepted[0] == "127.0.0.1"
+        big = b"x" * (3 << 20)
+        conn.send([1, big])
+        assert conn.recv() == ("hello", [1, big])
+        with pytest.raises(EOFError):
+            conn.recv()
+        conn.close()
+        p.join(WAIT)
+        assert p.exitcode == 0
+        p = mproc.Process(target=client_echo, args=(listener.address, b"wrong"))
+        p.start()
+        with pytest.raises(mproc.AuthenticationError):
+            listener.accept()
+        p.join(WAIT)
+        assert p.exitcode == 1
+    with Listener(family="AF_INET") as listener:  # Python's default AF_INET address
+        assert listener.address[0] == "127.0.0.1"
+    with pytest.raises(ConnectionRefusedError):
+        Client(("127.0.0.1", port))  # closed with its with block
+    with pytest.raises(OverflowError):
+        Listener(("localhost", 70000))
+    with pytest.raises(TypeError):
+        Client(("localhost", "80"))
+    with pytest.raises(ValueError):
+        Client(("localhost",))
+    with pytest.raises(OSError):
+        Listener(("no-such-host.invalid", 0))

@@ -128,3 +128,25 @@ def test_processes_fork_while_a_thread_runs_python():
             assert p.exitcode == 0
     finally:
         busy.finish()
+
+
+def test_a_killed_fork_server_is_replaced_while_threads_run_python():
+    """The server killed under a pool while two threads run Python: its replacement (the standby
+    twin) forks workers that run Python; every later task completes."""
+    from mproc import _lib
+    server_pid = _lib.declare("mproc_forkserver_pid", _lib._int, [])
+    busy = [Busy(), Busy()]
+    try:
+        with mproc.Pool(2) as pool:
+            assert pool.map(square, range(50)) == [x * x for x in range(50)]
+            from test_pool_faults import kill_and_wait
+            kill_and_wait(server_pid())
+            for i in range(20):
+                try:
+                    assert pool.apply_async(square, (i,)).get(WAIT) == i * i
+                except mproc.WorkerDiedError:
+                    assert i < 4  # only tasks that met a worker of the dead server
+            assert pool.map(square, range(100), chunksize=5) == [x * x for x in range(100)]
+    finally:
+        for b in busy:
+            b.finish()

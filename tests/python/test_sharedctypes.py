@@ -28,6 +28,12 @@ def fill(arr, raw):
     raw[0] = 42
 
 
+def double_raw(value, array):
+    value.value *= 2
+    for i in range(len(array)):
+        array[i] *= 2
+
+
 def total(arr):
     return sum(arr[:])
 
@@ -129,7 +135,14 @@ def test_values_and_arrays_share_a_lock_given_to_them():
     for flag in (None, True):
         assert mproc.Value("i", 3, lock=flag).get_lock() is not None
     raw = mproc.Value("i", 3, lock=False)
-    assert raw.value == 3
+    assert type(raw) is ctypes.c_int and raw.value == 3  # the bare ctypes object, as Python's
+    assert not hasattr(raw, "get_lock")
+    raw_array = mproc.Array("d", [1.0, 2.0], lock=False)
+    assert isinstance(raw_array, ctypes.Array) and raw_array._type_ is ctypes.c_double
+    p = mproc.Process(target=double_raw, args=(raw, raw_array))
+    p.start()
+    p.join(WAIT)
+    assert raw.value == 6 and list(raw_array) == [2.0, 4.0]  # in shared memory
 
 
 def test_copy_and_synchronized_of_raw_objects():

@@ -13,7 +13,7 @@ from conftest import WAIT
 def add_under_lock(lock, value, n):
     for _ in range(n):
         with lock:
-            value.get_obj().value += 1
+            value.value += 1  # a bare ctypes object (lock=False), as Python gives
 
 
 def hold_and_die(lock, ready):

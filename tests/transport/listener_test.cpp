@@ -1,13 +1,16 @@
 // Listener / client (multiprocessing.connection): processes meet by address, authenticated by an
-// HMAC challenge both ways; and descriptors passed over a Connection (SCM_RIGHTS).
+// HMAC challenge both ways; descriptors passed over a Connection (SCM_RIGHTS); TCP addresses.
 #include <mproc/listener.hpp>
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <string>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -24,6 +27,7 @@ using mproc::Connection;
 using mproc::errc;
 using mproc::Listener;
 using mproc::Process;
+using mproc::TcpAddress;
 using ListenerTest = mproc::test::LeakCheckedTest;
 using mproc::test::error_of;
 
@@ -244,6 +248,98 @@ TEST_F(ListenerTest, HandlesAndMessagesKeepTheirOrderAndTheirKinds) {
   auto [r, w] = mproc::pipe(false);
   EXPECT_EQ(error_of([&, &r = r] { r.send_handle(0); }), mproc::make_error_code(errc::bad_state));
   EXPECT_EQ(error_of([&, &w = w] { w.recv_handle(); }), mproc::make_error_code(errc::bad_state));
+}
+
+// ---- TCP (Python's AF_INET family): a port picked by the kernel, messages of every size framed
+// on the byte stream, the key check, a stream's partial header and early end of file.
+
+// A plain TCP socket connected to the listener, to write a stream byte by byte.
+int raw_client(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+TEST_F(ListenerTest, PortZeroPicksAPortAndMessagesOfEverySizeCrossBothWays) {
+  Listener listener(TcpAddress{"localhost", 0}, std::string("secret"));
+  EXPECT_EQ(listener.address(), "127.0.0.1");
+  ASSERT_GT(listener.port(), 0);
+  const TcpAddress address{"127.0.0.1", listener.port()};
+  Process child([address] {
+    Connection c = mproc::client(address, std::string("secret"));
+    // Echo every message back, the big ones too (each far larger than a socket buffer).
+    for (int i = 0; i < 4; ++i) c.send_bytes(c.recv_bytes());
+  });
+  child.start();
+  Connection c = listener.accept();
+  const std::string sizes[] = {std::string(), std::string("hello"),
+                               std::string(70'000, 'x'), std::string(5 << 20, 'y')};
+  for (const std::string& message : sizes) {
+    c.send_bytes(message);
+    EXPECT_EQ(c.recv_bytes(), message);
+  }
+  EXPECT_EQ(join_code(child), 0);
+  EXPECT_EQ(error_of([&] { c.recv_bytes(); }), mproc::make_error_code(errc::end_of_file));
+  // Descriptors need a Unix socket.
+  EXPECT_EQ(error_of([&] { c.send_handle(0); }), mproc::make_error_code(errc::bad_state));
+}
+
+TEST_F(ListenerTest, AClientWithAnotherKeyIsRefused) {
+  Listener listener(TcpAddress{"127.0.0.1", 0}, std::string("secret"));
+  const TcpAddress address{"127.0.0.1", listener.port()};
+  Process child([address] {
+    try {
+      mproc::client(address, std::string("guess"));
+    } catch (const mproc::Error& e) {
+      if (e.code() == mproc::make_error_code(errc::authentication)) throw mproc::SystemExit(10);
+    }
+  });
+  child.start();
+  EXPECT_EQ(error_of([&] { listener.accept(); }), mproc::make_error_code(errc::authentication));
+  EXPECT_EQ(join_code(child), 10);
+}
+
+TEST_F(ListenerTest, AHeaderSplitAcrossATimeoutIsKeptAndAnEndInsideAMessageIsReported) {
+  Listener listener(TcpAddress{"127.0.0.1", 0});
+  const int raw = raw_client(listener.port());
+  ASSERT_GE(raw, 0);
+  Connection c = listener.accept();
+  const std::uint64_t size = 3;
+  const char* header = reinterpret_cast<const char*>(&size);
+  ASSERT_EQ(::write(raw, header, 5), 5);
+  EXPECT_FALSE(c.recv_bytes(50ms).has_value());  // 5 of 8 header bytes: kept
+  ASSERT_EQ(::write(raw, header + 5, 3), 3);
+  ASSERT_EQ(::write(raw, "abc", 3), 3);
+  const auto got = c.recv_bytes(30s);
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(*got, "abc");
+  ASSERT_EQ(::write(raw, header, 8), 8);
+  ASSERT_EQ(::write(raw, "a", 1), 1);
+  ::close(raw);
+  EXPECT_EQ(error_of([&] { c.recv_bytes(); }), mproc::make_error_code(errc::end_of_file));
+}
+
+TEST_F(ListenerTest, BadAddresses) {
+  EXPECT_EQ(error_of([] { Listener(TcpAddress{"no-such-host.invalid", 0}); }),
+            std::errc::invalid_argument);
+  EXPECT_EQ(error_of([] { Listener(TcpAddress{std::string("a\0b", 3), 0}); }),
+            std::errc::invalid_argument);
+  EXPECT_EQ(error_of([] { mproc::client(TcpAddress{"127.0.0.1", 0}); }),
+            std::errc::invalid_argument);
+  Listener taken(TcpAddress{"127.0.0.1", 0});
+  EXPECT_EQ(error_of([&] { Listener(TcpAddress{"127.0.0.1", taken.port()}); }),
+            std::errc::address_in_use);
+  const std::uint16_t port = taken.port();
+  taken.close();
+  EXPECT_EQ(error_of([&] { mproc::client(TcpAddress{"127.0.0.1", port}); }),
+            std::errc::connection_refused);
 }
 
 }  // namespace

@@ -11,9 +11,12 @@ sending process (same user, or CAP_SYS_PTRACE), while the sending end is still o
 import ctypes
 import os
 import pickle
+import select
+import socket
 import threading
 
 from . import _lib
+from ._handle import Closing
 from ._lib import _int, _int64, _size, _voidp, _pvoidp, _psize, check
 
 __all__ = ["Pipe", "Connection", "wait", "Listener", "Client"]
@@ -42,28 +45,25 @@ _current_thread = threading.current_thread
 _byref = ctypes.byref
 _string_at = ctypes.string_at
 _SLICE, _WAIT_FOREVER, _ETIMEDOUT = _lib.SLICE_MS, _lib.WAIT_FOREVER, _lib.ETIMEDOUT
+_EINVAL = -22
 
 
-class Connection:
+class Connection(Closing):
     """One end of a Pipe. Thread-safety: one sender and one receiver thread at a time."""
 
     def __init__(self, handle, readable=True, writable=True):
-        self._handle = handle
+        self._h = handle
         self._readable = readable
         self._writable = writable
         self._rbuf = None  # the receive buffer: one receiving thread at a time
 
     def _check(self, readable=False, writable=False):
-        if self._handle is None:
+        if self._h is None:
             raise OSError("handle is closed")
         if readable and not self._readable:
             raise OSError("connection is write-only")
         if writable and not self._writable:
             raise OSError("connection is read-only")
-
-    @property
-    def closed(self):
-        return self._handle is None
 
     @property
     def readable(self):
@@ -75,17 +75,15 @@ class Connection:
 
     def fileno(self):
         self._check()
-        return check(_fileno(self._handle))
+        return check(_fileno(self._h))
 
-    def close(self):
-        if self._handle is not None:
-            handle, self._handle = self._handle, None
-            _destroy(handle)
+    def _destroy_handle(self, h):
+        _destroy(h)
 
     def send_bytes(self, buf, offset=0, size=None):
         """Sends buf[offset:offset + size] (any bytes-like object) as one message."""
         if type(buf) is bytes and offset == 0 and size is None and self._writable:
-            rc = _send(self._handle, buf, len(buf))  # a closed end: a NULL handle, EBADHANDLE
+            rc = _send(self._h, buf, len(buf))  # a closed end: a NULL handle, EBADHANDLE
             if rc < 0:
                 self._check(writable=True)
                 self._raise_send(rc)
@@ -104,12 +102,12 @@ class Connection:
         elif offset + size > n:
             raise ValueError("buffer length < offset + size")
         if isinstance(view, bytes) and offset == 0 and size == n:
-            rc = _send(self._handle, view, n)
+            rc = _send(self._h, view, n)
             if rc < 0:
                 self._raise_send(rc)
             return
         chunk = bytes(view[offset:offset + size])
-        rc = _send(self._handle, chunk, size)
+        rc = _send(self._h, chunk, size)
         if rc < 0:
             self._raise_send(rc)
 
@@ -126,7 +124,7 @@ class Connection:
         """Sends a picklable object."""
         self._check(writable=True)
         data = pickle.dumps(obj, pickle.HIGHEST_PROTOCOL)
-        rc = _send(self._handle, data, len(data))
+        rc = _send(self._h, data, len(data))
         if rc < 0:
             self._raise_send(rc)
 
@@ -140,12 +138,12 @@ class Connection:
         # A wait without limit blocks in recvmsg itself (one system call) except on the main
         # thread, which waits in slices so that Ctrl-C (handled between slices) interrupts it.
         if timeout_ms == _WAIT_FOREVER and _current_thread() is not _MAIN_THREAD:
-            rc = _recv_into(self._handle, buf, _SMALL, _byref(length), timeout_ms)
+            rc = _recv_into(self._h, buf, _SMALL, _byref(length), timeout_ms)
         else:
             first = _SLICE if timeout_ms == _WAIT_FOREVER or timeout_ms > _SLICE else timeout_ms
-            rc = _recv_into(self._handle, buf, _SMALL, _byref(length), first)
+            rc = _recv_into(self._h, buf, _SMALL, _byref(length), first)
             if rc == _ETIMEDOUT and timeout_ms != first:  # a long wait: in slices
-                rc = _lib.wait_sliced(lambda ms: _recv_into(self._handle, buf, _SMALL,
+                rc = _lib.wait_sliced(lambda ms: _recv_into(self._h, buf, _SMALL,
                                                             _byref(length), ms),
                                       timeout_ms, _ETIMEDOUT)
         if rc == 0:
@@ -154,7 +152,7 @@ class Connection:
             out = _voidp()
             # The message is there, but may still be arriving: wait for the rest of it.
             check_rc = _lib.wait_sliced(
-                lambda ms: _recv(self._handle, ms, ctypes.byref(out), ctypes.byref(length)),
+                lambda ms: _recv(self._h, ms, ctypes.byref(out), ctypes.byref(length)),
                 _lib.WAIT_FOREVER if timeout_ms == _lib.WAIT_FOREVER else max(timeout_ms, 1000),
                 _lib.ETIMEDOUT)
             if check_rc == 0:
@@ -204,20 +202,8 @@ class Connection:
         (None: no limit)."""
         self._check(readable=True)
         ms = _lib.timeout_ms(timeout) if timeout is None or timeout > 0 else 0
-        rc = _lib.wait_sliced(lambda ms_: _poll(self._handle, ms_), ms, 0)
+        rc = _lib.wait_sliced(lambda ms_: _poll(self._h, ms_), ms, 0)
         return check(rc) == 1
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
 
     def __reduce__(self):
         # The pickle names this process and the end's descriptor: the receiving process takes a
@@ -282,7 +268,7 @@ def wait(object_list, timeout=None):
     for item, obj in zip(items, objects):
         if isinstance(obj, Connection):
             obj._check(readable=True)
-            item.connection, item.fd = obj._handle, -1
+            item.connection, item.fd = obj._h, -1
         else:
             item.connection, item.fd = None, obj if isinstance(obj, int) else obj.fileno()
     if not objects:
@@ -299,20 +285,71 @@ _listener_create = _lib.declare("mproc_listener_create", _int,
 _listener_accept = _lib.declare("mproc_listener_accept", _int, [_voidp, _int64, _pvoidp])
 _listener_address = _lib.declare("mproc_listener_address", _int, [_voidp, ctypes.c_char_p, _size])
 _listener_close = _lib.declare("mproc_listener_close", _int, [_voidp])
+_listener_fileno = _lib.declare("mproc_listener_fileno", _int, [_voidp])
+_HANDSHAKE_MS = 60_000
 _listener_destroy = _lib.declare("mproc_listener_destroy", _int, [_voidp])
 _client_connect = _lib.declare("mproc_client_connect", _int,
                                [ctypes.c_char_p, _size, ctypes.c_char_p, _size, _pvoidp])
 
 
+_listener_create_tcp = _lib.declare("mproc_listener_create_tcp", _int,
+                                    [ctypes.c_char_p, _int, ctypes.c_char_p, _size, _pvoidp])
+_listener_port = _lib.declare("mproc_listener_port", _int, [_voidp])
+_client_connect_tcp = _lib.declare("mproc_client_connect_tcp", _int,
+                                   [ctypes.c_char_p, _int, ctypes.c_char_p, _size, _pvoidp])
+_FAMILIES = ("AF_UNIX", "AF_INET")
+
+
+def address_type(address):
+    """The family of an address, as Python's: a (host, port) tuple is AF_INET, a str or bytes
+    (a path, or an abstract name starting with NUL) AF_UNIX."""
+    if type(address) == tuple:
+        return "AF_INET"
+    if isinstance(address, (str, bytes)):
+        if isinstance(address, str) and address.startswith("\\\\"):
+            raise ValueError(f"address {address!r}: Windows pipes do not exist on Linux")
+        return "AF_UNIX"
+    raise ValueError(f"address type of {address!r} unrecognized")
+
+
+def _family_of(address, family):
+    if family is None:
+        return "AF_UNIX" if address is None else address_type(address)
+    if family not in _FAMILIES:
+        raise ValueError(f"family {family!r}: mproc supports AF_UNIX and AF_INET")
+    return family
+
+
 def _address_bytes(address):
-    """A Unix socket path, or an abstract name starting with NUL ("\\0name"): str or bytes. The
-    other families of Python (AF_INET tuples, Windows pipes) are not supported."""
+    """A Unix socket path, or an abstract name starting with NUL ("\\0name"): str or bytes."""
     if isinstance(address, str):
         return address.encode()
     if isinstance(address, bytes):
         return address
-    raise ValueError(f"address {address!r}: mproc supports Unix socket addresses only (a path, "
-                     "or an abstract name starting with NUL)")
+    raise ValueError(f"address {address!r}: an AF_UNIX address is a path or an abstract name "
+                     "starting with NUL")
+
+
+def _check_tcp(rc):
+    """check() for the TCP calls: a host that does not resolve is socket.gaierror, as Python's."""
+    if rc == _EINVAL and "cannot resolve host" in _lib.last_error_message():
+        raise socket.gaierror(socket.EAI_NONAME, _lib.last_error_message())
+    return rc
+
+
+def _host_and_port(address):
+    """(host bytes, port) of an AF_INET address."""
+    try:
+        host, port = address
+    except (TypeError, ValueError):
+        raise ValueError(f"address {address!r}: an AF_INET address is (host, port)") from None
+    if not isinstance(host, str):
+        raise TypeError(f"host {host!r}: str expected")
+    if type(port) is not int:
+        raise TypeError(f"port {port!r}: int expected")
+    if not 0 <= port <= 65535:
+        raise OverflowError("port must be 0-65535.")
+    return host.encode("idna"), port
 
 
 def _authkey_bytes(authkey):
@@ -321,33 +358,52 @@ def _authkey_bytes(authkey):
     return authkey or b""
 
 
-class Listener:
-    """multiprocessing.connection.Listener(address=None, family=None, backlog=1, authkey=None)
-    for Unix socket addresses: address None picks a fresh abstract name (.address). With an
-    authkey, both sides prove they hold it (HMAC-SHA256 challenge, as Python 3.12's); a peer
-    without it raises AuthenticationError. accept() gives a Connection; close() stops listening."""
+class Listener(Closing):
+    """multiprocessing.connection.Listener(address=None, family=None, backlog=1, authkey=None):
+    a Unix socket (a path, or an abstract name starting with NUL; address None picks a fresh
+    abstract name) or TCP (family "AF_INET" or a (host, port) address; port 0 picks a free port):
+    .address is the bound one. With an authkey, both sides prove they hold it (HMAC-SHA256
+    challenge, as Python 3.12's); a peer without it raises AuthenticationError. accept() gives a
+    Connection; close() stops listening."""
 
     def __init__(self, address=None, family=None, backlog=1, authkey=None):
-        if family not in (None, "AF_UNIX"):
-            raise ValueError(f"family {family!r}: mproc supports AF_UNIX only")
+        family = _family_of(address, family)
         key = _authkey_bytes(authkey)
-        raw = None if address is None else _address_bytes(address)
         out = _voidp()
-        check(_listener_create(raw, 0 if raw is None else len(raw), key, len(key), _byref(out)))
+        if family == "AF_INET":
+            host, port = _host_and_port(("localhost", 0) if address is None else address)
+            check(_check_tcp(_listener_create_tcp(host, port, key, len(key), _byref(out))))
+        else:
+            raw = None if address is None else _address_bytes(address)
+            check(_listener_create(raw, 0 if raw is None else len(raw), key, len(key),
+                                   _byref(out)))
         self._h = out.value
+        self._family = family
         self._last_accepted = None
 
     def accept(self):
         if self._h is None:
             raise OSError("listener is closed")
         out = _voidp()
-        rc = _lib.wait_sliced(lambda ms: _listener_accept(self._h, ms, _byref(out)),
-                              _WAIT_FOREVER, _ETIMEDOUT)
+        # Waits for a connection in slices (Ctrl-C is handled between them), then accepts it with
+        # a long limit: a slice's deadline must not cut a client's handshake short (the library
+        # drops a peer still authenticating at the deadline of a timed accept).
+        readable = [check(_listener_fileno(self._h))]
+        while True:
+            while not select.select(readable, [], [], _SLICE / 1000)[0]:
+                pass
+            rc = _listener_accept(self._h, _HANDSHAKE_MS, _byref(out))
+            if rc != _ETIMEDOUT:
+                break
         if rc == _lib.EAUTH:
             from . import AuthenticationError
             raise AuthenticationError("digest received was wrong")
         check(rc)
-        return Connection(out.value)
+        connection = Connection(out.value)
+        if self._family == "AF_INET":  # Python's last_accepted: the peer's (host, port)
+            with socket.fromfd(connection.fileno(), socket.AF_INET, socket.SOCK_STREAM) as peer:
+                self._last_accepted = peer.getpeername()
+        return connection
 
     @property
     def address(self):
@@ -357,38 +413,30 @@ class Listener:
         buf = ctypes.create_string_buffer(n + 1)
         _listener_address(self._h, buf, n + 1)
         raw = buf.raw[:n]
+        if self._family == "AF_INET":
+            return (raw.decode(), check(_listener_port(self._h)))
         return raw.decode() if not raw.startswith(b"\0") else raw.decode("latin-1")
 
     @property
     def last_accepted(self):
         return self._last_accepted
 
-    def close(self):
-        h, self._h = self._h, None
-        if h is not None:
-            _listener_destroy(h)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-    def __del__(self):
-        try:
-            self.close()
-        except Exception:
-            pass
+    def _destroy_handle(self, h):
+        _listener_destroy(h)
 
 
 def Client(address, family=None, authkey=None):
-    """multiprocessing.connection.Client for a Listener's Unix socket address: a Connection."""
-    if family not in (None, "AF_UNIX"):
-        raise ValueError(f"family {family!r}: mproc supports AF_UNIX only")
+    """multiprocessing.connection.Client: a Connection to the Listener at address (a Unix socket
+    address, or (host, port) for TCP)."""
+    family = _family_of(address, family)
     key = _authkey_bytes(authkey)
-    raw = _address_bytes(address)
     out = _voidp()
-    rc = _client_connect(raw, len(raw), key, len(key), _byref(out))
+    if family == "AF_INET":
+        host, port = _host_and_port(address)
+        rc = _check_tcp(_client_connect_tcp(host, port, key, len(key), _byref(out)))
+    else:
+        raw = _address_bytes(address)
+        rc = _client_connect(raw, len(raw), key, len(key), _byref(out))
     if rc == _lib.EAUTH:
         from . import AuthenticationError
         raise AuthenticationError("digest received was wrong")

@@ -18,11 +18,15 @@ import struct
 import threading
 
 from . import _lib
+from ._handle import Handle
 from ._lib import _int, _int64, _size, _voidp, _pvoidp, _psize, check
 from . import queues, sharedctypes, synchronize
+from ._basemanager import (BaseManager, BaseProxy, Server, Token, RemoteError, AutoProxy,
+                           MakeProxyType, public_methods)
 
-__all__ = ["Manager", "SyncManager", "DictProxy", "ListProxy", "Namespace",
-           "SharedMemoryManager"]
+__all__ = ["BaseManager", "BaseProxy", "Server", "Token", "RemoteError", "AutoProxy",
+           "MakeProxyType", "public_methods", "Manager", "SyncManager", "DictProxy", "ListProxy",
+           "Namespace", "SharedMemoryManager"]
 
 _d = _lib.declare
 _charp = ctypes.c_char_p
@@ -127,7 +131,7 @@ def _unpack(ptr, length):
     return out
 
 
-class _Proxy:
+class _Proxy(Handle):
     _destroy_fn = None
     _handle_fn = None
 
@@ -141,13 +145,8 @@ class _Proxy:
     def __reduce__(self):
         return (_attach_proxy, (type(self), self._handle()))
 
-    def __del__(self):
-        try:
-            h, self._h = self._h, None
-            if h is not None:
-                type(self)._destroy_fn(h)
-        except Exception:
-            pass
+    def _destroy_handle(self, h):
+        type(self)._destroy_fn(h)
 
 
 def _attach_proxy(cls, handle):

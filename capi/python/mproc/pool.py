@@ -135,7 +135,9 @@ def _become_worker():
     _initialized.clear()
     from . import process
     worker = process.Process.__new__(process.Process)
+    authkey = process._current_process.authkey  # the pool's creator's, as Python's workers
     process._MainProcess.__init__(worker)
+    worker._authkey = authkey
     worker._name = f"ForkPoolWorker-{_worker_pid}"
     worker._daemonic = True
     worker._pid = _worker_pid

@@ -87,6 +87,7 @@ class BaseProcess:
         self._kwargs = dict(kwargs or {})
         self._name = name or type(self).__name__ + "-" + ":".join(map(str, self._identity))
         self._daemonic = parent.daemon if daemon is None else bool(daemon)
+        self._authkey = parent.authkey
         self._pid = None
         self._pidfd = None
         self._exitcode = None
@@ -274,7 +275,15 @@ class BaseProcess:
 
     @property
     def authkey(self):
-        return b""
+        """The key a Manager or Listener uses when given none (as Python's: the main process's
+        is random, a child inherits its parent's)."""
+        return self._authkey
+
+    @authkey.setter
+    def authkey(self, authkey):
+        if not isinstance(authkey, bytes):
+            raise TypeError("authkey should be a byte string")
+        self._authkey = authkey
 
     def __repr__(self):
         if self._closed:
@@ -309,6 +318,7 @@ class _MainProcess(BaseProcess):
         self._identity = ()
         self._name = "MainProcess"
         self._daemonic = False
+        self._authkey = os.urandom(32)
         self._pid = None
         self._pidfd = None
         self._exitcode = None
@@ -329,6 +339,7 @@ class _ParentProcess(BaseProcess):
     def __init__(self, name, pid):
         self._identity = ()
         self._name = name
+        self._authkey = None
         self._pid = pid
         self._parent_pid = None
         self._daemonic = False

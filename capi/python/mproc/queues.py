@@ -15,6 +15,7 @@ import queue as _queue
 import threading
 
 from . import _lib
+from ._handle import Handle
 from ._lib import _int, _int64, _size, _voidp, _pvoidp, _psize, check
 
 __all__ = ["Queue", "SimpleQueue", "JoinableQueue"]
@@ -91,7 +92,7 @@ def _attach_queue(cls, handle):
     return q
 
 
-class Queue:
+class Queue(Handle):
     """multiprocessing.Queue(maxsize=0). Thread-safety: any thread, any process, at once."""
 
     _kind = _KIND_QUEUE
@@ -213,13 +214,8 @@ class Queue:
     def __reduce__(self):
         return (_attach_queue, (type(self), self.handle()))
 
-    def __del__(self):
-        try:
-            h, self._h = self._h, None
-            if h is not None:
-                _destroy(h)
-        except Exception:
-            pass
+    def _destroy_handle(self, h):
+        _destroy(h)
 
     def __repr__(self):
         return f"<mproc.{type(self).__name__} at {id(self):#x}>"

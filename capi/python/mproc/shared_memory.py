@@ -10,6 +10,7 @@ import struct
 import sys
 
 from . import _lib
+from ._handle import Handle
 from ._lib import _int, _int64, _size, _voidp, _pvoidp, _psize, check
 
 __all__ = ["SharedMemory", "ShareableList"]
@@ -25,11 +26,9 @@ _unlink = _d("mproc_shm_unlink", _int, [_voidp])
 _destroy = _d("mproc_shm_destroy", _int, [_voidp])
 
 
-class SharedMemory:
+class SharedMemory(Handle):
     """SharedMemory(name=None, create=False, size=0): .buf (a memoryview), .name, .size,
     close(), unlink()."""
-
-    _h = None
 
     def __init__(self, name=None, create=False, size=0, *, track=True):
         if size < 0:
@@ -89,18 +88,16 @@ class SharedMemory:
     def __reduce__(self):
         return (self.__class__, (self.name, False, self.size))
 
+    def _destroy_handle(self, h):
+        _destroy(h)
+
     def __del__(self):
         try:
             if self._buf is not None:
                 self.close()
         except Exception:
             pass
-        try:
-            h, self._h = self._h, None
-            if h is not None:
-                _destroy(h)
-        except Exception:
-            pass
+        Handle.__del__(self)
 
     def __repr__(self):
         return f"{self.__class__.__name__}({self.name!r}, size={self.size})"

@@ -10,6 +10,7 @@ arguments.
 import ctypes
 
 from . import _lib
+from ._handle import Handle
 from ._lib import _int, _int64, _size, _voidp, _pvoidp, check
 
 __all__ = ["Value", "Array", "RawValue", "RawArray", "copy", "synchronized"]
@@ -47,25 +48,20 @@ def _ctype(typecode_or_type):
     raise TypeError(f"{typecode_or_type!r} is neither a typecode nor a ctypes type")
 
 
-class _Segment:
+class _Segment(Handle):
     """This process's handle on a shared array; the ctypes objects over it keep it alive."""
 
     def __init__(self, handle):
-        self.h = handle
+        self._h = handle
         ptr = _voidp()
         check(_data(handle, ctypes.byref(ptr)))
         self.address = ptr.value
 
     def handle(self):
-        return _lib.copy_string(_handle, self.h, 64)
+        return _lib.copy_string(_handle, self._h, 64)
 
-    def __del__(self):
-        try:
-            h, self.h = self.h, None
-            if h is not None:
-                _destroy(h)
-        except Exception:
-            pass
+    def _destroy_handle(self, h):
+        _destroy(h)
 
 
 def _new_segment(ctype, count, lock):
@@ -123,7 +119,7 @@ class _ArrayLock:
 
     def acquire(self, block=True, timeout=None):
         ms = 0 if not block else (-1 if timeout is None else _lib.timeout_ms(max(0.0, timeout)))
-        rc = _lib.wait_sliced(lambda ms_: _acquire(self._segment.h, ms_), ms, _lib.ETIMEDOUT)
+        rc = _lib.wait_sliced(lambda ms_: _acquire(self._segment._h, ms_), ms, _lib.ETIMEDOUT)
         if rc == 0 or rc == _lib.EOWNERDEAD:
             return True
         if rc == _lib.ETIMEDOUT:
@@ -131,7 +127,7 @@ class _ArrayLock:
         raise _lib.error(rc)
 
     def release(self):
-        rc = _release(self._segment.h)
+        rc = _release(self._segment._h)
         if rc == _lib.ESTATE:
             raise RuntimeError("cannot release un-acquired lock")
         check(rc)
@@ -196,11 +192,11 @@ class Synchronized:
         if self._lockflag is not True:  # no lock, or the caller's
             with self._lock:
                 return self._obj.value
-        _acquire(self._segment.h, -1)  # the segment's own lock, without a Python call between
+        _acquire(self._segment._h, -1)  # the segment's own lock, without a Python call between
         try:
             return self._obj.value
         finally:
-            _release(self._segment.h)
+            _release(self._segment._h)
 
     @value.setter
     def value(self, v):
@@ -208,11 +204,11 @@ class Synchronized:
             with self._lock:
                 self._obj.value = v
             return
-        _acquire(self._segment.h, -1)
+        _acquire(self._segment._h, -1)
         try:
             self._obj.value = v
         finally:
-            _release(self._segment.h)
+            _release(self._segment._h)
 
     def __reduce__(self):
         return (_attach_value, (self._segment.handle(), self._ctype, self._lockflag))
@@ -303,10 +299,12 @@ def _check_lock(lock):
 
 
 def Value(typecode_or_type, *args, lock=True, ctx=None):
-    """A ctypes object in shared memory, synchronised by its own recursive lock; lock=False: a
-    wrapper without one (Python returns the bare ctypes object); lock=a Lock or RLock (or any
-    object with acquire / release, picklable to cross to other processes): synchronised by it."""
+    """A ctypes object in shared memory, synchronised by its own recursive lock; lock=False: the
+    bare ctypes object (RawValue), as Python's; lock=a Lock or RLock (or any object with
+    acquire / release, picklable to cross to other processes): synchronised by it."""
     lock = _check_lock(lock)
+    if lock is False:
+        return RawValue(typecode_or_type, *args)
     ctype = _ctype(typecode_or_type)
     segment = _new_segment(ctype, 1, lock is True)
     v = Synchronized(segment, ctype, lock)
@@ -316,9 +314,11 @@ def Value(typecode_or_type, *args, lock=True, ctx=None):
 
 
 def Array(typecode_or_type, size_or_initializer, *, lock=True, ctx=None):
-    """A ctypes array in shared memory, synchronised by its own recursive lock, by none
-    (lock=False) or by the caller's lock (as Value)."""
+    """A ctypes array in shared memory, synchronised by its own recursive lock, by the caller's
+    lock (as Value), or the bare ctypes array (RawArray) with lock=False, as Python's."""
     lock = _check_lock(lock)
+    if lock is False:
+        return RawArray(typecode_or_type, size_or_initializer)
     ctype = _ctype(typecode_or_type)
     count, init = _size_and_initializer(size_or_initializer)
     segment = _new_segment(ctype, max(1, count), lock is True)

@@ -13,6 +13,7 @@ import ctypes
 import threading
 
 from . import _lib
+from ._handle import Handle
 from ._lib import _int, _int64, _size, _voidp, _pvoidp, check
 
 __all__ = ["Lock", "RLock", "Semaphore", "BoundedSemaphore", "Event", "Condition", "Barrier"]
@@ -59,7 +60,7 @@ def _attach(cls, handle, *extra):
     return obj
 
 
-class _Shared:
+class _Shared(Handle):
     """A handle on an attachable object: pickled as its handle, destroyed with its last user."""
     _f = None
 
@@ -75,13 +76,8 @@ class _Shared:
     def __reduce__(self):
         return (_attach, (type(self), self._handle()) + self._reduce_extra())
 
-    def __del__(self):
-        try:
-            h, self._h = self._h, None
-            if h is not None:
-                self._f["destroy"](h)
-        except Exception:
-            pass
+    def _destroy_handle(self, h):
+        self._f["destroy"](h)
 
 
 class Lock(_Shared):
