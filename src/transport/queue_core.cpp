@@ -7,6 +7,7 @@
 #include <new>
 #include <optional>
 #include <sched.h>
+#include <sys/mman.h>
 
 #include "base/spin_policy.hpp"
 #include "transport/queue_barrier.hpp"
@@ -171,6 +172,9 @@ QueueCore::~QueueCore() {
   // The Segment then releases its reference and unmaps.
   for (auto* cache : {&put_rings_, &get_rings_})
     for (LocalRing& ring : *cache) unmap(ring);
+  for (auto* cache : {&put_regions_, &get_regions_})
+    for (LocalRegion& region : cache->regions)
+      if (region.map != nullptr) ::munmap(region.map, region.bytes);
 }
 
 void QueueCore::check_open(const char* operation) const {

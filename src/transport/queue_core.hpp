@@ -125,6 +125,20 @@ class QueueCore {
     std::size_t bytes;
     std::uint32_t units;
   };
+  // This process's mappings of kept regions (one cache per side, as RingCache), so that a large
+  // message in a kept region is a memcpy into pages mapped once, not a pwrite / pread through
+  // the page cache.
+  struct LocalRegion {
+    std::uint64_t offset = 0;
+    std::uint64_t bytes = 0;
+    void* map = nullptr;
+  };
+  struct RegionCache {
+    std::array<LocalRegion, kKeptRegions> regions{};
+    std::uint32_t next_victim = 0;
+  };
+  // [offset, offset + bytes) of the file, mapped (the caller checked it against the file).
+  std::byte* region_of(RegionCache& cache, std::uint64_t offset, std::uint64_t bytes);
   Attempt try_put_growing(const void* data, std::size_t size, const Deadline& lock_deadline,
                           bool grow_fresh);
   Attempt try_get_growing(Allocate allocate, void* context, const Deadline& lock_deadline,
@@ -181,6 +195,8 @@ class QueueCore {
   std::uint64_t mapped_bytes_ = 0;       // the segment's own mapping: regions start past it
   RingCache put_rings_{};
   RingCache get_rings_{};
+  RegionCache put_regions_{};
+  RegionCache get_regions_{};
   std::atomic<bool> closed_{false};
   // Growing queues: head when a put of this process last grew into fresh pages (kGrowGrace).
   std::atomic<std::uint64_t> head_at_growth_{~std::uint64_t{0}};

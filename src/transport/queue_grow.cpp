@@ -116,6 +116,31 @@ QueueCore::Ring QueueCore::ring_of(RingCache& cache, std::uint32_t slot) {
   return {local.base, bytes, units};
 }
 
+std::byte* QueueCore::region_of(RegionCache& cache, std::uint64_t offset, std::uint64_t bytes) {
+  LocalRegion* victim = nullptr;
+  for (LocalRegion& r : cache.regions) {
+    if (r.offset == offset && r.map != nullptr) {
+      if (r.bytes >= bytes) return static_cast<std::byte*>(r.map);
+      victim = &r;  // mapped too short: mapped again
+    }
+  }
+  if (victim == nullptr) {
+    for (LocalRegion& r : cache.regions)
+      if (r.map == nullptr) {
+        victim = &r;
+        break;
+      }
+  }
+  if (victim == nullptr) victim = &cache.regions[cache.next_victim++ % kKeptRegions];
+  if (victim->map != nullptr) ::munmap(victim->map, victim->bytes);
+  *victim = LocalRegion{};
+  void* map = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, segment_.fd(),
+                     static_cast<off_t>(offset));
+  if (map == MAP_FAILED) throw_errno(errno, "queue: mmap of a kept region");
+  *victim = LocalRegion{offset, bytes, map};
+  return static_cast<std::byte*>(map);
+}
+
 void QueueCore::link(Position& tail, const Ring& ring, std::uint32_t slot,
                      std::uint64_t generation) {
   const RecordHeader header{kLinkMark, tail.count};
@@ -299,6 +324,10 @@ void QueueCore::put_region(const void* data, std::size_t size, Position tail, co
     // A kept region: its pages are there. A producer killed while filling it leaves it free
     // (its record was never committed), holding bytes nobody reads.
     kept->seq.store(tail.count, std::memory_order_relaxed);
+    // Cheap when the pages are there; one punched out (a dead producer's, recovered) comes back
+    // here, so that the copy into the mapping below never meets a full /dev/shm as SIGBUS.
+    if (const int rc = reserve_region(segment_.fd(), offset, bytes); rc != 0)
+      throw_errno(rc, "queue put: no memory for a message of " + std::to_string(size) + " bytes");
   } else {
     offset = s.file_end.load(std::memory_order_relaxed);
     if (offset % page_bytes() != 0 || offset < mapped_bytes_ ||
@@ -318,7 +347,8 @@ void QueueCore::put_region(const void* data, std::size_t size, Position tail, co
       kept->file_offset.store(offset, std::memory_order_release);
     }
   }
-  write_region(segment_.fd(), offset, data, size);
+  if (kept != nullptr) std::memcpy(region_of(put_regions_, offset, bytes), data, size);
+  else write_region(segment_.fd(), offset, data, size);
   const RecordHeader header{kept != nullptr ? kKeptIndirectMark : kIndirectMark, tail.count};
   const RegionBody body{offset, size};
   const std::size_t at = std::size_t{tail.unit()} * kRecordAlign;
@@ -530,7 +560,8 @@ QueueCore::Attempt QueueCore::try_get_growing(Allocate allocate, void* context,
       s.head.store(next.pack(), std::memory_order_release);
     } else if (kept_region) {
       // The producers' to reuse once head has passed this record: copied out first.
-      read_region(segment_.fd(), region_offset, to, got.size);
+      std::memcpy(to, region_of(get_regions_, region_offset, round_to_pages(size)),
+                  got.size);
       s.head.store(next.pack(), std::memory_order_release);
     } else {
       const std::uint64_t bytes = round_to_pages(size);
