@@ -70,6 +70,15 @@ Wait wait_of(int64_t timeout_ms, const char* function) {
   return {true, std::chrono::milliseconds(timeout_ms)};
 }
 
+// A full or empty queue is the call's ordinary outcome here, so the core reports it without an
+// exception (QueueBase::try_*) and it becomes the code directly.
+int full_or_empty(int code, const Wait& wait, int64_t timeout_ms) {
+  const char* what = code == MPROC_EFULL ? "full" : "empty";
+  if (!wait.block) return mproc::capi::fail(code, std::string("the queue is ") + what);
+  return mproc::capi::fail(code, std::string("the queue is still ") + what + " after " +
+                                     std::to_string(timeout_ms) + " ms");
+}
+
 mproc_queue_t* publish(CQueue queue) {
   return reinterpret_cast<mproc_queue_t*>(
       QueueHandles::insert(std::make_unique<CQueue>(std::move(queue))));
@@ -185,8 +194,8 @@ int mproc_queue_put(mproc_queue_t* queue, const void* data, size_t len, int64_t 
     auto& q = queue_of(queue, fn);
     if (data == nullptr && len > 0) throw invalid(fn, "data is NULL");
     const Wait wait = wait_of(timeout_ms, fn);
-    q.base().put_bytes(data, len, wait.block, wait.timeout);
-    return 0;
+    if (q.base().try_put_bytes(data, len, wait.block, wait.timeout)) return 0;
+    return full_or_empty(MPROC_EFULL, wait, timeout_ms);
   });
 }
 
@@ -198,15 +207,16 @@ int mproc_queue_get(mproc_queue_t* queue, int64_t timeout_ms, void** data, size_
     mproc::capi::require(len, fn, "len");
     const Wait wait = wait_of(timeout_ms, fn);
     void* buffer = nullptr;
-    const size_t size = q.base().get_with(
+    const std::optional<size_t> size = q.base().try_get_with(
         [](std::size_t n, void* context) -> void* {
           // malloc, as mproc_buffer_free expects; at least one byte, so that an empty message
           // still gives a non-NULL buffer.
           return *static_cast<void**>(context) = std::malloc(n == 0 ? 1 : n);
         },
         &buffer, wait.block, wait.timeout);
+    if (!size) return full_or_empty(MPROC_EEMPTY, wait, timeout_ms);
     *data = buffer;
-    *len = size;
+    *len = *size;
     return 0;
   });
 }
@@ -219,7 +229,9 @@ int mproc_queue_get_into(mproc_queue_t* queue, void* buffer, size_t size, size_t
     mproc::capi::require(len, fn, "len");
     if (buffer == nullptr && size > 0) throw invalid(fn, "buffer is NULL");
     const Wait wait = wait_of(timeout_ms, fn);
-    *len = q.base().get_into(buffer, size, wait.block, wait.timeout, len);
+    const std::optional<size_t> got = q.base().try_get_into(buffer, size, wait.block, wait.timeout, len);
+    if (!got) return full_or_empty(MPROC_EEMPTY, wait, timeout_ms);
+    *len = *got;
     return 0;
   });
 }

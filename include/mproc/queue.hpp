@@ -28,7 +28,10 @@
 // Capacity: `maxsize` bounds the count (0: no limit). By default a queue is otherwise bounded only
 // by memory, as Python's: small messages travel in a 1 MiB ring that chains larger rings (in the
 // same segment file) when it fills, and messages above 256 KiB in their own region of that file,
-// whose pages go back once the message is taken. `capacity_bytes` (non-zero) makes a fixed ring of
+// whose pages go back once the message is taken (rings and regions up to 4 MiB are kept for reuse
+// instead, a few of them). A put that finds the rings in memory full waits up to ~1 ms for a
+// consumer to make room before it grows into fresh pages (put_nowait grows at once), so a stream
+// that the consumers keep up with stays in warm memory. `capacity_bytes` (non-zero) makes a fixed ring of
 // that size instead: each message then takes 8 bytes of header plus its size rounded up to 8, a
 // message larger than max_message_size() is refused with errc::too_big, and a put into a full
 // ring waits for room (errc::full when non-blocking or at the timeout).
@@ -119,6 +122,26 @@ class MPROC_API QueueBase {
     return get_with_raw(allocate, context, block, timeout ? &*timeout : nullptr);
   }
 
+  // put_bytes, get_into and get_with for callers to whom a full or an empty queue is ordinary
+  // control flow (the C ABI, polling loops): a queue still full (non-blocking, or at the
+  // timeout) gives false, one still empty gives std::nullopt, and no exception is made for them
+  // (a throw and catch costs more than the call). Every other error is thrown as above. Unlike
+  // the calls above, these do not wait unless `block` is true.
+  bool try_put_bytes(const void* data, std::size_t size, bool block = false,
+                     std::optional<Seconds> timeout = std::nullopt) {
+    return try_put_raw(data, size, block, timeout ? &*timeout : nullptr);
+  }
+  std::optional<std::size_t> try_get_into(void* buffer, std::size_t size, bool block = false,
+                                          std::optional<Seconds> timeout = std::nullopt,
+                                          std::size_t* needed = nullptr) {
+    return try_get_into_raw(buffer, size, block, timeout ? &*timeout : nullptr, needed, false);
+  }
+  std::optional<std::size_t> try_get_with(void* (*allocate)(std::size_t size, void* context),
+                                          void* context, bool block = false,
+                                          std::optional<Seconds> timeout = std::nullopt) {
+    return try_get_with_raw(allocate, context, block, timeout ? &*timeout : nullptr);
+  }
+
   // Typed messages (see QueueValue), encoded with Codec<T>. get<T>() of a trivially copyable T
   // requires a message of exactly sizeof(T) bytes: another size is errc::codec, and the message
   // stays in the queue. For other types the message is taken first and then decoded: bytes that
@@ -184,6 +207,12 @@ class MPROC_API QueueBase {
                            std::size_t* needed, bool exact);
   std::size_t get_with_raw(void* (*allocate)(std::size_t, void*), void* context, bool block,
                            const Seconds* timeout);
+  bool try_put_raw(const void* data, std::size_t size, bool block, const Seconds* timeout);
+  std::optional<std::size_t> try_get_into_raw(void* buffer, std::size_t size, bool block,
+                                              const Seconds* timeout, std::size_t* needed,
+                                              bool exact);
+  std::optional<std::size_t> try_get_with_raw(void* (*allocate)(std::size_t, void*),
+                                              void* context, bool block, const Seconds* timeout);
 
   std::unique_ptr<queue::QueueCore> core_;
 };

@@ -61,9 +61,15 @@ queue::QueueCore& QueueBase::core() const {
 }
 
 void QueueBase::put_raw(const void* data, std::size_t size, bool block, const Seconds* timeout) {
+  if (!try_put_raw(data, size, block, timeout)) QueueCore::throw_full(block);
+}
+
+bool QueueBase::try_put_raw(const void* data, std::size_t size, bool block,
+                            const Seconds* timeout) {
   if (data == nullptr && size != 0)
     throw Error(std::make_error_code(std::errc::invalid_argument), "queue put: data is NULL");
-  core().put(data, size, block, deadline_for(timeout, "queue put"));
+  return core().put_status(data, size, block, deadline_for(timeout, "queue put")) ==
+         QueueCore::Status::done;
 }
 
 std::vector<std::byte> QueueBase::get_bytes_raw(bool block, const Seconds* timeout) {
@@ -105,10 +111,21 @@ void* into_buffer(std::size_t size, void* context) {
 
 std::size_t QueueBase::get_into_raw(void* buffer, std::size_t size, bool block,
                                     const Seconds* timeout, std::size_t* needed, bool exact) {
+  const std::optional<std::size_t> got = try_get_into_raw(buffer, size, block, timeout, needed, exact);
+  if (!got) QueueCore::throw_empty(block);
+  return *got;
+}
+
+std::optional<std::size_t> QueueBase::try_get_into_raw(void* buffer, std::size_t size, bool block,
+                                                       const Seconds* timeout, std::size_t* needed,
+                                                       bool exact) {
   if (buffer == nullptr && size != 0)
     throw Error(std::make_error_code(std::errc::invalid_argument), "queue get_into: buffer is NULL");
   Buffer b{buffer, size, exact};
-  const auto got = core().get(into_buffer, &b, block, deadline_for(timeout, "queue get"));
+  QueueCore::Got got{0, false};
+  if (core().get_status(into_buffer, &b, block, deadline_for(timeout, "queue get"), got) ==
+      QueueCore::Status::empty)
+    return std::nullopt;
   if (got.taken) return got.size;
   if (exact)
     throw Error(errc::codec, "queue get<T>: the next message has " + std::to_string(got.size) +
@@ -122,9 +139,20 @@ std::size_t QueueBase::get_into_raw(void* buffer, std::size_t size, bool block,
 
 std::size_t QueueBase::get_with_raw(void* (*allocate)(std::size_t, void*), void* context,
                                     bool block, const Seconds* timeout) {
+  const std::optional<std::size_t> got = try_get_with_raw(allocate, context, block, timeout);
+  if (!got) QueueCore::throw_empty(block);
+  return *got;
+}
+
+std::optional<std::size_t> QueueBase::try_get_with_raw(void* (*allocate)(std::size_t, void*),
+                                                       void* context, bool block,
+                                                       const Seconds* timeout) {
   if (allocate == nullptr)
     throw Error(std::make_error_code(std::errc::invalid_argument), "queue get_with: allocate is NULL");
-  const auto got = core().get(allocate, context, block, deadline_for(timeout, "queue get"));
+  QueueCore::Got got{0, false};
+  if (core().get_status(allocate, context, block, deadline_for(timeout, "queue get"), got) ==
+      QueueCore::Status::empty)
+    return std::nullopt;
   if (!got.taken)
     throw Error(std::make_error_code(std::errc::not_enough_memory),
                 "queue get: no memory for a message of " + std::to_string(got.size) +

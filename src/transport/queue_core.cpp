@@ -5,7 +5,9 @@
 #include <chrono>
 #include <climits>
 #include <new>
+#include <optional>
 #include <sched.h>
+#include <sys/mman.h>
 
 #include "base/spin_policy.hpp"
 #include "transport/queue_barrier.hpp"
@@ -26,6 +28,13 @@ constexpr auto kSpin = std::chrono::microseconds(50);
 // After this much pure spinning the waiter yields its CPU between checks: on a loaded machine the
 // other side may be waiting for this very CPU.
 constexpr auto kSpinBeforeYield = std::chrono::microseconds(5);
+// A growing queue whose rings in memory are all full waits this long for a consumer to make room
+// before it reserves a ring of fresh pages: a consumer that keeps up (or is off its CPU for a
+// moment) makes room within this, and a stream then stays in warm memory, as in a fixed ring,
+// where growing costs a fallocate, a page fault per 4 KiB and a punch-hole later. put_nowait
+// grows at once.
+// (It waits only while gets happen: see put_status.)
+constexpr auto kGrowGrace = std::chrono::milliseconds(1);
 
 // Non-blocking operations do not wait for data or room, and wait for the lock at most this long:
 // its holders hold it only for one copy and a dead holder releases it at once (robust mutex), but
@@ -44,6 +53,13 @@ Deadline lock_deadline(bool block, const Deadline& deadline) {
       return deadline;
   }
   return Deadline(kNoWaitLockLimit);
+}
+
+const Deadline& earlier(const Deadline& a, const Deadline& b) {
+  if (b.infinite()) return a;
+  if (a.infinite()) return b;
+  const timespec ta = a.absolute_monotonic(), tb = b.absolute_monotonic();
+  return ta.tv_sec < tb.tv_sec || (ta.tv_sec == tb.tv_sec && ta.tv_nsec <= tb.tv_nsec) ? a : b;
 }
 
 // The lock could not be taken in time: a timeout, whatever the queue holds (it was not looked at).
@@ -156,6 +172,9 @@ QueueCore::~QueueCore() {
   // The Segment then releases its reference and unmaps.
   for (auto* cache : {&put_rings_, &get_rings_})
     for (LocalRing& ring : *cache) unmap(ring);
+  for (auto* cache : {&put_regions_, &get_regions_})
+    for (LocalRegion& region : cache->regions)
+      if (region.map != nullptr) ::munmap(region.map, region.bytes);
 }
 
 void QueueCore::check_open(const char* operation) const {
@@ -197,8 +216,8 @@ bool QueueCore::fits(Position tail, Position head, std::uint32_t units) const no
 }
 
 QueueCore::Attempt QueueCore::try_put(const void* data, std::size_t size, std::uint32_t units,
-                                      const Deadline& lock_deadline) {
-  if (grows_) return try_put_growing(data, size, lock_deadline);
+                                      const Deadline& lock_deadline, bool grow_fresh) {
+  if (grows_) return try_put_growing(data, size, lock_deadline, grow_fresh);
   QueueShared& s = *shared_;
   Exclusive lock(&s.put_lock, s.solo_producer, s.producer_busy, lock_deadline);
   if (!lock.held()) return Attempt::lock_timeout;
@@ -329,7 +348,29 @@ void QueueCore::wait_until(Ready ready, std::atomic<std::uint32_t>& event,
   waiting.fetch_sub(1, std::memory_order_relaxed);
 }
 
+void QueueCore::throw_full(bool block) {
+  throw Error(errc::full, block ? "queue put: the queue is still full at the timeout"
+                                : "queue put_nowait: the queue is full");
+}
+
+void QueueCore::throw_empty(bool block) {
+  throw Error(errc::empty, block ? "queue get: the queue is still empty at the timeout"
+                                 : "queue get_nowait: the queue is empty");
+}
+
 void QueueCore::put(const void* data, std::size_t size, bool block, const Deadline& deadline) {
+  if (put_status(data, size, block, deadline) == Status::full) throw_full(block);
+}
+
+QueueCore::Got QueueCore::get(Allocate allocate, void* context, bool block,
+                              const Deadline& deadline) {
+  Got got{0, false};
+  if (get_status(allocate, context, block, deadline, got) == Status::empty) throw_empty(block);
+  return got;
+}
+
+QueueCore::Status QueueCore::put_status(const void* data, std::size_t size, bool block,
+                                        const Deadline& deadline) {
   check_open("put");
   if (size > max_message_size())
     throw Error(errc::too_big, "queue put: a message of " + std::to_string(size) +
@@ -337,14 +378,30 @@ void QueueCore::put(const void* data, std::size_t size, bool block, const Deadli
                                    std::to_string(max_message_size()) + " bytes)");
   const std::uint32_t units = grows_ ? 0 : record_units(size);
   QueueShared& s = *shared_;
+  bool grow_fresh = !block;
+  std::optional<Deadline> grace;
   for (;;) {
     const std::uint64_t head_before = s.head.load(std::memory_order_seq_cst);
-    const Attempt a = try_put(data, size, units, lock_deadline(block, deadline));
-    if (a == Attempt::done) return;
+    const Attempt a = try_put(data, size, units, lock_deadline(block, deadline), grow_fresh);
+    if (a == Attempt::done) return Status::done;
     if (a == Attempt::lock_timeout) throw_lock_timeout(block ? "put" : "put_nowait");
-    if (!block) throw Error(errc::full, "queue put_nowait: the queue is full");
-    if (deadline.expired())
-      throw Error(errc::full, "queue put: the queue is still full at the timeout");
+    if (a == Attempt::no_fresh_room) {
+      // Wait only while gets happen: with none since this process last grew, nobody takes
+      // messages now (a burst before any get), and each wait would only delay the burst.
+      const std::uint64_t head_now = s.head.load(std::memory_order_acquire);
+      if (!grace) grace.emplace(kGrowGrace);
+      if (head_now == head_at_growth_.load(std::memory_order_relaxed) || grace->expired() ||
+          deadline.expired()) {
+        grow_fresh = true;  // never "full" for lack of bytes: the queue grows
+        head_at_growth_.store(head_now, std::memory_order_relaxed);
+        continue;
+      }
+      wait_until([&] { return s.head.load(std::memory_order_seq_cst) != head_before; },
+                 s.get_event, s.producers_waiting, earlier(*grace, deadline));
+      check_open("put");
+      continue;
+    }
+    if (!block || deadline.expired()) return Status::full;
     wait_until(
         [&] {
           const std::uint64_t word = s.head.load(std::memory_order_seq_cst);
@@ -360,18 +417,16 @@ void QueueCore::put(const void* data, std::size_t size, bool block, const Deadli
   }
 }
 
-QueueCore::Got QueueCore::get(Allocate allocate, void* context, bool block,
-                              const Deadline& deadline) {
+QueueCore::Status QueueCore::get_status(Allocate allocate, void* context, bool block,
+                                        const Deadline& deadline, Got& got) {
   check_open("get");
   QueueShared& s = *shared_;
   for (;;) {
-    Got got{0, false};
+    got = Got{0, false};
     const Attempt a = try_get(allocate, context, lock_deadline(block, deadline), got);
-    if (a == Attempt::done) return got;
+    if (a == Attempt::done) return Status::done;
     if (a == Attempt::lock_timeout) throw_lock_timeout(block ? "get" : "get_nowait");
-    if (!block) throw Error(errc::empty, "queue get_nowait: the queue is empty");
-    if (deadline.expired())
-      throw Error(errc::empty, "queue get: the queue is still empty at the timeout");
+    if (!block || deadline.expired()) return Status::empty;
     wait_until(
         [&] {
           const Position tail = Position::unpack(s.tail.load(std::memory_order_seq_cst));

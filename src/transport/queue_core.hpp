@@ -59,6 +59,17 @@ class QueueCore {
   // with internal when a position is corrupt; neither ever reads or writes outside the ring.
   Got get(Allocate allocate, void* context, bool block, const Deadline& deadline);
 
+  // put and get with "full" and "empty" returned instead of thrown: the C ABI's path, where an
+  // empty get_nowait is ordinary control flow (a throw and catch costs ~1.5 us). Every other
+  // error is thrown as above.
+  enum class Status { done, full, empty };
+  Status put_status(const void* data, std::size_t size, bool block, const Deadline& deadline);
+  Status get_status(Allocate allocate, void* context, bool block, const Deadline& deadline,
+                    Got& got);
+  // The errors put and get throw for Status::full and Status::empty.
+  [[noreturn]] static void throw_full(bool block);
+  [[noreturn]] static void throw_empty(bool block);
+
   std::size_t qsize() const;
   bool empty() const;
   // True when a put of an empty message would not fit now (count limit or no free byte).
@@ -90,8 +101,11 @@ class QueueCore {
   QueueCore(shm::Segment segment, QueueKind kind, std::uint32_t capacity_units,
             std::uint64_t maxsize, std::uint64_t ring_offset, std::uint32_t large_units);
 
-  enum class Attempt { done, no_room, no_slot, empty, lock_timeout };
-  Attempt try_put(const void* data, std::size_t size, std::uint32_t units, const Deadline& lock_deadline);
+  // no_fresh_room (growing queues): the message fits only in a ring of fresh pages, and the
+  // caller asked to wait a little for room in the memory the queue has first (kGrowGrace).
+  enum class Attempt { done, no_room, no_slot, no_fresh_room, empty, lock_timeout };
+  Attempt try_put(const void* data, std::size_t size, std::uint32_t units,
+                  const Deadline& lock_deadline, bool grow_fresh);
   Attempt try_get(Allocate allocate, void* context, const Deadline& lock_deadline, Got& got);
 
   // Growing queues (queue_grow.cpp). A process's view of the chained rings: one cache for the
@@ -111,18 +125,46 @@ class QueueCore {
     std::size_t bytes;
     std::uint32_t units;
   };
-  Attempt try_put_growing(const void* data, std::size_t size, const Deadline& lock_deadline);
+  // This process's mappings of kept regions (one cache per side, as RingCache), so that a large
+  // message in a kept region is a memcpy into pages mapped once, not a pwrite / pread through
+  // the page cache.
+  struct LocalRegion {
+    std::uint64_t offset = 0;
+    std::uint64_t bytes = 0;
+    void* map = nullptr;
+  };
+  struct RegionCache {
+    std::array<LocalRegion, kKeptRegions> regions{};
+    std::uint32_t next_victim = 0;
+  };
+  // [offset, offset + bytes) of the file, mapped (the caller checked it against the file).
+  std::byte* region_of(RegionCache& cache, std::uint64_t offset, std::uint64_t bytes);
+  Attempt try_put_growing(const void* data, std::size_t size, const Deadline& lock_deadline,
+                          bool grow_fresh);
   Attempt try_get_growing(Allocate allocate, void* context, const Deadline& lock_deadline,
                           Got& got);
   // The ring of `slot`, mapped (checked against the file first). Errors: internal (corrupt).
   Ring ring_of(RingCache& cache, std::uint32_t slot);
-  // Under put_lock: opens a free slot with a larger ring, links `tail` to it and commits.
-  // False when every slot is in use.
-  bool open_ring(Position& tail, Position head, const Ring& ring, std::uint32_t units);
+  // Under put_lock: links `tail` to a free ring that holds a record of `units` and commits: a ring
+  // already in memory (the first, or a kept one), else (if grow_fresh) a new one of fresh pages.
+  // no_slot when every slot is in use, no_fresh_room when only fresh pages would do.
+  Attempt open_ring(Position& tail, Position head, const Ring& ring, std::uint32_t units,
+                    bool grow_fresh);
+  // open_ring's last resort: a ring of fresh pages, twice the largest in use (in units), in a slot
+  // for which free_slot(slot, generation) holds.
+  template <class FreeSlot>
+  bool open_fresh_ring(Position& tail, const Ring& ring, std::uint64_t largest_in_use,
+                       std::uint32_t units, FreeSlot free_slot);
   // Under put_lock, on an empty queue that grew: links back to slot 0 (the segment's ring).
   void return_to_first_ring(Position& tail, const Ring& ring);
   void link(Position& tail, const Ring& ring, std::uint32_t slot, std::uint64_t generation);
-  void put_region(const void* data, std::size_t size, Position tail, const Ring& ring);
+  // `kept`: from kept_region_for (nullptr: a region of fresh pages that its consumer frees).
+  void put_region(const void* data, std::size_t size, Position tail, const Ring& ring,
+                  KeptRegion* kept);
+  // Under put_lock: the kept-region entry a large message of `bytes` (page-rounded) should use:
+  // one whose region is free and large enough (file_offset non-zero), or an empty one to publish
+  // a fresh region in (file_offset 0); nullptr when none is free (the region is then not kept).
+  KeptRegion* kept_region_for(std::uint64_t bytes);
   // After a dead holder of put_lock: frees its large message's region if it never committed.
   void recover_put_region() noexcept;
   bool region_in_file(std::uint64_t offset, std::uint64_t bytes) const;
@@ -153,7 +195,11 @@ class QueueCore {
   std::uint64_t mapped_bytes_ = 0;       // the segment's own mapping: regions start past it
   RingCache put_rings_{};
   RingCache get_rings_{};
+  RegionCache put_regions_{};
+  RegionCache get_regions_{};
   std::atomic<bool> closed_{false};
+  // Growing queues: head when a put of this process last grew into fresh pages (kGrowGrace).
+  std::atomic<std::uint64_t> head_at_growth_{~std::uint64_t{0}};
 };
 
 // The record's size in kRecordAlign units: header plus payload, rounded up.

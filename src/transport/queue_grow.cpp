@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <sys/mman.h>
 
 #include "transport/queue_core.hpp"
@@ -115,6 +116,31 @@ QueueCore::Ring QueueCore::ring_of(RingCache& cache, std::uint32_t slot) {
   return {local.base, bytes, units};
 }
 
+std::byte* QueueCore::region_of(RegionCache& cache, std::uint64_t offset, std::uint64_t bytes) {
+  LocalRegion* victim = nullptr;
+  for (LocalRegion& r : cache.regions) {
+    if (r.offset == offset && r.map != nullptr) {
+      if (r.bytes >= bytes) return static_cast<std::byte*>(r.map);
+      victim = &r;  // mapped too short: mapped again
+    }
+  }
+  if (victim == nullptr) {
+    for (LocalRegion& r : cache.regions)
+      if (r.map == nullptr) {
+        victim = &r;
+        break;
+      }
+  }
+  if (victim == nullptr) victim = &cache.regions[cache.next_victim++ % kKeptRegions];
+  if (victim->map != nullptr) ::munmap(victim->map, victim->bytes);
+  *victim = LocalRegion{};
+  void* map = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, segment_.fd(),
+                     static_cast<off_t>(offset));
+  if (map == MAP_FAILED) throw_errno(errno, "queue: mmap of a kept region");
+  *victim = LocalRegion{offset, bytes, map};
+  return static_cast<std::byte*>(map);
+}
+
 void QueueCore::link(Position& tail, const Ring& ring, std::uint32_t slot,
                      std::uint64_t generation) {
   const RecordHeader header{kLinkMark, tail.count};
@@ -127,25 +153,84 @@ void QueueCore::link(Position& tail, const Ring& ring, std::uint32_t slot,
   shared_->tail.store(tail.pack(), std::memory_order_release);
 }
 
-bool QueueCore::open_ring(Position& tail, Position head, const Ring& ring, std::uint32_t units) {
+QueueCore::Attempt QueueCore::open_ring(Position& tail, Position head, const Ring& ring,
+                                        std::uint32_t units, bool grow_fresh) {
   QueueShared& s = *shared_;
   if (head.slot() >= kRingSlots) corrupt("head names ring slot " + std::to_string(head.slot()));
   // In use: the slots whose generation lies between head's and tail's (queue_layout.hpp). A
   // slot opened by a producer that died before linking it has a later generation: free.
   const std::uint64_t oldest = s.slots[head.slot()].generation.load(std::memory_order_acquire);
   const std::uint64_t newest = s.slots[tail.slot()].generation.load(std::memory_order_relaxed);
-  std::uint64_t want = std::uint64_t{ring.units} * 2;
+  auto free_slot = [&](std::uint32_t k, std::uint64_t g) {
+    return k != tail.slot() && k != head.slot() && (g == 0 || g < oldest || g > newest);
+  };
+  const std::uint64_t need = std::uint64_t{units} + 2 * kLinkUnits;
+
+  // First a ring whose pages are already there and that nobody uses: the first ring once the
+  // consumers left it, or a kept one (the largest that holds the record). A steady stream whose
+  // consumer lags a little then moves between warm rings instead of into fresh pages.
+  std::uint32_t warm = kRingSlots;
+  std::uint64_t warm_units = 0;
+  std::uint64_t largest_in_use = ring.units;
+  for (std::uint32_t k = 0; k < kRingSlots; ++k) {
+    const std::uint64_t g = s.slots[k].generation.load(std::memory_order_relaxed);
+    if (g == 0) continue;
+    const std::uint64_t k_units =
+        k == 0 ? capacity_units_ : s.slots[k].capacity_units.load(std::memory_order_relaxed);
+    if (!free_slot(k, g)) {
+      largest_in_use = std::max(largest_in_use, std::min<std::uint64_t>(k_units, kMaxRingUnits));
+      continue;
+    }
+    const std::uint64_t offset = s.slots[k].file_offset.load(std::memory_order_relaxed);
+    const bool kept = k == 0 || (k_units * kRecordAlign <= kKeptRingBytes &&
+                                 k_units * kRecordAlign % page_bytes() == 0 &&
+                                 region_in_file(offset, k_units * kRecordAlign));
+    if (kept && k_units >= need && k_units > warm_units) {
+      warm = k;
+      warm_units = k_units;
+    }
+  }
+  if (warm == 0) {
+    return_to_first_ring(tail, ring);
+  } else if (warm != kRingSlots) {
+    RingSlot& d = s.slots[warm];
+    const std::uint64_t generation = s.next_generation.load(std::memory_order_relaxed) + 1;
+    s.next_generation.store(generation, std::memory_order_relaxed);
+    d.generation.store(generation, std::memory_order_release);
+    // A page missing for any reason is reserved here (cheap when they are all there), so a full
+    // /dev/shm is ENOSPC, never SIGBUS.
+    if (const int rc = reserve_region(segment_.fd(), d.file_offset.load(std::memory_order_relaxed),
+                                      warm_units * kRecordAlign);
+        rc != 0)
+      throw_errno(rc, "queue put: no memory for a kept ring");
+    (void)ring_of(put_rings_, warm);  // checks it before the link makes it public
+    link(tail, ring, warm, generation);
+  } else if (!grow_fresh) {
+    return Attempt::no_fresh_room;
+  } else if (!open_fresh_ring(tail, ring, largest_in_use, units, free_slot)) {
+    return Attempt::no_slot;
+  }
+  s.head_cache.store(head.pack(), std::memory_order_relaxed);
+  return Attempt::done;
+}
+
+template <class FreeSlot>
+bool QueueCore::open_fresh_ring(Position& tail, const Ring& ring, std::uint64_t largest_in_use,
+                                std::uint32_t units, FreeSlot free_slot) {
+  QueueShared& s = *shared_;
+  // Twice the largest ring in use (not the current one, which may be a small warm ring): a queue
+  // that keeps growing needs few rings, so its slots last.
+  std::uint64_t want = largest_in_use * 2;
   if (want < std::uint64_t{units} + 2 * kLinkUnits) want = std::uint64_t{units} + 2 * kLinkUnits;
   const std::uint64_t bytes = std::min<std::uint64_t>(round_to_pages(want * kRecordAlign),
                                                       kMaxCapacity);
-  // The first free slot, or better one that keeps a ring of the size wanted (reused below).
+  // A never used slot, else any free one (its kept ring, too small or too large, is freed).
   std::uint32_t slot = 0;
   for (std::uint32_t k = 1; k < kRingSlots; ++k) {
     const std::uint64_t g = s.slots[k].generation.load(std::memory_order_relaxed);
-    if (k == tail.slot() || k == head.slot() || !(g == 0 || g < oldest || g > newest)) continue;
+    if (!free_slot(k, g)) continue;
     if (slot == 0) slot = k;
-    if (g != 0 && std::uint64_t{s.slots[k].capacity_units.load(std::memory_order_relaxed)} *
-                          kRecordAlign == bytes) {
+    if (g == 0) {
       slot = k;
       break;
     }
@@ -153,20 +238,17 @@ bool QueueCore::open_ring(Position& tail, Position head, const Ring& ring, std::
   if (slot == 0) return false;
 
   RingSlot& d = s.slots[slot];
-  // The slot's previous region: a kept ring of the size wanted is reused as it is (its pages and
-  // this process's mapping of it stay: no fresh pages to fault in on every burst); any other is
-  // freed (a large ring its consumer died before freeing, or a kept ring of another size).
+  // The slot's previous region is freed (a large ring its consumer died before freeing, or a
+  // kept ring that does not suit).
   const std::uint64_t old_offset = d.file_offset.load(std::memory_order_relaxed);
   const std::uint64_t old_bytes =
       round_to_pages(std::uint64_t{d.capacity_units.load(std::memory_order_relaxed)} *
                      kRecordAlign);
-  const bool had_region = d.generation.load(std::memory_order_relaxed) != 0 &&
-                          old_offset % page_bytes() == 0 && old_offset >= mapped_bytes_;
-  const bool reuse = had_region && old_bytes == bytes && bytes <= kKeptRingBytes &&
-                     region_in_file(old_offset, bytes);
-  if (had_region && !reuse) free_region(segment_.fd(), old_offset, old_bytes);
+  if (d.generation.load(std::memory_order_relaxed) != 0 && old_offset % page_bytes() == 0 &&
+      old_offset >= mapped_bytes_)
+    free_region(segment_.fd(), old_offset, old_bytes);
 
-  const std::uint64_t offset = reuse ? old_offset : s.file_end.load(std::memory_order_relaxed);
+  const std::uint64_t offset = s.file_end.load(std::memory_order_relaxed);
   if (offset % page_bytes() != 0 || offset < mapped_bytes_ ||
       offset > std::numeric_limits<std::int64_t>::max() - bytes)
     corrupt("its file end " + std::to_string(offset) + " is invalid");
@@ -178,14 +260,12 @@ bool QueueCore::open_ring(Position& tail, Position head, const Ring& ring, std::
   d.capacity_units.store(static_cast<std::uint32_t>(bytes / kRecordAlign),
                          std::memory_order_relaxed);
   d.generation.store(generation, std::memory_order_release);
-  if (!reuse) s.file_end.store(offset + bytes, std::memory_order_relaxed);
-  // Also for a kept ring (cheap when its pages are there): a page missing for any reason is
-  // reserved here, so a full /dev/shm is ENOSPC, never SIGBUS.
+  s.file_end.store(offset + bytes, std::memory_order_relaxed);
+  // Reserved here, so a full /dev/shm is ENOSPC, never SIGBUS.
   if (const int rc = reserve_region(segment_.fd(), offset, bytes); rc != 0)
     throw_errno(rc, "queue put: no memory for a ring of " + std::to_string(bytes) + " bytes");
   (void)ring_of(put_rings_, slot);  // maps it (and checks it) before the link makes it public
   link(tail, ring, slot, generation);
-  s.head_cache.store(head.pack(), std::memory_order_relaxed);
   return true;
 }
 
@@ -197,20 +277,79 @@ void QueueCore::return_to_first_ring(Position& tail, const Ring& ring) {
   link(tail, ring, 0, generation);
 }
 
-void QueueCore::put_region(const void* data, std::size_t size, Position tail, const Ring& ring) {
+KeptRegion* QueueCore::kept_region_for(std::uint64_t bytes) {
+  QueueShared& s = *shared_;
+  if (bytes > kKeptRegionBytes) return nullptr;
+  const Position head = Position::unpack(s.head.load(std::memory_order_acquire));
+  KeptRegion* best = nullptr;   // free, holds `bytes`, the smallest such
+  KeptRegion* empty = nullptr;  // names no region
+  KeptRegion* other = nullptr;  // free, too small
+  for (KeptRegion& k : s.kept_regions) {
+    const std::uint64_t offset = k.file_offset.load(std::memory_order_acquire);
+    if (offset == 0) {
+      if (empty == nullptr) empty = &k;
+      continue;
+    }
+    // In use while the record that last named it lies between head and tail.
+    if (static_cast<std::int32_t>(head.count - k.seq.load(std::memory_order_relaxed)) <= 0)
+      continue;
+    const std::uint64_t k_bytes = k.bytes.load(std::memory_order_relaxed);
+    if (k_bytes > kKeptRegionBytes || !region_in_file(offset, k_bytes))
+      corrupt("a kept region names " + std::to_string(k_bytes) + " bytes at offset " +
+              std::to_string(offset) + ", outside its file");
+    if (k_bytes >= bytes) {
+      if (best == nullptr || k_bytes < best->bytes.load(std::memory_order_relaxed)) best = &k;
+    } else if (other == nullptr) {
+      other = &k;
+    }
+  }
+  if (best != nullptr) return best;
+  if (empty == nullptr && other != nullptr) {
+    // Too small for messages of this size now: its pages go, the entry takes a larger region.
+    const std::uint64_t offset = other->file_offset.load(std::memory_order_relaxed);
+    other->file_offset.store(0, std::memory_order_release);
+    free_region(segment_.fd(), offset, other->bytes.load(std::memory_order_relaxed));
+    empty = other;
+  }
+  return empty;
+}
+
+void QueueCore::put_region(const void* data, std::size_t size, Position tail, const Ring& ring,
+                           KeptRegion* kept) {
   QueueShared& s = *shared_;
   const std::uint64_t bytes = round_to_pages(size);
-  const std::uint64_t offset = s.file_end.load(std::memory_order_relaxed);
-  if (offset % page_bytes() != 0 || offset < mapped_bytes_ ||
-      offset > std::numeric_limits<std::int64_t>::max() - bytes)
-    corrupt("its file end " + std::to_string(offset) + " is invalid");
-  note(s.put_pending, offset, bytes, tail.count);
-  PendingGuard guard(s.put_pending, segment_.fd());
-  s.file_end.store(offset + bytes, std::memory_order_relaxed);
-  if (const int rc = reserve_region(segment_.fd(), offset, bytes); rc != 0)
-    throw_errno(rc, "queue put: no memory for a message of " + std::to_string(size) + " bytes");
-  write_region(segment_.fd(), offset, data, size);
-  const RecordHeader header{kIndirectMark, tail.count};
+  std::uint64_t offset = kept != nullptr ? kept->file_offset.load(std::memory_order_relaxed) : 0;
+  std::optional<PendingGuard> guard;
+  if (offset != 0) {
+    // A kept region: its pages are there. A producer killed while filling it leaves it free
+    // (its record was never committed), holding bytes nobody reads.
+    kept->seq.store(tail.count, std::memory_order_relaxed);
+    // Cheap when the pages are there; one punched out (a dead producer's, recovered) comes back
+    // here, so that the copy into the mapping below never meets a full /dev/shm as SIGBUS.
+    if (const int rc = reserve_region(segment_.fd(), offset, bytes); rc != 0)
+      throw_errno(rc, "queue put: no memory for a message of " + std::to_string(size) + " bytes");
+  } else {
+    offset = s.file_end.load(std::memory_order_relaxed);
+    if (offset % page_bytes() != 0 || offset < mapped_bytes_ ||
+        offset > std::numeric_limits<std::int64_t>::max() - bytes)
+      corrupt("its file end " + std::to_string(offset) + " is invalid");
+    note(s.put_pending, offset, bytes, tail.count);
+    guard.emplace(s.put_pending, segment_.fd());
+    s.file_end.store(offset + bytes, std::memory_order_relaxed);
+    if (const int rc = reserve_region(segment_.fd(), offset, bytes); rc != 0)
+      throw_errno(rc, "queue put: no memory for a message of " + std::to_string(size) + " bytes");
+    if (kept != nullptr) {
+      // Kept from now on. (Should this put fail or its producer die, the region's pages are freed
+      // as any unfinished message's; the entry keeps naming the range, whose pages a later write
+      // allocates again.)
+      kept->bytes.store(bytes, std::memory_order_relaxed);
+      kept->seq.store(tail.count, std::memory_order_relaxed);
+      kept->file_offset.store(offset, std::memory_order_release);
+    }
+  }
+  if (kept != nullptr) std::memcpy(region_of(put_regions_, offset, bytes), data, size);
+  else write_region(segment_.fd(), offset, data, size);
+  const RecordHeader header{kept != nullptr ? kKeptIndirectMark : kIndirectMark, tail.count};
   const RegionBody body{offset, size};
   const std::size_t at = std::size_t{tail.unit()} * kRecordAlign;
   ring_write(ring.base, ring.bytes, at, &header, sizeof header);
@@ -219,8 +358,10 @@ void QueueCore::put_region(const void* data, std::size_t size, Position tail, co
   const Position next{Position::at(tail.slot(), advance(tail.unit(), kIndirectUnits, ring.units)),
                       tail.count + 1};
   s.tail.store(next.pack(), std::memory_order_release);
-  guard.release();
-  s.put_pending.bytes.store(0, std::memory_order_release);
+  if (guard) {
+    guard->release();
+    s.put_pending.bytes.store(0, std::memory_order_release);
+  }
 }
 
 void QueueCore::recover_put_region() noexcept {
@@ -237,7 +378,7 @@ void QueueCore::recover_put_region() noexcept {
 }
 
 QueueCore::Attempt QueueCore::try_put_growing(const void* data, std::size_t size,
-                                              const Deadline& lock_deadline) {
+                                              const Deadline& lock_deadline, bool grow_fresh) {
   QueueShared& s = *shared_;
   Exclusive lock(&s.put_lock, s.solo_producer, s.producer_busy, lock_deadline);
   if (!lock.held()) return Attempt::lock_timeout;
@@ -259,6 +400,13 @@ QueueCore::Attempt QueueCore::try_put_growing(const void* data, std::size_t size
   const std::uint32_t inline_units = record_units(size);
   const bool large = size > kMaxCapacity || inline_units > large_units_;
   const std::uint32_t units = large ? kIndirectUnits : inline_units;
+  KeptRegion* kept = nullptr;
+  if (large) {
+    kept = kept_region_for(round_to_pages(size));
+    // Every kept region holds a message not yet taken: wait a moment for one before fresh pages.
+    if (kept == nullptr && !grow_fresh && round_to_pages(size) <= kKeptRegionBytes)
+      return Attempt::no_fresh_room;
+  }
 
   Ring ring = ring_of(put_rings_, tail.slot());
   if (tail.unit() >= ring.units) corrupt("tail lies outside its ring");
@@ -271,7 +419,8 @@ QueueCore::Attempt QueueCore::try_put_growing(const void* data, std::size_t size
   if (!room()) {
     refresh_head();
     if (!room()) {
-      if (!open_ring(tail, head, ring, units)) return Attempt::no_slot;
+      if (const Attempt a = open_ring(tail, head, ring, units, grow_fresh); a != Attempt::done)
+        return a;
       ring = ring_of(put_rings_, tail.slot());
     }
   } else if (tail.slot() != 0) {
@@ -285,7 +434,7 @@ QueueCore::Attempt QueueCore::try_put_growing(const void* data, std::size_t size
   }
 
   if (large) {
-    put_region(data, size, tail, ring);
+    put_region(data, size, tail, ring, kept);
   } else {
     const std::size_t at = std::size_t{tail.unit()} * kRecordAlign;
     const RecordHeader header{static_cast<std::uint32_t>(size), tail.count};
@@ -378,7 +527,8 @@ QueueCore::Attempt QueueCore::try_get_growing(Allocate allocate, void* context,
     std::uint32_t units;
     std::uint64_t region_offset = 0;
     std::uint64_t size;
-    if (header.size == kIndirectMark) {
+    const bool kept_region = header.size == kKeptIndirectMark;
+    if (header.size == kIndirectMark || kept_region) {
       RegionBody body{};
       if (available < kIndirectUnits) corrupt("a large-message record is cut short");
       ring_read(ring.base, ring.bytes, body_at, &body, sizeof body);
@@ -407,6 +557,11 @@ QueueCore::Attempt QueueCore::try_get_growing(Allocate allocate, void* context,
                         head.count + 1};
     if (region_offset == 0) {
       ring_read(ring.base, ring.bytes, body_at, to, got.size);
+      s.head.store(next.pack(), std::memory_order_release);
+    } else if (kept_region) {
+      // The producers' to reuse once head has passed this record: copied out first.
+      std::memcpy(to, region_of(get_regions_, region_offset, round_to_pages(size)),
+                  got.size);
       s.head.store(next.pack(), std::memory_order_release);
     } else {
       const std::uint64_t bytes = round_to_pages(size);

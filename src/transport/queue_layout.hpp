@@ -31,12 +31,15 @@
 //  - Chained rings. `slots` describes up to kRingSlots rings: slot 0 is the ring above, the others
 //    regions of the file past the first mapping. A position's offset word then carries the slot in
 //    its top bits (kSlotShift). A producer always leaves room for one link record; when a record
-//    does not fit, it opens a free slot with a ring twice as large, writes a link record (the slot
-//    and its generation) and commits tail at the new ring's start, so the link is one commit like
-//    any record. A consumer that meets a link moves head to the new ring with one commit and frees
-//    the old region's pages if it is larger than kKeptRingBytes; a smaller ring stays in its slot,
-//    and the next open of that slot for a ring of that size reuses it (only producers, under
-//    put_lock, touch a free slot's kept region, so no consumer frees a ring being reused). Slots are handed out in increasing generations, so the rings between
+//    does not fit, it links to a free ring whose pages are there (slot 0 once the consumers left
+//    it, or a kept ring: the largest that holds the record), or else, after waiting a moment for
+//    room (queue_core.cpp, kGrowGrace), opens a free slot with a fresh ring twice as large: it
+//    writes a link record (the slot and its generation) and commits tail at the new ring's start,
+//    so the link is one commit like any record. A consumer that meets a link moves head to the
+//    new ring with one commit and frees the old region's pages if it is larger than
+//    kKeptRingBytes; a smaller ring stays in its slot for producers to link to again (only
+//    producers, under put_lock, touch a free slot's kept region, so no consumer frees a ring
+//    being reused). Slots are handed out in increasing generations, so the rings between
 //    head's and tail's are exactly those whose generation lies between theirs: every other slot is
 //    free. When the queue is empty on a grown ring, the next put links back to slot 0.
 //  - Large messages (records above `large_units`) travel in their own page-aligned region of the
@@ -44,7 +47,9 @@
 //    notes the region in `put_pending` before filling it; whoever recovers a dead producer's lock
 //    frees it if the dead producer's commit did not happen. A consumer notes the region in `taken`
 //    before committing its get, and frees it after releasing its lock (see `taken`), so a process
-//    killed mid-copy leaks no pages.
+//    killed mid-copy leaks no pages. A region of up to kKeptRegionBytes is instead kept by the
+//    producers for reuse when one of the kKeptRegions entries is free (KeptRegion; the record's
+//    mark, kKeptIndirectMark, tells consumers to leave it alone).
 #pragma once
 
 #include <atomic>
@@ -58,7 +63,7 @@ namespace mproc::detail::queue {
 
 enum class QueueKind : std::uint32_t { queue = 1, simple = 2, joinable = 3 };
 
-inline constexpr shm::SegmentKind kQueueSegmentKind{0x51554555u /* "QUEU" */, 2, "queue"};
+inline constexpr shm::SegmentKind kQueueSegmentKind{0x51554555u /* "QUEU" */, 3, "queue"};
 
 inline constexpr std::size_t kRecordAlign = 8;
 inline constexpr std::size_t kMinCapacity = 64;
@@ -83,6 +88,9 @@ inline constexpr std::uint32_t kSoloMany = 0xffffffffu;
 // Marks in RecordHeader::size for records that are not a message held in the ring.
 inline constexpr std::uint32_t kLinkMark = 0xffffffffu;      // body: LinkBody
 inline constexpr std::uint32_t kIndirectMark = 0xfffffffeu;  // body: RegionBody
+// A large message in a kept region (KeptRegion): as kIndirectMark, but its consumer leaves the
+// region alone (a producer reuses it once head has passed the record).
+inline constexpr std::uint32_t kKeptIndirectMark = 0xfffffffdu;
 // The largest message a growing queue accepts (its own region of the file: "up to memory").
 inline constexpr std::uint64_t kMaxLargeMessage = std::uint64_t{1} << 46;
 
@@ -148,6 +156,19 @@ struct PendingRegion {
   std::uint32_t reserved;
 };
 
+// A large message's region kept for the next large message, so that a stream of them reuses warm
+// pages instead of reserving, faulting in and freeing fresh ones for each. Only producers touch
+// it, under put_lock; the region is free once head's count has passed `seq`, the count of the
+// last record that named it (its consumer copies the message out before it commits head).
+inline constexpr std::uint32_t kKeptRegions = 4;
+inline constexpr std::size_t kKeptRegionBytes = std::size_t{4} << 20;
+struct KeptRegion {
+  std::atomic<std::uint64_t> file_offset;  // 0: none (page-aligned, past the first mapping)
+  std::atomic<std::uint64_t> bytes;
+  std::atomic<std::uint32_t> seq;
+  std::uint32_t reserved;
+};
+
 struct QueueShared {
   // Immutable after construction.
   QueueKind kind;
@@ -200,6 +221,7 @@ struct QueueShared {
   // or is slow: freeing twice is harmless), never one noted for the count it is taking.
   alignas(64) TakenRegion taken[kTakenRegions];
   alignas(64) RingSlot slots[kRingSlots];
+  alignas(64) KeptRegion kept_regions[kKeptRegions];
 
   std::byte* ring() noexcept { return reinterpret_cast<std::byte*>(this) + ring_offset; }
 };

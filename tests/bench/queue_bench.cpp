@@ -2,11 +2,14 @@
 // stdout (the median of the repetitions), every repetition on stderr.
 //   queue_spsc_64B            one producer process -> one consumer process, 64-byte messages
 //   queue_spsc_64B_default    the same on a default Queue() (bounded only by memory)
-//   queue_spsc_64KiB          the same with 64 KiB messages (MB = 10^6 bytes)
+//   queue_spsc_64KiB          the same with 64 KiB messages (MB = 10^6 bytes), a fixed 1 MiB ring
+//   queue_spsc_64KiB_default  the same on a default Queue() (repetitions alternate with the above)
+//   queue_spsc_1MiB[_default] 1 MiB messages (above 256 KiB: their own regions in a default
+//                             Queue()) against a fixed 4 MiB ring, alternating
 //   queue_mpmc_2x2_64B        two producer processes -> two consumer processes, 64-byte messages
 //   queue_pingpong_rtt        a message there and back between two processes (two queues)
 //   queue_resident_*          memory a queue occupies in /dev/shm (tmpfs pages actually allocated)
-// Usage: mproc_queue_bench [--quick] [--small]
+// Usage: mproc_queue_bench [--quick] [--small | --large]
 #include <mproc/process.hpp>
 #include <mproc/queue.hpp>
 
@@ -206,33 +209,43 @@ void resident(std::size_t capacity, const char* idle_name, const char* used_name
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false, small_only = false;  // --small: only the 64-byte SPSC lines
+  // --small: only the 64-byte SPSC lines; --large: only the 64 KiB and 1 MiB SPSC lines.
+  bool quick = false, small_only = false, large_only = false;
   for (int i = 1; i < argc; ++i) {
     quick = quick || std::strcmp(argv[i], "--quick") == 0;
     small_only = small_only || std::strcmp(argv[i], "--small") == 0;
+    large_only = large_only || std::strcmp(argv[i], "--large") == 0;
   }
   const int reps = quick ? 3 : 5;
   std::vector<double> s;
 
   const std::uint64_t n_small = quick ? 1'000'000 : 5'000'000;
-  for (int r = 0; r < reps; ++r)
-    s.push_back(static_cast<double>(n_small) / spsc_seconds(n_small, 64, std::size_t{1} << 20));
-  emit("queue_spsc_64B", s, "msgs/s");
-  s.clear();
-  // The default queue (capacity_bytes 0: bounded only by memory, its first ring 1 MiB).
-  for (int r = 0; r < reps; ++r)
-    s.push_back(static_cast<double>(n_small) / spsc_seconds(n_small, 64, 0));
-  emit("queue_spsc_64B_default", s, "msgs/s");
-  s.clear();
+  if (!large_only) {
+    for (int r = 0; r < reps; ++r)
+      s.push_back(static_cast<double>(n_small) / spsc_seconds(n_small, 64, std::size_t{1} << 20));
+    emit("queue_spsc_64B", s, "msgs/s");
+    s.clear();
+    // The default queue (capacity_bytes 0: bounded only by memory, its first ring 1 MiB).
+    for (int r = 0; r < reps; ++r)
+      s.push_back(static_cast<double>(n_small) / spsc_seconds(n_small, 64, 0));
+    emit("queue_spsc_64B_default", s, "msgs/s");
+    s.clear();
+  }
   if (small_only) return 0;
 
-  const std::uint64_t n_big = quick ? 10'000 : 50'000;
-  const std::size_t big = 64 * 1024;
-  for (int r = 0; r < reps; ++r)
-    s.push_back(static_cast<double>(n_big) * big / 1e6 /
-                spsc_seconds(n_big, big, std::size_t{1} << 20));
-  emit("queue_spsc_64KiB", s, "MB/s");
-  s.clear();
+  // Large messages: a fixed ring and the default Queue() alternate, so that both see the same load.
+  auto large = [&](const char* name, std::uint64_t n, std::size_t size, std::size_t capacity) {
+    std::vector<double> fixed, growing;
+    for (int r = 0; r < reps; ++r) {
+      fixed.push_back(static_cast<double>(n * size) / 1e6 / spsc_seconds(n, size, capacity));
+      growing.push_back(static_cast<double>(n * size) / 1e6 / spsc_seconds(n, size, 0));
+    }
+    emit(name, fixed, "MB/s");
+    emit((std::string(name) + "_default").c_str(), growing, "MB/s");
+  };
+  large("queue_spsc_64KiB", quick ? 10'000 : 50'000, 64 * 1024, std::size_t{1} << 20);
+  large("queue_spsc_1MiB", quick ? 1'000 : 5'000, std::size_t{1} << 20, std::size_t{4} << 20);
+  if (large_only) return 0;
 
   const std::uint64_t n_mpmc = quick ? 1'000'000 : 4'000'000;
   for (int r = 0; r < reps; ++r)

@@ -59,12 +59,15 @@ TEST_F(QueueGrow, RingsChainAndComeBackMessagesStayInOrder) {
   put_string(*q, "back");  // an empty queue on a grown ring links back to the first ring
   EXPECT_EQ(get_string(*q), "back");
   EXPECT_EQ(Position::unpack(q->shared().tail.load()).slot(), 0u);
-  // Grown rings up to kKeptRingBytes stay in their slots for the next burst; nothing else does.
+  // Grown rings up to kKeptRingBytes stay in their slots for the next burst, and large messages'
+  // regions up to kKeptRegionBytes in kept_regions; nothing else does.
   std::uint64_t kept = 0;
   for (const auto& slot : q->shared().slots)
     if (&slot != &q->shared().slots[0] && slot.generation.load() != 0)
       kept += std::uint64_t{slot.capacity_units.load()} * detail::queue::kRecordAlign;
   EXPECT_GT(kept, 0u);
+  for (const auto& region : q->shared().kept_regions)
+    if (region.file_offset.load() != 0) kept += region.bytes.load();
   EXPECT_LE(allocated_bytes(*q), at_start + 8192 + kept);
   // Bursts of small messages that fill the first ring again and again reuse the kept rings: the
   // file stops growing.
@@ -202,7 +205,8 @@ TEST_F(QueueGrow, ALargeMessageRecordPointingOutsideTheFileIsCorrupt) {
   const Position head = Position::unpack(s.head.load());
   RecordHeader header{};
   std::memcpy(&header, s.ring() + std::size_t{head.unit()} * 8, sizeof header);
-  ASSERT_EQ(header.size, detail::queue::kIndirectMark);
+  // A region of its own, kept for reuse by the next large message.
+  ASSERT_EQ(header.size, detail::queue::kKeptIndirectMark);
   RegionBody body{};
   std::byte* at = s.ring() + std::size_t{head.unit()} * 8 + sizeof header;
   std::memcpy(&body, at, sizeof body);
@@ -216,6 +220,30 @@ TEST_F(QueueGrow, ALargeMessageRecordPointingOutsideTheFileIsCorrupt) {
   expect_corrupt([&] { (void)get_string(*q); });
   std::memcpy(at, &good, sizeof good);
   EXPECT_EQ(get_string(*q), std::string(5000, 'L'));
+  // The producers' own note of a kept region is checked too.
+  auto& kept = s.kept_regions[0];
+  ASSERT_EQ(kept.file_offset.load(), good.file_offset);
+  kept.file_offset.store(std::uint64_t{1} << 40);
+  expect_corrupt([&] { put_string(*q, std::string(5000, 'M')); });
+  kept.file_offset.store(good.file_offset);
+  put_string(*q, std::string(5000, 'M'));
+  EXPECT_EQ(get_string(*q), std::string(5000, 'M'));
+}
+
+// A stream of large messages that the consumer keeps up with reuses the kept regions: the file
+// stops growing, where each message used to take fresh pages at its end.
+TEST_F(QueueGrow, LargeMessagesReuseKeptRegions) {
+  auto q = growing();
+  std::uint64_t file_end = 0;
+  for (int i = 0; i < 50; ++i) {
+    if (i == 10) file_end = q->shared().file_end.load();
+    const std::string big(5000 + static_cast<std::size_t>(i), static_cast<char>('a' + i % 26));
+    put_string(*q, big);
+    put_string(*q, big);
+    ASSERT_EQ(get_string(*q), big);
+    ASSERT_EQ(get_string(*q), big);
+  }
+  EXPECT_EQ(q->shared().file_end.load(), file_end);
 }
 
 }  // namespace

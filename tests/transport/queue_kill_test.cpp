@@ -22,12 +22,15 @@
 #include <csignal>
 #include <pthread.h>
 #include <cstdint>
+#include <gtest/gtest-spi.h>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <random>
 #include <vector>
 
 #include "queue_test_support.hpp"
+#include "support/leak_check.hpp"
 #include "transport/queue_core.hpp"
 
 namespace mproc::test {
@@ -206,6 +209,36 @@ class GrowingQueue : public Queue {
             {detail::queue::QueueKind::queue, maxsize, first_ring, true})) {}
 };
 
+using Children = std::vector<std::pair<std::uint32_t, std::unique_ptr<Process>>>;
+
+// Kills and reaps every child still in `lists` when it goes: a failing ASSERT returns from the
+// test half-way, and a dropped Process detaches, so its child would run on (a consumer loops
+// forever) past the test and the test binary. (Not set_die_with_parent: its watcher thread in
+// every child halved the aimed kills that catch a lock holder under load, 3 runs each.)
+class KillOnExit {
+ public:
+  explicit KillOnExit(std::initializer_list<Children*> lists) : lists_(lists) {}
+  KillOnExit(const KillOnExit&) = delete;
+  KillOnExit& operator=(const KillOnExit&) = delete;
+  ~KillOnExit() {
+    for (Children* list : lists_)
+      for (auto& entry : *list) {
+        try {
+          entry.second->kill();
+          EXPECT_TRUE(entry.second->join(30s)) << "a child ignored SIGKILL for 30 s";
+        } catch (const Error& e) {
+          ADD_FAILURE() << "reaping a child: " << e.what();
+        }
+      }
+  }
+
+ private:
+  std::vector<Children*> lists_;
+};
+
+// For the test of the test: random_kills() fails an ASSERT at this kill (-1: never).
+int g_fail_at_kill = -1;
+
 void random_kills(Queue& q, int kills) {
   const unsigned seed = std::random_device{}();
   SCOPED_TRACE("seed " + std::to_string(seed));
@@ -228,7 +261,8 @@ void random_kills(Queue& q, int kills) {
     p->start();
     return std::make_pair(id, std::move(p));
   };
-  std::vector<std::pair<std::uint32_t, std::unique_ptr<Process>>> producers, consumers;
+  Children producers, consumers;
+  const KillOnExit kill_on_exit{&producers, &consumers};
   for (int i = 0; i < kProducers; ++i) producers.push_back(start_producer());
   for (int i = 0; i < kConsumers; ++i) consumers.push_back(start_consumer());
 
@@ -244,6 +278,7 @@ void random_kills(Queue& q, int kills) {
   };
   for (int kill = 0; kill < kills && !::testing::Test::HasFailure(); ++kill) {
     replace_finished_producers();
+    ASSERT_NE(kill, g_fail_at_kill) << "failed on purpose";
     const bool kill_consumer = kill % 5 >= 3;
     auto& slot = kill_consumer ? consumers[static_cast<std::size_t>(kill) % kConsumers]
                                : producers[static_cast<std::size_t>(kill) % kProducers];
@@ -383,6 +418,17 @@ TEST_F(QueueKill, RandomSigkillsOnAGrowingQueueLoseAndTearNothing) {
   // would fill memory.
   GrowingQueue q(5000, 16 * 1024);
   random_kills(q, kKills / 2);  // half: each kill waits longer for progress on this queue
+}
+
+// The test above fails with ASSERTs half-way through; its children must not outlive it.
+Queue* g_queue = nullptr;
+TEST_F(QueueKill, AnAssertionThatFailsHalfWayLeavesNoChildRunning) {
+  Queue q(QueueOptions{0, 64 * 1024});
+  g_queue = &q;
+  g_fail_at_kill = 3;
+  EXPECT_FATAL_FAILURE(random_kills(*g_queue, kKills), "failed on purpose");
+  g_fail_at_kill = -1;
+  EXPECT_FALSE(has_children());
 }
 
 }  // namespace
