@@ -186,6 +186,26 @@ TEST_P(ConnectionArgumentTest, ASharerThatIsGoneIsAnErrorNotAHang) {
                std::errc::connection_refused, "is gone");
 }
 
+// A child forked while a share is held gets none of the sharer's state: it closes its copy of the
+// shared descriptor (else the end could never see end-of-file while the child lives).
+TEST_P(ConnectionArgumentTest, AForkedChildDoesNotKeepASharedEnd) {
+  auto [ours, theirs] = mproc::pipe();
+  std::shared_ptr<mproc::detail::DescriptorShares> shares;
+  encode_shared(theirs, shares);  // the sharer holds a duplicate of `theirs`
+  auto [hold_in, hold_out] = mproc::pipe();
+  mproc::Process child([&theirs, &hold_in] {
+    theirs.close();            // the child's own copy of the end, inherited as every descriptor
+    hold_in.recv_bytes();      // lives on until the test is done
+  });
+  child.start();
+  shares.reset();
+  theirs.close();
+  ASSERT_TRUE(ours.poll(kLong));
+  expect_error([&] { ours.recv_bytes(); }, errc::end_of_file);
+  hold_out.send_bytes("done");
+  child.join();
+}
+
 TEST_P(ConnectionArgumentTest, OutsideATaskItIsRefused) {
   auto [ours, theirs] = mproc::pipe();
   expect_error([&] { mproc::encode(theirs); }, errc::bad_state, "send_handle");
