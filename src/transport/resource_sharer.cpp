@@ -4,7 +4,6 @@
 #include <mproc/error.hpp>
 
 #include <cerrno>
-#include <csignal>
 #include <cstddef>
 #include <cstring>
 #include <fcntl.h>
@@ -19,6 +18,7 @@
 #include <utility>
 
 #include "base/fork_handlers.hpp"
+#include "base/library_thread.hpp"
 
 namespace mproc::detail::sharer {
 namespace {
@@ -173,20 +173,7 @@ void start_locked(State& s) {
   }
   s.listen_fd = fd;
   s.address = std::move(name);
-  pthread_attr_t attr;
-  int err = ::pthread_attr_init(&attr);
-  if (err == 0) {
-    ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    // Every signal blocked in the server, so that none meant for the program is delivered to it.
-    sigset_t all;
-    sigset_t saved;
-    sigfillset(&all);
-    ::pthread_sigmask(SIG_SETMASK, &all, &saved);
-    pthread_t thread;
-    err = ::pthread_create(&thread, &attr, serve, nullptr);
-    ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-    ::pthread_attr_destroy(&attr);
-  }
+  const int err = start_library_thread(serve);
   if (err != 0) {
     close_fd(s.listen_fd);
     s.address.clear();
