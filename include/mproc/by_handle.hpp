@@ -10,8 +10,9 @@
 // (ByHandleMembers<T> does it for a type with handle() and a static attach(handle)). What cannot
 // travel says so: encoding a closed object, or a lock made without mproc::attachable, throws the
 // object's own error (errc::closed, errc::bad_state) in the sending process; a handle whose object
-// is gone fails the attach where it arrives (ENOENT). A Connection (a descriptor) travels only to a
-// forked child: as a Pool task argument it is refused at compile time.
+// is gone fails the attach where it arrives (ENOENT). A Connection (a descriptor) is not a handle:
+// a Process child gets a duplicate (ShareInFork), a Pool worker receives it by SCM_RIGHTS from the
+// sending process's resource sharer for as long as the task runs (see Codec<Connection>).
 //
 // Thread-safety: pure functions of their arguments (attach makes a new object).
 #pragma once

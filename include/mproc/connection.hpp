@@ -42,6 +42,7 @@
 
 #include <mproc/by_handle.hpp>
 #include <mproc/codec.hpp>
+#include <mproc/detail/descriptor_shares.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 #include <mproc/process.hpp>
@@ -310,24 +311,21 @@ struct ShareInFork<Connection> {
   static Connection share(const Connection& end) { return end.duplicate(); }
 };
 
-// A Connection is a descriptor, not a handle in shared memory: it cannot be encoded (a Pool task
-// argument, a Queue message). Refused at compile time, with this text rather than a page of
-// template errors.
+/// A Connection as a Pool task argument: its descriptor is shared by this process's resource sharer
+/// (a thread that serves it by SCM_RIGHTS, as Python's resource_sharer) for as long as the job
+/// that carries it runs, and the worker that decodes it receives a descriptor of its own for the
+/// same end (closed when the task's argument is). Encoding it anywhere else (a Queue message,
+/// Connection::send) is refused with errc::bad_state: use send_handle there. A message kept in
+/// the sender's object (after BufferTooShort or a timeout) does not travel.
+/// Errors: encode: closed, bad_state, EMFILE; decode (in the worker, failing that task):
+/// ECONNREFUSED (the sending process is gone), errc::bad_handle (its job ended), ETIMEDOUT.
+/// Thread-safety: as Connection's send. Fork-safety: see src/transport/resource_sharer.hpp.
 template <>
-struct Codec<Connection> {
-  template <class C = Connection>
-  static void encode(const C&, std::string&) {
-    static_assert(detail::dependent_false<C>,
-                  "mproc: a Connection cannot be a Pool task argument or a message: a worker "
-                  "that already runs cannot receive a descriptor through the codec. Give it to a "
-                  "Process (its child inherits the descriptor), use a Queue instead, or pass the "
-                  "descriptor with Connection::send_handle.");
-  }
-  template <class C = Connection>
-  static C decode(const void*, std::size_t) {
-    static_assert(detail::dependent_false<C>,
-                  "mproc: a Connection cannot be a Pool task argument or a message (see encode).");
-  }
+struct MPROC_API Codec<Connection> {
+  static void encode(const Connection& end, std::string& out);
+  static Connection decode(const void* data, std::size_t size);
 };
+template <>
+inline constexpr bool detail::shares_descriptors<Connection> = true;
 
 }  // namespace mproc

@@ -58,6 +58,7 @@
 #include <mproc/async_result.hpp>
 #include <mproc/by_handle.hpp>
 #include <mproc/codec.hpp>
+#include <mproc/detail/job_shares.hpp>
 #include <mproc/detail/pool_core.hpp>
 #include <mproc/detail/pool_inputs.hpp>
 #include <mproc/detail/pool_invoke.hpp>
@@ -404,7 +405,7 @@ class MPROC_API Pool {
       writer.add(detail::wire(args)...);
       detail::Job job;
       job.payload = writer.finish();
-      job.sink = std::move(sink);
+      job.sink = detail::bind_shares(std::move(sink), writer.take_shares());
       job.timeout = options.timeout;
       job.group = group;
       core().submit_one(job, caller_waits ? state.get() : nullptr);
@@ -427,7 +428,8 @@ class MPROC_API Pool {
     writer.add(detail::wire(args)...);
     detail::Job job;
     job.payload = writer.finish();
-    job.sink = std::shared_ptr<detail::JobSink>(state, state.get());
+    job.sink = detail::bind_shares(std::shared_ptr<detail::JobSink>(state, state.get()),
+                                   writer.take_shares());
     const uint64_t group = core().new_group();
     state->attach(core_, group);
     job.group = group;
@@ -570,7 +572,8 @@ class MPROC_API Pool {
       detail::Job job;
       job.items = writer.count();
       job.payload = writer.finish();
-      job.sink = std::make_shared<detail::MapChunkSink<V>>(state, offset, job.items);
+      job.sink = detail::bind_shares(
+          std::make_shared<detail::MapChunkSink<V>>(state, offset, job.items), writer.take_shares());
       job.timeout = options.timeout;
       jobs.push_back(std::move(job));
     }
@@ -607,7 +610,8 @@ class MPROC_API Pool {
       detail::Job job;
       job.items = writer.count();
       job.payload = writer.finish();
-      job.sink = std::make_shared<detail::ImapChunkSink>(state, index, job.items);
+      job.sink = detail::bind_shares(
+          std::make_shared<detail::ImapChunkSink>(state, index, job.items), writer.take_shares());
       job.group = group;
       job.timeout = timeout;
       return job;

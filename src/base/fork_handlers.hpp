@@ -30,6 +30,7 @@ enum class ForkStage : std::uint8_t {
   child_registry,  // src/process: the children of this process (emptied in the child)
   handle_table,    // capi: the C ABI's handles
   task_registry,   // src/pool: tasks registered by name
+  resource_sharer,  // src/transport: descriptors shared with workers (reset in the child)
   log_sink,        // src/log: innermost: code holding any lock above may log; the sink takes none
   count_
 };

@@ -16,12 +16,14 @@
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
 #include <mproc/codec.hpp>
+#include <mproc/detail/descriptor_shares.hpp>
 #include <mproc/error.hpp>
 #include <mproc/export.h>
 
 #include <cstdint>
 #include <cstring>
 #include <functional>  // std::reference_wrapper
+#include <memory>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -272,6 +274,25 @@ class TaskWriter {
   // Appends one item: its arguments (A... as the invoker decodes them).
   template <class... A>
   void add(const A&... args) {
+    if constexpr ((shares_descriptors<A> || ...)) {
+      const ShareActivation sharing(shares_);  // the shares live as long as this job
+      add_item(args...);
+    } else {
+      add_item(args...);
+    }
+  }
+  uint32_t count() const noexcept { return count_; }
+  std::string finish() {
+    std::memcpy(payload_.data() + count_at_, &count_, sizeof count_);
+    return std::move(payload_);
+  }
+  // The descriptors shared while encoding (null if none): the job's sink holds them until the job
+  // ends (bind_shares in <mproc/detail/job_shares.hpp>).
+  std::shared_ptr<DescriptorShares> take_shares() noexcept { return std::move(shares_); }
+
+ private:
+  template <class... A>
+  void add_item(const A&... args) {
     if constexpr (fixed_args_size<A...> != kVariableSize) {
       (encode_arg(payload_, args), ...);
     } else {
@@ -283,16 +304,11 @@ class TaskWriter {
     }
     ++count_;
   }
-  uint32_t count() const noexcept { return count_; }
-  std::string finish() {
-    std::memcpy(payload_.data() + count_at_, &count_, sizeof count_);
-    return std::move(payload_);
-  }
 
- private:
   std::string payload_;
   size_t count_at_ = 0;
   uint32_t count_ = 0;
+  std::shared_ptr<DescriptorShares> shares_;
 };
 
 // The payload of a one-item task whose arguments all have fixed sizes, laid out as TaskWriter
