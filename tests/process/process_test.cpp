@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <csignal>
 #include <fcntl.h>
+#include <iostream>
 #include <poll.h>
 #include <stdexcept>
 #include <string>
@@ -354,6 +355,35 @@ TEST_F(ProcessTest, StartFlushesTheParentsStdioSoTheChildDoesNotRepeatIt) {
     child.start();
     child.join();
     return;
+  });
+  parent.start();
+  ::close(out[1]);
+  std::string text;
+  char buf[256];
+  for (ssize_t n; (n = ::read(out[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<size_t>(n));
+  ::close(out[0]);
+  parent.join();
+  EXPECT_EQ(parent.exitcode(), 0);
+  EXPECT_EQ(text, "parent line\nchild line\n");
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(ProcessTest, StartAndExitFlushCoutWhenItBuffersOnItsOwn) {
+  // After sync_with_stdio(false) std::cout keeps its own buffer, apart from stdout's: start()
+  // must flush it (or the child repeats the parent's line) and the child's exit must flush it (or
+  // the child's line is lost). Streams that write through to stdio are left alone (nothing to do).
+  int out[2];
+  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  Process parent([&] {
+    ::dup2(out[1], STDOUT_FILENO);
+    std::ios::sync_with_stdio(false);
+    std::cout << "parent line\n";  // stays in cout's own buffer
+    Process child([] { std::cout << "child line\n"; });
+    child.start();
+    child.join();
   });
   parent.start();
   ::close(out[1]);
