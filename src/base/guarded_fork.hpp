@@ -1,6 +1,7 @@
 // The one preamble of every fork(2) in the library. Around the fork:
-//   - stdio is flushed (Stdio::flush), so that what the parent printed so far is written once,
-//     by the parent, not a second time by a child that inherited the unwritten buffer;
+//   - stdio is flushed (Stdio::flush, flush_standard_streams below), so that what the parent
+//     printed so far is written once, by the parent, not a second time by a child that inherited
+//     the unwritten buffer;
 //   - every signal is blocked, so that no handler of the program runs in the child before the
 //     child knows who it is; the child keeps them blocked until it calls restore_signals();
 //   - the library's fork handlers (fork_handlers.hpp) run, as for any fork().
@@ -14,6 +15,13 @@
 #include <sys/types.h>
 
 namespace mproc::detail {
+
+// Flushes the standard streams that hold unwritten output: std::cout and std::cerr when they
+// buffer on their own (after sync_with_stdio(false), or with a replaced streambuf), stdout and
+// stderr when their C buffers hold bytes. A stream holding nothing is not touched: a flush takes
+// the stream's lock, a write, and after each fork every page written first costs a copy-on-write
+// fault (a start + join of a Process would pay several for streams that had nothing to write).
+void flush_standard_streams() noexcept;
 
 class ForkGuard {
  public:

@@ -1,6 +1,7 @@
 #include "process/child_registry.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -32,7 +33,19 @@ const bool g_fork_handlers_registered = [] {
   return true;
 }();
 
+// 0: not read yet in this process (a forked child starts with 0, see reset_after_fork_in_child).
+std::atomic<pid_t> g_own_pid{0};
+
 }  // namespace
+
+pid_t own_pid() noexcept {
+  pid_t pid = g_own_pid.load(std::memory_order_relaxed);
+  if (pid == 0) {
+    pid = ::getpid();
+    g_own_pid.store(pid, std::memory_order_relaxed);
+  }
+  return pid;
+}
 
 ChildRegistry& ChildRegistry::instance() {
   // Never destroyed: atexit handlers and late destructors may still reap through it.
@@ -139,6 +152,12 @@ std::vector<ProcessInfo> ChildRegistry::active_children() {
   return running;
 }
 
+void ChildRegistry::reap_ended() {
+  std::lock_guard lock(mutex_);
+  reap_detached_locked();
+  for (const auto& child : children_) try_reap_locked(*child);
+}
+
 bool ChildRegistry::is_running_child(pid_t pid) {
   std::lock_guard lock(mutex_);
   for (const auto& child : children_)
@@ -176,7 +195,7 @@ void ChildRegistry::finish_at_exit() {
     snapshot = children_;
   }
   for (const auto& child : snapshot) {
-    if (child->owner != ::getpid() || child->exit_code) continue;
+    if (child->owner != own_pid() || child->exit_code) continue;
     try {
       if (child->daemon) {
         stop(*child, Seconds(1.0));
@@ -194,6 +213,7 @@ void ChildRegistry::finish_at_exit() {
 }
 
 void ChildRegistry::reset_after_fork_in_child() {
+  g_own_pid.store(0, std::memory_order_relaxed);  // a new process: read its pid when asked
   // The parent's pidfds were inherited; they are the parent's business, not ours.
   for (const auto& child : children_) {
     ::close(child->pidfd);

@@ -19,9 +19,14 @@
 
 namespace mproc::detail {
 
+// This process's pid, without a system call per question (glibc no longer caches getpid()): read
+// once, forgotten in every child of fork(2) by the registry's fork handler. A child created by a
+// raw clone(2) that bypasses the fork handlers would see its parent's pid: the library never does.
+pid_t own_pid() noexcept;
+
 struct ChildState {
-  ChildState(pid_t pid_, int pidfd_, std::string name_, bool daemon_)
-      : pid(pid_), pidfd(pidfd_), name(std::move(name_)), daemon(daemon_), owner(::getpid()) {}
+  ChildState(pid_t pid_, int pidfd_, std::string name_, bool daemon_, pid_t owner_)
+      : pid(pid_), pidfd(pidfd_), name(std::move(name_)), daemon(daemon_), owner(owner_) {}
   ChildState(const ChildState&) = delete;
   ChildState& operator=(const ChildState&) = delete;
 
@@ -51,6 +56,8 @@ class ChildRegistry {
   int reap_blocking(ChildState& child);
   // Reaps what has ended; returns the children still running.
   std::vector<ProcessInfo> active_children();
+  // Reaps what has ended, as active_children() does, without listing the rest.
+  void reap_ended();
   // True if `pid` is one of our children that is still running.
   bool is_running_child(pid_t pid);
   // True if `pid` was started by a Process of this process and is tracked here.

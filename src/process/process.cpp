@@ -4,7 +4,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cxxabi.h>
-#include <iostream>
 #include <pthread.h>
 #include <sys/wait.h>
 #include <typeinfo>
@@ -62,7 +61,7 @@ Process& Process::operator=(Process&& other) noexcept {
 
 void Process::detach() noexcept {
   // In a forked sibling the copy of this object is not the child's owner: leave it alone.
-  if (!child_ || parent_pid_ != ::getpid()) return;
+  if (!child_ || parent_pid_ != detail::own_pid()) return;
   // As Python: the child runs on; the registry reaps it once it ends and joins (or, for a daemon,
   // terminates) it at normal exit.
   detail::ChildRegistry::instance().detach(*child_);
@@ -73,7 +72,7 @@ void Process::check_usable(const char* operation) const {
   if (closed_) throw Error(errc::closed, std::string(operation) + ": " + name_ + " is closed");
   if (!child_)
     throw Error(errc::bad_state, std::string(operation) + ": " + name_ + " has not been started");
-  if (parent_pid_ != ::getpid())
+  if (parent_pid_ != detail::own_pid())
     throw Error(errc::bad_state,
                 std::string(operation) + ": " + name_ + " is not a child of this process");
 }
@@ -85,13 +84,13 @@ void Process::start() {
     throw Error(errc::bad_state,
                 "start: daemonic processes are not allowed to have children (" + name_ + ")");
   auto& registry = detail::ChildRegistry::instance();
-  registry.active_children();  // reap what has ended, as Python's start() does
+  registry.reap_ended();  // as Python's start() does
 
   // As Python does: flush what the parent printed so far, or the child inherits the unwritten
   // buffer and prints it a second time when it flushes at exit. With every signal blocked, no
   // handler can run in the child before it knows who it is (run_child restores the mask).
   detail::ForkGuard guard(detail::ForkGuard::Stdio::flush);
-  const pid_t parent_pid = ::getpid();
+  const pid_t parent_pid = detail::own_pid();
   const std::string parent_name = detail::self().name;
   const pid_t pid = guard.fork();
   if (pid == 0) run_child(guard.saved_mask(), parent_pid, parent_name);
@@ -107,7 +106,7 @@ void Process::start() {
     throw_errno(open_errno, "pidfd_open for " + name_);
   }
   parent_pid_ = parent_pid;
-  child_ = std::make_shared<detail::ChildState>(pid, pidfd, name_, daemon_);
+  child_ = std::make_shared<detail::ChildState>(pid, pidfd, name_, daemon_, parent_pid);
   registry.add(child_);
   // As Python's start() does: the target and its arguments are the child's now. Dropping the
   // parent's copies closes, for example, a pipe end the Process was given (see the constructor).
@@ -135,9 +134,9 @@ void Process::run_child(const void* saved_signal_mask, pid_t parent_pid,
     code = 1;
   }
   // As Python's child does: flush what was printed, finish our own children, then leave without
-  // running the parent's atexit handlers or static destructors.
-  std::cout.flush();
-  std::cerr.flush();
+  // running the parent's atexit handlers or static destructors. (C++ streams that hold nothing of
+  // their own are not flushed: fflush(nullptr) writes what their C streams hold.)
+  detail::flush_standard_streams();
   std::fflush(nullptr);
   detail::ChildRegistry::instance().finish_at_exit();
   ::_exit(code & 0xff);

@@ -3,7 +3,8 @@
 #
 #   . "$(dirname "$0")/bench_env.sh"      (sets `repo`, the repository's root)
 #   shared=$(find_shared_bench) || exit 2  (the reference benchmarks: ../shared/bench)
-#   build_bench "$build" mproc_pool_bench  (configures a Release build with benchmarks, builds one)
+#   build_bench "$build" mproc_pool_bench  (configures a Release build with benchmarks, builds one;
+#                                           NO_BUILD=1 uses the build directory as it is)
 #   build_raw_ipc_bench "$shared" "$out"   (compiles the reference raw_ipc_bench)
 #
 # MPROC_SHARED_BENCH names the reference directory when it is not beside the repository.
@@ -23,6 +24,10 @@ find_shared_bench() {
 }
 
 build_bench() {  # build_bench <build dir> <target>
+  if [ "${NO_BUILD:-0}" = 1 ]; then
+    echo "# NO_BUILD=1: using $2 in $1 as built" >&2
+    return 0
+  fi
   echo "# building $2 (Release) in $1" >&2
   cmake -S "$repo" -B "$1" -DCMAKE_BUILD_TYPE=Release -DMPROC_BUILD_BENCHMARKS=ON \
     -DMPROC_BUILD_TESTS=ON -DMPROC_BUILD_EXAMPLES=OFF >/dev/null

@@ -10,6 +10,9 @@
 # py_mp_bench.py --only pipe and mproc_pipe_bench, and prints a table of ratios. The raw and mproc
 # benchmarks are run $ROUNDS times (default 2), alternating, and the median of the rounds is
 # used. Targets: 64-byte round trip <= 1.2x the raw socketpair; 1 MiB throughput >= 0.8x.
+# mproc_pipe_bench also runs its own raw socketpair ping-pong alternating with mproc's, pair by
+# pair (`paired`): the median pair's ratio in wall time and in CPU time (which load does not move)
+# is printed beside the ratio of the two programs' medians.
 # PLACEMENT=same runs both sides on one CPU, PLACEMENT=split each on its own (bench_env.sh).
 set -euo pipefail
 
@@ -77,6 +80,8 @@ for name, value, unit, ratio in rows:
     print(f"{name:44} {value:>10.4g} {unit:5} {ratio:>17.2f}x")
 ok_rt = rt_mproc / rt_raw <= 1.2
 ok_tp = tp_mproc / tp_raw >= 0.8
+print(f"{'mproc / raw socketpair round trip, paired in one program':60} {get('paired_mproc_pipe_roundtrip_vs_raw'):>6.2f}x wall, "
+      f"{get('paired_mproc_pipe_roundtrip_cpu_vs_raw'):.2f}x CPU")
 print(f"target round trip <= 1.2x raw socketpair: {rt_mproc / rt_raw:.2f}x {'ok' if ok_rt else 'MISSED'}")
 print(f"target 1 MiB throughput >= 0.8x raw socketpair: {tp_mproc / tp_raw:.2f}x {'ok' if ok_tp else 'MISSED'}")
 print(f"mproc vs python: round trip {rt_py / rt_mproc:.1f}x faster, 1 MiB throughput {tp_mproc / tp_py:.1f}x higher")

@@ -75,6 +75,11 @@ raw_cpu = get("raw_fork_waitpid_cpu")
 print(f"{'raw fork + waitpid, CPU time':48} {raw_cpu:>10.4g} {1:>11.2f}x")
 print(f"{'mproc Process start + join, CPU time':48} {get('mproc_process_start_join_cpu'):>10.4g} "
       f"{get('mproc_process_start_join_cpu_vs_raw'):>11.2f}x (paired)")
+# Minor page faults per start: after each fork every page a side writes first costs it a fault.
+print(f"{'minor faults per start, parent / child: raw':48} {get('raw_fork_waitpid_faults_parent'):>5.1f} / "
+      f"{get('raw_fork_waitpid_faults_child'):.1f}")
+print(f"{'minor faults per start, parent / child: mproc':48} "
+      f"{get('mproc_process_start_join_faults_parent'):>5.1f} / {get('mproc_process_start_join_faults_child'):.1f}")
 print(f"target start + join <= 1.2x raw fork + waitpid: {ratio:.2f}x {'ok' if ratio <= 1.2 else 'MISSED'}")
 print(f"mproc vs python fork start: {get('process_start_join_fork') / get('mproc_process_start_join'):.1f}x faster")
 PY

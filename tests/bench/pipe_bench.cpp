@@ -2,7 +2,11 @@
 // socketpair: a 64-byte ping-pong between two processes (25000 round trips after 2000 warm-up
 // ones) and a one-way stream of 2000 messages of 1 MiB, each repeated 3 times.
 // stdout: `metric value unit` (the median of the repetitions); stderr: every repetition.
-// Usage: mproc_pipe_bench [pingpong] [stream]   (default: both)
+// Usage: mproc_pipe_bench [pingpong] [paired] [stream]   (default: all)
+// `paired` alternates, repetition by repetition, the mproc ping-pong with a raw socketpair one
+// (SOCK_STREAM, write/read, as raw_ipc_bench) in this process, and reports the ratio of each pair
+// in wall time and in CPU time (both processes): on a loaded machine two runs of one program a
+// minute apart differ by 2x, a pair run back to back much less, and CPU time not at all with load.
 #include <mproc/connection.hpp>
 #include <mproc/process.hpp>
 
@@ -12,6 +16,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -56,6 +64,67 @@ void check(mproc::Process& child) {
 }
 
 enum class Receive { into_buffer, as_string };
+
+// CPU seconds of this process and of its reaped children.
+double cpu_s() {
+  rusage self{}, children{};
+  ::getrusage(RUSAGE_SELF, &self);
+  ::getrusage(RUSAGE_CHILDREN, &children);
+  double sum = 0;
+  for (const timeval* t : {&self.ru_utime, &self.ru_stime, &children.ru_utime, &children.ru_stime})
+    sum += double(t->tv_sec) + double(t->tv_usec) * 1e-6;
+  return sum;
+}
+
+void write_all(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::write(fd, data, size);
+    if (n <= 0) std::exit(2);
+    data += n;
+    size -= std::size_t(n);
+  }
+}
+
+void read_all(int fd, char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t n = ::read(fd, data, size);
+    if (n <= 0) std::exit(2);
+    data += n;
+    size -= std::size_t(n);
+  }
+}
+
+// us per 64-byte round trip over a raw AF_UNIX SOCK_STREAM socketpair, as raw_ipc_bench measures
+// it (a forked child echoes; the clock starts after the warm-up).
+double raw_socketpair_pingpong_us() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) std::exit(2);
+  char buffer[64];
+  std::memset(buffer, 'x', sizeof buffer);
+  const pid_t pid = ::fork();
+  if (pid < 0) std::exit(2);
+  if (pid == 0) {
+    ::close(sv[0]);
+    for (int i = 0; i < kRoundTrips + kWarm; ++i) {
+      read_all(sv[1], buffer, sizeof buffer);
+      write_all(sv[1], buffer, sizeof buffer);
+    }
+    ::_exit(0);
+  }
+  ::close(sv[1]);
+  double t0 = 0;
+  for (int i = 0; i < kRoundTrips + kWarm; ++i) {
+    if (i == kWarm) t0 = now_s();
+    write_all(sv[0], buffer, sizeof buffer);
+    read_all(sv[0], buffer, sizeof buffer);
+  }
+  const double elapsed = now_s() - t0;
+  ::close(sv[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0) {
+  }
+  return elapsed / kRoundTrips * 1e6;
+}
 
 // us per 64-byte round trip.
 double pingpong_us(Receive how) {
@@ -137,6 +206,30 @@ double stream_mbps(Receive how) {
   return double(kStreamMessages) * double(kStreamSize) / 1e6 / elapsed;
 }
 
+// The mproc ping-pong (recv_bytes_into) and the raw one, alternating which goes first; per pair
+// the wall-time and CPU-time ratios mproc / raw.
+void paired_pingpong() {
+  std::vector<double> raw, mproc, wall_ratio, cpu_ratio;
+  for (int r = 0; r < 2 * kReps + 1; ++r) {
+    double wall[2], cpu[2];
+    for (int k = 0; k < 2; ++k) {
+      const bool mproc_turn = (r + k) % 2 == 0;
+      const double c0 = cpu_s();
+      const double us = mproc_turn ? pingpong_us(Receive::into_buffer) : raw_socketpair_pingpong_us();
+      wall[mproc_turn ? 0 : 1] = us;
+      cpu[mproc_turn ? 0 : 1] = cpu_s() - c0;
+    }
+    mproc.push_back(wall[0]);
+    raw.push_back(wall[1]);
+    wall_ratio.push_back(wall[0] / wall[1]);
+    cpu_ratio.push_back(cpu[0] / cpu[1]);
+  }
+  emit("paired_raw_socketpair_roundtrip", raw, "us");
+  emit("paired_mproc_pipe_roundtrip", mproc, "us");
+  emit("paired_mproc_pipe_roundtrip_vs_raw", wall_ratio, "x");
+  emit("paired_mproc_pipe_roundtrip_cpu_vs_raw", cpu_ratio, "x");
+}
+
 template <class Fn>
 std::vector<double> repeat(Fn&& fn) {
   std::vector<double> samples;
@@ -159,6 +252,7 @@ int main(int argc, char** argv) {
          "us");
     emit("mproc_pipe_roundtrip_value", repeat(pingpong_value_us), "us");
   }
+  if (wanted("paired")) paired_pingpong();
   if (wanted("stream")) {
     emit("mproc_pipe_1MiB_throughput", repeat([] { return stream_mbps(Receive::into_buffer); }),
          "MB/s");

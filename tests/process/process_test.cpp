@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <csignal>
 #include <fcntl.h>
+#include <iostream>
 #include <poll.h>
 #include <stdexcept>
 #include <string>
@@ -342,18 +343,16 @@ TEST_F(ProcessTest, ChildOfChildIsReapedByTheChild) {
 
 namespace {
 
-TEST_F(ProcessTest, StartFlushesTheParentsStdioSoTheChildDoesNotRepeatIt) {
-  // Run in a child whose stdout is a pipe (fully buffered), print without flushing, start a
-  // grandchild that prints one line: the pipe must carry the parent's line exactly once.
+// Runs `body` in a child Process whose stdout is a pipe (fully buffered, as for any file), and
+// returns what reached the pipe once it and its own children are done.
+template <class Body>
+std::string stdout_of(Body body) {
   int out[2];
-  ASSERT_EQ(::pipe2(out, O_CLOEXEC), 0);
-  Process parent([&] {
-    ::dup2(out[1], STDOUT_FILENO);
-    std::printf("parent line\n");  // stays in the buffer: stdout is not a terminal
-    Process child([] { std::printf("child line\n"); });
-    child.start();
-    child.join();
-    return;
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
+  const int write_end = out[1];
+  Process parent([write_end, body] {
+    ::dup2(write_end, STDOUT_FILENO);
+    body();
   });
   parent.start();
   ::close(out[1]);
@@ -363,6 +362,32 @@ TEST_F(ProcessTest, StartFlushesTheParentsStdioSoTheChildDoesNotRepeatIt) {
   ::close(out[0]);
   parent.join();
   EXPECT_EQ(parent.exitcode(), 0);
+  return text;
+}
+
+TEST_F(ProcessTest, StartFlushesTheParentsStdioSoTheChildDoesNotRepeatIt) {
+  // Print without flushing, start a grandchild that prints one line: the pipe must carry the
+  // parent's line exactly once.
+  const std::string text = stdout_of([] {
+    std::printf("parent line\n");  // stays in the buffer: stdout is not a terminal
+    Process child([] { std::printf("child line\n"); });
+    child.start();
+    child.join();
+  });
+  EXPECT_EQ(text, "parent line\nchild line\n");
+}
+
+TEST_F(ProcessTest, StartAndExitFlushCoutWhenItBuffersOnItsOwn) {
+  // After sync_with_stdio(false) std::cout keeps its own buffer, apart from stdout's: start()
+  // must flush it (or the child repeats the parent's line) and the child's exit must flush it (or
+  // the child's line is lost). Streams that write through to stdio are left alone (nothing to do).
+  const std::string text = stdout_of([] {
+    std::ios::sync_with_stdio(false);
+    std::cout << "parent line\n";  // stays in cout's own buffer
+    Process child([] { std::cout << "child line\n"; });
+    child.start();
+    child.join();
+  });
   EXPECT_EQ(text, "parent line\nchild line\n");
 }
 
