@@ -175,7 +175,9 @@ void BytesList::clear() {
   detail::manager::list_clear(s);
 }
 
-std::vector<std::string> BytesList::snapshot() const { return slice(std::nullopt, std::nullopt, 1); }
+std::vector<std::string> BytesList::snapshot() const {
+  return slice(std::nullopt, std::nullopt, 1);
+}
 
 std::vector<std::string> BytesList::slice(std::optional<std::ptrdiff_t> start,
                                           std::optional<std::ptrdiff_t> stop,

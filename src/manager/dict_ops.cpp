@@ -42,7 +42,9 @@ bool read_table(const DataView& view, std::uint64_t offset, Table& out) noexcept
   if (t == nullptr) return false;
   const std::uint64_t slots = load_once(t->slots);
   const std::uint64_t room = (view.size - offset - sizeof(DictTable)) / sizeof(std::uint64_t);
-  if (!std::has_single_bit(slots) || slots > room || slots + slots / 2 > room) return false;
+  // A power of two (a bit test: std::has_single_bit is a libgcc call without -mpopcnt).
+  const bool power_of_two = slots != 0 && (slots & (slots - 1)) == 0;
+  if (!power_of_two || slots > room || slots + slots / 2 > room) return false;
   const std::uint64_t length = t->length.load(std::memory_order_acquire);
   if (length > DictTable::capacity_for(slots)) return false;
   out = {offset, slots, length, t, t->slot(), t->slot() + slots, view};

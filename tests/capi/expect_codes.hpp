@@ -4,7 +4,8 @@
 //       {MPROC_CALL(mproc_lock_acquire(nullptr, 0)), MPROC_EBADHANDLE},
 //       {MPROC_CALL(mproc_lock_destroy(nullptr)), 0},
 //   });
-// or, when every call expects the same code: expect_codes(MPROC_EBADHANDLE, {MPROC_CALL(...), ...}).
+// or, when every call expects the same code:
+//   expect_codes(MPROC_EBADHANDLE, {MPROC_CALL(...), ...});
 #pragma once
 
 #include "mproc.h"

@@ -278,7 +278,8 @@ TEST_F(SyncCapiTest, NullHandlesAreRejected) {
   });
   EXPECT_EQ(cond, nullptr);
   // Destroying NULL is a no-op.
-  expect_codes(0, {MPROC_CALL(mproc_lock_destroy(nullptr)), MPROC_CALL(mproc_rlock_destroy(nullptr)),
+  expect_codes(0, {MPROC_CALL(mproc_lock_destroy(nullptr)),
+                   MPROC_CALL(mproc_rlock_destroy(nullptr)),
                    MPROC_CALL(mproc_semaphore_destroy(nullptr)),
                    MPROC_CALL(mproc_event_destroy(nullptr)),
                    MPROC_CALL(mproc_condition_destroy(nullptr)),
