@@ -106,8 +106,9 @@ TEST_F(LockFreeReadTest, ListReadsNeverSeeATornValue) {
       ++reads;
       torn += !whole(v);
     }
+    // Each writer holds one element more for a moment (insert then pop, append then pop).
     ++reads;
-    torn += l.size() + 1 < kSlots || l.size() > kSlots + 1;
+    torn += l.size() < kSlots || l.size() > kSlots + 2;
     ++reads;
     torn += l.count("no such value") != 0 || l.contains("no such value");
   });
