@@ -103,6 +103,15 @@ std::optional<std::ptrdiff_t> bound(std::int64_t value) {
   return static_cast<std::ptrdiff_t>(value);
 }
 
+// A missing key: -ENOENT and its message, without an exception (a miss is an ordinary answer on
+// the hot path: Python's `key in d` fallbacks and `d.get(k)` pay for it). The message names the
+// function, so guard() leaves it as it is.
+int missing_key(const char* fn) {
+  thread_local std::string message;
+  message.assign(fn).append(": no such key");
+  return mproc::capi::fail(-ENOENT, message);
+}
+
 void require_out(void** value, size_t* len, const char* fn) {
   require(value, fn, "value");
   require(len, fn, "len");
@@ -259,7 +268,15 @@ int mproc_dict_get(mproc_dict_t* dict, const void* key, size_t key_len, void** v
   return guard(fn, [&] {
     auto& d = dict_of(dict, fn);
     require_out(value, len, fn);
-    give(d.at(bytes(key, key_len, fn, "key")), value, len);
+    struct Out {
+      void** value;
+      size_t* len;
+    } out{value, len};
+    const auto sink = [](std::string_view found, void* context) {
+      auto& to = *static_cast<Out*>(context);
+      give(found, to.value, to.len);
+    };
+    if (!d.visit(bytes(key, key_len, fn, "key"), sink, &out)) return missing_key(fn);
     return 0;
   });
 }
@@ -282,8 +299,7 @@ int mproc_dict_get_into(mproc_dict_t* dict, const void* key, size_t key_len, voi
       if (value.size() <= to.capacity && !value.empty())
         std::memcpy(to.buf, value.data(), value.size());
     };
-    if (!d.visit(bytes(key, key_len, fn, "key"), sink, &into))
-      mproc::detail::throw_missing_key("dict", "get");
+    if (!d.visit(bytes(key, key_len, fn, "key"), sink, &into)) return missing_key(fn);
     return *len <= capacity ? 0 : -ERANGE;
   });
 }
@@ -300,7 +316,7 @@ int mproc_dict_pop(mproc_dict_t* dict, const void* key, size_t key_len, void** v
     auto& d = dict_of(dict, fn);
     if (value != nullptr) require_out(value, len, fn);
     auto popped = d.pop(bytes(key, key_len, fn, "key"));
-    if (!popped) mproc::detail::throw_missing_key("dict", "pop");
+    if (!popped) return missing_key(fn);
     if (value != nullptr) give(*popped, value, len);
     return 0;
   });

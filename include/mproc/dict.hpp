@@ -11,11 +11,16 @@
 // its Manager proxy): setting an existing key keeps its place; a key erased and set again comes
 // last. The order is the same in every process.
 //
-// Every operation takes the dict's process-shared robust lock (no server, no system call when
-// uncontended), so updates from many processes are never lost. A process killed at any moment,
-// even inside an update, leaves the dict consistent: each change is published by one store, so it
-// is either there or not; the next user recovers the lock (never a hang). update() applies its
-// items one by one: a crash in the middle leaves a prefix applied. The dict grows as needed.
+// Every change takes the dict's process-shared robust lock (no server, no system call when
+// uncontended), so updates from many processes are never lost. Reads (get, contains, size, keys,
+// values, items) take no lock: they copy what they read and keep it only if no change overlapped
+// the copy (a version counter, a sequence lock), else read again, and after a few tries read
+// under the lock. Every offset they follow is checked first, so a torn read is retried, never
+// trusted; a missing key is an answer, not an exception inside the library. A process killed at
+// any moment, even inside an update, leaves the dict consistent: each change is published by one
+// store, so it is either there or not; the next user recovers the lock (never a hang). update()
+// applies its items one by one: a crash in the middle leaves a prefix applied. The dict grows as
+// needed.
 //
 // Lifetime: a dict made by its constructor belongs to that object: its name goes when that object
 // is closed or destroyed, or when its process dies (a tracker removes it). One made by a Manager
@@ -97,7 +102,8 @@ class MPROC_API BytesDict {
   // returns false (sink not called) if the key is missing. sink may use this dict.
   bool visit(std::string_view key, void (*sink)(std::string_view value, void* context),
              void* context) const;
-  // Calls sink(key, value, context) for each entry in insertion order, under the lock. sink must
+  // Calls sink(key, value, context) for each entry in insertion order, under the lock (keys(),
+  // values() and items() copy without it). sink must
   // not use this dict.
   void for_each(void (*sink)(std::string_view key, std::string_view value, void* context),
                 void* context) const;

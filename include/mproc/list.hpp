@@ -8,7 +8,9 @@
 // to [0, size()] as Python does. Slices are Python's l[start:stop:step] (std::nullopt for an
 // omitted bound); slice assignment and deletion are one atomic step each. Elements compare by
 // their bytes (List<T>: by their encodings) in remove, index, count and contains. insert, pop in
-// the middle and the slice operations copy the list's index (O(n)), as in Python.
+// the middle and the slice operations copy the list's index (O(n)), as in Python. Reads (get,
+// size, slice, snapshot, index, count, contains) take no lock, as the dict's do (a version
+// counter validates what they copied; see <mproc/dict.hpp>).
 //
 // Errors: mproc::Error: ERANGE (bad index, pop of an empty list), ENOENT (remove / index of a
 // value not in the list: Python's ValueError; attach), EINVAL (slice step 0, an extended slice
@@ -107,7 +109,8 @@ class MPROC_API BytesList {
                            std::vector<std::size_t>& order, void* context);
   void reorder(Permute permute, void* context);
 
-  // Calls sink(bytes, context) with element `index`, read in place under the lock.
+  // Calls sink(bytes, context) with a copy of element `index`, read without the lock and trusted
+  // only if no change overlapped it (else read again; under the lock after a few tries).
   void visit(std::ptrdiff_t index, void (*sink)(std::string_view value, void* context),
              void* context) const;
 

@@ -9,14 +9,10 @@
 namespace mproc {
 
 using detail::manager::Kind;
+using detail::manager::Lookup;
 using detail::manager::RecordView;
 using detail::manager::Store;
 using Guard = Store::Guard;
-
-namespace {
-
-
-}  // namespace
 
 void detail::throw_missing_key(const char* type, const char* operation) {
   throw Error(std::make_error_code(std::errc::no_such_file_or_directory),
@@ -48,17 +44,19 @@ void BytesDict::set(std::string_view key, std::string_view value) {
 bool BytesDict::visit(std::string_view key, void (*sink)(std::string_view, void*),
                       void* context) const {
   Store& s = store();
+  detail::manager::check_sizes(key, {}, s.type_name());  // before hashing a key no record holds
+  const std::uint64_t hash = detail::manager::hash_bytes(key);
   // First without the lock: the value is copied out, and trusted only if no change overlapped.
   std::string copy;
-  bool found = false;
+  Lookup status = Lookup::torn;
   if (s.read_optimistically([&] {
-        const auto r = detail::manager::dict_find(s, key);
-        found = r.has_value();
-        if (found) copy.assign(r->value);
-        return true;
+        RecordView r;
+        status = detail::manager::dict_lookup(s, key, hash, r);
+        if (status == Lookup::found) copy.assign(r.value);
+        return status != Lookup::torn;
       })) {
-    if (found) sink(copy, context);
-    return found;
+    if (status == Lookup::found) sink(copy, context);
+    return status == Lookup::found;
   }
   Guard guard(s, Store::Access::reading);
   const auto r = detail::manager::dict_find(s, key);
@@ -87,12 +85,15 @@ std::string BytesDict::at(std::string_view key) const {
 
 bool BytesDict::contains(std::string_view key) const {
   Store& s = store();
-  bool found = false;
+  detail::manager::check_sizes(key, {}, s.type_name());
+  const std::uint64_t hash = detail::manager::hash_bytes(key);
+  Lookup status = Lookup::torn;
   if (s.read_optimistically([&] {
-        found = detail::manager::dict_find(s, key).has_value();
-        return true;
+        RecordView r;
+        status = detail::manager::dict_lookup(s, key, hash, r);
+        return status != Lookup::torn;
       }))
-    return found;
+    return status == Lookup::found;
   Guard guard(s, Store::Access::reading);
   return detail::manager::dict_find(s, key).has_value();
 }
@@ -123,6 +124,8 @@ std::string BytesDict::setdefault(std::string_view key, std::string_view default
 
 std::size_t BytesDict::size() const {
   Store& s = store();
+  std::uint64_t size = 0;
+  if (s.read_optimistically([&] { return detail::manager::dict_read_size(s, size); })) return size;
   Guard guard(s, Store::Access::reading);
   return detail::manager::dict_size(s);
 }
@@ -144,28 +147,52 @@ void BytesDict::for_each(void (*sink)(std::string_view, std::string_view, void*)
       &visit);
 }
 
+namespace {
+
+// Every entry copied into `out` by add(out, key, value): without the lock when no change
+// overlaps the copy (a torn copy is dropped and made again), else under it.
+template <class Out>
+Out copy_entries(Store& s, void (*add)(Out& out, std::string_view key, std::string_view value)) {
+  struct Copy {
+    Out out;
+    void (*add)(Out&, std::string_view, std::string_view);
+  } copy{Out{}, add};
+  const auto visit = [](const RecordView& r, void* c) {
+    auto* to = static_cast<Copy*>(c);
+    to->add(to->out, r.key, r.value);
+  };
+  if (s.read_optimistically([&] {
+        copy.out.clear();
+        return detail::manager::dict_read_each(s, visit, &copy);
+      }))
+    return std::move(copy.out);
+  copy.out.clear();
+  Guard guard(s, Store::Access::reading);
+  detail::manager::dict_for_each(s, visit, &copy);
+  return std::move(copy.out);
+}
+
+}  // namespace
+
 std::vector<std::string> BytesDict::keys() const {
-  std::vector<std::string> out;
-  for_each([](std::string_view k, std::string_view, void* c) {
-    static_cast<std::vector<std::string>*>(c)->emplace_back(k);
-  }, &out);
-  return out;
+  return copy_entries<std::vector<std::string>>(
+      store(), [](std::vector<std::string>& out, std::string_view k, std::string_view) {
+        out.emplace_back(k);
+      });
 }
 
 std::vector<std::string> BytesDict::values() const {
-  std::vector<std::string> out;
-  for_each([](std::string_view, std::string_view v, void* c) {
-    static_cast<std::vector<std::string>*>(c)->emplace_back(v);
-  }, &out);
-  return out;
+  return copy_entries<std::vector<std::string>>(
+      store(), [](std::vector<std::string>& out, std::string_view, std::string_view v) {
+        out.emplace_back(v);
+      });
 }
 
 std::vector<std::pair<std::string, std::string>> BytesDict::items() const {
-  std::vector<std::pair<std::string, std::string>> out;
-  for_each([](std::string_view k, std::string_view v, void* c) {
-    static_cast<std::vector<std::pair<std::string, std::string>>*>(c)->emplace_back(k, v);
-  }, &out);
-  return out;
+  using Items = std::vector<std::pair<std::string, std::string>>;
+  return copy_entries<Items>(store(), [](Items& out, std::string_view k, std::string_view v) {
+    out.emplace_back(k, v);
+  });
 }
 
 void BytesDict::clear() {

@@ -28,14 +28,6 @@ std::optional<std::int64_t> as_bound(std::optional<std::ptrdiff_t> bound) {
   return static_cast<std::int64_t>(*bound);
 }
 
-// The position of the first element equal to value in [from, to), or `to`.
-std::uint64_t find_in(Store& s, const std::vector<std::uint64_t>& records, std::string_view value,
-                      std::uint64_t from, std::uint64_t to) {
-  for (std::uint64_t i = from; i < to; ++i)
-    if (s.record(records[i]).value == value) return i;
-  return to;
-}
-
 [[noreturn]] void not_in_list(Store& s, const char* operation) {
   throw Error(std::make_error_code(std::errc::no_such_file_or_directory),
               std::string(s.type_name()) + "." + operation + ": the value is not in the list");
@@ -43,6 +35,37 @@ std::uint64_t find_in(Store& s, const std::vector<std::uint64_t>& records, std::
 
 // Bytes order: as memcmp, a prefix first (std::string_view's operator<).
 int compare_bytes(std::string_view a, std::string_view b, void*) { return a.compare(b); }
+
+// Runs read(list) on the list as read without the lock, again while a change overlaps it, else
+// (after a few tries) under the lock, as dict gets do. read() returns false when an element's
+// record did not lie inside the view (then its results are dropped and it runs again): it must
+// start from nothing each time, copy what it keeps, and record errors (an index out of range)
+// for its caller to throw once the read is known to be whole.
+template <class Read>
+void read_list(Store& s, Read&& read) {
+  if (s.read_optimistically([&] {
+        ops::ListRead list;
+        return ops::list_read(s, list) && read(list);
+      }))
+    return;
+  Guard guard(s, Store::Access::reading);
+  ops::ListRead list;
+  if (ops::list_read(s, list) && read(list)) return;
+  (void)ops::list_records(s);  // throws, naming what is corrupt
+  s.corrupt("a record lies outside its data");
+}
+
+// The position of the first element equal to value in [from, to) of `list`, or `to`; nullopt if
+// a record did not lie inside the view.
+std::optional<std::uint64_t> find_in(const ops::ListRead& list, std::string_view value,
+                                     std::uint64_t from, std::uint64_t to) {
+  for (std::uint64_t i = from; i < to; ++i) {
+    detail::manager::RecordView r;
+    if (!list.record(i, r)) return std::nullopt;
+    if (r.value == value) return i;
+  }
+  return to;
+}
 
 }  // namespace
 
@@ -81,8 +104,21 @@ void BytesList::extend(const std::vector<std::string>& values) {
 void BytesList::visit(std::ptrdiff_t index, void (*sink)(std::string_view, void*),
                       void* context) const {
   Store& s = store();
-  Guard guard(s);
-  sink(value_of(ops::list_get(s, ops::list_index(s, as_index(index), "get"))), context);
+  std::string copy;
+  std::uint64_t size = 0;
+  bool in_range = false;
+  read_list(s, [&](const ops::ListRead& list) {
+    size = list.length;
+    const auto i = ops::python_index(as_index(index), size);
+    in_range = i.has_value();
+    if (!in_range) return true;
+    detail::manager::RecordView r;
+    if (!list.record(*i, r)) return false;
+    copy.assign(r.value);
+    return true;
+  });
+  if (!in_range) ops::out_of_range(s, "get", as_index(index), size);
+  sink(copy, context);
 }
 
 std::string BytesList::get(std::ptrdiff_t index) const {
@@ -125,9 +161,12 @@ std::string BytesList::pop() {
 }
 
 std::size_t BytesList::size() const {
-  Store& s = store();
-  Guard guard(s);
-  return detail::manager::list_size(s);
+  std::uint64_t size = 0;
+  read_list(store(), [&](const ops::ListRead& list) {
+    size = list.length;
+    return true;
+  });
+  return size;
 }
 
 void BytesList::clear() {
@@ -137,27 +176,27 @@ void BytesList::clear() {
 }
 
 std::vector<std::string> BytesList::snapshot() const {
-  Store& s = store();
-  Guard guard(s);
-  const std::uint64_t size = detail::manager::list_size(s);
-  std::vector<std::string> out;
-  out.reserve(size);
-  for (std::uint64_t i = 0; i < size; ++i)
-    out.emplace_back(value_of(detail::manager::list_get(s, i)));
-  return out;
+  return slice(std::nullopt, std::nullopt, 1);
 }
 
 std::vector<std::string> BytesList::slice(std::optional<std::ptrdiff_t> start,
                                           std::optional<std::ptrdiff_t> stop,
                                           std::ptrdiff_t step) const {
   Store& s = store();
-  Guard guard(s);
-  const auto records = ops::list_records(s);
-  const auto r = ops::slice_range(records.size(), as_bound(start), as_bound(stop), step,
-                                  s.type_name());
+  if (step == 0) (void)ops::slice_range(0, std::nullopt, std::nullopt, 0, s.type_name());  // EINVAL
   std::vector<std::string> out;
-  out.reserve(r.length);
-  for (std::uint64_t i = 0; i < r.length; ++i) out.emplace_back(s.record(records[r.at(i)]).value);
+  read_list(s, [&](const ops::ListRead& list) {
+    out.clear();
+    const auto r = ops::slice_range(list.length, as_bound(start), as_bound(stop), step,
+                                    s.type_name());
+    out.reserve(r.length);
+    for (std::uint64_t i = 0; i < r.length; ++i) {
+      detail::manager::RecordView record;
+      if (!list.record(r.at(i), record)) return false;
+      out.emplace_back(record.value);
+    }
+    return true;
+  });
   return out;
 }
 
@@ -226,39 +265,60 @@ void BytesList::erase_slice(std::optional<std::ptrdiff_t> start,
 void BytesList::remove(std::string_view value) {
   Store& s = store();
   Guard guard(s);
-  const auto records = ops::list_records(s);
-  const std::uint64_t i = find_in(s, records, value, 0, records.size());
-  if (i == records.size()) not_in_list(s, "remove");
-  ops::list_remove(s, i);
+  ops::ListRead list;
+  std::optional<std::uint64_t> i;
+  if (ops::list_read(s, list)) i = find_in(list, value, 0, list.length);
+  if (!i) {
+    (void)ops::list_records(s);  // throws, naming what is corrupt
+    s.corrupt("a record lies outside its data");
+  }
+  if (*i == list.length) not_in_list(s, "remove");
+  ops::list_remove(s, *i);
 }
 
 std::size_t BytesList::index(std::string_view value, std::ptrdiff_t start,
                              std::optional<std::ptrdiff_t> stop) const {
   Store& s = store();
-  Guard guard(s);
-  const auto records = ops::list_records(s);
-  // list.index's bounds are a step-1 slice's.
-  const auto r = ops::slice_range(records.size(), as_index(start), as_bound(stop), 1,
-                                  s.type_name());
-  const auto from = static_cast<std::uint64_t>(r.start);
-  const std::uint64_t i = find_in(s, records, value, from, from + r.length);
-  if (i == from + r.length) not_in_list(s, "index");
-  return i;
+  std::uint64_t found = 0;
+  bool there = false;
+  read_list(s, [&](const ops::ListRead& list) {
+    // list.index's bounds are a step-1 slice's.
+    const auto r = ops::slice_range(list.length, as_index(start), as_bound(stop), 1,
+                                    s.type_name());
+    const auto from = static_cast<std::uint64_t>(r.start);
+    const auto i = find_in(list, value, from, from + r.length);
+    if (!i) return false;
+    found = *i;
+    there = *i != from + r.length;
+    return true;
+  });
+  if (!there) not_in_list(s, "index");
+  return found;
 }
 
 std::size_t BytesList::count(std::string_view value) const {
-  Store& s = store();
-  Guard guard(s);
   std::size_t n = 0;
-  for (const std::uint64_t record : ops::list_records(s)) n += s.record(record).value == value;
+  read_list(store(), [&](const ops::ListRead& list) {
+    n = 0;
+    for (std::uint64_t i = 0; i < list.length; ++i) {
+      detail::manager::RecordView r;
+      if (!list.record(i, r)) return false;
+      n += r.value == value;
+    }
+    return true;
+  });
   return n;
 }
 
 bool BytesList::contains(std::string_view value) const {
-  Store& s = store();
-  Guard guard(s);
-  const auto records = ops::list_records(s);
-  return find_in(s, records, value, 0, records.size()) != records.size();
+  bool there = false;
+  read_list(store(), [&](const ops::ListRead& list) {
+    const auto i = find_in(list, value, 0, list.length);
+    if (!i) return false;
+    there = *i != list.length;
+    return true;
+  });
+  return there;
 }
 
 void BytesList::reorder(Permute permute, void* context) {

@@ -17,35 +17,48 @@ constexpr std::uint64_t kNone = std::numeric_limits<std::uint64_t>::max();
 std::uint64_t root_of(Store& s) { return s.control().root.load(std::memory_order_acquire); }
 
 // A table whose slot count and length were read once and checked: a power of two whose slots
-// and entries lie inside the mapping, and a length within its entries. The pointers are stale
-// after anything that may remap (alloc); rebase() renews them.
+// and entries lie inside the mapping `view`, and a length within its entries. The pointers (and
+// the view) are stale after anything that may remap (alloc); rebase() renews them.
 struct Table {
   std::uint64_t offset = 0;
   std::uint64_t slots = 0;
-  std::uint64_t length = 0;  // as read by table_at
+  std::uint64_t length = 0;  // as read by read_table
   DictTable* header = nullptr;
   std::atomic<std::uint64_t>* slot = nullptr;
   std::atomic<std::uint64_t>* entry = nullptr;
+  DataView view;  // the mapping every pointer above, and every record read, goes through
   std::uint64_t capacity() const noexcept { return DictTable::capacity_for(slots); }
 };
 
 Table rebase(Store& s, std::uint64_t offset, std::uint64_t slots, std::uint64_t length) {
   DictTable* t = s.at<DictTable>(offset);
-  return {offset, slots, length, t, t->slot(), t->slot() + slots};
+  return {offset, slots, length, t, t->slot(), t->slot() + slots, s.data_view()};
+}
+
+// The table at `offset` as seen through `view`; false if it does not lie inside it (a torn read
+// without the lock, or a corrupt table).
+bool read_table(const DataView& view, std::uint64_t offset, Table& out) noexcept {
+  auto* t = view.find<DictTable>(offset, sizeof(DictTable));
+  if (t == nullptr) return false;
+  const std::uint64_t slots = load_once(t->slots);
+  const std::uint64_t room = (view.size - offset - sizeof(DictTable)) / sizeof(std::uint64_t);
+  // A power of two (a bit test: std::has_single_bit is a libgcc call without -mpopcnt).
+  const bool power_of_two = slots != 0 && (slots & (slots - 1)) == 0;
+  if (!power_of_two || slots > room || slots + slots / 2 > room) return false;
+  const std::uint64_t length = t->length.load(std::memory_order_acquire);
+  if (length > DictTable::capacity_for(slots)) return false;
+  out = {offset, slots, length, t, t->slot(), t->slot() + slots, view};
+  return true;
 }
 
 Table table_at(Store& s, std::uint64_t offset) {
-  const auto* t = s.checked<DictTable>(offset, sizeof(DictTable));
-  const std::uint64_t slots = load_once(t->slots);
-  const std::uint64_t room = (s.mapped() - offset - sizeof(DictTable)) / sizeof(std::uint64_t);
-  if (!std::has_single_bit(slots) || slots > room || slots + slots / 2 > room)
-    s.corrupt("its table at offset " + std::to_string(offset) + " claims " +
-              std::to_string(slots) + " slots");
-  const std::uint64_t length = t->length.load(std::memory_order_acquire);
-  if (length > DictTable::capacity_for(slots))
-    s.corrupt("its table at offset " + std::to_string(offset) + " claims " +
-              std::to_string(length) + " entries for " + std::to_string(slots) + " slots");
-  return rebase(s, offset, slots, length);
+  Table t;
+  if (!read_table(s.data_view(), offset, t))
+    s.corrupt("its table at offset " + std::to_string(offset) +
+              " does not fit its data (its slot count is not a power of two, its slots or "
+              "entries lie past the " + std::to_string(s.mapped()) +
+              " bytes mapped, or its length exceeds its entries)");
+  return t;
 }
 
 bool matches(const RecordView& r, std::uint64_t hash, std::string_view key) {
@@ -54,7 +67,8 @@ bool matches(const RecordView& r, std::uint64_t hash, std::string_view key) {
 }
 
 // Where `key` is (record != 0: its slot, entry and record), or where it would go (insert: the
-// first tombstone on its probe path, else the empty slot that ends the path).
+// first tombstone on its probe path, else the empty slot that ends the path). unreadable != 0:
+// the probe stopped at that record, which does not lie inside the table's view.
 struct Probe {
   std::uint64_t index = 0;
   std::uint64_t entry = 0;
@@ -62,9 +76,11 @@ struct Probe {
   RecordView found;
   std::uint64_t insert = kNone;
   bool insert_is_empty = false;
+  std::uint64_t unreadable = 0;
 };
 
-Probe probe(Store& s, const Table& t, std::string_view key, std::uint64_t hash) {
+// Never throws: readers without the lock use it as it is; locked callers use checked_probe.
+Probe probe(const Table& t, std::string_view key, std::uint64_t hash) noexcept {
   const std::uint64_t mask = t.slots - 1;
   const std::uint64_t tag = hash & ~kOffsetMask;
   std::uint64_t tombstone = kNone;
@@ -88,7 +104,12 @@ Probe probe(Store& s, const Table& t, std::string_view key, std::uint64_t hash) 
     if (e >= t.length) continue;
     const std::uint64_t record = t.entry[e].load(std::memory_order_acquire);
     if (record == 0) continue;
-    const RecordView r = s.record(record);
+    RecordView r;
+    if (!t.view.record(record, r)) {
+      Probe p;
+      p.unreadable = record;
+      return p;
+    }
     if (matches(r, hash, key)) {
       Probe p;
       p.index = i;
@@ -100,6 +121,14 @@ Probe probe(Store& s, const Table& t, std::string_view key, std::uint64_t hash) 
   }
   Probe p;  // every slot visited (cannot happen below the load limit): insert on a tombstone
   p.insert = tombstone;
+  return p;
+}
+
+// probe() under the lock: an unreadable record is corruption (record() throws naming it).
+Probe checked_probe(Store& s, const Table& t, std::string_view key, std::uint64_t hash) {
+  Probe p = probe(t, key, hash);
+  if (p.unreadable != 0) (void)s.record(p.unreadable);
+  if (p.unreadable != 0) s.corrupt("a record changed under its lock");
   return p;
 }
 
@@ -135,12 +164,26 @@ std::uint64_t slots_for(std::uint64_t count) {
   return std::max(kMinSlots, std::bit_ceil(count * 2 + 2));
 }
 
-// The live entries of a table, in order: visit(record offset, its view, context).
+// The live entries of a table, in order: visit(record offset, its view). Returns the offset of
+// the first record that does not lie inside the table's view (the walk stops there), else 0.
 template <class Visit>
-void for_each_live(Store& s, const Table& t, Visit&& visit) {
+std::uint64_t walk_live(const Table& t, Visit&& visit) {
   for (std::uint64_t e = 0; e < t.length; ++e) {
     const std::uint64_t record = t.entry[e].load(std::memory_order_acquire);
-    if (record != 0) visit(record, s.record(record));
+    if (record == 0) continue;
+    RecordView r;
+    if (!t.view.record(record, r)) return record;
+    visit(record, r);
+  }
+  return 0;
+}
+
+// walk_live() under the lock: an unreadable record is corruption.
+template <class Visit>
+void for_each_live(Store& s, const Table& t, Visit&& visit) {
+  if (const std::uint64_t bad = walk_live(t, visit); bad != 0) {
+    (void)s.record(bad);  // throws, naming it
+    s.corrupt("a record changed under its lock");
   }
 }
 
@@ -187,9 +230,42 @@ std::optional<RecordView> dict_find(Store& s, std::string_view key) {
   check_sizes(key, {}, s.type_name());  // before hashing: a key no record can hold is refused
   const std::uint64_t table = root_of(s);
   if (table == 0) return std::nullopt;
-  const Probe p = probe(s, table_at(s, table), key, hash_bytes(key));
+  const Probe p = checked_probe(s, table_at(s, table), key, hash_bytes(key));
   if (p.record == 0) return std::nullopt;
   return p.found;
+}
+
+Lookup dict_lookup(const Store& s, std::string_view key, std::uint64_t hash,
+                   RecordView& out) noexcept {
+  const DataView view = s.data_view();  // one mapping for the whole read
+  const std::uint64_t table = s.control().root.load(std::memory_order_acquire);
+  if (table == 0) return Lookup::missing;
+  Table t;
+  if (!read_table(view, table, t)) return Lookup::torn;
+  const Probe p = probe(t, key, hash);
+  if (p.unreadable != 0) return Lookup::torn;
+  if (p.record == 0) return Lookup::missing;
+  out = p.found;
+  return Lookup::found;
+}
+
+bool dict_read_size(const Store& s, std::uint64_t& size) noexcept {
+  const std::uint64_t table = s.control().root.load(std::memory_order_acquire);
+  size = 0;
+  if (table == 0) return true;
+  Table t;
+  if (!read_table(s.data_view(), table, t)) return false;
+  size = std::min(load_once(t.header->count), t.length);
+  return true;
+}
+
+bool dict_read_each(const Store& s, void (*visit)(const RecordView& record, void* context),
+                    void* context) {
+  const std::uint64_t table = s.control().root.load(std::memory_order_acquire);
+  if (table == 0) return true;
+  Table t;
+  if (!read_table(s.data_view(), table, t)) return false;
+  return walk_live(t, [&](std::uint64_t, const RecordView& r) { visit(r, context); }) == 0;
 }
 
 void dict_set(Store& s, std::string_view key, std::string_view value) {
@@ -203,7 +279,7 @@ void dict_set(Store& s, std::string_view key, std::string_view value) {
   }
   const std::uint64_t table = root_of(s);
   Table t = table_at(s, table);
-  const Probe p = probe(s, t, key, hash);
+  const Probe p = checked_probe(s, t, key, hash);
   if (p.record == 0 && (p.insert == kNone || t.length >= t.capacity()))
     s.corrupt("its table has no free slot");
   const std::uint64_t bytes = Record::record_bytes(key.size(), value.size());
@@ -236,7 +312,7 @@ bool dict_erase(Store& s, std::string_view key) {
   const std::uint64_t table = root_of(s);
   if (table == 0) return false;
   const Table t = table_at(s, table);
-  const Probe p = probe(s, t, key, hash_bytes(key));
+  const Probe p = checked_probe(s, t, key, hash_bytes(key));
   if (p.record == 0) return false;
   t.entry[p.entry].store(0, std::memory_order_release);  // the commit
   crash_point(CrashPoint::after_commit);

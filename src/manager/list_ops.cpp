@@ -22,15 +22,25 @@ struct Block {
   std::atomic<std::uint64_t>* slot = nullptr;
 };
 
-Block block_at(Store& s, std::uint64_t offset) {
-  auto* b = s.checked<ListBlock>(offset, sizeof(ListBlock));
+// The block at `offset` as seen through `view`; false if it does not lie inside it.
+bool read_block(const DataView& view, std::uint64_t offset, Block& out) noexcept {
+  auto* b = view.find<ListBlock>(offset, sizeof(ListBlock));
+  if (b == nullptr) return false;
   const std::uint64_t capacity = load_once(b->capacity);
-  const std::uint64_t length = b->length.load(std::memory_order_relaxed);
-  const std::uint64_t room = (s.mapped() - offset - sizeof(ListBlock)) / sizeof(std::uint64_t);
-  if (capacity > room || length > capacity)
-    s.corrupt("its block at offset " + std::to_string(offset) + " claims " +
-              std::to_string(length) + " of " + std::to_string(capacity) + " slots");
-  return {b, capacity, length, b->slot()};
+  const std::uint64_t length = b->length.load(std::memory_order_acquire);
+  const std::uint64_t room = (view.size - offset - sizeof(ListBlock)) / sizeof(std::uint64_t);
+  if (capacity > room || length > capacity) return false;
+  out = {b, capacity, length, b->slot()};
+  return true;
+}
+
+Block block_at(Store& s, std::uint64_t offset) {
+  Block b;
+  if (!read_block(s.data_view(), offset, b))
+    s.corrupt("its block at offset " + std::to_string(offset) +
+              " does not fit its data (its slots lie past the " + std::to_string(s.mapped()) +
+              " bytes mapped, or its length exceeds its capacity)");
+  return b;
 }
 
 Block root_block(Store& s) { return block_at(s, root_of(s)); }
@@ -91,28 +101,41 @@ std::uint64_t write_value(Store& s, std::string_view value) {
 
 }  // namespace
 
+bool list_read(const Store& s, ListRead& out) noexcept {
+  out = ListRead{};
+  out.view = s.data_view();  // one mapping for the whole read
+  const std::uint64_t root = s.control().root.load(std::memory_order_acquire);
+  if (root == 0) return true;
+  Block b;
+  if (!read_block(out.view, root, b)) return false;
+  out.slot = b.slot;
+  out.length = b.length;
+  return true;
+}
+
 std::uint64_t list_size(Store& s) {
   return root_of(s) == 0 ? 0 : root_block(s).length;
 }
 
-namespace {
-
-[[noreturn]] void out_of_range(Store& s, const char* operation, std::int64_t index,
-                               std::uint64_t size) {
+void out_of_range(const Store& s, const char* operation, std::int64_t index, std::uint64_t size) {
   throw Error(std::make_error_code(std::errc::result_out_of_range),
               std::string(s.type_name()) + "." + operation + ": index " +
                   std::to_string(index) + " is out of range (size " + std::to_string(size) + ")");
 }
 
-}  // namespace
+std::optional<std::uint64_t> python_index(std::int64_t index, std::uint64_t size) noexcept {
+  // size < 2^60 (every element is 8 bytes of a mapping under 1 TiB): no overflow below.
+  const auto n = static_cast<std::int64_t>(size);
+  const std::int64_t i = index < 0 ? index + n : index;
+  if (i < 0 || i >= n) return std::nullopt;
+  return static_cast<std::uint64_t>(i);
+}
 
 std::uint64_t list_index(Store& s, std::int64_t index, const char* operation) {
   const std::uint64_t size = list_size(s);
-  // size < 2^60 (every element is 8 bytes of a mapping under 1 TiB): no overflow below.
-  const std::int64_t n = static_cast<std::int64_t>(size);
-  const std::int64_t i = index < 0 ? index + n : index;
-  if (i < 0 || i >= n) out_of_range(s, operation, index, size);
-  return static_cast<std::uint64_t>(i);
+  const auto i = python_index(index, size);
+  if (!i) out_of_range(s, operation, index, size);
+  return *i;
 }
 
 std::uint64_t list_position(Store& s, std::int64_t index) {

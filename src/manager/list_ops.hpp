@@ -1,6 +1,7 @@
 // A list in a Store: a block of Record offsets whose `length` publishes appends; inserts and
 // removals in the middle build a new block and publish it as root (see layout.hpp). All functions
-// require the Store's Guard. Indexes are checked by the caller (list_index, list_position).
+// require the Store's Guard, except list_read. Indexes are checked by the caller (list_index,
+// list_position).
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,11 @@ std::uint64_t list_size(Store& store);
 // Python's index: a negative one counts from the end. Throws ERANGE ("index out of range",
 // Python's IndexError) unless -size <= index < size.
 std::uint64_t list_index(Store& store, std::int64_t index, const char* operation);
+// The same without throwing: nullopt when out of range for a list of `size` elements.
+std::optional<std::uint64_t> python_index(std::int64_t index, std::uint64_t size) noexcept;
+// Throws list_index's ERANGE.
+[[noreturn]] void out_of_range(const Store& store, const char* operation, std::int64_t index,
+                               std::uint64_t size);
 // Where insert(index) puts its value: as Python, a negative index counts from the end and any
 // index is clamped to [0, size].
 std::uint64_t list_position(Store& store, std::int64_t index);
@@ -52,5 +58,20 @@ void list_insert(Store& store, std::uint64_t index, std::string_view value);
 // Removes the element at index (its record stays readable until the next change).
 void list_remove(Store& store, std::uint64_t index);
 void list_clear(Store& store);
+
+// The list as a reader without the lock sees it (inside Store::read_optimistically), through one
+// mapping: nothing is thrown, every offset is checked against that mapping, and false means
+// something did not lie inside it (a change overlapped, the area grew past this process's
+// mapping, or the list is corrupt). Also usable under the Guard.
+struct ListRead {
+  DataView view;
+  const std::atomic<std::uint64_t>* slot = nullptr;
+  std::uint64_t length = 0;
+  // Element i < length: false if its record does not lie inside the view.
+  bool record(std::uint64_t i, RecordView& out) const noexcept {
+    return view.record(slot[i].load(std::memory_order_relaxed), out);
+  }
+};
+bool list_read(const Store& store, ListRead& out) noexcept;
 
 }  // namespace mproc::detail::manager

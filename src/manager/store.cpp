@@ -8,10 +8,12 @@
 #include <cstring>
 #include <fcntl.h>
 #include <new>
+#include <utility>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/cpu_relax.hpp"
 #include "base/deadline.hpp"
 #include "base/shared_mapping.hpp"
 #include "log/logger.hpp"
@@ -92,14 +94,29 @@ void Store::corrupt_span(std::uint64_t offset, std::uint64_t bytes) const {
           " lie outside its " + std::to_string(mapped()) + " bytes of data");
 }
 
-RecordView Store::record(std::uint64_t offset) const {
-  const auto* r = checked<const Record>(offset, sizeof(Record));
+bool DataView::record(std::uint64_t offset, RecordView& out) const noexcept {
+  const auto* r = find<const Record>(offset, sizeof(Record));
+  if (r == nullptr) [[unlikely]]
+    return false;
   const std::uint32_t key = load_once(r->key_size);
   const std::uint32_t value = load_once(r->value_size);
   const std::uint64_t bytes = Record::record_bytes(key, value);
-  if (bytes > mapped() - offset) corrupt_span(offset, bytes);
+  if (bytes > size - offset) [[unlikely]]
+    return false;
   const char* start = reinterpret_cast<const char*>(r + 1);
-  return {{start, key}, {start + key, value}, load_once(r->hash), bytes};
+  out = {{start, key}, {start + key, value}, load_once(r->hash), bytes};
+  return true;
+}
+
+RecordView Store::record(std::uint64_t offset) const {
+  RecordView r;
+  if (!data_view().record(offset, r)) [[unlikely]] {
+    // Which check failed, for the message: the header, or the sizes it claims.
+    const auto* header = checked<const Record>(offset, sizeof(Record));
+    corrupt_span(offset, Record::record_bytes(load_once(header->key_size),
+                                              load_once(header->value_size)));
+  }
+  return r;
 }
 
 std::unique_ptr<Store> Store::create(Kind kind) {
@@ -138,11 +155,12 @@ void Store::close() noexcept {
   // A held robust mutex must not be unmapped (it is on this thread's robust list).
   mutex_release_if_held(control_->lock);
   view_.store(&kUnmapped, std::memory_order_release);
-  for (const auto& m : mappings_)
+  for (Mapping* m = mappings_.exchange(nullptr, std::memory_order_acquire); m != nullptr;) {
     if (::munmap(m->data, m->size) != 0)
       logger(LogCategory::manager)
           .warn("munmap({} data) failed: {}", segment_.name(), std::strerror(errno));
-  mappings_.clear();
+    delete std::exchange(m, m->next);
+  }
   control_ = nullptr;
   segment_.close();
 }
@@ -159,32 +177,83 @@ std::optional<Seconds> Store::timeout() const noexcept {
   return Seconds(static_cast<double>(ns) * 1e-9);
 }
 
-void Store::map_data() {
-  const std::uint64_t capacity = control_->capacity.load(std::memory_order_acquire);
-  if (capacity <= mapped()) return;
-  // `capacity` is shared memory: mapping past the file's end would turn the first access into
-  // SIGBUS. The file only grows before capacity is raised (ensure), so a larger value is corrupt.
+namespace {
+
+// The data area's capacity as another process claims it, accepted only if the file holds it:
+// mapping past the file's end would turn the first access into SIGBUS. The file only grows
+// before capacity is raised (ensure), so a larger value is corrupt. Returns 0 if it fits, -1 if
+// not (`file_size` is what fstat said), or fstat's errno.
+int check_capacity(int fd, std::uint64_t capacity, std::uint64_t data_offset,
+                   std::uint64_t max_capacity, std::uint64_t& file_size) noexcept {
   struct stat st {};
-  if (::fstat(segment_.fd(), &st) != 0) throw_errno(errno, std::string(type_name()) + ": fstat");
-  const auto file_size = static_cast<std::uint64_t>(st.st_size);
-  if (capacity > kMaxCapacity || file_size < data_offset_ || capacity > file_size - data_offset_)
-    corrupt("its capacity of " + std::to_string(capacity) + " bytes exceeds its file (" +
-            std::to_string(file_size) + " bytes)");
+  if (::fstat(fd, &st) != 0) return errno;
+  file_size = static_cast<std::uint64_t>(st.st_size);
+  const bool fits = capacity <= max_capacity && file_size >= data_offset &&
+                    capacity <= file_size - data_offset;
+  return fits ? 0 : -1;
+}
+
+}  // namespace
+
+void Store::spin_pause() noexcept { cpu_relax(); }
+
+const void* Store::add_mapping(std::uint64_t capacity) const noexcept {
   // A new mapping of the whole area, not mremap: a reader without the lock (another thread) may be
   // reading through the older one, which stays mapped until close(). The lock is in the first
   // page, which never moves.
-  auto mapping = std::make_unique<Mapping>();
+  auto* mapping = new (std::nothrow) Mapping;
+  if (mapping == nullptr) {
+    errno = ENOMEM;
+    return nullptr;
+  }
   void* base = map_shared_fd(segment_.fd(), capacity, static_cast<off_t>(data_offset_));
-  if (base == nullptr) throw_errno(errno, std::string(type_name()) + ": mapping its data");
+  if (base == nullptr) {
+    const int error = errno;
+    delete mapping;
+    errno = error;
+    return nullptr;
+  }
   mapping->data = static_cast<char*>(base);
   mapping->size = capacity;
-  try {
-    mappings_.push_back(std::move(mapping));
-  } catch (...) {
-    ::munmap(base, capacity);
-    throw;
+  // Kept until close() (someone may read through it from now on), then published as the view
+  // unless another thread published a mapping at least as large meanwhile.
+  mapping->next = mappings_.load(std::memory_order_relaxed);
+  while (!mappings_.compare_exchange_weak(mapping->next, mapping, std::memory_order_release,
+                                          std::memory_order_relaxed)) {
   }
-  view_.store(mappings_.back().get(), std::memory_order_release);
+  const Mapping* current = view();
+  while (current->size < capacity &&
+         !view_.compare_exchange_weak(current, mapping, std::memory_order_acq_rel,
+                                      std::memory_order_acquire)) {
+  }
+  return base;
+}
+
+void Store::map_data() {
+  // Read once: the value checked is the value mapped.
+  const std::uint64_t capacity = control_->capacity.load(std::memory_order_acquire);
+  if (capacity <= mapped()) return;
+  std::uint64_t file_size = 0;
+  if (const int rc = check_capacity(segment_.fd(), capacity, data_offset_, kMaxCapacity, file_size);
+      rc != 0) {
+    if (rc > 0) throw_errno(rc, std::string(type_name()) + ": fstat");
+    corrupt("its capacity of " + std::to_string(capacity) + " bytes exceeds its file (" +
+            std::to_string(file_size) + " bytes)");
+  }
+  if (add_mapping(capacity) == nullptr)
+    throw_errno(errno, std::string(type_name()) + ": mapping its data");
+}
+
+bool Store::map_unlocked() const noexcept {
+  if (control_ == nullptr) return false;
+  // Read once, checked, then mapped: as map_data, without the lock (issue 11: a capacity written
+  // by another process never makes this one map past the file).
+  const std::uint64_t capacity = control_->capacity.load(std::memory_order_acquire);
+  if (capacity <= mapped()) return false;
+  std::uint64_t file_size = 0;
+  if (check_capacity(segment_.fd(), capacity, data_offset_, kMaxCapacity, file_size) != 0)
+    return false;
+  return add_mapping(capacity) != nullptr;
 }
 
 Store::Guard::Guard(Store& store, Access access) : store_(store) {

@@ -4,8 +4,9 @@
 //
 // Thread-safety: every change to the data area happens under the Guard (the lock is process-
 // shared, so threads of one process exclude each other too), and so does every change of this
-// process's mapping. Dict reads may also run without the lock (read_optimistically): a mapping,
-// once made, stays mapped until close(), so any view a reader loaded stays valid.
+// process's mapping, except that a reader without the lock may add a larger mapping (mappings are
+// published with one compare-and-swap). Reads run without the lock (read_optimistically): a
+// mapping, once made, stays mapped until close(), so any view a reader loaded stays valid.
 #pragma once
 
 #include <mproc/process.hpp>
@@ -31,6 +32,31 @@ struct RecordView {
   std::string_view value;
   std::uint64_t hash = 0;
   std::uint64_t bytes = 0;  // the record's size, padding included
+};
+
+// What a read without the lock found: the entry, no entry, or a read that overlapped a change (or
+// reached past this process's mapping) and must be made again (Store::read_optimistically).
+enum class Lookup : std::uint8_t { found, missing, torn };
+
+// One mapping of the data area as a reader without the lock uses it: every offset is checked
+// against this mapping's size and read through this mapping, never mixing in a larger one that
+// another thread published meanwhile (this one stays mapped until the Store's close()). Nothing
+// here throws: a check that fails is `false` / nullptr (a torn read, or a corrupt container:
+// the locked path tells which).
+struct DataView {
+  char* data = nullptr;
+  std::uint64_t size = 0;
+  // `bytes` at `offset` inside the mapping (past the reserved prefix, aligned), or nullptr.
+  template <class T>
+  T* find(std::uint64_t offset, std::uint64_t bytes) const noexcept {
+    if (offset < kDataReserved || offset % kAlign != 0 || offset > size || bytes > size - offset)
+        [[unlikely]]
+      return nullptr;
+    return reinterpret_cast<T*>(data + offset);
+  }
+  // The record at `offset`, its sizes read once and checked; false (out untouched) if it does
+  // not lie inside the mapping.
+  bool record(std::uint64_t offset, RecordView& out) const noexcept;
 };
 
 class Store {
@@ -73,29 +99,41 @@ class Store {
   };
 
   // Runs read() without the lock, as a sequence-lock reader: true if it returned true while no
-  // change was made meanwhile (Control::version even and the same before and after). False when a
-  // change overlapped (every attempt), or read() threw or returned false: the caller then takes
-  // the lock. read() must only read, and must copy out what it needs: what it saw is trusted only
-  // once this returns true. Every offset it follows is still checked against the mapping, so a
-  // torn read costs a retry, never an access outside it.
+  // change was made meanwhile (Control::version even and the same before and after). read() must
+  // only read, copy out what it needs (what it saw is trusted only once this returns true), and
+  // report an offset that failed its check by returning false (the find/try_* functions below
+  // never throw): a torn read then costs a retry, never an exception or an access outside the
+  // mapping. After a few torn tries, or when read() returns false with no change overlapping it
+  // (the data lies past this process's mapping and cannot be mapped here, or the container is
+  // corrupt), this returns false and the caller takes the lock, whose path maps, recovers and
+  // reports corruption. A data area that another process grew is mapped here without the lock
+  // (map_unlocked). read() may throw (bad_alloc while copying): that is a false too.
   template <class Read>
   bool read_optimistically(Read&& read) const {
     if (control_ == nullptr) return false;
     auto& version = control_->version;
-    for (int attempt = 0; attempt < 4; ++attempt) {
+    for (int attempt = 0; attempt < kOptimisticTries; ++attempt) {
       const std::uint64_t before = version.load(std::memory_order_acquire);
-      if (before % 2 != 0) continue;  // a change is being made
+      if (before % 2 != 0) {  // a change is being made
+        spin_pause();
+        continue;
+      }
       bool ok = false;
       try {
         ok = read();
       } catch (...) {
-        ok = false;  // torn, or a real problem: the locked path tells which
+        ok = false;
       }
       std::atomic_thread_fence(std::memory_order_acquire);
-      if (version.load(std::memory_order_relaxed) == before) return ok;
+      if (version.load(std::memory_order_relaxed) != before) continue;  // torn: again
+      if (ok) return true;
+      // Consistent but unreadable here: the area grew past this process's mapping (or, on a
+      // handle's first read, nothing is mapped yet): map it and read again, else lock.
+      if (!map_unlocked()) return false;
     }
     return false;
   }
+  static constexpr int kOptimisticTries = 4;
 
   // --- under the Guard ---
   // Offsets this process allocated itself (alloc), or that checked() already accepted.
@@ -116,6 +154,8 @@ class Store {
   }
   // The record at `offset`, its sizes read once and checked against the mapping.
   RecordView record(std::uint64_t offset) const;
+  // This process's current mapping of the data area, for a reader without the lock.
+  DataView data_view() const noexcept { return {view()->data, view()->size}; }
   // Bytes of data area mapped in this process: every checked offset lies below it.
   std::uint64_t mapped() const noexcept { return view()->size; }
   // Throws errc::internal: "<type> <name> is corrupt: <what>".
@@ -135,23 +175,35 @@ class Store {
   Store(shm::Segment segment, Kind kind, std::uint64_t data_offset);
   [[noreturn]] void corrupt_span(std::uint64_t offset, std::uint64_t bytes) const;
   void map_data();  // maps or remaps the data area to control().capacity
+  // map_data() for readers without the lock: true if this process's view of the data area grew
+  // (a new mapping of the whole capacity, read once and checked against the file's size as
+  // map_data does); false if it did not need to, or could not (the locked path then reports why).
+  bool map_unlocked() const noexcept;
+  // Maps `capacity` bytes of the data area (checked by the caller) and publishes the mapping as
+  // the view if it is larger than the current one. nullptr with errno set if mmap failed.
+  const void* add_mapping(std::uint64_t capacity) const noexcept;
+  static void spin_pause() noexcept;
   void recover();   // recomputes the derived fields from root after an owner died
 
   shm::Segment segment_;
   Kind kind_;
   Control* control_ = nullptr;
   // A mapping of the data area. Growth maps the whole area anew and keeps the older mappings
-  // until close(): readers without the lock may still be using them.
+  // until close(): readers without the lock may still be using them. Made under the lock, or by
+  // a reader without it (map_unlocked): so they are kept in a lock-free list, not a vector.
   struct Mapping {
     char* data = nullptr;
     std::uint64_t size = 0;
+    Mapping* next = nullptr;  // the one made before
   };
   const Mapping* view() const noexcept { return view_.load(std::memory_order_acquire); }
   static const Mapping kUnmapped;
 
   std::uint64_t data_offset_ = 0;  // read once from Control and checked (attach)
-  std::atomic<const Mapping*> view_{&kUnmapped};  // the newest (largest) mapping
-  std::vector<std::unique_ptr<Mapping>> mappings_;  // every mapping made; changed under the lock
+  // The largest mapping (only ever replaced by a larger one), and every mapping made, newest
+  // first; mutable: a const reader may map (map_unlocked).
+  mutable std::atomic<const Mapping*> view_{&kUnmapped};
+  mutable std::atomic<Mapping*> mappings_{nullptr};
   std::atomic<std::int64_t> timeout_ns_{-1};  // -1: no limit
 };
 

@@ -30,6 +30,8 @@
 #include <unistd.h>
 #include <vector>
 
+#include "bench_timing.hpp"
+
 namespace bip = boost::interprocess;
 
 namespace {
@@ -57,49 +59,21 @@ struct Shared {
   bip::interprocess_mutex mutex;
 };
 
-double now_s() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
-
-void emit(const char* name, std::vector<double> samples, const char* unit) {
-  std::vector<double> sorted = samples;
-  std::sort(sorted.begin(), sorted.end());
-  const std::size_t n = sorted.size();
-  const double median = n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
-  std::printf("%s %.6g %s\n", name, median, unit);
-  std::fflush(stdout);
-  std::fprintf(stderr, "# %s n=%zu samples=", name, n);
-  for (double s : samples) std::fprintf(stderr, "%.6g ", s);
-  std::fprintf(stderr, "\n");
-}
-
-[[noreturn]] void die(const char* what) {
-  std::perror(what);
-  std::exit(2);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
   const int n = quick ? 1000 : 20000;
   const int reps = quick ? 1 : 5;
-  std::vector<double> set_rates, get_rates, total_rates;
+  bench::SetGetRates rates;
   const std::string name = "boost_dict_bench_" + std::to_string(::getpid());
   for (int rep = 0; rep < reps; ++rep) {
     bip::shared_memory_object::remove(name.c_str());
     bip::managed_shared_memory segment(bip::create_only, name.c_str(), 64 << 20);
     auto* shared = segment.construct<Shared>("shared")();
     Map* map = segment.construct<Map>("map")(0, Hash(), Equal(), segment.get_segment_manager());
-    int fds[2];
-    if (::pipe(fds) != 0) die("pipe");
-    const pid_t pid = ::fork();
-    if (pid < 0) die("fork");
-    if (pid == 0) {
+    const auto set_all = [&] {
       CharAllocator chars(segment.get_segment_manager());
-      const double t0 = now_s();
       for (int i = 0; i < n; ++i) {
         const std::string key = "k" + std::to_string(i);
         bip::scoped_lock<bip::interprocess_mutex> lock(shared->mutex);
@@ -107,38 +81,21 @@ int main(int argc, char** argv) {
         if (it != map->end()) it->second = i;
         else map->emplace(ShmString(key.data(), key.size(), chars), i);
       }
-      const double seconds = now_s() - t0;
-      if (::write(fds[1], &seconds, sizeof seconds) != sizeof seconds) ::_exit(1);
-      ::_exit(0);
-    }
-    double set_seconds = 0;
-    if (::read(fds[0], &set_seconds, sizeof set_seconds) != sizeof set_seconds) die("read");
-    ::close(fds[0]);
-    ::close(fds[1]);
-    int status = 0;
-    if (::waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-      die("setter");
-    const double t0 = now_s();
-    long sum = 0;
-    for (int i = 0; i < n; ++i) {
-      const std::string key = "k" + std::to_string(i);
-      bip::scoped_lock<bip::interprocess_mutex> lock(shared->mutex);
-      auto it = map->find(std::string_view(key), Hash(), Equal());
-      if (it != map->end()) sum += it->second;
-    }
-    const double get_seconds = now_s() - t0;
+    };
+    const auto get_all = [&] {
+      long sum = 0;
+      for (int i = 0; i < n; ++i) {
+        const std::string key = "k" + std::to_string(i);
+        bip::scoped_lock<bip::interprocess_mutex> lock(shared->mutex);
+        auto it = map->find(std::string_view(key), Hash(), Equal());
+        if (it != map->end()) sum += it->second;
+      }
+      return sum;
+    };
+    bench::set_then_get(n, set_all, get_all, rates);
     segment.destroy<Map>("map");
     bip::shared_memory_object::remove(name.c_str());
-    if (sum != static_cast<long>(n) * (n - 1) / 2) {
-      std::fprintf(stderr, "wrong sum %ld\n", sum);
-      return 1;
-    }
-    set_rates.push_back(n / set_seconds);
-    get_rates.push_back(n / get_seconds);
-    total_rates.push_back(2 * n / (set_seconds + get_seconds));
   }
-  emit("boost_dict_ops", total_rates, "ops/s");
-  emit("boost_dict_set_child", set_rates, "ops/s");
-  emit("boost_dict_get_parent", get_rates, "ops/s");
+  rates.emit_all("boost_dict");
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "capi/expect_codes.hpp"
 #include "manager/manager_test_support.hpp"
 
 namespace mproc::test {
@@ -214,11 +215,9 @@ TEST_F(ManagerCapi, ListAndNamespaceAndQueue) {
   ASSERT_EQ(mproc_queue_get(same, 1000, &value, &len), 0);
   EXPECT_EQ(take(value, len), "job");
   EXPECT_EQ(mproc_manager_queue(m, nullptr, -1, &q), -EINVAL);
-  EXPECT_EQ(mproc_queue_destroy(q), 0);
-  EXPECT_EQ(mproc_queue_destroy(same), 0);
-  EXPECT_EQ(mproc_list_destroy(l), 0);
-  EXPECT_EQ(mproc_namespace_destroy(ns), 0);
-  EXPECT_EQ(mproc_manager_destroy(m), 0);
+  expect_codes(0, {MPROC_CALL(mproc_queue_destroy(q)), MPROC_CALL(mproc_queue_destroy(same)),
+                   MPROC_CALL(mproc_list_destroy(l)), MPROC_CALL(mproc_namespace_destroy(ns)),
+                   MPROC_CALL(mproc_manager_destroy(m))});
 }
 
 TEST_F(ManagerCapi, ValuesArraysAndLocks) {
@@ -251,15 +250,13 @@ TEST_F(ManagerCapi, ValuesArraysAndLocks) {
   ASSERT_EQ(mproc_manager_lock(m, "mutex", &l2), 0);
   EXPECT_EQ(mproc_lock_acquire(l2, 0), MPROC_ETIMEDOUT);  // the same lock, already held
   EXPECT_EQ(mproc_lock_release(l), 0);
-  // A name of another kind.
-  EXPECT_EQ(mproc_manager_lock(m, "weights", &l2), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_manager_lock(nullptr, "mutex", &l2), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_lock_destroy(l), 0);
-  EXPECT_EQ(mproc_lock_destroy(l2), 0);
-  EXPECT_EQ(mproc_array_destroy(a), 0);
-  EXPECT_EQ(mproc_array_destroy(same), 0);
-  EXPECT_EQ(mproc_array_destroy(v), 0);
-  EXPECT_EQ(mproc_manager_destroy(m), 0);
+  expect_codes({
+      {MPROC_CALL(mproc_manager_lock(m, "weights", &l2)), MPROC_EBADHANDLE},  // another kind
+      {MPROC_CALL(mproc_manager_lock(nullptr, "mutex", &l2)), MPROC_EBADHANDLE},
+  });
+  expect_codes(0, {MPROC_CALL(mproc_lock_destroy(l)), MPROC_CALL(mproc_lock_destroy(l2)),
+                   MPROC_CALL(mproc_array_destroy(a)), MPROC_CALL(mproc_array_destroy(same)),
+                   MPROC_CALL(mproc_array_destroy(v)), MPROC_CALL(mproc_manager_destroy(m))});
 }
 
 TEST_F(ManagerCapi, StandaloneContainersAndAttachErrors) {
@@ -278,15 +275,17 @@ TEST_F(ManagerCapi, StandaloneContainersAndAttachErrors) {
   mproc_list_t* l2 = nullptr;
   mproc_namespace_t* n2 = nullptr;
   mproc_manager_t* m2 = nullptr;
-  EXPECT_EQ(mproc_dict_attach(lh, &d2), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_list_attach(nh, &l2), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_namespace_attach(dh, &n2), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_manager_attach(dh, &m2), MPROC_EBADHANDLE);
-  // Missing and malformed names.
-  EXPECT_EQ(mproc_dict_attach("/mproc-no-such-dict", &d2), -ENOENT);
-  EXPECT_EQ(mproc_list_attach("no-slash", &l2), -EINVAL);
-  EXPECT_EQ(mproc_namespace_attach("", &n2), -EINVAL);
-  EXPECT_EQ(mproc_manager_attach("/mproc-no-such-manager", &m2), -ENOENT);
+  expect_codes({
+      {MPROC_CALL(mproc_dict_attach(lh, &d2)), MPROC_EBADHANDLE},
+      {MPROC_CALL(mproc_list_attach(nh, &l2)), MPROC_EBADHANDLE},
+      {MPROC_CALL(mproc_namespace_attach(dh, &n2)), MPROC_EBADHANDLE},
+      {MPROC_CALL(mproc_manager_attach(dh, &m2)), MPROC_EBADHANDLE},
+      // Missing and malformed names.
+      {MPROC_CALL(mproc_dict_attach("/mproc-no-such-dict", &d2)), -ENOENT},
+      {MPROC_CALL(mproc_list_attach("no-slash", &l2)), -EINVAL},
+      {MPROC_CALL(mproc_namespace_attach("", &n2)), -EINVAL},
+      {MPROC_CALL(mproc_manager_attach("/mproc-no-such-manager", &m2)), -ENOENT},
+  });
   // A truncated handle copy still reports the full length.
   char small[4];
   EXPECT_EQ(mproc_dict_handle(d, small, sizeof small), static_cast<int>(std::strlen(dh)));

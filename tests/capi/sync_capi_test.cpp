@@ -11,12 +11,14 @@
 #include <cstring>
 #include <set>
 
+#include "capi/expect_codes.hpp"
 #include "support/leak_check.hpp"
 #include "sync/sync_test_support.hpp"
 
 namespace {
 
 using mproc::Process;
+using mproc::test::expect_codes;
 using mproc::test::join_code;
 using mproc::test::SharedBlock;
 using mproc::test::Signal;
@@ -254,40 +256,34 @@ TEST_F(SyncCapiTest, InvalidArguments) {
 }
 
 TEST_F(SyncCapiTest, NullHandlesAreRejected) {
-  EXPECT_EQ(mproc_lock_acquire(nullptr, 0), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_lock_release(nullptr), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_rlock_acquire(nullptr, 0), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_rlock_release(nullptr), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_semaphore_acquire(nullptr, 0), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_semaphore_release(nullptr), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_semaphore_value(nullptr), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_event_set(nullptr), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_event_clear(nullptr), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_event_is_set(nullptr), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_event_wait(nullptr, 0), MPROC_EBADHANDLE);
   mproc_condition_t* cond = nullptr;
-  EXPECT_EQ(mproc_condition_create_with_lock(nullptr, &cond), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_condition_create_with_rlock(nullptr, &cond), MPROC_EBADHANDLE);
+  expect_codes(MPROC_EBADHANDLE, {
+      MPROC_CALL(mproc_lock_acquire(nullptr, 0)), MPROC_CALL(mproc_lock_release(nullptr)),
+      MPROC_CALL(mproc_rlock_acquire(nullptr, 0)), MPROC_CALL(mproc_rlock_release(nullptr)),
+      MPROC_CALL(mproc_semaphore_acquire(nullptr, 0)),
+      MPROC_CALL(mproc_semaphore_release(nullptr)), MPROC_CALL(mproc_semaphore_value(nullptr)),
+      MPROC_CALL(mproc_event_set(nullptr)), MPROC_CALL(mproc_event_clear(nullptr)),
+      MPROC_CALL(mproc_event_is_set(nullptr)), MPROC_CALL(mproc_event_wait(nullptr, 0)),
+      MPROC_CALL(mproc_condition_create_with_lock(nullptr, &cond)),
+      MPROC_CALL(mproc_condition_create_with_rlock(nullptr, &cond)),
+      MPROC_CALL(mproc_condition_acquire(nullptr, 0)),
+      MPROC_CALL(mproc_condition_release(nullptr)),
+      MPROC_CALL(mproc_condition_wait(nullptr, 0)),
+      MPROC_CALL(mproc_condition_wait_for(nullptr, flag_is_set, nullptr, 0)),
+      MPROC_CALL(mproc_condition_notify(nullptr, 1)),
+      MPROC_CALL(mproc_condition_notify_all(nullptr)),
+      MPROC_CALL(mproc_barrier_wait(nullptr, 0)), MPROC_CALL(mproc_barrier_abort(nullptr)),
+      MPROC_CALL(mproc_barrier_reset(nullptr)), MPROC_CALL(mproc_barrier_parties(nullptr)),
+      MPROC_CALL(mproc_barrier_n_waiting(nullptr)), MPROC_CALL(mproc_barrier_broken(nullptr)),
+  });
   EXPECT_EQ(cond, nullptr);
-  EXPECT_EQ(mproc_condition_acquire(nullptr, 0), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_condition_release(nullptr), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_condition_wait(nullptr, 0), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_condition_wait_for(nullptr, flag_is_set, nullptr, 0), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_condition_notify(nullptr, 1), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_condition_notify_all(nullptr), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_barrier_wait(nullptr, 0), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_barrier_abort(nullptr), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_barrier_reset(nullptr), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_barrier_parties(nullptr), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_barrier_n_waiting(nullptr), MPROC_EBADHANDLE);
-  EXPECT_EQ(mproc_barrier_broken(nullptr), MPROC_EBADHANDLE);
   // Destroying NULL is a no-op.
-  EXPECT_EQ(mproc_lock_destroy(nullptr), 0);
-  EXPECT_EQ(mproc_rlock_destroy(nullptr), 0);
-  EXPECT_EQ(mproc_semaphore_destroy(nullptr), 0);
-  EXPECT_EQ(mproc_event_destroy(nullptr), 0);
-  EXPECT_EQ(mproc_condition_destroy(nullptr), 0);
-  EXPECT_EQ(mproc_barrier_destroy(nullptr), 0);
+  expect_codes(0, {MPROC_CALL(mproc_lock_destroy(nullptr)),
+                   MPROC_CALL(mproc_rlock_destroy(nullptr)),
+                   MPROC_CALL(mproc_semaphore_destroy(nullptr)),
+                   MPROC_CALL(mproc_event_destroy(nullptr)),
+                   MPROC_CALL(mproc_condition_destroy(nullptr)),
+                   MPROC_CALL(mproc_barrier_destroy(nullptr))});
 }
 
 TEST_F(SyncCapiTest, DestroyedAndForeignHandlesAreRejected) {

@@ -11,6 +11,8 @@
 #include <string>
 
 #include "manager_test_support.hpp"
+#include "support/expect_error.hpp"
+#include "support/gate.hpp"
 
 namespace mproc::test {
 namespace {
@@ -174,6 +176,32 @@ TEST_F(ManagerApiTest, ATemporaryManagersQueueStaysUsableWhileAnyProcessHoldsIt)
     EXPECT_EQ(attached.size(), 4u);
   }
   EXPECT_FALSE(shm_exists(list_handle));
+}
+
+// Issue 13 item 2, the Manager half, for a child that only inherited the object through fork:
+// it uses its inherited mapping, but holds no reference, so when the parent drops the object the
+// name goes and the child can no longer hand it on (attach: ENOENT). DISABLED: the known gap
+// (see the manager's session report): fixing it needs a reference taken for the child at fork
+// (src/shm's Segment, a fork stage in src/base) and released at the child's _exit (src/process).
+TEST_F(ManagerApiTest, DISABLED_AChildThatOnlyInheritedAnObjectKeepsItsName) {
+  auto d = std::make_unique<BytesDict>(Manager().bytes_dict());
+  d->set("k", "v");
+  const std::string handle = d->handle();
+  Gate go;
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (!go.pass()) ::_exit(2);
+    const bool inherited_works = d->get("k") == std::optional<std::string>("v");
+    const bool attach_works =
+        error_of([&] { (void)BytesDict::attach(handle); }) == std::error_code();
+    ::_exit(inherited_works && attach_works ? 0 : 1);
+  }
+  d.reset();  // only the child holds the dict now
+  go.open();
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status;
 }
 
 TEST_F(ManagerApiTest, ADestroyedManagersNamesLiveWhileHeldAndShutdownStillRemovesThem) {
