@@ -2,6 +2,8 @@
 
 #include <mproc/errors.h>
 
+#include <algorithm>
+
 namespace mproc::mpi {
 
 struct Executor::Outbox {
@@ -90,6 +92,7 @@ const mproc::detail::RegisteredTask* Executor::find(std::string_view name) {
 void Executor::add(uint64_t id, std::string_view name, std::string_view payload,
                    std::optional<Seconds> timeout) {
   uint32_t count = 0;
+  ++outstanding_;
   try {
     if (!mproc::detail::read_item_count(payload, count))
       throw Error(errc::codec, "mpi: a task's payload is shorter than its item count");
@@ -141,6 +144,7 @@ bool Executor::take(std::vector<Outcome>& out) {
   std::lock_guard lock(outbox_->mutex);
   if (outbox_->outcomes.empty()) return false;
   for (auto& o : outbox_->outcomes) out.push_back(std::move(o));
+  outstanding_ -= std::min(outstanding_, outbox_->outcomes.size());
   outbox_->outcomes.clear();
   return true;
 }
@@ -159,6 +163,7 @@ void Executor::terminate() {
     outbox_->outcomes.clear();
   }
   batch_.clear();
+  outstanding_ = 0;
   core_->terminate();
   core_->join();
   joined_ = true;

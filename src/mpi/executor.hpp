@@ -52,6 +52,8 @@ class Executor {
   void close_and_join();
   // Kills the workers now; their tasks' outcomes are dropped.
   void terminate();
+  // Tasks added whose outcome was not taken yet.
+  size_t outstanding() const noexcept { return outstanding_; }
   // The local pool's counters.
   PoolStats stats() const { return core_->stats(); }
 
@@ -65,6 +67,7 @@ class Executor {
   std::shared_ptr<mproc::detail::PoolCore> core_;
   std::unordered_map<std::string, mproc::detail::RegisteredTask> tasks_;  // a cache of the registry
   std::vector<mproc::detail::Job> batch_;
+  size_t outstanding_ = 0;
   bool joined_ = false;
 };
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "mpi/comm.hpp"
 #include "mpi/executor.hpp"
@@ -75,18 +76,34 @@ class Server {
     comm_.flush(Comm::kDropAfter);
   }
 
-  // Short naps while tasks run here (their results come back through the doorbell), longer ones
-  // when idle: MPI has no blocking wait that also wakes on our own threads, and a spinning
-  // server would take a core from its workers.
-  // Rank 0 sends tasks mostly in answer to results: poll often for a few milliseconds after
-  // sending some, rarely otherwise (every poll of a spinning server is CPU its workers lack).
+  // How the loop waits when a turn found nothing to do. MPI has no wait that also wakes on our own
+  // threads, and Open MPI's blocking calls spin, so the loop polls, as often as what can arrive
+  // calls for:
+  // - hot: within kHot of results sent (rank 0 answers them with new tasks within its round trip)
+  //   or of tasks received (more follow in a stream), the loop only gives up the CPU between polls
+  //   (sched_yield, no sleep): the nap that was here (up to 0.5 ms) was the longest wait on a tiny
+  //   task's path. A runnable worker on this CPU still goes first.
+  // - tasks running here, not hot: their outcomes ring the doorbell; MPI is polled every
+  //   kBusyPoll meanwhile (long tasks: rank 0 has little to say until they end).
+  // - idle: naps that grow from 20 us to kIdlePoll, so that an idle rank costs next to no CPU.
+  static constexpr auto kHot = std::chrono::milliseconds(2);
+  static constexpr auto kBusyPoll = std::chrono::microseconds(200);
+  static constexpr auto kIdlePoll = std::chrono::microseconds(500);
   void pause(int idle) {
-    if (idle < 64) return;  // a few rounds of polling first
-    const bool answer_due = std::chrono::steady_clock::now() - last_results_ <
-                            std::chrono::milliseconds(5);
-    const auto step = std::chrono::microseconds(20 << std::min(idle / 64, 6));
-    const auto cap = std::chrono::microseconds(answer_due ? 100 : 500);
-    doorbell_.wait(std::min(step, cap));
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_activity_ < kHot) {
+      std::this_thread::yield();
+      return;
+    }
+    if (outstanding() > 0) return doorbell_.wait(kBusyPoll);
+    const auto step = std::chrono::microseconds(20 << std::min(idle / 64, 5));
+    doorbell_.wait(std::min<std::chrono::microseconds>(step, kIdlePoll));
+  }
+
+  size_t outstanding() const {
+    size_t n = 0;
+    for (const auto& [id, executor] : executors_) n += executor->outstanding();
+    return n;
   }
 
   void handle(const Comm::Message& message) {
@@ -148,6 +165,7 @@ class Server {
       it->second->add(id, name, payload, limit);
     }
     if (it != executors_.end()) it->second->flush();
+    last_activity_ = std::chrono::steady_clock::now();
     if (!refused.empty()) send_results(pool, refused);
   }
 
@@ -198,7 +216,7 @@ class Server {
       }
     }
     if (out.size() > wire::kAboutPoolSize) comm_.send(kRoot, wire::pool_tag(pool), out.take());
-    last_results_ = std::chrono::steady_clock::now();
+    last_activity_ = std::chrono::steady_clock::now();
   }
 
   const int processes_;
@@ -206,7 +224,7 @@ class Server {
   Comm comm_;
   Doorbell doorbell_;
   std::map<uint64_t, std::unique_ptr<Executor>> executors_;
-  std::chrono::steady_clock::time_point last_results_;
+  std::chrono::steady_clock::time_point last_activity_;  // results sent or tasks received
 };
 
 }  // namespace

@@ -98,7 +98,8 @@ struct PoolOptions {
   // closes or terminates; and, while the rank has tasks, for any sign of life (a result, or the
   // answer to a probe rank 0 sends after a quarter of this silence). A rank silent that long is
   // lost to the pool: its unfinished tasks fail with errc::worker_died, it gets no more work, and
-  // once no rank is left the queued tasks fail too. > 0.
+  // once no rank is left the queued tasks fail too. If it speaks again (resumed), it rejoins and
+  // gets new work; its old tasks stay failed. > 0.
   Seconds rank_timeout{60.0};
 };
 
@@ -166,134 +167,11 @@ class MPROC_MPI_API Engine final : public mproc::detail::Canceller {
 
 }  // namespace detail
 
-// The results of Pool::imap / imap_unordered, streamed; as mproc::ImapIterator (at most `window`
-// chunks in flight: memory on rank 0 stays bounded whatever the input's length).
+// The results of Pool::imap / imap_unordered, streamed: mproc::ImapIterator over rank 0's engine
+// (at most `window` chunks in flight: memory on rank 0 stays bounded whatever the input's length).
 // Thread-safety: one thread at a time.
 template <class V>
-class ImapIterator {
- public:
-  using Feed = std::function<std::optional<detail::RemoteJob>(uint64_t index)>;
-
-  ImapIterator(std::shared_ptr<detail::Engine> engine,
-               std::shared_ptr<mproc::detail::ImapState> state, Feed feed, size_t window)
-      : engine_(std::move(engine)), state_(std::move(state)), feed_(std::move(feed)),
-        window_(std::max<size_t>(window, 1)) {
-    engine_->add_feeder();
-    feeding_ = true;
-    top_up();
-  }
-  ImapIterator(ImapIterator&&) noexcept = default;
-  ImapIterator& operator=(ImapIterator&&) noexcept = default;
-  ~ImapIterator() {
-    if (feeding_ && engine_) engine_->remove_feeder();
-  }
-
-  std::optional<V> next() { return next_impl(std::nullopt); }
-  std::optional<V> next(Seconds timeout) { return next_impl(timeout); }
-  size_t in_flight() const noexcept { return submitted_ - consumed_; }
-  size_t max_in_flight() const noexcept { return max_in_flight_; }
-  size_t window() const noexcept { return window_; }
-
-  class iterator {
-   public:
-    using value_type = V;
-    using difference_type = std::ptrdiff_t;
-    iterator() = default;
-    explicit iterator(ImapIterator* owner) : owner_(owner) { advance(); }
-    const V& operator*() const { return *current_; }
-    iterator& operator++() {
-      advance();
-      return *this;
-    }
-    void operator++(int) { advance(); }
-    friend bool operator==(const iterator& it, std::default_sentinel_t) { return !it.current_; }
-
-   private:
-    void advance() { current_ = owner_->next(); }
-    ImapIterator* owner_ = nullptr;
-    std::optional<V> current_;
-  };
-  iterator begin() { return iterator(this); }
-  std::default_sentinel_t end() { return {}; }
-
- private:
-  void stop_feeding() {
-    if (feeding_) engine_->remove_feeder();
-    feeding_ = false;
-  }
-
-  void top_up() {
-    while (feeding_ && submitted_ - consumed_ < window_) {
-      std::optional<detail::RemoteJob> job = feed_(submitted_);
-      if (!job) {
-        stop_feeding();
-        break;
-      }
-      std::vector<detail::RemoteJob> jobs;
-      jobs.push_back(std::move(*job));
-      try {
-        engine_->submit(jobs, true);
-      } catch (const Error& e) {
-        stop_feeding();
-        feed_error_ = e;
-        break;
-      }
-      ++submitted_;
-      max_in_flight_ = std::max(max_in_flight_, submitted_ - consumed_);
-    }
-  }
-
-  std::optional<V> next_impl(const std::optional<Seconds>& timeout) {
-    for (;;) {
-      if (pos_ < current_.count) {
-        if (++pos_ == current_.count) {
-          ++consumed_;
-          top_up();
-        }
-        return decode_next();
-      }
-      top_up();
-      if (consumed_ == submitted_) {
-        if (feed_error_) {
-          Error e = *feed_error_;
-          feed_error_.reset();
-          throw e;
-        }
-        return std::nullopt;
-      }
-      if (!state_->take(consumed_, current_, timeout))
-        throw Error(errc::timed_out, "imap: no result within the timeout");
-      pos_ = 0;
-      cursor_ = current_.bytes.data();
-      if (current_.count == 0) ++consumed_;
-    }
-  }
-
-  std::optional<V> decode_next() {
-    if (current_.code) throw Error(current_.code, current_.message);
-    mproc::detail::ItemView item{};
-    if (!mproc::detail::next_item<V>(cursor_, current_.bytes.data() + current_.bytes.size(), item))
-      throw Error(errc::internal, "imap: malformed result record");
-    if (item.status != mproc::detail::ItemStatus::ok) throw mproc::detail::item_error(item);
-    if constexpr (std::is_same_v<V, std::monostate>)
-      return V{};
-    else
-      return Codec<V>::decode(item.data, item.size);
-  }
-
-  std::shared_ptr<detail::Engine> engine_;
-  std::shared_ptr<mproc::detail::ImapState> state_;
-  Feed feed_;
-  size_t window_ = 1;
-  bool feeding_ = false;
-  size_t submitted_ = 0;
-  size_t consumed_ = 0;
-  size_t max_in_flight_ = 0;
-  mproc::detail::ImapChunk current_;
-  uint32_t pos_ = 0;
-  const char* cursor_ = nullptr;
-  std::optional<Error> feed_error_;
-};
+using ImapIterator = mproc::ImapIterator<V, detail::Engine, detail::RemoteJob>;
 
 // Thread-safety: see the file comment.
 class MPROC_MPI_API Pool {
@@ -396,6 +274,8 @@ class MPROC_MPI_API Pool {
   // Workers over every rank (rank 0's own included).
   int processes() const;
   std::vector<RankInfo> ranks() const;
+  // As the local Pool's; `workers` counts the workers of the ranks not lost (see
+  // PoolOptions::rank_timeout: a lost rank that answers again rejoins), `workers_started` all.
   PoolStats stats() const;
   size_t completed_tasks() const;
 
