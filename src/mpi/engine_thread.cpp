@@ -44,7 +44,7 @@ bool Engine::Impl::start() {
   if (local > 0) {
     Target t;
     try {
-      t.local = std::make_unique<Executor>(local, [this] { ring(); });
+      t.local = std::make_unique<Executor>(local, [this] { ring(); }, pool_id);
       t.info = RankInfo{0, local, static_cast<int>(::getpid()), ""};
       t.capacity = static_cast<size_t>(local) * per_worker;
       t.open = true;
@@ -254,11 +254,15 @@ bool Engine::Impl::take_local() {
   bool any = false;
   for (size_t i = 0; i < targets.size(); ++i) {
     if (!targets[i].local) continue;
-    std::vector<Outcome> outcomes;
-    if (!targets[i].local->take(outcomes)) continue;
+    std::vector<std::string> messages;
+    if (targets[i].local->take(messages) == 0) continue;
     any = true;
-    for (Outcome& o : outcomes)
-      on_outcome(i, o.id, o.count, o.code, o.bytes.data(), o.bytes.size());
+    for (const std::string& m : messages) {
+      wire::Reader in(m.data(), m.size());
+      in.get<uint64_t>();  // the pool: ours
+      in.get<int32_t>();   // kResults
+      on_results(i, in);
+    }
   }
   return any;
 }

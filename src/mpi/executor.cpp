@@ -1,5 +1,7 @@
 #include "mpi/executor.hpp"
 
+#include "mpi/wire.hpp"
+
 #include <mproc/errors.h>
 
 #include <algorithm>
@@ -8,16 +10,24 @@ namespace mproc::mpi {
 
 struct Executor::Outbox {
   std::mutex mutex;
-  std::vector<Outcome> outcomes;
+  std::vector<wire::Writer> messages;  // RESULTS messages, the last one still growing
+  size_t records = 0;                  // outcomes in `messages`
+  uint64_t pool = 0;
   std::function<void()> wake;
   bool dropping = false;  // after terminate: outcomes are nobody's
 
-  void push(Outcome&& outcome) noexcept {
+  // One message per batch, a new one past about 4 MiB, so that no single message grows unbounded.
+  static constexpr size_t kSplit = size_t{4} << 20;
+
+  void push(uint64_t id, uint32_t count, int32_t code, std::string_view bytes) noexcept {
     try {
       {
         std::lock_guard lock(mutex);
         if (dropping) return;
-        outcomes.push_back(std::move(outcome));
+        if (messages.empty() || messages.back().size() >= kSplit)
+          messages.push_back(wire::about_pool(pool, wire::kResults));
+        messages.back().put_result(id, count, code, bytes);
+        ++records;
       }
       if (wake) wake();
     } catch (...) {
@@ -35,26 +45,10 @@ class OutboxSink final : public mproc::detail::JobSink {
   OutboxSink(std::shared_ptr<Executor::Outbox> outbox, uint64_t id, uint32_t count)
       : outbox_(std::move(outbox)), id_(id), count_(count) {}
   void on_items(const char* data, size_t size, uint32_t count) noexcept override {
-    Outcome o;
-    o.id = id_;
-    o.count = count;
-    try {
-      o.bytes.assign(data, size);
-    } catch (...) {
-      return on_failure(std::make_error_code(std::errc::not_enough_memory), "out of memory");
-    }
-    outbox_->push(std::move(o));
+    outbox_->push(id_, count, 0, std::string_view(data, size));
   }
   void on_failure(std::error_code code, const std::string& message) noexcept override {
-    Outcome o;
-    o.id = id_;
-    o.count = count_;
-    o.code = to_c_code(code);
-    try {
-      o.bytes = message;
-    } catch (...) {
-    }
-    outbox_->push(std::move(o));
+    outbox_->push(id_, count_, to_c_code(code), message);
   }
 
  private:
@@ -65,9 +59,10 @@ class OutboxSink final : public mproc::detail::JobSink {
 
 }  // namespace
 
-Executor::Executor(int processes, std::function<void()> wake)
+Executor::Executor(int processes, std::function<void()> wake, uint64_t pool)
     : processes_(processes), outbox_(std::make_shared<Outbox>()) {
   outbox_->wake = std::move(wake);
+  outbox_->pool = pool;
   PoolOptions options;
   options.processes = processes;
   // Workers come from the forkserver, forked before MPI_Init: never a fork of a process that
@@ -109,12 +104,7 @@ void Executor::add(uint64_t id, std::string_view name, std::string_view payload,
     job.sink = std::make_shared<OutboxSink>(outbox_, id, count);
     batch_.push_back(std::move(job));
   } catch (const Error& e) {
-    Outcome o;
-    o.id = id;
-    o.count = count;
-    o.code = to_c_code(e.code());
-    o.bytes = e.what();
-    outbox_->push(std::move(o));
+    outbox_->push(id, count, to_c_code(e.code()), e.what());
   }
 }
 
@@ -140,13 +130,15 @@ void Executor::cancel(uint64_t id) {
   core_->cancel(id);
 }
 
-bool Executor::take(std::vector<Outcome>& out) {
+size_t Executor::take(std::vector<std::string>& out) {
   std::lock_guard lock(outbox_->mutex);
-  if (outbox_->outcomes.empty()) return false;
-  for (auto& o : outbox_->outcomes) out.push_back(std::move(o));
-  outstanding_ -= std::min(outstanding_, outbox_->outcomes.size());
-  outbox_->outcomes.clear();
-  return true;
+  const size_t records = outbox_->records;
+  if (records == 0) return 0;
+  for (auto& m : outbox_->messages) out.push_back(m.take());
+  outbox_->messages.clear();
+  outbox_->records = 0;
+  outstanding_ -= std::min(outstanding_, records);
+  return records;
 }
 
 void Executor::close_and_join() {
@@ -160,7 +152,8 @@ void Executor::terminate() {
   {
     std::lock_guard lock(outbox_->mutex);
     outbox_->dropping = true;
-    outbox_->outcomes.clear();
+    outbox_->messages.clear();
+    outbox_->records = 0;
   }
   batch_.clear();
   outstanding_ = 0;

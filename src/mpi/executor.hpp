@@ -19,20 +19,13 @@
 
 namespace mproc::mpi {
 
-// The outcome of one task: code 0 and the item records, or an error code (the C ABI's integer)
-// and its message.
-struct Outcome {
-  uint64_t id = 0;
-  uint32_t count = 0;
-  int32_t code = 0;
-  std::string bytes;
-};
-
 class Executor {
  public:
   // Forks `processes` workers (forkserver). `wake` is called, from the local pool's dispatcher
-  // thread, whenever an outcome is ready. Errors: those of the local Pool.
-  Executor(int processes, std::function<void()> wake);
+  // thread, whenever an outcome is ready. Outcomes are written as RESULTS messages of pool `pool`
+  // (wire.hpp), straight from the local pool's ring: the bytes are copied once on their way from a
+  // worker to MPI. Errors: those of the local Pool.
+  Executor(int processes, std::function<void()> wake, uint64_t pool);
   ~Executor();  // terminates the local pool if it was not joined
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -46,8 +39,9 @@ class Executor {
   void flush();
   // Cancels task `id` in the local pool (as AsyncResult::cancel): its outcome is errc::cancelled.
   void cancel(uint64_t id);
-  // Moves the outcomes ready so far to the end of `out`; false if there were none.
-  bool take(std::vector<Outcome>& out);
+  // Moves the RESULTS messages ready so far (whole, each at most about 4 MiB unless one result is
+  // larger) to the end of `out`; returns how many outcomes they hold.
+  size_t take(std::vector<std::string>& out);
   // Waits for every submitted task, then for the workers to exit.
   void close_and_join();
   // Kills the workers now; their tasks' outcomes are dropped.

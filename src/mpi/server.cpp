@@ -134,7 +134,7 @@ class Server {
     const int processes = asked > 0 ? asked : processes_;
     wire::Writer out = wire::about_pool(pool, wire::kReady);
     try {
-      auto executor = std::make_unique<Executor>(processes, [this] { doorbell_.ring(); });
+      auto executor = std::make_unique<Executor>(processes, [this] { doorbell_.ring(); }, pool);
       executors_[pool] = std::move(executor);
       out.put(int32_t{0}).put(int32_t{processes});
       out.put(static_cast<uint64_t>(processes) * std::max<uint64_t>(per_worker, 1));
@@ -148,7 +148,7 @@ class Server {
 
   void tasks(uint64_t pool, wire::Reader& in) {
     auto it = executors_.find(pool);
-    std::vector<Outcome> refused;
+    wire::Writer refused = wire::about_pool(pool, wire::kResults);
     while (!in.done()) {
       const auto id = in.get<uint64_t>();
       const auto timeout = in.get<double>();
@@ -156,8 +156,8 @@ class Server {
       const auto payload = in.get_str();
       if (it == executors_.end()) {
         // The pool is gone here (terminated): its tasks fail, so that rank 0 hears of each.
-        refused.push_back(Outcome{id, 0, to_c_code(make_error_code(errc::terminated)),
-                                  "mpi: the pool was terminated on this rank"});
+        refused.put_result(id, 0, to_c_code(make_error_code(errc::terminated)),
+                           "mpi: the pool was terminated on this rank");
         continue;
       }
       std::optional<Seconds> limit;
@@ -166,7 +166,8 @@ class Server {
     }
     if (it != executors_.end()) it->second->flush();
     last_activity_ = std::chrono::steady_clock::now();
-    if (!refused.empty()) send_results(pool, refused);
+    if (refused.size() > wire::kAboutPoolSize)
+      comm_.send(kRoot, wire::pool_tag(pool), refused.take());
   }
 
   void cancel(uint64_t pool, wire::Reader& in) {
@@ -184,9 +185,7 @@ class Server {
         it->second->terminate();
       } else {
         it->second->close_and_join();
-        std::vector<Outcome> outcomes;
-        it->second->take(outcomes);
-        send_results(pool, outcomes);
+        send_results(pool, *it->second);
       }
       executors_.erase(it);
     }
@@ -195,28 +194,17 @@ class Server {
 
   bool send_outcomes() {
     bool any = false;
-    for (auto& [pool, executor] : executors_) {
-      std::vector<Outcome> outcomes;
-      if (!executor->take(outcomes)) continue;
-      any = true;
-      send_results(pool, outcomes);
-    }
+    for (auto& [pool, executor] : executors_) any = send_results(pool, *executor) || any;
     return any;
   }
 
-  void send_results(uint64_t pool, std::vector<Outcome>& outcomes) {
-    // One message per batch, split at about 4 MiB so that no single message grows unbounded.
-    constexpr size_t kSplit = size_t{4} << 20;
-    wire::Writer out = wire::about_pool(pool, wire::kResults);
-    for (const Outcome& o : outcomes) {
-      out.put(o.id).put(o.count).put(o.code).put_str(o.bytes);
-      if (out.size() >= kSplit) {
-        comm_.send(kRoot, wire::pool_tag(pool), out.take());
-        out = wire::about_pool(pool, wire::kResults);
-      }
-    }
-    if (out.size() > wire::kAboutPoolSize) comm_.send(kRoot, wire::pool_tag(pool), out.take());
+  // Sends the RESULTS messages `executor` has ready (written in place by its local pool).
+  bool send_results(uint64_t pool, Executor& executor) {
+    std::vector<std::string> messages;
+    if (executor.take(messages) == 0) return false;
+    for (auto& m : messages) comm_.send(kRoot, wire::pool_tag(pool), std::move(m));
     last_activity_ = std::chrono::steady_clock::now();
+    return true;
   }
 
   const int processes_;
