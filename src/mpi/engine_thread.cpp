@@ -512,12 +512,17 @@ void Engine::Impl::shut(bool terminate) {
 
 void Engine::Impl::nap(int idle) {
   // Results from other ranks arrive through MPI, which has no wait that our own threads can
-  // interrupt (and Open MPI's blocking calls spin). While a rank whose tasks come back fast has
-  // some out, their results are due within its round trip: only give up the CPU between polls
-  // (no sleep: a nap there delayed every result of a tiny-task stream). Otherwise poll less
-  // often: a tenth of the shortest round trip among the ranks with work, within [50 us, 1 ms],
-  // so that a result waits for the next look at most a tenth of its task's time; rarely when
-  // nothing is out. Callers' submissions ring and end any wait at once.
+  // interrupt (and Open MPI's blocking calls spin). So: a few polls that only give up the CPU,
+  // then waits between polls. While a rank whose tasks come back fast has some out, its results
+  // are due within its round trip: polls kDuePoll apart. Otherwise a tenth of the shortest round
+  // trip among the ranks with work, within [50 us, 1 ms], so that a result waits for the next look
+  // at most a tenth of its task's time; rarely when nothing is out. Callers' submissions ring and
+  // end any wait at once.
+  constexpr int64_t kDuePoll = 20;  // us
+  if (idle < 32) {
+    std::this_thread::yield();
+    return;
+  }
   bool due = false;
   double shortest = 1e-3 * 10;
   for (const Target& t : targets) {
@@ -525,13 +530,10 @@ void Engine::Impl::nap(int idle) {
     due = due || t.fast;
     shortest = std::min(shortest, t.rtt > 0 ? t.rtt : 5e-4);
   }
-  if (idle < 32 || due) {
-    std::this_thread::yield();
-    return;
-  }
   const int64_t tenth_us =
       std::clamp(static_cast<int64_t>(shortest * 1e6 / 10), int64_t{50}, int64_t{1000});
-  const auto cap = std::chrono::microseconds(unresolved == 0 ? 5000 : tenth_us);
+  const auto cap =
+      std::chrono::microseconds(unresolved == 0 ? 5000 : due ? kDuePoll : tenth_us);
   const auto step = std::chrono::microseconds(10 << std::min(idle / 32, 7));
   std::unique_lock lock(mutex);
   wake.wait_for(lock, std::min(step, cap), [&] { return rung; });

@@ -37,98 +37,32 @@ struct Executor::Outbox {
   }
 };
 
-namespace {
-
-// The sink of one task in the local pool: its outcome goes to the outbox, for the MPI thread.
-class OutboxSink final : public mproc::detail::JobSink {
- public:
-  OutboxSink(std::shared_ptr<Executor::Outbox> outbox, uint64_t id, uint32_t count)
-      : outbox_(std::move(outbox)), id_(id), count_(count) {}
-  void on_items(const char* data, size_t size, uint32_t count) noexcept override {
-    outbox_->push(id_, count, 0, std::string_view(data, size));
-  }
-  void on_failure(std::error_code code, const std::string& message) noexcept override {
-    outbox_->push(id_, count_, to_c_code(code), message);
-  }
-
- private:
-  std::shared_ptr<Executor::Outbox> outbox_;
-  uint64_t id_;
-  uint32_t count_;
-};
-
-}  // namespace
-
 Executor::Executor(int processes, std::function<void()> wake, uint64_t pool)
     : processes_(processes), outbox_(std::make_shared<Outbox>()) {
   outbox_->wake = std::move(wake);
   outbox_->pool = pool;
-  PoolOptions options;
-  options.processes = processes;
   // Workers come from the forkserver, forked before MPI_Init: never a fork of a process that
   // has initialised MPI (see the README, "Past one machine").
-  options.start_method = StartMethod::forkserver;
-  core_ = mproc::detail::PoolCore::create(std::move(options));
+  runner_ = std::make_unique<mproc::detail::NamedRunner>(
+      processes, [outbox = outbox_](uint64_t id, uint32_t count, int32_t code,
+                                    std::string_view bytes) {
+        outbox->push(id, count, code, bytes);
+      });
 }
 
 Executor::~Executor() {
   if (!joined_) terminate();
 }
 
-const mproc::detail::RegisteredTask* Executor::find(std::string_view name) {
-  std::string key(name);
-  auto it = tasks_.find(key);
-  if (it == tasks_.end()) {
-    it = tasks_.emplace(key, mproc::detail::find_registered_task(key)).first;
-  }
-  return &it->second;
-}
-
 void Executor::add(uint64_t id, std::string_view name, std::string_view payload,
                    std::optional<Seconds> timeout) {
-  uint32_t count = 0;
   ++outstanding_;
-  try {
-    if (!mproc::detail::read_item_count(payload, count))
-      throw Error(errc::codec, "mpi: a task's payload is shorter than its item count");
-    if (count == 0) throw Error(errc::codec, "mpi: a task without items");
-    const mproc::detail::RegisteredTask* task = find(name);
-    // The local payload: this rank's head and callable, then the [u32 count][items] received.
-    mproc::detail::Job job;
-    job.payload.reserve(mproc::detail::kPayloadHead + task->callable.size() + payload.size());
-    mproc::detail::put_payload_head(job.payload, task->invoker, task->callable);
-    job.payload.append(payload);
-    job.items = count;
-    job.timeout = timeout;
-    job.group = id;  // cancel(id)
-    job.sink = std::make_shared<OutboxSink>(outbox_, id, count);
-    batch_.push_back(std::move(job));
-  } catch (const Error& e) {
-    outbox_->push(id, count, to_c_code(e.code()), e.what());
-  }
+  runner_->add(id, name, payload, timeout);
 }
 
-void Executor::flush() {
-  if (batch_.empty()) return;
-  try {
-    core_->submit(batch_);
-  } catch (const Error& e) {
-    // Closed or terminated under us: each task fails with that error.
-    for (auto& job : batch_) job.sink->on_failure(e.code(), e.what());
-  }
-  batch_.clear();
-}
+void Executor::flush() { runner_->flush(); }
 
-void Executor::cancel(uint64_t id) {
-  // Not flushed yet: it would be submitted after the cancel and run.
-  for (auto it = batch_.begin(); it != batch_.end(); ++it) {
-    if (it->group != id) continue;
-    it->sink->on_failure(make_error_code(errc::cancelled), "task cancelled before it started");
-    batch_.erase(it);
-    return;
-  }
-  core_->cancel(id);
-}
+void Executor::cancel(uint64_t id) { runner_->cancel(id); }
 
 size_t Executor::take(std::vector<std::string>& out) {
   std::lock_guard lock(outbox_->mutex);
@@ -142,9 +76,7 @@ size_t Executor::take(std::vector<std::string>& out) {
 }
 
 void Executor::close_and_join() {
-  flush();
-  core_->close();
-  core_->join();
+  runner_->close_and_join();
   joined_ = true;
 }
 
@@ -155,10 +87,8 @@ void Executor::terminate() {
     outbox_->messages.clear();
     outbox_->records = 0;
   }
-  batch_.clear();
   outstanding_ = 0;
-  core_->terminate();
-  core_->join();
+  runner_->terminate();
   joined_ = true;
 }
 

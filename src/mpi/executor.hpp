@@ -1,10 +1,12 @@
-// Runs tasks that arrived by name through a local mproc pool (the byte-level PoolCore, with the
-// forkserver start method), and collects their outcomes for the MPI thread to send back. Used by
-// every serving rank, and by rank 0 for its own workers.
+// Runs tasks that arrived by name through a local mproc pool (the local pool's seam,
+// <mproc/detail/pool_named.hpp>: forkserver workers), and collects their outcomes as RESULTS
+// messages for the MPI thread to send back. Used by every serving rank, and by rank 0 for its own
+// workers.
 // Thread-safety: add / flush / take / close_and_join / terminate from one thread (the MPI-owning
 // one); outcomes are pushed by the local pool's dispatcher thread.
 #pragma once
 
+#include <mproc/detail/pool_named.hpp>
 #include <mproc/pool.hpp>
 
 #include <cstdint>
@@ -14,7 +16,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace mproc::mpi {
@@ -49,18 +50,14 @@ class Executor {
   // Tasks added whose outcome was not taken yet.
   size_t outstanding() const noexcept { return outstanding_; }
   // The local pool's counters.
-  PoolStats stats() const { return core_->stats(); }
+  PoolStats stats() const { return runner_->stats(); }
 
   struct Outbox;
 
  private:
-  const mproc::detail::RegisteredTask* find(std::string_view name);
-
   int processes_;
   std::shared_ptr<Outbox> outbox_;
-  std::shared_ptr<mproc::detail::PoolCore> core_;
-  std::unordered_map<std::string, mproc::detail::RegisteredTask> tasks_;  // a cache of the registry
-  std::vector<mproc::detail::Job> batch_;
+  std::unique_ptr<mproc::detail::NamedRunner> runner_;
   size_t outstanding_ = 0;
   bool joined_ = false;
 };

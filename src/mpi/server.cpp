@@ -80,21 +80,25 @@ class Server {
   // threads, and Open MPI's blocking calls spin, so the loop polls, as often as what can arrive
   // calls for:
   // - hot: within kHot of results sent (rank 0 answers them with new tasks within its round trip)
-  //   or of tasks received (more follow in a stream), the loop only gives up the CPU between polls
-  //   (sched_yield, no sleep): the nap that was here (up to 0.5 ms) was the longest wait on a tiny
-  //   task's path. A runnable worker on this CPU still goes first.
-  // - tasks running here, not hot: their outcomes ring the doorbell; MPI is polled every
-  //   kBusyPoll meanwhile (long tasks: rank 0 has little to say until they end).
+  //   or of tasks received (more follow in a stream): first kSpin of polls that only give up the
+  //   CPU between them (sched_yield), then polls kHotPoll apart (on the doorbell, which outcomes
+  //   ring). The nap that was here (up to 0.5 ms) was the longest wait on a tiny task's path;
+  //   unbounded yielding, tried, took the CPU from the workers on a loaded machine.
+  // - tasks running here, not hot: outcomes ring the doorbell; MPI is polled every kBusyPoll
+  //   (long tasks: rank 0 has little to say until they end).
   // - idle: naps that grow from 20 us to kIdlePoll, so that an idle rank costs next to no CPU.
+  static constexpr auto kSpin = std::chrono::microseconds(100);
   static constexpr auto kHot = std::chrono::milliseconds(2);
+  static constexpr auto kHotPoll = std::chrono::microseconds(50);
   static constexpr auto kBusyPoll = std::chrono::microseconds(200);
   static constexpr auto kIdlePoll = std::chrono::microseconds(500);
   void pause(int idle) {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_activity_ < kHot) {
+    const auto quiet = std::chrono::steady_clock::now() - last_activity_;
+    if (quiet < kSpin) {
       std::this_thread::yield();
       return;
     }
+    if (quiet < kHot) return doorbell_.wait(kHotPoll);
     if (outstanding() > 0) return doorbell_.wait(kBusyPoll);
     const auto step = std::chrono::microseconds(20 << std::min(idle / 64, 5));
     doorbell_.wait(std::min<std::chrono::microseconds>(step, kIdlePoll));

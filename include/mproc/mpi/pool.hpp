@@ -46,6 +46,7 @@
 
 #include <mproc/cxx20.hpp>  // first: one clear error without C++20
 #include <mproc/mpi/export.h>
+#include <mproc/detail/pool_named.hpp>
 #include <mproc/pool.hpp>
 
 #include <cstdint>
@@ -123,11 +124,8 @@ struct RemoteJob {
   uint64_t group = 0;  // Engine::cancel(group) cancels every job of a group
 };
 
-// The payload of a RemoteJob from a TaskWriter made with TaskWriter(Invoker{}, "").
-MPROC_MPI_API std::string remote_payload(mproc::detail::TaskWriter& writer);
-// Errors: EINVAL for an unknown name, or a registration with other argument or result types.
-MPROC_MPI_API void check_task(const std::string& name, const std::type_info& args,
-                              const std::type_info& result);
+using mproc::detail::items_payload;  // a RemoteJob's payload, from TaskWriter(Invoker{}, "")
+using mproc::detail::check_registered_task;
 
 // Rank 0's side of a pool: the queue, the scheduling over the ranks, the MPI thread.
 class MPROC_MPI_API Engine final : public mproc::detail::Canceller {
@@ -195,13 +193,13 @@ class MPROC_MPI_API Pool {
   template <class R, class... Args>
   AsyncResult<R> apply_async(const TaskOptions& options, const TaskName& task, Args&&... args) {
     using Tuple = std::tuple<mproc::detail::wire_t<Args>...>;
-    detail::check_task(task.name, typeid(Tuple), typeid(R));
+    detail::check_registered_task(task.name, typeid(Tuple), typeid(R));
     auto state = std::make_shared<mproc::detail::ApplyState<R>>();
     mproc::detail::TaskWriter writer(mproc::detail::Invoker{}, std::string_view{});
     writer.add(mproc::detail::wire_t<Args>(args)...);
     detail::RemoteJob job;
     job.task = task.name;
-    job.payload = detail::remote_payload(writer);
+    job.payload = detail::items_payload(writer);
     job.sink = std::shared_ptr<mproc::detail::JobSink>(state, state.get());
     job.timeout = options.timeout;
     job.group = engine().new_group();
@@ -308,7 +306,7 @@ class MPROC_MPI_API Pool {
                       const TaskOptions& options) {
     using T = std::ranges::range_value_t<Input>;
     using V = mproc::detail::item_t<R>;
-    detail::check_task(task.name, typeid(args_of<Star, T>), typeid(R));
+    detail::check_registered_task(task.name, typeid(args_of<Star, T>), typeid(R));
     const size_t n = static_cast<size_t>(std::ranges::size(inputs));
     if (chunksize == 0 && n > 0) {
       // The default: Python's heuristic, but no chunk larger than kChunkBytes of arguments
@@ -318,7 +316,7 @@ class MPROC_MPI_API Pool {
       mproc::detail::TaskWriter probe(mproc::detail::Invoker{}, std::string_view{});
       mproc::detail::add_map_item<Star>(probe, *std::ranges::begin(inputs));
       const size_t item_bytes =
-          std::max<size_t>(detail::remote_payload(probe).size() - sizeof(uint32_t), 1);
+          std::max<size_t>(detail::items_payload(probe).size() - sizeof(uint32_t), 1);
       chunksize = std::clamp<size_t>(kChunkBytes / item_bytes, 1, default_chunksize(inputs, 0));
     }
     chunksize = default_chunksize(inputs, chunksize);
@@ -336,7 +334,7 @@ class MPROC_MPI_API Pool {
       detail::RemoteJob job;
       job.task = task.name;
       job.items = writer.count();
-      job.payload = detail::remote_payload(writer);
+      job.payload = detail::items_payload(writer);
       job.sink = std::make_shared<mproc::detail::MapChunkSink<V>>(state, offset, job.items);
       job.timeout = options.timeout;
       job.group = group;
@@ -352,7 +350,7 @@ class MPROC_MPI_API Pool {
                                                     size_t window = 0) {
     using T = mproc::detail::input_value_t<Input>;
     using Source = mproc::detail::input_source_t<Input>;
-    detail::check_task(task.name, typeid(args_of<Star, T>), typeid(R));
+    detail::check_registered_task(task.name, typeid(args_of<Star, T>), typeid(R));
     if (chunksize == 0) chunksize = 1;
     auto state = std::make_shared<mproc::detail::ImapState>(Ordered);
     auto source = std::make_shared<Source>(std::forward<Input>(inputs));
@@ -369,7 +367,7 @@ class MPROC_MPI_API Pool {
       detail::RemoteJob job;
       job.task = name;
       job.items = writer.count();
-      job.payload = detail::remote_payload(writer);
+      job.payload = detail::items_payload(writer);
       job.sink = std::make_shared<mproc::detail::ImapChunkSink>(state, index, job.items);
       job.timeout = timeout;
       return job;
