@@ -179,7 +179,9 @@ MPROC_API StartMethod start_method_from_name(std::string_view name);
 /// Errors: operator++ / * rethrow a failed task's error as mproc::Error (errc::task_failed,
 /// worker_died, ...).
 /// Fork-safety: as AsyncResult: belongs to the creating process.
-template <class V>
+/// `Core` and `JobT` are the pool that runs the chunks and its job type: the local Pool's by
+/// default; mproc::mpi::Pool's streams are this class over its engine (one copy of the logic).
+template <class V, class Core = detail::PoolCore, class JobT = detail::Job>
 class ImapIterator {
  public:
   ImapIterator(ImapIterator&&) noexcept = default;
@@ -223,10 +225,13 @@ class ImapIterator {
 
  private:
   friend class Pool;
-  using Feed = std::function<std::optional<detail::Job>(uint64_t index)>;
+  using Feed = std::function<std::optional<JobT>(uint64_t index)>;
 
-  ImapIterator(std::shared_ptr<detail::PoolCore> core, std::shared_ptr<detail::ImapState> state,
-               Feed feed, size_t window)
+ public:
+  // Made by Pool::imap and mpi::Pool::imap (not for users): `feed(i)` builds chunk i, or nothing
+  // at the end of the input; at most `window` chunks are submitted and not consumed.
+  ImapIterator(std::shared_ptr<Core> core, std::shared_ptr<detail::ImapState> state, Feed feed,
+               size_t window)
       : core_(std::move(core)), state_(std::move(state)), feed_(std::move(feed)),
         window_(std::max<size_t>(window, 1)) {
     core_->add_feeder();
@@ -234,6 +239,7 @@ class ImapIterator {
     top_up();
   }
 
+ private:
   void stop_feeding() {
     if (feeding_) core_->remove_feeder();
     feeding_ = false;
@@ -241,12 +247,12 @@ class ImapIterator {
 
   void top_up() {
     while (feeding_ && submitted_ - consumed_ < window_) {
-      std::optional<detail::Job> job = feed_(submitted_);
+      std::optional<JobT> job = feed_(submitted_);
       if (!job) {
         stop_feeding();
         break;
       }
-      std::vector<detail::Job> jobs;
+      std::vector<JobT> jobs;
       jobs.push_back(std::move(*job));
       try {
         core_->submit(jobs, true);
@@ -299,7 +305,7 @@ class ImapIterator {
       return Codec<V>::decode(item.data, item.size);
   }
 
-  std::shared_ptr<detail::PoolCore> core_;
+  std::shared_ptr<Core> core_;
   std::shared_ptr<detail::ImapState> state_;
   Feed feed_;
   size_t window_ = 1;

@@ -153,11 +153,11 @@ std::vector<RankInfo> Engine::ranks() const {
 
 PoolStats Engine::stats() const {
   PoolStats s;
-  s.workers = static_cast<size_t>(impl_->processes);
+  s.workers = impl_->live_workers.load(std::memory_order_relaxed);
   s.queued = impl_->queued_count.load(std::memory_order_relaxed);
   s.in_flight = impl_->in_flight_count.load(std::memory_order_relaxed);
   s.completed = impl_->completed.load(std::memory_order_relaxed);
-  s.workers_started = s.workers;
+  s.workers_started = static_cast<size_t>(impl_->processes);
   return s;
 }
 

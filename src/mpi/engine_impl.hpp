@@ -99,6 +99,7 @@ struct Engine::Impl {
   std::atomic<size_t> completed{0};
   std::atomic<size_t> queued_count{0};
   std::atomic<size_t> in_flight_count{0};
+  std::atomic<size_t> live_workers{0};  // of the targets not lost (PoolStats::workers)
   std::thread thread;
   bool joined = false;
 
@@ -136,6 +137,8 @@ struct Engine::Impl {
   void check_deadlines();
   void check_ranks();
   void lose(size_t target, const std::string& why);
+  void rejoin(size_t target);
+  void count_live_workers();
   void fail_queue_without_targets();
   Clock::duration rank_timeout() const {
     return std::chrono::duration_cast<Clock::duration>(options.rank_timeout);

@@ -44,7 +44,7 @@ bool Engine::Impl::start() {
   if (local > 0) {
     Target t;
     try {
-      t.local = std::make_unique<Executor>(local, [this] { ring(); });
+      t.local = std::make_unique<Executor>(local, [this] { ring(); }, pool_id);
       t.info = RankInfo{0, local, static_cast<int>(::getpid()), ""};
       t.capacity = static_cast<size_t>(local) * per_worker;
       t.open = true;
@@ -108,6 +108,7 @@ bool Engine::Impl::start() {
     ranks.push_back(t.info);
     processes += t.info.processes;
   }
+  live_workers.store(static_cast<size_t>(processes), std::memory_order_relaxed);
   ready = true;
   started.notify_all();
   return true;
@@ -242,6 +243,7 @@ bool Engine::Impl::receive() {
     from.probing = false;
     wire::Reader in(message.body.data(), message.body.size());
     if (in.get<uint64_t>() != pool_id) continue;  // a late reply of an earlier pool
+    if (from.lost) rejoin(static_cast<size_t>(message.source - 1));
     if (in.get<int32_t>() != wire::kResults) continue;  // a PONG
     on_results(static_cast<size_t>(message.source - 1), in);
   }
@@ -252,11 +254,15 @@ bool Engine::Impl::take_local() {
   bool any = false;
   for (size_t i = 0; i < targets.size(); ++i) {
     if (!targets[i].local) continue;
-    std::vector<Outcome> outcomes;
-    if (!targets[i].local->take(outcomes)) continue;
+    std::vector<std::string> messages;
+    if (targets[i].local->take(messages) == 0) continue;
     any = true;
-    for (Outcome& o : outcomes)
-      on_outcome(i, o.id, o.count, o.code, o.bytes.data(), o.bytes.size());
+    for (const std::string& m : messages) {
+      wire::Reader in(m.data(), m.size());
+      in.get<uint64_t>();  // the pool: ours
+      in.get<int32_t>();   // kResults
+      on_results(i, in);
+    }
   }
   return any;
 }
@@ -394,6 +400,7 @@ void Engine::Impl::lose(size_t target, const std::string& why) {
   t.open = false;
   t.lost = true;
   t.in_flight = 0;
+  count_live_workers();  // before the failures wake anybody
   for (auto it = pending.begin(); it != pending.end();) {
     Pending& p = it->second;
     if (p.target != target) {
@@ -403,6 +410,29 @@ void Engine::Impl::lose(size_t target, const std::string& why) {
     if (!p.resolved) resolve_failure(p, make_error_code(errc::worker_died), why);
     it = pending.erase(it);  // a late answer of the rank finds nothing and is dropped
   }
+}
+
+// A lost rank that speaks again (it was stopped and resumed, or slow past the rank timeout: its
+// answer to the probe, or late results, arrive) gets work again. What it was given before it was
+// lost stays failed (worker_died): those results find no pending task and are dropped, and its
+// local pool finishes them beside its new work (its credit starts from 0, so for a while it may
+// hold more than its capacity). A rank that died does not come back: Open MPI ends the job.
+void Engine::Impl::rejoin(size_t target) {
+  Target& t = targets[target];
+  t.lost = false;
+  t.open = true;
+  t.in_flight = 0;
+  log_warning("mpi::Pool: rank " + std::to_string(t.info.rank) + " (pid " +
+              std::to_string(t.info.pid) + " on " + t.info.host +
+              ") answers again after it was lost: it gets work again");
+  count_live_workers();
+}
+
+void Engine::Impl::count_live_workers() {
+  size_t n = 0;
+  for (const Target& t : targets)
+    if (t.open) n += static_cast<size_t>(t.info.processes);
+  live_workers.store(n, std::memory_order_relaxed);
 }
 
 // Queued tasks with no target left to run them fail (every rank was lost).
@@ -481,20 +511,29 @@ void Engine::Impl::shut(bool terminate) {
 }
 
 void Engine::Impl::nap(int idle) {
+  // Results from other ranks arrive through MPI, which has no wait that our own threads can
+  // interrupt (and Open MPI's blocking calls spin). So: a few polls that only give up the CPU,
+  // then waits between polls. While a rank whose tasks come back fast has some out, its results
+  // are due within its round trip: polls kDuePoll apart. Otherwise a tenth of the shortest round
+  // trip among the ranks with work, within [50 us, 1 ms], so that a result waits for the next look
+  // at most a tenth of its task's time; rarely when nothing is out. Callers' submissions ring and
+  // end any wait at once.
+  constexpr int64_t kDuePoll = 20;  // us
   if (idle < 32) {
     std::this_thread::yield();
     return;
   }
-  // Results from other ranks arrive through MPI, which has no wait that our own threads can
-  // interrupt: poll, often while tasks come back fast, less while long ones run, rarely when idle.
-  // The cap is a tenth of the shortest round trip among the ranks with work, within
-  // [50 us, 1 ms]: a result waits for the next look at most a tenth of its task's time.
+  bool due = false;
   double shortest = 1e-3 * 10;
-  for (const Target& t : targets)
-    if (t.in_flight > 0 && !t.local) shortest = std::min(shortest, t.rtt > 0 ? t.rtt : 5e-4);
+  for (const Target& t : targets) {
+    if (t.in_flight == 0 || t.local) continue;
+    due = due || t.fast;
+    shortest = std::min(shortest, t.rtt > 0 ? t.rtt : 5e-4);
+  }
   const int64_t tenth_us =
       std::clamp(static_cast<int64_t>(shortest * 1e6 / 10), int64_t{50}, int64_t{1000});
-  const auto cap = std::chrono::microseconds(unresolved == 0 ? 5000 : tenth_us);
+  const auto cap =
+      std::chrono::microseconds(unresolved == 0 ? 5000 : due ? kDuePoll : tenth_us);
   const auto step = std::chrono::microseconds(10 << std::min(idle / 32, 7));
   std::unique_lock lock(mutex);
   wake.wait_for(lock, std::min(step, cap), [&] { return rung; });

@@ -1,21 +1,33 @@
 #include "mpi/executor.hpp"
 
+#include "mpi/wire.hpp"
+
 #include <mproc/errors.h>
+
+#include <algorithm>
 
 namespace mproc::mpi {
 
 struct Executor::Outbox {
   std::mutex mutex;
-  std::vector<Outcome> outcomes;
+  std::vector<wire::Writer> messages;  // RESULTS messages, the last one still growing
+  size_t records = 0;                  // outcomes in `messages`
+  uint64_t pool = 0;
   std::function<void()> wake;
   bool dropping = false;  // after terminate: outcomes are nobody's
 
-  void push(Outcome&& outcome) noexcept {
+  // One message per batch, a new one past about 4 MiB, so that no single message grows unbounded.
+  static constexpr size_t kSplit = size_t{4} << 20;
+
+  void push(uint64_t id, uint32_t count, int32_t code, std::string_view bytes) noexcept {
     try {
       {
         std::lock_guard lock(mutex);
         if (dropping) return;
-        outcomes.push_back(std::move(outcome));
+        if (messages.empty() || messages.back().size() >= kSplit)
+          messages.push_back(wire::about_pool(pool, wire::kResults));
+        messages.back().put_result(id, count, code, bytes);
+        ++records;
       }
       if (wake) wake();
     } catch (...) {
@@ -25,130 +37,46 @@ struct Executor::Outbox {
   }
 };
 
-namespace {
-
-// The sink of one task in the local pool: its outcome goes to the outbox, for the MPI thread.
-class OutboxSink final : public mproc::detail::JobSink {
- public:
-  OutboxSink(std::shared_ptr<Executor::Outbox> outbox, uint64_t id, uint32_t count)
-      : outbox_(std::move(outbox)), id_(id), count_(count) {}
-  void on_items(const char* data, size_t size, uint32_t count) noexcept override {
-    Outcome o;
-    o.id = id_;
-    o.count = count;
-    try {
-      o.bytes.assign(data, size);
-    } catch (...) {
-      return on_failure(std::make_error_code(std::errc::not_enough_memory), "out of memory");
-    }
-    outbox_->push(std::move(o));
-  }
-  void on_failure(std::error_code code, const std::string& message) noexcept override {
-    Outcome o;
-    o.id = id_;
-    o.count = count_;
-    o.code = to_c_code(code);
-    try {
-      o.bytes = message;
-    } catch (...) {
-    }
-    outbox_->push(std::move(o));
-  }
-
- private:
-  std::shared_ptr<Executor::Outbox> outbox_;
-  uint64_t id_;
-  uint32_t count_;
-};
-
-}  // namespace
-
-Executor::Executor(int processes, std::function<void()> wake)
+Executor::Executor(int processes, std::function<void()> wake, uint64_t pool)
     : processes_(processes), outbox_(std::make_shared<Outbox>()) {
   outbox_->wake = std::move(wake);
-  PoolOptions options;
-  options.processes = processes;
+  outbox_->pool = pool;
   // Workers come from the forkserver, forked before MPI_Init: never a fork of a process that
   // has initialised MPI (see the README, "Past one machine").
-  options.start_method = StartMethod::forkserver;
-  core_ = mproc::detail::PoolCore::create(std::move(options));
+  runner_ = std::make_unique<mproc::detail::NamedRunner>(
+      processes, [outbox = outbox_](uint64_t id, uint32_t count, int32_t code,
+                                    std::string_view bytes) {
+        outbox->push(id, count, code, bytes);
+      });
 }
 
 Executor::~Executor() {
   if (!joined_) terminate();
 }
 
-const mproc::detail::RegisteredTask* Executor::find(std::string_view name) {
-  std::string key(name);
-  auto it = tasks_.find(key);
-  if (it == tasks_.end()) {
-    it = tasks_.emplace(key, mproc::detail::find_registered_task(key)).first;
-  }
-  return &it->second;
-}
-
 void Executor::add(uint64_t id, std::string_view name, std::string_view payload,
                    std::optional<Seconds> timeout) {
-  uint32_t count = 0;
-  try {
-    if (!mproc::detail::read_item_count(payload, count))
-      throw Error(errc::codec, "mpi: a task's payload is shorter than its item count");
-    if (count == 0) throw Error(errc::codec, "mpi: a task without items");
-    const mproc::detail::RegisteredTask* task = find(name);
-    // The local payload: this rank's head and callable, then the [u32 count][items] received.
-    mproc::detail::Job job;
-    job.payload.reserve(mproc::detail::kPayloadHead + task->callable.size() + payload.size());
-    mproc::detail::put_payload_head(job.payload, task->invoker, task->callable);
-    job.payload.append(payload);
-    job.items = count;
-    job.timeout = timeout;
-    job.group = id;  // cancel(id)
-    job.sink = std::make_shared<OutboxSink>(outbox_, id, count);
-    batch_.push_back(std::move(job));
-  } catch (const Error& e) {
-    Outcome o;
-    o.id = id;
-    o.count = count;
-    o.code = to_c_code(e.code());
-    o.bytes = e.what();
-    outbox_->push(std::move(o));
-  }
+  ++outstanding_;
+  runner_->add(id, name, payload, timeout);
 }
 
-void Executor::flush() {
-  if (batch_.empty()) return;
-  try {
-    core_->submit(batch_);
-  } catch (const Error& e) {
-    // Closed or terminated under us: each task fails with that error.
-    for (auto& job : batch_) job.sink->on_failure(e.code(), e.what());
-  }
-  batch_.clear();
-}
+void Executor::flush() { runner_->flush(); }
 
-void Executor::cancel(uint64_t id) {
-  // Not flushed yet: it would be submitted after the cancel and run.
-  for (auto it = batch_.begin(); it != batch_.end(); ++it) {
-    if (it->group != id) continue;
-    it->sink->on_failure(make_error_code(errc::cancelled), "task cancelled before it started");
-    batch_.erase(it);
-    return;
-  }
-  core_->cancel(id);
-}
+void Executor::cancel(uint64_t id) { runner_->cancel(id); }
 
-bool Executor::take(std::vector<Outcome>& out) {
+size_t Executor::take(std::vector<std::string>& out) {
   std::lock_guard lock(outbox_->mutex);
-  if (outbox_->outcomes.empty()) return false;
-  for (auto& o : outbox_->outcomes) out.push_back(std::move(o));
-  outbox_->outcomes.clear();
-  return true;
+  const size_t records = outbox_->records;
+  if (records == 0) return 0;
+  for (auto& m : outbox_->messages) out.push_back(m.take());
+  outbox_->messages.clear();
+  outbox_->records = 0;
+  outstanding_ -= std::min(outstanding_, records);
+  return records;
 }
 
 void Executor::close_and_join() {
-  flush();
-  core_->close();
-  core_->join();
+  runner_->close_and_join();
   joined_ = true;
 }
 
@@ -156,11 +84,11 @@ void Executor::terminate() {
   {
     std::lock_guard lock(outbox_->mutex);
     outbox_->dropping = true;
-    outbox_->outcomes.clear();
+    outbox_->messages.clear();
+    outbox_->records = 0;
   }
-  batch_.clear();
-  core_->terminate();
-  core_->join();
+  outstanding_ = 0;
+  runner_->terminate();
   joined_ = true;
 }
 

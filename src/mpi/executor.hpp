@@ -1,10 +1,12 @@
-// Runs tasks that arrived by name through a local mproc pool (the byte-level PoolCore, with the
-// forkserver start method), and collects their outcomes for the MPI thread to send back. Used by
-// every serving rank, and by rank 0 for its own workers.
+// Runs tasks that arrived by name through a local mproc pool (the local pool's seam,
+// <mproc/detail/pool_named.hpp>: forkserver workers), and collects their outcomes as RESULTS
+// messages for the MPI thread to send back. Used by every serving rank, and by rank 0 for its own
+// workers.
 // Thread-safety: add / flush / take / close_and_join / terminate from one thread (the MPI-owning
 // one); outcomes are pushed by the local pool's dispatcher thread.
 #pragma once
 
+#include <mproc/detail/pool_named.hpp>
 #include <mproc/pool.hpp>
 
 #include <cstdint>
@@ -14,25 +16,17 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace mproc::mpi {
 
-// The outcome of one task: code 0 and the item records, or an error code (the C ABI's integer)
-// and its message.
-struct Outcome {
-  uint64_t id = 0;
-  uint32_t count = 0;
-  int32_t code = 0;
-  std::string bytes;
-};
-
 class Executor {
  public:
   // Forks `processes` workers (forkserver). `wake` is called, from the local pool's dispatcher
-  // thread, whenever an outcome is ready. Errors: those of the local Pool.
-  Executor(int processes, std::function<void()> wake);
+  // thread, whenever an outcome is ready. Outcomes are written as RESULTS messages of pool `pool`
+  // (wire.hpp), straight from the local pool's ring: the bytes are copied once on their way from a
+  // worker to MPI. Errors: those of the local Pool.
+  Executor(int processes, std::function<void()> wake, uint64_t pool);
   ~Executor();  // terminates the local pool if it was not joined
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -46,25 +40,25 @@ class Executor {
   void flush();
   // Cancels task `id` in the local pool (as AsyncResult::cancel): its outcome is errc::cancelled.
   void cancel(uint64_t id);
-  // Moves the outcomes ready so far to the end of `out`; false if there were none.
-  bool take(std::vector<Outcome>& out);
+  // Moves the RESULTS messages ready so far (whole, each at most about 4 MiB unless one result is
+  // larger) to the end of `out`; returns how many outcomes they hold.
+  size_t take(std::vector<std::string>& out);
   // Waits for every submitted task, then for the workers to exit.
   void close_and_join();
   // Kills the workers now; their tasks' outcomes are dropped.
   void terminate();
+  // Tasks added whose outcome was not taken yet.
+  size_t outstanding() const noexcept { return outstanding_; }
   // The local pool's counters.
-  PoolStats stats() const { return core_->stats(); }
+  PoolStats stats() const { return runner_->stats(); }
 
   struct Outbox;
 
  private:
-  const mproc::detail::RegisteredTask* find(std::string_view name);
-
   int processes_;
   std::shared_ptr<Outbox> outbox_;
-  std::shared_ptr<mproc::detail::PoolCore> core_;
-  std::unordered_map<std::string, mproc::detail::RegisteredTask> tasks_;  // a cache of the registry
-  std::vector<mproc::detail::Job> batch_;
+  std::unique_ptr<mproc::detail::NamedRunner> runner_;
+  size_t outstanding_ = 0;
   bool joined_ = false;
 };
 

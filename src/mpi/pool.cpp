@@ -1,24 +1,7 @@
-// mpi::Pool's methods that are not templates, and the helpers its templates call.
+// mpi::Pool's methods that are not templates.
 #include <mproc/mpi/pool.hpp>
 
 namespace mproc::mpi {
-namespace detail {
-
-std::string remote_payload(mproc::detail::TaskWriter& writer) {
-  // TaskWriter(Invoker{}, "") writes a head with no invoker and no callable: the serving rank
-  // writes its own there, found by the task's name.
-  const std::string payload = writer.finish();
-  return std::string(mproc::detail::payload_items(payload, 0));
-}
-
-void check_task(const std::string& name, const std::type_info& args,
-                const std::type_info& result) {
-  const mproc::detail::RegisteredTask found = mproc::detail::find_registered_task(name);
-  if (*found.args != args || *found.result != result)
-    mproc::detail::throw_task_signature_mismatch(name);
-}
-
-}  // namespace detail
 
 Pool::Pool() : Pool(PoolOptions{}) {}
 Pool::Pool(const PoolOptions& options) : engine_(detail::Engine::create(options)) {}

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 
 #include "mpi/comm.hpp"
 #include "mpi/executor.hpp"
@@ -75,18 +76,38 @@ class Server {
     comm_.flush(Comm::kDropAfter);
   }
 
-  // Short naps while tasks run here (their results come back through the doorbell), longer ones
-  // when idle: MPI has no blocking wait that also wakes on our own threads, and a spinning
-  // server would take a core from its workers.
-  // Rank 0 sends tasks mostly in answer to results: poll often for a few milliseconds after
-  // sending some, rarely otherwise (every poll of a spinning server is CPU its workers lack).
+  // How the loop waits when a turn found nothing to do. MPI has no wait that also wakes on our own
+  // threads, and Open MPI's blocking calls spin, so the loop polls, as often as what can arrive
+  // calls for:
+  // - hot: within kHot of results sent (rank 0 answers them with new tasks within its round trip)
+  //   or of tasks received (more follow in a stream): first kSpin of polls that only give up the
+  //   CPU between them (sched_yield), then polls kHotPoll apart (on the doorbell, which outcomes
+  //   ring). The nap that was here (up to 0.5 ms) was the longest wait on a tiny task's path;
+  //   unbounded yielding, tried, took the CPU from the workers on a loaded machine.
+  // - tasks running here, not hot: outcomes ring the doorbell; MPI is polled every kBusyPoll
+  //   (long tasks: rank 0 has little to say until they end).
+  // - idle: naps that grow from 20 us to kIdlePoll, so that an idle rank costs next to no CPU.
+  static constexpr auto kSpin = std::chrono::microseconds(100);
+  static constexpr auto kHot = std::chrono::milliseconds(2);
+  static constexpr auto kHotPoll = std::chrono::microseconds(50);
+  static constexpr auto kBusyPoll = std::chrono::microseconds(200);
+  static constexpr auto kIdlePoll = std::chrono::microseconds(500);
   void pause(int idle) {
-    if (idle < 64) return;  // a few rounds of polling first
-    const bool answer_due = std::chrono::steady_clock::now() - last_results_ <
-                            std::chrono::milliseconds(5);
-    const auto step = std::chrono::microseconds(20 << std::min(idle / 64, 6));
-    const auto cap = std::chrono::microseconds(answer_due ? 100 : 500);
-    doorbell_.wait(std::min(step, cap));
+    const auto quiet = std::chrono::steady_clock::now() - last_activity_;
+    if (quiet < kSpin) {
+      std::this_thread::yield();
+      return;
+    }
+    if (quiet < kHot) return doorbell_.wait(kHotPoll);
+    if (outstanding() > 0) return doorbell_.wait(kBusyPoll);
+    const auto step = std::chrono::microseconds(20 << std::min(idle / 64, 5));
+    doorbell_.wait(std::min<std::chrono::microseconds>(step, kIdlePoll));
+  }
+
+  size_t outstanding() const {
+    size_t n = 0;
+    for (const auto& [id, executor] : executors_) n += executor->outstanding();
+    return n;
   }
 
   void handle(const Comm::Message& message) {
@@ -117,7 +138,7 @@ class Server {
     const int processes = asked > 0 ? asked : processes_;
     wire::Writer out = wire::about_pool(pool, wire::kReady);
     try {
-      auto executor = std::make_unique<Executor>(processes, [this] { doorbell_.ring(); });
+      auto executor = std::make_unique<Executor>(processes, [this] { doorbell_.ring(); }, pool);
       executors_[pool] = std::move(executor);
       out.put(int32_t{0}).put(int32_t{processes});
       out.put(static_cast<uint64_t>(processes) * std::max<uint64_t>(per_worker, 1));
@@ -131,7 +152,7 @@ class Server {
 
   void tasks(uint64_t pool, wire::Reader& in) {
     auto it = executors_.find(pool);
-    std::vector<Outcome> refused;
+    wire::Writer refused = wire::about_pool(pool, wire::kResults);
     while (!in.done()) {
       const auto id = in.get<uint64_t>();
       const auto timeout = in.get<double>();
@@ -139,8 +160,8 @@ class Server {
       const auto payload = in.get_str();
       if (it == executors_.end()) {
         // The pool is gone here (terminated): its tasks fail, so that rank 0 hears of each.
-        refused.push_back(Outcome{id, 0, to_c_code(make_error_code(errc::terminated)),
-                                  "mpi: the pool was terminated on this rank"});
+        refused.put_result(id, 0, to_c_code(make_error_code(errc::terminated)),
+                           "mpi: the pool was terminated on this rank");
         continue;
       }
       std::optional<Seconds> limit;
@@ -148,7 +169,9 @@ class Server {
       it->second->add(id, name, payload, limit);
     }
     if (it != executors_.end()) it->second->flush();
-    if (!refused.empty()) send_results(pool, refused);
+    last_activity_ = std::chrono::steady_clock::now();
+    if (refused.size() > wire::kAboutPoolSize)
+      comm_.send(kRoot, wire::pool_tag(pool), refused.take());
   }
 
   void cancel(uint64_t pool, wire::Reader& in) {
@@ -166,9 +189,7 @@ class Server {
         it->second->terminate();
       } else {
         it->second->close_and_join();
-        std::vector<Outcome> outcomes;
-        it->second->take(outcomes);
-        send_results(pool, outcomes);
+        send_results(pool, *it->second);
       }
       executors_.erase(it);
     }
@@ -177,28 +198,17 @@ class Server {
 
   bool send_outcomes() {
     bool any = false;
-    for (auto& [pool, executor] : executors_) {
-      std::vector<Outcome> outcomes;
-      if (!executor->take(outcomes)) continue;
-      any = true;
-      send_results(pool, outcomes);
-    }
+    for (auto& [pool, executor] : executors_) any = send_results(pool, *executor) || any;
     return any;
   }
 
-  void send_results(uint64_t pool, std::vector<Outcome>& outcomes) {
-    // One message per batch, split at about 4 MiB so that no single message grows unbounded.
-    constexpr size_t kSplit = size_t{4} << 20;
-    wire::Writer out = wire::about_pool(pool, wire::kResults);
-    for (const Outcome& o : outcomes) {
-      out.put(o.id).put(o.count).put(o.code).put_str(o.bytes);
-      if (out.size() >= kSplit) {
-        comm_.send(kRoot, wire::pool_tag(pool), out.take());
-        out = wire::about_pool(pool, wire::kResults);
-      }
-    }
-    if (out.size() > wire::kAboutPoolSize) comm_.send(kRoot, wire::pool_tag(pool), out.take());
-    last_results_ = std::chrono::steady_clock::now();
+  // Sends the RESULTS messages `executor` has ready (written in place by its local pool).
+  bool send_results(uint64_t pool, Executor& executor) {
+    std::vector<std::string> messages;
+    if (executor.take(messages) == 0) return false;
+    for (auto& m : messages) comm_.send(kRoot, wire::pool_tag(pool), std::move(m));
+    last_activity_ = std::chrono::steady_clock::now();
+    return true;
   }
 
   const int processes_;
@@ -206,7 +216,7 @@ class Server {
   Comm comm_;
   Doorbell doorbell_;
   std::map<uint64_t, std::unique_ptr<Executor>> executors_;
-  std::chrono::steady_clock::time_point last_results_;
+  std::chrono::steady_clock::time_point last_activity_;  // results sent or tasks received
 };
 
 }  // namespace

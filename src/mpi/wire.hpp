@@ -62,6 +62,10 @@ class Writer {
     out_.append(s);
     return *this;
   }
+  // One RESULTS record: [u64 id][u32 count][i32 code][str items or message].
+  Writer& put_result(uint64_t id, uint32_t count, int32_t code, std::string_view bytes) {
+    return put(id).put(count).put(code).put_str(bytes);
+  }
   size_t size() const noexcept { return out_.size(); }
   bool empty() const noexcept { return out_.empty(); }
   std::string take() { return std::move(out_); }

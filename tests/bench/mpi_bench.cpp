@@ -4,12 +4,16 @@
 #include <mproc/mpi/pool.hpp>
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "primes.hpp"
@@ -31,6 +35,27 @@ double cpu_seconds() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
 }
 
+// CPU seconds used so far by the serving ranks' processes (their serving loops, not their
+// workers), read from /proc: they run on this host under `mpirun -n 3`. 0 if unreadable.
+double servers_cpu_seconds(const mproc::mpi::Pool& pool) {
+  double total = 0;
+  for (const auto& r : pool.ranks()) {
+    if (r.rank == 0) continue;
+    std::FILE* f = std::fopen(("/proc/" + std::to_string(r.pid) + "/stat").c_str(), "r");
+    if (!f) continue;
+    char line[1024] = {};
+    const bool read = std::fgets(line, sizeof line, f) != nullptr;
+    std::fclose(f);
+    const char* p = read ? std::strrchr(line, ')') : nullptr;
+    unsigned long utime = 0, stime = 0;
+    // After "pid (comm)": state and 10 fields, then utime and stime (proc(5)).
+    if (p && std::sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime,
+                         &stime) == 2)
+      total += static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  }
+  return total;
+}
+
 double since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
@@ -48,6 +73,7 @@ int program(int argc, char** argv) {
     results.reserve(n_apply);
     const auto t = Clock::now();
     const double cpu = cpu_seconds();
+    const double servers = servers_cpu_seconds(pool);
     for (int i = 0; i < n_apply; ++i)
       results.push_back(pool.apply_async<int>(mproc::TaskName{"inc"}, i));
     int last = 0;
@@ -56,6 +82,14 @@ int program(int argc, char** argv) {
     if (last != n_apply) return 1;
     std::printf("mpi_apply_async_tiny %.0f tasks/s\n", n_apply / s);
     std::printf("mpi_rank0_cpu_per_task %.3f us\n", (cpu_seconds() - cpu) / n_apply * 1e6);
+    std::printf("mpi_servers_cpu_per_task %.3f us\n",
+                (servers_cpu_seconds(pool) - servers) / n_apply * 1e6);
+  }
+  {
+    // What the serving loops cost while nothing runs: their CPU over a second without tasks.
+    const double servers = servers_cpu_seconds(pool);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    std::printf("mpi_servers_idle_cpu %.2f %%\n", (servers_cpu_seconds(pool) - servers) * 100);
   }
   std::vector<int> inputs(n_map);
   for (int i = 0; i < n_map; ++i) inputs[i] = i;
@@ -69,8 +103,9 @@ int program(int argc, char** argv) {
       const auto out = pool.map<int>(mproc::TaskName{"inc"}, inputs, chunk);
       const double s = since(t);
       if (out.back() != n_map) return 1;
-      if (chunk == 0 && round == 0)
+      if (chunk == 0 && round == 0) {
         std::printf("mpi_rank0_cpu_per_map_item %.4f us\n", (cpu_seconds() - cpu) / n_map * 1e6);
+      }
       best = std::max(best, n_map / s);
     }
     std::printf("mpi_map_tiny_chunk%zu %.0f tasks/s\n", chunk, best);

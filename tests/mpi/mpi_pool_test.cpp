@@ -257,7 +257,7 @@ mproc::mpi::PoolOptions quick_to_give_up() {
   return options;
 }
 
-TEST(MpiPool, ARankThatStopsAnsweringIsLost) {
+TEST(MpiPool, ARankThatStopsAnsweringIsLostThenRejoins) {
   if (!multi_rank()) GTEST_SKIP() << "needs mpirun";
   mproc::mpi::Pool pool(quick_to_give_up());
   Resume resume{pool.ranks()};
@@ -280,7 +280,17 @@ TEST(MpiPool, ARankThatStopsAnsweringIsLost) {
   } catch (const mproc::Error& e) {
     EXPECT_EQ(e.code(), mproc::errc::worker_died) << e.what();
   }
+  EXPECT_EQ(pool.stats().workers, 0u);
+  // Resumed, the ranks answer rank 0's probe: they rejoin and run tasks again.
   for (const auto& rank : resume.ranks) ::kill(rank.pid, SIGCONT);
+  const size_t all = static_cast<size_t>(pool.processes());
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (pool.stats().workers < all && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);  // polls a condition, bounded
+  EXPECT_EQ(pool.stats().workers, all);
+  EXPECT_EQ(pool.apply<int>(TaskName{"square"}, 6), 36);
+  EXPECT_EQ(pool.map<int>(TaskName{"square"}, std::vector<int>{1, 2, 3}, 1),
+            (std::vector<int>{1, 4, 9}));
   pool.close();
   pool.join();
 }

@@ -46,6 +46,7 @@
 
 #include <mproc/cxx20.hpp>  // first: one clear error without C++20
 #include <mproc/mpi/export.h>
+#include <mproc/detail/pool_named.hpp>
 #include <mproc/pool.hpp>
 
 #include <cstdint>
@@ -98,7 +99,8 @@ struct PoolOptions {
   // closes or terminates; and, while the rank has tasks, for any sign of life (a result, or the
   // answer to a probe rank 0 sends after a quarter of this silence). A rank silent that long is
   // lost to the pool: its unfinished tasks fail with errc::worker_died, it gets no more work, and
-  // once no rank is left the queued tasks fail too. > 0.
+  // once no rank is left the queued tasks fail too. If it speaks again (resumed), it rejoins and
+  // gets new work; its old tasks stay failed. > 0.
   Seconds rank_timeout{60.0};
 };
 
@@ -122,11 +124,8 @@ struct RemoteJob {
   uint64_t group = 0;  // Engine::cancel(group) cancels every job of a group
 };
 
-// The payload of a RemoteJob from a TaskWriter made with TaskWriter(Invoker{}, "").
-MPROC_MPI_API std::string remote_payload(mproc::detail::TaskWriter& writer);
-// Errors: EINVAL for an unknown name, or a registration with other argument or result types.
-MPROC_MPI_API void check_task(const std::string& name, const std::type_info& args,
-                              const std::type_info& result);
+using mproc::detail::items_payload;  // a RemoteJob's payload, from TaskWriter(Invoker{}, "")
+using mproc::detail::check_registered_task;
 
 // Rank 0's side of a pool: the queue, the scheduling over the ranks, the MPI thread.
 class MPROC_MPI_API Engine final : public mproc::detail::Canceller {
@@ -166,134 +165,11 @@ class MPROC_MPI_API Engine final : public mproc::detail::Canceller {
 
 }  // namespace detail
 
-// The results of Pool::imap / imap_unordered, streamed; as mproc::ImapIterator (at most `window`
-// chunks in flight: memory on rank 0 stays bounded whatever the input's length).
+// The results of Pool::imap / imap_unordered, streamed: mproc::ImapIterator over rank 0's engine
+// (at most `window` chunks in flight: memory on rank 0 stays bounded whatever the input's length).
 // Thread-safety: one thread at a time.
 template <class V>
-class ImapIterator {
- public:
-  using Feed = std::function<std::optional<detail::RemoteJob>(uint64_t index)>;
-
-  ImapIterator(std::shared_ptr<detail::Engine> engine,
-               std::shared_ptr<mproc::detail::ImapState> state, Feed feed, size_t window)
-      : engine_(std::move(engine)), state_(std::move(state)), feed_(std::move(feed)),
-        window_(std::max<size_t>(window, 1)) {
-    engine_->add_feeder();
-    feeding_ = true;
-    top_up();
-  }
-  ImapIterator(ImapIterator&&) noexcept = default;
-  ImapIterator& operator=(ImapIterator&&) noexcept = default;
-  ~ImapIterator() {
-    if (feeding_ && engine_) engine_->remove_feeder();
-  }
-
-  std::optional<V> next() { return next_impl(std::nullopt); }
-  std::optional<V> next(Seconds timeout) { return next_impl(timeout); }
-  size_t in_flight() const noexcept { return submitted_ - consumed_; }
-  size_t max_in_flight() const noexcept { return max_in_flight_; }
-  size_t window() const noexcept { return window_; }
-
-  class iterator {
-   public:
-    using value_type = V;
-    using difference_type = std::ptrdiff_t;
-    iterator() = default;
-    explicit iterator(ImapIterator* owner) : owner_(owner) { advance(); }
-    const V& operator*() const { return *current_; }
-    iterator& operator++() {
-      advance();
-      return *this;
-    }
-    void operator++(int) { advance(); }
-    friend bool operator==(const iterator& it, std::default_sentinel_t) { return !it.current_; }
-
-   private:
-    void advance() { current_ = owner_->next(); }
-    ImapIterator* owner_ = nullptr;
-    std::optional<V> current_;
-  };
-  iterator begin() { return iterator(this); }
-  std::default_sentinel_t end() { return {}; }
-
- private:
-  void stop_feeding() {
-    if (feeding_) engine_->remove_feeder();
-    feeding_ = false;
-  }
-
-  void top_up() {
-    while (feeding_ && submitted_ - consumed_ < window_) {
-      std::optional<detail::RemoteJob> job = feed_(submitted_);
-      if (!job) {
-        stop_feeding();
-        break;
-      }
-      std::vector<detail::RemoteJob> jobs;
-      jobs.push_back(std::move(*job));
-      try {
-        engine_->submit(jobs, true);
-      } catch (const Error& e) {
-        stop_feeding();
-        feed_error_ = e;
-        break;
-      }
-      ++submitted_;
-      max_in_flight_ = std::max(max_in_flight_, submitted_ - consumed_);
-    }
-  }
-
-  std::optional<V> next_impl(const std::optional<Seconds>& timeout) {
-    for (;;) {
-      if (pos_ < current_.count) {
-        if (++pos_ == current_.count) {
-          ++consumed_;
-          top_up();
-        }
-        return decode_next();
-      }
-      top_up();
-      if (consumed_ == submitted_) {
-        if (feed_error_) {
-          Error e = *feed_error_;
-          feed_error_.reset();
-          throw e;
-        }
-        return std::nullopt;
-      }
-      if (!state_->take(consumed_, current_, timeout))
-        throw Error(errc::timed_out, "imap: no result within the timeout");
-      pos_ = 0;
-      cursor_ = current_.bytes.data();
-      if (current_.count == 0) ++consumed_;
-    }
-  }
-
-  std::optional<V> decode_next() {
-    if (current_.code) throw Error(current_.code, current_.message);
-    mproc::detail::ItemView item{};
-    if (!mproc::detail::next_item<V>(cursor_, current_.bytes.data() + current_.bytes.size(), item))
-      throw Error(errc::internal, "imap: malformed result record");
-    if (item.status != mproc::detail::ItemStatus::ok) throw mproc::detail::item_error(item);
-    if constexpr (std::is_same_v<V, std::monostate>)
-      return V{};
-    else
-      return Codec<V>::decode(item.data, item.size);
-  }
-
-  std::shared_ptr<detail::Engine> engine_;
-  std::shared_ptr<mproc::detail::ImapState> state_;
-  Feed feed_;
-  size_t window_ = 1;
-  bool feeding_ = false;
-  size_t submitted_ = 0;
-  size_t consumed_ = 0;
-  size_t max_in_flight_ = 0;
-  mproc::detail::ImapChunk current_;
-  uint32_t pos_ = 0;
-  const char* cursor_ = nullptr;
-  std::optional<Error> feed_error_;
-};
+using ImapIterator = mproc::ImapIterator<V, detail::Engine, detail::RemoteJob>;
 
 // Thread-safety: see the file comment.
 class MPROC_MPI_API Pool {
@@ -317,13 +193,13 @@ class MPROC_MPI_API Pool {
   template <class R, class... Args>
   AsyncResult<R> apply_async(const TaskOptions& options, const TaskName& task, Args&&... args) {
     using Tuple = std::tuple<mproc::detail::wire_t<Args>...>;
-    detail::check_task(task.name, typeid(Tuple), typeid(R));
+    detail::check_registered_task(task.name, typeid(Tuple), typeid(R));
     auto state = std::make_shared<mproc::detail::ApplyState<R>>();
     mproc::detail::TaskWriter writer(mproc::detail::Invoker{}, std::string_view{});
     writer.add(mproc::detail::wire_t<Args>(args)...);
     detail::RemoteJob job;
     job.task = task.name;
-    job.payload = detail::remote_payload(writer);
+    job.payload = detail::items_payload(writer);
     job.sink = std::shared_ptr<mproc::detail::JobSink>(state, state.get());
     job.timeout = options.timeout;
     job.group = engine().new_group();
@@ -396,6 +272,8 @@ class MPROC_MPI_API Pool {
   // Workers over every rank (rank 0's own included).
   int processes() const;
   std::vector<RankInfo> ranks() const;
+  // As the local Pool's; `workers` counts the workers of the ranks not lost (see
+  // PoolOptions::rank_timeout: a lost rank that answers again rejoins), `workers_started` all.
   PoolStats stats() const;
   size_t completed_tasks() const;
 
@@ -428,7 +306,7 @@ class MPROC_MPI_API Pool {
                       const TaskOptions& options) {
     using T = std::ranges::range_value_t<Input>;
     using V = mproc::detail::item_t<R>;
-    detail::check_task(task.name, typeid(args_of<Star, T>), typeid(R));
+    detail::check_registered_task(task.name, typeid(args_of<Star, T>), typeid(R));
     const size_t n = static_cast<size_t>(std::ranges::size(inputs));
     if (chunksize == 0 && n > 0) {
       // The default: Python's heuristic, but no chunk larger than kChunkBytes of arguments
@@ -438,7 +316,7 @@ class MPROC_MPI_API Pool {
       mproc::detail::TaskWriter probe(mproc::detail::Invoker{}, std::string_view{});
       mproc::detail::add_map_item<Star>(probe, *std::ranges::begin(inputs));
       const size_t item_bytes =
-          std::max<size_t>(detail::remote_payload(probe).size() - sizeof(uint32_t), 1);
+          std::max<size_t>(detail::items_payload(probe).size() - sizeof(uint32_t), 1);
       chunksize = std::clamp<size_t>(kChunkBytes / item_bytes, 1, default_chunksize(inputs, 0));
     }
     chunksize = default_chunksize(inputs, chunksize);
@@ -456,7 +334,7 @@ class MPROC_MPI_API Pool {
       detail::RemoteJob job;
       job.task = task.name;
       job.items = writer.count();
-      job.payload = detail::remote_payload(writer);
+      job.payload = detail::items_payload(writer);
       job.sink = std::make_shared<mproc::detail::MapChunkSink<V>>(state, offset, job.items);
       job.timeout = options.timeout;
       job.group = group;
@@ -472,7 +350,7 @@ class MPROC_MPI_API Pool {
                                                     size_t window = 0) {
     using T = mproc::detail::input_value_t<Input>;
     using Source = mproc::detail::input_source_t<Input>;
-    detail::check_task(task.name, typeid(args_of<Star, T>), typeid(R));
+    detail::check_registered_task(task.name, typeid(args_of<Star, T>), typeid(R));
     if (chunksize == 0) chunksize = 1;
     auto state = std::make_shared<mproc::detail::ImapState>(Ordered);
     auto source = std::make_shared<Source>(std::forward<Input>(inputs));
@@ -489,7 +367,7 @@ class MPROC_MPI_API Pool {
       detail::RemoteJob job;
       job.task = name;
       job.items = writer.count();
-      job.payload = detail::remote_payload(writer);
+      job.payload = detail::items_payload(writer);
       job.sink = std::make_shared<mproc::detail::ImapChunkSink>(state, index, job.items);
       job.timeout = timeout;
       return job;
