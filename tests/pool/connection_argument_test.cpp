@@ -38,26 +38,19 @@ std::string encode_shared(const mproc::Connection& end,
   return mproc::encode(end);
 }
 
-class ConnectionArgumentTest : public mproc::test::PoolTest,
-                               public ::testing::WithParamInterface<mproc::StartMethod> {
+class ConnectionArgumentTest : public mproc::test::PoolPerStartMethodTest {
  protected:
-  mproc::Pool make_pool(int processes = 2) {
-    mproc::PoolOptions options;
-    options.processes = processes;
-    options.start_method = GetParam();
-    return mproc::Pool(options);
-  }
   void SetUp() override {
     // The sharer's listening socket lives with the process: open it before the fixture counts.
     auto [a, b] = mproc::pipe();
     std::shared_ptr<mproc::detail::DescriptorShares> shares;
     encode_shared(a, shares);
     { mproc::Queue warm_up; }  // starts the shm tracker (its socket lives with the process)
-    mproc::test::PoolTest::SetUp();
+    mproc::test::PoolPerStartMethodTest::SetUp();
   }
   void TearDown() override {
     mproc::stop_forkserver();
-    mproc::test::PoolTest::TearDown();  // no descriptor left open, no child left
+    mproc::test::PoolPerStartMethodTest::TearDown();  // no descriptor left open, no child left
   }
 };
 

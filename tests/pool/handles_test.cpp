@@ -32,24 +32,17 @@ using mproc::test::expect_error;
 constexpr Seconds kLong{30};
 
 // Each test makes its pool first, then the objects: no worker inherited them.
-class HandlesTest : public mproc::test::PoolTest,
-                    public ::testing::WithParamInterface<mproc::StartMethod> {
+class HandlesTest : public mproc::test::PoolPerStartMethodTest {
  protected:
-  mproc::Pool make_pool(int processes = 2) {
-    mproc::PoolOptions options;
-    options.processes = processes;
-    options.start_method = GetParam();
-    return mproc::Pool(options);
-  }
   void SetUp() override {
     { mproc::Queue warm_up; }  // starts the shm tracker (its socket lives with the process)
-    mproc::test::PoolTest::SetUp();
+    mproc::test::PoolPerStartMethodTest::SetUp();
   }
   void TearDown() override {
     mproc::stop_forkserver();
     // Every segment made here was removed with its object (the creator's) at the end of the test.
     EXPECT_TRUE(mproc::test::shm_entries_of(::getpid()).empty());
-    mproc::test::PoolTest::TearDown();
+    mproc::test::PoolPerStartMethodTest::TearDown();
   }
 };
 

@@ -31,4 +31,17 @@ namespace mproc::test {
 
 using PoolTest = LeakCheckedTest;
 
+// A pool test run once per start method (fork, forkserver): make_pool() starts the pool the
+// test's parameter names.
+class PoolPerStartMethodTest : public PoolTest,
+                               public ::testing::WithParamInterface<StartMethod> {
+ protected:
+  Pool make_pool(int processes = 2) {
+    PoolOptions options;
+    options.processes = processes;
+    options.start_method = GetParam();
+    return Pool(options);
+  }
+};
+
 }  // namespace mproc::test
