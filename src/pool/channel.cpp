@@ -55,7 +55,7 @@ size_t Ring::free_space() const noexcept {
   return used > kRingBytes ? kCorrupt : kRingBytes - static_cast<size_t>(used);
 }
 
-size_t Ring::read_all(std::string& out) {
+size_t Ring::read_all(std::string& out, bool* filled) {
   const uint64_t r = *mine_;
   if (read_->value.load(std::memory_order_relaxed) != r) return kCorrupt;  // as in write_some
   const uint64_t w = write_->value.load(std::memory_order_acquire);
@@ -70,6 +70,11 @@ size_t Ring::read_all(std::string& out) {
   out.append(data_, n - first);
   *mine_ = r + n;
   read_->value.store(r + n, std::memory_order_seq_cst);
+  // Loaded after the release (both seq_cst): a producer that filled the ring meanwhile and then
+  // checked for room before sleeping either saw this release or is seen here. An untrusted index
+  // can only cost a needless doorbell.
+  if (filled != nullptr)
+    *filled = write_->value.load(std::memory_order_seq_cst) - r >= uint64_t{kRingBytes};
   return n;
 }
 

@@ -83,8 +83,11 @@ class Ring {
   // Producer: the bytes write_some would take now, or kCorrupt.
   size_t free_space() const noexcept;
   // Consumer: appends every published byte to `out` and releases the space; returns the count,
-  // or kCorrupt (then `out` is unchanged). Errors: bad_alloc.
-  size_t read_all(std::string& out);
+  // or kCorrupt (then `out` is unchanged). `filled`, if given, is set when the ring was full
+  // before this read released it (the producer may be waiting for room: a doorbell is owed),
+  // including when it filled up between this read's load of the write index and its release.
+  // Errors: bad_alloc.
+  size_t read_all(std::string& out, bool* filled = nullptr);
   // Consumer: false if there is something to read, or the producer's index is corrupt.
   bool empty() const noexcept;
   // True if the shared copy of my index is still what I published (the peer did not write it).

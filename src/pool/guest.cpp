@@ -89,6 +89,10 @@ bool PoolCore::Impl::guest_dispatch(const ResultCore* waiter) noexcept {
     if (waits) control->parent_sleeping.store(0, std::memory_order_seq_cst);
     for (auto& w : workers) flush(*w);
     publish_stats();
+    // A task larger than a ring's room is left partly unsent, and only the dispatcher thread
+    // sends the rest (woken by the doorbell a worker rings when it frees room, which never wakes
+    // a guest): the caller leaves the whole exchange to it, below.
+    if (has_unsent()) waits = false;
   } catch (const std::exception& e) {
     dispatcher_error(e.what());  // what it could not send is failed, as the dispatcher would
     return false;
@@ -106,6 +110,12 @@ bool PoolCore::Impl::guest_dispatch(const ResultCore* waiter) noexcept {
   // The sent tasks' results wake the dispatcher (parent_sleeping is still raised), or the guest
   // that waits for them.
   return true;
+}
+
+bool PoolCore::Impl::has_unsent() const noexcept {
+  for (const auto& w : workers)
+    if (w->out_offset != w->out.size()) return true;
+  return false;
 }
 
 bool PoolCore::Impl::only_tasks_of(const ResultCore& result) const noexcept {
@@ -133,7 +143,8 @@ void PoolCore::Impl::guest_wait(const ResultCore& result, uint64_t until_ns) noe
   std::unique_lock role(drive, std::try_to_lock);
   if (!role.owns_lock()) return;
   if (want_drive.load(std::memory_order_seq_cst) || !sleeping.load(std::memory_order_seq_cst) ||
-      broken || seen_state != State::run || result.ready() || !only_tasks_of(result))
+      broken || seen_state != State::run || result.ready() || !only_tasks_of(result) ||
+      has_unsent())  // the rest of a large task: the dispatcher's, as in guest_dispatch
     return;
   const GuestMark mark(*this);
   // From here the workers wake this thread, not the dispatcher.

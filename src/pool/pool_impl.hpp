@@ -146,6 +146,9 @@ struct PoolCore::Impl {
   void guest_wait(const ResultCore& result, uint64_t until_ns) noexcept;
   // guest.cpp, with the role held: may a guest wait for `result` here?
   bool only_tasks_of(const ResultCore& result) const noexcept;
+  // True while some worker's ring has not yet taken all of a task sent to it (a task larger than
+  // the ring's room): only the dispatcher thread, which the worker's doorbell wakes, sends the rest.
+  bool has_unsent() const noexcept;
   // guest.cpp, with the role held and control->parent_sleeping cleared: the guest's loop.
   void drive_for(const ResultCore& result, uint64_t until_ns) noexcept;
   // The dispatcher thread, on waking: asks a guest to hand its role back.

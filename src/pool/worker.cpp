@@ -49,12 +49,13 @@ class Worker {
 
     size_t done = 0;
     for (;;) {
-      const size_t n = tasks_.read_all(in_);
+      bool filled = false;
+      const size_t n = tasks_.read_all(in_, &filled);
       if (n == Ring::kCorrupt) corrupt();
       // Room in the task ring is news only to a dispatcher that found it full: it then sleeps
-      // until a read frees some (dispatcher.cpp's has_work). A read of less than a full ring is
-      // no such read, and waking the dispatcher for it would add a wake-up to every round trip.
-      if (n == kRingBytes) ring_doorbell(*config_.control, config_.doorbell);
+      // until a read frees some (dispatcher.cpp's has_work). A read that found the ring not full
+      // is no such read, and waking the dispatcher for it would add a wake-up to every round trip.
+      if (filled) ring_doorbell(*config_.control, config_.doorbell);
       size_t consumed = 0;
       MessageView message{};
       bool ran = false;
