@@ -325,7 +325,9 @@ struct MPROC_API Codec<Connection> {
   static void encode(const Connection& end, std::string& out);
   static Connection decode(const void* data, std::size_t size);
 };
+namespace detail {
 template <>
-inline constexpr bool detail::shares_descriptors<Connection> = true;
+inline constexpr bool shares_descriptors<Connection> = true;
+}  // namespace detail
 
 }  // namespace mproc

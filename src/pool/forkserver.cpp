@@ -502,7 +502,11 @@ void stop_locked(Client& c) {
   while ((rc = ::poll(&p, 1, kStopTimeoutMs)) < 0 && errno == EINTR) {
   }
   if (rc == 0) pidfd_send_signal(c.pidfd, SIGKILL);
-  while (::waitpid(c.pid, nullptr, 0) < 0 && errno == EINTR) {
+  // By its pidfd, not its pid: a promoted twin is the dead server's child, not ours (ECHILD at
+  // once), and its pid may by now name a child of ours whose status is not this call's to take.
+  siginfo_t info{};
+  while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(c.pidfd), &info, WEXITED) < 0 &&
+         errno == EINTR) {
   }
   ::close(c.pidfd);
   c.pidfd = -1;
