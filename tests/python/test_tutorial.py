@@ -2,6 +2,7 @@
 import replaced, run as scripts with stdout piped (block-buffered, as CI runs them); their output
 is checked: no line printed twice, the orders that are guaranteed."""
 
+import ast
 import os
 import re
 import subprocess
@@ -62,12 +63,18 @@ def test_pipe_producer_consumer():
 
 
 def test_pool_imap_orders():
-    assert run("pool_imap.py") == [
+    lines = run("pool_imap.py")
+    assert lines[:3] == [
         "apply_async: 100",
         "map: [0, 1, 4, 9, 16, 25, 36, 49, 64, 81]",
         "imap: [0.5, 0.1, 0.3]",
-        "imap_unordered: [0.1, 0.3, 0.5]",
     ]
+    # The tutorial orders imap_unordered by sleeps only (0.1, 0.3, 0.5 s), which a loaded machine
+    # can reorder (seen under ASan at load 12), so the script's line is checked as a permutation;
+    # test_pool.py's gated imap_unordered test checks the completion order deterministically.
+    prefix = "imap_unordered: "
+    assert lines[3].startswith(prefix) and len(lines) == 4
+    assert sorted(ast.literal_eval(lines[3][len(prefix):])) == [0.1, 0.3, 0.5]
 
 
 def test_manager_queue_filled_by_pool_workers():
