@@ -163,7 +163,8 @@ struct Child {
 };
 
 // Serves one request; false when the parent closed its end (or the socket broke): stop.
-bool spawn_in_server(int sock, std::vector<Child>& children) {
+// `twin` is the server's standby twin's pidfd (or -1), closed in the worker like the others.
+bool spawn_in_server(int sock, std::vector<Child>& children, int twin) {
   SpawnRequest request;
   int fds[kMaxFds];
   int nfds = 0;
@@ -185,6 +186,7 @@ bool spawn_in_server(int sock, std::vector<Child>& children) {
     guard.restore_signals();
     ::close(sock);
     for (const Child& c : children) ::close(c.pidfd);
+    if (twin >= 0) ::close(twin);
     run_worker(request, fds, server);
   }
   int err = errno;
@@ -217,9 +219,10 @@ bool spawn_in_server(int sock, std::vector<Child>& children) {
 // The standby twin (see forkserver.hpp): a fork of this server, idle and single-threaded, with a
 // socket of its own whose other end goes to the parent (Op::standby). It serves once the parent
 // promotes it, after this server died. Without a socket or a fork there is simply no twin.
-void fork_standby(int sock, int parent_pidfd, std::vector<Child>& children) {
+// Returns the twin's pidfd (the server watches it: a twin that dies is reaped and replaced), or -1.
+int fork_standby(int sock, int parent_pidfd, std::vector<Child>& children) {
   int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return;
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
   ForkGuard guard(ForkGuard::Stdio::leave);
   const pid_t pid = guard.fork();
   if (pid == 0) {
@@ -231,13 +234,22 @@ void fork_standby(int sock, int parent_pidfd, std::vector<Child>& children) {
     server_main(sv[1], parent_pidfd, false);
   }
   ::close(sv[1]);
+  int pidfd = -1;
   if (pid > 0) {
-    Reply reply;
-    reply.op = Op::standby;
-    reply.pid = pid;
-    send_message(sock, &reply, sizeof reply, &sv[0], 1);
+    pidfd = pidfd_open(pid);
+    if (pidfd < 0) {
+      ::kill(pid, SIGKILL);  // a twin the server could not watch is no twin
+      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    } else {
+      Reply reply;
+      reply.op = Op::standby;
+      reply.pid = pid;
+      send_message(sock, &reply, sizeof reply, &sv[0], 1);
+    }
   }
   ::close(sv[0]);
+  return pidfd;
 }
 
 // A server: `active` once the parent uses it (the first server at once, a twin once promoted);
@@ -247,22 +259,33 @@ void fork_standby(int sock, int parent_pidfd, std::vector<Child>& children) {
   ::prctl(PR_SET_NAME, active ? "mproc-forksrv" : "mproc-forktwin", 0, 0, 0);
   std::vector<Child> children;
   bool standby_wanted = active;
+  int twin = -1;  // the standby twin's pidfd: this server's child, reaped here
   try {
     for (;;) {
       if (standby_wanted) {
-        fork_standby(sock, parent_pidfd, children);
+        twin = fork_standby(sock, parent_pidfd, children);
         standby_wanted = false;
       }
       std::vector<pollfd> fds;
       fds.push_back({sock, POLLIN, 0});
       fds.push_back({parent_pidfd, POLLIN, 0});
+      fds.push_back({twin, POLLIN, 0});  // poll skips it while it is -1
       for (const Child& c : children) fds.push_back({c.pidfd, POLLIN, 0});
       const int rc = ::poll(fds.data(), fds.size(), -1);
       if (rc < 0 && errno != EINTR) break;
       if (rc <= 0) continue;
       if (fds[1].revents != 0) break;  // the parent ended
+      if (fds[2].revents != 0) {
+        // The twin died (killed, say) while this server lives: reaped, and a new one announced,
+        // which the parent takes in place of the dead one.
+        siginfo_t info{};
+        wait_pidfd(twin, info);
+        ::close(twin);
+        twin = -1;
+        standby_wanted = active;
+      }
       for (size_t i = children.size(); i > 0; --i) {
-        if (fds[i + 1].revents == 0) continue;
+        if (fds[i + 2].revents == 0) continue;
         const Child c = children[i - 1];
         siginfo_t info{};
         wait_pidfd(c.pidfd, info);
@@ -275,7 +298,7 @@ void fork_standby(int sock, int parent_pidfd, std::vector<Child>& children) {
         send_message(sock, &reply, sizeof reply, nullptr, 0);
       }
       if (fds[0].revents != 0) {
-        if (!spawn_in_server(sock, children)) break;
+        if (!spawn_in_server(sock, children, twin)) break;
         if (!active) {
           // Promoted: this twin now serves, and keeps a twin of its own.
           active = true;
@@ -287,11 +310,17 @@ void fork_standby(int sock, int parent_pidfd, std::vector<Child>& children) {
   } catch (...) {
     // Stop.
   }
-  // No worker outlives its server.
+  // No worker outlives its server, nor does its twin (which stands by only for a server that
+  // dies abruptly, not for one that stops here): reaped here, not left to init.
   for (const Child& c : children) pidfd_send_signal(c.pidfd, SIGKILL);
+  if (twin >= 0) pidfd_send_signal(twin, SIGKILL);
   for (const Child& c : children) {
     siginfo_t info{};
     wait_pidfd(c.pidfd, info);
+  }
+  if (twin >= 0) {
+    siginfo_t info{};
+    wait_pidfd(twin, info);
   }
   ::_exit(0);
 }
@@ -631,6 +660,14 @@ std::optional<int> forkserver_exit_code(pid_t pid, pid_t server, int timeout_ms)
     if (fd >= 0) ::close(fd);
     if (reply.op == Op::exited) c.exited[reply.pid] = reply.value;
   }
+}
+
+pid_t forkserver_standby_pid() {
+  Client& c = client();
+  std::lock_guard lock(c.mutex);
+  // Under the lock no reply is awaited, so whatever waits in the socket is unsolicited.
+  if (running(c) && !server_died(c)) drain_locked(c);
+  return c.standby_sock >= 0 ? c.standby : 0;
 }
 
 }  // namespace detail::pool

@@ -47,4 +47,8 @@ ServedWorker forkserver_spawn(const std::string& name, int channel_fd, int contr
 // it does not report it within `timeout_ms`.
 std::optional<int> forkserver_exit_code(pid_t pid, pid_t server, int timeout_ms);
 
+// The pid of the standby twin this process holds for the running server, after taking the
+// announcements the server sent meanwhile; 0 if it holds none. For tests, which wait for a twin.
+pid_t forkserver_standby_pid();
+
 }  // namespace mproc::detail::pool

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/fork_handlers.hpp"
+#include "base/library_thread.hpp"
 #include "process/pidfd.hpp"
 
 namespace mproc::detail {
@@ -66,20 +67,7 @@ bool die_with_parent(pid_t parent) noexcept {
   g_parent = parent;
   g_parent_pidfd.store(pidfd);
 
-  pthread_attr_t attr;
-  if (::pthread_attr_init(&attr) != 0) return false;
-  ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  ::pthread_attr_setstacksize(&attr, 64 * 1024);  // it only polls
-  // Every signal blocked in the watcher, so that none meant for the program is delivered to it.
-  sigset_t all;
-  sigset_t saved;
-  sigfillset(&all);
-  ::pthread_sigmask(SIG_SETMASK, &all, &saved);
-  pthread_t thread;
-  const int rc = ::pthread_create(&thread, &attr, watch, nullptr);
-  ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-  ::pthread_attr_destroy(&attr);
-  if (rc == 0) return true;
+  if (start_library_thread(watch, 64 * 1024) == 0) return true;  // a small stack: it only polls
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (::getppid() != parent) die();
   return false;

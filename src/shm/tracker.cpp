@@ -23,6 +23,7 @@
 #include "base/deadline.hpp"
 #include "base/fork_handlers.hpp"
 #include "base/guarded_fork.hpp"
+#include "base/library_thread.hpp"
 #include "log/logger.hpp"
 #include "process/pidfd.hpp"
 #include "shm/tracker_process.hpp"
@@ -273,18 +274,7 @@ void* watch_tracker(void*) {
 
 void start_watching_locked(TrackerState& s) noexcept {
   if (s.watching) return;
-  pthread_attr_t attr;
-  if (::pthread_attr_init(&attr) != 0) return;
-  ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-  // Every signal blocked in the watcher, so that none meant for the program is delivered to it.
-  sigset_t all;
-  sigset_t saved;
-  sigfillset(&all);
-  ::pthread_sigmask(SIG_SETMASK, &all, &saved);
-  pthread_t thread;
-  s.watching = ::pthread_create(&thread, &attr, watch_tracker, nullptr) == 0;
-  ::pthread_sigmask(SIG_SETMASK, &saved, nullptr);
-  ::pthread_attr_destroy(&attr);
+  s.watching = start_library_thread(watch_tracker) == 0;
 }
 
 // Sends, (re)starting the tracker when it is not running; a restarted tracker is told every name

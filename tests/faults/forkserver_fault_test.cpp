@@ -8,6 +8,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "fault_support.hpp"
+#include "pool/forkserver.hpp"
 #include "process/pidfd.hpp"
 #include "base/futex.hpp"
 
@@ -205,6 +207,79 @@ TEST_F(ForkserverFault, AKilledServerIsReplacedByItsTwinNotByAForkOfThisProcess)
   }
   pool.close();
   pool.join();
+}
+
+// The child of `parent` named `name` (proc(5): /proc/PID/stat's second and fourth fields) other
+// than `other`; 0 if there is none.
+pid_t child_named(pid_t parent, const std::string& name, pid_t other = 0) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string base = entry.path().filename().string();
+    if (base.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto open = line.find('(');
+    const auto close = line.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(base));
+    if (pid != other && line.substr(open + 1, close - open - 1) == name &&
+        parent_of(pid) == parent)
+      return pid;
+  }
+  return 0;
+}
+
+// Polls for `found()` (a process appearing) every 10 ms for at most 30 s: the twin is forked by
+// another process, with nothing this test could wait on.
+template <class Found>
+pid_t poll_for(Found found) {
+  for (int i = 0; i < 3000; ++i) {
+    if (const pid_t pid = found()) return pid;
+    std::this_thread::sleep_for(10ms);
+  }
+  return 0;
+}
+
+// A twin that dies while its server lives is reaped by the server (no zombie) and replaced by a
+// new twin, which is the one promoted when the server dies next; a server that stops takes its
+// twin with it (reaped, not left to init).
+TEST_F(ForkserverFault, ATwinKilledWhileItsServerLivesIsReapedAndReplaced) {
+  Pool pool(served(2));
+  ASSERT_EQ(pool.apply(square, 3), 9);
+  const pid_t server = forkserver_pid();
+  ASSERT_GT(server, 0);
+  const pid_t twin = poll_for([&] { return child_named(server, "mproc-forktwin"); });
+  ASSERT_GT(twin, 0) << "the server has no twin";
+  ASSERT_EQ(::kill(twin, SIGKILL), 0);
+  const pid_t second = poll_for([&] { return child_named(server, "mproc-forktwin", twin); });
+  ASSERT_GT(second, 0) << "the server did not replace its killed twin";
+  EXPECT_NE(parent_of(twin), server) << "the killed twin is still the server's (zombie) child";
+  // The server announces the new twin right after forking it; this process takes it.
+  ASSERT_EQ(poll_for([&] { return detail::pool::forkserver_standby_pid() == second ? second : 0; }),
+            second);
+  EXPECT_EQ(pool.apply(square, 4), 16);
+  ASSERT_EQ(::kill(server, SIGKILL), 0);
+  const int pidfd = detail::pidfd_open(server);
+  if (pidfd >= 0) {
+    pollfd p{pidfd, POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 30'000), 1);
+    ::close(pidfd);
+  }
+  // The first task may have gone to a worker of the killed server; the next ones run.
+  try {
+    pool.apply(square, 5);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), make_error_code(errc::worker_died)) << e.what();
+  }
+  EXPECT_EQ(pool.apply(square, 6), 36);
+  EXPECT_EQ(forkserver_pid(), second) << "the new twin was not the one promoted";
+  const pid_t third = poll_for([&] { return child_named(second, "mproc-forktwin"); });
+  ASSERT_GT(third, 0) << "the promoted twin has no twin of its own";
+  pool.close();
+  pool.join();
+  stop_forkserver();
+  EXPECT_EQ(::kill(third, 0), -1) << "the stopped server left its twin behind";
+  EXPECT_EQ(errno, ESRCH);
 }
 
 }  // namespace
