@@ -6,7 +6,8 @@ interpreter: once with its `FORK` context (multiprocessing, fork start method), 
 replaced by the `mproc` module (`import mproc as multiprocessing`). Groups: pool, queue, pipe,
 manager_dict; plus Pool.map with the default chunksize on both sides (Python's best of its
 chunksizes is the peer of mproc's map). Prints every metric of both sides and the ratios that the
-issue's targets name.
+issue's targets name. The pipe group adds the small-object round trip's CPU time (both
+processes' schedstat), which the load moves far less than the wall time.
 
 Rounds (--rounds R, default 1): each round runs every group on both sides, Python first in odd
 rounds and mproc first in even ones, so that a change of the machine's load falls on both; every
@@ -59,6 +60,12 @@ def cpu_seconds(pids):
     return total / tick
 
 
+def run_ns(pid):
+    """The CPU time of process pid's main thread, in nanoseconds (its schedstat: exact)."""
+    with open(f"/proc/{pid}/schedstat") as f:
+        return int(f.read().split()[0])
+
+
 def run_side(side, group, reps, quick):
     """In a fresh interpreter: one group on one side; prints {metric: median} as JSON."""
     sys.path.insert(0, shared_bench_dir())
@@ -93,6 +100,25 @@ def run_side(side, group, reps, quick):
         # CPU time (the caller's threads and the workers) moves far less with the load than the
         # wall time does: what the map costs, rather than how it was scheduled.
         emit("pool_map_tiny_default_chunks_cpu", cpu, "ms")
+    if group == "pipe":  # the small-object round trip's CPU time, both processes
+        n = bench.N(20000)
+        samples = []
+        for _ in range(reps):
+            a, b = bench.FORK.Pipe()
+            p = bench.FORK.Process(target=bench._pipe_echo_obj, args=(b, n + 1000))
+            p.start()
+            msg = b"x" * 64
+            for _ in range(1000):
+                a.send(msg)
+                a.recv()
+            c0 = run_ns(os.getpid()) + run_ns(p.pid)
+            for _ in range(n):
+                a.send(msg)
+                a.recv()
+            samples.append((run_ns(os.getpid()) + run_ns(p.pid) - c0) / n / 1e3)
+            p.join()
+        # CPU time moves far less with the load than wall time does (see the map's).
+        emit("pipe_roundtrip_pickled_cpu", samples, "us")
     print(json.dumps(results))
 
 
@@ -194,6 +220,9 @@ def main():
           None, higher_is_better=False)
     ratio("Pipe round trip of a small object (pipe_roundtrip_pickled)",
           v("pipe_roundtrip_pickled"), v("pipe_roundtrip_pickled"), 1, higher_is_better=False)
+    ratio("Pipe round trip of a small object, CPU time (both processes)",
+          v("pipe_roundtrip_pickled_cpu"), v("pipe_roundtrip_pickled_cpu"), None,
+          higher_is_better=False)
     ratio("Pipe round trip of 64 bytes (pipe_roundtrip)",
           v("pipe_roundtrip"), v("pipe_roundtrip"), 1, higher_is_better=False)
     ratio("Pipe 1 MiB throughput", v("pipe_1MiB_throughput"), v("pipe_1MiB_throughput"), None)
