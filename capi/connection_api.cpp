@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/deadline.hpp"
 #include "capi_support.hpp"
 
 namespace {
@@ -25,12 +26,25 @@ Connection& connection_of(mproc_connection_t* handle, const char* function) {
                                                                 "mproc_connection_t");
 }
 
-// The C timeout: MPROC_WAIT_FOREVER is none.
+// The C timeout: MPROC_WAIT_FOREVER is none, and so is MPROC_WAIT_INTERRUPTIBLE (with the
+// caller's Interruptible scope).
 std::optional<mproc::Seconds> timeout_of(int64_t timeout_ms, const char* function) {
+  if (timeout_ms == MPROC_WAIT_INTERRUPTIBLE) return std::nullopt;
   mproc::capi::check_timeout_ms(timeout_ms, function);
   if (timeout_ms == MPROC_WAIT_FOREVER) return std::nullopt;
   return std::chrono::milliseconds(timeout_ms);
 }
+
+// MPROC_WAIT_INTERRUPTIBLE: the receive's wait returns at a signal (EINTR) for the scope's life.
+class Interruptible {
+ public:
+  explicit Interruptible(int64_t timeout_ms) {
+    if (timeout_ms == MPROC_WAIT_INTERRUPTIBLE) scope_.emplace();
+  }
+
+ private:
+  std::optional<mproc::detail::InterruptibleWaits> scope_;
+};
 
 // malloc'd memory for a received message, handed to the C caller (released by mproc_buffer_free);
 // never zero-filled, and at least one byte, so that an empty message is not NULL.
@@ -118,6 +132,7 @@ int mproc_connection_recv_bytes(mproc_connection_t* c, int64_t timeout_ms, void*
     mproc::capi::require(out, kFunction, "out");
     mproc::capi::require(len, kFunction, "len");
     const auto timeout = timeout_of(timeout_ms, kFunction);
+    const Interruptible interruptible(timeout_ms);
     MallocBuffer buffer;
     const auto size = connection.recv_with(
         [&buffer](std::size_t capacity) { return buffer.grow(capacity); }, timeout);
@@ -136,6 +151,7 @@ int mproc_connection_recv_bytes_into(mproc_connection_t* c, void* buf, size_t ca
     mproc::capi::require(len, kFunction, "len");
     if (cap > 0) mproc::capi::require(buf, kFunction, "buf");
     const auto timeout = timeout_of(timeout_ms, kFunction);
+    const Interruptible interruptible(timeout_ms);
     try {
       const auto size = timeout ? connection.recv_bytes_into(buf, cap, *timeout)
                                 : std::optional(connection.recv_bytes_into(buf, cap));

@@ -17,8 +17,17 @@
 extern "C" {
 #endif
 
-/** Timeouts: wait without limit (any other negative timeout_ms is -EINVAL). */
+/** Timeouts: wait without limit (any other negative timeout_ms is -EINVAL, but for
+ * MPROC_WAIT_INTERRUPTIBLE where a function documents it). */
 #define MPROC_WAIT_FOREVER (-1)
+
+/** The timeout_ms of mproc_connection_recv_bytes and mproc_connection_recv_bytes_into that waits
+ * without limit, like MPROC_WAIT_FOREVER, but returns -EINTR when a signal handler interrupts the
+ * wait, instead of waiting on: for a caller that runs its signal handlers, then calls again (a
+ * Python binding's main thread, where Ctrl-C must interrupt a blocked receive, as PEP 475's
+ * blocking reads). A message partly received at that moment is kept for the next call. Other
+ * functions refuse it (-EINVAL). Since: 0.2. */
+#define MPROC_WAIT_INTERRUPTIBLE (-2)
 
 /** The two size limits of the strings the library copies out: a buffer of MPROC_HANDLE_MAX bytes
  * always holds the handle of a lock, semaphore, event, condition, barrier, array or queue, and one

@@ -58,9 +58,11 @@ MPROC_API int mproc_connection_from_fd(int fd, int readable, int writable,
 MPROC_API int mproc_connection_send_bytes(mproc_connection_t *c, const void *data, size_t len);
 
 /** Receives the next message, waiting at most timeout_ms (MPROC_WAIT_FOREVER: no limit; 0: only
- * if one is already there). On success *out points to a new buffer of *len bytes that the caller
+ * if one is already there; MPROC_WAIT_INTERRUPTIBLE: no limit, but -EINTR when a signal handler
+ * interrupts the wait, the message begun, if any, kept for the next call). On success *out points to a new buffer of *len bytes that the caller
  * releases with mproc_buffer_free; *out is not NULL even for an empty message.
- * Errors: MPROC_EBADHANDLE, MPROC_ECLOSED, -EINVAL (out or len NULL, timeout_ms < -1),
+ * Errors: MPROC_EBADHANDLE, MPROC_ECLOSED, -EINVAL (out or len NULL, timeout_ms < -2),
+ * -EINTR (only with MPROC_WAIT_INTERRUPTIBLE),
  * MPROC_ESTATE (a send-only end; or this end can no longer receive after an oversized or
  * malformed message), MPROC_ETIMEDOUT (no whole message in time; a message begun is kept for the
  * next call), MPROC_EEOF (the peer closed its end and no message is left), MPROC_ETOOBIG (the

@@ -51,6 +51,8 @@ timespec Deadline::absolute_monotonic() const noexcept {
   return at;
 }
 
+thread_local bool InterruptibleWaits::active_ = false;
+
 bool wait_readable(int fd, const Deadline& deadline) {
   for (;;) {
     pollfd pfd{fd, POLLIN, 0};
@@ -60,6 +62,7 @@ bool wait_readable(int fd, const Deadline& deadline) {
     if (rc > 0) return true;
     if (rc == 0) return false;
     if (errno != EINTR) throw_errno(errno, "ppoll");
+    if (deadline.infinite() && InterruptibleWaits::active()) throw_errno(EINTR, "ppoll");
     if (deadline.expired()) return false;
   }
 }

@@ -40,7 +40,26 @@ class Deadline {
 };
 
 // Waits until `fd` is readable (or has hung up) or the deadline passes; true if readable.
-// Restarts on EINTR with the time that is left. Errors: the errno of ppoll.
+// Restarts on EINTR with the time that is left, except in an InterruptibleWaits scope with an
+// infinite deadline (EINTR thrown). Errors: the errno of ppoll.
 bool wait_readable(int fd, const Deadline& deadline);
+
+// While one lives, the waits without limit of this thread that honour it (a Connection's receive)
+// throw EINTR when a signal interrupts them instead of restarting: the C ABI's
+// MPROC_WAIT_INTERRUPTIBLE, for a caller that must run its signal handlers during a wait (Python's
+// main thread: Ctrl-C) and then calls again, as Python's own blocking reads do (PEP 475). A
+// message partly received when the signal came stays kept for the next call.
+class InterruptibleWaits {
+ public:
+  InterruptibleWaits() noexcept : previous_(active_) { active_ = true; }
+  ~InterruptibleWaits() { active_ = previous_; }
+  InterruptibleWaits(const InterruptibleWaits&) = delete;
+  InterruptibleWaits& operator=(const InterruptibleWaits&) = delete;
+  static bool active() noexcept { return active_; }
+
+ private:
+  static thread_local bool active_;
+  bool previous_;
+};
 
 }  // namespace mproc::detail

@@ -54,7 +54,11 @@ std::optional<std::size_t> ConnectionState::recv_record(msghdr& message, const D
     const int flags = MSG_CMSG_CLOEXEC | (deadline.infinite() ? 0 : MSG_DONTWAIT);
     const ssize_t received = ::recvmsg(fd_, &message, flags);
     if (received >= 0) return static_cast<std::size_t>(received);
-    if (errno == EINTR) continue;
+    if (errno == EINTR) {
+      if (deadline.infinite() && InterruptibleWaits::active())
+        throw_errno(EINTR, std::string(op) + ": recvmsg");
+      continue;
+    }
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
       // Nothing yet (or the shared descriptor was made non-blocking by someone else).
       if (!wait_readable(fd_, deadline)) return std::nullopt;

@@ -8,8 +8,14 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <chrono>
+#include <csignal>
 #include <fcntl.h>
+#include <fstream>
+#include <pthread.h>
 #include <string>
+#include <sys/syscall.h>
+#include <thread>
 #include <unistd.h>
 
 #include "support/leak_check.hpp"
@@ -253,6 +259,55 @@ TEST_F(ConnectionCapiTest, TimeoutsAndPolling) {
   EXPECT_EQ(mproc_connection_recv_bytes_into(p.b, buffer, 4, &len, MPROC_WAIT_FOREVER), 0);
   EXPECT_EQ(len, 3u);
   EXPECT_GE(mproc_connection_fileno(p.b), 0);
+}
+
+// The state letter of thread tid of this process ('S': sleeping, as in a blocking recvmsg).
+char thread_state(pid_t tid) {
+  std::ifstream stat("/proc/self/task/" + std::to_string(tid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const auto paren = text.rfind(')');
+  return paren == std::string::npos || paren + 2 >= text.size() ? '?' : text[paren + 2];
+}
+
+void count_signal(int) {}
+
+TEST_F(ConnectionCapiTest, AnInterruptibleWaitReturnsAtASignal) {
+  CPipe p;
+  char buffer[8];
+  size_t len = 0;
+  void* data = nullptr;
+  EXPECT_EQ(mproc_connection_poll(p.b, MPROC_WAIT_INTERRUPTIBLE), -EINVAL);  // receives only
+  ASSERT_EQ(mproc_connection_send_bytes(p.a, "ab", 2), 0);
+  EXPECT_EQ(mproc_connection_recv_bytes_into(p.b, buffer, 8, &len, MPROC_WAIT_INTERRUPTIBLE), 0);
+  EXPECT_EQ(len, 2u);
+
+  // A handler without SA_RESTART, as Python installs them: the blocked receive returns -EINTR.
+  struct sigaction action {}, previous{};
+  action.sa_handler = count_signal;
+  sigemptyset(&action.sa_mask);
+  ASSERT_EQ(sigaction(SIGUSR1, &action, &previous), 0);
+  const pthread_t self = pthread_self();
+  const auto self_tid = static_cast<pid_t>(::syscall(SYS_gettid));
+  auto signal_when_blocked = [&] {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (thread_state(self_tid) != 'S' && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polling the state only
+    pthread_kill(self, SIGUSR1);
+  };
+  std::thread signaller(signal_when_blocked);
+  EXPECT_EQ(mproc_connection_recv_bytes_into(p.b, buffer, 8, &len, MPROC_WAIT_INTERRUPTIBLE),
+            -EINTR);
+  signaller.join();
+  std::thread signaller2(signal_when_blocked);
+  EXPECT_EQ(mproc_connection_recv_bytes(p.b, MPROC_WAIT_INTERRUPTIBLE, &data, &len), -EINTR);
+  signaller2.join();
+  // The connection is intact: the next message arrives whole.
+  ASSERT_EQ(mproc_connection_send_bytes(p.a, "cde", 3), 0);
+  EXPECT_EQ(mproc_connection_recv_bytes(p.b, MPROC_WAIT_INTERRUPTIBLE, &data, &len), 0);
+  ASSERT_EQ(len, 3u);
+  EXPECT_EQ(std::string(static_cast<char*>(data), len), "cde");
+  mproc_buffer_free(data);
+  ASSERT_EQ(sigaction(SIGUSR1, &previous, nullptr), 0);
 }
 
 TEST_F(ConnectionCapiTest, OneWayPipes) {

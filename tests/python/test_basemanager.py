@@ -169,3 +169,57 @@ def test_bad_input():
         m.shutdown()
     with pytest.raises(TypeError):
         CounterManager().start(initializer=42)
+
+
+class CounterSyncManager(mproc.managers.SyncManager):
+    pass
+
+
+CounterSyncManager.register("Counter", Counter)
+
+
+def test_sync_manager_subclass_serves_registered_types_beside_its_own():
+    """As multiprocessing's SyncManager: a BaseManager whose subclasses register() types (served
+    by its server process) while its own dict, list, Queue, ... keep working."""
+    assert issubclass(mproc.managers.SyncManager, BaseManager)
+    assert "Counter" not in mproc.managers.SyncManager._registry  # the subclass's own registry
+    with CounterSyncManager() as manager:
+        counter = manager.Counter(5)
+        d = manager.dict(a=1)
+        q = manager.Queue()
+        assert counter.add(2) == 7
+        d["b"] = 2
+        q.put("x")
+        assert dict(d) == {"a": 1, "b": 2}
+        assert q.get(timeout=WAIT) == "x"
+        assert manager._process is not None and manager._process.is_alive()
+        server = manager._process
+    assert not server.is_alive()
+    # Without registered types no server is started, and Manager() is a started SyncManager.
+    with mproc.Manager() as manager:
+        assert manager._process is None
+        assert isinstance(manager, mproc.managers.SyncManager)
+        manager.list([1]).append(2)
+
+
+def square(x):
+    return x * x
+
+
+class PoolManager(BaseManager):
+    pass
+
+
+PoolManager.register("Pool", mproc.Pool)
+
+
+def test_a_pool_made_by_a_manager_server():
+    """A Pool registered on a BaseManager lives in its server process (its workers forked by a
+    fork server started from the server's client thread) and is used through its proxy."""
+    with PoolManager() as manager:
+        pool = manager.Pool(2)
+        assert pool.map(square, range(10)) == [x * x for x in range(10)]
+        assert pool.apply(square, (7,)) == 49
+        assert sorted(pool.starmap(pow, [(2, 3), (3, 2)])) == [8, 9]
+        pool.close()
+        pool.join()

@@ -2,6 +2,8 @@
 
 import array
 import os
+import signal
+import time
 
 import pytest
 
@@ -209,3 +211,63 @@ def test_listener_and_client_over_tcp():
         Client(("localhost",))
     with pytest.raises(OSError):
         Listener(("no-such-host.invalid", 0))
+
+
+def _when_blocked(pid):
+    """Returns once process pid's main thread sleeps (blocked in its receive), or after WAIT."""
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/task/{pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "S":
+                return
+        time.sleep(0.001)  # polling the parent's state, not waiting for an event
+
+
+def _signal_blocked_receiver(conn, pid):
+    _when_blocked(pid)
+    os.kill(pid, signal.SIGUSR1)  # its handler only counts: the receive goes on
+    conn.send("one")
+    assert conn.recv() == "blocked again"
+    _when_blocked(pid)
+    os.kill(pid, signal.SIGUSR2)  # its handler raises: the receive raises it
+    assert conn.recv() == "go"
+    conn.send("two")
+    conn.close()
+
+
+class _Interrupted(Exception):
+    pass
+
+
+def test_signal_handlers_run_during_a_blocked_recv():
+    """A receive without limit blocks in the system call and returns at a signal: the handler runs
+    (Ctrl-C's KeyboardInterrupt would be raised there), then the receive goes on, or raises what
+    the handler raised, as Python's own blocking reads (PEP 475)."""
+    counted = []
+
+    def count(*_):
+        counted.append(1)
+
+    def interrupt(*_):
+        raise _Interrupted
+
+    old1 = signal.signal(signal.SIGUSR1, count)
+    old2 = signal.signal(signal.SIGUSR2, interrupt)
+    try:
+        a, b = mproc.Pipe()
+        p = mproc.Process(target=_signal_blocked_receiver, args=(b, os.getpid()))
+        p.start()
+        b.close()
+        assert a.recv() == "one"
+        assert counted == [1]
+        a.send("blocked again")
+        with pytest.raises(_Interrupted):
+            a.recv()
+        a.send("go")
+        assert a.recv() == "two"  # the connection is intact
+        p.join(WAIT)
+        assert p.exitcode == 0
+        a.close()
+    finally:
+        signal.signal(signal.SIGUSR1, old1)
+        signal.signal(signal.SIGUSR2, old2)

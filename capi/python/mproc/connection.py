@@ -13,7 +13,6 @@ import os
 import pickle
 import select
 import socket
-import threading
 
 from . import _lib
 from ._handle import Closing
@@ -40,12 +39,13 @@ class _WaitItem(ctypes.Structure):
 _wait = _lib.declare("mproc_wait", _int, [ctypes.POINTER(_WaitItem), _size, _int64])
 
 _SMALL = 4096  # receive into a reusable buffer first: one call, no library allocation
-_MAIN_THREAD = threading.main_thread()
-_current_thread = threading.current_thread
 _byref = ctypes.byref
 _string_at = ctypes.string_at
 _SLICE, _WAIT_FOREVER, _ETIMEDOUT = _lib.SLICE_MS, _lib.WAIT_FOREVER, _lib.ETIMEDOUT
-_EINVAL = -22
+_EINVAL, _EINTR = -22, -4
+_INTERRUPTIBLE = -2  # MPROC_WAIT_INTERRUPTIBLE: no limit, -EINTR at a signal
+_check_signals = ctypes.pythonapi.PyErr_CheckSignals  # raises what a signal handler raised
+_check_signals.restype, _check_signals.argtypes = ctypes.c_int, []
 
 
 class Connection(Closing):
@@ -135,12 +135,16 @@ class Connection(Closing):
             buf = self._rbuf = ctypes.create_string_buffer(_SMALL)
             self._rlen = _size()
         length = self._rlen
-        # A wait without limit blocks in recvmsg itself (one system call) except on the main
-        # thread, which waits in slices so that Ctrl-C (handled between slices) interrupts it.
-        if timeout_ms == _WAIT_FOREVER and _current_thread() is not _MAIN_THREAD:
-            rc = _recv_into(self._h, buf, _SMALL, _byref(length), timeout_ms)
+        if timeout_ms == _WAIT_FOREVER:
+            # A wait without limit blocks in recvmsg itself (one system call), and returns at a
+            # signal (EINTR): the handlers run (Ctrl-C raises KeyboardInterrupt) and the wait goes
+            # on, as Python's own blocking reads (PEP 475).
+            rc = _recv_into(self._h, buf, _SMALL, _byref(length), _INTERRUPTIBLE)
+            while rc == _EINTR:
+                _check_signals()
+                rc = _recv_into(self._h, buf, _SMALL, _byref(length), _INTERRUPTIBLE)
         else:
-            first = _SLICE if timeout_ms == _WAIT_FOREVER or timeout_ms > _SLICE else timeout_ms
+            first = timeout_ms if timeout_ms <= _SLICE else _SLICE
             rc = _recv_into(self._h, buf, _SMALL, _byref(length), first)
             if rc == _ETIMEDOUT and timeout_ms != first:  # a long wait: in slices
                 rc = _lib.wait_sliced(lambda ms: _recv_into(self._h, buf, _SMALL,

@@ -433,22 +433,45 @@ class Namespace(_Proxy):
         return "Namespace(...)"
 
 
-class SyncManager:
-    """Manager(): the factories of multiprocessing's SyncManager. Made running (start() is a
-    no-op); shutdown() removes the names of what it made. Thread-safety: any thread."""
+class SyncManager(BaseManager):
+    """Manager(): the factories of multiprocessing's SyncManager, and a BaseManager. Its own
+    types (dict, list, Namespace, Queue, Value, Array, Lock, ...) live in shared memory, without a
+    server, and work from construction on; types registered on it or on a subclass
+    (SyncManager.register(typeid, callable, ...), as multiprocessing's "Customized managers") are
+    served by a server process that start() (or Manager(), or the with block) starts, only when
+    there are any, as BaseManager's. shutdown() stops that server and removes the names of what
+    the manager made. Thread-safety: any thread."""
 
-    def __init__(self, address=None, authkey=None, *args, **kwargs):
+    _registry = {}  # the types registered on SyncManager (subclasses copy it, as BaseManager's)
+
+    def __init__(self, address=None, authkey=None, serializer="pickle", ctx=None, *,
+                 shutdown_timeout=1.0):
+        BaseManager.__init__(self, address, authkey, serializer, ctx,
+                             shutdown_timeout=shutdown_timeout)
         out = _voidp()
         check(_manager_create(_byref(out)))
         self._h = out.value
         self._owner = os.getpid()
 
     def start(self, initializer=None, initargs=()):
+        """Starts the server of the registered types, if any (the initializer runs there, as in
+        Python); without registered types, runs the initializer here."""
+        if self._registry and self._state == "INITIAL":
+            BaseManager.start(self, initializer, initargs)
+            return
         if initializer is not None:
+            if not callable(initializer):
+                raise TypeError("initializer must be a callable")
             initializer(*initargs)
+        if self._state == "INITIAL":
+            self._state = "STARTED"
 
     def connect(self):
-        pass
+        """Reaches the server of the registered types at the manager's address (if any)."""
+        if self._registry:
+            BaseManager.connect(self)
+        else:
+            self._state = "STARTED"
 
     def _make(self, fn, cls):
         out = _voidp()
@@ -530,12 +553,17 @@ class SyncManager:
         return Pool(*args, **kwargs)
 
     def shutdown(self):
+        if self._state == "STARTED" and self._process is not None:
+            BaseManager.shutdown(self)  # the registered types' server
+        self._state = "SHUTDOWN"
         if self._h is not None:
             h, self._h = self._h, None
             _manager_shutdown(h)
             _manager_destroy(h)
 
     def __enter__(self):
+        if self._state == "INITIAL":
+            self.start()
         return self
 
     def __exit__(self, *exc_info):
@@ -553,8 +581,10 @@ class SyncManager:
 
 
 def Manager():
-    """A running SyncManager (multiprocessing.Manager())."""
-    return SyncManager()
+    """A started SyncManager (multiprocessing.Manager())."""
+    manager = SyncManager()
+    manager.start()
+    return manager
 
 
 class SharedMemoryManager:

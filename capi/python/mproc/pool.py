@@ -54,7 +54,8 @@ def __getattr__(name):
 _TASK_FN = ctypes.CFUNCTYPE(_int, _voidp, _size, _voidp, _voidp)
 _dumps, _loads, _PROTOCOL = pickle.dumps, pickle.loads, pickle.HIGHEST_PROTOCOL
 _APPLY, _MAP, _STARMAP = 0, 1, 2
-_MAX_DEFAULT_CHUNK = 2048
+_DEFAULT_CHUNKS_PER_WORKER = 8
+_MAX_DEFAULT_CHUNK = 16384
 
 
 class _PoolOptions(ctypes.Structure):
@@ -360,13 +361,33 @@ class MapResult(ApplyResult):
         import time
         deadline = None if ms == -1 else time.monotonic() + ms / 1000
         values = []
+        extend = values.extend
         failure = None
+        out, length = _voidp(), _size()
         for part in self._parts:
-            left = -1 if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
-            if not part._fetch(left):
-                return False
+            # The common case inline (a chunk's list of results, the future still ours): one
+            # C call and one unpickle per chunk, no per-part bookkeeping.
+            future = part._future
+            if part._outcome is None and future is not None and deadline is None:
+                rc = _future_get(future, _lib.SLICE_MS, _byref(out), _byref(length))
+                if rc == 0:
+                    try:
+                        outcome = _loads(_string_at(out.value, length.value))
+                    finally:
+                        _buffer_free(out.value)
+                    if outcome[0]:
+                        extend(outcome[1])
+                        continue
+                    part._outcome = outcome
+                elif rc != _ETIMEDOUT:
+                    part._outcome = _decode(rc, None, length)
+            if part._outcome is None:
+                left = -1 if deadline is None else \
+                    max(0, int((deadline - time.monotonic()) * 1000))
+                if not part._fetch(left):
+                    return False
             if part._outcome[0]:
-                values.extend(part._outcome[1])
+                extend(part._outcome[1])
             elif failure is None:
                 failure = part._outcome
         self._outcome = failure if failure is not None else (True, values)
@@ -508,18 +529,21 @@ class Pool:
     def apply(self, func, args=(), kwds={}):
         return self.apply_async(func, args, kwds).get()
 
-    def _chunks(self, func, iterable, chunksize, mode, default_divisor=4):
+    def _chunks(self, func, iterable, chunksize, mode):
         # A range, list or tuple is sliced as it is (no copy); a range's chunks are ranges, whose
         # pickles are three numbers: the items are neither pickled here nor unpickled in the
         # worker (the results still are).
         items = iterable if type(iterable) in (range, list, tuple) else list(iterable)
         if chunksize is None:
-            chunksize, extra = divmod(len(items), self._processes * default_divisor)
+            chunksize, extra = divmod(len(items), self._processes * _DEFAULT_CHUNKS_PER_WORKER)
             if extra or not chunksize:
                 chunksize += 1
-            # Python's default, capped: a chunk costs about 20 us here, and more, smaller chunks
-            # keep every worker busy when one is descheduled (measured on a loaded 2-core machine:
-            # 200 000 tiny items go faster and steadier in chunks of 2048 than of 25 000).
+            # Python's rule with 8 chunks per worker instead of 4, capped: each chunk costs a
+            # submit, a wake-up of the caller and an unpickle of its list, while more chunks than
+            # Python's keep both workers busy to the end when one is descheduled. Measured on a
+            # loaded 2-core machine, 200 000 tiny items (alternating in one pool, 20 rounds):
+            # chunks of 12 500 took 12.7 ms of CPU (caller 4.7 ms, fastest wall 8.0 ms), of 2048
+            # 14.5 ms (caller 6.2 ms, fastest 10.0 ms), of 25 000 (Python's) 13.0 ms (11.1 ms).
             chunksize = min(chunksize, _MAX_DEFAULT_CHUNK)
         if chunksize < 1:
             raise ValueError(f"Chunksize must be 1+, not {chunksize:d}")
