@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace mproc::mpi::detail {
@@ -18,6 +19,11 @@ namespace {
 void log_warning(const std::string& text) {
   if (log_level() <= LogLevel::warn)
     std::fprintf(stderr, "[mproc] [%d] %s\n", static_cast<int>(::getpid()), text.c_str());
+}
+
+int64_t knob(const char* name, int64_t dflt) {
+  const char* v = std::getenv(name);
+  return v ? std::atoll(v) : dflt;
 }
 
 double seconds_of(const std::optional<Seconds>& t) { return t ? t->count() : 0.0; }
@@ -203,10 +209,16 @@ void Engine::Impl::on_outcome(size_t target, uint64_t id, uint32_t count, int32_
   if (p.target != target) return;
   Target& t = targets[target];
   if (t.in_flight > 0) --t.in_flight;
+  if (p.fast && t.fast_in_flight > 0) --t.fast_in_flight;
   const auto trip = Clock::now() - p.sent;
-  t.fast = trip < kFast;
   const double seconds = std::chrono::duration<double>(trip).count();
   t.rtt = t.rtt == 0 ? seconds : 0.8 * t.rtt + 0.2 * seconds;
+  if (p.speed != nullptr) {
+    Speed& s = *p.speed;
+    s.fast = trip < kFast;
+    s.rtt = s.known ? 0.8 * s.rtt + 0.2 * seconds : seconds;
+    s.known = true;
+  }
   if (!p.resolved) {
     if (code == 0) {
       p.resolved = true;
@@ -234,7 +246,7 @@ void Engine::Impl::on_results(size_t target, wire::Reader& in) {
 bool Engine::Impl::receive() {
   if (runtime::size() == 1) return false;
   bool any = false;
-  Comm::Message message;
+  Comm::Message& message = inbound;
   while (comm->poll(message, -1, wire::pool_tag(pool_id))) {
     any = true;
     if (message.source < 1 || static_cast<size_t>(message.source) > targets.size()) continue;
@@ -277,6 +289,10 @@ bool Engine::Impl::schedule() {
   size_t queued = queue.size();
   std::vector<bool> served(targets.size(), false);  // in this round
   while (!queue.empty()) {
+    // How many of the task at the front of the queue a target may hold depends on that task's
+    // speed; a batch holds tasks of that one name.
+    const std::string name = queue.front().task;
+    Speed& speed = speeds[name];
     // The target with the most room takes a batch of up to its room and its share; once every
     // target with room has had its batch, a new round shares what is left.
     size_t best = targets.size();
@@ -289,9 +305,10 @@ bool Engine::Impl::schedule() {
       }
       for (size_t i = 0; i < targets.size(); ++i) {
         const Target& t = targets[i];
-        if (served[i] || !t.open || t.in_flight >= t.limit()) continue;
-        if (t.limit() - t.in_flight > room) {
-          room = t.limit() - t.in_flight;
+        const size_t limit = t.limit(speed);
+        if (served[i] || !t.open || t.in_flight >= limit) continue;
+        if (limit - t.in_flight > room) {
+          room = limit - t.in_flight;
           best = i;
         }
       }
@@ -308,7 +325,8 @@ bool Engine::Impl::schedule() {
     const auto now = Clock::now();
     wire::Writer out;
     out.put(pool_id);
-    for (size_t i = 0; i < n; ++i) {
+    std::vector<std::string> sent;  // payloads large enough to be worth keeping for spare_buffer
+    for (size_t i = 0; i < n && !queue.empty() && (i == 0 || queue.front().task == name); ++i) {
       RemoteJob job = std::move(queue.front());
       queue.pop_front();
       const uint64_t id = ++next_id;
@@ -318,6 +336,8 @@ bool Engine::Impl::schedule() {
       p.items = job.items;
       p.group = job.group;
       p.sent = now;
+      p.speed = &speed;
+      p.fast = speed.fast;
       if (job.timeout) {
         // The rank enforces the timeout from the task's start; rank 0 adds a grace for the trip
         // and the wait for a worker, and fires even if the rank stops answering.
@@ -330,16 +350,27 @@ bool Engine::Impl::schedule() {
       pending.emplace(id, std::move(p));
       ++unresolved;
       ++t.in_flight;
+      if (speed.fast) ++t.fast_in_flight;
       if (t.local) {
         t.local->add(id, job.task, job.payload, job.timeout);
       } else {
         out.put(id).put(seconds_of(job.timeout)).put_str(job.task).put_str(job.payload);
       }
+      const size_t capacity = job.payload.capacity();
+      if (capacity >= kSpareMin && capacity <= kSpareMax) sent.push_back(std::move(job.payload));
     }
     if (t.local)
       t.local->flush();
     else
       comm->send(t.info.rank, wire::kTasks, out.take());
+    if (!sent.empty()) {
+      std::lock_guard lock(spare_mutex);
+      for (auto& buffer : sent) {
+        if (spare_bytes + buffer.capacity() > kSpareBytes) break;
+        spare_bytes += buffer.capacity();
+        spare.push_back(std::move(buffer));
+      }
+    }
   }
   return any;
 }
@@ -400,6 +431,7 @@ void Engine::Impl::lose(size_t target, const std::string& why) {
   t.open = false;
   t.lost = true;
   t.in_flight = 0;
+  t.fast_in_flight = 0;
   count_live_workers();  // before the failures wake anybody
   for (auto it = pending.begin(); it != pending.end();) {
     Pending& p = it->second;
@@ -422,6 +454,7 @@ void Engine::Impl::rejoin(size_t target) {
   t.lost = false;
   t.open = true;
   t.in_flight = 0;
+  t.fast_in_flight = 0;
   log_warning("mpi::Pool: rank " + std::to_string(t.info.rank) + " (pid " +
               std::to_string(t.info.pid) + " on " + t.info.host +
               ") answers again after it was lost: it gets work again");
@@ -512,31 +545,38 @@ void Engine::Impl::shut(bool terminate) {
 
 void Engine::Impl::nap(int idle) {
   // Results from other ranks arrive through MPI, which has no wait that our own threads can
-  // interrupt (and Open MPI's blocking calls spin). So: a few polls that only give up the CPU,
-  // then waits between polls. While a rank whose tasks come back fast has some out, its results
-  // are due within its round trip: polls kDuePoll apart. Otherwise a tenth of the shortest round
-  // trip among the ranks with work, within [50 us, 1 ms], so that a result waits for the next look
-  // at most a tenth of its task's time; rarely when nothing is out. Callers' submissions ring and
-  // end any wait at once.
-  constexpr int64_t kDuePoll = 20;  // us
-  if (idle < 32) {
-    std::this_thread::yield();
-    return;
+  // interrupt (and Open MPI's blocking calls spin). So rank 0 looks as often as a result can
+  // matter, and sleeps in between (on the condition variable that callers' submissions and its own
+  // workers' outcomes ring, which end any wait at once); a thread that spins or polls every few
+  // microseconds takes a core that, where ranks and workers outnumber the cores, a worker needs.
+  // - Nothing out: nothing can arrive but late answers; looks every kIdleLook.
+  // - A rank has tasks out known to be fast (tiny tasks, map chunks): its results come within
+  //   its round trip, and the next tasks it needs are sent on them: looks every eighth of its
+  //   round trip, within [kMinLook, kFastLook].
+  // - Slower tasks out: a tenth of the shortest round trip, within [50 us, kSlowLook], so that a
+  //   result waits for the next look at most about a tenth of its task's time.
+  // The first few turns without anything to do only yield (a free core gets straight back).
+  static const int64_t kMinLook = knob("MPROC_MPI_T_DUE", 20);  // us
+  static const int kYields = static_cast<int>(knob("MPROC_MPI_T_YIELDS", 4));
+  constexpr int64_t kFastLook = 250, kSlowLook = 1000, kIdleLook = 5000;  // us
+  int64_t look = kIdleLook;
+  if (unresolved > 0 || comm->sending()) {
+    if (idle < kYields) {
+      std::this_thread::yield();
+      return;
+    }
+    look = kSlowLook;
+    for (const Target& t : targets) {
+      if (t.in_flight == 0 || t.local) continue;
+      const double rtt = t.rtt > 0 ? t.rtt : 5e-4;
+      look = std::min(look, t.fast_in_flight > 0
+                                ? std::clamp(static_cast<int64_t>(rtt * 1e6 / 8), kMinLook, kFastLook)
+                                : std::clamp(static_cast<int64_t>(rtt * 1e6 / 10), int64_t{50},
+                                             kSlowLook));
+    }
   }
-  bool due = false;
-  double shortest = 1e-3 * 10;
-  for (const Target& t : targets) {
-    if (t.in_flight == 0 || t.local) continue;
-    due = due || t.fast;
-    shortest = std::min(shortest, t.rtt > 0 ? t.rtt : 5e-4);
-  }
-  const int64_t tenth_us =
-      std::clamp(static_cast<int64_t>(shortest * 1e6 / 10), int64_t{50}, int64_t{1000});
-  const auto cap =
-      std::chrono::microseconds(unresolved == 0 ? 5000 : due ? kDuePoll : tenth_us);
-  const auto step = std::chrono::microseconds(10 << std::min(idle / 32, 7));
   std::unique_lock lock(mutex);
-  wake.wait_for(lock, std::min(step, cap), [&] { return rung; });
+  wake.wait_for(lock, std::chrono::microseconds(look), [&] { return rung; });
 }
 
 void Engine::Impl::main() noexcept {

@@ -67,6 +67,25 @@ int program(int argc, char** argv) {
   mproc::mpi::Pool pool;
   std::fprintf(stderr, "# mproc: %d ranks, %d workers\n", mproc::mpi::size(), pool.processes());
   pool.map<int>(mproc::TaskName{"inc"}, std::vector<int>(64, 1), 1);  // warm
+  if (const char* only = std::getenv("MPROC_MPI_BENCH_MAPS"); only != nullptr) {
+    // Profiling aid (perf record): only this many maps of 200 000 tiny items, default chunksize.
+    std::vector<int> inputs(n_map);
+    for (int i = 0; i < n_map; ++i) inputs[i] = i;
+    const int maps = std::atoi(only);
+    const auto t = Clock::now();
+    double submit = 0;
+    for (int m = 0; m < maps; ++m) {
+      const auto t1 = Clock::now();
+      auto r = pool.map_async<int>(mproc::TaskName{"inc"}, inputs);
+      submit += since(t1);
+      if (r.get().back() != n_map) return 1;
+    }
+    std::printf("mpi_map_tiny_only %.0f tasks/s (submit %.3f ms of %.3f ms)\n",
+                double(n_map) * maps / since(t), submit / maps * 1e3, since(t) / maps * 1e3);
+    pool.close();
+    pool.join();
+    return 0;
+  }
 
   {
     std::vector<mproc::AsyncResult<int>> results;

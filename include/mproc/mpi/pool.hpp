@@ -50,6 +50,7 @@
 #include <mproc/pool.hpp>
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -152,6 +153,10 @@ class MPROC_MPI_API Engine final : public mproc::detail::Canceller {
   // jobs fail with errc::cancelled at once; sent ones too, and their rank cancels them in its
   // local pool (a running task's worker is killed and replaced).
   uint64_t new_group() noexcept;
+  // An empty string, with the capacity of a sent job's payload when one is spare (map chunks are
+  // encoded into the buffers of chunks already sent: a stream of maps allocates, and faults in,
+  // no fresh memory for each).
+  std::string spare_buffer();
   void cancel(uint64_t group) override;
   // terminate() and the wait for the MPI thread, unless joined; never throws.
   void stop() noexcept;
@@ -300,6 +305,19 @@ class MPROC_MPI_API Pool {
   }
   template <bool Star, class T>
   using args_of = typename mproc::detail::call_shape<Star, void, T>::args;
+  // Whether a map's inputs can be packed as they lie in memory: one argument each, sent as its
+  // own bytes (the bitwise codec), in a contiguous range.
+  template <bool Star, class Input>
+  static constexpr bool packs_raw = [] {
+    using T = std::ranges::range_value_t<Input>;
+    if constexpr (Star || !std::ranges::contiguous_range<Input>) {
+      return false;
+    } else {
+      return std::is_same_v<mproc::detail::wire_t<T>, T> && codec_is_bitwise<T> &&
+             std::is_same_v<std::remove_cvref_t<std::ranges::range_reference_t<Input>>, T> &&
+             std::is_same_v<args_of<Star, T>, std::tuple<T>>;
+    }
+  }();
 
   template <class R, bool Star, class Input>
   auto map_async_impl(const TaskName& task, Input& inputs, size_t chunksize,
@@ -328,13 +346,24 @@ class MPROC_MPI_API Pool {
     jobs.reserve(chunks);
     auto it = std::ranges::begin(inputs);
     for (size_t offset = 0; offset < n; offset += chunksize) {
-      mproc::detail::TaskWriter writer(mproc::detail::Invoker{}, std::string_view{});
-      for (size_t i = 0; i < chunksize && offset + i < n; ++i, ++it)
-        mproc::detail::add_map_item<Star>(writer, *it);
       detail::RemoteJob job;
+      if constexpr (packs_raw<Star, Input>) {
+        // Inputs that travel as their own bytes, side by side in memory: the chunk's items are
+        // those bytes as they lie (the layout TaskWriter writes for them), one copy.
+        const auto count = static_cast<uint32_t>(std::min(chunksize, n - offset));
+        job.items = count;
+        job.payload = engine().spare_buffer();
+        job.payload.assign(reinterpret_cast<const char*>(&count), sizeof count);
+        job.payload.append(reinterpret_cast<const char*>(std::ranges::data(inputs) + offset),
+                           size_t{count} * sizeof(T));
+      } else {
+        mproc::detail::TaskWriter writer(mproc::detail::Invoker{}, std::string_view{});
+        for (size_t i = 0; i < chunksize && offset + i < n; ++i, ++it)
+          mproc::detail::add_map_item<Star>(writer, *it);
+        job.items = writer.count();
+        job.payload = detail::items_payload(writer);
+      }
       job.task = task.name;
-      job.items = writer.count();
-      job.payload = detail::items_payload(writer);
       job.sink = std::make_shared<mproc::detail::MapChunkSink<V>>(state, offset, job.items);
       job.timeout = options.timeout;
       job.group = group;
