@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 
 namespace mproc::mpi::detail {
@@ -19,11 +18,6 @@ namespace {
 void log_warning(const std::string& text) {
   if (log_level() <= LogLevel::warn)
     std::fprintf(stderr, "[mproc] [%d] %s\n", static_cast<int>(::getpid()), text.c_str());
-}
-
-int64_t knob(const char* name, int64_t dflt) {
-  const char* v = std::getenv(name);
-  return v ? std::atoll(v) : dflt;
 }
 
 double seconds_of(const std::optional<Seconds>& t) { return t ? t->count() : 0.0; }
@@ -556,9 +550,8 @@ void Engine::Impl::nap(int idle) {
   // - Slower tasks out: a tenth of the shortest round trip, within [50 us, kSlowLook], so that a
   //   result waits for the next look at most about a tenth of its task's time.
   // The first few turns without anything to do only yield (a free core gets straight back).
-  static const int64_t kMinLook = knob("MPROC_MPI_T_DUE", 20);  // us
-  static const int kYields = static_cast<int>(knob("MPROC_MPI_T_YIELDS", 4));
-  constexpr int64_t kFastLook = 250, kSlowLook = 1000, kIdleLook = 5000;  // us
+  constexpr int kYields = 4;
+  constexpr int64_t kMinLook = 20, kFastLook = 250, kSlowLook = 1000, kIdleLook = 5000;  // us
   int64_t look = kIdleLook;
   if (unresolved > 0 || comm->sending()) {
     if (idle < kYields) {
@@ -568,11 +561,10 @@ void Engine::Impl::nap(int idle) {
     look = kSlowLook;
     for (const Target& t : targets) {
       if (t.in_flight == 0 || t.local) continue;
-      const double rtt = t.rtt > 0 ? t.rtt : 5e-4;
+      const auto rtt_us = static_cast<int64_t>((t.rtt > 0 ? t.rtt : 5e-4) * 1e6);
       look = std::min(look, t.fast_in_flight > 0
-                                ? std::clamp(static_cast<int64_t>(rtt * 1e6 / 8), kMinLook, kFastLook)
-                                : std::clamp(static_cast<int64_t>(rtt * 1e6 / 10), int64_t{50},
-                                             kSlowLook));
+                                ? std::clamp(rtt_us / 8, kMinLook, kFastLook)
+                                : std::clamp(rtt_us / 10, int64_t{50}, kSlowLook));
     }
   }
   std::unique_lock lock(mutex);

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -88,23 +87,21 @@ class Server {
   // - tasks here: rank 0 sends more as results reach it, and this rank needs them before its local
   //   pool runs out of work: it looks every quarter of the time its backlog lasts (tasks
   //   outstanding x the time per outcome seen so far), within [kMinLook, kBusyLook]; before any
-  //   outcome tells, from kMinLook doubling up to kBusyLook. Long tasks: a look every kBusyLook.
+  //   outcome tells, from kMinLook doubling up to kBusyLook. Long tasks: a look every kBusyLook
+  //   (what rank 0 may send meanwhile, a cancel or a probe, can wait that long; new tasks come
+  //   after results, when the backlog is short and the looks frequent).
   // - idle: looks from kMinLook doubling up to kIdleLook, so that an idle rank costs next to no
   //   CPU and a new task waits at most kIdleLook to be seen.
-  static std::chrono::microseconds knob(const char* name, int64_t dflt) {
-    const char* v = std::getenv(name);
-    return std::chrono::microseconds(v ? std::atoll(v) : dflt);
-  }
-  const std::chrono::microseconds kMinLook = knob("MPROC_MPI_T_MIN", 20);
-  const std::chrono::microseconds kBusyLook = knob("MPROC_MPI_T_BUSY", 1000);
-  const std::chrono::microseconds kIdleLook = knob("MPROC_MPI_T_IDLE", 500);
+  static constexpr std::chrono::microseconds kMinLook{20};
+  static constexpr std::chrono::microseconds kBusyLook{5000};
+  static constexpr std::chrono::microseconds kIdleLook{500};
   void pause(int idle) {
     using us = std::chrono::microseconds;
     const size_t backlog = outstanding();
     us look;
     if (backlog > 0 && per_outcome_ > 0) {
-      look = std::clamp(us(static_cast<int64_t>(static_cast<double>(backlog) * per_outcome_ * 1e6 / 4)),
-                        kMinLook, kBusyLook);
+      const double lasts = static_cast<double>(backlog) * per_outcome_;  // seconds
+      look = std::clamp(us(static_cast<int64_t>(lasts * 1e6 / 4)), kMinLook, kBusyLook);
     } else {
       look = std::min(us(kMinLook.count() << std::min(idle / 8, 8)),
                       backlog > 0 ? kBusyLook : kIdleLook);
