@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -51,6 +52,11 @@ struct Target {
   size_t fast_in_flight = 0;  // of those, tasks known to be fast when sent (results are due soon)
   bool open = false;
   double rtt = 0;  // seconds, a moving average of its tasks' round trips (the polling cadence)
+  // The time per result while it had tasks out (seconds, a moving average; 0 before the first),
+  // and since when it has had tasks out without a result (unset while it has none): how soon it
+  // runs out of work, hence how often rank 0 looks for its results (Impl::nap).
+  double per_result = 0;
+  std::optional<Clock::time_point> busy_since;
   std::unique_ptr<Executor> local;  // rank 0's own workers
   // Liveness (serving ranks): when rank 0 last heard from it (any message) or, if later, gave it
   // work while it had none; whether a PING is unanswered; whether it was given up on.
@@ -152,7 +158,7 @@ struct Engine::Impl {
   void cancel_groups(const std::vector<uint64_t>& which);
   bool receive();
   bool take_local();
-  void on_results(size_t target, wire::Reader& in);
+  size_t on_results(size_t target, wire::Reader& in);
   void on_outcome(size_t target, uint64_t id, uint32_t count, int32_t code, const char* data,
                   size_t size);
   bool schedule();

@@ -227,14 +227,27 @@ void Engine::Impl::on_outcome(size_t target, uint64_t id, uint32_t count, int32_
   pending.erase(it);
 }
 
-void Engine::Impl::on_results(size_t target, wire::Reader& in) {
-  while (!in.done()) {
+size_t Engine::Impl::on_results(size_t target, wire::Reader& in) {
+  size_t n = 0;
+  for (; !in.done(); ++n) {
     const auto id = in.get<uint64_t>();
     const auto count = in.get<uint32_t>();
     const auto code = in.get<int32_t>();
     const auto bytes = in.get_str();
     on_outcome(target, id, count, code, bytes.data(), bytes.size());
   }
+  Target& t = targets[target];
+  if (n > 0 && !t.local) {
+    const auto now = Clock::now();
+    if (t.busy_since) {
+      const double per = std::chrono::duration<double>(now - *t.busy_since).count() /
+                         static_cast<double>(n);
+      t.per_result = t.per_result > 0 ? 0.5 * t.per_result + 0.5 * per : per;
+    }
+    t.busy_since.reset();
+    if (t.in_flight > 0) t.busy_since = now;
+  }
+  return n;
 }
 
 bool Engine::Impl::receive() {
@@ -312,6 +325,7 @@ bool Engine::Impl::schedule() {
     any = true;
     Target& t = targets[best];
     if (t.in_flight == 0) t.heard = Clock::now();
+    if (!t.busy_since) t.busy_since = Clock::now();
     const size_t mine = static_cast<size_t>(std::max(t.info.processes, 1));
     const size_t share =
         std::max<size_t>(1, (queued * mine + workers - 1) / std::max<size_t>(workers, 1));
@@ -426,6 +440,7 @@ void Engine::Impl::lose(size_t target, const std::string& why) {
   t.lost = true;
   t.in_flight = 0;
   t.fast_in_flight = 0;
+  t.busy_since.reset();
   count_live_workers();  // before the failures wake anybody
   for (auto it = pending.begin(); it != pending.end();) {
     Pending& p = it->second;
@@ -449,6 +464,7 @@ void Engine::Impl::rejoin(size_t target) {
   t.open = true;
   t.in_flight = 0;
   t.fast_in_flight = 0;
+  t.busy_since.reset();
   log_warning("mpi::Pool: rank " + std::to_string(t.info.rank) + " (pid " +
               std::to_string(t.info.pid) + " on " + t.info.host +
               ") answers again after it was lost: it gets work again");
@@ -544,9 +560,12 @@ void Engine::Impl::nap(int idle) {
   // workers' outcomes ring, which end any wait at once); a thread that spins or polls every few
   // microseconds takes a core that, where ranks and workers outnumber the cores, a worker needs.
   // - Nothing out: nothing can arrive but late answers; looks every kIdleLook.
-  // - A rank has tasks out known to be fast (tiny tasks, map chunks): its results come within
-  //   its round trip, and the next tasks it needs are sent on them: looks every eighth of its
-  //   round trip, within [kMinLook, kFastLook].
+  // - A rank has tasks out known to be fast (tiny tasks, map chunks): the next tasks it needs are
+  //   sent on its results, before it runs out of work: looks every quarter of the time its tasks
+  //   out last (their number x the time per result seen while it had tasks out; before that, an
+  //   eighth of its round trip), within [kMinLook, kFastLook]. Not its round trip alone: on a
+  //   loaded machine every hop waits for a CPU, so a round trip takes far longer than the work a
+  //   rank holds.
   // - Slower tasks out: a tenth of the shortest round trip, within [50 us, kSlowLook], so that a
   //   result waits for the next look at most about a tenth of its task's time.
   // The first few turns without anything to do only yield (a free core gets straight back).
@@ -562,9 +581,15 @@ void Engine::Impl::nap(int idle) {
     for (const Target& t : targets) {
       if (t.in_flight == 0 || t.local) continue;
       const auto rtt_us = static_cast<int64_t>((t.rtt > 0 ? t.rtt : 5e-4) * 1e6);
-      look = std::min(look, t.fast_in_flight > 0
-                                ? std::clamp(rtt_us / 8, kMinLook, kFastLook)
-                                : std::clamp(rtt_us / 10, int64_t{50}, kSlowLook));
+      if (t.fast_in_flight > 0) {
+        const auto lasts_us =
+            t.per_result > 0
+                ? static_cast<int64_t>(static_cast<double>(t.in_flight) * t.per_result * 1e6 / 4)
+                : rtt_us / 8;
+        look = std::min(look, std::clamp(lasts_us, kMinLook, kFastLook));
+      } else {
+        look = std::min(look, std::clamp(rtt_us / 10, int64_t{50}, kSlowLook));
+      }
     }
   }
   std::unique_lock lock(mutex);
