@@ -89,9 +89,10 @@ struct PoolOptions {
   // is alone; otherwise this many (0: none; an error when rank 0 is alone).
   int local_processes = -1;
   // Back-pressure: at most this many tasks (or map chunks) per worker of a rank are sent to it and
-  // unfinished, while its tasks come back within a few milliseconds (tiny tasks: the depth hides
-  // the MPI round trip); while they take longer, at most one more than its workers. A rank with
-  // more workers gets proportionally more. >= 1.
+  // unfinished, for tasks that come back within 20 ms (tiny tasks: the depth hides the MPI round
+  // trip); of slower tasks, at most one more than its workers (none more for tasks of 50 ms and
+  // longer, nor for a task whose results have not been seen yet). Judged per task name. A rank
+  // with more workers gets proportionally more. >= 1.
   size_t tasks_per_worker = 32;
   // Called in the pool's MPI thread after each finished task (or chunk) with the number of task
   // items finished so far. Keep it quick.
