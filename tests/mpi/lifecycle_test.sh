@@ -17,7 +17,10 @@ running() {
 }
 
 status=0
-timeout --kill-after=5 90 "$@" "$probe" "$mode" "$pid_file" >"$pid_file.out" 2>&1 &
+rank0_ended=0
+# In a process group of its own (setsid), so that a launcher left behind by a timeout (the outer
+# timeout kills the inner one, whose child mpirun is then orphaned) can be found and ended.
+setsid -w timeout --kill-after=5 90 "$@" "$probe" "$mode" "$pid_file" >"$pid_file.out" 2>&1 &
 job=$!
 if [[ $mode == stop-rank ]]; then
   # Once rank 0 has aborted the job (it names the stopped rank, then MPI_Abort ends it), resume the
@@ -25,8 +28,8 @@ if [[ $mode == stop-rank ]]; then
   # the stopped process and not return (seen in 1 of 3 sanitized runs, every other rank already
   # exited), and may not pass rank 0's text on until then either. So the cue is rank 0's own end,
   # watched by its pid (the probe writes it, with the stopped rank's, before the stop), not the
-  # text. Bounded by the wall clock: 60 s after the stop (rank 0 waits 2 s for the goodbyes), so
-  # that a slow machine only makes it slower, never a spurious failure.
+  # text. Bounded by the wall clock, 60 s after the stop (rank 0 waits 2 s for the goodbyes): a
+  # slow machine only makes it slower. That rank 0 ended by itself is what is checked below.
   until [[ -s $pid_file.stop ]] || ! kill -0 "$job" 2>/dev/null; do sleep 0.1; done
   read -r rank0 stopped <"$pid_file.stop" || true
   if [[ -n ${rank0:-} ]]; then
@@ -34,12 +37,26 @@ if [[ $mode == stop-rank ]]; then
     while running "$rank0" && kill -0 "$job" 2>/dev/null && ((SECONDS < deadline)); do
       sleep 0.1
     done
+    running "$rank0" || rank0_ended=1
     kill -CONT "$stopped" 2>/dev/null || true
+    # Resumed, the rank acts on the SIGTERM Open MPI sent it; a launcher that still does not
+    # return (seen under ASan: mpirun waited on after every rank had gone) gets the rank killed.
+    deadline=$((SECONDS + 15))
+    while kill -0 "$job" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    kill -KILL "$stopped" 2>/dev/null || true
   fi
 fi
 wait "$job" || status=$?
 # Whatever happened, nothing stays stopped.
 while read -r pid; do kill -CONT "$pid" 2>/dev/null || true; done <"$pid_file"
+# A launcher that outlived its timeout: ended here (only the launcher: the job's own processes are
+# what the check below looks for), and the test fails.
+launcher=$(pgrep -s "$job" -x 'mpiexec|mpirun|orterun' || true)
+if [[ -n $launcher ]]; then
+  kill -KILL $launcher 2>/dev/null || true
+  echo "FAIL: mpirun did not return ($launcher ended here)"
+  status=124
+fi
 cat "$pid_file.out"
 echo "mpirun exited with $status"
 if [[ $mode == clean && $status != 0 ]]; then
@@ -53,8 +70,9 @@ if [[ $mode == kill-rank && ($status == 0 || $status == 124) ]]; then
   exit 1
 fi
 if [[ $mode == stop-rank ]]; then
-  # MPI_Abort's code (1); not timeout's (124, 137), nor a clean end.
-  if [[ $status == 0 || $status == 124 || $status == 137 ]]; then
+  # Rank 0 ended by itself (MPI_Abort) while the rank was stopped, and the job failed; not by
+  # timeout (124), nor a clean end.
+  if [[ $rank0_ended != 1 || $status == 0 || $status == 124 ]]; then
     echo "FAIL: rank 0 did not abort the job for a stopped rank (status $status)"
     exit 1
   fi
