@@ -76,6 +76,19 @@ void Engine::submit_one(RemoteJob&& job) {
 
 uint64_t Engine::new_group() noexcept { return ++impl_->groups; }
 
+std::string Engine::spare_buffer() {
+  Impl& d = *impl_;
+  std::string out;
+  std::lock_guard lock(d.spare_mutex);
+  if (!d.spare.empty()) {
+    out = std::move(d.spare.back());
+    d.spare.pop_back();
+    d.spare_bytes -= std::min(d.spare_bytes, out.capacity());
+    out.clear();
+  }
+  return out;
+}
+
 void Engine::cancel(uint64_t group) {
   Impl& d = *impl_;
   {

@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -32,19 +33,30 @@ namespace mproc::mpi::detail {
 
 using Clock = std::chrono::steady_clock;
 
+// What rank 0 has seen of a task's round trips (sent to answered, on any rank), by its name: the
+// duration of a task is mostly the task's own, and a pool may run tasks of very different lengths
+// one after the other (a tiny-task burst, then a CPU-bound map).
+struct Speed {
+  bool known = false;  // a result came back
+  // Whether its round trips take under kFast: then a rank may hold its whole capacity of them,
+  // which hides the trip's latency behind tiny tasks.
+  bool fast = false;
+  double rtt = 0;  // seconds, a moving average
+};
+
 // A target of tasks: a serving rank, or rank 0's own local pool (rank 0).
 struct Target {
   RankInfo info;
   size_t capacity = 0;
   size_t in_flight = 0;  // sent and not answered (timed-out tasks still count until they are)
+  size_t fast_in_flight = 0;  // of those, tasks known to be fast when sent (results are due soon)
   bool open = false;
-  // Whether its tasks come back fast (a round trip under kFast): then it may hold its whole
-  // capacity, which hides the trip's latency behind tiny tasks; otherwise at most one task more
-  // than it has workers (none more for tasks of 50 ms and longer), so that long tasks are spread
-  // as the ranks free up (the last ones do not wait behind a slow rank's backlog). Starts slow:
-  // the first results tell.
-  bool fast = false;
-  double rtt = 0;  // seconds, a moving average of its tasks' round trips
+  double rtt = 0;  // seconds, a moving average of its tasks' round trips (the polling cadence)
+  // The time per result while it had tasks out (seconds, a moving average; 0 before the first),
+  // and since when it has had tasks out without a result (unset while it has none): how soon it
+  // runs out of work, hence how often rank 0 looks for its results (Impl::nap).
+  double per_result = 0;
+  std::optional<Clock::time_point> busy_since;
   std::unique_ptr<Executor> local;  // rank 0's own workers
   // Liveness (serving ranks): when rank 0 last heard from it (any message) or, if later, gave it
   // work while it had none; whether a PING is unanswered; whether it was given up on.
@@ -52,13 +64,17 @@ struct Target {
   bool probing = false;
   bool lost = false;
 
-  size_t limit() const noexcept {
-    if (fast) return capacity;
-    // Tasks of 50 ms and more: one per worker, as mpi4py's workers take them (an idle worker
-    // then waits one round trip, under a millisecond, for its next task; a queued one could
-    // wait a whole task behind a slower host at the end of a map).
-    const size_t spare = rtt < 0.05 ? 1 : 0;
-    return std::min(capacity, static_cast<size_t>(info.processes) + spare);
+  // How many tasks like `task` it may hold. Fast ones: its whole capacity. Others: at most one
+  // more than it has workers (none more for tasks of 50 ms and longer, nor for tasks not seen yet),
+  // so that long tasks are spread as the ranks free up, as mpi4py's workers take them: an idle
+  // worker then waits one round trip, under a millisecond, for its next task, while a queued one
+  // could wait a whole task behind a slower rank at the end of a map. A task not seen yet starts
+  // so (a CPU-bound map after a tiny-task burst must not be split into fixed shares up front):
+  // its first results tell.
+  size_t limit(const Speed& task) const noexcept {
+    if (task.fast) return capacity;
+    const size_t spare = task.known && task.rtt < 0.05 ? 1 : 0;
+    return std::min(capacity, static_cast<size_t>(std::max(info.processes, 1)) + spare);
   }
 };
 
@@ -71,6 +87,8 @@ struct Pending {
   Clock::time_point deadline = Clock::time_point::max();
   Clock::time_point sent;
   uint64_t group = 0;
+  Speed* speed = nullptr;  // its task's, in Impl::speeds
+  bool fast = false;       // its task was known to be fast when it was sent
   bool resolved = false;  // by rank 0's own timeout; the rank's answer is still awaited
 };
 
@@ -88,6 +106,14 @@ struct Engine::Impl {
   std::vector<RemoteJob> inbox;
   std::vector<uint64_t> cancels;  // groups to cancel
   std::atomic<uint64_t> groups{0};
+  // Payload buffers of sent jobs, for Engine::spare_buffer: each of kSpareMin to kSpareMax bytes
+  // of capacity, at most kSpareBytes in all.
+  std::mutex spare_mutex;
+  std::vector<std::string> spare;
+  size_t spare_bytes = 0;
+  static constexpr size_t kSpareMin = size_t{4} << 10;
+  static constexpr size_t kSpareMax = size_t{1} << 20;
+  static constexpr size_t kSpareBytes = size_t{8} << 20;
   bool rung = false;
   State state = State::running;
   size_t feeders = 0;
@@ -105,9 +131,11 @@ struct Engine::Impl {
 
   // The MPI thread's own.
   std::unique_ptr<Comm> comm;
+  Comm::Message inbound;  // received messages (its buffer reused: results arrive in a stream)
   std::deque<RemoteJob> queue;
   std::unordered_map<uint64_t, Pending> pending;
   std::vector<Target> targets;
+  std::unordered_map<std::string, Speed> speeds;  // by task name (nodes stay put: Pending points)
   uint64_t next_id = 0;
   size_t unresolved = 0;
   size_t with_deadline = 0;
@@ -130,7 +158,7 @@ struct Engine::Impl {
   void cancel_groups(const std::vector<uint64_t>& which);
   bool receive();
   bool take_local();
-  void on_results(size_t target, wire::Reader& in);
+  size_t on_results(size_t target, wire::Reader& in);
   void on_outcome(size_t target, uint64_t id, uint32_t count, int32_t code, const char* data,
                   size_t size);
   bool schedule();

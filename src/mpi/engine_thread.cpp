@@ -203,10 +203,16 @@ void Engine::Impl::on_outcome(size_t target, uint64_t id, uint32_t count, int32_
   if (p.target != target) return;
   Target& t = targets[target];
   if (t.in_flight > 0) --t.in_flight;
+  if (p.fast && t.fast_in_flight > 0) --t.fast_in_flight;
   const auto trip = Clock::now() - p.sent;
-  t.fast = trip < kFast;
   const double seconds = std::chrono::duration<double>(trip).count();
   t.rtt = t.rtt == 0 ? seconds : 0.8 * t.rtt + 0.2 * seconds;
+  if (p.speed != nullptr) {
+    Speed& s = *p.speed;
+    s.fast = trip < kFast;
+    s.rtt = s.known ? 0.8 * s.rtt + 0.2 * seconds : seconds;
+    s.known = true;
+  }
   if (!p.resolved) {
     if (code == 0) {
       p.resolved = true;
@@ -221,20 +227,33 @@ void Engine::Impl::on_outcome(size_t target, uint64_t id, uint32_t count, int32_
   pending.erase(it);
 }
 
-void Engine::Impl::on_results(size_t target, wire::Reader& in) {
-  while (!in.done()) {
+size_t Engine::Impl::on_results(size_t target, wire::Reader& in) {
+  size_t n = 0;
+  for (; !in.done(); ++n) {
     const auto id = in.get<uint64_t>();
     const auto count = in.get<uint32_t>();
     const auto code = in.get<int32_t>();
     const auto bytes = in.get_str();
     on_outcome(target, id, count, code, bytes.data(), bytes.size());
   }
+  Target& t = targets[target];
+  if (n > 0 && !t.local) {
+    const auto now = Clock::now();
+    if (t.busy_since) {
+      const double per = std::chrono::duration<double>(now - *t.busy_since).count() /
+                         static_cast<double>(n);
+      t.per_result = t.per_result > 0 ? 0.5 * t.per_result + 0.5 * per : per;
+    }
+    t.busy_since.reset();
+    if (t.in_flight > 0) t.busy_since = now;
+  }
+  return n;
 }
 
 bool Engine::Impl::receive() {
   if (runtime::size() == 1) return false;
   bool any = false;
-  Comm::Message message;
+  Comm::Message& message = inbound;
   while (comm->poll(message, -1, wire::pool_tag(pool_id))) {
     any = true;
     if (message.source < 1 || static_cast<size_t>(message.source) > targets.size()) continue;
@@ -277,6 +296,10 @@ bool Engine::Impl::schedule() {
   size_t queued = queue.size();
   std::vector<bool> served(targets.size(), false);  // in this round
   while (!queue.empty()) {
+    // How many of the task at the front of the queue a target may hold depends on that task's
+    // speed; a batch holds tasks of that one name.
+    const std::string name = queue.front().task;
+    Speed& speed = speeds[name];
     // The target with the most room takes a batch of up to its room and its share; once every
     // target with room has had its batch, a new round shares what is left.
     size_t best = targets.size();
@@ -289,9 +312,10 @@ bool Engine::Impl::schedule() {
       }
       for (size_t i = 0; i < targets.size(); ++i) {
         const Target& t = targets[i];
-        if (served[i] || !t.open || t.in_flight >= t.limit()) continue;
-        if (t.limit() - t.in_flight > room) {
-          room = t.limit() - t.in_flight;
+        const size_t limit = t.limit(speed);
+        if (served[i] || !t.open || t.in_flight >= limit) continue;
+        if (limit - t.in_flight > room) {
+          room = limit - t.in_flight;
           best = i;
         }
       }
@@ -301,6 +325,7 @@ bool Engine::Impl::schedule() {
     any = true;
     Target& t = targets[best];
     if (t.in_flight == 0) t.heard = Clock::now();
+    if (!t.busy_since) t.busy_since = Clock::now();
     const size_t mine = static_cast<size_t>(std::max(t.info.processes, 1));
     const size_t share =
         std::max<size_t>(1, (queued * mine + workers - 1) / std::max<size_t>(workers, 1));
@@ -308,7 +333,8 @@ bool Engine::Impl::schedule() {
     const auto now = Clock::now();
     wire::Writer out;
     out.put(pool_id);
-    for (size_t i = 0; i < n; ++i) {
+    std::vector<std::string> sent;  // payloads large enough to be worth keeping for spare_buffer
+    for (size_t i = 0; i < n && !queue.empty() && (i == 0 || queue.front().task == name); ++i) {
       RemoteJob job = std::move(queue.front());
       queue.pop_front();
       const uint64_t id = ++next_id;
@@ -318,6 +344,8 @@ bool Engine::Impl::schedule() {
       p.items = job.items;
       p.group = job.group;
       p.sent = now;
+      p.speed = &speed;
+      p.fast = speed.fast;
       if (job.timeout) {
         // The rank enforces the timeout from the task's start; rank 0 adds a grace for the trip
         // and the wait for a worker, and fires even if the rank stops answering.
@@ -330,16 +358,27 @@ bool Engine::Impl::schedule() {
       pending.emplace(id, std::move(p));
       ++unresolved;
       ++t.in_flight;
+      if (speed.fast) ++t.fast_in_flight;
       if (t.local) {
         t.local->add(id, job.task, job.payload, job.timeout);
       } else {
         out.put(id).put(seconds_of(job.timeout)).put_str(job.task).put_str(job.payload);
       }
+      const size_t capacity = job.payload.capacity();
+      if (capacity >= kSpareMin && capacity <= kSpareMax) sent.push_back(std::move(job.payload));
     }
     if (t.local)
       t.local->flush();
     else
       comm->send(t.info.rank, wire::kTasks, out.take());
+    if (!sent.empty()) {
+      std::lock_guard lock(spare_mutex);
+      for (auto& buffer : sent) {
+        if (spare_bytes + buffer.capacity() > kSpareBytes) break;
+        spare_bytes += buffer.capacity();
+        spare.push_back(std::move(buffer));
+      }
+    }
   }
   return any;
 }
@@ -400,6 +439,8 @@ void Engine::Impl::lose(size_t target, const std::string& why) {
   t.open = false;
   t.lost = true;
   t.in_flight = 0;
+  t.fast_in_flight = 0;
+  t.busy_since.reset();
   count_live_workers();  // before the failures wake anybody
   for (auto it = pending.begin(); it != pending.end();) {
     Pending& p = it->second;
@@ -422,6 +463,8 @@ void Engine::Impl::rejoin(size_t target) {
   t.lost = false;
   t.open = true;
   t.in_flight = 0;
+  t.fast_in_flight = 0;
+  t.busy_since.reset();
   log_warning("mpi::Pool: rank " + std::to_string(t.info.rank) + " (pid " +
               std::to_string(t.info.pid) + " on " + t.info.host +
               ") answers again after it was lost: it gets work again");
@@ -512,31 +555,45 @@ void Engine::Impl::shut(bool terminate) {
 
 void Engine::Impl::nap(int idle) {
   // Results from other ranks arrive through MPI, which has no wait that our own threads can
-  // interrupt (and Open MPI's blocking calls spin). So: a few polls that only give up the CPU,
-  // then waits between polls. While a rank whose tasks come back fast has some out, its results
-  // are due within its round trip: polls kDuePoll apart. Otherwise a tenth of the shortest round
-  // trip among the ranks with work, within [50 us, 1 ms], so that a result waits for the next look
-  // at most a tenth of its task's time; rarely when nothing is out. Callers' submissions ring and
-  // end any wait at once.
-  constexpr int64_t kDuePoll = 20;  // us
-  if (idle < 32) {
-    std::this_thread::yield();
-    return;
+  // interrupt (and Open MPI's blocking calls spin). So rank 0 looks as often as a result can
+  // matter, and sleeps in between (on the condition variable that callers' submissions and its own
+  // workers' outcomes ring, which end any wait at once); a thread that spins or polls every few
+  // microseconds takes a core that, where ranks and workers outnumber the cores, a worker needs.
+  // - Nothing out: nothing can arrive but late answers; looks every kIdleLook.
+  // - A rank has tasks out known to be fast (tiny tasks, map chunks): the next tasks it needs are
+  //   sent on its results, before it runs out of work: looks every quarter of the time its tasks
+  //   out last (their number x the time per result seen while it had tasks out; before that, an
+  //   eighth of its round trip), within [kMinLook, kFastLook]. Not its round trip alone: on a
+  //   loaded machine every hop waits for a CPU, so a round trip takes far longer than the work a
+  //   rank holds.
+  // - Slower tasks out: a tenth of the shortest round trip, within [50 us, kSlowLook], so that a
+  //   result waits for the next look at most about a tenth of its task's time.
+  // The first few turns without anything to do only yield (a free core gets straight back).
+  constexpr int kYields = 4;
+  constexpr int64_t kMinLook = 20, kFastLook = 250, kSlowLook = 1000, kIdleLook = 5000;  // us
+  int64_t look = kIdleLook;
+  if (unresolved > 0 || comm->sending()) {
+    if (idle < kYields) {
+      std::this_thread::yield();
+      return;
+    }
+    look = kSlowLook;
+    for (const Target& t : targets) {
+      if (t.in_flight == 0 || t.local) continue;
+      const auto rtt_us = static_cast<int64_t>((t.rtt > 0 ? t.rtt : 5e-4) * 1e6);
+      if (t.fast_in_flight > 0) {
+        const auto lasts_us =
+            t.per_result > 0
+                ? static_cast<int64_t>(static_cast<double>(t.in_flight) * t.per_result * 1e6 / 4)
+                : rtt_us / 8;
+        look = std::min(look, std::clamp(lasts_us, kMinLook, kFastLook));
+      } else {
+        look = std::min(look, std::clamp(rtt_us / 10, int64_t{50}, kSlowLook));
+      }
+    }
   }
-  bool due = false;
-  double shortest = 1e-3 * 10;
-  for (const Target& t : targets) {
-    if (t.in_flight == 0 || t.local) continue;
-    due = due || t.fast;
-    shortest = std::min(shortest, t.rtt > 0 ? t.rtt : 5e-4);
-  }
-  const int64_t tenth_us =
-      std::clamp(static_cast<int64_t>(shortest * 1e6 / 10), int64_t{50}, int64_t{1000});
-  const auto cap =
-      std::chrono::microseconds(unresolved == 0 ? 5000 : due ? kDuePoll : tenth_us);
-  const auto step = std::chrono::microseconds(10 << std::min(idle / 32, 7));
   std::unique_lock lock(mutex);
-  wake.wait_for(lock, std::min(step, cap), [&] { return rung; });
+  wake.wait_for(lock, std::chrono::microseconds(look), [&] { return rung; });
 }
 
 void Engine::Impl::main() noexcept {

@@ -110,6 +110,11 @@ int run(int argc, char** argv, const std::function<int(int, char**)>& program,
   } stop_server;
   if (!runtime::launched_by_mpirun()) return program(argc, argv);  // one rank, no MPI
 
+  // Every MPI call of mproc is non-blocking (a loop that sleeps between looks, see server.cpp and
+  // engine_thread.cpp), so Open MPI's yield when a look finds nothing, its default when ranks
+  // oversubscribe the cores, only adds a sched_yield to each look: under load, a look that hands
+  // the core away for a time slice before the loop sends a result it has. Unless the user chose.
+  ::setenv("OMPI_MCA_mpi_yield_when_idle", "0", 0);
   int provided = 0;
   runtime::check_mpi(MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided),
                      "MPI_Init_thread");

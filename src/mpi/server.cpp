@@ -4,11 +4,13 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "mpi/comm.hpp"
@@ -77,31 +79,34 @@ class Server {
   }
 
   // How the loop waits when a turn found nothing to do. MPI has no wait that also wakes on our own
-  // threads, and Open MPI's blocking calls spin, so the loop polls, as often as what can arrive
-  // calls for:
-  // - hot: within kHot of results sent (rank 0 answers them with new tasks within its round trip)
-  //   or of tasks received (more follow in a stream): first kSpin of polls that only give up the
-  //   CPU between them (sched_yield), then polls kHotPoll apart (on the doorbell, which outcomes
-  //   ring). The nap that was here (up to 0.5 ms) was the longest wait on a tiny task's path;
-  //   unbounded yielding, tried, took the CPU from the workers on a loaded machine.
-  // - tasks running here, not hot: outcomes ring the doorbell; MPI is polled every kBusyPoll
-  //   (long tasks: rank 0 has little to say until they end).
-  // - idle: naps that grow from 20 us to kIdlePoll, so that an idle rank costs next to no CPU.
-  static constexpr auto kSpin = std::chrono::microseconds(100);
-  static constexpr auto kHot = std::chrono::milliseconds(2);
-  static constexpr auto kHotPoll = std::chrono::microseconds(50);
-  static constexpr auto kBusyPoll = std::chrono::microseconds(200);
-  static constexpr auto kIdlePoll = std::chrono::microseconds(500);
+  // threads, and Open MPI's blocking calls spin, so the loop looks for rank 0's messages as often
+  // as they can matter and sleeps on the doorbell in between (outcomes ring it: results leave at
+  // once). It never spins: where ranks and workers outnumber the cores (a one-host run, or a
+  // host's workers all busy beside this loop), a loop that yields or polls every few microseconds
+  // takes the CPU a worker needs.
+  // - tasks here: rank 0 sends more as results reach it, and this rank needs them before its local
+  //   pool runs out of work: it looks every quarter of the time its backlog lasts (tasks
+  //   outstanding x the time per outcome seen so far), within [kMinLook, kBusyLook]; before any
+  //   outcome tells, from kMinLook doubling up to kBusyLook. Long tasks: a look every kBusyLook
+  //   (what rank 0 may send meanwhile, a cancel or a probe, can wait that long; new tasks come
+  //   after results, when the backlog is short and the looks frequent).
+  // - idle: looks from kMinLook doubling up to kIdleLook, so that an idle rank costs next to no
+  //   CPU and a new task waits at most kIdleLook to be seen.
+  static constexpr std::chrono::microseconds kMinLook{20};
+  static constexpr std::chrono::microseconds kBusyLook{5000};
+  static constexpr std::chrono::microseconds kIdleLook{500};
   void pause(int idle) {
-    const auto quiet = std::chrono::steady_clock::now() - last_activity_;
-    if (quiet < kSpin) {
-      std::this_thread::yield();
-      return;
+    using us = std::chrono::microseconds;
+    const size_t backlog = outstanding();
+    us look;
+    if (backlog > 0 && per_outcome_ > 0) {
+      const double lasts = static_cast<double>(backlog) * per_outcome_;  // seconds
+      look = std::clamp(us(static_cast<int64_t>(lasts * 1e6 / 4)), kMinLook, kBusyLook);
+    } else {
+      look = std::min(us(kMinLook.count() << std::min(idle / 8, 8)),
+                      backlog > 0 ? kBusyLook : kIdleLook);
     }
-    if (quiet < kHot) return doorbell_.wait(kHotPoll);
-    if (outstanding() > 0) return doorbell_.wait(kBusyPoll);
-    const auto step = std::chrono::microseconds(20 << std::min(idle / 64, 5));
-    doorbell_.wait(std::min<std::chrono::microseconds>(step, kIdlePoll));
+    doorbell_.wait(look);
   }
 
   size_t outstanding() const {
@@ -168,8 +173,10 @@ class Server {
       if (timeout > 0) limit = Seconds(timeout);
       it->second->add(id, name, payload, limit);
     }
-    if (it != executors_.end()) it->second->flush();
-    last_activity_ = std::chrono::steady_clock::now();
+    if (it != executors_.end()) {
+      if (!working_since_) working_since_ = std::chrono::steady_clock::now();
+      it->second->flush();
+    }
     if (refused.size() > wire::kAboutPoolSize)
       comm_.send(kRoot, wire::pool_tag(pool), refused.take());
   }
@@ -197,18 +204,28 @@ class Server {
   }
 
   bool send_outcomes() {
-    bool any = false;
-    for (auto& [pool, executor] : executors_) any = send_results(pool, *executor) || any;
-    return any;
+    size_t n = 0;
+    for (auto& [pool, executor] : executors_) n += send_results(pool, *executor);
+    if (n == 0) return false;
+    // The time per outcome while the local pools had work (a moving average), for pause().
+    const auto now = std::chrono::steady_clock::now();
+    if (working_since_) {
+      const double per =
+          std::chrono::duration<double>(now - *working_since_).count() / static_cast<double>(n);
+      per_outcome_ = per_outcome_ > 0 ? 0.5 * per_outcome_ + 0.5 * per : per;
+    }
+    working_since_.reset();
+    if (outstanding() > 0) working_since_ = now;
+    return true;
   }
 
-  // Sends the RESULTS messages `executor` has ready (written in place by its local pool).
-  bool send_results(uint64_t pool, Executor& executor) {
+  // Sends the RESULTS messages `executor` has ready (written in place by its local pool); returns
+  // how many outcomes they hold.
+  size_t send_results(uint64_t pool, Executor& executor) {
     std::vector<std::string> messages;
-    if (executor.take(messages) == 0) return false;
+    const size_t n = executor.take(messages);
     for (auto& m : messages) comm_.send(kRoot, wire::pool_tag(pool), std::move(m));
-    last_activity_ = std::chrono::steady_clock::now();
-    return true;
+    return n;
   }
 
   const int processes_;
@@ -216,7 +233,10 @@ class Server {
   Comm comm_;
   Doorbell doorbell_;
   std::map<uint64_t, std::unique_ptr<Executor>> executors_;
-  std::chrono::steady_clock::time_point last_activity_;  // results sent or tasks received
+  // Since when the local pools have had tasks without an outcome taken (unset while idle), and
+  // the time per outcome seen (seconds, a moving average; 0 before the first).
+  std::optional<std::chrono::steady_clock::time_point> working_since_;
+  double per_outcome_ = 0;
 };
 
 }  // namespace

@@ -7,6 +7,8 @@
 #   tests/bench/compare_mpi.sh [build-dir]      (default build dir: <repo>/build-release)
 #   ROUNDS=3 tests/bench/compare_mpi.sh ...     (default 3 rounds)
 #
+# Each map figure is the best of 3 maps, and the CPU-bound job's serial and pool times are each the
+# best of 3, alternated, on both sides (mpi_bench.cpp, mpi4py_bench.py).
 # Targets (issue 10): tiny-task apply_async >= 20x mpi4py's submit; map of 200 000 tiny items
 # >= 20x mpi4py's map at its best chunksize; the CPU-bound job's speed-up >= mpi4py's.
 set -euo pipefail

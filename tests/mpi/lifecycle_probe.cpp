@@ -74,7 +74,15 @@ int program(int argc, char** argv) {
   const int stopped = pool.ranks().front().pid;
   pool.close();
   pool.join();
-  if (mode == "stop-rank") ::kill(stopped, SIGSTOP);  // run() then aborts the job
+  if (mode == "stop-rank") {
+    // For the script: which process to watch (rank 0: gone once it has aborted the job) and which
+    // to resume then.
+    {
+      std::ofstream out(std::string(argv[2]) + ".stop");
+      out << ::getpid() << " " << stopped << "\n";
+    }
+    ::kill(stopped, SIGSTOP);  // run() then aborts the job
+  }
   return 0;
 }
 

@@ -50,6 +50,7 @@
 #include <mproc/pool.hpp>
 
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -88,9 +89,10 @@ struct PoolOptions {
   // is alone; otherwise this many (0: none; an error when rank 0 is alone).
   int local_processes = -1;
   // Back-pressure: at most this many tasks (or map chunks) per worker of a rank are sent to it and
-  // unfinished, while its tasks come back within a few milliseconds (tiny tasks: the depth hides
-  // the MPI round trip); while they take longer, at most one more than its workers. A rank with
-  // more workers gets proportionally more. >= 1.
+  // unfinished, for tasks that come back within 20 ms (tiny tasks: the depth hides the MPI round
+  // trip); of slower tasks, at most one more than its workers (none more for tasks of 50 ms and
+  // longer, nor for a task whose results have not been seen yet). Judged per task name. A rank
+  // with more workers gets proportionally more. >= 1.
   size_t tasks_per_worker = 32;
   // Called in the pool's MPI thread after each finished task (or chunk) with the number of task
   // items finished so far. Keep it quick.
@@ -152,6 +154,10 @@ class MPROC_MPI_API Engine final : public mproc::detail::Canceller {
   // jobs fail with errc::cancelled at once; sent ones too, and their rank cancels them in its
   // local pool (a running task's worker is killed and replaced).
   uint64_t new_group() noexcept;
+  // An empty string, with the capacity of a sent job's payload when one is spare (map chunks are
+  // encoded into the buffers of chunks already sent: a stream of maps allocates, and faults in,
+  // no fresh memory for each).
+  std::string spare_buffer();
   void cancel(uint64_t group) override;
   // terminate() and the wait for the MPI thread, unless joined; never throws.
   void stop() noexcept;
@@ -300,6 +306,19 @@ class MPROC_MPI_API Pool {
   }
   template <bool Star, class T>
   using args_of = typename mproc::detail::call_shape<Star, void, T>::args;
+  // Whether a map's inputs can be packed as they lie in memory: one argument each, sent as its
+  // own bytes (the bitwise codec), in a contiguous range.
+  template <bool Star, class Input>
+  static constexpr bool packs_raw = [] {
+    using T = std::ranges::range_value_t<Input>;
+    if constexpr (Star || !std::ranges::contiguous_range<Input>) {
+      return false;
+    } else {
+      return std::is_same_v<mproc::detail::wire_t<T>, T> && codec_is_bitwise<T> &&
+             std::is_same_v<std::remove_cvref_t<std::ranges::range_reference_t<Input>>, T> &&
+             std::is_same_v<args_of<Star, T>, std::tuple<T>>;
+    }
+  }();
 
   template <class R, bool Star, class Input>
   auto map_async_impl(const TaskName& task, Input& inputs, size_t chunksize,
@@ -328,13 +347,24 @@ class MPROC_MPI_API Pool {
     jobs.reserve(chunks);
     auto it = std::ranges::begin(inputs);
     for (size_t offset = 0; offset < n; offset += chunksize) {
-      mproc::detail::TaskWriter writer(mproc::detail::Invoker{}, std::string_view{});
-      for (size_t i = 0; i < chunksize && offset + i < n; ++i, ++it)
-        mproc::detail::add_map_item<Star>(writer, *it);
       detail::RemoteJob job;
+      if constexpr (packs_raw<Star, Input>) {
+        // Inputs that travel as their own bytes, side by side in memory: the chunk's items are
+        // those bytes as they lie (the layout TaskWriter writes for them), one copy.
+        const auto count = static_cast<uint32_t>(std::min(chunksize, n - offset));
+        job.items = count;
+        job.payload = engine().spare_buffer();
+        job.payload.assign(reinterpret_cast<const char*>(&count), sizeof count);
+        job.payload.append(reinterpret_cast<const char*>(std::ranges::data(inputs) + offset),
+                           size_t{count} * sizeof(T));
+      } else {
+        mproc::detail::TaskWriter writer(mproc::detail::Invoker{}, std::string_view{});
+        for (size_t i = 0; i < chunksize && offset + i < n; ++i, ++it)
+          mproc::detail::add_map_item<Star>(writer, *it);
+        job.items = writer.count();
+        job.payload = detail::items_payload(writer);
+      }
       job.task = task.name;
-      job.items = writer.count();
-      job.payload = detail::items_payload(writer);
       job.sink = std::make_shared<mproc::detail::MapChunkSink<V>>(state, offset, job.items);
       job.timeout = options.timeout;
       job.group = group;
