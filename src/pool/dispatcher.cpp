@@ -331,8 +331,10 @@ void PoolCore::Impl::handle_message(WorkerRecord& w, const MessageView& message)
   JobPtr job = take_slot(w, slot);
   w.channel->header().slots[slot].store(kSlotFree, std::memory_order_relaxed);
   w.free_slots.push_back(slot);  // capacity kSlots: never allocates
-  const double ns = static_cast<double>(elapsed);
-  avg_job_ns = avg_job_ns < 0 ? ns : 0.75 * avg_job_ns + 0.25 * ns;
+  if (elapsed != kElapsedUnknown) {  // the worker times a sample of the tasks (worker.cpp)
+    const double ns = static_cast<double>(elapsed);
+    avg_job_ns = avg_job_ns < 0 ? ns : 0.75 * avg_job_ns + 0.25 * ns;
+  }
   const size_t done = completed.fetch_add(job->job.items, std::memory_order_relaxed) +
                       job->job.items;
   job->job.sink->on_items(p, message.size - kResultHeader, count);
