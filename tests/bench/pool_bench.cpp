@@ -73,7 +73,7 @@ int bench_floor(int reps) {
          rs.clear();
          const double t0 = now_s();
          for (int i = 0; i < n; ++i) {
-           auto state = std::make_shared<mproc::detail::ApplyState<R>>();
+           auto state = mproc::detail::ApplyState<R>::make();
            state->attach(no_pool, group++);
            const mproc::detail::SmallTask<Fn, int> task(invoker, &f, i);
            // The worker's side: read the payload, call, write the record.
@@ -96,7 +96,7 @@ int bench_floor(int reps) {
          rs.clear();
          const double t0 = now_s();
          for (int i = 0; i < n; ++i) {
-           auto state = std::make_shared<mproc::detail::ApplyState<R>>();
+           auto state = mproc::detail::ApplyState<R>::make();
            state->attach(no_pool, group++);
            state->resolve_value(i + 1);
            rs.emplace_back(std::shared_ptr<mproc::detail::ValueCore<R>>(std::move(state)));
