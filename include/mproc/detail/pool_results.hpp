@@ -29,15 +29,20 @@
 #include <variant>
 #include <vector>
 
+namespace mproc::detail {
+
+// Built with AddressSanitizer (GCC says so with a macro, Clang with a feature test).
 #if defined(__SANITIZE_ADDRESS__)
-#define MPROC_DETAIL_ASAN 1
+inline constexpr bool kAddressSanitizer = true;
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define MPROC_DETAIL_ASAN 1
+inline constexpr bool kAddressSanitizer = true;
+#else
+inline constexpr bool kAddressSanitizer = false;
 #endif
+#else
+inline constexpr bool kAddressSanitizer = false;
 #endif
-
-namespace mproc::detail {
 
 // A per-thread cache of freed heap blocks of `Size` bytes. apply_async allocates one result state
 // per task and the caller usually frees it in the same thread; malloc's own per-thread cache
@@ -52,25 +57,25 @@ class BlockCache {
   static constexpr size_t kMaxBytes = size_t{2} << 20;
 
   static void* take() {
-#if !defined(MPROC_DETAIL_ASAN)
-    List& list = local();
-    if (Node* node = list.head) {
-      list.head = node->next;
-      --list.count;
-      return node;
+    if constexpr (!kAddressSanitizer) {
+      List& list = local();
+      if (Node* node = list.head) {
+        list.head = node->next;
+        --list.count;
+        return node;
+      }
     }
-#endif
     return ::operator new(Size);
   }
   static void give(void* p) noexcept {
-#if !defined(MPROC_DETAIL_ASAN)
-    List& list = local();
-    if (!list.ended && list.count < kMaxBytes / Size) {
-      list.head = ::new (p) Node{list.head};
-      ++list.count;
-      return;
+    if constexpr (!kAddressSanitizer) {
+      List& list = local();
+      if (!list.ended && list.count < kMaxBytes / Size) {
+        list.head = ::new (p) Node{list.head};
+        ++list.count;
+        return;
+      }
     }
-#endif
     ::operator delete(p, Size);
   }
 
