@@ -397,7 +397,7 @@ class MPROC_API Pool {
     using V = detail::item_t<R>;
     using Small = detail::SmallTask<Fn, detail::wire_t<Args>...>;
     constexpr detail::Invoker invoker = &detail::invoke_items<Fn, detail::wire_t<Args>...>;
-    auto state = std::make_shared<detail::ApplyState<R>>();
+    auto state = detail::ApplyState<R>::make();
     const Fn fn(std::forward<F>(f));
     const uint64_t group = core().new_group();
     state->attach(core_, group);
@@ -429,7 +429,7 @@ class MPROC_API Pool {
     if (*found.args != typeid(std::tuple<detail::wire_t<Args>...>) ||
         *found.result != typeid(R))
       detail::throw_task_signature_mismatch(task.name);
-    auto state = std::make_shared<detail::ApplyState<R>>();
+    auto state = detail::ApplyState<R>::make();
     detail::TaskWriter writer(found.invoker, std::string_view(found.callable));
     writer.add(detail::wire(args)...);
     detail::Job job;

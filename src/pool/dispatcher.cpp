@@ -168,7 +168,7 @@ void PoolCore::Impl::fail_slots(WorkerRecord& w, errc code, const char* message)
 
 void PoolCore::Impl::fail_sink(JobSink& sink, uint32_t items, errc code,
                                const std::string& message) noexcept {
-  completed.fetch_add(items, std::memory_order_relaxed);
+  add_completed(items);
   sink.on_failure(make_error_code(code), message);
 }
 
@@ -331,10 +331,11 @@ void PoolCore::Impl::handle_message(WorkerRecord& w, const MessageView& message)
   JobPtr job = take_slot(w, slot);
   w.channel->header().slots[slot].store(kSlotFree, std::memory_order_relaxed);
   w.free_slots.push_back(slot);  // capacity kSlots: never allocates
-  const double ns = static_cast<double>(elapsed);
-  avg_job_ns = avg_job_ns < 0 ? ns : 0.75 * avg_job_ns + 0.25 * ns;
-  const size_t done = completed.fetch_add(job->job.items, std::memory_order_relaxed) +
-                      job->job.items;
+  if (elapsed != kElapsedUnknown) {  // the worker times a sample of the tasks (worker.cpp)
+    const double ns = static_cast<double>(elapsed);
+    avg_job_ns = avg_job_ns < 0 ? ns : 0.75 * avg_job_ns + 0.25 * ns;
+  }
+  const size_t done = add_completed(job->job.items);
   job->job.sink->on_items(p, message.size - kResultHeader, count);
   recycle(std::move(job));
   if (options.on_progress) {

@@ -121,6 +121,14 @@ struct PoolCore::Impl {
   size_t round_robin = 0;
   uint64_t last_death_check_ns = 0;
 
+  // With the dispatcher's role (`drive`), the only writer of `completed`: counts `items` more
+  // finished and returns the new count. A load and a store, not a locked read-modify-write: one
+  // runs per result, and stats() readers only need to see the count (issue 17 item 6).
+  size_t add_completed(size_t items) noexcept {
+    const size_t done = completed.load(std::memory_order_relaxed) + items;
+    completed.store(done, std::memory_order_relaxed);
+    return done;
+  }
   // User threads: wakes the dispatcher if it sleeps (after publishing what it should see).
   void wake_dispatcher() noexcept;
   // This is the process that created the pool (not a forked copy of it).

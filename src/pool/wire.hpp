@@ -6,7 +6,8 @@
 // Worker -> dispatcher:
 //   ready:        the initializer succeeded
 //   init_failed:  [text] the initializer failed (the worker then exits)
-//   result:       [u32 slot][u64 id][u64 elapsed ns][u32 count][items]
+//   result:       [u32 slot][u64 id][u64 elapsed ns][u32 count][items]; elapsed is
+//                 kElapsedUnknown for a task the worker did not time (worker.cpp, kClockEvery)
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,7 @@ namespace mproc::detail::pool {
 enum class Kind : uint8_t { task = 1, ready = 2, init_failed = 3, result = 4 };
 
 inline constexpr uint8_t kNotifyStart = 1;  // task flag: ring the doorbell when starting it
+inline constexpr uint64_t kElapsedUnknown = UINT64_MAX;  // a result's elapsed: not measured
 
 inline constexpr size_t kMessageHeader = sizeof(uint32_t) + 1;
 

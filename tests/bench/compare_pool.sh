@@ -4,7 +4,9 @@
 # apart, as the host places the vCPUs and the kernel places the threads; ratios of figures
 # measured together drift much less):
 #   - a minimal forked pool (mproc_pool_ref_bench tiny: two workers, a task and a result SPSC ring
-#     each in shared memory, one index store per task): apply_async tiny-task throughput;
+#     each in shared memory, one index store per task): apply_async tiny-task throughput, and
+#     mproc_pool_bench floor (the per-task work of apply_async + get in one thread, no IPC: the
+#     result state, encoding, the worker's invoke, decoding, resolution), its ceiling;
 #   - the raw socketpair ping-pong (mproc_pool_ref_bench pingpong, raw_ipc_bench's loop): the
 #     apply() round trip;
 #   - Python's multiprocessing.Pool (fork), through ../shared/bench/py_mp_bench.py.
@@ -54,8 +56,9 @@ references() {
   placed "$ref" pingpong 5 >>"$work/round$round.txt" 2>>"$work/samples.txt"
 }
 ours() {
-  echo "# round $round/$rounds: mproc_pool_bench" >&2
+  echo "# round $round/$rounds: mproc_pool_bench, mproc_pool_bench floor" >&2
   placed "$bench" >>"$work/round$round.txt" 2>>"$work/samples.txt"
+  placed "$bench" floor 5 >>"$work/round$round.txt" 2>>"$work/samples.txt"
 }
 for ((round = 1; round <= rounds; round++)); do
   echo "# round $round/$rounds: load $(cat /proc/loadavg)" | tee -a "$work/loads.txt" >&2
@@ -102,6 +105,9 @@ def py_map_best(v):
 rows = [
     ("apply_async tiny (tasks/s)", lambda v: get(v, "mproc_pool_apply_async_tiny"),
      lambda v: get(v, "ref_pool_tiny"), "the minimal forked pool (pool_ref_bench.cpp)", ">= 0.5x"),
+    ("apply_async floor, no IPC (tasks/s)", lambda v: get(v, "mproc_pool_floor_tiny"),
+     lambda v: get(v, "ref_pool_tiny"), "the minimal pool: mproc's per-task work in one thread "
+     "(mproc_pool_bench floor), the ceiling of the row above", ""),
     ("apply() round trip (us)", lambda v: get(v, "mproc_pool_apply_roundtrip"),
      lambda v: get(v, "raw_socketpair_roundtrip"),
      "raw socketpair ping-pong (one hop, 64 B)", "<= 1.5x"),

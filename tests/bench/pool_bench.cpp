@@ -4,6 +4,7 @@
 //
 //   mproc_pool_bench            throughput, latency, CPU speed-up, idle worker memory
 //   mproc_pool_bench rss N      peak RSS of imap over N generated inputs (run in a fresh process)
+//   mproc_pool_bench floor      the per-task work apply_async cannot avoid, with no IPC at all
 #include <mproc/pool.hpp>
 
 #include <algorithm>
@@ -49,6 +50,67 @@ long rss_kb(const std::string& field, pid_t pid) {
   return -1;
 }
 
+// The in-process floor of apply_async + get for a tiny task (issue 17 item 6): what every task
+// costs before any byte crosses to a worker. Per task, in one thread, no pool: the result state
+// an AsyncResult needs (allocated, attached to a group, wrapped), the task's encoding (SmallTask),
+// the worker's decode + call + result record (the invoker), the result's decode and resolution,
+// and get(). mproc_pool_floor_state is the result state alone (allocate + resolve + get).
+int bench_floor(int reps) {
+  using R = int;
+  using Fn = int (*)(int);
+  const int n = 20000;
+  std::vector<mproc::AsyncResult<R>> rs;
+  rs.reserve(n);
+  struct NoPool final : mproc::detail::Canceller {  // stands in for the pool results attach to
+    void cancel(uint64_t) override {}
+  };
+  const auto no_pool = std::make_shared<NoPool>();
+  std::string out;
+  out.reserve(256);
+  constexpr mproc::detail::Invoker invoker = &mproc::detail::invoke_items<Fn, int>;
+  uint64_t group = 1;
+  emit("mproc_pool_floor_tiny", repeat(reps, [&] {
+         rs.clear();
+         const double t0 = now_s();
+         for (int i = 0; i < n; ++i) {
+           auto state = mproc::detail::ApplyState<R>::make();
+           state->attach(no_pool, group++);
+           const mproc::detail::SmallTask<Fn, int> task(invoker, &f, i);
+           // The worker's side: read the payload, call, write the record.
+           mproc::detail::PayloadView payload;
+           const std::string_view v = task.view();
+           if (!mproc::detail::read_payload(v.data(), v.data() + v.size(), payload)) std::abort();
+           out.clear();
+           payload.invoker(payload.callable, payload.items, v.data() + v.size(), payload.count, out);
+           state->on_items(out.data(), out.size(), 1);
+           rs.emplace_back(std::shared_ptr<mproc::detail::ValueCore<R>>(std::move(state)));
+         }
+         int last = 0;
+         for (auto& r : rs) last = r.get();
+         const double dt = now_s() - t0;
+         if (last != n) std::abort();
+         return n / dt;
+       }),
+       "tasks/s");
+  emit("mproc_pool_floor_state", repeat(reps, [&] {
+         rs.clear();
+         const double t0 = now_s();
+         for (int i = 0; i < n; ++i) {
+           auto state = mproc::detail::ApplyState<R>::make();
+           state->attach(no_pool, group++);
+           state->resolve_value(i + 1);
+           rs.emplace_back(std::shared_ptr<mproc::detail::ValueCore<R>>(std::move(state)));
+         }
+         int last = 0;
+         for (auto& r : rs) last = r.get();
+         const double dt = now_s() - t0;
+         if (last != n) std::abort();
+         return n / dt;
+       }),
+       "tasks/s");
+  return 0;
+}
+
 int bench_rss(long n) {
   mproc::Pool pool(2);
   pool.map(f, std::vector<int>(8, 1));
@@ -75,6 +137,8 @@ int bench_rss(long n) {
 
 int main(int argc, char** argv) {
   if (argc == 3 && std::strcmp(argv[1], "rss") == 0) return bench_rss(std::atol(argv[2]));
+  if (argc >= 2 && std::strcmp(argv[1], "floor") == 0)
+    return bench_floor(argc >= 3 ? std::atoi(argv[2]) : 5);
   // `mproc_pool_bench only apply|map|roundtrip|cpu [reps]`: one part, for profiling.
   const std::string only = argc >= 3 && std::strcmp(argv[1], "only") == 0 ? argv[2] : "";
   auto part = [&](const char* name) { return only.empty() || only == name; };

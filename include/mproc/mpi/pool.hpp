@@ -200,7 +200,7 @@ class MPROC_MPI_API Pool {
   AsyncResult<R> apply_async(const TaskOptions& options, const TaskName& task, Args&&... args) {
     using Tuple = std::tuple<mproc::detail::wire_t<Args>...>;
     detail::check_registered_task(task.name, typeid(Tuple), typeid(R));
-    auto state = std::make_shared<mproc::detail::ApplyState<R>>();
+    auto state = mproc::detail::ApplyState<R>::make();
     mproc::detail::TaskWriter writer(mproc::detail::Invoker{}, std::string_view{});
     writer.add(mproc::detail::wire_t<Args>(args)...);
     detail::RemoteJob job;
