@@ -104,8 +104,10 @@ class QueueCore {
   // no_fresh_room (growing queues): the message fits only in a ring of fresh pages, and the
   // caller asked to wait a little for room in the memory the queue has first (kGrowGrace).
   enum class Attempt { done, no_room, no_slot, no_fresh_room, empty, lock_timeout };
+  // On no_room, no_slot and no_fresh_room, `head_seen` is the word of head the attempt judged by
+  // (loaded before it decided): a put waiting for "a get since" waits for head to differ from it.
   Attempt try_put(const void* data, std::size_t size, std::uint32_t units,
-                  const Deadline& lock_deadline, bool grow_fresh);
+                  const Deadline& lock_deadline, bool grow_fresh, std::uint64_t& head_seen);
   Attempt try_get(Allocate allocate, void* context, const Deadline& lock_deadline, Got& got);
 
   // Growing queues (queue_grow.cpp). A process's view of the chained rings: one cache for the
@@ -140,7 +142,7 @@ class QueueCore {
   // [offset, offset + bytes) of the file, mapped (the caller checked it against the file).
   std::byte* region_of(RegionCache& cache, std::uint64_t offset, std::uint64_t bytes);
   Attempt try_put_growing(const void* data, std::size_t size, const Deadline& lock_deadline,
-                          bool grow_fresh);
+                          bool grow_fresh, std::uint64_t& head_seen);
   Attempt try_get_growing(Allocate allocate, void* context, const Deadline& lock_deadline,
                           Got& got);
   // The ring of `slot`, mapped (checked against the file first). Errors: internal (corrupt).
