@@ -202,8 +202,7 @@ std::uint32_t QueueCore::used_units(Position tail, Position head) const noexcept
   return used == 0 && tail.count != head.count ? capacity_units_ : used;
 }
 
-void QueueCore::check_positions(Position tail, Position head) const {
-  if (tail.offset < capacity_units_ && head.offset < capacity_units_) [[likely]] return;
+void QueueCore::positions_corrupt(Position tail, Position head) const {
   throw Error(errc::internal, "queue " + segment_.name() + " is corrupt: its positions (tail " +
                                   std::to_string(tail.offset) + ", head " +
                                   std::to_string(head.offset) + ") lie outside its ring of " +

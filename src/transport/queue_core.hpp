@@ -178,7 +178,11 @@ class QueueCore {
   std::uint32_t used_units(Position tail, Position head) const noexcept;
   // Throws errc::internal ("queue ... is corrupt") unless both offsets lie inside the ring: a
   // position is shared memory that any attached process may have overwritten.
-  void check_positions(Position tail, Position head) const;
+  void check_positions(Position tail, Position head) const {
+    if (tail.offset < capacity_units_ && head.offset < capacity_units_) [[likely]] return;
+    positions_corrupt(tail, head);
+  }
+  [[noreturn]] void positions_corrupt(Position tail, Position head) const;
   void check_open(const char* operation) const;
   template <class Ready>
   void wait_until(Ready ready, std::atomic<std::uint32_t>& event,

@@ -18,12 +18,13 @@ Exclusive::Exclusive(pthread_mutex_t* lock, std::atomic<std::uint32_t>& solo,
 
 bool Exclusive::enter_solo() noexcept {
   if (!cheap_barriers()) return false;
-  const std::uint32_t me = this_thread_id();
+  const ThreadIds ids = thread_ids();
+  const std::uint32_t me = ids.tid;
   std::uint32_t owner = solo_word_.load(std::memory_order_relaxed);
   if (owner == 0 && solo_word_.compare_exchange_strong(owner, me, std::memory_order_acq_rel))
     owner = me;
   if (owner != me) return false;
-  busy_.store(this_process_id(), std::memory_order_relaxed);
+  busy_.store(ids.pid, std::memory_order_relaxed);
   // Only a compiler barrier between the store of busy and the load of the claim: the thread that
   // ends solo mode pays with membarrier (see the file comment of queue_exclusive.hpp).
   std::atomic_signal_fence(std::memory_order_seq_cst);
