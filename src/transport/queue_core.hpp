@@ -146,7 +146,26 @@ class QueueCore {
   Attempt try_get_growing(Allocate allocate, void* context, const Deadline& lock_deadline,
                           Got& got);
   // The ring of `slot`, mapped (checked against the file first). Errors: internal (corrupt).
-  Ring ring_of(RingCache& cache, std::uint32_t slot);
+  // Inline: every put and get of a growing queue asks, and the mapping is almost always cached.
+  Ring ring_of(RingCache& cache, std::uint32_t slot) {
+    if (slot < kRingSlots) [[likely]] {
+      const RingSlot& shared = shared_->slots[slot];
+      const std::uint64_t generation = shared.generation.load(std::memory_order_acquire);
+      const std::uint64_t offset = shared.file_offset.load(std::memory_order_relaxed);
+      const std::uint32_t units = shared.capacity_units.load(std::memory_order_relaxed);
+      LocalRing& local = cache[slot];
+      // A kept ring reused under a new generation is the same range of the file: its mapping
+      // stays.
+      if (local.base != nullptr && generation != 0 && local.file_offset == offset &&
+          local.units == units) [[likely]] {
+        local.generation = generation;
+        return {local.base, std::size_t{units} * kRecordAlign, units};
+      }
+    }
+    return map_ring(cache, slot);
+  }
+  // ring_of's other cases: checks the slot against the file and maps it.
+  Ring map_ring(RingCache& cache, std::uint32_t slot);
   // Under put_lock: links `tail` to a free ring that holds a record of `units` and commits: a ring
   // already in memory (the first, or a kept one), else (if grow_fresh) a new one of fresh pages.
   // no_slot when every slot is in use, no_fresh_room when only fresh pages would do.

@@ -78,7 +78,7 @@ bool QueueCore::region_in_file(std::uint64_t offset, std::uint64_t bytes) const 
          offset + bytes <= file_bytes(segment_.fd());
 }
 
-QueueCore::Ring QueueCore::ring_of(RingCache& cache, std::uint32_t slot) {
+QueueCore::Ring QueueCore::map_ring(RingCache& cache, std::uint32_t slot) {
   if (slot >= kRingSlots) corrupt("a position names ring slot " + std::to_string(slot));
   const RingSlot& shared = shared_->slots[slot];
   const std::uint64_t generation = shared.generation.load(std::memory_order_acquire);
