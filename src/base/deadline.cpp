@@ -29,11 +29,11 @@ Deadline::Deadline(Seconds timeout) {
 }
 
 bool Deadline::expired() const noexcept {
-  return end_ && std::chrono::steady_clock::now() >= *end_;
+  return !infinite() && std::chrono::steady_clock::now() >= end_;
 }
 
 timespec Deadline::remaining() const noexcept {
-  auto left = *end_ - std::chrono::steady_clock::now();
+  auto left = end_ - std::chrono::steady_clock::now();
   if (left < decltype(left)::zero()) left = decltype(left)::zero();
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
   return timespec{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};

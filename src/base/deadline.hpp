@@ -27,7 +27,7 @@ class Deadline {
     return timeout ? Deadline(*timeout) : Deadline();
   }
 
-  bool infinite() const noexcept { return !end_; }
+  bool infinite() const noexcept { return end_ == kNever; }
   bool expired() const noexcept;
   // Time left, clamped at zero; only for a finite deadline.
   timespec remaining() const noexcept;
@@ -36,7 +36,11 @@ class Deadline {
   timespec absolute_monotonic() const noexcept;
 
  private:
-  std::optional<std::chrono::steady_clock::time_point> end_;
+  // One word, not an optional: a Deadline is made and copied on every queue and lock call, and
+  // an optional's separate flag byte, stored and then copied with the time, stalled each copy.
+  static constexpr std::chrono::steady_clock::time_point kNever =
+      std::chrono::steady_clock::time_point::max();
+  std::chrono::steady_clock::time_point end_ = kNever;
 };
 
 // Waits until `fd` is readable (or has hung up) or the deadline passes; true if readable.

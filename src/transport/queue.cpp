@@ -109,24 +109,21 @@ void* into_buffer(std::size_t size, void* context) {
 }
 }  // namespace
 
-std::size_t QueueBase::get_into_raw(void* buffer, std::size_t size, bool block,
-                                    const Seconds* timeout, std::size_t* needed, bool exact) {
-  const std::optional<std::size_t> got = try_get_into_raw(buffer, size, block, timeout, needed, exact);
-  if (!got) QueueCore::throw_empty(block);
-  return *got;
-}
-
-std::optional<std::size_t> QueueBase::try_get_into_raw(void* buffer, std::size_t size, bool block,
-                                                       const Seconds* timeout, std::size_t* needed,
-                                                       bool exact) {
+namespace {
+// get_into_raw and try_get_into_raw: false when empty, else the message's size. (Not through
+// try_get_into_raw's std::optional: get_into_raw is the hot path of a blocking get, and returning
+// the optional through memory stalled each call on a partial store-to-load forwarding.)
+bool get_into_status(QueueCore& core, void* buffer, std::size_t size, bool block, const Seconds* timeout,
+              std::size_t* needed, bool exact, std::size_t& got_size) {
   if (buffer == nullptr && size != 0)
     throw Error(std::make_error_code(std::errc::invalid_argument), "queue get_into: buffer is NULL");
   Buffer b{buffer, size, exact};
   QueueCore::Got got{0, false};
-  if (core().get_status(into_buffer, &b, block, deadline_for(timeout, "queue get"), got) ==
+  if (core.get_status(into_buffer, &b, block, deadline_for(timeout, "queue get"), got) ==
       QueueCore::Status::empty)
-    return std::nullopt;
-  if (got.taken) return got.size;
+    return false;
+  got_size = got.size;
+  if (got.taken) return true;
   if (exact)
     throw Error(errc::codec, "queue get<T>: the next message has " + std::to_string(got.size) +
                                  " bytes, sizeof(T) is " + std::to_string(size) +
@@ -135,6 +132,23 @@ std::optional<std::size_t> QueueBase::try_get_into_raw(void* buffer, std::size_t
   throw Error(errc::too_big, "queue get_into: the next message has " + std::to_string(got.size) +
                                  " bytes, more than the buffer's " + std::to_string(size) +
                                  "; it stays in the queue");
+}
+}  // namespace
+
+std::size_t QueueBase::get_into_raw(void* buffer, std::size_t size, bool block,
+                                    const Seconds* timeout, std::size_t* needed, bool exact) {
+  std::size_t got = 0;
+  if (!get_into_status(core(), buffer, size, block, timeout, needed, exact, got))
+    QueueCore::throw_empty(block);
+  return got;
+}
+
+std::optional<std::size_t> QueueBase::try_get_into_raw(void* buffer, std::size_t size, bool block,
+                                                       const Seconds* timeout, std::size_t* needed,
+                                                       bool exact) {
+  std::size_t got = 0;
+  if (!get_into_status(core(), buffer, size, block, timeout, needed, exact, got)) return std::nullopt;
+  return got;
 }
 
 std::size_t QueueBase::get_with_raw(void* (*allocate)(std::size_t, void*), void* context,

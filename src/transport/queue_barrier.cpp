@@ -16,8 +16,7 @@
 namespace mproc::detail::queue {
 namespace {
 
-// 1: this process is registered (wakers use a compiler barrier); 0: not (yet); -1: cannot be.
-std::atomic<int> g_registered{0};
+std::atomic<int>& g_registered = barrier_state::registered;
 // Whether the system offers the expedited global membarrier (for the sleepers' side).
 std::atomic<bool> g_available{false};
 
@@ -75,13 +74,6 @@ void enable_cheap_wake_barrier() noexcept {
   });
 }
 
-void waker_barrier() noexcept {
-  if (g_registered.load(std::memory_order_relaxed) == 1) [[likely]]
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-  else
-    std::atomic_thread_fence(std::memory_order_seq_cst);
-}
-
 void sleeper_barrier() noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (g_available.load(std::memory_order_relaxed)) (void)membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
@@ -91,15 +83,15 @@ void sleeper_barrier() noexcept {
 
 namespace mproc::detail::queue {
 
-bool cheap_barriers() noexcept { return g_registered.load(std::memory_order_relaxed) == 1; }
-
 void global_barrier() noexcept {
   std::atomic_thread_fence(std::memory_order_seq_cst);
   if (g_available.load(std::memory_order_relaxed)) (void)membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED);
 }
 
-std::uint32_t this_thread_id() noexcept { return ids().tid; }
-std::int32_t this_process_id() noexcept { return ids().pid; }
+ThreadIds thread_ids() noexcept {
+  const Ids& i = ids();
+  return {i.tid, i.pid};
+}
 
 bool process_gone(std::int32_t pid) noexcept {
   if (pid <= 0) return true;

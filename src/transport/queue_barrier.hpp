@@ -20,9 +20,16 @@
 // bounded anyway (kWaitSlice), so even a missed wake-up would cost a delay, never a hang.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 namespace mproc::detail::queue {
+
+namespace barrier_state {
+// 1: this process is registered (wakers use a compiler barrier); 0: not (yet); -1: cannot be.
+// Read inline on every put and get (waker_barrier, cheap_barriers); written by queue_barrier.cpp.
+inline std::atomic<int> registered{0};
+}  // namespace barrier_state
 
 // Registers this process for the sleepers' membarrier (once; again in a child after fork).
 // Called by every queue object's construction, before its first put or get. Never fails: a
@@ -30,21 +37,32 @@ namespace mproc::detail::queue {
 void enable_cheap_wake_barrier() noexcept;
 
 // The waker's barrier between its commit and its load of the sleeper count.
-void waker_barrier() noexcept;
+inline void waker_barrier() noexcept {
+  if (barrier_state::registered.load(std::memory_order_relaxed) == 1) [[likely]]
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  else
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+}
 
 // The sleeper's barrier between its increment of the sleeper count and its last check.
 void sleeper_barrier() noexcept;
 
 // True when this process is registered, so that another process's global_barrier() orders its
 // plain stores and loads (queue_exclusive.hpp uses it for the single-producer path).
-bool cheap_barriers() noexcept;
+inline bool cheap_barriers() noexcept {
+  return barrier_state::registered.load(std::memory_order_relaxed) == 1;
+}
 // membarrier(MEMBARRIER_CMD_GLOBAL_EXPEDITED): a full barrier on every CPU running a thread of a
 // registered process (a full fence where membarrier is missing).
 void global_barrier() noexcept;
 
-// This thread's id and this process's id, cached (and refreshed in a child after fork).
-std::uint32_t this_thread_id() noexcept;
-std::int32_t this_process_id() noexcept;
+// This thread's id and this process's id, cached (and refreshed in a child after fork): one call
+// and one thread-local access for both, on every operation of a solo producer or consumer.
+struct ThreadIds {
+  std::uint32_t tid;
+  std::int32_t pid;
+};
+ThreadIds thread_ids() noexcept;
 // True when process `pid` has ended (gone, or a zombie).
 bool process_gone(std::int32_t pid) noexcept;
 

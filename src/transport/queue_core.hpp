@@ -104,8 +104,10 @@ class QueueCore {
   // no_fresh_room (growing queues): the message fits only in a ring of fresh pages, and the
   // caller asked to wait a little for room in the memory the queue has first (kGrowGrace).
   enum class Attempt { done, no_room, no_slot, no_fresh_room, empty, lock_timeout };
+  // On no_room, no_slot and no_fresh_room, `head_seen` is the word of head the attempt judged by
+  // (loaded before it decided): a put waiting for "a get since" waits for head to differ from it.
   Attempt try_put(const void* data, std::size_t size, std::uint32_t units,
-                  const Deadline& lock_deadline, bool grow_fresh);
+                  const Deadline& lock_deadline, bool grow_fresh, std::uint64_t& head_seen);
   Attempt try_get(Allocate allocate, void* context, const Deadline& lock_deadline, Got& got);
 
   // Growing queues (queue_grow.cpp). A process's view of the chained rings: one cache for the
@@ -140,11 +142,30 @@ class QueueCore {
   // [offset, offset + bytes) of the file, mapped (the caller checked it against the file).
   std::byte* region_of(RegionCache& cache, std::uint64_t offset, std::uint64_t bytes);
   Attempt try_put_growing(const void* data, std::size_t size, const Deadline& lock_deadline,
-                          bool grow_fresh);
+                          bool grow_fresh, std::uint64_t& head_seen);
   Attempt try_get_growing(Allocate allocate, void* context, const Deadline& lock_deadline,
                           Got& got);
   // The ring of `slot`, mapped (checked against the file first). Errors: internal (corrupt).
-  Ring ring_of(RingCache& cache, std::uint32_t slot);
+  // Inline: every put and get of a growing queue asks, and the mapping is almost always cached.
+  Ring ring_of(RingCache& cache, std::uint32_t slot) {
+    if (slot < kRingSlots) [[likely]] {
+      const RingSlot& shared = shared_->slots[slot];
+      const std::uint64_t generation = shared.generation.load(std::memory_order_acquire);
+      const std::uint64_t offset = shared.file_offset.load(std::memory_order_relaxed);
+      const std::uint32_t units = shared.capacity_units.load(std::memory_order_relaxed);
+      LocalRing& local = cache[slot];
+      // A kept ring reused under a new generation is the same range of the file: its mapping
+      // stays.
+      if (local.base != nullptr && generation != 0 && local.file_offset == offset &&
+          local.units == units) [[likely]] {
+        local.generation = generation;
+        return {local.base, std::size_t{units} * kRecordAlign, units};
+      }
+    }
+    return map_ring(cache, slot);
+  }
+  // ring_of's other cases: checks the slot against the file and maps it.
+  Ring map_ring(RingCache& cache, std::uint32_t slot);
   // Under put_lock: links `tail` to a free ring that holds a record of `units` and commits: a ring
   // already in memory (the first, or a kept one), else (if grow_fresh) a new one of fresh pages.
   // no_slot when every slot is in use, no_fresh_room when only fresh pages would do.
@@ -176,7 +197,11 @@ class QueueCore {
   std::uint32_t used_units(Position tail, Position head) const noexcept;
   // Throws errc::internal ("queue ... is corrupt") unless both offsets lie inside the ring: a
   // position is shared memory that any attached process may have overwritten.
-  void check_positions(Position tail, Position head) const;
+  void check_positions(Position tail, Position head) const {
+    if (tail.offset < capacity_units_ && head.offset < capacity_units_) [[likely]] return;
+    positions_corrupt(tail, head);
+  }
+  [[noreturn]] void positions_corrupt(Position tail, Position head) const;
   void check_open(const char* operation) const;
   template <class Ready>
   void wait_until(Ready ready, std::atomic<std::uint32_t>& event,

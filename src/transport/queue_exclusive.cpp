@@ -6,34 +6,11 @@
 
 namespace mproc::detail::queue {
 
-Exclusive::Exclusive(pthread_mutex_t* lock, std::atomic<std::uint32_t>& solo,
-                     std::atomic<std::int32_t>& busy, const Deadline& deadline)
-    : solo_word_(solo), busy_(busy) {
-  if (enter_solo()) return;
+void Exclusive::take_lock(pthread_mutex_t* lock, const Deadline& deadline) {
   lock_.emplace(lock, deadline);
   if (!lock_->locked()) return;
   recovered_ = lock_->recovered();
   if (!settle(deadline)) lock_->unlock();
-}
-
-bool Exclusive::enter_solo() noexcept {
-  if (!cheap_barriers()) return false;
-  const std::uint32_t me = this_thread_id();
-  std::uint32_t owner = solo_word_.load(std::memory_order_relaxed);
-  if (owner == 0 && solo_word_.compare_exchange_strong(owner, me, std::memory_order_acq_rel))
-    owner = me;
-  if (owner != me) return false;
-  busy_.store(this_process_id(), std::memory_order_relaxed);
-  // Only a compiler barrier between the store of busy and the load of the claim: the thread that
-  // ends solo mode pays with membarrier (see the file comment of queue_exclusive.hpp).
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (solo_word_.load(std::memory_order_relaxed) != me) {
-    busy_.store(0, std::memory_order_release);
-    return false;
-  }
-  std::atomic_thread_fence(std::memory_order_acquire);  // the side's state, as a lock would
-  solo_ = true;
-  return true;
 }
 
 bool Exclusive::settle(const Deadline& deadline) {
@@ -55,15 +32,6 @@ bool Exclusive::settle(const Deadline& deadline) {
     } else {
       cpu_relax();
     }
-  }
-}
-
-void Exclusive::release() noexcept {
-  if (solo_) {
-    busy_.store(0, std::memory_order_release);  // also publishes the operation's stores
-    solo_ = false;
-  } else if (lock_) {
-    lock_->unlock();
   }
 }
 

@@ -29,6 +29,7 @@
 #include <pthread.h>
 
 #include "base/deadline.hpp"
+#include "transport/queue_barrier.hpp"
 #include "transport/queue_layout.hpp"
 #include "transport/queue_sync.hpp"
 
@@ -39,7 +40,10 @@ class Exclusive {
   // Solo, or waits for the lock until the deadline; held() is false on timeout.
   // Errors: those of RobustLock.
   Exclusive(pthread_mutex_t* lock, std::atomic<std::uint32_t>& solo,
-            std::atomic<std::int32_t>& busy, const Deadline& deadline);
+            std::atomic<std::int32_t>& busy, const Deadline& deadline)
+      : solo_word_(solo), busy_(busy) {
+    if (!enter_solo()) take_lock(lock, deadline);
+  }
   ~Exclusive() { release(); }
   Exclusive(const Exclusive&) = delete;
   Exclusive& operator=(const Exclusive&) = delete;
@@ -48,10 +52,38 @@ class Exclusive {
   // The previous exclusive user died inside its operation (a robust lock's EOWNERDEAD, or a solo
   // thread's process gone with `busy` set).
   bool recovered() const noexcept { return recovered_; }
-  void release() noexcept;
+  void release() noexcept {
+    if (solo_) {
+      busy_.store(0, std::memory_order_release);  // also publishes the operation's stores
+      solo_ = false;
+    } else if (lock_) {
+      lock_->unlock();
+    }
+  }
 
  private:
-  bool enter_solo() noexcept;
+  // Inline: the path of every put and get of a lone producer and consumer.
+  bool enter_solo() noexcept {
+    if (!cheap_barriers()) return false;
+    const ThreadIds ids = thread_ids();
+    std::uint32_t owner = solo_word_.load(std::memory_order_relaxed);
+    if (owner == 0 && solo_word_.compare_exchange_strong(owner, ids.tid, std::memory_order_acq_rel))
+      owner = ids.tid;
+    if (owner != ids.tid) return false;
+    busy_.store(ids.pid, std::memory_order_relaxed);
+    // Only a compiler barrier between the store of busy and the load of the claim: the thread
+    // that ends solo mode pays with membarrier (see the file comment).
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (solo_word_.load(std::memory_order_relaxed) != ids.tid) {
+      busy_.store(0, std::memory_order_release);
+      return false;
+    }
+    std::atomic_thread_fence(std::memory_order_acquire);  // the side's state, as a lock would
+    solo_ = true;
+    return true;
+  }
+  // Not solo: takes the lock (held() false on timeout) and ends solo mode.
+  void take_lock(pthread_mutex_t* lock, const Deadline& deadline);
   // Under the lock: ends solo mode and waits until no solo operation is in flight.
   bool settle(const Deadline& deadline);
 

@@ -78,7 +78,7 @@ bool QueueCore::region_in_file(std::uint64_t offset, std::uint64_t bytes) const 
          offset + bytes <= file_bytes(segment_.fd());
 }
 
-QueueCore::Ring QueueCore::ring_of(RingCache& cache, std::uint32_t slot) {
+QueueCore::Ring QueueCore::map_ring(RingCache& cache, std::uint32_t slot) {
   if (slot >= kRingSlots) corrupt("a position names ring slot " + std::to_string(slot));
   const RingSlot& shared = shared_->slots[slot];
   const std::uint64_t generation = shared.generation.load(std::memory_order_acquire);
@@ -378,7 +378,8 @@ void QueueCore::recover_put_region() noexcept {
 }
 
 QueueCore::Attempt QueueCore::try_put_growing(const void* data, std::size_t size,
-                                              const Deadline& lock_deadline, bool grow_fresh) {
+                                              const Deadline& lock_deadline, bool grow_fresh,
+                                              std::uint64_t& head_seen) {
   QueueShared& s = *shared_;
   Exclusive lock(&s.put_lock, s.solo_producer, s.producer_busy, lock_deadline);
   if (!lock.held()) return Attempt::lock_timeout;
@@ -395,17 +396,23 @@ QueueCore::Attempt QueueCore::try_put_growing(const void* data, std::size_t size
   };
   if (maxsize_ != 0 && std::uint32_t(tail.count - head.count) >= maxsize_) {
     refresh_head();
-    if (std::uint32_t(tail.count - head.count) >= maxsize_) return Attempt::no_room;
+    if (std::uint32_t(tail.count - head.count) >= maxsize_) {
+      head_seen = head.pack();
+      return Attempt::no_room;
+    }
   }
   const std::uint32_t inline_units = record_units(size);
   const bool large = size > kMaxCapacity || inline_units > large_units_;
   const std::uint32_t units = large ? kIndirectUnits : inline_units;
   KeptRegion* kept = nullptr;
   if (large) {
+    refresh_head();  // before kept_region_for judges by head: see head_seen below
     kept = kept_region_for(round_to_pages(size));
     // Every kept region holds a message not yet taken: wait a moment for one before fresh pages.
-    if (kept == nullptr && !grow_fresh && round_to_pages(size) <= kKeptRegionBytes)
+    if (kept == nullptr && !grow_fresh && round_to_pages(size) <= kKeptRegionBytes) {
+      head_seen = head.pack();  // a kept region is free again once head passes its record
       return Attempt::no_fresh_room;
+    }
   }
 
   Ring ring = ring_of(put_rings_, tail.slot());
@@ -419,8 +426,10 @@ QueueCore::Attempt QueueCore::try_put_growing(const void* data, std::size_t size
   if (!room()) {
     refresh_head();
     if (!room()) {
-      if (const Attempt a = open_ring(tail, head, ring, units, grow_fresh); a != Attempt::done)
+      if (const Attempt a = open_ring(tail, head, ring, units, grow_fresh); a != Attempt::done) {
+        head_seen = head.pack();
         return a;
+      }
       ring = ring_of(put_rings_, tail.slot());
     }
   } else if (tail.slot() != 0) {

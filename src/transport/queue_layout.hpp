@@ -19,10 +19,12 @@
 // consumer's unfinished get leaves the record in place for the next consumer.
 //
 // Waiting: a consumer that finds the ring empty spins briefly (a few microseconds, then yielding
-// its CPU between checks, up to 50 us in all), then announces itself in
-// consumers_waiting and sleeps on put_event (a futex); a producer, after committing, wakes one
-// sleeper only if consumers_waiting is non-zero. Producers waiting for space and joiners do the
-// same with get_event / tasks_done. Every sleep is bounded (kWaitSlice) and followed by a re-check,
+// its CPU between checks, up to 50 us in all; not at all where spinning cannot help), then
+// announces itself (consumers_waiting, and the low bit of put_event) and sleeps on put_event (a
+// futex); a producer, after committing, changes put_event and wakes one sleeper only if that bit
+// is set (keeping it set while more sleepers are counted), so a sleep costs one wake, not one per
+// put until the sleeper runs. Producers waiting for space do the same with get_event (all of
+// them are woken), joiners with tasks_done. Every sleep is bounded (kWaitSlice) and followed by a re-check,
 // so a waker killed between its commit and its wake delays a sleeper by at most one slice.
 //
 // A growing queue (kFlagGrows: the default Queue, which like Python's is bounded only by memory;
@@ -63,7 +65,7 @@ namespace mproc::detail::queue {
 
 enum class QueueKind : std::uint32_t { queue = 1, simple = 2, joinable = 3 };
 
-inline constexpr shm::SegmentKind kQueueSegmentKind{0x51554555u /* "QUEU" */, 3, "queue"};
+inline constexpr shm::SegmentKind kQueueSegmentKind{0x51554555u /* "QUEU" */, 4, "queue"};
 
 inline constexpr std::size_t kRecordAlign = 8;
 inline constexpr std::size_t kMinCapacity = 64;
@@ -195,7 +197,7 @@ struct QueueShared {
   alignas(64) std::atomic<std::uint64_t> head;
 
   // Consumers waiting for data.
-  alignas(64) std::atomic<std::uint32_t> put_event;  // bumped by a put that wakes someone
+  alignas(64) std::atomic<std::uint32_t> put_event;  // low bit: a sleeper is announced on it
   std::atomic<std::uint32_t> consumers_waiting;
 
   // Producers waiting for space.

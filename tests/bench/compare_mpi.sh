@@ -11,6 +11,8 @@
 # best of 3, alternated, on both sides (mpi_bench.cpp, mpi4py_bench.py).
 # Targets (issue 10): tiny-task apply_async >= 20x mpi4py's submit; map of 200 000 tiny items
 # >= 20x mpi4py's map at its best chunksize; the CPU-bound job's speed-up >= mpi4py's.
+# PLACEMENT=same runs mpirun and every rank (and their workers) on CPU $SAME_CPU (default 1), with
+# Open MPI's own binding off; split is not offered (three ranks and their workers on two CPUs).
 set -euo pipefail
 
 . "$(dirname "$0")/bench_env.sh"
@@ -20,13 +22,25 @@ python=/usr/bin/python3
 mpirun=(mpirun -n 3 --oversubscribe --mca btl self,vader,tcp --mca btl_tcp_if_include lo
   --mca oob_tcp_if_include lo)
 if ((EUID == 0)); then mpirun+=(--allow-run-as-root); fi
+case "${PLACEMENT:-any}" in
+  any) pin=() ;;
+  same)
+    pin=(taskset -c "${SAME_CPU:-1}")
+    mpirun+=(--bind-to none)
+    ;;
+  *)
+    echo "$(basename "$0"): PLACEMENT must be any or same here (got ${PLACEMENT})" >&2
+    exit 2
+    ;;
+esac
+mpirun=("${pin[@]}" "${mpirun[@]}")
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 build_bench "$build" mproc_mpi_bench
 bench="$build/tests/bench/mproc_mpi_bench"
 
-echo "# load before: $(cat /proc/loadavg)" >&2
+echo "# placement: ${PLACEMENT:-any}; load before: $(cat /proc/loadavg)" >&2
 for ((round = 1; round <= rounds; round++)); do
   echo "# round $round/$rounds: mpi4py.futures" >&2
   "${mpirun[@]}" "$python" -m mpi4py.futures "$(dirname "$0")/mpi4py_bench.py" 60000 \

@@ -11,9 +11,12 @@
 # benchmarks are run $ROUNDS times (default 2), alternating, and the median of the rounds is
 # used. Targets: 64-byte round trip <= 1.2x the raw socketpair; 1 MiB throughput >= 0.8x.
 # mproc_pipe_bench also runs its own raw socketpair ping-pong alternating with mproc's, pair by
-# pair (`paired`): the median pair's ratio in wall time and in CPU time (which load does not move)
-# is printed beside the ratio of the two programs' medians.
-# PLACEMENT=same runs both sides on one CPU, PLACEMENT=split each on its own (bench_env.sh).
+# pair (`paired`), pinned by itself in both placements in turn (same CPU, then one CPU each:
+# PAIRED_PLACEMENT=same|split|both, default both); the medians over rounds of each pair's ratio,
+# in wall time and in CPU time (which load does not move), are printed per placement: this is the
+# judged figure (issue 17: <= 1.2x in both placements).
+# PLACEMENT=same runs both sides of the other benchmarks on one CPU, PLACEMENT=split each on its
+# own (bench_env.sh).
 set -euo pipefail
 
 . "$(dirname "$0")/bench_env.sh"
@@ -33,7 +36,11 @@ for ((round = 1; round <= rounds; round++)); do
   placed_raw_pingpong "$work/raw_ipc_bench" >>"$work/raw.txt" 2>>"$work/samples.txt"
   placed "$work/raw_ipc_bench" stream >>"$work/raw.txt" 2>>"$work/samples.txt"
   echo "# round $round/$rounds: mproc_pipe_bench" >&2
-  placed "$build/tests/bench/mproc_pipe_bench" >>"$work/mproc.txt" 2>>"$work/samples.txt"
+  placed "$build/tests/bench/mproc_pipe_bench" pingpong stream >>"$work/mproc.txt" \
+    2>>"$work/samples.txt"
+  echo "# round $round/$rounds: mproc_pipe_bench paired --placement ${PAIRED_PLACEMENT:-both}" >&2
+  "$build/tests/bench/mproc_pipe_bench" paired --placement "${PAIRED_PLACEMENT:-both}" \
+    >>"$work/mproc.txt" 2>>"$work/samples.txt"
 done
 echo "# py_mp_bench.py --only pipe" >&2
 placed python3 "$shared/py_mp_bench.py" --only pipe >"$work/py.txt" 2>>"$work/samples.txt"
@@ -80,9 +87,16 @@ for name, value, unit, ratio in rows:
     print(f"{name:44} {value:>10.4g} {unit:5} {ratio:>17.2f}x")
 ok_rt = rt_mproc / rt_raw <= 1.2
 ok_tp = tp_mproc / tp_raw >= 0.8
-print(f"{'mproc / raw socketpair round trip, paired in one program':60} {get('paired_mproc_pipe_roundtrip_vs_raw'):>6.2f}x wall, "
-      f"{get('paired_mproc_pipe_roundtrip_cpu_vs_raw'):.2f}x CPU")
-print(f"target round trip <= 1.2x raw socketpair: {rt_mproc / rt_raw:.2f}x {'ok' if ok_rt else 'MISSED'}")
+print(f"target round trip <= 1.2x raw socketpair (separate programs): {rt_mproc / rt_raw:.2f}x {'ok' if ok_rt else 'MISSED'}")
+for place in ("same", "split"):
+    key = f"paired_mproc_pipe_roundtrip_vs_raw_{place}"
+    if key not in values:
+        continue
+    wall, cpu = get(key), get(f"paired_mproc_pipe_roundtrip_cpu_vs_raw_{place}")
+    print(f"paired in one program, {place:5} CPU: mproc {get('paired_mproc_pipe_roundtrip_' + place):.3g} us / raw "
+          f"{get('paired_raw_socketpair_roundtrip_' + place):.3g} us = {wall:.2f}x wall "
+          f"(rounds {', '.join(f'{x:.2f}' for x in values[key])}), {cpu:.2f}x CPU; "
+          f"target <= 1.2x: {'ok' if wall <= 1.2 else 'MISSED'}")
 print(f"target 1 MiB throughput >= 0.8x raw socketpair: {tp_mproc / tp_raw:.2f}x {'ok' if ok_tp else 'MISSED'}")
 print(f"mproc vs python: round trip {rt_py / rt_mproc:.1f}x faster, 1 MiB throughput {tp_mproc / tp_py:.1f}x higher")
 EOF

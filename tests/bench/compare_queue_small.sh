@@ -1,70 +1,69 @@
 #!/bin/sh
 # Small-message Queue against the raw SPSC ring (issue 17 item 3: 64 B SPSC >= 0.5x the raw ring),
-# alternating in one run: for each round, raw_ipc_bench's ring group, then mproc_queue_bench
-# --small (a fixed 1 MiB ring and the default, unbounded Queue) with this build's libmproc and,
-# when BEFORE_LIB names a directory holding another libmproc.so.0, with that one too (loaded
-# through LD_LIBRARY_PATH). Prints every round's figures and ratios, then the medians.
+# in pinned placements, alternating in one run. Each round runs mproc_queue_bench --vs-ring
+# --reps 1: the raw ring of ../shared/bench/raw_ipc_bench.cpp (the same algorithm, built into the
+# benchmark so that it runs seconds, not minutes, from the Queue), a Queue with a fixed 1 MiB ring
+# and a default Queue(), one after the other in each placement (same: both processes on one CPU;
+# split: one CPU each), the order reversed every other round; then, when BEFORE_LIB names a
+# directory holding another libmproc.so.0, the same with that library (through LD_LIBRARY_PATH).
+# Prints every round's figures, then per library and placement the median over rounds of the
+# ratio of a round's Queue to that round's raw ring.
 # Usage: tests/bench/compare_queue_small.sh [build-dir]    (default: build-release)
-# Environment: ROUNDS (default 3), BEFORE_LIB, NO_BUILD, PLACEMENT=same|split (bench_env.sh; under same the
-# raw ring, a pure spinner, waits out a time slice per hand-off: it runs under a timeout of
-# RAW_RING_SECONDS, default 120, and may report nothing).
+# Environment: ROUNDS (default 5), MESSAGES per measurement (default 1000000), PLACEMENT=same|
+# split|both (default both), SAME_CPU / PARENT_CPU / CHILD_CPU (bench_env.sh's defaults: 1 / 1 /
+# 0), BEFORE_LIB, NO_BUILD.
+# The raw ring is a pure spinner: on one CPU it waits out a time slice per 4096 messages, and on
+# two it runs 10x faster when the host puts the two vCPUs on cores that share a cache: compare a
+# Queue only with the ring of its own round.
 set -eu
 
 . "$(dirname "$0")/bench_env.sh"
 build=${1:-$repo/build-release}
-shared=$(find_shared_bench) || exit 2
-work=${TMPDIR:-/tmp}/mproc-compare-queue-small.$$
-mkdir -p "$work"
-trap 'rm -rf "$work"' EXIT
-setup_placement "$work" || exit 2
-
 bench="$build/tests/bench/mproc_queue_bench"
 # NO_BUILD=1 uses the build directory as it is (e.g. a RelWithDebInfo build, to compare with a
 # BEFORE_LIB built the same way).
 [ "${NO_BUILD:-0}" = 1 ] || build_bench "$build" mproc_queue_bench
-raw="$work/raw_ipc_bench"
-build_raw_ipc_bench "$shared" "$raw"
+work=${TMPDIR:-/tmp}/mproc-compare-queue-small.$$
+mkdir -p "$work"
+trap 'rm -rf "$work"' EXIT
 
-value() {  # value <name> <file>: the figure a benchmark printed for <name>
-  awk -v n="$1" '$1 == n { print $2 }' "$2"
-}
-rounds=${ROUNDS:-3}
+placement=${PLACEMENT:-both}
+case "$placement" in
+  same | split | both) ;;
+  *) echo "$(basename "$0"): PLACEMENT must be same, split or both (got $placement)" >&2; exit 2 ;;
+esac
+rounds=${ROUNDS:-5}
+messages=${MESSAGES:-1000000}
+echo "# placement: $placement; $messages messages per measurement; load: $(cat /proc/loadavg)" >&2
+
 : >"$work/table"
 round=1
 while [ "$round" -le "$rounds" ]; do
-  if [ "${PLACEMENT:-any}" = same ]; then
-    timeout "${RAW_RING_SECONDS:-120}" taskset -c "${SAME_CPU:-1}" "$raw" ring \
-      >"$work/raw.out" 2>/dev/null || true
-  else
-    placed "$raw" ring >"$work/raw.out" 2>/dev/null
-  fi
-  placed "$bench" --quick --small >"$work/new.out" 2>/dev/null
-  ring=$(value shm_spsc_ring_64B "$work/raw.out")
-  line="round $round: raw ring ${ring:-n/a} msgs/s; this build: fixed $(value queue_spsc_64B "$work/new.out"), default $(value queue_spsc_64B_default "$work/new.out")"
-  echo "new $(value queue_spsc_64B "$work/new.out") $(value queue_spsc_64B_default "$work/new.out") ${ring:-0}" >>"$work/table"
+  "$bench" --vs-ring --reps 1 --placement "$placement" --messages "$messages" >"$work/new.out"
+  awk -v r="$round" '$1 == "pair" { print "round " r ", " $2 ": raw ring " $5 " msgs/s; this build: fixed " $7 ", default " $9 }' "$work/new.out"
+  awk '$1 == "pair" { print "new", $2, $5, $7, $9 }' "$work/new.out" >>"$work/table"
   if [ -n "${BEFORE_LIB:-}" ]; then
-    LD_LIBRARY_PATH="$BEFORE_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" placed "$bench" --quick --small \
-      >"$work/old.out" 2>/dev/null
-    line="$line; before: fixed $(value queue_spsc_64B "$work/old.out"), default $(value queue_spsc_64B_default "$work/old.out")"
-    echo "old $(value queue_spsc_64B "$work/old.out") $(value queue_spsc_64B_default "$work/old.out") ${ring:-0}" >>"$work/table"
+    LD_LIBRARY_PATH="$BEFORE_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+      "$bench" --vs-ring --reps 1 --placement "$placement" --messages "$messages" >"$work/old.out"
+    awk -v r="$round" '$1 == "pair" { print "round " r ", " $2 ": raw ring " $5 " msgs/s; before: fixed " $7 ", default " $9 }' "$work/old.out"
+    awk '$1 == "pair" { print "old", $2, $5, $7, $9 }' "$work/old.out" >>"$work/table"
   fi
-  echo "$line"
   round=$((round + 1))
 done
 echo "# load after: $(cat /proc/loadavg)" >&2
 
-# Per round, each figure over that round's raw ring; then the median of those ratios.
+# Per round, each Queue figure over that round's raw ring; then the median of those ratios.
 awk '
   function median(a, n,   i, j, t) {
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
-  $4 > 0 { k = $1; n[k]++; fixed[k, n[k]] = $2 / $4; dflt[k, n[k]] = $3 / $4 }
+  $3 > 0 { k = $1 " " $2; n[k]++; ring[k, n[k]] = $3; fixed[k, n[k]] = $4 / $3; dflt[k, n[k]] = $5 / $3 }
   END {
     print ""
-    print "median over rounds of (Queue 64 B / raw SPSC ring 64 B, same round); target >= 0.5"
+    print "median over rounds of (Queue 64 B / raw SPSC ring 64 B, same round and placement); target >= 0.5"
     for (k in n) {
-      for (i = 1; i <= n[k]; i++) { f[i] = fixed[k, i]; d[i] = dflt[k, i] }
-      printf "%-6s fixed 1 MiB ring %.2f   default Queue() %.2f   (%d rounds)\n", k, median(f, n[k]), median(d, n[k]), n[k]
+      for (i = 1; i <= n[k]; i++) { f[i] = fixed[k, i]; d[i] = dflt[k, i]; r[i] = ring[k, i] }
+      printf "%-11s fixed 1 MiB ring %.2f   default Queue() %.2f   (%d rounds; raw ring median %.3g msgs/s)\n", k, median(f, n[k]), median(d, n[k]), n[k], median(r, n[k])
     }
   }' "$work/table"

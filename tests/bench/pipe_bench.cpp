@@ -2,13 +2,19 @@
 // socketpair: a 64-byte ping-pong between two processes (25000 round trips after 2000 warm-up
 // ones) and a one-way stream of 2000 messages of 1 MiB, each repeated 3 times.
 // stdout: `metric value unit` (the median of the repetitions); stderr: every repetition.
-// Usage: mproc_pipe_bench [pingpong] [paired] [stream]   (default: all)
+// Usage: mproc_pipe_bench [pingpong] [paired] [stream] [--placement same|split|both]
+//        (default: all groups)
 // `paired` alternates, repetition by repetition, the mproc ping-pong with a raw socketpair one
 // (SOCK_STREAM, write/read, as raw_ipc_bench) in this process, and reports the ratio of each pair
 // in wall time and in CPU time (both processes): on a loaded machine two runs of one program a
 // minute apart differ by 2x, a pair run back to back much less, and CPU time not at all with load.
+// With --placement the pairs run pinned (bench_placement.hpp: `same` both processes on one CPU,
+// `split` one CPU each, `both` the two in turn, pair by pair) and every paired line's name ends in
+// _same or _split; without it, where the caller's affinity puts them.
 #include <mproc/connection.hpp>
 #include <mproc/process.hpp>
+
+#include "bench_placement.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -104,6 +110,7 @@ double raw_socketpair_pingpong_us() {
   const pid_t pid = ::fork();
   if (pid < 0) std::exit(2);
   if (pid == 0) {
+    mproc::bench::pin_child();
     ::close(sv[0]);
     for (int i = 0; i < kRoundTrips + kWarm; ++i) {
       read_all(sv[1], buffer, sizeof buffer);
@@ -130,6 +137,7 @@ double raw_socketpair_pingpong_us() {
 double pingpong_us(Receive how) {
   auto [parent_end, child_end] = mproc::pipe();
   mproc::Process child([&, &c = child_end] {
+    mproc::bench::pin_child();
     char buffer[64];
     for (int i = 0; i < kRoundTrips + kWarm; ++i) {
       if (how == Receive::into_buffer) {
@@ -207,27 +215,40 @@ double stream_mbps(Receive how) {
 }
 
 // The mproc ping-pong (recv_bytes_into) and the raw one, alternating which goes first; per pair
-// the wall-time and CPU-time ratios mproc / raw.
-void paired_pingpong() {
-  std::vector<double> raw, mproc, wall_ratio, cpu_ratio;
+// the wall-time and CPU-time ratios mproc / raw. With placements, each pair runs in each of them
+// in turn; a name then ends in the placement's.
+void paired_pingpong(const std::vector<mproc::bench::Placement>& places) {
+  struct Series {
+    std::vector<double> raw, mproc, wall_ratio, cpu_ratio;
+  };
+  const std::size_t n = places.empty() ? 1 : places.size();
+  std::vector<Series> series(n);
   for (int r = 0; r < 2 * kReps + 1; ++r) {
-    double wall[2], cpu[2];
-    for (int k = 0; k < 2; ++k) {
-      const bool mproc_turn = (r + k) % 2 == 0;
-      const double c0 = cpu_s();
-      const double us = mproc_turn ? pingpong_us(Receive::into_buffer) : raw_socketpair_pingpong_us();
-      wall[mproc_turn ? 0 : 1] = us;
-      cpu[mproc_turn ? 0 : 1] = cpu_s() - c0;
+    for (std::size_t p = 0; p < n; ++p) {
+      if (!places.empty()) mproc::bench::enter(places[p]);
+      double wall[2], cpu[2];
+      for (int k = 0; k < 2; ++k) {
+        const bool mproc_turn = (r + k) % 2 == 0;
+        const double c0 = cpu_s();
+        const double us =
+            mproc_turn ? pingpong_us(Receive::into_buffer) : raw_socketpair_pingpong_us();
+        wall[mproc_turn ? 0 : 1] = us;
+        cpu[mproc_turn ? 0 : 1] = cpu_s() - c0;
+      }
+      Series& s = series[p];
+      s.mproc.push_back(wall[0]);
+      s.raw.push_back(wall[1]);
+      s.wall_ratio.push_back(wall[0] / wall[1]);
+      s.cpu_ratio.push_back(cpu[0] / cpu[1]);
     }
-    mproc.push_back(wall[0]);
-    raw.push_back(wall[1]);
-    wall_ratio.push_back(wall[0] / wall[1]);
-    cpu_ratio.push_back(cpu[0] / cpu[1]);
   }
-  emit("paired_raw_socketpair_roundtrip", raw, "us");
-  emit("paired_mproc_pipe_roundtrip", mproc, "us");
-  emit("paired_mproc_pipe_roundtrip_vs_raw", wall_ratio, "x");
-  emit("paired_mproc_pipe_roundtrip_cpu_vs_raw", cpu_ratio, "x");
+  for (std::size_t p = 0; p < n; ++p) {
+    const std::string suffix = places.empty() ? "" : std::string("_") + places[p].name;
+    emit(("paired_raw_socketpair_roundtrip" + suffix).c_str(), series[p].raw, "us");
+    emit(("paired_mproc_pipe_roundtrip" + suffix).c_str(), series[p].mproc, "us");
+    emit(("paired_mproc_pipe_roundtrip_vs_raw" + suffix).c_str(), series[p].wall_ratio, "x");
+    emit(("paired_mproc_pipe_roundtrip_cpu_vs_raw" + suffix).c_str(), series[p].cpu_ratio, "x");
+  }
 }
 
 template <class Fn>
@@ -240,8 +261,21 @@ std::vector<double> repeat(Fn&& fn) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::vector<mproc::bench::Placement> places;
+  bool any_group = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--placement") == 0 && i + 1 < argc) {
+      places = mproc::bench::placements(argv[++i]);
+      if (places.empty()) {
+        std::fprintf(stderr, "--placement must be same, split or both\n");
+        return 2;
+      }
+    } else {
+      any_group = true;
+    }
+  }
   auto wanted = [&](const char* group) {
-    if (argc < 2) return true;
+    if (!any_group) return true;
     for (int i = 1; i < argc; ++i)
       if (std::strcmp(argv[i], group) == 0) return true;
     return false;
@@ -252,7 +286,7 @@ int main(int argc, char** argv) {
          "us");
     emit("mproc_pipe_roundtrip_value", repeat(pingpong_value_us), "us");
   }
-  if (wanted("paired")) paired_pingpong();
+  if (wanted("paired")) paired_pingpong(places);
   if (wanted("stream")) {
     emit("mproc_pipe_1MiB_throughput", repeat([] { return stream_mbps(Receive::into_buffer); }),
          "MB/s");

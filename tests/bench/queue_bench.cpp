@@ -10,15 +10,33 @@
 //   queue_pingpong_rtt        a message there and back between two processes (two queues)
 //   queue_resident_*          memory a queue occupies in /dev/shm (tmpfs pages actually allocated)
 // Usage: mproc_queue_bench [--quick] [--small | --large]
+//        mproc_queue_bench --vs-ring [--placement same|split|both] [--reps N] [--messages N]
+// --vs-ring: 64-byte messages, one producer process -> one consumer process, a Queue with a fixed
+// 1 MiB ring and a default Queue() beside the raw SPSC ring of ../shared/bench/raw_ipc_bench.cpp
+// (the same algorithm, rebuilt here: a 4096-slot ring of 64-byte slots in MAP_SHARED memory,
+// both sides copying every message, an index store per message, spinning), one repetition of each
+// in turn (the order reversed every other repetition), with an explicit placement for each: `same`
+// pins both processes to CPU $SAME_CPU (default 1), `split` the consumer (parent) to $PARENT_CPU
+// (default 1) and the producer (child) to $CHILD_CPU (default 0); `both` (the default) alternates
+// them. Prints one line per repetition:
+//   pair <placement> <rep> ring <msgs/s> fixed <msgs/s> default <msgs/s>
+// and, per placement, the medians of the ratios of a repetition's Queue to its raw ring:
+//   queue_vs_ring_64B_<placement> <ratio> x, queue_default_vs_ring_64B_<placement> <ratio> x
 #include <mproc/process.hpp>
 #include <mproc/queue.hpp>
 
+#include "bench_placement.hpp"
+
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <immintrin.h>
+#include <new>
 #include <string>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -92,6 +110,7 @@ double spsc_seconds(std::uint64_t n, std::size_t size, std::size_t capacity) {
   Go go;
   const pid_t pid = mproc::fork();
   if (pid == 0) {
+    mproc::bench::pin_child();
     std::vector<char> message(size, 'p');
     go.wait();
     for (std::uint64_t i = 0; i < n; ++i) {
@@ -114,6 +133,113 @@ double spsc_seconds(std::uint64_t n, std::size_t size, std::size_t capacity) {
   wait_child(pid);
   if (sum != n * (n - 1) / 2) die("checksum mismatch");
   return dt;
+}
+
+// The raw SPSC ring of ../shared/bench/raw_ipc_bench.cpp (spsc_ring_s with batch 1): producer =
+// child, consumer = parent, 64-byte messages copied in and out of a 4096-slot ring in MAP_SHARED
+// memory, tail (head) stored after every message, a full (empty) ring polled with pause.
+// Returns seconds for n messages.
+double raw_ring_seconds(std::uint64_t n) {
+  constexpr std::size_t kMsg = 64;
+  constexpr std::uint64_t kCap = 4096;
+  struct Header {
+    alignas(64) std::atomic<std::uint64_t> head{0};
+    alignas(64) std::atomic<std::uint64_t> tail{0};
+    alignas(64) char pad[64];
+  };
+  const std::size_t bytes = sizeof(Header) + kCap * kMsg;
+  void* mem = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED) die("mmap");
+  auto* h = new (mem) Header();
+  char* data = static_cast<char*>(mem) + sizeof(Header);
+  std::memset(data, 0, kCap * kMsg);
+  Go go;
+  const pid_t pid = ::fork();
+  if (pid < 0) die("fork");
+  if (pid == 0) {
+    mproc::bench::pin_child();
+    char src[kMsg];
+    std::memset(src, 'p', sizeof src);
+    go.wait();
+    std::uint64_t t = 0, cached_head = 0;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      while (t - cached_head >= kCap) {
+        cached_head = h->head.load(std::memory_order_acquire);
+        if (t - cached_head >= kCap) _mm_pause();
+      }
+      char* slot = data + (t & (kCap - 1)) * kMsg;
+      std::memcpy(slot, src, kMsg);
+      std::memcpy(slot, &i, 8);
+      h->tail.store(++t, std::memory_order_release);
+    }
+    ::_exit(0);
+  }
+  char dst[kMsg];
+  std::uint64_t hd = 0, cached_tail = 0, sum = 0;
+  const double t0 = now_s();
+  go.fire();
+  while (hd < n) {
+    if (hd == cached_tail) {
+      cached_tail = h->tail.load(std::memory_order_acquire);
+      if (hd == cached_tail) {
+        _mm_pause();
+        continue;
+      }
+    }
+    std::memcpy(dst, data + (hd & (kCap - 1)) * kMsg, kMsg);
+    std::uint64_t seq;
+    std::memcpy(&seq, dst, 8);
+    sum += seq;
+    h->head.store(++hd, std::memory_order_release);
+  }
+  const double dt = now_s() - t0;
+  wait_child(pid);
+  if (sum != n * (n - 1) / 2) die("ring checksum mismatch");
+  ::munmap(mem, bytes);
+  return dt;
+}
+
+double median_of(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n == 0 ? 0 : n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// --vs-ring (see the file comment).
+int vs_ring(const std::string& placement, int reps, std::uint64_t n) {
+  struct Place {
+    mproc::bench::Placement where;
+    std::vector<double> fixed_ratio, default_ratio;
+  };
+  std::vector<Place> places;
+  for (const mproc::bench::Placement& p : mproc::bench::placements(placement))
+    places.push_back({p, {}, {}});
+  if (places.empty()) {
+    std::fprintf(stderr, "--placement must be same, split or both\n");
+    return 2;
+  }
+  for (int rep = 0; rep < reps; ++rep) {
+    for (Place& p : places) {
+      mproc::bench::enter(p.where);
+      double ring = 0, fixed = 0, growing = 0;
+      auto run = [&](int which) {
+        if (which == 0) ring = static_cast<double>(n) / raw_ring_seconds(n);
+        if (which == 1) fixed = static_cast<double>(n) / spsc_seconds(n, 64, std::size_t{1} << 20);
+        if (which == 2) growing = static_cast<double>(n) / spsc_seconds(n, 64, 0);
+      };
+      for (int i = 0; i < 3; ++i) run(rep % 2 == 0 ? i : 2 - i);
+      std::printf("pair %s %d ring %.6g fixed %.6g default %.6g\n", p.where.name, rep, ring, fixed,
+                  growing);
+      std::fflush(stdout);
+      p.fixed_ratio.push_back(fixed / ring);
+      p.default_ratio.push_back(growing / ring);
+    }
+  }
+  for (const Place& p : places) {
+    std::printf("queue_vs_ring_64B_%s %.3g x\n", p.where.name, median_of(p.fixed_ratio));
+    std::printf("queue_default_vs_ring_64B_%s %.3g x\n", p.where.name, median_of(p.default_ratio));
+  }
+  return 0;
 }
 
 // Two producer and two consumer processes; the parent only times. Returns seconds.
@@ -212,6 +338,17 @@ int main(int argc, char** argv) {
   // --small: only the 64-byte SPSC lines; --large: only the 64 KiB and 1 MiB SPSC lines.
   bool quick = false, small_only = false, large_only = false;
   for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--vs-ring") == 0) {
+      std::string placement = "both";
+      int reps = 3;
+      std::uint64_t n = 1'000'000;
+      for (int j = 1; j + 1 < argc; ++j) {
+        if (std::strcmp(argv[j], "--placement") == 0) placement = argv[j + 1];
+        if (std::strcmp(argv[j], "--reps") == 0) reps = std::atoi(argv[j + 1]);
+        if (std::strcmp(argv[j], "--messages") == 0) n = std::strtoull(argv[j + 1], nullptr, 10);
+      }
+      return vs_ring(placement, reps, n);
+    }
     quick = quick || std::strcmp(argv[i], "--quick") == 0;
     small_only = small_only || std::strcmp(argv[i], "--small") == 0;
     large_only = large_only || std::strcmp(argv[i], "--large") == 0;
