@@ -76,7 +76,8 @@ class MPROC_API Barrier {
   // How many callers wait in the current round (0 while broken).
   int n_waiting() const noexcept;
   bool broken() const noexcept;
-  // Errors: errc::bad_state if not created with mproc::attachable.
+  // An arena handle if not created with mproc::attachable (see sync.hpp). Errors: those of
+  // sharing the arena's chunk.
   std::string handle() const;
 
  private:

@@ -77,7 +77,8 @@ class MPROC_API Condition : public detail::Lockable<Condition> {
   // Wakes up to n waiters. Errors: errc::bad_state if the calling thread does not hold the lock.
   void notify(int n = 1);
   void notify_all();
-  // Errors: errc::bad_state if not created with mproc::attachable.
+  // An arena handle if not created with mproc::attachable (see sync.hpp). Errors: those of
+  // sharing the arena's chunk.
   std::string handle() const;
 
  private:

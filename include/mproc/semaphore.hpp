@@ -53,7 +53,8 @@ class MPROC_API Semaphore : public detail::Lockable<Semaphore> {
   void release();
   // The current value (Python's get_value()).
   int get_value() const noexcept;
-  // Errors: errc::bad_state if not created with mproc::attachable.
+  // An arena handle if not created with mproc::attachable (see sync.hpp). Errors: those of
+  // sharing the arena's chunk.
   std::string handle() const;
 
  protected:
