@@ -46,6 +46,7 @@ void run_after(bool in_child) {
 // Constant-initialised, as g_slots.
 std::atomic<void (*)()> g_exit_handlers[kStages];
 thread_local bool t_releasing_child = false;
+thread_local bool t_plain_forks = false;
 
 void run_parent() { run_after(false); }
 void run_child_handlers() {
@@ -69,8 +70,10 @@ void run_exit_handlers() noexcept {
 }
 
 ReleasingChildFork::ReleasingChildFork() noexcept : previous_(t_releasing_child) {
-  t_releasing_child = true;
+  t_releasing_child = !t_plain_forks;
 }
+PlainChildForks::PlainChildForks() noexcept : previous_(t_plain_forks) { t_plain_forks = true; }
+PlainChildForks::~PlainChildForks() { t_plain_forks = previous_; }
 ReleasingChildFork::~ReleasingChildFork() { t_releasing_child = previous_; }
 
 bool fork_child_releases_at_exit() noexcept { return t_releasing_child; }

@@ -71,7 +71,20 @@ class ReleasingChildFork {
  private:
   bool previous_;
 };
-// In a fork child handler: true if the fork was made under a ReleasingChildFork.
+// While one lives, a ReleasingChildFork on this thread does not mark its fork (pool workers: a
+// worker may be killed at any time, and would then pin what it was given at fork).
+class PlainChildForks {
+ public:
+  PlainChildForks() noexcept;
+  ~PlainChildForks();
+  PlainChildForks(const PlainChildForks&) = delete;
+  PlainChildForks& operator=(const PlainChildForks&) = delete;
+
+ private:
+  bool previous_;
+};
+// In a fork handler (prepare, parent or child): true if the fork is made under a
+// ReleasingChildFork (and no PlainChildForks).
 bool fork_child_releases_at_exit() noexcept;
 
 // Registers the handlers of `stage`, once (a second registration of a stage is ignored). Register

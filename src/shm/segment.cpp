@@ -128,8 +128,8 @@ struct SegmentReferences {
     static SegmentReferences* const references = [] {
       auto* r = new SegmentReferences;
       ForkHandlers handlers;
-      handlers.prepare = [] { instance().mutex.lock(); };
-      handlers.parent = [] { instance().mutex.unlock(); };
+      handlers.prepare = [] { instance().before_fork(); };
+      handlers.parent = [] { instance().after_fork_in_parent(); };
       handlers.child = [] { instance().after_fork_in_child(); };
       register_fork_handlers(ForkStage::segment_references, handlers);
       ExitHandlers exit;
@@ -140,18 +140,32 @@ struct SegmentReferences {
     return *references;
   }
 
+  // The child's references are taken before fork, while the parent still holds its own: after
+  // fork the parent may drop its object before the child runs. (If fork fails, they stay taken:
+  // the creator's tracker removes the names at its end.)
+  void before_fork() noexcept {
+    mutex.lock();
+    if (!fork_child_releases_at_exit()) return;
+    for (Segment* s : held) {
+      s->fork_reference_ =
+          s->holds_reference() &&
+          (__atomic_load_n(&s->header().flags, __ATOMIC_ACQUIRE) & kFlagUnlinkWithLastUser) != 0 &&
+          try_acquire_ref(s->header());
+    }
+  }
+  void after_fork_in_parent() noexcept {
+    for (Segment* s : held) s->fork_reference_ = false;
+    mutex.unlock();
+  }
+
   // In the child, with the mutex held since prepare.
   void after_fork_in_child() noexcept {
-    const bool takes = fork_child_releases_at_exit();
     const pid_t self = ::getpid();
     for (auto it = held.begin(); it != held.end();) {
       Segment& s = **it;
-      const bool shared_with_users =
-          s.base_ != nullptr && !s.released_ &&
-          (__atomic_load_n(&s.header().flags, __ATOMIC_ACQUIRE) & kFlagUnlinkWithLastUser) != 0;
-      if (takes && shared_with_users && try_acquire_ref(s.header())) {
-        // The parent holds one, so the count is not 0. The child did not create it: its own
-        // tracker does not know the name.
+      if (s.fork_reference_) {
+        s.fork_reference_ = false;
+        // The child did not create it: its own tracker does not know the name.
         s.owner_pid_ = self;
         s.created_ = false;
         s.inherited_ = true;

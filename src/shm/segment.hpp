@@ -162,6 +162,7 @@ class Segment {
   bool released_ = false;
   bool unlinked_ = false;
   bool inherited_ = false;  // the reference was taken for this Process child at fork
+  bool fork_reference_ = false;  // taken for the child being forked (SegmentReferences)
   int fd_ = -1;  // growable segments only
 };
 

@@ -1,6 +1,5 @@
 // The tracker grandchild. It is a fork of a process that may have had other threads, so until it
 // exits it calls only async-signal-safe functions (signal-safety(7)) and never malloc.
-#include "base/fork_handlers.hpp"
 #include "shm/tracker_process.hpp"
 
 #include <cerrno>
@@ -119,7 +118,6 @@ void detach(int socket_fd, int owner_end) noexcept {
   // comes and other descriptors' peers never see their own EOF.
   ::close_range(kSocketFd + 1, ~0U, 0);
   if (null_fd > 2 && null_fd != kSocketFd) ::close(null_fd);
-  run_exit_handlers();  // the owner's objects are not ours: give back what fork took for us
   unmap_shared_mappings();
   ::prctl(PR_SET_NAME, "mproc-shm-track", 0, 0, 0);
 }

@@ -90,9 +90,9 @@ struct Arena {
     static Arena* const arena = [] {
       auto* a = new Arena;
       ForkHandlers handlers;
-      handlers.prepare = [] { instance().mutex.lock(); };
+      handlers.prepare = [] { instance().before_fork(); };
       handlers.parent = [] { instance().mutex.unlock(); };
-      handlers.child = [] { instance().after_fork_in_child(); };
+      handlers.child = [] { instance().mutex.unlock(); };
       register_fork_handlers(ForkStage::sync_arena, handlers);
       ExitHandlers exit;
       exit.before_exit = [] { instance().give_back_before_exit(); };
@@ -102,10 +102,12 @@ struct Arena {
     return *arena;
   }
 
-  // The child uses copies of every object the parent held: it takes references of its own.
-  void after_fork_in_child() noexcept {
+  // The child uses copies of every object the parent holds: its references are taken before
+  // fork, while the parent's still count (after fork the parent may drop its objects before the
+  // child runs). The child's `held` is the copy of this one. (If fork fails, they stay taken.)
+  void before_fork() noexcept {
+    mutex.lock();
     for (auto& [refs, count] : held) refs->fetch_add(count, std::memory_order_acq_rel);
-    mutex.unlock();
   }
 
   // Never the last reference of a cell (see arena.hpp).

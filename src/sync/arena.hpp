@@ -11,12 +11,16 @@
 //
 // References: one per keepalive group of a SharedPlacement (all copies of one Lock in one process
 // share one). A child forked (by any fork: the kernel copies the objects, so the child may use
-// them) takes a reference of its own for every group its parent holds (ForkStage::sync_arena);
+// them) takes a reference of its own for every group its parent holds (ForkStage::sync_arena:
+// taken in the parent before fork(2), so the parent may drop its objects at once after it);
 // a child the library ends itself (a Process child, a fork-pool worker) gives them back just
 // before its _exit (run_exit_handlers), never the last one of a cell (its robust lock list may
 // still link into it until the kernel walks it at exit). A child that ends otherwise (killed, or
 // a raw fork() that calls _exit) keeps them: those cells stay allocated (640 bytes each) until
-// every process that maps the chunk has ended, when the kernel frees the memfd.
+// every process that maps the chunk has ended, when the kernel frees the memfd. So do the cells
+// of the objects alive when this process started its shm tracker (a double fork whose processes
+// must not allocate, so they give nothing back). The forkserver gives back everything at its
+// start: neither it nor its workers use the parent's objects.
 //
 // Handles: "@<chunk id>.<cell>.<generation>.<where to collect the chunk>". Making one shares the
 // chunk's descriptor through the resource sharer (src/transport registers it: set_sharer), once
