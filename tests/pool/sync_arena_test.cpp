@@ -88,10 +88,10 @@ int chunks_here(mproc::Lock& lock) {
   return static_cast<int>(arena::chunks_mapped());
 }
 // Takes the lock, says so, then waits to be killed.
-void hold_until_killed(mproc::Lock& lock, mproc::Semaphore& holding, int gate_fd) {
+void hold_until_killed(mproc::Lock& lock, mproc::Semaphore& holding, mproc::Event& never) {
   lock.acquire();
   holding.release();
-  (void)mproc::test::Gate::pass(gate_fd);
+  (void)never.wait(kLong);
 }
 void put_in(mproc::Queue& q, int value) { q.put(value); }
 void add_to(mproc::Value<int>& v, int n) {
@@ -241,8 +241,8 @@ TEST_P(SyncArenaTest, AWorkerKilledWhileHoldingAPlainLockLeavesItRecoverable) {
   auto pool = make_pool(1);
   mproc::Lock lock;
   mproc::Semaphore holding(0);
-  mproc::test::Gate gate;
-  auto held = pool.apply_async(hold_until_killed, lock, holding, gate.read_fd());
+  mproc::Event never;
+  auto held = pool.apply_async(hold_until_killed, lock, holding, never);
   ASSERT_TRUE(holding.acquire(true, kLong));
   const auto pids = pool.worker_pids();
   ASSERT_EQ(pids.size(), 1u);
@@ -251,7 +251,6 @@ TEST_P(SyncArenaTest, AWorkerKilledWhileHoldingAPlainLockLeavesItRecoverable) {
   ASSERT_TRUE(lock.acquire(true, kLong));
   EXPECT_TRUE(lock.owner_died());
   lock.release();
-  gate.open_all();
   // The replacement worker uses the same lock.
   EXPECT_TRUE(pool.apply(free_now<mproc::Lock>, lock));
   pool.close();
