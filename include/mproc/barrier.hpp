@@ -88,7 +88,7 @@ class MPROC_API Barrier {
   std::string handle_;
 };
 
-// Passed to a Pool task, an attachable barrier travels by handle (see <mproc/by_handle.hpp>),
+// Passed to a Pool task, any barrier travels by handle (<mproc/by_handle.hpp>),
 // without its action or default timeout (those are the creating process's: see attach()).
 template <>
 struct ByHandle<Barrier> : ByHandleMembers<Barrier> {};

@@ -91,7 +91,7 @@ class MPROC_API Condition : public detail::Lockable<Condition> {
   std::string handle_;
 };
 
-// Passed to a Pool task, an attachable condition travels by handle (see <mproc/by_handle.hpp>).
+// Passed to a Pool task, any condition travels by handle (<mproc/by_handle.hpp>).
 template <>
 struct ByHandle<Condition> : ByHandleMembers<Condition> {};
 

@@ -55,7 +55,7 @@ class MPROC_API Event {
   std::string handle_;
 };
 
-// Passed to a Pool task, an attachable event travels by handle (see <mproc/by_handle.hpp>).
+// Passed to a Pool task, any event travels by handle (<mproc/by_handle.hpp>).
 template <>
 struct ByHandle<Event> : ByHandleMembers<Event> {};
 

@@ -80,7 +80,7 @@ class MPROC_API BoundedSemaphore : public Semaphore {
   static BoundedSemaphore attach(std::string_view handle);
 };
 
-// Passed to a Pool task, an attachable semaphore travels by handle (see <mproc/by_handle.hpp>).
+// Passed to a Pool task, any semaphore travels by handle (<mproc/by_handle.hpp>).
 template <>
 struct ByHandle<Semaphore> : ByHandleMembers<Semaphore> {};
 template <>

@@ -32,10 +32,14 @@ SharedPlacement named_condition(const MutexHandle& lock) {
   try {
     name = lock.handle();
   } catch (const Error&) {
+    name.clear();
+  }
+  // A lock in the sync arena has a handle too, but it needs a live sharing process: an attachable
+  // condition keeps the promise of a plain name over a plain name.
+  if (name.empty() || arena::is_arena_handle(name))
     throw Error(std::make_error_code(std::errc::invalid_argument),
                 "Condition(mproc::attachable, lock): the lock must be created with "
                 "mproc::attachable too, so that other processes can attach it");
-  }
   SharedPlacement where = shm::create_named_placement(kNamedConditionSize, shm::kSyncSegment);
   std::memcpy(static_cast<char*>(where.address) + kLockNameOffset, name.data(), name.size());
   return where;
