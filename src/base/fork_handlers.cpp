@@ -72,9 +72,9 @@ void run_exit_handlers() noexcept {
 ReleasingChildFork::ReleasingChildFork() noexcept : previous_(t_releasing_child) {
   t_releasing_child = !t_plain_forks;
 }
+ReleasingChildFork::~ReleasingChildFork() { t_releasing_child = previous_; }
 PlainChildForks::PlainChildForks() noexcept : previous_(t_plain_forks) { t_plain_forks = true; }
 PlainChildForks::~PlainChildForks() { t_plain_forks = previous_; }
-ReleasingChildFork::~ReleasingChildFork() { t_releasing_child = previous_; }
 
 bool fork_child_releases_at_exit() noexcept { return t_releasing_child; }
 

@@ -27,16 +27,10 @@ constexpr std::size_t kLockNameSize = 256;
 constexpr std::size_t kNamedConditionSize = kLockNameOffset + kLockNameSize;
 static_assert(sizeof(ConditionState) <= kLockNameOffset);
 
-SharedPlacement named_condition(const MutexHandle& lock) {
-  std::string name;
-  try {
-    name = lock.handle();
-  } catch (const Error&) {
-    name.clear();
-  }
-  // A lock in the sync arena has a handle too, but it needs a live sharing process: an attachable
-  // condition keeps the promise of a plain name over a plain name.
-  if (name.empty() || arena::is_arena_handle(name))
+// `name`: the lock's segment name, empty for a lock in the sync arena (its handle would need a
+// live sharing process: an attachable condition keeps the promise of a plain name).
+SharedPlacement named_condition(const std::string& name) {
+  if (name.empty())
     throw Error(std::make_error_code(std::errc::invalid_argument),
                 "Condition(mproc::attachable, lock): the lock must be created with "
                 "mproc::attachable too, so that other processes can attach it");
@@ -70,9 +64,11 @@ Condition::Condition(detail::SharedPlacement where, RLock lock)
 Condition::Condition(Attachable) : Condition(attachable, RLock(attachable)) {}
 Condition::Condition(Attachable, Lock lock)
     // A copy, not a move: the order in which the two arguments are evaluated is unspecified.
-    : Condition(detail::named_condition(lock), static_cast<const detail::MutexHandle&>(lock)) {}
+    : Condition(detail::named_condition(lock.handle_),
+                static_cast<const detail::MutexHandle&>(lock)) {}
 Condition::Condition(Attachable, RLock lock)
-    : Condition(detail::named_condition(lock), static_cast<const detail::MutexHandle&>(lock)) {}
+    : Condition(detail::named_condition(lock.handle_),
+                static_cast<const detail::MutexHandle&>(lock)) {}
 
 Condition Condition::attach(std::string_view handle) {
   if (detail::arena::is_arena_handle(handle)) {
