@@ -32,8 +32,10 @@ extern "C" {
 /** The two size limits of the strings the library copies out: a buffer of MPROC_HANDLE_MAX bytes
  * always holds the handle of a lock, semaphore, event, condition, barrier, array or queue, and one
  * of MPROC_NAME_MAX bytes a segment's name, a Manager's name or the handle of a Manager's dict,
- * list or Namespace; both with the terminating NUL. Since: 0.2 for MPROC_NAME_MAX. */
-#define MPROC_HANDLE_MAX 64
+ * list or Namespace; both with the terminating NUL. Since: 0.2 for MPROC_NAME_MAX. MPROC_HANDLE_MAX
+ * was 64 while only attachable objects had handles (theirs still fit in 64 bytes); the handles of
+ * objects made by the plain create are longer. */
+#define MPROC_HANDLE_MAX 256
 #define MPROC_NAME_MAX 256
 
 /* ------------------------------------------------------------------------------------------------

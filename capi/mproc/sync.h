@@ -186,8 +186,11 @@ MPROC_API int mproc_barrier_destroy(mproc_barrier_t *barrier);
  * action and default timeout are not shared: mproc_barrier_attach takes this handle's own.
  * handle: copies the handle, NUL-terminated, into buf (truncated to len - 1 bytes) and returns its
  * full length, as snprintf does; buf may be NULL when len is 0. The handle is shorter than
- * MPROC_HANDLE_MAX. Errors: MPROC_EBADHANDLE, MPROC_ESTATE (the object was made by the plain
- * create: it has no handle), -EINVAL (buf NULL with len > 0). */
+ * MPROC_HANDLE_MAX. An object made by the plain create has a handle too (its state is a cell of
+ * the process's sync arena: the first such handle starts the process's descriptor sharer, a
+ * thread); it is valid while some process holds the object and the process that made the handle
+ * runs. Errors: MPROC_EBADHANDLE, -EINVAL (buf NULL with len > 0), -EMFILE and the other errors
+ * of sharing the arena's descriptor. */
 MPROC_API int mproc_lock_create_attachable(mproc_lock_t **out);
 MPROC_API int mproc_lock_attach(const char *handle, mproc_lock_t **out);
 MPROC_API int mproc_lock_handle(mproc_lock_t *lock, char *buf, size_t len);

@@ -76,7 +76,8 @@ class MPROC_API Barrier {
   // How many callers wait in the current round (0 while broken).
   int n_waiting() const noexcept;
   bool broken() const noexcept;
-  // Errors: errc::bad_state if not created with mproc::attachable.
+  // An arena handle if not created with mproc::attachable (see sync.hpp). Errors: those of
+  // sharing the arena's chunk.
   std::string handle() const;
 
  private:
@@ -87,7 +88,7 @@ class MPROC_API Barrier {
   std::string handle_;
 };
 
-// Passed to a Pool task, an attachable barrier travels by handle (see <mproc/by_handle.hpp>),
+// Passed to a Pool task, any barrier travels by handle (<mproc/by_handle.hpp>),
 // without its action or default timeout (those are the creating process's: see attach()).
 template <>
 struct ByHandle<Barrier> : ByHandleMembers<Barrier> {};

@@ -8,9 +8,9 @@
 //
 // just work, as in Python with fork. A type opts in by specialising ByHandle<T> next to its class
 // (ByHandleMembers<T> does it for a type with handle() and a static attach(handle)). What cannot
-// travel says so: encoding a closed object, or a lock made without mproc::attachable, throws the
-// object's own error (errc::closed, errc::bad_state) in the sending process; a handle whose object
-// is gone fails the attach where it arrives (ENOENT). A Connection (a descriptor) is not a handle:
+// travel says so: encoding a closed object throws the object's own error (errc::closed) in the
+// sending process (a sync object made without mproc::attachable travels by its arena handle,
+// see sync.hpp); a handle whose object is gone fails the attach where it arrives (ENOENT). A Connection (a descriptor) is not a handle:
 // a Process child gets a duplicate (ShareInFork), a Pool worker receives it by SCM_RIGHTS from the
 // sending process's resource sharer for as long as the task runs (see Codec<Connection>).
 //

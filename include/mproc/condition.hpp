@@ -77,7 +77,8 @@ class MPROC_API Condition : public detail::Lockable<Condition> {
   // Wakes up to n waiters. Errors: errc::bad_state if the calling thread does not hold the lock.
   void notify(int n = 1);
   void notify_all();
-  // Errors: errc::bad_state if not created with mproc::attachable.
+  // An arena handle if not created with mproc::attachable (see sync.hpp). Errors: those of
+  // sharing the arena's chunk.
   std::string handle() const;
 
  private:
@@ -90,7 +91,7 @@ class MPROC_API Condition : public detail::Lockable<Condition> {
   std::string handle_;
 };
 
-// Passed to a Pool task, an attachable condition travels by handle (see <mproc/by_handle.hpp>).
+// Passed to a Pool task, any condition travels by handle (<mproc/by_handle.hpp>).
 template <>
 struct ByHandle<Condition> : ByHandleMembers<Condition> {};
 

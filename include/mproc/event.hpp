@@ -45,7 +45,8 @@ class MPROC_API Event {
   // Waits until the flag is set, at most `timeout` if given. Returns true if it was set, including
   // when set() woke this waiter and clear() came before it ran (as in Python).
   bool wait(std::optional<Seconds> timeout = std::nullopt);
-  // Errors: errc::bad_state if not created with mproc::attachable.
+  // An arena handle if not created with mproc::attachable (see sync.hpp). Errors: those of
+  // sharing the arena's chunk.
   std::string handle() const;
 
  private:
@@ -54,7 +55,7 @@ class MPROC_API Event {
   std::string handle_;
 };
 
-// Passed to a Pool task, an attachable event travels by handle (see <mproc/by_handle.hpp>).
+// Passed to a Pool task, any event travels by handle (<mproc/by_handle.hpp>).
 template <>
 struct ByHandle<Event> : ByHandleMembers<Event> {};
 

@@ -2,9 +2,10 @@
 // a holder dies.
 //
 // Sharing. A Lock is a handle to state in shared memory: copies of a Lock (and the copies that
-// children forked later inherit) are the same lock. Lock() puts the state in an anonymous
-// MAP_SHARED mapping, so that lock reaches only processes forked after it. Lock(mproc::attachable)
-// puts it in a named segment: any process may then use Lock::attach(lock.handle()) (see sync.hpp).
+// children forked later inherit) are the same lock. Lock() puts the state in this process's
+// sync arena (shared with processes forked after it, and by handle with the others: sync.hpp).
+// Lock(mproc::attachable) puts it in a named segment. Either way any process may then use
+// Lock::attach(lock.handle()) (see sync.hpp).
 //
 // Owner death. The lock belongs to the thread that acquired it. If that thread's process dies (or
 // the thread exits) while holding it, the kernel marks the lock, and the next acquire() takes it,
@@ -63,8 +64,9 @@ class MPROC_API MutexHandle : public Lockable<MutexHandle> {
   bool owner_died() const noexcept;
   // True if the calling thread holds the lock (Python's SemLock._is_mine()).
   bool is_mine() const noexcept;
-  // The handle another process passes to attach(). Errors: errc::bad_state for a lock not created
-  // with mproc::attachable.
+  // The handle another process passes to attach(): the segment's name, or for a lock made without
+  // mproc::attachable an arena handle (see sync.hpp). Errors: those of sharing the arena's chunk
+  // (EMFILE, socket).
   std::string handle() const;
 
  protected:
@@ -118,8 +120,8 @@ class MPROC_API RLock : public detail::MutexHandle {
   static RLock attach(std::string_view handle);
 };
 
-// Passed to a Pool task, an attachable lock travels by handle (see <mproc/by_handle.hpp>); one
-// made without mproc::attachable is refused there (errc::bad_state). A Process child gets a copy.
+// Passed to a Pool task, a lock travels by handle (see <mproc/by_handle.hpp>), attachable or not.
+// A Process child gets a copy.
 template <>
 struct ByHandle<Lock> : ByHandleMembers<Lock> {};
 template <>

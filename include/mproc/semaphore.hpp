@@ -53,7 +53,8 @@ class MPROC_API Semaphore : public detail::Lockable<Semaphore> {
   void release();
   // The current value (Python's get_value()).
   int get_value() const noexcept;
-  // Errors: errc::bad_state if not created with mproc::attachable.
+  // An arena handle if not created with mproc::attachable (see sync.hpp). Errors: those of
+  // sharing the arena's chunk.
   std::string handle() const;
 
  protected:
@@ -79,7 +80,7 @@ class MPROC_API BoundedSemaphore : public Semaphore {
   static BoundedSemaphore attach(std::string_view handle);
 };
 
-// Passed to a Pool task, an attachable semaphore travels by handle (see <mproc/by_handle.hpp>).
+// Passed to a Pool task, any semaphore travels by handle (<mproc/by_handle.hpp>).
 template <>
 struct ByHandle<Semaphore> : ByHandleMembers<Semaphore> {};
 template <>

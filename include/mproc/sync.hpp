@@ -2,15 +2,20 @@
 // Condition and Barrier. Each object is a handle to state in shared memory; see each header.
 //
 // Two placements, chosen at construction:
-//  - X(...) (the default): an anonymous MAP_SHARED mapping. Fast to create (one mmap, no name, no
-//    file in /dev/shm), and shared with every process forked after it — Python's behaviour.
+//  - X(...) (the default): a 640-byte cell of this process's sync arena (memfd chunks mapped
+//    MAP_SHARED: no name, no file in /dev/shm; no system call once the first chunk exists), shared
+//    with every process forked after it, as in Python. handle() works too ("@..."): the first one
+//    shares the chunk's descriptor through this process's resource sharer (a thread, as for a
+//    Connection passed to a Pool task), and attach() in another process of the same user collects
+//    it (once per chunk) and maps it. So a plain Lock passed to a Pool task reaches workers forked
+//    before it. Such a handle is valid while some process holds the object and the process that
+//    made the handle runs (it serves the chunk).
 //  - X(mproc::attachable, ...): a named shared-memory segment. handle() returns a short string (the
 //    segment's name) that can travel anywhere — in a pool task's arguments, a Queue, a pipe — and
 //    X::attach(handle) opens the same object in a process that already runs. Creating one costs a
-//    shm_open / ftruncate / mmap and a message to the shm tracker. handle() of a default-placed
-//    object is errc::bad_state.
-// Both stay: the default keeps creation cheap for the common fork-and-share case, and the named
-// placement is the one to pick for objects shared with pool workers or unrelated processes.
+//    shm_open / ftruncate / mmap and a message to the shm tracker.
+// Both stay: the default keeps creation cheap; the named placement needs no sharer process and
+// its handle is a plain name that any process (of any user allowed by the file mode) may open.
 //
 // Lifetime of a handle (as for Queue): the name exists while the creating process holds a copy of
 // the object (the last copy gone, or the process dead, the name is removed — by the shm tracker if

@@ -43,13 +43,43 @@ void run_after(bool in_child) {
   }
 }
 
+// Constant-initialised, as g_slots.
+std::atomic<void (*)()> g_exit_handlers[kStages];
+thread_local bool t_releasing_child = false;
+thread_local bool t_plain_forks = false;
+
 void run_parent() { run_after(false); }
-void run_child() { run_after(true); }
+void run_child_handlers() {
+  run_after(true);
+  t_releasing_child = false;  // the child's own forks are marked by the guards it makes itself
+}
 
 }  // namespace
 
+void register_exit_handlers(ForkStage stage, const ExitHandlers& handlers) noexcept {
+  void (*expected)() = nullptr;
+  g_exit_handlers[static_cast<std::size_t>(stage)].compare_exchange_strong(
+      expected, handlers.before_exit, std::memory_order_acq_rel);
+}
+
+void run_exit_handlers() noexcept {
+  for (std::size_t i = kStages; i-- > 0;) {
+    void (*handler)() = g_exit_handlers[i].load(std::memory_order_acquire);
+    if (handler != nullptr) handler();
+  }
+}
+
+ReleasingChildFork::ReleasingChildFork() noexcept : previous_(t_releasing_child) {
+  t_releasing_child = !t_plain_forks;
+}
+ReleasingChildFork::~ReleasingChildFork() { t_releasing_child = previous_; }
+PlainChildForks::PlainChildForks() noexcept : previous_(t_plain_forks) { t_plain_forks = true; }
+PlainChildForks::~PlainChildForks() { t_plain_forks = previous_; }
+
+bool fork_child_releases_at_exit() noexcept { return t_releasing_child; }
+
 void register_fork_handlers(ForkStage stage, const ForkHandlers& handlers) noexcept {
-  static const bool installed = ::pthread_atfork(run_prepare, run_parent, run_child) == 0;
+  static const bool installed = ::pthread_atfork(run_prepare, run_parent, run_child_handlers) == 0;
   (void)installed;
   Slot& s = g_slots[static_cast<std::size_t>(stage)];
   if (s.claimed.exchange(true)) return;

@@ -30,6 +30,8 @@ enum class ForkStage : std::uint8_t {
   child_registry,  // src/process: the children of this process (emptied in the child)
   handle_table,    // capi: the C ABI's handles
   task_registry,   // src/pool: tasks registered by name
+  segment_references,  // src/shm: the Segments holding a reference (a Process child takes its own)
+  sync_arena,      // src/sync: the arena's cells held by this process (every child takes its own)
   resource_sharer,  // src/transport: descriptors shared with workers (reset in the child)
   log_sink,        // src/log: innermost: code holding any lock above may log; the sink takes none
   count_
@@ -43,6 +45,47 @@ struct ForkHandlers {
   void (*parent)() = nullptr;
   void (*child)() = nullptr;
 };
+
+// Handlers that give back, just before a child the library forked ends itself with _exit (a
+// Process child, a pool worker), what was taken for it at fork (segment references, arena cells):
+// a child that ends without them (killed, or a raw fork() that calls _exit) keeps them until the
+// owner of the memory cleans up (see the floors that register). `before_exit` may be null.
+struct ExitHandlers {
+  void (*before_exit)() = nullptr;
+};
+void register_exit_handlers(ForkStage stage, const ExitHandlers& handlers) noexcept;
+// Runs the registered before_exit handlers (last stage first). Called by the library's children
+// just before _exit. Never throws.
+void run_exit_handlers() noexcept;
+
+// While one lives, a fork by this thread makes a child that will call run_exit_handlers() before it
+// ends (a Process child): the child handlers may take references for it that it gives back then.
+// The mark is cleared in the child once its fork handlers ran.
+class ReleasingChildFork {
+ public:
+  ReleasingChildFork() noexcept;
+  ~ReleasingChildFork();
+  ReleasingChildFork(const ReleasingChildFork&) = delete;
+  ReleasingChildFork& operator=(const ReleasingChildFork&) = delete;
+
+ private:
+  bool previous_;
+};
+// While one lives, a ReleasingChildFork on this thread does not mark its fork (pool workers: a
+// worker may be killed at any time, and would then pin what it was given at fork).
+class PlainChildForks {
+ public:
+  PlainChildForks() noexcept;
+  ~PlainChildForks();
+  PlainChildForks(const PlainChildForks&) = delete;
+  PlainChildForks& operator=(const PlainChildForks&) = delete;
+
+ private:
+  bool previous_;
+};
+// In a fork handler (prepare, parent or child): true if the fork is made under a
+// ReleasingChildFork (and no PlainChildForks).
+bool fork_child_releases_at_exit() noexcept;
 
 // Registers the handlers of `stage`, once (a second registration of a stage is ignored). Register
 // before a second thread can take the lock concerned: at load, or when the state is created.

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "base/cpu_relax.hpp"
+#include "base/fork_handlers.hpp"
 #include "base/spin_policy.hpp"
 #include "log/logger.hpp"
 #include "process/pidfd.hpp"
@@ -83,7 +84,11 @@ void PoolCore::Impl::start_worker() {
     // A worker busy in a task leaves as soon as the pool's process dies (the idle one noticed it
     // within a second already, worker.cpp).
     w->process->set_die_with_parent(true);
-    w->process->start();
+    {
+      // A worker takes no segment references at fork (it may be killed at any time).
+      const PlainChildForks plain;
+      w->process->start();
+    }
     w->pid = *w->process->pid();
     w->pidfd = w->process->sentinel();
   }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/deadline.hpp"
+#include "base/fork_handlers.hpp"
 #include "base/guarded_fork.hpp"
 #include "log/logger.hpp"
 #include "process/child_registry.hpp"
@@ -92,7 +93,11 @@ void Process::start() {
   detail::ForkGuard guard(detail::ForkGuard::Stdio::flush);
   const pid_t parent_pid = detail::own_pid();
   const std::string parent_name = detail::self().name;
-  const pid_t pid = guard.fork();
+  const pid_t pid = [&guard] {
+    // The child gives back at its end what the fork handlers take for it (run_child).
+    const detail::ReleasingChildFork releasing;
+    return guard.fork();
+  }();
   if (pid == 0) run_child(guard.saved_mask(), parent_pid, parent_name);
   if (pid < 0) throw_errno(errno, "fork for " + name_);
 
@@ -139,6 +144,7 @@ void Process::run_child(const void* saved_signal_mask, pid_t parent_pid,
   detail::flush_standard_streams();
   std::fflush(nullptr);
   detail::ChildRegistry::instance().finish_at_exit();
+  detail::run_exit_handlers();  // the references taken for this child at fork
   ::_exit(code & 0xff);
 }
 

@@ -12,9 +12,13 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <mutex>
 #include <thread>
 #include <unistd.h>
+#include <unordered_set>
+#include <vector>
 
+#include "base/fork_handlers.hpp"
 #include "base/shared_mapping.hpp"
 #include "log/logger.hpp"
 #include "shm/reserve.hpp"
@@ -112,6 +116,109 @@ std::string printable(std::string_view name) {
 
 }  // namespace
 
+// The Segment objects of this process that hold a reference (ForkStage::segment_references): a
+// Process child takes a reference of its own for those of segments shared with their users, and
+// gives back whatever it still holds just before its _exit. The mutex is held across fork.
+struct SegmentReferences {
+  std::mutex mutex;
+  std::unordered_set<Segment*> held;
+
+  static SegmentReferences& instance() {
+    // Never destroyed: Segments may be closed by static destructors in any order.
+    static SegmentReferences* const references = [] {
+      auto* r = new SegmentReferences;
+      ForkHandlers handlers;
+      handlers.prepare = [] { instance().before_fork(); };
+      handlers.parent = [] { instance().after_fork_in_parent(); };
+      handlers.child = [] { instance().after_fork_in_child(); };
+      register_fork_handlers(ForkStage::segment_references, handlers);
+      ExitHandlers exit;
+      exit.before_exit = [] { instance().release_inherited(); };
+      register_exit_handlers(ForkStage::segment_references, exit);
+      return r;
+    }();
+    return *references;
+  }
+
+  // The child's references are taken before fork, while the parent still holds its own: after
+  // fork the parent may drop its object before the child runs. (If fork fails, they stay taken:
+  // the creator's tracker removes the names at its end.)
+  void before_fork() noexcept {
+    mutex.lock();
+    if (!fork_child_releases_at_exit()) return;
+    for (Segment* s : held) {
+      s->fork_reference_ =
+          s->holds_reference() &&
+          (__atomic_load_n(&s->header().flags, __ATOMIC_ACQUIRE) & kFlagUnlinkWithLastUser) != 0 &&
+          try_acquire_ref(s->header());
+    }
+  }
+  void after_fork_in_parent() noexcept {
+    for (Segment* s : held) s->fork_reference_ = false;
+    mutex.unlock();
+  }
+
+  // In the child, with the mutex held since prepare.
+  void after_fork_in_child() noexcept {
+    const pid_t self = ::getpid();
+    for (auto it = held.begin(); it != held.end();) {
+      Segment& s = **it;
+      if (s.fork_reference_) {
+        s.fork_reference_ = false;
+        // The child did not create it: its own tracker does not know the name.
+        s.owner_pid_ = self;
+        s.created_ = false;
+        s.inherited_ = true;
+        ++it;
+      } else {
+        it = held.erase(it);  // the parent's reference, not this child's
+      }
+    }
+    mutex.unlock();
+  }
+
+  void release_inherited() noexcept {
+    std::vector<Segment*> inherited;
+    {
+      std::lock_guard lock(mutex);
+      try {
+        for (Segment* s : held)
+          if (s->inherited_) inherited.push_back(s);
+      } catch (...) {
+        return;  // out of memory: the creator's tracker removes the names at its end
+      }
+    }
+    for (Segment* s : inherited) s->release();
+  }
+};
+
+void Segment::track_reference() noexcept {
+  if (base_ == nullptr || owner_pid_ == 0) return;
+  auto& r = SegmentReferences::instance();
+  std::lock_guard lock(r.mutex);
+  try {
+    r.held.insert(this);
+  } catch (...) {
+    // Out of memory: this object is not given a reference in a Process child (as before).
+  }
+}
+
+void Segment::untrack_reference() noexcept {
+  auto& r = SegmentReferences::instance();
+  std::lock_guard lock(r.mutex);
+  r.held.erase(this);
+}
+
+void Segment::take_over_tracking(Segment& from) noexcept {
+  auto& r = SegmentReferences::instance();
+  std::lock_guard lock(r.mutex);
+  if (r.held.erase(&from) == 0) return;
+  try {
+    r.held.insert(this);
+  } catch (...) {
+  }
+}
+
 void check_segment_name(std::string_view name) {
   const char* problem = nullptr;
   if (name.size() < 2 || name.front() != '/')
@@ -153,7 +260,10 @@ Segment::Segment(Segment&& other) noexcept
       created_(std::exchange(other.created_, false)),
       released_(std::exchange(other.released_, false)),
       unlinked_(std::exchange(other.unlinked_, false)),
-      fd_(std::exchange(other.fd_, -1)) {}
+      inherited_(std::exchange(other.inherited_, false)),
+      fd_(std::exchange(other.fd_, -1)) {
+  take_over_tracking(other);
+}
 
 Segment& Segment::operator=(Segment&& other) noexcept {
   if (this != &other) {
@@ -167,7 +277,9 @@ Segment& Segment::operator=(Segment&& other) noexcept {
     created_ = std::exchange(other.created_, false);
     released_ = std::exchange(other.released_, false);
     unlinked_ = std::exchange(other.unlinked_, false);
+    inherited_ = std::exchange(other.inherited_, false);
     fd_ = std::exchange(other.fd_, -1);
+    take_over_tracking(other);
   }
   return *this;
 }
@@ -352,6 +464,7 @@ bool Segment::holds_reference() const noexcept {
 }
 
 void Segment::release() noexcept {
+  if (base_ != nullptr) untrack_reference();
   if (!holds_reference()) return;
   released_ = true;
   SegmentHeader& h = header();

@@ -10,7 +10,13 @@
 // Lifetime of the name (the /dev/shm entry) — the memory itself lives while any process maps it:
 //  - `refs` in the header counts the Segment objects that hold a reference: the creator's and one
 //    per attach(). A Segment copied into a forked child by fork() holds none: in the child close()
-//    only unmaps.
+//    only unmaps. Except in a Process child (a fork under base's ReleasingChildFork): there each
+//    inherited Segment of a segment shared with its users (share_name_with_users: a Manager's
+//    objects) takes a reference of its own at fork (ForkStage::segment_references), given back
+//    when the child's object is closed or, at the latest, just before the child's _exit
+//    (run_exit_handlers), so a child that only inherited a Manager object keeps its name alive
+//    after the parent dropped it (issue 13 item 2). A child killed before that keeps the name
+//    until the creating process ends (its tracker), as a killed attacher does.
 //  - With SegmentOptions::unlink_with_creator (the default), the name is removed when the creator's
 //    Segment releases its reference (close/destroy), or when the count reaches 0, whichever comes
 //    first. Processes that attached keep their mappings; only later attach() calls fail (ENOENT).
@@ -136,8 +142,15 @@ class Segment {
   Segment(std::string name, void* base, std::size_t size, std::size_t payload_offset,
           std::size_t payload_size, pid_t owner, bool created, int fd = -1)
       : name_(std::move(name)), base_(base), size_(size), payload_offset_(payload_offset),
-        payload_size_(payload_size), owner_pid_(owner), created_(created), fd_(fd) {}
+        payload_size_(payload_size), owner_pid_(owner), created_(created), fd_(fd) {
+    track_reference();
+  }
   void unlink_name() noexcept;
+  // This process's list of the Segment objects that hold a reference (segment.cpp).
+  void track_reference() noexcept;
+  void untrack_reference() noexcept;
+  void take_over_tracking(Segment& from) noexcept;
+  friend struct SegmentReferences;
 
   std::string name_;
   void* base_ = nullptr;
@@ -148,6 +161,8 @@ class Segment {
   bool created_ = false;  // this object created the segment (its name is in owner's tracker)
   bool released_ = false;
   bool unlinked_ = false;
+  bool inherited_ = false;  // the reference was taken for this Process child at fork
+  bool fork_reference_ = false;  // taken for the child being forked (SegmentReferences)
   int fd_ = -1;  // growable segments only
 };
 

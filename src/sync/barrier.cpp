@@ -8,8 +8,12 @@
 
 #include "process/pidfd.hpp"
 #include "shm/named_placement.hpp"
+#include "sync/arena.hpp"
 #include "sync/barrier_state.hpp"
 #include "base/futex.hpp"
+
+// Made without mproc::attachable, the state is a cell of the sync arena.
+static_assert(sizeof(mproc::detail::BarrierState) <= mproc::detail::arena::kCellSize);
 
 namespace mproc {
 namespace detail {
@@ -141,8 +145,8 @@ Barrier::Barrier(Attachable, int parties, std::function<void()> action,
 
 Barrier Barrier::attach(std::string_view handle, std::function<void()> action,
                         std::optional<Seconds> timeout) {
-  detail::SharedPlacement where = detail::shm::attach_named_placement(
-      handle, sizeof(detail::BarrierState), detail::shm::kSyncSegment, "Barrier");
+  detail::SharedPlacement where =
+      detail::attach_placement(handle, sizeof(detail::BarrierState), "Barrier");
   auto* state = static_cast<detail::BarrierState*>(where.address);
   state->header.check(detail::SyncKind::barrier, "Barrier");
   const auto parties = static_cast<int>(state->parties);
@@ -150,11 +154,7 @@ Barrier Barrier::attach(std::string_view handle, std::function<void()> action,
 }
 
 std::string Barrier::handle() const {
-  if (handle_.empty())
-    throw Error(errc::bad_state,
-                "Barrier.handle: not created with mproc::attachable; it is shared only with "
-                "processes forked after it");
-  return handle_;
+  return detail::placement_handle(handle_, state_, "Barrier");
 }
 
 Barrier::Barrier(detail::SharedPlacement where, int parties, std::function<void()> action,

@@ -5,10 +5,14 @@
 #include <string>
 
 #include "shm/named_placement.hpp"
+#include "sync/arena.hpp"
 
 #include "sync/condition_state.hpp"
 #include "base/futex.hpp"
 #include "sync/mutex_state.hpp"
+
+// Made without mproc::attachable, the state is a cell of the sync arena.
+static_assert(sizeof(mproc::detail::ConditionState) <= mproc::detail::arena::kCellSize);
 
 namespace mproc {
 namespace detail {
@@ -23,15 +27,13 @@ constexpr std::size_t kLockNameSize = 256;
 constexpr std::size_t kNamedConditionSize = kLockNameOffset + kLockNameSize;
 static_assert(sizeof(ConditionState) <= kLockNameOffset);
 
-SharedPlacement named_condition(const MutexHandle& lock) {
-  std::string name;
-  try {
-    name = lock.handle();
-  } catch (const Error&) {
+// `name`: the lock's segment name, empty for a lock in the sync arena (its handle would need a
+// live sharing process: an attachable condition keeps the promise of a plain name).
+SharedPlacement named_condition(const std::string& name) {
+  if (name.empty())
     throw Error(std::make_error_code(std::errc::invalid_argument),
                 "Condition(mproc::attachable, lock): the lock must be created with "
                 "mproc::attachable too, so that other processes can attach it");
-  }
   SharedPlacement where = shm::create_named_placement(kNamedConditionSize, shm::kSyncSegment);
   std::memcpy(static_cast<char*>(where.address) + kLockNameOffset, name.data(), name.size());
   return where;
@@ -62,11 +64,24 @@ Condition::Condition(detail::SharedPlacement where, RLock lock)
 Condition::Condition(Attachable) : Condition(attachable, RLock(attachable)) {}
 Condition::Condition(Attachable, Lock lock)
     // A copy, not a move: the order in which the two arguments are evaluated is unspecified.
-    : Condition(detail::named_condition(lock), static_cast<const detail::MutexHandle&>(lock)) {}
+    : Condition(detail::named_condition(lock.handle_),
+                static_cast<const detail::MutexHandle&>(lock)) {}
 Condition::Condition(Attachable, RLock lock)
-    : Condition(detail::named_condition(lock), static_cast<const detail::MutexHandle&>(lock)) {}
+    : Condition(detail::named_condition(lock.handle_),
+                static_cast<const detail::MutexHandle&>(lock)) {}
 
 Condition Condition::attach(std::string_view handle) {
+  if (detail::arena::is_arena_handle(handle)) {
+    // "<the condition's arena handle>#<its lock's handle>" (see handle()).
+    const auto split = handle.find('#');
+    if (split == std::string_view::npos)
+      throw Error(std::make_error_code(std::errc::invalid_argument),
+                  "Condition.attach: malformed handle");
+    detail::SharedPlacement where = detail::arena::attach(handle.substr(0, split), "Condition");
+    static_cast<const detail::ConditionState*>(where.address)
+        ->header.check(detail::SyncKind::condition, "Condition");
+    return Condition(std::move(where), detail::MutexHandle::attach_any(handle.substr(split + 1)));
+  }
   detail::SharedPlacement where = detail::shm::attach_named_placement(
       handle, detail::kNamedConditionSize, detail::shm::kSyncSegment, "Condition");
   static_cast<const detail::ConditionState*>(where.address)
@@ -77,11 +92,9 @@ Condition Condition::attach(std::string_view handle) {
 }
 
 std::string Condition::handle() const {
-  if (handle_.empty())
-    throw Error(errc::bad_state,
-                "Condition.handle: not created with mproc::attachable; it is shared only with "
-                "processes forked after it");
-  return handle_;
+  if (!handle_.empty()) return handle_;
+  // Made without mproc::attachable: its state is an arena cell; its lock travels beside it.
+  return detail::placement_handle(handle_, state_, "Condition") + '#' + lock_.handle();
 }
 
 Condition::Condition(detail::SharedPlacement where, detail::MutexHandle lock)

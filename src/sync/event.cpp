@@ -3,8 +3,12 @@
 #include <string>
 
 #include "shm/named_placement.hpp"
+#include "sync/arena.hpp"
 #include "sync/event_state.hpp"
 #include "base/futex.hpp"
+
+// Made without mproc::attachable, the state is a cell of the sync arena.
+static_assert(sizeof(mproc::detail::EventState) <= mproc::detail::arena::kCellSize);
 
 namespace mproc {
 
@@ -20,16 +24,11 @@ Event::Event(detail::SharedPlacement where)
       handle_(where.name) {}
 
 Event Event::attach(std::string_view handle) {
-  return Event(detail::shm::attach_named_placement(handle, sizeof(detail::EventState),
-                                                   detail::shm::kSyncSegment, "Event"));
+  return Event(detail::attach_placement(handle, sizeof(detail::EventState), "Event"));
 }
 
 std::string Event::handle() const {
-  if (handle_.empty())
-    throw Error(errc::bad_state,
-                "Event.handle: not created with mproc::attachable; it is shared only with "
-                "processes forked after it");
-  return handle_;
+  return detail::placement_handle(handle_, state_, "Event");
 }
 
 void Event::set() {

@@ -3,7 +3,11 @@
 #include <string>
 
 #include "shm/named_placement.hpp"
+#include "sync/arena.hpp"
 #include "sync/mutex_state.hpp"
+
+// Made without mproc::attachable, the state is a cell of the sync arena.
+static_assert(sizeof(mproc::detail::MutexState) <= mproc::detail::arena::kCellSize);
 
 namespace mproc {
 namespace detail {
@@ -31,8 +35,7 @@ MutexHandle::MutexHandle(SharedPlacement where, bool recursive, const char* type
       handle_(where.name) {}
 
 SharedPlacement MutexHandle::attach_placement(std::string_view handle, const char* type) {
-  return shm::attach_named_placement(handle, sizeof(MutexState), shm::kSyncSegment, type,
-                                     release_before_unmap);
+  return detail::attach_placement(handle, sizeof(MutexState), type, release_before_unmap);
 }
 
 MutexHandle MutexHandle::attach_any(std::string_view handle) {
@@ -42,13 +45,7 @@ MutexHandle MutexHandle::attach_any(std::string_view handle) {
   return MutexHandle(std::move(where), recursive, recursive ? "RLock" : "Lock");
 }
 
-std::string MutexHandle::handle() const {
-  if (handle_.empty())
-    throw Error(errc::bad_state, std::string(type_) +
-                                     ".handle: not created with mproc::attachable; it is shared "
-                                     "only with processes forked after it");
-  return handle_;
-}
+std::string MutexHandle::handle() const { return placement_handle(handle_, state_, type_); }
 
 bool MutexHandle::acquire(bool block, std::optional<Seconds> timeout) {
   return mutex_acquire(*state_, block, timeout, type_) != Acquired::no;

@@ -3,8 +3,12 @@
 #include <string>
 
 #include "shm/named_placement.hpp"
+#include "sync/arena.hpp"
 #include "base/futex.hpp"
 #include "sync/semaphore_state.hpp"
+
+// Made without mproc::attachable, the state is a cell of the sync arena.
+static_assert(sizeof(mproc::detail::SemaphoreState) <= mproc::detail::arena::kCellSize);
 
 namespace mproc {
 namespace detail {
@@ -68,7 +72,7 @@ SharedPlacement named_semaphore() {
 }
 
 SharedPlacement attach_semaphore(std::string_view handle, const char* type) {
-  return shm::attach_named_placement(handle, sizeof(SemaphoreState), shm::kSyncSegment, type);
+  return attach_placement(handle, sizeof(SemaphoreState), type);
 }
 
 bool is_bounded(const SharedPlacement& where) {
@@ -87,11 +91,7 @@ Semaphore Semaphore::attach(std::string_view handle) {
 }
 
 std::string Semaphore::handle() const {
-  if (handle_.empty())
-    throw Error(errc::bad_state,
-                "Semaphore.handle: not created with mproc::attachable; it is shared only with "
-                "processes forked after it");
-  return handle_;
+  return detail::placement_handle(handle_, state_, "Semaphore");
 }
 
 Semaphore::Semaphore(int value)

@@ -11,6 +11,7 @@
 #include <functional>
 #include <new>
 #include <string>
+#include <string_view>
 
 namespace mproc::detail {
 
@@ -48,9 +49,21 @@ struct SyncHeader {
   }
 };
 
-// A fresh anonymous MAP_SHARED mapping of at least `size` bytes (page aligned), unmapped when the
-// last keepalive reference in this process goes. `before_unmap` (may be empty) runs first.
+// Fresh zeroed shared memory for a state of `size` bytes that is not named: a cell of this
+// process's sync arena (sync/arena.hpp; every state fits), which processes forked later share and
+// any other process may attach by handle; its reference goes when the last keepalive reference
+// in this process goes. `before_unmap` (may be empty) runs first.
 SharedPlacement anonymous_placement(std::size_t size, std::function<void(void*)> before_unmap = {});
+
+// The handle of an object whose state is at `state`: its segment's name (`name`, when attachable),
+// else its arena handle. `type` names the object in messages.
+// Errors: errc::bad_state if the state is in neither; the arena's errors (sharing the chunk).
+std::string placement_handle(const std::string& name, const void* state, const char* type);
+
+// The placement a handle names: an arena cell ("@...") or a named sync segment of at least
+// `size` bytes (construct = false). Errors: as arena::attach / shm::attach_named_placement.
+SharedPlacement attach_placement(std::string_view handle, std::size_t size, const char* type,
+                                 std::function<void(void*)> before_unmap = {});
 
 // Validates a placement and either constructs a State there (forwarding `args` to its init) or
 // attaches to the one that is there.

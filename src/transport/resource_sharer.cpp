@@ -4,6 +4,7 @@
 #include <mproc/error.hpp>
 
 #include <cerrno>
+#include <charconv>
 #include <cstddef>
 #include <cstring>
 #include <fcntl.h>
@@ -15,8 +16,10 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <string_view>
 #include <utility>
 
+#include "sync/arena.hpp"
 #include "base/fork_handlers.hpp"
 #include "base/library_thread.hpp"
 
@@ -270,5 +273,48 @@ int collect(const ShareTicket& ticket, const char* what) {
     throw;
   }
 }
+
+namespace {
+
+// The sync arena's chunks (sync/arena.hpp) travel through this sharer: shared once per chunk for
+// the life of the process, as "<pid>:<token hex>:<token hex>:<address>".
+std::string share_arena_chunk(int fd) {
+  const ShareTicket ticket = share(fd);
+  char buffer[40];
+  std::string where = std::to_string(ticket.pid);
+  for (const std::uint64_t t : ticket.token) {
+    const auto r = std::to_chars(buffer, buffer + sizeof buffer, t, 16);
+    where += ':';
+    where.append(buffer, r.ptr);
+  }
+  return where + ':' + ticket.address;
+}
+
+int collect_arena_chunk(std::string_view where, const char* what) {
+  ShareTicket ticket;
+  const auto number = [&where](auto& out, int base) {
+    const auto stop = where.find(':');
+    if (stop == std::string_view::npos) return false;
+    const auto r = std::from_chars(where.data(), where.data() + stop, out, base);
+    where.remove_prefix(stop + 1);
+    return r.ec == std::errc() && r.ptr == where.data() - 1;
+  };
+  if (!number(ticket.pid, 10) || !number(ticket.token[0], 16) || !number(ticket.token[1], 16) ||
+      where.empty() || where.size() > 100)
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                std::string(what) + ".attach: malformed handle");
+  ticket.address.assign(where);
+  return collect(ticket, what);
+}
+
+[[maybe_unused]] const bool g_arena_sharer_registered = [] {
+  arena::Sharer sharer;
+  sharer.share = share_arena_chunk;
+  sharer.collect = collect_arena_chunk;
+  arena::set_sharer(sharer);
+  return true;
+}();
+
+}  // namespace
 
 }  // namespace mproc::detail::sharer

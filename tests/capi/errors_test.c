@@ -112,9 +112,8 @@ static void last_error_message_names_the_c_function_once(void) {
   CHECK_INT(mproc_process_join(p, TEST_WAIT_MS), 0);
   CHECK_INT(mproc_process_destroy(p), 0);
   mproc_lock_t *lock = NULL;
-  REQUIRE_INT(mproc_lock_create(&lock), 0);
-  char handle[128];
-  CHECK(mproc_lock_handle(lock, handle, sizeof handle) < 0); /* not created attachable */
+  REQUIRE_INT(mproc_lock_create_attachable(&lock), 0);
+  CHECK(mproc_lock_handle(lock, NULL, 8) < 0); /* no buffer */
   message = mproc_last_error_message();
   CHECK(strncmp(message, "mproc_lock_handle: ", 19) == 0);
   CHECK(!contains(message, "Lock.handle"));

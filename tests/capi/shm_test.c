@@ -261,8 +261,8 @@ static void sync_handles_and_attach(void) {
 static void sync_handle_bad_input(void) {
   char h[MPROC_HANDLE_MAX];
   mproc_lock_t *lock = NULL;
-  REQUIRE_INT(mproc_lock_create(&lock), 0); /* anonymous: no handle */
-  CHECK_INT(mproc_lock_handle(lock, h, sizeof h), MPROC_ESTATE);
+  REQUIRE_INT(mproc_lock_create_attachable(&lock), 0);
+  CHECK_INT(mproc_lock_handle(lock, NULL, sizeof h), -EINVAL);
   CHECK(contains(mproc_last_error_message(), "mproc_lock_handle"));
   CHECK_INT(mproc_lock_destroy(lock), 0);
   CHECK_INT(mproc_lock_handle(lock, h, sizeof h), MPROC_EBADHANDLE); /* destroyed */

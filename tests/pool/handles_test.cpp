@@ -139,7 +139,7 @@ TEST_P(HandlesTest, MapOverAVectorOfQueuesAndStarmapWithReferences) {
   pool.join();
 }
 
-// --- synchronisation objects (attachable ones: see LocksWithoutAttachableAreRefused)
+// --- synchronisation objects (attachable ones; the others: sync_arena_test.cpp)
 
 TEST_P(HandlesTest, LocksAreTheSameLockInTheWorker) {
   auto pool = make_pool();
@@ -264,10 +264,6 @@ TEST_P(HandlesTest, ObjectsThatCannotTravelAreRefusedInTheCaller) {
   mproc::Queue closed;
   closed.close();
   expect_error([&] { pool.apply(put_in, closed, 1); }, errc::closed);
-
-  mproc::Lock plain;  // an anonymous mapping: only forked children share it
-  expect_error([&] { pool.apply(free_now<mproc::Lock>, plain); }, errc::bad_state,
-               "mproc::attachable");
 
   auto segment = mproc::SharedMemory::create(8);
   segment.close();

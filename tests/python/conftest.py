@@ -47,8 +47,12 @@ def open_fds():
 def segment_tracker():
     """The library's segment tracker (a process, its socket and its pidfd, watched by a thread) is
     started by the first named segment a process makes and lives as long as the process: started
-    here, before any test, so that no test counts its descriptors as leaked."""
+    here, before any test, so that no test counts its descriptors as leaked (and the same for the
+    sync arena's first chunk)."""
     mproc.Queue().close()
+    # A Condition over a given lock keeps its state in the library's sync arena, whose first chunk
+    # (a memfd) also lives as long as the process.
+    mproc.Condition(mproc.Lock())
 
 
 @pytest.fixture(autouse=True)

@@ -165,12 +165,9 @@ TEST_F(SyncAttachTest, WrongKindsAndAnonymousObjectsAreErrors) {
   expect_error([] { Lock::attach(test_shm_name("no-lock")); },
                std::errc::no_such_file_or_directory);
   expect_error([] { Lock::attach("bad/handle"); }, std::errc::invalid_argument);
-  expect_error([] { Lock().handle(); }, errc::bad_state);
-  expect_error([] { RLock().handle(); }, errc::bad_state);
-  expect_error([] { Semaphore().handle(); }, errc::bad_state);
-  expect_error([] { Event().handle(); }, errc::bad_state);
-  expect_error([] { Condition().handle(); }, errc::bad_state);
-  expect_error([] { Barrier(1).handle(); }, errc::bad_state);
+  // Objects made without attachable have arena handles ("@..."): tests/pool/sync_arena_test.cpp.
+  expect_error([] { Lock::attach("@zz"); }, std::errc::invalid_argument);
+  expect_error([] { Condition::attach("@1.2.3.x"); }, std::errc::invalid_argument);
 }
 
 TEST_F(SyncAttachTest, AnAttachedLockOfAKilledHolderIsRecovered) {

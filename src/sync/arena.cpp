@@ -1,0 +1,409 @@
+#include "sync/arena.hpp"
+
+#include <mproc/error.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <bit>
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <unordered_map>
+#include <vector>
+
+#include "base/fork_handlers.hpp"
+#include "base/shared_mapping.hpp"
+
+namespace mproc::detail::arena {
+namespace {
+
+constexpr std::uint64_t kChunkMagic = 0x6d70726f6361726eULL;  // "mprocarn"
+constexpr std::uint32_t kLayoutVersion = 1;
+constexpr std::size_t kWords = kCells / 64;
+
+struct CellMeta {
+  std::atomic<std::uint32_t> refs{0};
+  std::atomic<std::uint32_t> generation{0};
+};
+
+struct ChunkHeader {
+  std::uint64_t magic;
+  std::uint64_t id;
+  std::uint32_t layout_version;
+  std::uint32_t cells;
+  std::uint32_t cell_size;
+  std::uint32_t reserved;
+  std::atomic<std::uint64_t> bitmap[kWords];
+};
+
+constexpr std::size_t kMetaOffset = 4096;
+constexpr std::size_t kCellsOffset = kMetaOffset + kCells * sizeof(CellMeta);
+constexpr std::size_t kChunkBytes = kCellsOffset + kCells * kCellSize;
+static_assert(sizeof(ChunkHeader) <= kMetaOffset);
+static_assert(kCellsOffset % 4096 == 0);
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+static_assert(std::atomic<std::uint32_t>::is_always_lock_free);
+
+// A chunk as this process maps it.
+struct Chunk {
+  char* base = nullptr;
+  int fd = -1;            // kept, so that this process can share the chunk on
+  std::uint64_t id = 0;
+  std::string where;      // where this process shares it (empty: not yet)
+  pid_t where_pid = 0;    // the process that made `where` (a forked child shares anew)
+  // Given back at this process's end (or at the start of a server process that closed the
+  // descriptors it inherited: the forkserver, the shm tracker): no longer allocated from,
+  // shared or attached through; a later attach maps the chunk anew.
+  bool retired = false;
+
+  ChunkHeader& header() const noexcept { return *reinterpret_cast<ChunkHeader*>(base); }
+  CellMeta& meta(std::size_t i) const noexcept {
+    return reinterpret_cast<CellMeta*>(base + kMetaOffset)[i];
+  }
+  char* cell(std::size_t i) const noexcept { return base + kCellsOffset + i * kCellSize; }
+  bool holds(const void* p) const noexcept {
+    const auto* c = static_cast<const char*>(p);
+    return c >= base + kCellsOffset && c < base + kChunkBytes;
+  }
+};
+
+// This process's view of the arena. Never destroyed (objects may be dropped by static
+// destructors in any order). Chunks are never unmapped: a process keeps its peak.
+struct Arena {
+  std::mutex mutex;                    // chunks (the list) and held; held across fork
+  std::vector<std::unique_ptr<Chunk>> chunks;
+  std::atomic<std::size_t> chunk_count{0};
+  // The references this process holds: per cell's count, how many keepalive groups.
+  std::unordered_map<std::atomic<std::uint32_t>*, std::uint32_t> held;
+  Sharer sharer;
+  std::mutex sharer_mutex;
+
+  static Arena& instance() {
+    static Arena* const arena = [] {
+      auto* a = new Arena;
+      ForkHandlers handlers;
+      handlers.prepare = [] { instance().before_fork(); };
+      handlers.parent = [] { instance().mutex.unlock(); };
+      handlers.child = [] { instance().mutex.unlock(); };
+      register_fork_handlers(ForkStage::sync_arena, handlers);
+      ExitHandlers exit;
+      exit.before_exit = [] { instance().give_back_before_exit(); };
+      register_exit_handlers(ForkStage::sync_arena, exit);
+      return a;
+    }();
+    return *arena;
+  }
+
+  // The child uses copies of every object the parent holds: its references are taken before
+  // fork, while the parent's still count (after fork the parent may drop its objects before the
+  // child runs). The child's `held` is the copy of this one. (If fork fails, they stay taken.)
+  void before_fork() noexcept {
+    mutex.lock();
+    for (auto& [refs, count] : held) refs->fetch_add(count, std::memory_order_acq_rel);
+  }
+
+  // Never the last reference of a cell (see arena.hpp).
+  void give_back_before_exit() noexcept {
+    std::lock_guard lock(mutex);
+    for (auto& [refs, count] : held) {
+      for (std::uint32_t i = 0; i < count; ++i) {
+        std::uint32_t r = refs->load(std::memory_order_relaxed);
+        while (r > 1 && !refs->compare_exchange_weak(r, r - 1, std::memory_order_acq_rel)) {
+        }
+      }
+    }
+    held.clear();
+    for (auto& c : chunks) c->retired = true;
+  }
+
+  Chunk* find_locked(const void* p) const noexcept {
+    for (const auto& c : chunks)
+      if (!c->retired && c->holds(p)) return c.get();
+    return nullptr;
+  }
+  Chunk* find_id_locked(std::uint64_t id) const noexcept {
+    for (const auto& c : chunks)
+      if (!c->retired && c->id == id) return c.get();
+    return nullptr;
+  }
+};
+
+std::uint64_t random_id() {
+  std::uint64_t value = 0;
+  while (value == 0) {
+    if (::getrandom(&value, sizeof value, 0) != static_cast<ssize_t>(sizeof value))
+      throw_errno(errno, "sync arena: getrandom");
+  }
+  return value;
+}
+
+std::unique_ptr<Chunk> new_chunk() {
+  auto chunk = std::make_unique<Chunk>();
+  int fd = -1;
+  chunk->base = static_cast<char*>(map_shared_memfd(kChunkBytes, &fd, "synchronisation arena"));
+  chunk->fd = fd;
+  chunk->id = random_id();
+  ChunkHeader& h = chunk->header();
+  h.id = chunk->id;
+  h.layout_version = kLayoutVersion;
+  h.cells = kCells;
+  h.cell_size = kCellSize;
+  __atomic_store_n(&h.magic, kChunkMagic, __ATOMIC_RELEASE);
+  return chunk;
+}
+
+// Claims a free cell of `c`, or returns kCells.
+std::size_t claim(Chunk& c) noexcept {
+  ChunkHeader& h = c.header();
+  for (std::size_t w = 0; w < kWords; ++w) {
+    std::uint64_t bits = h.bitmap[w].load(std::memory_order_relaxed);
+    while (bits != ~std::uint64_t{0}) {
+      const int bit = std::countr_one(bits);
+      const std::uint64_t mask = std::uint64_t{1} << bit;
+      bits = h.bitmap[w].fetch_or(mask, std::memory_order_acq_rel);
+      if ((bits & mask) == 0) return w * 64 + static_cast<std::size_t>(bit);
+    }
+  }
+  return kCells;
+}
+
+// Drops one reference of cell i; the last one frees the cell (in whatever process).
+void drop_reference(Chunk& c, std::size_t i) noexcept {
+  CellMeta& m = c.meta(i);
+  if (m.refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  std::memset(c.cell(i), 0, kCellSize);
+  c.header().bitmap[i / 64].fetch_and(~(std::uint64_t{1} << (i % 64)), std::memory_order_release);
+}
+
+// The placement of cell i of c, whose reference the caller took for this process.
+SharedPlacement placement(Chunk& c, std::size_t i, bool construct,
+                          std::function<void(void*)> before_unmap) {
+  Arena& a = Arena::instance();
+  std::atomic<std::uint32_t>* refs = &c.meta(i).refs;
+  {
+    std::lock_guard lock(a.mutex);
+    try {
+      ++a.held[refs];
+    } catch (...) {
+      drop_reference(c, i);
+      throw;
+    }
+  }
+  Chunk* chunk = &c;
+  std::shared_ptr<void> keepalive;
+  try {
+    keepalive = std::shared_ptr<void>(
+        c.cell(i), [chunk, i, refs, before_unmap = std::move(before_unmap)](void* p) {
+          if (before_unmap) before_unmap(p);
+          Arena& arena = Arena::instance();
+          {
+            std::lock_guard lock(arena.mutex);
+            auto it = arena.held.find(refs);
+            // Not held: given back at exit already (a static destructor after it) — keep it.
+            if (it == arena.held.end()) return;
+            if (--it->second == 0) arena.held.erase(it);
+          }
+          drop_reference(*chunk, i);
+        });
+  } catch (...) {
+    std::lock_guard lock(a.mutex);
+    auto it = a.held.find(refs);
+    if (it != a.held.end() && --it->second == 0) a.held.erase(it);
+    drop_reference(c, i);
+    throw;
+  }
+  return SharedPlacement{c.cell(i), std::move(keepalive), construct};
+}
+
+template <class T>
+bool parse_number(std::string_view& s, T& out, int base, char end) {
+  const auto stop = s.find(end);
+  if (stop == std::string_view::npos || stop == 0) return false;
+  const auto r = std::from_chars(s.data(), s.data() + stop, out, base);
+  if (r.ec != std::errc() || r.ptr != s.data() + stop) return false;
+  s.remove_prefix(stop + 1);
+  return true;
+}
+
+}  // namespace
+
+SharedPlacement allocate(std::function<void(void*)> before_unmap) {
+  Arena& a = Arena::instance();
+  std::unique_lock lock(a.mutex);
+  Chunk* chunk = nullptr;
+  std::size_t index = kCells;
+  for (auto& c : a.chunks) {
+    if (c->retired) continue;
+    index = claim(*c);
+    if (index != kCells) {
+      chunk = c.get();
+      break;
+    }
+  }
+  if (chunk == nullptr) {
+    a.chunks.reserve(a.chunks.size() + 1);
+    auto fresh = new_chunk();
+    index = claim(*fresh);
+    chunk = fresh.get();
+    a.chunks.push_back(std::move(fresh));
+    a.chunk_count.store(a.chunks.size(), std::memory_order_relaxed);
+  }
+  lock.unlock();
+  CellMeta& m = chunk->meta(index);
+  // The generation first: an attacher that counts itself in checks it after (see attach).
+  m.generation.fetch_add(1, std::memory_order_acq_rel);
+  m.refs.store(1, std::memory_order_release);
+  return placement(*chunk, index, true, std::move(before_unmap));
+}
+
+bool contains(const void* address) noexcept {
+  Arena& a = Arena::instance();
+  std::lock_guard lock(a.mutex);
+  return a.find_locked(address) != nullptr;
+}
+
+std::string handle_of(const void* address) {
+  Arena& a = Arena::instance();
+  Chunk* chunk = nullptr;
+  int fd = -1;
+  std::string where;
+  {
+    std::lock_guard lock(a.mutex);
+    chunk = a.find_locked(address);
+    if (chunk == nullptr)
+      throw Error(errc::bad_state, "sync arena: the object is not in this process's arena");
+    fd = chunk->fd;
+    if (chunk->where_pid == ::getpid()) where = chunk->where;
+  }
+  if (where.empty()) {
+    Sharer sharer;
+    {
+      std::lock_guard lock(a.sharer_mutex);
+      sharer = a.sharer;
+    }
+    if (sharer.share == nullptr)
+      throw Error(errc::bad_state, "sync arena: no descriptor sharer in this program");
+    where = sharer.share(fd);  // a second thread racing here shares it twice: harmless
+    std::lock_guard lock(a.mutex);
+    chunk->where = where;
+    chunk->where_pid = ::getpid();
+  }
+  const auto offset = static_cast<std::size_t>(static_cast<const char*>(address) - chunk->base);
+  const std::size_t index = (offset - kCellsOffset) / kCellSize;
+  char id[17];
+  auto r = std::to_chars(id, id + 16, chunk->id, 16);
+  std::string handle = "@";
+  handle.append(id, r.ptr);
+  handle += '.' + std::to_string(index) + '.' +
+            std::to_string(chunk->meta(index).generation.load(std::memory_order_acquire)) + '.' +
+            where;
+  return handle;
+}
+
+bool is_arena_handle(std::string_view handle) noexcept {
+  return !handle.empty() && handle.front() == '@';
+}
+
+SharedPlacement attach(std::string_view handle, const char* type,
+                       std::function<void(void*)> before_unmap) {
+  std::string_view rest = handle;
+  std::uint64_t id = 0;
+  std::size_t index = 0;
+  std::uint32_t generation = 0;
+  if (!is_arena_handle(rest) || (rest.remove_prefix(1), false) ||
+      !parse_number(rest, id, 16, '.') || !parse_number(rest, index, 10, '.') ||
+      !parse_number(rest, generation, 10, '.') || rest.empty() || index >= kCells)
+    throw Error(std::make_error_code(std::errc::invalid_argument),
+                std::string(type) + ".attach: malformed handle");
+  Arena& a = Arena::instance();
+  Chunk* chunk = nullptr;
+  {
+    std::lock_guard lock(a.mutex);
+    chunk = a.find_id_locked(id);
+  }
+  if (chunk == nullptr) {
+    Sharer sharer;
+    {
+      std::lock_guard lock(a.sharer_mutex);
+      sharer = a.sharer;
+    }
+    if (sharer.collect == nullptr)
+      throw Error(errc::bad_state, std::string(type) + ".attach: no descriptor sharer");
+    const int fd = sharer.collect(rest, type);
+    struct stat st {};
+    void* base = nullptr;
+    if (::fstat(fd, &st) != 0 || static_cast<std::size_t>(st.st_size) < kChunkBytes ||
+        (base = map_shared_fd(fd, kChunkBytes)) == nullptr) {
+      ::close(fd);
+      throw Error(errc::bad_handle, std::string(type) + ".attach: not a synchronisation arena");
+    }
+    auto fresh = std::make_unique<Chunk>();
+    fresh->base = static_cast<char*>(base);
+    fresh->fd = fd;
+    fresh->id = id;
+    const ChunkHeader& h = fresh->header();
+    if (__atomic_load_n(&h.magic, __ATOMIC_ACQUIRE) != kChunkMagic || h.id != id ||
+        h.layout_version != kLayoutVersion || h.cells != kCells || h.cell_size != kCellSize) {
+      ::munmap(base, kChunkBytes);
+      ::close(fd);
+      throw Error(errc::bad_handle, std::string(type) + ".attach: not a synchronisation arena");
+    }
+    std::lock_guard lock(a.mutex);
+    chunk = a.find_id_locked(id);
+    if (chunk == nullptr) {
+      a.chunks.reserve(a.chunks.size() + 1);
+      chunk = fresh.get();
+      a.chunks.push_back(std::move(fresh));
+      a.chunk_count.store(a.chunks.size(), std::memory_order_relaxed);
+    } else {
+      ::munmap(fresh->base, kChunkBytes);  // another thread mapped it meanwhile
+      ::close(fresh->fd);
+    }
+  }
+  CellMeta& m = chunk->meta(index);
+  std::uint32_t r = m.refs.load(std::memory_order_acquire);
+  do {
+    if (r == 0)
+      throw Error(std::make_error_code(std::errc::no_such_file_or_directory),
+                  std::string(type) + ".attach: the object is gone (its last handle was dropped)");
+  } while (!m.refs.compare_exchange_weak(r, r + 1, std::memory_order_acq_rel,
+                                         std::memory_order_acquire));
+  if (m.generation.load(std::memory_order_acquire) != generation) {
+    drop_reference(*chunk, index);
+    throw Error(std::make_error_code(std::errc::no_such_file_or_directory),
+                std::string(type) + ".attach: the object is gone (its last handle was dropped)");
+  }
+  return placement(*chunk, index, false, std::move(before_unmap));
+}
+
+void set_sharer(const Sharer& sharer) noexcept {
+  Arena& a = Arena::instance();
+  std::lock_guard lock(a.sharer_mutex);
+  a.sharer = sharer;
+}
+
+std::size_t cells_in_use() noexcept {
+  Arena& a = Arena::instance();
+  std::lock_guard lock(a.mutex);
+  std::size_t n = 0;
+  for (const auto& c : a.chunks)
+    if (!c->retired)
+    for (std::size_t w = 0; w < kWords; ++w)
+      n += static_cast<std::size_t>(
+          std::popcount(c->header().bitmap[w].load(std::memory_order_acquire)));
+  return n;
+}
+
+std::size_t chunks_mapped() noexcept {
+  return Arena::instance().chunk_count.load(std::memory_order_relaxed);
+}
+
+}  // namespace mproc::detail::arena

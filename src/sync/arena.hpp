@@ -1,0 +1,81 @@
+// The sync arena: where a synchronisation object made without mproc::attachable keeps its state,
+// so that it can still travel by handle to a process that was not forked after it (a pool worker
+// forked earlier, a forkserver worker): issue 13 item 8.
+//
+// The arena is a list of chunks, each a memfd (no /dev/shm name, so nothing to leak or to unlink)
+// mapped MAP_SHARED, holding kCells cells of kCellSize bytes. A chunk's header holds the
+// allocation bitmap and, per cell, a reference count and a generation, all atomics: every process
+// that maps the chunk (the creator, its forked children, a process that attached a cell)
+// allocates and frees cells in it without a lock. A cell is free again when its last reference
+// goes, in whatever process that is.
+//
+// References: one per keepalive group of a SharedPlacement (all copies of one Lock in one process
+// share one). A child forked (by any fork: the kernel copies the objects, so the child may use
+// them) takes a reference of its own for every group its parent holds (ForkStage::sync_arena:
+// taken in the parent before fork(2), so the parent may drop its objects at once after it);
+// a child the library ends itself (a Process child, a fork-pool worker) gives them back just
+// before its _exit (run_exit_handlers), never the last one of a cell (its robust lock list may
+// still link into it until the kernel walks it at exit). A child that ends otherwise (killed, or
+// a raw fork() that calls _exit) keeps them: those cells stay allocated (640 bytes each) until
+// every process that maps the chunk has ended, when the kernel frees the memfd. So do the cells
+// of the objects alive when this process started its shm tracker (a double fork whose processes
+// must not allocate, so they give nothing back). The forkserver gives back everything at its
+// start: neither it nor its workers use the parent's objects.
+//
+// Handles: "@<chunk id>.<cell>.<generation>.<where to collect the chunk>". Making one shares the
+// chunk's descriptor through the resource sharer (src/transport registers it: set_sharer), once
+// per chunk and process, for as long as the process lives; attaching one collects the descriptor
+// once per chunk and process and keeps the mapping (and the descriptor, to share it on), so later
+// attaches cost only the reference. A handle whose object is gone (its cell freed, or reused: the
+// generation differs) fails with ENOENT.
+//
+// Thread-safety: every function may be called from any thread.
+#pragma once
+
+#include <mproc/sync_placement.hpp>
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace mproc::detail::arena {
+
+inline constexpr std::size_t kCellSize = 640;  // the largest state (Barrier: 544 bytes), 64-aligned
+inline constexpr std::size_t kCells = 4096;
+
+// A zero-filled cell of this process's arena (construct = true, no name); the keepalive drops the
+// cell's reference after running `before_unmap` (may be empty) on it.
+// Errors: the errno of memfd_create / ftruncate / mmap when a new chunk is needed.
+SharedPlacement allocate(std::function<void(void*)> before_unmap = {});
+
+// True if `address` lies in a chunk mapped in this process.
+bool contains(const void* address) noexcept;
+
+// The handle of the cell at `address` (contains(address) must be true).
+// Errors: errc::bad_state without a sharer; the sharer's errors (EMFILE, socket, thread).
+std::string handle_of(const void* address);
+
+// True for a string of the form handle_of() makes (checked fully by attach).
+bool is_arena_handle(std::string_view handle) noexcept;
+
+// The cell that `handle` names, with a reference for this process (construct = false).
+// `type` names the object in messages. Errors: EINVAL (malformed), ENOENT (the object is gone),
+// errc::bad_handle (the descriptor is not an arena chunk), the sharer's collect errors.
+SharedPlacement attach(std::string_view handle, const char* type,
+                       std::function<void(void*)> before_unmap = {});
+
+// How a chunk's descriptor travels: registered by src/transport (the resource sharer).
+struct Sharer {
+  // Shares a duplicate of `fd` for the life of the process; returns where to collect it.
+  std::string (*share)(int fd) = nullptr;
+  // Collects the descriptor shared at `where`. `what` names it in messages.
+  int (*collect)(std::string_view where, const char* what) = nullptr;
+};
+void set_sharer(const Sharer& sharer) noexcept;
+
+// Cells allocated in the chunks mapped in this process, and those chunks (tests).
+std::size_t cells_in_use() noexcept;
+std::size_t chunks_mapped() noexcept;
+
+}  // namespace mproc::detail::arena

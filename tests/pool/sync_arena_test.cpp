@@ -1,0 +1,279 @@
+// Synchronisation objects made WITHOUT mproc::attachable (issue 13 item 8, the last gap): their
+// state is a cell of this process's sync arena (src/sync/arena.hpp), so they travel by handle to
+// pool workers forked before them (fork and forkserver) as well as after them, and to Process
+// children. A worker killed while holding such a lock leaves it recoverable; nothing leaks: no
+// arena cell (cells_in_use back to where it was), no /dev/shm name, no descriptor (the fixture).
+// White-box (INTERNAL) only to count the arena's cells.
+#include <mproc/connection.hpp>
+#include <mproc/manager.hpp>
+#include <mproc/pool.hpp>
+#include <mproc/process.hpp>
+#include <mproc/queue.hpp>
+#include <mproc/shared_ctypes.hpp>
+#include <mproc/shared_memory.hpp>
+#include <mproc/sync.hpp>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <memory>
+#include <string>
+#include <unistd.h>
+
+#include "pool/pool_test_support.hpp"
+#include "support/shm_leak_check.hpp"
+#include "sync/arena.hpp"
+
+namespace {
+
+using mproc::errc;
+using mproc::Seconds;
+using mproc::test::expect_error;
+namespace arena = mproc::detail::arena;
+
+constexpr Seconds kLong{30};
+
+class SyncArenaTest : public mproc::test::PoolPerStartMethodTest {
+ protected:
+  void SetUp() override {
+    { mproc::Queue warm_up; }  // starts the shm tracker (its socket lives with the process)
+    {
+      // Starts the resource sharer and shares the arena's first chunk: both live with the
+      // process (the sharer's socket, the chunk's shared duplicate).
+      const mproc::Lock warm_up;
+      (void)warm_up.handle();
+    }
+    cells_before_ = arena::cells_in_use();
+    mproc::test::PoolPerStartMethodTest::SetUp();
+  }
+  void TearDown() override {
+    mproc::stop_forkserver();
+    EXPECT_TRUE(mproc::test::shm_entries_of(::getpid()).empty());
+    if (check_cells_) {
+      EXPECT_EQ(arena::cells_in_use(), cells_before_) << "arena cells leaked";
+    }
+    mproc::test::PoolPerStartMethodTest::TearDown();
+  }
+  std::size_t cells_before_ = 0;
+  bool check_cells_ = true;
+};
+
+INSTANTIATE_TEST_SUITE_P(StartMethods, SyncArenaTest,
+                         ::testing::Values(mproc::StartMethod::fork,
+                                           mproc::StartMethod::forkserver),
+                         [](const ::testing::TestParamInfo<mproc::StartMethod>& method) {
+                           return method.param == mproc::StartMethod::fork ? "fork"
+                                                                           : "forkserver";
+                         });
+
+// --- tasks (plain functions: their bytes are valid in a forkserver worker too)
+
+template <class L>
+bool free_now(L& lock) {  // true if the lock could be taken (and gives it back)
+  if (!lock.acquire(false)) return false;
+  lock.release();
+  return true;
+}
+void release_one(mproc::Semaphore& s) { s.release(); }
+void release_bounded(mproc::BoundedSemaphore& s) { s.release(); }
+void set_event(mproc::Event& e) { e.set(); }
+int meet(mproc::Barrier& b) { return b.wait(kLong); }
+void notify_under_lock(mproc::Condition& c) {
+  c.acquire();
+  c.notify();
+  c.release();
+}
+int chunks_here(mproc::Lock& lock) {
+  (void)lock;
+  return static_cast<int>(arena::chunks_mapped());
+}
+// Takes the lock, says so, then waits to be killed.
+void hold_until_killed(mproc::Lock& lock, mproc::Semaphore& holding, mproc::Event& never) {
+  lock.acquire();
+  holding.release();
+  (void)never.wait(kLong);
+}
+void put_in(mproc::Queue& q, int value) { q.put(value); }
+void add_to(mproc::Value<int>& v, int n) {
+  std::lock_guard guard(v);
+  *v.get_obj() += n;
+}
+void set_cell(mproc::Array<int>& a, int i) { a.set(static_cast<size_t>(i), i * 10); }
+void write_byte(mproc::SharedMemory& m, int at) { static_cast<char*>(m.buf())[at] = 'z'; }
+void greet(mproc::Connection& end) { end.send_bytes("hi"); }
+void score(mproc::Dict<std::string, int>& d, int n) { d.set("n", n); }
+
+// Every kind of synchronisation object, made without mproc::attachable.
+struct PlainSync {
+  mproc::Lock lock;
+  mproc::RLock rlock;
+  mproc::Semaphore semaphore{0};
+  mproc::BoundedSemaphore bounded{1};
+  mproc::Event event;
+  mproc::Condition condition;
+  mproc::Barrier barrier{2};
+};
+
+// Uses each object of `s` from a pool task and checks the effect here.
+void exercise(mproc::Pool& pool, PlainSync& s) {
+  s.lock.acquire();
+  s.rlock.acquire();
+  EXPECT_FALSE(pool.apply(free_now<mproc::Lock>, s.lock));  // held here, so busy there
+  EXPECT_FALSE(pool.apply(free_now<mproc::RLock>, s.rlock));
+  s.lock.release();
+  s.rlock.release();
+  EXPECT_TRUE(pool.apply(free_now<mproc::Lock>, s.lock));
+  EXPECT_TRUE(pool.apply(free_now<mproc::RLock>, s.rlock));
+
+  pool.apply(release_one, s.semaphore);
+  EXPECT_TRUE(s.semaphore.acquire(true, kLong));
+  ASSERT_TRUE(s.bounded.acquire(false));
+  pool.apply(release_bounded, s.bounded);
+  EXPECT_EQ(s.bounded.get_value(), 1);
+  expect_error([&] { pool.apply(release_bounded, s.bounded); }, errc::task_failed,
+               "released more often than acquired");
+
+  pool.apply(set_event, s.event);
+  EXPECT_TRUE(s.event.is_set());
+
+  // The condition and its lock travel together: the worker can only notify once this process
+  // waits (it holds the lock until wait() releases it).
+  s.condition.acquire();
+  auto notified = pool.apply_async(notify_under_lock, s.condition);
+  EXPECT_TRUE(s.condition.wait(kLong));
+  s.condition.release();
+  notified.get();
+
+  auto other = pool.apply_async(meet, s.barrier);
+  const int mine = s.barrier.wait(kLong);
+  EXPECT_EQ(mine + other.get(), 0 + 1);
+}
+
+// --- the matrix: pool before / after the objects, every sync kind
+
+TEST_P(SyncArenaTest, PlainSyncObjectsReachWorkersForkedBeforeThem) {
+  auto pool = make_pool();
+  PlainSync s;
+  exercise(pool, s);
+  pool.close();
+  pool.join();
+}
+
+TEST_P(SyncArenaTest, PlainSyncObjectsReachWorkersForkedAfterThem) {
+  PlainSync s;
+  auto pool = make_pool();
+  exercise(pool, s);
+  pool.close();
+  pool.join();
+}
+
+// The other shareable kinds, made before the pool (HandlesTest and ConnectionArgumentTest make
+// them after it).
+TEST_P(SyncArenaTest, EveryOtherKindReachesWorkersForkedAfterIt) {
+  mproc::Queue q;
+  mproc::Value<int> v(0);
+  mproc::Array<int> a(4);
+  auto segment = mproc::SharedMemory::create(4);
+  auto [here, there] = mproc::pipe();
+  mproc::Manager manager;
+  auto d = manager.dict<std::string, int>();
+  auto pool = make_pool();
+  pool.apply(put_in, q, 3);
+  EXPECT_EQ(q.get<int>(true, kLong), 3);
+  pool.apply(add_to, v, 5);
+  EXPECT_EQ(v.get(), 5);
+  pool.apply(set_cell, a, 2);
+  EXPECT_EQ(a.get(2), 20);
+  pool.apply(write_byte, segment, 1);
+  EXPECT_EQ(static_cast<const char*>(segment.buf())[1], 'z');
+  pool.apply(greet, there);
+  EXPECT_EQ(here.recv_bytes(kLong), "hi");
+  pool.apply(score, d, 9);
+  EXPECT_EQ(d.get("n"), 9);
+  pool.close();
+  pool.join();
+  segment.unlink();
+}
+
+// A worker maps a chunk once: later arguments from the same chunk cost only a reference.
+TEST_P(SyncArenaTest, AWorkerMapsAChunkOnce) {
+  auto pool = make_pool(1);
+  mproc::Lock first;
+  mproc::Lock second;
+  const int after_first = pool.apply(chunks_here, first);
+  EXPECT_GE(after_first, 1);
+  EXPECT_EQ(pool.apply(chunks_here, second), after_first);
+  EXPECT_EQ(pool.apply(chunks_here, first), after_first);
+  pool.close();
+  pool.join();
+}
+
+// --- Process children
+
+void use_all(mproc::Lock lock, mproc::RLock rlock, mproc::Semaphore semaphore,
+             mproc::BoundedSemaphore bounded, mproc::Event event, mproc::Condition condition,
+             mproc::Barrier barrier) {
+  if (!free_now(lock) || !free_now(rlock) || !free_now(condition)) throw mproc::SystemExit(3);
+  semaphore.release();
+  bounded.release();
+  event.set();
+  (void)barrier.wait(kLong);
+}
+
+TEST_P(SyncArenaTest, PlainSyncObjectsArePassedToAProcess) {
+  PlainSync s;
+  ASSERT_TRUE(s.bounded.acquire(false));
+  mproc::Process p(use_all, s.lock, s.rlock, s.semaphore, s.bounded, s.event, s.condition,
+                   s.barrier);
+  p.start();
+  (void)s.barrier.wait(kLong);
+  ASSERT_TRUE(p.join(kLong));
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_TRUE(s.semaphore.acquire(false));
+  EXPECT_EQ(s.bounded.get_value(), 1);
+  EXPECT_TRUE(s.event.is_set());
+}
+
+// --- lifetime
+
+TEST_P(SyncArenaTest, AWorkerKilledWhileHoldingAPlainLockLeavesItRecoverable) {
+  check_cells_ = false;  // the killed worker never gives its references back (see arena.hpp)
+  auto pool = make_pool(1);
+  mproc::Lock lock;
+  mproc::Semaphore holding(0);
+  mproc::Event never;
+  auto held = pool.apply_async(hold_until_killed, lock, holding, never);
+  ASSERT_TRUE(holding.acquire(true, kLong));
+  const auto pids = pool.worker_pids();
+  ASSERT_EQ(pids.size(), 1u);
+  ASSERT_EQ(::kill(pids[0], SIGKILL), 0);
+  expect_error([&] { held.get(); }, errc::worker_died);
+  ASSERT_TRUE(lock.acquire(true, kLong));
+  EXPECT_TRUE(lock.owner_died());
+  lock.release();
+  // The replacement worker uses the same lock.
+  EXPECT_TRUE(pool.apply(free_now<mproc::Lock>, lock));
+  pool.close();
+  pool.join();
+}
+
+TEST_P(SyncArenaTest, AHandleOfADroppedObjectFailsAndItsCellIsReused) {
+  auto lock = std::make_unique<mproc::Lock>();
+  const std::string handle = lock->handle();
+  EXPECT_EQ(handle.front(), '@');
+  EXPECT_EQ(mproc::Lock::attach(handle).handle(), handle);  // attached here: the same cell
+  lock.reset();
+  expect_error([&] { (void)mproc::Lock::attach(handle); }, std::errc::no_such_file_or_directory);
+  mproc::Lock next;  // may take the same cell: a new generation, so the old handle stays dead
+  EXPECT_NE(next.handle(), handle);
+  expect_error([&] { (void)mproc::Lock::attach(handle); }, std::errc::no_such_file_or_directory);
+  // The kind is checked too.
+  expect_error([&] { (void)mproc::Event::attach(next.handle()); }, errc::bad_handle);
+  auto pool = make_pool(1);
+  expect_error([&] { pool.apply(free_now<mproc::Lock>, mproc::Lock::attach(handle)); },
+               std::errc::no_such_file_or_directory);
+  pool.close();
+  pool.join();
+}
+
+}  // namespace
