@@ -4,7 +4,9 @@
 // Two placements, chosen at construction:
 //  - X(...) (the default): a 640-byte cell of this process's sync arena (memfd chunks mapped
 //    MAP_SHARED: no name, no file in /dev/shm; no system call once the first chunk exists), shared
-//    with every process forked after it, as in Python. handle() works too ("@..."): the first one
+//    with every process forked after it, as in Python (a Process child holds it until it exits;
+//    a pool worker or raw fork() child uses what it inherited while this process holds it, as
+//    with a Manager's objects: they may be killed at any time). handle() works too ("@..."): the first one
 //    shares the chunk's descriptor through this process's resource sharer (a thread, as for a
 //    Connection passed to a Pool task), and attach() in another process of the same user collects
 //    it (once per chunk) and maps it. So a plain Lock passed to a Pool task reaches workers forked

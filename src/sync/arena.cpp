@@ -92,7 +92,7 @@ struct Arena {
       ForkHandlers handlers;
       handlers.prepare = [] { instance().before_fork(); };
       handlers.parent = [] { instance().mutex.unlock(); };
-      handlers.child = [] { instance().mutex.unlock(); };
+      handlers.child = [] { instance().after_fork_in_child(); };
       register_fork_handlers(ForkStage::sync_arena, handlers);
       ExitHandlers exit;
       exit.before_exit = [] { instance().give_back_before_exit(); };
@@ -102,12 +102,22 @@ struct Arena {
     return *arena;
   }
 
-  // The child uses copies of every object the parent holds: its references are taken before
-  // fork, while the parent's still count (after fork the parent may drop its objects before the
-  // child runs). The child's `held` is the copy of this one. (If fork fails, they stay taken.)
+  // A Process child uses copies of every object the parent holds: its references are taken
+  // before fork, while the parent's still count (after fork the parent may drop its objects
+  // before the child runs), and its `held` is the copy of this one. (If fork fails, they stay
+  // taken.) Other children (pool workers, raw fork() children, the forkserver, the shm tracker)
+  // take none: they may be killed at any time or end by _exit, and their references would then
+  // pin every cell alive at their fork (a pool terminated per batch would leak cells without
+  // bound). They use inherited objects while the parent keeps them, as with a Manager's objects;
+  // an object passed to a task by handle takes a reference of its own in the worker.
   void before_fork() noexcept {
     mutex.lock();
+    if (!fork_child_releases_at_exit()) return;
     for (auto& [refs, count] : held) refs->fetch_add(count, std::memory_order_acq_rel);
+  }
+  void after_fork_in_child() noexcept {
+    if (!fork_child_releases_at_exit()) held.clear();  // none were taken for this child
+    mutex.unlock();
   }
 
   // Never the last reference of a cell (see arena.hpp).
@@ -198,28 +208,21 @@ SharedPlacement placement(Chunk& c, std::size_t i, bool construct,
     }
   }
   Chunk* chunk = &c;
-  std::shared_ptr<void> keepalive;
-  try {
-    keepalive = std::shared_ptr<void>(
-        c.cell(i), [chunk, i, refs, before_unmap = std::move(before_unmap)](void* p) {
-          if (before_unmap) before_unmap(p);
-          Arena& arena = Arena::instance();
-          {
-            std::lock_guard lock(arena.mutex);
-            auto it = arena.held.find(refs);
-            // Not held: given back at exit already (a static destructor after it) — keep it.
-            if (it == arena.held.end()) return;
-            if (--it->second == 0) arena.held.erase(it);
-          }
-          drop_reference(*chunk, i);
-        });
-  } catch (...) {
-    std::lock_guard lock(a.mutex);
-    auto it = a.held.find(refs);
-    if (it != a.held.end() && --it->second == 0) a.held.erase(it);
-    drop_reference(c, i);
-    throw;
-  }
+  // No try here: if the control block cannot be allocated, shared_ptr's constructor calls the
+  // deleter itself, which gives the reference back (undoing it here too would drop it twice).
+  std::shared_ptr<void> keepalive(
+      c.cell(i), [chunk, i, refs, before_unmap = std::move(before_unmap)](void* p) {
+        if (before_unmap) before_unmap(p);
+        Arena& arena = Arena::instance();
+        {
+          std::lock_guard lock(arena.mutex);
+          auto it = arena.held.find(refs);
+          // Not held: given back at exit already (a static destructor after it) — keep it.
+          if (it == arena.held.end()) return;
+          if (--it->second == 0) arena.held.erase(it);
+        }
+        drop_reference(*chunk, i);
+      });
   return SharedPlacement{c.cell(i), std::move(keepalive), construct};
 }
 

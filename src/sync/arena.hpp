@@ -10,17 +10,17 @@
 // goes, in whatever process that is.
 //
 // References: one per keepalive group of a SharedPlacement (all copies of one Lock in one process
-// share one). A child forked (by any fork: the kernel copies the objects, so the child may use
-// them) takes a reference of its own for every group its parent holds (ForkStage::sync_arena:
-// taken in the parent before fork(2), so the parent may drop its objects at once after it);
-// a child the library ends itself (a Process child, a fork-pool worker) gives them back just
-// before its _exit (run_exit_handlers), never the last one of a cell (its robust lock list may
-// still link into it until the kernel walks it at exit). A child that ends otherwise (killed, or
-// a raw fork() that calls _exit) keeps them: those cells stay allocated (640 bytes each) until
-// every process that maps the chunk has ended, when the kernel frees the memfd. So do the cells
-// of the objects alive when this process started its shm tracker (a double fork whose processes
-// must not allocate, so they give nothing back). The forkserver gives back everything at its
-// start: neither it nor its workers use the parent's objects.
+// share one). A Process child takes a reference of its own for every group its parent holds
+// (ForkStage::sync_arena: taken in the parent before fork(2), so the parent may drop its objects
+// at once after it) and gives them back just before its _exit (run_exit_handlers), never the last
+// one of a cell (its robust lock list may still link into it until the kernel walks it at exit).
+// Other children (pool workers, raw fork() children, the forkserver, the shm tracker) take none:
+// they may be killed at any time or end by _exit, and would then pin every cell alive at their
+// fork (a pool terminated per batch would leak cells without bound). They use the objects they
+// inherited while the parent keeps them, as with a Manager's objects; an object passed to a task
+// takes a reference of its own in the worker (attach), which a killed worker keeps: that cell
+// stays allocated (640 bytes) until every process that maps the chunk has ended, when the kernel
+// frees the memfd. A killed Process child keeps its references the same way.
 //
 // Handles: "@<chunk id>.<cell>.<generation>.<where to collect the chunk>". Making one shares the
 // chunk's descriptor through the resource sharer (src/transport registers it: set_sharer), once

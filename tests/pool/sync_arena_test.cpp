@@ -257,6 +257,24 @@ TEST_P(SyncArenaTest, AWorkerKilledWhileHoldingAPlainLockLeavesItRecoverable) {
   pool.join();
 }
 
+int plus_one(int x) { return x + 1; }
+
+// Pool workers take no arena reference for what they inherit (arena.hpp): a pool terminated
+// (its workers killed) pins no cell of the objects alive when it started, so a program that
+// makes a pool per batch while it holds plain locks does not grow the arena (the fixture checks
+// that every cell is free again once the objects are dropped).
+TEST_P(SyncArenaTest, ATerminatedPoolPinsNoCellOfTheObjectsItsWorkersInherited) {
+  for (int round = 0; round < 3; ++round) {
+    mproc::Lock lock;
+    mproc::Semaphore semaphore(2);
+    mproc::Event event;
+    auto pool = make_pool(2);
+    EXPECT_EQ(pool.apply(plus_one, round), round + 1);
+    pool.terminate();
+    pool.join();
+  }
+}
+
 TEST_P(SyncArenaTest, AHandleOfADroppedObjectFailsAndItsCellIsReused) {
   auto lock = std::make_unique<mproc::Lock>();
   const std::string handle = lock->handle();
