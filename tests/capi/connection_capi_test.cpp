@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <atomic>
 #include <chrono>
 #include <csignal>
 #include <fcntl.h>
@@ -288,18 +289,28 @@ TEST_F(ConnectionCapiTest, AnInterruptibleWaitReturnsAtASignal) {
   ASSERT_EQ(sigaction(SIGUSR1, &action, &previous), 0);
   const pthread_t self = pthread_self();
   const auto self_tid = static_cast<pid_t>(::syscall(SYS_gettid));
-  auto signal_when_blocked = [&] {
+  // The thread may sleep elsewhere before it reaches recvmsg (a contended allocator lock under
+  // ASan), where the signal is handled and lost: so it is sent again, every 5 ms while the thread
+  // sleeps, until the receive returned. After 60 s a message ends the receive instead (the test
+  // then fails on the result rather than hanging).
+  std::atomic<bool> returned{false};
+  auto signal_until_returned = [&] {
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (thread_state(self_tid) != 'S' && std::chrono::steady_clock::now() < until)
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // polling the state only
-    pthread_kill(self, SIGUSR1);
+    while (!returned.load() && std::chrono::steady_clock::now() < until) {
+      if (thread_state(self_tid) == 'S') pthread_kill(self, SIGUSR1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the resend period
+    }
+    if (!returned.load()) mproc_connection_send_bytes(p.a, "!", 1);
   };
-  std::thread signaller(signal_when_blocked);
+  std::thread signaller(signal_until_returned);
   EXPECT_EQ(mproc_connection_recv_bytes_into(p.b, buffer, 8, &len, MPROC_WAIT_INTERRUPTIBLE),
             -EINTR);
+  returned = true;
   signaller.join();
-  std::thread signaller2(signal_when_blocked);
+  returned = false;
+  std::thread signaller2(signal_until_returned);
   EXPECT_EQ(mproc_connection_recv_bytes(p.b, MPROC_WAIT_INTERRUPTIBLE, &data, &len), -EINTR);
+  returned = true;
   signaller2.join();
   // The connection is intact: the next message arrives whole.
   ASSERT_EQ(mproc_connection_send_bytes(p.a, "cde", 3), 0);
