@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <string>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -22,9 +23,12 @@ void* map_shared_anonymous(std::size_t size, const char* what) {
 }
 
 void* map_shared_memfd(std::size_t size, int* fd, const char* what) {
-  const int m = ::memfd_create(what, MFD_CLOEXEC);
+  const int m = ::memfd_create(what, MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (m < 0) throw_errno(errno, std::string("memfd_create for a ") + what);
-  if (::ftruncate(m, static_cast<off_t>(size)) != 0) {
+  // Sealed at its size: a process the descriptor reaches (a worker, an attacher) cannot shrink
+  // it, which would make every process's next access to the lost pages a SIGBUS.
+  if (::ftruncate(m, static_cast<off_t>(size)) != 0 ||
+      ::fcntl(m, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
     const int err = errno;
     ::close(m);
     throw_errno(err, std::string("ftruncate of a ") + what);
@@ -37,6 +41,11 @@ void* map_shared_memfd(std::size_t size, int* fd, const char* what) {
   }
   *fd = m;
   return p;
+}
+
+bool sealed_against_shrinking(int fd) noexcept {
+  const int seals = ::fcntl(fd, F_GET_SEALS);
+  return seals >= 0 && (seals & F_SEAL_SHRINK) != 0;
 }
 
 std::size_t page_round_up(std::size_t size) noexcept {

@@ -19,9 +19,15 @@ void* map_shared_fd(int fd, std::size_t size, off_t offset = 0) noexcept;
 // A new anonymous shared mapping of `size` bytes. Errors: the errno of mmap, naming `what`.
 void* map_shared_anonymous(std::size_t size, const char* what);
 
-// A new memfd of `size` bytes (close-on-exec, stored in *fd) mapped shared. Errors: the errno of
-// memfd_create / ftruncate / mmap, naming `what`; nothing is left open or mapped.
+// A new memfd of `size` bytes (close-on-exec, stored in *fd) mapped shared, sealed at that size
+// (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL: no process it reaches can truncate it under the
+// others' mappings). Errors: the errno of memfd_create / ftruncate / fcntl / mmap, naming `what`;
+// nothing is left open or mapped.
 void* map_shared_memfd(std::size_t size, int* fd, const char* what);
+
+// True if `fd` is a memfd sealed against shrinking (a descriptor received from another process
+// may be truncated under the mapping otherwise).
+bool sealed_against_shrinking(int fd) noexcept;
 
 // Rounds up to whole pages.
 std::size_t page_round_up(std::size_t size) noexcept;

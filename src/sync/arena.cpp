@@ -343,7 +343,9 @@ SharedPlacement attach(std::string_view handle, const char* type,
     const int fd = sharer.collect(rest, type);
     struct stat st {};
     void* base = nullptr;
-    if (::fstat(fd, &st) != 0 || static_cast<std::size_t>(st.st_size) < kChunkBytes ||
+    // Sealed against shrinking, or its sender could truncate it under this process (SIGBUS).
+    if (!sealed_against_shrinking(fd) || ::fstat(fd, &st) != 0 ||
+        static_cast<std::size_t>(st.st_size) < kChunkBytes ||
         (base = map_shared_fd(fd, kChunkBytes)) == nullptr) {
       ::close(fd);
       throw Error(errc::bad_handle, std::string(type) + ".attach: not a synchronisation arena");
