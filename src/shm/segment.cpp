@@ -209,10 +209,23 @@ void Segment::untrack_reference() noexcept {
   r.held.erase(this);
 }
 
-void Segment::take_over_tracking(Segment& from) noexcept {
+void Segment::take_over(Segment& other) noexcept {
   auto& r = SegmentReferences::instance();
+  // Under the lock a fork on another thread takes to read the tracked objects (before_fork):
+  // it never sees `other` half moved.
   std::lock_guard lock(r.mutex);
-  if (r.held.erase(&from) == 0) return;
+  name_ = std::move(other.name_);
+  base_ = std::exchange(other.base_, nullptr);
+  size_ = std::exchange(other.size_, 0);
+  payload_offset_ = std::exchange(other.payload_offset_, 0);
+  payload_size_ = std::exchange(other.payload_size_, 0);
+  owner_pid_ = std::exchange(other.owner_pid_, 0);
+  created_ = std::exchange(other.created_, false);
+  released_ = std::exchange(other.released_, false);
+  unlinked_ = std::exchange(other.unlinked_, false);
+  inherited_ = std::exchange(other.inherited_, false);
+  fd_ = std::exchange(other.fd_, -1);
+  if (r.held.erase(&other) == 0) return;
   try {
     r.held.insert(this);
   } catch (...) {
@@ -250,36 +263,12 @@ std::string unique_segment_name() {
          std::to_string(counter.fetch_add(1, std::memory_order_relaxed)) + "-" + random_hex;
 }
 
-Segment::Segment(Segment&& other) noexcept
-    : name_(std::move(other.name_)),
-      base_(std::exchange(other.base_, nullptr)),
-      size_(std::exchange(other.size_, 0)),
-      payload_offset_(std::exchange(other.payload_offset_, 0)),
-      payload_size_(std::exchange(other.payload_size_, 0)),
-      owner_pid_(std::exchange(other.owner_pid_, 0)),
-      created_(std::exchange(other.created_, false)),
-      released_(std::exchange(other.released_, false)),
-      unlinked_(std::exchange(other.unlinked_, false)),
-      inherited_(std::exchange(other.inherited_, false)),
-      fd_(std::exchange(other.fd_, -1)) {
-  take_over_tracking(other);
-}
+Segment::Segment(Segment&& other) noexcept { take_over(other); }
 
 Segment& Segment::operator=(Segment&& other) noexcept {
   if (this != &other) {
     close();
-    name_ = std::move(other.name_);
-    base_ = std::exchange(other.base_, nullptr);
-    size_ = std::exchange(other.size_, 0);
-    payload_offset_ = std::exchange(other.payload_offset_, 0);
-    payload_size_ = std::exchange(other.payload_size_, 0);
-    owner_pid_ = std::exchange(other.owner_pid_, 0);
-    created_ = std::exchange(other.created_, false);
-    released_ = std::exchange(other.released_, false);
-    unlinked_ = std::exchange(other.unlinked_, false);
-    inherited_ = std::exchange(other.inherited_, false);
-    fd_ = std::exchange(other.fd_, -1);
-    take_over_tracking(other);
+    take_over(other);
   }
   return *this;
 }

@@ -149,7 +149,8 @@ class Segment {
   // This process's list of the Segment objects that hold a reference (segment.cpp).
   void track_reference() noexcept;
   void untrack_reference() noexcept;
-  void take_over_tracking(Segment& from) noexcept;
+  // Moves every field of `other` here, and its place in that list, under the list's lock.
+  void take_over(Segment& other) noexcept;
   friend struct SegmentReferences;
 
   std::string name_;
