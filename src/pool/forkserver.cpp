@@ -260,10 +260,15 @@ int fork_standby(int sock, int parent_pidfd, std::vector<Child>& children) {
   std::vector<Child> children;
   bool standby_wanted = active;
   int twin = -1;  // the standby twin's pidfd: this server's child, reaped here
+  // Twins that died within a second of their fork, in a row: after three, no more twins (a
+  // lasting cause, such as a process limit, would otherwise make this a fork loop).
+  int quick_twin_deaths = 0;
+  auto twin_forked = std::chrono::steady_clock::now();
   try {
     for (;;) {
       if (standby_wanted) {
         twin = fork_standby(sock, parent_pidfd, children);
+        twin_forked = std::chrono::steady_clock::now();
         standby_wanted = false;
       }
       std::vector<pollfd> fds;
@@ -282,7 +287,9 @@ int fork_standby(int sock, int parent_pidfd, std::vector<Child>& children) {
         wait_pidfd(twin, info);
         ::close(twin);
         twin = -1;
-        standby_wanted = active;
+        const bool quick = std::chrono::steady_clock::now() - twin_forked < std::chrono::seconds(1);
+        quick_twin_deaths = quick ? quick_twin_deaths + 1 : 0;
+        standby_wanted = active && quick_twin_deaths < 3;
       }
       for (size_t i = children.size(); i > 0; --i) {
         if (fds[i + 2].revents == 0) continue;
