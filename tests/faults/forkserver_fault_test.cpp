@@ -171,6 +171,19 @@ pid_t parent_of(pid_t pid) {
   return parent;
 }
 
+// Kills `pid` and waits, at most 30 s, until it has ended (a pidfd that cannot be opened: the
+// pool reaped it already).
+::testing::AssertionResult kill_and_wait(pid_t pid) {
+  if (::kill(pid, SIGKILL) != 0) return ::testing::AssertionFailure() << "kill: errno " << errno;
+  const int pidfd = detail::pidfd_open(pid);
+  if (pidfd < 0) return ::testing::AssertionSuccess();
+  pollfd p{pidfd, POLLIN, 0};
+  const int rc = ::poll(&p, 1, 30'000);
+  ::close(pidfd);
+  if (rc == 1) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "pid " << pid << " still runs 30 s after SIGKILL";
+}
+
 // The server keeps a standby twin, a fork of itself: a killed server is replaced by it, not by a
 // process forked here (from the pool's dispatcher thread, where a Python program cannot run the
 // child), and the promoted twin keeps a twin of its own for the next time.
@@ -181,13 +194,7 @@ TEST_F(ForkserverFault, AKilledServerIsReplacedByItsTwinNotByAForkOfThisProcess)
   ASSERT_GT(server, 0);
   EXPECT_EQ(parent_of(server), ::getpid());  // the first server is forked here
   for (int round = 0; round < 2; ++round) {
-    ASSERT_EQ(::kill(server, SIGKILL), 0);
-    const int pidfd = detail::pidfd_open(server);
-    if (pidfd >= 0) {
-      pollfd p{pidfd, POLLIN, 0};
-      ASSERT_EQ(::poll(&p, 1, 30'000), 1);
-      ::close(pidfd);
-    }
+    ASSERT_TRUE(kill_and_wait(server));
     std::vector<AsyncResult<int>> results;
     for (int i = 0; i < 8; ++i) results.push_back(pool.apply_async(square, i));
     for (int i = 0; i < 8; ++i) {
@@ -258,13 +265,7 @@ TEST_F(ForkserverFault, ATwinKilledWhileItsServerLivesIsReapedAndReplaced) {
   ASSERT_EQ(poll_for([&] { return detail::pool::forkserver_standby_pid() == second ? second : 0; }),
             second);
   EXPECT_EQ(pool.apply(square, 4), 16);
-  ASSERT_EQ(::kill(server, SIGKILL), 0);
-  const int pidfd = detail::pidfd_open(server);
-  if (pidfd >= 0) {
-    pollfd p{pidfd, POLLIN, 0};
-    ASSERT_EQ(::poll(&p, 1, 30'000), 1);
-    ::close(pidfd);
-  }
+  ASSERT_TRUE(kill_and_wait(server));
   // The first task may have gone to a worker of the killed server; the next ones run.
   try {
     pool.apply(square, 5);
