@@ -54,13 +54,8 @@ class ConnectionArgumentTest : public mproc::test::PoolPerStartMethodTest {
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(StartMethods, ConnectionArgumentTest,
-                         ::testing::Values(mproc::StartMethod::fork,
-                                           mproc::StartMethod::forkserver),
-                         [](const ::testing::TestParamInfo<mproc::StartMethod>& method) {
-                           return method.param == mproc::StartMethod::fork ? "fork"
-                                                                           : "forkserver";
-                         });
+INSTANTIATE_TEST_SUITE_P(StartMethods, ConnectionArgumentTest, mproc::test::start_methods(),
+                         mproc::test::start_method_name);
 
 // --- tasks (plain functions: their bytes are valid in a forkserver worker too)
 

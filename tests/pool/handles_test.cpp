@@ -28,6 +28,11 @@ namespace {
 using mproc::errc;
 using mproc::Seconds;
 using mproc::test::expect_error;
+using mproc::test::free_now;
+using mproc::test::meet;
+using mproc::test::release_bounded;
+using mproc::test::release_one;
+using mproc::test::set_event;
 
 constexpr Seconds kLong{30};
 
@@ -46,13 +51,8 @@ class HandlesTest : public mproc::test::PoolPerStartMethodTest {
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(StartMethods, HandlesTest,
-                         ::testing::Values(mproc::StartMethod::fork,
-                                           mproc::StartMethod::forkserver),
-                         [](const ::testing::TestParamInfo<mproc::StartMethod>& method) {
-                           return method.param == mproc::StartMethod::fork ? "fork"
-                                                                           : "forkserver";
-                         });
+INSTANTIATE_TEST_SUITE_P(StartMethods, HandlesTest, mproc::test::start_methods(),
+                         mproc::test::start_method_name);
 
 // --- tasks (plain functions: their bytes are valid in a forkserver worker too)
 
@@ -65,16 +65,6 @@ int take_and_mark_done(mproc::JoinableQueue& q) {
   q.task_done();
   return value;
 }
-template <class L>
-bool free_now(L& lock) {  // true if the lock could be taken (and gives it back)
-  if (!lock.acquire(false)) return false;
-  lock.release();
-  return true;
-}
-void release_one(mproc::Semaphore& s) { s.release(); }
-void release_bounded(mproc::BoundedSemaphore& s) { s.release(); }
-void set_event(mproc::Event& e) { e.set(); }
-int meet(mproc::Barrier& b) { return b.wait(kLong); }
 void add_to(mproc::Value<int>& v, int n) {
   std::lock_guard guard(v);
   *v.get_obj() += n;

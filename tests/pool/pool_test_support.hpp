@@ -3,6 +3,7 @@
 #pragma once
 
 #include <mproc/pool.hpp>
+#include <mproc/sync.hpp>
 
 #include <gtest/gtest.h>
 
@@ -43,5 +44,27 @@ class PoolPerStartMethodTest : public PoolTest,
     return Pool(options);
   }
 };
+
+// The start methods a PoolPerStartMethodTest runs under, and their names in the tests' names:
+// INSTANTIATE_TEST_SUITE_P(StartMethods, X, start_methods(), start_method_name).
+inline auto start_methods() {
+  return ::testing::Values(StartMethod::fork, StartMethod::forkserver);
+}
+inline std::string start_method_name(const ::testing::TestParamInfo<StartMethod>& method) {
+  return method.param == StartMethod::fork ? "fork" : "forkserver";
+}
+
+// Tasks on synchronisation objects passed as arguments (plain functions: their bytes are valid in
+// a forkserver worker too).
+template <class L>
+bool free_now(L& lock) {  // true if the lock could be taken (and gives it back)
+  if (!lock.acquire(false)) return false;
+  lock.release();
+  return true;
+}
+inline void release_one(Semaphore& s) { s.release(); }
+inline void release_bounded(BoundedSemaphore& s) { s.release(); }
+inline void set_event(Event& e) { e.set(); }
+inline int meet(Barrier& b) { return b.wait(Seconds{30}); }
 
 }  // namespace mproc::test

@@ -29,6 +29,11 @@ namespace {
 using mproc::errc;
 using mproc::Seconds;
 using mproc::test::expect_error;
+using mproc::test::free_now;
+using mproc::test::meet;
+using mproc::test::release_bounded;
+using mproc::test::release_one;
+using mproc::test::set_event;
 namespace arena = mproc::detail::arena;
 
 constexpr Seconds kLong{30};
@@ -58,26 +63,11 @@ class SyncArenaTest : public mproc::test::PoolPerStartMethodTest {
   bool check_cells_ = true;
 };
 
-INSTANTIATE_TEST_SUITE_P(StartMethods, SyncArenaTest,
-                         ::testing::Values(mproc::StartMethod::fork,
-                                           mproc::StartMethod::forkserver),
-                         [](const ::testing::TestParamInfo<mproc::StartMethod>& method) {
-                           return method.param == mproc::StartMethod::fork ? "fork"
-                                                                           : "forkserver";
-                         });
+INSTANTIATE_TEST_SUITE_P(StartMethods, SyncArenaTest, mproc::test::start_methods(),
+                         mproc::test::start_method_name);
 
 // --- tasks (plain functions: their bytes are valid in a forkserver worker too)
 
-template <class L>
-bool free_now(L& lock) {  // true if the lock could be taken (and gives it back)
-  if (!lock.acquire(false)) return false;
-  lock.release();
-  return true;
-}
-void release_one(mproc::Semaphore& s) { s.release(); }
-void release_bounded(mproc::BoundedSemaphore& s) { s.release(); }
-void set_event(mproc::Event& e) { e.set(); }
-int meet(mproc::Barrier& b) { return b.wait(kLong); }
 void notify_under_lock(mproc::Condition& c) {
   c.acquire();
   c.notify();
