@@ -503,8 +503,9 @@ void start_locked(Client& c) {
     const int parent_pidfd = pidfd_open(parent);
     if (parent_pidfd < 0) ::_exit(1);
     keep_only_descriptors(sv[1], parent_pidfd);
-    // The server and its workers use none of the parent's objects: give back what was taken for
-    // them at fork (sync arena cells), whose descriptors are closed now.
+    // The server and its workers use none of the parent's objects, and the arena chunks they
+    // inherited have lost their descriptors just now: the exit handlers retire those chunks (no
+    // cell of them is allocated or shared from here). No reference was taken for this child.
     run_exit_handlers();
     server_main(sv[1], parent_pidfd, true);
   }
