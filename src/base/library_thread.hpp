@@ -8,7 +8,9 @@
 namespace mproc::detail {
 
 // Starts `body(nullptr)` on a new detached thread with every signal blocked; `stack_size` 0 keeps
-// the default. Returns 0 or the error number of pthread_create / pthread_attr_init.
+// the default. Returns once the thread runs `body` (at most 10 s later): a fork after the call
+// copies no half-started thread's state. Returns 0 or the error number of pthread_create /
+// pthread_attr_init (ENOMEM if its start record could not be allocated).
 int start_library_thread(void* (*body)(void*), std::size_t stack_size = 0) noexcept;
 
 }  // namespace mproc::detail
