@@ -91,6 +91,36 @@ def test_apply_map_starmap():
         assert pool.map(worker_name, range(2))[0].startswith("ForkPoolWorker")
 
 
+def fail_at(bad, x):
+    if x == bad:
+        raise KeyError(f"bad {x}")
+    return x
+
+
+def test_map_of_many_chunks_keeps_order_length_and_failures():
+    """map's results are assembled chunk by chunk into one list made up front: every chunk lands
+    in its place, whichever path fetched it (get() without a timeout takes each chunk's output
+    inline, get(timeout) through each part), for map and starmap, a range, a list and an
+    iterator without a length, and a chunk that fails fails the whole map."""
+    n = 50_000  # 16 chunks with 2 workers
+    with mproc.Pool(2) as pool:
+        want = [x * x for x in range(n)]
+        assert pool.map(square, range(n)) == want
+        assert pool.map(square, list(range(n))) == want
+        assert pool.map(square, (x for x in range(n))) == want
+        assert pool.map_async(square, range(n)).get(WAIT) == want
+        assert pool.map(square, range(n), chunksize=4099) == want  # a short last chunk
+        pairs = [(x, 1) for x in range(n)]
+        assert pool.starmap(add, pairs) == list(range(1, n + 1))
+        assert pool.starmap_async(add, pairs).get(WAIT) == list(range(1, n + 1))
+        for get in (lambda r: r.get(), lambda r: r.get(WAIT)):
+            result = pool.map_async(functools.partial(fail_at, n // 2), range(n))
+            with pytest.raises(KeyError, match=f"bad {n // 2}") as info:
+                get(result)
+            assert isinstance(info.value.__cause__, mproc.pool.RemoteTraceback)
+        assert pool.map(square, range(3)) == [0, 1, 4]  # the pool goes on
+
+
 def test_imap_orders():
     with mproc.Pool(3) as pool:
         assert list(pool.imap(nap, [5, 1, 3])) == [5, 1, 3]
