@@ -109,7 +109,10 @@ _PYBUF_READ = 0x100
 
 def _unpickle_at(address, length):
     """The object pickled at address[0, length) (C memory the caller frees afterwards: the view
-    is released first, and unpickling copies what it keeps)."""
+    is released first, and unpickling copies what it keeps). A small one is copied after all:
+    the view's making and release cost 0.2 us more than the copy of a 17-byte apply result."""
+    if length < 4096:
+        return _loads(_string_at(address, length))
     with _memory_view(address, length, _PYBUF_READ) as view:
         return _loads(view)
 
