@@ -88,6 +88,10 @@ class ConnectionState {
   // received (0: end-of-file), or nothing on timeout.
   std::optional<std::size_t> recv_record(struct msghdr& message, const Deadline& deadline,
                                          const char* op);
+  // Asks for a record again and again for a few tens of microseconds, where the advisor says it
+  // pays; nullopt if none came.
+  std::optional<std::size_t> recv_spinning(struct msghdr& message, const Deadline& deadline,
+                                           const char* op);
   // One sendmsg of a whole record of `size` bytes, restarted on EINTR; false on EMSGSIZE.
   bool send_record(struct msghdr& message, std::size_t size, const char* op);
   std::size_t record_payload_max();
