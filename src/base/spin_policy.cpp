@@ -37,10 +37,12 @@ bool SpinAdvisor::should_spin() noexcept {
   if (multi != multi_cpu_) {
     multi_cpu_ = multi;
     credit_ = multi ? kCredit : 0;
-    skipped_ = 0;
+    // Confined to one CPU: the next wait probes at once, so that a peer pinned to another CPU
+    // earns the credit back from the start rather than after probe_every_ slow waits.
+    skipped_ = multi ? 0 : probe_every_ - 1;
   }
   if (credit_ > 0) return true;
-  if (++skipped_ < kProbeEvery) return false;
+  if (++skipped_ < probe_every_) return false;
   skipped_ = 0;
   return true;  // a probe
 }

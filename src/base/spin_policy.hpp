@@ -21,6 +21,10 @@ bool spinning_can_help() noexcept;
 // finds progress (the peer runs on another CPU, as with one pinned CPU per side) earns it back.
 class SpinAdvisor {
  public:
+  SpinAdvisor() = default;
+  // A site whose spin is long next to what it saves on one CPU probes less often.
+  explicit SpinAdvisor(std::uint32_t probe_every) noexcept : probe_every_(probe_every) {}
+
   // Whether this wait should spin before it sleeps.
   bool should_spin() noexcept;
   // After a spin: whether the awaited progress arrived while spinning.
@@ -29,6 +33,7 @@ class SpinAdvisor {
  private:
   static constexpr std::int32_t kCredit = 8;
   static constexpr std::uint32_t kProbeEvery = 64;
+  std::uint32_t probe_every_ = kProbeEvery;
   std::int32_t credit_ = kCredit;
   std::uint32_t skipped_ = 0;
   bool multi_cpu_ = true;
