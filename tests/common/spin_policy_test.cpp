@@ -63,9 +63,14 @@ TEST(SpinPolicy, OnOneCpuAProbeThatFindsProgressEarnsSpinning) {
   // Each side pinned to a CPU of its own: a probe sees the peer's progress, spinning pays again.
   on_one_cpu([] {
     SpinAdvisor advisor;
+    // The first wait probes at once (a peer on the other CPU is found without 63 slow waits)...
+    EXPECT_TRUE(advisor.should_spin());
+    advisor.spun(false);
+    // ...a fruitless probe waits for the next one, the 64th wait...
     int waits = 0;
     while (!advisor.should_spin()) ++waits;
     EXPECT_EQ(waits, 63);
+    // ...and a probe that finds progress earns spinning back.
     advisor.spun(true);
     EXPECT_TRUE(advisor.should_spin());
   });
