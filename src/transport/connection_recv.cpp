@@ -56,8 +56,8 @@ void ConnectionState::fail_protocol(const char* op, const std::string& what) {
 }
 
 std::optional<std::size_t> ConnectionState::recv_record(msghdr& message, const Deadline& deadline,
-                                                        const char* op) {
-  bool spun = false;
+                                                        const char* op, bool may_spin) {
+  bool spun = !may_spin;
   for (;;) {
     // Never block before the spin below had its chance; with a finite deadline, never block in
     // recvmsg at all: poll waits against the deadline instead.
@@ -193,7 +193,7 @@ std::optional<std::size_t> ConnectionState::discard_kept(const Deadline& deadlin
     msghdr message{};
     message.msg_iov = &part;
     message.msg_iovlen = 1;
-    const auto got = recv_record(message, deadline, op);
+    const auto got = recv_record(message, deadline, op, false);
     if (!got) {
       keeping_ = discarding_ = true;
       discarded_ = received;
@@ -331,7 +331,7 @@ std::optional<std::size_t> ConnectionState::receive(RecvSink& sink, const Deadli
       msghdr message{};
       message.msg_iov = &part;
       message.msg_iovlen = 1;
-      const auto got = recv_record(message, deadline, op);
+      const auto got = recv_record(message, deadline, op, false);
       if (!got) {
         // Timed out in the middle: keep what arrived for the next call.
         keep(sink, base, received, total);

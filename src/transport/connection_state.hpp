@@ -86,8 +86,10 @@ class ConnectionState {
   // One recvmsg, restarted on EINTR; waits for readability against `deadline` when the socket
   // has nothing (blocking in recvmsg itself when the deadline is infinite). Returns the bytes
   // received (0: end-of-file), or nothing on timeout.
+  // `may_spin`: false within a message, where the sender is streaming its records and a
+  // spinning receiver only contends with it for the socket (see recv_spinning).
   std::optional<std::size_t> recv_record(struct msghdr& message, const Deadline& deadline,
-                                         const char* op);
+                                         const char* op, bool may_spin = true);
   // Asks for a record again and again for a few tens of microseconds, where the advisor says it
   // pays; nullopt if none came.
   std::optional<std::size_t> recv_spinning(struct msghdr& message, const Deadline& deadline,
