@@ -73,10 +73,12 @@ std::optional<std::size_t> ConnectionState::recv_record(msghdr& message, const D
       // Nothing yet (or the shared descriptor was made non-blocking by someone else).
       if (!spun) {
         spun = true;
+        // A poll (timeout 0) does not spin: it would only spend the advisor's credit.
+        if (deadline.expired()) return std::nullopt;
         if (const auto got = recv_spinning(message, deadline, op)) return got;
         continue;
       }
-      if (!deadline.infinite() && !wait_readable(fd_, deadline)) return std::nullopt;
+      if (!wait_readable(fd_, deadline)) return std::nullopt;
       continue;
     }
     if (errno == ECONNRESET) return 0;
