@@ -4,17 +4,17 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
-#include <ctime>
 #include <new>
 #include <pthread.h>
 
+#include "base/deadline.hpp"
 #include "base/futex.hpp"
 
 namespace mproc::detail {
 namespace {
 
 // How long the creator waits for the new thread to run its first instruction of ours.
-constexpr long kStartWaitNs = 10'000'000'000;
+constexpr Seconds kStartWait{10.0};
 
 struct StartRecord {
   void* (*body)(void*);
@@ -31,23 +31,15 @@ void* run_started(void* arg) {
   return body(nullptr);
 }
 
-long elapsed_ns(const timespec& since) noexcept {
-  timespec now{};
-  ::clock_gettime(CLOCK_MONOTONIC, &now);
-  return (now.tv_sec - since.tv_sec) * 1'000'000'000L + (now.tv_nsec - since.tv_nsec);
-}
-
-// Returns once the thread runs `body`, or after kStartWaitNs; true if it runs.
+// Returns once the thread runs `body`, or after kStartWait; true if it runs.
 bool wait_until_running(StartRecord& record) noexcept {
-  timespec since{};
-  ::clock_gettime(CLOCK_MONOTONIC, &since);
-  for (;;) {
-    if (record.running.load(std::memory_order_acquire) != 0) return true;
-    const long left = kStartWaitNs - elapsed_ns(since);
-    if (left <= 0) return false;
-    const timespec slice{left / 1'000'000'000L, left % 1'000'000'000L};
-    futex_wait_once(record.running, 0, &slice, FutexScope::process_private);
+  const Deadline deadline(kStartWait);
+  while (record.running.load(std::memory_order_acquire) == 0) {
+    if (deadline.expired()) return false;
+    const timespec left = deadline.remaining();
+    futex_wait_once(record.running, 0, &left, FutexScope::process_private);
   }
+  return true;
 }
 
 }  // namespace

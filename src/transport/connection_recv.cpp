@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <poll.h>
 #include <string>
 #include <string_view>
@@ -22,7 +21,7 @@ namespace {
 // turn-around of a Python peer (unpickle, pickle, two ctypes calls), so that neither side of a
 // ping-pong falls asleep. 50 us: a Python small-object round trip with one CPU per side went from
 // 107-132 us to 12-14 us (multiprocessing: 55-63 us).
-constexpr long kRecvSpinNs = 50'000;
+constexpr std::uint64_t kRecvSpinNs = 50'000;
 
 static_assert(sizeof(std::size_t) >= sizeof(std::uint64_t),
               "message sizes are 64-bit: mproc needs a 64-bit target");
@@ -96,8 +95,7 @@ std::optional<std::size_t> ConnectionState::recv_spinning(msghdr& message, const
   // one probe per 1024 waits keeps that under 0.1 us a wait.
   thread_local SpinAdvisor advisor(1024);
   if (!advisor.should_spin()) return std::nullopt;
-  timespec start{};
-  ::clock_gettime(CLOCK_MONOTONIC, &start);
+  const std::uint64_t start = monotonic_ns();
   for (;;) {
     const ssize_t received = ::recvmsg(fd_, &message, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
     if (received >= 0) {
@@ -108,11 +106,7 @@ std::optional<std::size_t> ConnectionState::recv_spinning(msghdr& message, const
       throw_errno(EINTR, std::string(op) + ": recvmsg");
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
       return std::nullopt;  // the caller's recvmsg meets the same error and reports it
-    timespec now{};
-    ::clock_gettime(CLOCK_MONOTONIC, &now);
-    const long elapsed_ns =
-        (now.tv_sec - start.tv_sec) * 1'000'000'000L + (now.tv_nsec - start.tv_nsec);
-    if (elapsed_ns >= kRecvSpinNs || deadline.expired()) {
+    if (monotonic_ns() - start >= kRecvSpinNs || deadline.expired()) {
       advisor.spun(false);
       return std::nullopt;
     }
