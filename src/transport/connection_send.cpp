@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include "base/spin_policy.hpp"
 #include "transport/connection_state.hpp"
 #include "transport/framing.hpp"
 
@@ -36,7 +37,15 @@ std::size_t ConnectionState::record_payload_max() {
       fit = static_cast<std::size_t>(sndbuf) - 256;
     record_max_ = std::clamp(fit, kRecordMin, kRecordMax);
   }
-  return record_max_;
+  // A record as large as the send buffer fills it: the sender then sleeps until the receiver has
+  // copied out the whole record, so the two copies never overlap. Where the receiver may run on
+  // another CPU, a quarter of the buffer per record lets the sender write the next record while
+  // the receiver copies the last. Where this thread may run on one CPU only, the receiver most
+  // likely shares it (nothing overlaps), and whole-buffer records cost fewer switches between
+  // the two. (1 MiB messages / a raw stream socketpair, unpinned on two CPUs: 0.46x with whole
+  // records, 0.88x with quarters; both on one CPU: 1.1x with whole records, 0.65x with quarters.)
+  if (!spinning_can_help()) return record_max_;
+  return std::max(record_max_ / kRecordsInFlight, kRecordMin);
 }
 
 // Sends one record; returns false on EMSGSIZE (the record is too big for the socket buffer).

@@ -32,6 +32,9 @@ constexpr std::size_t kRecordMax = 256 * 1024;
 // The smallest record the sender falls back to when the kernel rejects bigger ones (EMSGSIZE with
 // a tiny SO_SNDBUF); below this the send fails.
 constexpr std::size_t kRecordMin = 2 * 1024;
+// Records a long message keeps in the socket's send buffer at once where the receiver runs
+// beside the sender (connection_send.cpp, record_payload_max).
+constexpr std::size_t kRecordsInFlight = 4;
 // A receiver allocates the announced size up front for messages up to this size; above it, it
 // grows its buffer (doubling) as records arrive, so a header announcing gigabytes pins at most this
 // much plus twice what actually arrived.
