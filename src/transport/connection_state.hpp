@@ -90,8 +90,8 @@ class ConnectionState {
   // spinning receiver only contends with it for the socket (see recv_spinning).
   std::optional<std::size_t> recv_record(struct msghdr& message, const Deadline& deadline,
                                          const char* op, bool may_spin = true);
-  // Asks for a record again and again for a few tens of microseconds, where the advisor says it
-  // pays; nullopt if none came.
+  // Asks for a record again and again for a few tens of microseconds (the caller has asked the
+  // spin advisor) and tells the advisor whether one came; nullopt if none did.
   std::optional<std::size_t> recv_spinning(struct msghdr& message, const Deadline& deadline,
                                            const char* op);
   // One sendmsg of a whole record of `size` bytes, restarted on EINTR; false on EMSGSIZE.
