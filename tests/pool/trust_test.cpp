@@ -16,6 +16,7 @@
 #include <random>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "pool/channel.hpp"
@@ -112,9 +113,17 @@ int scribble_index(int what) {
     case kResultWriteBehind:
       h.result_write.value.fetch_sub(pool::kRingBytes + 1);
       break;
-    case kResultReadMoved:
+    case kResultReadMoved: {
+      // The pool stores this index each time it takes what the worker published; a take still
+      // under way would store over the scribble (and the result would go through, as CI once
+      // saw). Once the index has caught up with the worker's, no take is under way.
+      const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+      while (h.result_read.value.load() != h.result_write.value.load() &&
+             std::chrono::steady_clock::now() < give_up)
+        std::this_thread::yield();
       h.result_read.value.fetch_add(pool::kRingBytes + 1);
       return 1;  // sending this, the worker finds its ring corrupt and exits
+    }
   }
   ring_parent();
   wait_to_be_killed();
