@@ -17,6 +17,12 @@ running() {
   state=$(state_of "$1")
   [[ -n $state && $state != Z ]]
 }
+# Whether any process listed in file $1 is alive and not a zombie.
+any_running() {
+  local pid
+  while read -r pid; do running "$pid" && return 0; done <"$1"
+  return 1
+}
 # A SIGTERM waits for the process (pending: it is stopped).
 term_pending() {
   local mask
@@ -63,6 +69,17 @@ if [[ $mode == stop-rank ]]; then
     deadline=$((SECONDS + 15))
     while kill -0 "$job" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
     kill -KILL "$stopped" 2>/dev/null || true
+    # A launcher that waits on although no process of the job runs any more hangs on its own:
+    # seen here 2 times in 12 under load, mpiexec in a futex wait with all three ranks its
+    # zombies, after "ORTE_ERROR_LOG: Data unpack would read past end of buffer ... show_help.c"
+    # (Open MPI 4.1's launcher, reading rank 0's MPI_Abort report). Ended here; the checks below
+    # judge what the job's own processes did.
+    deadline=$((SECONDS + 5))
+    while kill -0 "$job" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    if kill -0 "$job" 2>/dev/null && ! any_running "$pid_file"; then
+      echo "note: mpirun still waits with every process of the job gone: ended here (Open MPI)"
+      pkill -KILL -s "$job" -x 'mpiexec|mpirun|orterun' 2>/dev/null || true
+    fi
   fi
 fi
 wait "$job" || status=$?
@@ -70,7 +87,7 @@ wait "$job" || status=$?
 while read -r pid; do kill -CONT "$pid" 2>/dev/null || true; done <"$pid_file"
 # A launcher that outlived its timeout: ended here (only the launcher: the job's own processes are
 # what the check below looks for), and the test fails.
-launcher=$(pgrep -s "$job" -x 'mpiexec|mpirun|orterun' || true)
+launcher=$(pgrep -s "$job" -x 'mpiexec|mpirun|orterun' 2>/dev/null || true)
 if [[ -n $launcher ]]; then
   kill -KILL $launcher 2>/dev/null || true
   echo "FAIL: mpirun did not return ($launcher ended here)"
