@@ -53,5 +53,6 @@ def main():
                 print(f"map: mproc {1e3 * (t1 - t0):6.2f} ms, multiprocessing "
                       f"{1e3 * (t2 - t1):6.2f} ms = {(t2 - t1) / (t1 - t0):4.2f}x")
 
+
 if __name__ == "__main__":
     main()

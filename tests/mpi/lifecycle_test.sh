@@ -17,6 +17,11 @@ running() {
   state=$(state_of "$1")
   [[ -n $state && $state != Z ]]
 }
+# Waits up to $1 seconds for the job (the launcher) to end.
+job_ends_within() {
+  local deadline=$((SECONDS + $1))
+  while kill -0 "$job" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+}
 # Whether any process listed in file $1 is alive and not a zombie.
 any_running() {
   local pid
@@ -66,16 +71,14 @@ if [[ $mode == stop-rank ]]; then
     kill -CONT "$stopped" 2>/dev/null || true
     # Resumed, the rank acts on the SIGTERM Open MPI sent it; a launcher that still does not
     # return (seen under ASan: mpirun waited on after every rank had gone) gets the rank killed.
-    deadline=$((SECONDS + 15))
-    while kill -0 "$job" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    job_ends_within 15
     kill -KILL "$stopped" 2>/dev/null || true
     # A launcher that waits on although no process of the job runs any more hangs on its own:
     # seen here 2 times in 12 under load, mpiexec in a futex wait with all three ranks its
     # zombies, after "ORTE_ERROR_LOG: Data unpack would read past end of buffer ... show_help.c"
     # (Open MPI 4.1's launcher, reading rank 0's MPI_Abort report). Ended here; the checks below
     # judge what the job's own processes did.
-    deadline=$((SECONDS + 5))
-    while kill -0 "$job" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
+    job_ends_within 5
     if kill -0 "$job" 2>/dev/null && ! any_running "$pid_file"; then
       echo "note: mpirun still waits with every process of the job gone: ended here (Open MPI)"
       pkill -KILL -s "$job" -x 'mpiexec|mpirun|orterun' 2>/dev/null || true
