@@ -36,6 +36,10 @@ function(mproc_floor name)
     CXX_VISIBILITY_PRESET hidden
     C_VISIBILITY_PRESET hidden
     VISIBILITY_INLINES_HIDDEN ON)
+  # Calls between the library's own exported functions go straight to them (no PLT stub, and
+  # the compiler may inline them): nobody interposes the library's symbols. Pairs with the
+  # -Bsymbolic-functions link of libmproc.so.
+  target_compile_options(mproc_${name} PRIVATE -fno-semantic-interposition)
   mproc_set_warnings(mproc_${name})
   add_subdirectory(${ARG_DIRECTORY})
 

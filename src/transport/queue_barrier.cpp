@@ -29,8 +29,7 @@ void register_now() noexcept {
                      std::memory_order_release);
 }
 
-// Bumped in every child of fork(): the cached thread and process ids are then stale.
-std::atomic<std::uint32_t> g_fork_generation{1};
+std::atomic<std::uint32_t>& g_fork_generation = barrier_state::fork_generation;
 
 // The registration belongs to the address space; a child of fork() registers its own at once
 // (before fork() returns in it, so before it can put), as the parent had.

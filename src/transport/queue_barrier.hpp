@@ -29,6 +29,9 @@ namespace barrier_state {
 // 1: this process is registered (wakers use a compiler barrier); 0: not (yet); -1: cannot be.
 // Read inline on every put and get (waker_barrier, cheap_barriers); written by queue_barrier.cpp.
 inline std::atomic<int> registered{0};
+// Bumped in every child of fork() (while registered): ids cached before it are stale. Read inline
+// by a solo thread's check that it is still the side's owner (queue_exclusive.hpp).
+inline std::atomic<std::uint32_t> fork_generation{1};
 }  // namespace barrier_state
 
 // Registers this process for the sleepers' membarrier (once; again in a child after fork).

@@ -194,14 +194,6 @@ const std::string& QueueCore::handle() const {
   return segment_.name();
 }
 
-std::uint32_t QueueCore::used_units(Position tail, Position head) const noexcept {
-  const std::uint32_t used = tail.offset >= head.offset
-                                 ? tail.offset - head.offset
-                                 : tail.offset + capacity_units_ - head.offset;
-  // Equal offsets mean empty or completely full; the counts tell which.
-  return used == 0 && tail.count != head.count ? capacity_units_ : used;
-}
-
 void QueueCore::positions_corrupt(Position tail, Position head) const {
   throw Error(errc::internal, "queue " + segment_.name() + " is corrupt: its positions (tail " +
                                   std::to_string(tail.offset) + ", head " +
@@ -209,17 +201,12 @@ void QueueCore::positions_corrupt(Position tail, Position head) const {
                                   std::to_string(capacity_units_) + " units");
 }
 
-bool QueueCore::fits(Position tail, Position head, std::uint32_t units) const noexcept {
-  if (maxsize_ != 0 && std::uint32_t(tail.count - head.count) >= maxsize_) return false;
-  return units <= capacity_units_ - used_units(tail, head);
-}
-
 QueueCore::Attempt QueueCore::try_put(const void* data, std::size_t size, std::uint32_t units,
                                       const Deadline& lock_deadline, bool grow_fresh,
                                       std::uint64_t& head_seen) {
   if (grows_) return try_put_growing(data, size, lock_deadline, grow_fresh, head_seen);
   QueueShared& s = *shared_;
-  Exclusive lock(&s.put_lock, s.solo_producer, s.producer_busy, lock_deadline);
+  Exclusive lock(&s.put_lock, put_owner_, s.solo_producer, s.producer_busy, lock_deadline);
   if (!lock.held()) return Attempt::lock_timeout;
   if (lock.recovered()) s.lock_recoveries.fetch_add(1, std::memory_order_relaxed);
 
@@ -237,10 +224,7 @@ QueueCore::Attempt QueueCore::try_put(const void* data, std::size_t size, std::u
   check_positions(tail, head);
 
   // Write the record into free space, then commit it with one store of tail.
-  const std::size_t offset = std::size_t{tail.offset} * kRecordAlign;
-  const RecordHeader header{static_cast<std::uint32_t>(size), tail.count};
-  ring_write(ring_, ring_size_, offset, &header, sizeof header);
-  ring_write(ring_, ring_size_, ring_advance(offset, sizeof header, ring_size_), data, size);
+  write_record(ring_, ring_size_, std::size_t{tail.offset} * kRecordAlign, tail.count, data, size);
   std::uint32_t end = tail.offset + units;
   if (end >= capacity_units_) end -= capacity_units_;
   s.tail.store(Position{end, tail.count + 1}.pack(), std::memory_order_release);
@@ -295,7 +279,7 @@ QueueCore::Attempt QueueCore::try_get(Allocate allocate, void* context,
                                       const Deadline& lock_deadline, Got& got) {
   if (grows_) return try_get_growing(allocate, context, lock_deadline, got);
   QueueShared& s = *shared_;
-  Exclusive lock(&s.get_lock, s.solo_consumer, s.consumer_busy, lock_deadline);
+  Exclusive lock(&s.get_lock, get_owner_, s.solo_consumer, s.consumer_busy, lock_deadline);
   if (!lock.held()) return Attempt::lock_timeout;
   if (lock.recovered()) s.lock_recoveries.fetch_add(1, std::memory_order_relaxed);
 
@@ -309,8 +293,7 @@ QueueCore::Attempt QueueCore::try_get(Allocate allocate, void* context,
   check_positions(tail, head);
 
   const std::size_t offset = std::size_t{head.offset} * kRecordAlign;
-  RecordHeader header{};
-  ring_read(ring_, ring_size_, offset, &header, sizeof header);
+  const RecordHeader header = read_header(ring_, offset);
   const std::uint32_t units = record_units(header.size);
   if (header.seq != head.count || header.size > max_message_size() ||
       units > used_units(tail, head))
@@ -408,6 +391,7 @@ QueueCore::Status QueueCore::put_status(const void* data, std::size_t size, bool
     throw Error(errc::too_big, "queue put: a message of " + std::to_string(size) +
                                    " bytes is larger than the queue's capacity allows (" +
                                    std::to_string(max_message_size()) + " bytes)");
+  if (put_solo(data, size)) return Status::done;
   const std::uint32_t units = grows_ ? 0 : record_units(size);
   QueueShared& s = *shared_;
   bool grow_fresh = !block;
@@ -456,6 +440,8 @@ QueueCore::Status QueueCore::put_status(const void* data, std::size_t size, bool
 QueueCore::Status QueueCore::get_status(Allocate allocate, void* context, bool block,
                                         const Deadline& deadline, Got& got) {
   check_open("get");
+  got = Got{0, false};
+  if (get_solo(allocate, context, got)) return Status::done;
   QueueShared& s = *shared_;
   for (;;) {
     got = Got{0, false};

@@ -10,15 +10,19 @@
 
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "base/deadline.hpp"
 #include "shm/segment.hpp"
+#include "transport/queue_exclusive.hpp"
 #include "transport/queue_layout.hpp"
+#include "transport/ring_copy.hpp"
 
 namespace mproc::detail::queue {
 
@@ -106,6 +110,15 @@ class QueueCore {
   enum class Attempt { done, no_room, no_slot, no_fresh_room, empty, lock_timeout };
   // On no_room, no_slot and no_fresh_room, `head_seen` is the word of head the attempt judged by
   // (loaded before it decided): a put waiting for "a get since" waits for head to differ from it.
+  // The lone producer's and the lone consumer's common case in one pass (queue_solo.cpp): no
+  // lock, no deadline, no attempt loop. put_solo commits a message that fits now as a record in
+  // the ring (a growing queue's first ring, with room left for a link); get_solo takes the first
+  // record when it is a message held in that ring (got.taken false: `allocate` declined it, and
+  // it stays). Both return false, having committed nothing, whenever the general path must
+  // decide: another thread uses the side, no room, empty, a link or a large message, or a
+  // position or record that fails a check (the general path then reports it).
+  bool put_solo(const void* data, std::size_t size);
+  bool get_solo(Allocate allocate, void* context, Got& got);
   Attempt try_put(const void* data, std::size_t size, std::uint32_t units,
                   const Deadline& lock_deadline, bool grow_fresh, std::uint64_t& head_seen);
   Attempt try_get(Allocate allocate, void* context, const Deadline& lock_deadline, Got& got);
@@ -193,8 +206,18 @@ class QueueCore {
   void wake_consumers() noexcept;
   void wake_producers() noexcept;
   static void unmap(LocalRing& ring) noexcept;
-  bool fits(Position tail, Position head, std::uint32_t units) const noexcept;
-  std::uint32_t used_units(Position tail, Position head) const noexcept;
+  // A fixed ring's room (inline: every put asks).
+  bool fits(Position tail, Position head, std::uint32_t units) const noexcept {
+    if (maxsize_ != 0 && std::uint32_t(tail.count - head.count) >= maxsize_) return false;
+    return units <= capacity_units_ - used_units(tail, head);
+  }
+  std::uint32_t used_units(Position tail, Position head) const noexcept {
+    const std::uint32_t used = tail.offset >= head.offset
+                                   ? tail.offset - head.offset
+                                   : tail.offset + capacity_units_ - head.offset;
+    // Equal offsets mean empty or completely full; the counts tell which.
+    return used == 0 && tail.count != head.count ? capacity_units_ : used;
+  }
   // Throws errc::internal ("queue ... is corrupt") unless both offsets lie inside the ring: a
   // position is shared memory that any attached process may have overwritten.
   void check_positions(Position tail, Position head) const {
@@ -222,6 +245,8 @@ class QueueCore {
   RingCache get_rings_{};
   RegionCache put_regions_{};
   RegionCache get_regions_{};
+  SoloOwner put_owner_;  // which thread of this process holds the producers' solo claim
+  SoloOwner get_owner_;
   std::atomic<bool> closed_{false};
   // Growing queues: head when a put of this process last grew into fresh pages (kGrowGrace).
   std::atomic<std::uint64_t> head_at_growth_{~std::uint64_t{0}};
@@ -231,6 +256,25 @@ class QueueCore {
 inline std::uint32_t record_units(std::size_t size) noexcept {
   return static_cast<std::uint32_t>((sizeof(RecordHeader) + size + kRecordAlign - 1) /
                                     kRecordAlign);
+}
+
+// Writes a message's record (its header, then the message) at byte `at` of a ring of `bytes`,
+// wrapping at the end. The header goes in one 8-byte store from a register (built on the stack
+// as two 4-byte fields and copied as one word, it stalled every put on a failed store-to-load
+// forward); it never wraps: records start, and rings end, on kRecordAlign.
+inline void write_record(std::byte* ring, std::size_t bytes, std::size_t at, std::uint32_t seq,
+                         const void* data, std::size_t size) noexcept {
+  const auto header =
+      std::bit_cast<std::uint64_t>(RecordHeader{static_cast<std::uint32_t>(size), seq});
+  std::memcpy(ring + at, &header, sizeof header);
+  ring_write(ring, bytes, ring_advance(at, sizeof header, bytes), data, size);
+}
+
+// The header of the record at byte `at`, read as one 8-byte load (write_record: why).
+inline RecordHeader read_header(const std::byte* ring, std::size_t at) noexcept {
+  std::uint64_t word;
+  std::memcpy(&word, ring + at, sizeof word);
+  return std::bit_cast<RecordHeader>(word);
 }
 
 }  // namespace mproc::detail::queue

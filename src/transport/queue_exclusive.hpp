@@ -35,53 +35,107 @@
 
 namespace mproc::detail::queue {
 
-class Exclusive {
+// This process's note of which of its threads holds a side's solo claim, so that the owner
+// knows itself by pthread_self() and the fork generation (two plain loads) instead of a
+// thread-local lookup of its ids on every operation. Only the thread holding the claim writes
+// it; the claim goes from nobody to one thread id to kSoloMany and never back, so no two live
+// threads of a process can hold it. (A thread that reuses a dead owner's pthread_t takes over
+// its claim: the dead one is not inside an operation, so exclusivity holds.)
+class SoloOwner {
  public:
-  // Solo, or waits for the lock until the deadline; held() is false on timeout.
-  // Errors: those of RobustLock.
-  Exclusive(pthread_mutex_t* lock, std::atomic<std::uint32_t>& solo,
-            std::atomic<std::int32_t>& busy, const Deadline& deadline)
-      : solo_word_(solo), busy_(busy) {
-    if (!enter_solo()) take_lock(lock, deadline);
+  // The owner's ids, when the calling thread is the owner noted since this process's last fork.
+  bool mine(ThreadIds& ids) const noexcept {
+    if (self_.load(std::memory_order_acquire) != ::pthread_self() ||
+        generation_.load(std::memory_order_relaxed) !=
+            barrier_state::fork_generation.load(std::memory_order_relaxed))
+      return false;
+    ids = {tid_.load(std::memory_order_relaxed), pid_.load(std::memory_order_relaxed)};
+    return true;
   }
-  ~Exclusive() { release(); }
-  Exclusive(const Exclusive&) = delete;
-  Exclusive& operator=(const Exclusive&) = delete;
-
-  bool held() const noexcept { return solo_ || (lock_ && lock_->locked()); }
-  // The previous exclusive user died inside its operation (a robust lock's EOWNERDEAD, or a solo
-  // thread's process gone with `busy` set).
-  bool recovered() const noexcept { return recovered_; }
-  void release() noexcept {
-    if (solo_) {
-      busy_.store(0, std::memory_order_release);  // also publishes the operation's stores
-      solo_ = false;
-    } else if (lock_) {
-      lock_->unlock();
-    }
+  void remember(ThreadIds ids) noexcept {
+    tid_.store(ids.tid, std::memory_order_relaxed);
+    pid_.store(ids.pid, std::memory_order_relaxed);
+    generation_.store(barrier_state::fork_generation.load(std::memory_order_relaxed),
+                      std::memory_order_relaxed);
+    self_.store(::pthread_self(), std::memory_order_release);
   }
+  void forget() noexcept { self_.store(pthread_t{}, std::memory_order_relaxed); }
 
  private:
+  std::atomic<pthread_t> self_{};
+  std::atomic<std::uint32_t> generation_{0};
+  std::atomic<std::uint32_t> tid_{0};
+  std::atomic<std::int32_t> pid_{0};
+};
+
+// One operation of a side's solo thread, lock-free: entered() when the calling thread holds the
+// side's claim (taking it if nobody has yet) and announced itself in `busy`.
+class SoloTurn {
+ public:
   // Inline: the path of every put and get of a lone producer and consumer.
-  bool enter_solo() noexcept {
-    if (!cheap_barriers()) return false;
-    const ThreadIds ids = thread_ids();
-    std::uint32_t owner = solo_word_.load(std::memory_order_relaxed);
-    if (owner == 0 && solo_word_.compare_exchange_strong(owner, ids.tid, std::memory_order_acq_rel))
-      owner = ids.tid;
-    if (owner != ids.tid) return false;
+  SoloTurn(SoloOwner& owner, std::atomic<std::uint32_t>& solo,
+           std::atomic<std::int32_t>& busy) noexcept
+      : busy_(busy) {
+    if (!cheap_barriers()) return;
+    ThreadIds ids;
+    if (!owner.mine(ids)) {
+      ids = thread_ids();
+      std::uint32_t claim = solo.load(std::memory_order_relaxed);
+      if (claim == 0 && solo.compare_exchange_strong(claim, ids.tid, std::memory_order_acq_rel))
+        claim = ids.tid;
+      if (claim != ids.tid) return;
+      owner.remember(ids);
+    }
     busy_.store(ids.pid, std::memory_order_relaxed);
     // Only a compiler barrier between the store of busy and the load of the claim: the thread
     // that ends solo mode pays with membarrier (see the file comment).
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (solo_word_.load(std::memory_order_relaxed) != ids.tid) {
+    if (solo.load(std::memory_order_relaxed) != ids.tid) {
       busy_.store(0, std::memory_order_release);
-      return false;
+      owner.forget();  // solo mode has ended for good
+      return;
     }
     std::atomic_thread_fence(std::memory_order_acquire);  // the side's state, as a lock would
-    solo_ = true;
-    return true;
+    entered_ = true;
   }
+  ~SoloTurn() { leave(); }
+  SoloTurn(const SoloTurn&) = delete;
+  SoloTurn& operator=(const SoloTurn&) = delete;
+
+  bool entered() const noexcept { return entered_; }
+  void leave() noexcept {
+    if (!entered_) return;
+    busy_.store(0, std::memory_order_release);  // also publishes the operation's stores
+    entered_ = false;
+  }
+
+ private:
+  std::atomic<std::int32_t>& busy_;
+  bool entered_ = false;
+};
+
+class Exclusive {
+ public:
+  // Solo, or waits for the lock until the deadline; held() is false on timeout.
+  // Errors: those of RobustLock.
+  Exclusive(pthread_mutex_t* lock, SoloOwner& owner, std::atomic<std::uint32_t>& solo,
+            std::atomic<std::int32_t>& busy, const Deadline& deadline)
+      : solo_word_(solo), busy_(busy), turn_(owner, solo, busy) {
+    if (!turn_.entered()) take_lock(lock, deadline);
+  }
+  Exclusive(const Exclusive&) = delete;
+  Exclusive& operator=(const Exclusive&) = delete;
+
+  bool held() const noexcept { return turn_.entered() || (lock_ && lock_->locked()); }
+  // The previous exclusive user died inside its operation (a robust lock's EOWNERDEAD, or a solo
+  // thread's process gone with `busy` set).
+  bool recovered() const noexcept { return recovered_; }
+  void release() noexcept {
+    turn_.leave();
+    if (lock_) lock_->unlock();
+  }
+
+ private:
   // Not solo: takes the lock (held() false on timeout) and ends solo mode.
   void take_lock(pthread_mutex_t* lock, const Deadline& deadline);
   // Under the lock: ends solo mode and waits until no solo operation is in flight.
@@ -90,7 +144,7 @@ class Exclusive {
   std::atomic<std::uint32_t>& solo_word_;
   std::atomic<std::int32_t>& busy_;
   std::optional<RobustLock> lock_;
-  bool solo_ = false;
+  SoloTurn turn_;
   bool recovered_ = false;
 };
 

@@ -381,7 +381,7 @@ QueueCore::Attempt QueueCore::try_put_growing(const void* data, std::size_t size
                                               const Deadline& lock_deadline, bool grow_fresh,
                                               std::uint64_t& head_seen) {
   QueueShared& s = *shared_;
-  Exclusive lock(&s.put_lock, s.solo_producer, s.producer_busy, lock_deadline);
+  Exclusive lock(&s.put_lock, put_owner_, s.solo_producer, s.producer_busy, lock_deadline);
   if (!lock.held()) return Attempt::lock_timeout;
   if (lock.recovered()) {
     s.lock_recoveries.fetch_add(1, std::memory_order_relaxed);
@@ -445,10 +445,8 @@ QueueCore::Attempt QueueCore::try_put_growing(const void* data, std::size_t size
   if (large) {
     put_region(data, size, tail, ring, kept);
   } else {
-    const std::size_t at = std::size_t{tail.unit()} * kRecordAlign;
-    const RecordHeader header{static_cast<std::uint32_t>(size), tail.count};
-    ring_write(ring.base, ring.bytes, at, &header, sizeof header);
-    ring_write(ring.base, ring.bytes, ring_advance(at, sizeof header, ring.bytes), data, size);
+    write_record(ring.base, ring.bytes, std::size_t{tail.unit()} * kRecordAlign, tail.count, data,
+                 size);
     const Position next{Position::at(tail.slot(), advance(tail.unit(), units, ring.units)),
                         tail.count + 1};
     s.tail.store(next.pack(), std::memory_order_release);
@@ -482,7 +480,7 @@ QueueCore::Attempt QueueCore::try_get_growing(Allocate allocate, void* context,
       entry->file_offset.compare_exchange_strong(expected, 0, std::memory_order_acq_rel);
     }
   } taken_later{segment_.fd()};
-  Exclusive lock(&s.get_lock, s.solo_consumer, s.consumer_busy, lock_deadline);
+  Exclusive lock(&s.get_lock, get_owner_, s.solo_consumer, s.consumer_busy, lock_deadline);
   if (!lock.held()) return Attempt::lock_timeout;
   if (lock.recovered()) s.lock_recoveries.fetch_add(1, std::memory_order_relaxed);
 

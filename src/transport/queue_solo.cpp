@@ -1,0 +1,88 @@
+// The lone producer's and the lone consumer's common case: a message that fits the ring now, or
+// a message first in line. One pass of plain loads and stores around one copy, where the general
+// path (try_put, try_get and their growing forms) goes through the lock's machinery, the
+// deadline and the attempt loop: for 64-byte messages those cost as much as the copy itself.
+// Same protocol, same commit (one store of tail or head), so a process killed here leaves the
+// queue as the general path would. Anything else declines, committing nothing, and the general
+// path decides: it also reports what failed a check here.
+#include "transport/queue_core.hpp"
+
+namespace mproc::detail::queue {
+
+bool QueueCore::put_solo(const void* data, std::size_t size) {
+  QueueShared& s = *shared_;
+  SoloTurn turn(put_owner_, s.solo_producer, s.producer_busy);
+  if (!turn.entered() || size >= ring_size_) return false;
+  const std::uint32_t units = record_units(size);
+  if (grows_ && units > large_units_) return false;  // travels in its own region
+  // A growing queue keeps room for a link after every record (queue_layout.hpp).
+  const std::uint32_t room_needed = grows_ ? units + kLinkUnits : units;
+
+  // In the first ring (slot 0, as in a fixed queue) a position is a plain unit offset. A growing
+  // queue's positions elsewhere, and the head a producer cached before returning to the first
+  // ring, are the general path's.
+  const Position tail = Position::unpack(s.tail.load(std::memory_order_relaxed));
+  Position head = Position::unpack(s.head_cache.load(std::memory_order_relaxed));
+  if (tail.slot() != 0 || head.slot() != 0) return false;
+  if (!fits(tail, head, room_needed)) {
+    head = Position::unpack(s.head.load(std::memory_order_acquire));
+    s.head_cache.store(head.pack(), std::memory_order_relaxed);
+    if (head.slot() != 0 || !fits(tail, head, room_needed)) return false;
+  }
+  if (tail.offset >= capacity_units_ || head.offset >= capacity_units_) return false;
+
+  write_record(ring_, ring_size_, std::size_t{tail.offset} * kRecordAlign, tail.count, data, size);
+  std::uint32_t end = tail.offset + units;
+  if (end >= capacity_units_) end -= capacity_units_;
+  s.tail.store(Position{end, tail.count + 1}.pack(), std::memory_order_release);
+  turn.leave();
+  wake_consumers();
+  return true;
+}
+
+bool QueueCore::get_solo(Allocate allocate, void* context, Got& got) {
+  QueueShared& s = *shared_;
+  SoloTurn turn(get_owner_, s.solo_consumer, s.consumer_busy);
+  if (!turn.entered()) return false;
+  const Position head = Position::unpack(s.head.load(std::memory_order_relaxed));
+  Position tail = Position::unpack(s.tail_cache.load(std::memory_order_relaxed));
+  if (tail.count == head.count) {
+    tail = Position::unpack(s.tail.load(std::memory_order_acquire));
+    s.tail_cache.store(tail.pack(), std::memory_order_relaxed);
+    if (tail.count == head.count) return false;
+  }
+  if (head.slot() != 0 || head.offset >= capacity_units_) return false;
+  // The units from head on that may hold committed records: up to tail, or, when a growing
+  // queue's tail has moved on to another ring, up to the link at the end of this one.
+  std::uint32_t available = capacity_units_;
+  if (tail.slot() == 0) {
+    if (tail.offset >= capacity_units_) return false;
+    available = used_units(tail, head);
+  } else if (!grows_) {
+    return false;
+  }
+
+  const std::size_t at = std::size_t{head.offset} * kRecordAlign;
+  const RecordHeader header = read_header(ring_, at);
+  // A link's or a large message's mark is above any size that fits the ring.
+  if (header.seq != head.count || header.size > ring_size_ - sizeof header) return false;
+  const std::uint32_t units = record_units(header.size);
+  if (units > available) return false;
+
+  got.size = header.size;
+  void* to = allocate(header.size, context);
+  if (to == nullptr) {
+    got.taken = false;
+    return true;
+  }
+  ring_read(ring_, ring_size_, ring_advance(at, sizeof header, ring_size_), to, header.size);
+  std::uint32_t next = head.offset + units;
+  if (next >= capacity_units_) next -= capacity_units_;
+  s.head.store(Position{next, head.count + 1}.pack(), std::memory_order_release);
+  turn.leave();
+  got.taken = true;
+  wake_producers();
+  return true;
+}
+
+}  // namespace mproc::detail::queue
