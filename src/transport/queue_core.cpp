@@ -177,9 +177,8 @@ QueueCore::~QueueCore() {
       if (region.map != nullptr) ::munmap(region.map, region.bytes);
 }
 
-void QueueCore::check_open(const char* operation) const {
-  if (closed())
-    throw Error(errc::closed, std::string("queue ") + operation + ": the queue is closed");
+void QueueCore::closed_error(const char* operation) const {
+  throw Error(errc::closed, std::string("queue ") + operation + ": the queue is closed");
 }
 
 void QueueCore::close() noexcept {
@@ -384,14 +383,14 @@ QueueCore::Got QueueCore::get(Allocate allocate, void* context, bool block,
   return got;
 }
 
-QueueCore::Status QueueCore::put_status(const void* data, std::size_t size, bool block,
-                                        const Deadline& deadline) {
-  check_open("put");
-  if (size > max_message_size())
-    throw Error(errc::too_big, "queue put: a message of " + std::to_string(size) +
-                                   " bytes is larger than the queue's capacity allows (" +
-                                   std::to_string(max_message_size()) + " bytes)");
-  if (put_solo(data, size)) return Status::done;
+void QueueCore::too_big_error(std::size_t size) const {
+  throw Error(errc::too_big, "queue put: a message of " + std::to_string(size) +
+                                 " bytes is larger than the queue's capacity allows (" +
+                                 std::to_string(max_message_size()) + " bytes)");
+}
+
+QueueCore::Status QueueCore::put_general(const void* data, std::size_t size, bool block,
+                                         const Deadline& deadline) {
   const std::uint32_t units = grows_ ? 0 : record_units(size);
   QueueShared& s = *shared_;
   bool grow_fresh = !block;
@@ -437,11 +436,8 @@ QueueCore::Status QueueCore::put_status(const void* data, std::size_t size, bool
   }
 }
 
-QueueCore::Status QueueCore::get_status(Allocate allocate, void* context, bool block,
-                                        const Deadline& deadline, Got& got) {
-  check_open("get");
-  got = Got{0, false};
-  if (get_solo(allocate, context, got)) return Status::done;
+QueueCore::Status QueueCore::get_general(Allocate allocate, void* context, bool block,
+                                         const Deadline& deadline, Got& got) {
   QueueShared& s = *shared_;
   for (;;) {
     got = Got{0, false};

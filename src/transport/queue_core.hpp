@@ -67,9 +67,21 @@ class QueueCore {
   // empty get_nowait is ordinary control flow (a throw and catch costs ~1.5 us). Every other
   // error is thrown as above.
   enum class Status { done, full, empty };
-  Status put_status(const void* data, std::size_t size, bool block, const Deadline& deadline);
+  // Inline down to the solo path (queue_solo.cpp): a lone producer's or consumer's common case
+  // makes one call into it, where a frame of the general path cost as much as the work itself.
+  Status put_status(const void* data, std::size_t size, bool block, const Deadline& deadline) {
+    check_open("put");
+    if (size > max_message_size()) [[unlikely]] too_big_error(size);
+    if (put_solo(data, size)) return Status::done;
+    return put_general(data, size, block, deadline);
+  }
   Status get_status(Allocate allocate, void* context, bool block, const Deadline& deadline,
-                    Got& got);
+                    Got& got) {
+    check_open("get");
+    got = Got{0, false};
+    if (get_solo(allocate, context, got)) return Status::done;
+    return get_general(allocate, context, block, deadline, got);
+  }
   // The errors put and get throw for Status::full and Status::empty.
   [[noreturn]] static void throw_full(bool block);
   [[noreturn]] static void throw_empty(bool block);
@@ -119,6 +131,11 @@ class QueueCore {
   // position or record that fails a check (the general path then reports it).
   bool put_solo(const void* data, std::size_t size);
   bool get_solo(Allocate allocate, void* context, Got& got);
+  // put_status and get_status past the solo path: the lock, the waits, growing.
+  Status put_general(const void* data, std::size_t size, bool block, const Deadline& deadline);
+  Status get_general(Allocate allocate, void* context, bool block, const Deadline& deadline,
+                     Got& got);
+  [[noreturn]] void too_big_error(std::size_t size) const;
   Attempt try_put(const void* data, std::size_t size, std::uint32_t units,
                   const Deadline& lock_deadline, bool grow_fresh, std::uint64_t& head_seen);
   Attempt try_get(Allocate allocate, void* context, const Deadline& lock_deadline, Got& got);
@@ -225,7 +242,10 @@ class QueueCore {
     positions_corrupt(tail, head);
   }
   [[noreturn]] void positions_corrupt(Position tail, Position head) const;
-  void check_open(const char* operation) const;
+  void check_open(const char* operation) const {
+    if (closed()) [[unlikely]] closed_error(operation);
+  }
+  [[noreturn]] void closed_error(const char* operation) const;
   template <class Ready>
   void wait_until(Ready ready, std::atomic<std::uint32_t>& event,
                   std::atomic<std::uint32_t>& waiting, const Deadline& deadline);

@@ -6,6 +6,16 @@
 
 namespace mproc::detail::queue {
 
+bool SoloTurn::claim(SoloOwner& owner, std::atomic<std::uint32_t>& solo, ThreadIds& ids) noexcept {
+  ids = thread_ids();
+  std::uint32_t claimed = solo.load(std::memory_order_relaxed);
+  if (claimed == 0 && solo.compare_exchange_strong(claimed, ids.tid, std::memory_order_acq_rel))
+    claimed = ids.tid;
+  if (claimed != ids.tid) return false;
+  owner.remember(ids);
+  return true;
+}
+
 void Exclusive::take_lock(pthread_mutex_t* lock, const Deadline& deadline) {
   lock_.emplace(lock, deadline);
   if (!lock_->locked()) return;

@@ -73,19 +73,12 @@ class SoloOwner {
 class SoloTurn {
  public:
   // Inline: the path of every put and get of a lone producer and consumer.
-  SoloTurn(SoloOwner& owner, std::atomic<std::uint32_t>& solo,
+  [[gnu::always_inline]] SoloTurn(SoloOwner& owner, std::atomic<std::uint32_t>& solo,
            std::atomic<std::int32_t>& busy) noexcept
       : busy_(busy) {
     if (!cheap_barriers()) return;
     ThreadIds ids;
-    if (!owner.mine(ids)) {
-      ids = thread_ids();
-      std::uint32_t claim = solo.load(std::memory_order_relaxed);
-      if (claim == 0 && solo.compare_exchange_strong(claim, ids.tid, std::memory_order_acq_rel))
-        claim = ids.tid;
-      if (claim != ids.tid) return;
-      owner.remember(ids);
-    }
+    if (!owner.mine(ids) && !claim(owner, solo, ids)) return;
     busy_.store(ids.pid, std::memory_order_relaxed);
     // Only a compiler barrier between the store of busy and the load of the claim: the thread
     // that ends solo mode pays with membarrier (see the file comment).
@@ -110,6 +103,10 @@ class SoloTurn {
   }
 
  private:
+  // The first operation of a thread on the side (or of any thread once solo mode ended): takes
+  // the claim if nobody holds it. True (ids set, owner noted) when the calling thread holds it.
+  static bool claim(SoloOwner& owner, std::atomic<std::uint32_t>& solo, ThreadIds& ids) noexcept;
+
   std::atomic<std::int32_t>& busy_;
   bool entered_ = false;
 };
