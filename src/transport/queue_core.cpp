@@ -257,21 +257,14 @@ void wake_announced(std::atomic<std::uint32_t>& event, int count, bool keep_anno
 
 }  // namespace
 
-void QueueCore::wake_consumers() noexcept {
-  QueueShared& s = *shared_;
-  // Pairs with the sleeper's announcement on put_event and its sleeper_barrier() before its last
-  // check of tail (queue_barrier.hpp: why a compiler barrier is enough here).
-  waker_barrier();
-  if ((s.put_event.load(std::memory_order_relaxed) & 1) != 0)
-    wake_announced(s.put_event, 1, s.consumers_waiting.load(std::memory_order_relaxed) > 1);
+void QueueCore::wake_announced_consumers() noexcept {
+  wake_announced(shared_->put_event, 1,
+                 shared_->consumers_waiting.load(std::memory_order_relaxed) > 1);
 }
 
-void QueueCore::wake_producers() noexcept {
-  QueueShared& s = *shared_;
-  waker_barrier();  // as in wake_consumers
+void QueueCore::wake_announced_producers() noexcept {
   // Every waiting producer re-checks: the room freed may suit a small message but not a large.
-  if ((s.get_event.load(std::memory_order_relaxed) & 1) != 0)
-    wake_announced(s.get_event, INT_MAX, false);
+  wake_announced(shared_->get_event, INT_MAX, false);
 }
 
 QueueCore::Attempt QueueCore::try_get(Allocate allocate, void* context,

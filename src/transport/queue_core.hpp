@@ -220,8 +220,20 @@ class QueueCore {
   void recover_put_region() noexcept;
   bool region_in_file(std::uint64_t offset, std::uint64_t bytes) const;
   [[noreturn]] void corrupt(const std::string& what) const;
-  void wake_consumers() noexcept;
-  void wake_producers() noexcept;
+  // After a commit: wakes a sleeper if one is announced (inline: every put and get asks, and
+  // almost always nobody sleeps).
+  void wake_consumers() noexcept {
+    // Pairs with the sleeper's announcement on put_event and its sleeper_barrier() before its
+    // last check of tail (queue_barrier.hpp: why a compiler barrier is enough here).
+    waker_barrier();
+    if ((shared_->put_event.load(std::memory_order_relaxed) & 1) != 0) wake_announced_consumers();
+  }
+  void wake_producers() noexcept {
+    waker_barrier();  // as in wake_consumers
+    if ((shared_->get_event.load(std::memory_order_relaxed) & 1) != 0) wake_announced_producers();
+  }
+  void wake_announced_consumers() noexcept;
+  void wake_announced_producers() noexcept;
   static void unmap(LocalRing& ring) noexcept;
   // A fixed ring's room (inline: every put asks).
   bool fits(Position tail, Position head, std::uint32_t units) const noexcept {

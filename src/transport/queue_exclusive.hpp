@@ -20,6 +20,8 @@
 // Limitation: `busy` names a process id, so the processes sharing a queue must share a pid
 // namespace (as processes forked from one another do): a waiter in another namespace could take a
 // live solo process for a dead one and write beside it.
+// SoloTurn is one operation of the solo thread (alone, it is the solo fast path's entry:
+// queue_solo.cpp); Exclusive is a SoloTurn or else the lock.
 // Thread-safety: one object per call, on the calling thread.
 #pragma once
 
@@ -36,16 +38,16 @@
 namespace mproc::detail::queue {
 
 // This process's note of which of its threads holds a side's solo claim, so that the owner
-// knows itself by pthread_self() and the fork generation (two plain loads) instead of a
+// knows itself by its thread pointer and the fork generation (two plain loads) instead of a
 // thread-local lookup of its ids on every operation. Only the thread holding the claim writes
 // it; the claim goes from nobody to one thread id to kSoloMany and never back, so no two live
-// threads of a process can hold it. (A thread that reuses a dead owner's pthread_t takes over
-// its claim: the dead one is not inside an operation, so exclusivity holds.)
+// threads of a process can hold it. (A thread that reuses a dead owner's thread pointer takes
+// over its claim: the dead one is not inside an operation, so exclusivity holds.)
 class SoloOwner {
  public:
   // The owner's ids, when the calling thread is the owner noted since this process's last fork.
   bool mine(ThreadIds& ids) const noexcept {
-    if (self_.load(std::memory_order_acquire) != ::pthread_self() ||
+    if (self_.load(std::memory_order_acquire) != current_thread() ||
         generation_.load(std::memory_order_relaxed) !=
             barrier_state::fork_generation.load(std::memory_order_relaxed))
       return false;
@@ -57,12 +59,22 @@ class SoloOwner {
     pid_.store(ids.pid, std::memory_order_relaxed);
     generation_.store(barrier_state::fork_generation.load(std::memory_order_relaxed),
                       std::memory_order_relaxed);
-    self_.store(::pthread_self(), std::memory_order_release);
+    self_.store(current_thread(), std::memory_order_release);
   }
-  void forget() noexcept { self_.store(pthread_t{}, std::memory_order_relaxed); }
+  void forget() noexcept { self_.store(0, std::memory_order_relaxed); }
 
  private:
-  std::atomic<pthread_t> self_{};
+  // The calling thread, among the live threads of this process: its thread pointer (one register
+  // read; pthread_self() is a call into libc).
+  static std::uintptr_t current_thread() noexcept {
+#if defined(__GNUC__) || defined(__clang__)
+    return reinterpret_cast<std::uintptr_t>(__builtin_thread_pointer());
+#else
+    return static_cast<std::uintptr_t>(::pthread_self());
+#endif
+  }
+
+  std::atomic<std::uintptr_t> self_{0};
   std::atomic<std::uint32_t> generation_{0};
   std::atomic<std::uint32_t> tid_{0};
   std::atomic<std::int32_t> pid_{0};
@@ -74,7 +86,7 @@ class SoloTurn {
  public:
   // Inline: the path of every put and get of a lone producer and consumer.
   [[gnu::always_inline]] SoloTurn(SoloOwner& owner, std::atomic<std::uint32_t>& solo,
-           std::atomic<std::int32_t>& busy) noexcept
+                                  std::atomic<std::int32_t>& busy) noexcept
       : busy_(busy) {
     if (!cheap_barriers()) return;
     ThreadIds ids;
