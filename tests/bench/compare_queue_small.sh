@@ -7,7 +7,8 @@
 # split: one CPU each), the order reversed every other round; then, when BEFORE_LIB names a
 # directory holding another libmproc.so.0, the same with that library (through LD_LIBRARY_PATH).
 # Prints every round's figures, then per library and placement the median over rounds of the
-# ratio of a round's Queue to that round's raw ring, and the ratio of their best rounds.
+# ratio of a round's Queue to that round's raw ring, and the ratio of their best rounds; and per
+# round, the CPU time of a put + get in one thread (mproc_queue_bench --one-thread, on SAME_CPU).
 # Usage: tests/bench/compare_queue_small.sh [build-dir]    (default: build-release)
 # Environment: ROUNDS (default 5), MESSAGES per measurement (default 1000000), PLACEMENT=same|
 # split|both (default both), SAME_CPU / PARENT_CPU / CHILD_CPU (bench_env.sh's defaults: 1 / 1 /
@@ -37,12 +38,18 @@ messages=${MESSAGES:-1000000}
 echo "# placement: $placement; $messages messages per measurement; load: $(cat /proc/loadavg)" >&2
 
 : >"$work/table"
+: >"$work/cpu"
 round=1
 while [ "$round" -le "$rounds" ]; do
+  taskset -c "${SAME_CPU:-1}" "$bench" --one-thread --reps 3 |
+    awk '{ print "cpu new", $1, $2 }' >>"$work/cpu"
   "$bench" --vs-ring --reps 1 --placement "$placement" --messages "$messages" >"$work/new.out"
   awk -v r="$round" '$1 == "pair" { print "round " r ", " $2 ": raw ring " $5 " msgs/s; this build: fixed " $7 ", default " $9 }' "$work/new.out"
   awk '$1 == "pair" { print "new", $2, $5, $7, $9 }' "$work/new.out" >>"$work/table"
   if [ -n "${BEFORE_LIB:-}" ]; then
+    LD_LIBRARY_PATH="$BEFORE_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+      taskset -c "${SAME_CPU:-1}" "$bench" --one-thread --reps 3 |
+      awk '{ print "cpu old", $1, $2 }' >>"$work/cpu"
     LD_LIBRARY_PATH="$BEFORE_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
       "$bench" --vs-ring --reps 1 --placement "$placement" --messages "$messages" >"$work/old.out"
     awk -v r="$round" '$1 == "pair" { print "round " r ", " $2 ": raw ring " $5 " msgs/s; before: fixed " $7 ", default " $9 }' "$work/old.out"
@@ -79,3 +86,15 @@ awk '
     for (k in n)
       printf "%-11s fixed 1 MiB ring %.2f   default Queue() %.2f   (raw ring %.3g, fixed %.3g, default %.3g msgs/s)\n", k, best_fixed[k] / best_ring[k], best_dflt[k] / best_ring[k], best_ring[k], best_fixed[k], best_dflt[k]
   }' "$work/table"
+# The CPU cost of a put + get in one thread, which neither the load nor the vCPUs' placement move
+# much: the median over rounds of each round's best of 3.
+awk '
+  { k = $2 " " $3; n[k]++; v[k, n[k]] = $4 }
+  END {
+    print "CPU time of a 64 B put + get in one thread (mproc_queue_bench --one-thread), median over rounds"
+    for (k in n) {
+      for (i = 1; i <= n[k]; i++) for (j = i + 1; j <= n[k]; j++)
+        if (v[k, j] < v[k, i]) { t = v[k, i]; v[k, i] = v[k, j]; v[k, j] = t }
+      printf "%-40s %.1f ns\n", k, n[k] % 2 ? v[k, (n[k] + 1) / 2] : (v[k, n[k] / 2] + v[k, n[k] / 2 + 1]) / 2
+    }
+  }' "$work/cpu"

@@ -11,6 +11,10 @@
 //   queue_resident_*          memory a queue occupies in /dev/shm (tmpfs pages actually allocated)
 // Usage: mproc_queue_bench [--quick] [--small | --large]
 //        mproc_queue_bench --vs-ring [--placement same|split|both] [--reps N] [--messages N]
+//        mproc_queue_bench --one-thread [--reps N] [--messages N]
+// --one-thread: the CPU time of a 64-byte put + get in one thread (no other process, so no
+// cross-CPU traffic), a fixed 1 MiB ring and a default Queue(), the best of N repetitions:
+//   queue_put_get_64B_one_thread <ns> ns, queue_put_get_64B_one_thread_default <ns> ns
 // --vs-ring: 64-byte messages, one producer process -> one consumer process, a Queue with a fixed
 // 1 MiB ring and a default Queue() beside the raw SPSC ring of ../shared/bench/raw_ipc_bench.cpp
 // (the same algorithm, rebuilt here: a 4096-slot ring of 64-byte slots in MAP_SHARED memory,
@@ -242,6 +246,41 @@ int vs_ring(const std::string& placement, int reps, std::uint64_t n) {
   return 0;
 }
 
+// --one-thread: the CPU cost of a 64-byte put and get with no other process, so no cross-CPU
+// traffic: one thread puts a message and takes it back, n times, on a fixed 1 MiB ring and on a
+// default Queue(); the best of `reps` repetitions, in ns of process CPU time per put + get.
+double put_get_ns(std::uint64_t n, std::size_t capacity) {
+  Queue q(QueueOptions{0, capacity});
+  char message[64];
+  char into[64];
+  std::memset(message, 'p', sizeof message);
+  timespec t0{}, t1{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::memcpy(message, &i, sizeof i);
+    q.put_bytes(message, sizeof message);
+    if (q.get_into(into, sizeof into) != sizeof into || std::memcmp(into, &i, sizeof i) != 0)
+      die("put + get");
+  }
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+  const double ns = static_cast<double>(t1.tv_sec - t0.tv_sec) * 1e9 +
+                    static_cast<double>(t1.tv_nsec - t0.tv_nsec);
+  return ns / static_cast<double>(n);
+}
+
+int one_thread(int reps, std::uint64_t n) {
+  double fixed = 0, growing = 0;
+  for (int rep = 0; rep < reps; ++rep) {
+    const double f = put_get_ns(n, std::size_t{1} << 20);
+    const double d = put_get_ns(n, 0);
+    fixed = rep == 0 ? f : std::min(fixed, f);
+    growing = rep == 0 ? d : std::min(growing, d);
+  }
+  std::printf("queue_put_get_64B_one_thread %.4g ns\n", fixed);
+  std::printf("queue_put_get_64B_one_thread_default %.4g ns\n", growing);
+  return 0;
+}
+
 // Two producer and two consumer processes; the parent only times. Returns seconds.
 double mpmc_seconds(std::uint64_t n, std::size_t size, int producers, int consumers) {
   Queue q;
@@ -348,6 +387,15 @@ int main(int argc, char** argv) {
         if (std::strcmp(argv[j], "--messages") == 0) n = std::strtoull(argv[j + 1], nullptr, 10);
       }
       return vs_ring(placement, reps, n);
+    }
+    if (std::strcmp(argv[i], "--one-thread") == 0) {
+      int reps = 5;
+      std::uint64_t n = 2'000'000;
+      for (int j = 1; j + 1 < argc; ++j) {
+        if (std::strcmp(argv[j], "--reps") == 0) reps = std::atoi(argv[j + 1]);
+        if (std::strcmp(argv[j], "--messages") == 0) n = std::strtoull(argv[j + 1], nullptr, 10);
+      }
+      return one_thread(reps, n);
     }
     quick = quick || std::strcmp(argv[i], "--quick") == 0;
     small_only = small_only || std::strcmp(argv[i], "--small") == 0;
