@@ -28,7 +28,10 @@ void name_function_in_last_error(const char* function) noexcept {
   const std::size_t replaced =
       colon != std::string_view::npos && is_operation_name(text.substr(0, colon)) ? colon + 2 : 0;
   try {
-    std::string named = std::string(name) + ": ";
+    // Built in a buffer the thread keeps (the view `text` is read before the message changes).
+    thread_local std::string named;
+    named.assign(name);
+    named.append(": ");
     named.append(text.substr(replaced));
     replace_last_error_message(named);
   } catch (...) {

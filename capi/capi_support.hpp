@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <new>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "handle_table.hpp"
@@ -16,8 +17,10 @@ namespace mproc::capi {
 
 // Records `message` as this thread's last error and returns `code`. Defined in last_error.cpp
 // (libmproc) and mpi_last_error.cpp (libmproc_mpi, which forwards to libmproc's).
-int fail(int code, const std::string& message) noexcept;
-void replace_last_error_message(const std::string& message) noexcept;
+// (A view, and assigned into the thread's message: a non-blocking call that finds a queue empty
+// fails on every poll, and must not allocate each time.)
+int fail(int code, std::string_view message) noexcept;
+void replace_last_error_message(std::string_view message) noexcept;
 const char* last_error_message() noexcept;
 
 // Runs `body` (which returns the C result, >= 0) and translates any exception into a code. Entry

@@ -9,14 +9,14 @@ thread_local std::string t_last_error;
 
 }  // namespace
 
-int fail(int code, const std::string& message) noexcept {
+int fail(int code, std::string_view message) noexcept {
   replace_last_error_message(message);
   return code;
 }
 
-void replace_last_error_message(const std::string& message) noexcept {
+void replace_last_error_message(std::string_view message) noexcept {
   try {
-    t_last_error = message;
+    t_last_error.assign(message);  // within its capacity once warm: no allocation
   } catch (...) {
     t_last_error.clear();  // no memory for the message: the code still says what happened
   }

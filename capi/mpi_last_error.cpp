@@ -6,12 +6,26 @@
 
 namespace mproc::capi {
 
-int fail(int code, const std::string& message) noexcept {
-  return mproc_set_last_error(code, message.c_str());
+namespace {
+// The C call takes a NUL-terminated string.
+const char* terminated(std::string_view message, std::string& storage) noexcept {
+  try {
+    storage.assign(message);
+    return storage.c_str();
+  } catch (...) {
+    return "out of memory for the error message";
+  }
+}
+}  // namespace
+
+int fail(int code, std::string_view message) noexcept {
+  std::string storage;
+  return mproc_set_last_error(code, terminated(message, storage));
 }
 
-void replace_last_error_message(const std::string& message) noexcept {
-  mproc_set_last_error(0, message.c_str());
+void replace_last_error_message(std::string_view message) noexcept {
+  std::string storage;
+  mproc_set_last_error(0, terminated(message, storage));
 }
 
 const char* last_error_message() noexcept { return mproc_last_error_message(); }

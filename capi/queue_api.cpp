@@ -73,8 +73,9 @@ Wait wait_of(int64_t timeout_ms, const char* function) {
 // A full or empty queue is the call's ordinary outcome here, so the core reports it without an
 // exception (QueueBase::try_*) and it becomes the code directly.
 int full_or_empty(int code, const Wait& wait, int64_t timeout_ms) {
+  if (!wait.block)
+    return mproc::capi::fail(code, code == MPROC_EFULL ? "the queue is full" : "the queue is empty");
   const char* what = code == MPROC_EFULL ? "full" : "empty";
-  if (!wait.block) return mproc::capi::fail(code, std::string("the queue is ") + what);
   return mproc::capi::fail(code, std::string("the queue is still ") + what + " after " +
                                      std::to_string(timeout_ms) + " ms");
 }

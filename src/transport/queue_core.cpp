@@ -451,7 +451,7 @@ QueueCore::Status QueueCore::get_general(Allocate allocate, void* context, bool 
         s.put_event, s.consumers_waiting, deadline);
     check_open("get");
     // A lone consumer's message after the wait: the solo path, not another general attempt.
-    if (get_solo(allocate, context, got)) return Status::done;
+    if (get_solo(allocate, context, got) == SoloGet::done) return Status::done;
   }
 }
 

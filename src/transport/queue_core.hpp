@@ -79,7 +79,9 @@ class QueueCore {
                     Got& got) {
     check_open("get");
     got = Got{0, false};
-    if (get_solo(allocate, context, got)) return Status::done;
+    const SoloGet solo = get_solo(allocate, context, got);
+    if (solo == SoloGet::done) return Status::done;
+    if (solo == SoloGet::empty && !block) return Status::empty;
     return get_general(allocate, context, block, deadline, got);
   }
   // The errors put and get throw for Status::full and Status::empty.
@@ -127,10 +129,12 @@ class QueueCore {
   // the ring (a growing queue's first ring, with room left for a link); get_solo takes the first
   // record when it is a message held in that ring (got.taken false: `allocate` declined it, and
   // it stays). Both return false, having committed nothing, whenever the general path must
-  // decide: another thread uses the side, no room, empty, a link or a large message, or a
-  // position or record that fails a check (the general path then reports it).
+  // decide: another thread uses the side, no room, a link or a large message, or a position or
+  // record that fails a check (the general path then reports it). get_solo's `empty` is the
+  // lone consumer's finding, final for a call that does not wait.
   bool put_solo(const void* data, std::size_t size);
-  bool get_solo(Allocate allocate, void* context, Got& got);
+  enum class SoloGet { done, empty, general };
+  SoloGet get_solo(Allocate allocate, void* context, Got& got);
   // put_status and get_status past the solo path: the lock, the waits, growing.
   Status put_general(const void* data, std::size_t size, bool block, const Deadline& deadline);
   Status get_general(Allocate allocate, void* context, bool block, const Deadline& deadline,

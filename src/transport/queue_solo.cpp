@@ -40,40 +40,40 @@ bool QueueCore::put_solo(const void* data, std::size_t size) {
   return true;
 }
 
-bool QueueCore::get_solo(Allocate allocate, void* context, Got& got) {
+QueueCore::SoloGet QueueCore::get_solo(Allocate allocate, void* context, Got& got) {
   QueueShared& s = *shared_;
   SoloTurn turn(get_owner_, s.solo_consumer, s.consumer_busy);
-  if (!turn.entered()) return false;
+  if (!turn.entered()) return SoloGet::general;
   const Position head = Position::unpack(s.head.load(std::memory_order_relaxed));
   Position tail = Position::unpack(s.tail_cache.load(std::memory_order_relaxed));
   if (tail.count == head.count) {
     tail = Position::unpack(s.tail.load(std::memory_order_acquire));
     s.tail_cache.store(tail.pack(), std::memory_order_relaxed);
-    if (tail.count == head.count) return false;
+    if (tail.count == head.count) return SoloGet::empty;
   }
-  if (head.slot() != 0 || head.offset >= capacity_units_) return false;
+  if (head.slot() != 0 || head.offset >= capacity_units_) return SoloGet::general;
   // The units from head on that may hold committed records: up to tail, or, when a growing
   // queue's tail has moved on to another ring, up to the link at the end of this one.
   std::uint32_t available = capacity_units_;
   if (tail.slot() == 0) {
-    if (tail.offset >= capacity_units_) return false;
+    if (tail.offset >= capacity_units_) return SoloGet::general;
     available = used_units(tail, head);
   } else if (!grows_) {
-    return false;
+    return SoloGet::general;
   }
 
   const std::size_t at = std::size_t{head.offset} * kRecordAlign;
   const RecordHeader header = read_header(ring_, at);
   // A link's or a large message's mark is above any size that fits the ring.
-  if (header.seq != head.count || header.size > ring_size_ - sizeof header) return false;
+  if (header.seq != head.count || header.size > ring_size_ - sizeof header) return SoloGet::general;
   const std::uint32_t units = record_units(header.size);
-  if (units > available) return false;
+  if (units > available) return SoloGet::general;
 
   got.size = header.size;
   void* to = allocate(header.size, context);
   if (to == nullptr) {
     got.taken = false;
-    return true;
+    return SoloGet::done;
   }
   ring_read(ring_, ring_size_, ring_advance(at, sizeof header, ring_size_), to, header.size);
   std::uint32_t next = head.offset + units;
@@ -82,7 +82,7 @@ bool QueueCore::get_solo(Allocate allocate, void* context, Got& got) {
   turn.leave();
   got.taken = true;
   wake_producers();
-  return true;
+  return SoloGet::done;
 }
 
 }  // namespace mproc::detail::queue

@@ -13,8 +13,10 @@
 //        mproc_queue_bench --vs-ring [--placement same|split|both] [--reps N] [--messages N]
 //        mproc_queue_bench --one-thread [--reps N] [--messages N]
 // --one-thread: the CPU time of a 64-byte put + get in one thread (no other process, so no
-// cross-CPU traffic), a fixed 1 MiB ring and a default Queue(), the best of N repetitions:
-//   queue_put_get_64B_one_thread <ns> ns, queue_put_get_64B_one_thread_default <ns> ns
+// cross-CPU traffic), a fixed 1 MiB ring and a default Queue(), and of a non-blocking get of an
+// empty queue through the C ABI, the best of N repetitions:
+//   queue_put_get_64B_one_thread <ns> ns, queue_put_get_64B_one_thread_default <ns> ns,
+//   queue_empty_poll_capi <ns> ns
 // --vs-ring: 64-byte messages, one producer process -> one consumer process, a Queue with a fixed
 // 1 MiB ring and a default Queue() beside the raw SPSC ring of ../shared/bench/raw_ipc_bench.cpp
 // (the same algorithm, rebuilt here: a 4096-slot ring of 64-byte slots in MAP_SHARED memory,
@@ -26,6 +28,7 @@
 //   pair <placement> <rep> ring <msgs/s> fixed <msgs/s> default <msgs/s>
 // and, per placement, the medians of the ratios of a repetition's Queue to its raw ring:
 //   queue_vs_ring_64B_<placement> <ratio> x, queue_default_vs_ring_64B_<placement> <ratio> x
+#include <mproc.h>
 #include <mproc/process.hpp>
 #include <mproc/queue.hpp>
 
@@ -268,6 +271,24 @@ double put_get_ns(std::uint64_t n, std::size_t capacity) {
   return ns / static_cast<double>(n);
 }
 
+// A poll of an empty queue (Python's get_nowait loop, a C caller's timeout 0) through the C ABI:
+// the best of `reps` repetitions of n calls, ns per call.
+double empty_poll_ns(std::uint64_t n) {
+  mproc_queue_t* q = nullptr;
+  if (mproc_queue_create(nullptr, &q) != 0) die("mproc_queue_create");
+  char into[64];
+  std::size_t len = 0;
+  timespec t0{}, t1{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+  for (std::uint64_t i = 0; i < n; ++i)
+    if (mproc_queue_get_into(q, into, sizeof into, &len, 0) != MPROC_EEMPTY) die("empty poll");
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+  mproc_queue_destroy(q);
+  const double ns = static_cast<double>(t1.tv_sec - t0.tv_sec) * 1e9 +
+                    static_cast<double>(t1.tv_nsec - t0.tv_nsec);
+  return ns / static_cast<double>(n);
+}
+
 int one_thread(int reps, std::uint64_t n) {
   double fixed = 0, growing = 0;
   for (int rep = 0; rep < reps; ++rep) {
@@ -278,6 +299,12 @@ int one_thread(int reps, std::uint64_t n) {
   }
   std::printf("queue_put_get_64B_one_thread %.4g ns\n", fixed);
   std::printf("queue_put_get_64B_one_thread_default %.4g ns\n", growing);
+  double poll = 0;
+  for (int rep = 0; rep < reps; ++rep) {
+    const double p = empty_poll_ns(n);
+    poll = rep == 0 ? p : std::min(poll, p);
+  }
+  std::printf("queue_empty_poll_capi %.4g ns\n", poll);
   return 0;
 }
 
