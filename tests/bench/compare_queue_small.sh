@@ -7,8 +7,10 @@
 # split: one CPU each), the order reversed every other round; then, when BEFORE_LIB names a
 # directory holding another libmproc.so.0, the same with that library (through LD_LIBRARY_PATH).
 # Prints every round's figures, then per library and placement the median over rounds of the
-# ratio of a round's Queue to that round's raw ring, and the ratio of their best rounds; and per
-# round, the CPU time of a put + get in one thread (mproc_queue_bench --one-thread, on SAME_CPU).
+# ratio of a round's Queue to that round's raw ring (over all rounds, and over the rounds of each
+# regime of the raw ring: under 25 M, 25-80 M, 80 M msgs/s and more), the ratio of their best
+# rounds; and per round, the CPU time of a put + get in one thread (mproc_queue_bench
+# --one-thread, on SAME_CPU).
 # Usage: tests/bench/compare_queue_small.sh [build-dir]    (default: build-release)
 # Environment: ROUNDS (default 5), MESSAGES per measurement (default 1000000), PLACEMENT=same|
 # split|both (default both), SAME_CPU / PARENT_CPU / CHILD_CPU (bench_env.sh's defaults: 1 / 1 /
@@ -85,6 +87,20 @@ awk '
     print "best round of each over the best raw ring round (same placement)"
     for (k in n)
       printf "%-11s fixed 1 MiB ring %.2f   default Queue() %.2f   (raw ring %.3g, fixed %.3g, default %.3g msgs/s)\n", k, best_fixed[k] / best_ring[k], best_dflt[k] / best_ring[k], best_ring[k], best_fixed[k], best_dflt[k]
+    # The same medians, the rounds grouped by the regime of the raw ring in that round.
+    print "median over the rounds of each raw ring regime (msgs/s)"
+    for (k in n)
+      for (g = 1; g <= 3; g++) {
+        m = 0
+        for (i = 1; i <= n[k]; i++) {
+          rr = ring[k, i]
+          if ((g == 1 && rr < 25e6) || (g == 2 && rr >= 25e6 && rr < 80e6) || (g == 3 && rr >= 80e6)) {
+            m++; f[m] = fixed[k, i]; d[m] = dflt[k, i]
+          }
+        }
+        if (m > 0)
+          printf "%-11s ring %-8s fixed 1 MiB ring %.2f   default Queue() %.2f   (%d rounds)\n", k, (g == 1 ? "< 25 M" : g == 2 ? "25-80 M" : ">= 80 M"), median(f, m), median(d, m), m
+      }
   }' "$work/table"
 # The CPU cost of a put + get in one thread, which neither the load nor the vCPUs' placement move
 # much: the median over rounds of each round's best of 3.
