@@ -59,15 +59,21 @@ Error invalid(const char* function, const std::string& what) {
 }
 
 // C timeouts: 0 = do not wait, MPROC_WAIT_FOREVER = no limit.
+// Plain fields, returned in registers: as a std::optional (a double and a flag byte) it went
+// through memory and was read back wider than written, a failed store-to-load forward per call.
 struct Wait {
   bool block;
-  std::optional<mproc::Seconds> timeout;
+  bool timed;
+  double seconds;  // when timed
+  std::optional<mproc::Seconds> timeout() const {
+    return timed ? std::optional<mproc::Seconds>(seconds) : std::nullopt;
+  }
 };
 Wait wait_of(int64_t timeout_ms, const char* function) {
   mproc::capi::check_timeout_ms(timeout_ms, function);
-  if (timeout_ms == 0) return {false, std::nullopt};
-  if (timeout_ms == MPROC_WAIT_FOREVER) return {true, std::nullopt};
-  return {true, std::chrono::milliseconds(timeout_ms)};
+  if (timeout_ms == 0) return {false, false, 0};
+  if (timeout_ms == MPROC_WAIT_FOREVER) return {true, false, 0};
+  return {true, true, mproc::Seconds(std::chrono::milliseconds(timeout_ms)).count()};
 }
 
 // A full or empty queue is the call's ordinary outcome here, so the core reports it without an
@@ -195,7 +201,7 @@ int mproc_queue_put(mproc_queue_t* queue, const void* data, size_t len, int64_t 
     auto& q = queue_of(queue, fn);
     if (data == nullptr && len > 0) throw invalid(fn, "data is NULL");
     const Wait wait = wait_of(timeout_ms, fn);
-    if (q.base().try_put_bytes(data, len, wait.block, wait.timeout)) return 0;
+    if (q.base().try_put_bytes(data, len, wait.block, wait.timeout())) return 0;
     return full_or_empty(MPROC_EFULL, wait, timeout_ms);
   });
 }
@@ -214,7 +220,7 @@ int mproc_queue_get(mproc_queue_t* queue, int64_t timeout_ms, void** data, size_
           // still gives a non-NULL buffer.
           return *static_cast<void**>(context) = std::malloc(n == 0 ? 1 : n);
         },
-        &buffer, wait.block, wait.timeout);
+        &buffer, wait.block, wait.timeout());
     if (!size) return full_or_empty(MPROC_EEMPTY, wait, timeout_ms);
     *data = buffer;
     *len = *size;
@@ -230,7 +236,7 @@ int mproc_queue_get_into(mproc_queue_t* queue, void* buffer, size_t size, size_t
     mproc::capi::require(len, fn, "len");
     if (buffer == nullptr && size > 0) throw invalid(fn, "buffer is NULL");
     const Wait wait = wait_of(timeout_ms, fn);
-    const std::optional<size_t> got = q.base().try_get_into(buffer, size, wait.block, wait.timeout, len);
+    const std::optional<size_t> got = q.base().try_get_into(buffer, size, wait.block, wait.timeout(), len);
     if (!got) return full_or_empty(MPROC_EEMPTY, wait, timeout_ms);
     *len = *got;
     return 0;
