@@ -324,8 +324,8 @@ void QueueCore::wait_until(Ready ready, std::atomic<std::uint32_t>& event,
   const bool spin = advisor.should_spin();
   bool yielding = false;
   // The spin's clock starts at its first reading, after 64 checks: a lone consumer that keeps up
-  // with its producer waits here for nearly every message, mostly for less than that, and a
-  // clock read per wait cost it a third of its time.
+  // with its producer waits here for nearly every message, mostly for less than that, and read
+  // the clock (a vDSO call) on every wait.
   std::chrono::steady_clock::time_point spin_until, yield_after;
   for (unsigned i = 1; spin; ++i) {
     if (ready() || closed()) {

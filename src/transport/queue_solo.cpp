@@ -18,13 +18,14 @@ bool QueueCore::put_solo(const void* data, std::size_t size) {
   // A growing queue keeps room for a link after every record (queue_layout.hpp).
   const std::uint32_t room_needed = grows_ ? units + kLinkUnits : units;
 
-  // In the first ring (slot 0, as in a fixed queue) a position is a plain unit offset. A growing
-  // queue's positions elsewhere, and the head a producer cached before returning to the first
-  // ring, are the general path's.
+  // In the first ring (slot 0, as in a fixed queue) a position is a plain unit offset; a growing
+  // queue's positions in its other rings are the general path's. The cached head may still name
+  // the ring the queue grew into (cached when the producer came back to the first one): then,
+  // as when the cache says there is no room, head itself decides.
   const Position tail = Position::unpack(s.tail.load(std::memory_order_relaxed));
+  if (tail.slot() != 0) return false;
   Position head = Position::unpack(s.head_cache.load(std::memory_order_relaxed));
-  if (tail.slot() != 0 || head.slot() != 0) return false;
-  if (!fits(tail, head, room_needed)) {
+  if (head.slot() != 0 || !fits(tail, head, room_needed)) {
     head = Position::unpack(s.head.load(std::memory_order_acquire));
     s.head_cache.store(head.pack(), std::memory_order_relaxed);
     if (head.slot() != 0 || !fits(tail, head, room_needed)) return false;
