@@ -223,10 +223,7 @@ QueueCore::Attempt QueueCore::try_put(const void* data, std::size_t size, std::u
   check_positions(tail, head);
 
   // Write the record into free space, then commit it with one store of tail.
-  write_record(ring_, ring_size_, std::size_t{tail.offset} * kRecordAlign, tail.count, data, size);
-  std::uint32_t end = tail.offset + units;
-  if (end >= capacity_units_) end -= capacity_units_;
-  s.tail.store(Position{end, tail.count + 1}.pack(), std::memory_order_release);
+  put_record(tail, data, size, units);
   lock.release();
   wake_consumers();
   return Attempt::done;
@@ -284,8 +281,7 @@ QueueCore::Attempt QueueCore::try_get(Allocate allocate, void* context,
   }
   check_positions(tail, head);
 
-  const std::size_t offset = std::size_t{head.offset} * kRecordAlign;
-  const RecordHeader header = read_header(ring_, offset);
+  const RecordHeader header = read_header(ring_, std::size_t{head.offset} * kRecordAlign);
   const std::uint32_t units = record_units(header.size);
   if (header.seq != head.count || header.size > max_message_size() ||
       units > used_units(tail, head))
@@ -294,18 +290,8 @@ QueueCore::Attempt QueueCore::try_get(Allocate allocate, void* context,
                                     std::to_string(header.seq) + " and size " +
                                     std::to_string(header.size));
 
-  got.size = header.size;
-  void* to = allocate(header.size, context);
-  if (to == nullptr) {
-    got.taken = false;
-    return Attempt::done;
-  }
-  ring_read(ring_, ring_size_, ring_advance(offset, sizeof header, ring_size_), to, header.size);
-  std::uint32_t next = head.offset + units;
-  if (next >= capacity_units_) next -= capacity_units_;
-  s.head.store(Position{next, head.count + 1}.pack(), std::memory_order_release);
+  if (!take_record(head, header, units, allocate, context, got)) return Attempt::done;
   lock.release();
-  got.taken = true;
   wake_producers();
   return Attempt::done;
 }

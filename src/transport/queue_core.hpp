@@ -26,6 +26,31 @@
 
 namespace mproc::detail::queue {
 
+// The record's size in kRecordAlign units: header plus payload, rounded up.
+inline std::uint32_t record_units(std::size_t size) noexcept {
+  return static_cast<std::uint32_t>((sizeof(RecordHeader) + size + kRecordAlign - 1) /
+                                    kRecordAlign);
+}
+
+// Writes a message's record (its header, then the message) at byte `at` of a ring of `bytes`,
+// wrapping at the end. The header goes in one 8-byte store from a register (built on the stack
+// as two 4-byte fields and copied as one word, it stalled every put on a failed store-to-load
+// forward); it never wraps: records start, and rings end, on kRecordAlign.
+inline void write_record(std::byte* ring, std::size_t bytes, std::size_t at, std::uint32_t seq,
+                         const void* data, std::size_t size) noexcept {
+  const auto header =
+      std::bit_cast<std::uint64_t>(RecordHeader{static_cast<std::uint32_t>(size), seq});
+  std::memcpy(ring + at, &header, sizeof header);
+  ring_write(ring, bytes, ring_advance(at, sizeof header, bytes), data, size);
+}
+
+// The header of the record at byte `at`, read as one 8-byte load (write_record: why).
+inline RecordHeader read_header(const std::byte* ring, std::size_t at) noexcept {
+  std::uint64_t word;
+  std::memcpy(&word, ring + at, sizeof word);
+  return std::bit_cast<RecordHeader>(word);
+}
+
 struct QueueConfig {
   QueueKind kind = QueueKind::queue;
   std::size_t maxsize = 0;                    // 0: no limit on the count
@@ -135,6 +160,30 @@ class QueueCore {
   bool put_solo(const void* data, std::size_t size);
   enum class SoloGet { done, empty, general };
   SoloGet get_solo(Allocate allocate, void* context, Got& got);
+  // The first ring's two commits, shared by the solo and the general paths (inline: every put
+  // and get of a small message runs one). put_record writes a message of `units` at tail and
+  // commits it; take_record copies out the checked record of `header` at head and commits head
+  // past it (false, nothing committed, when `allocate` declined it).
+  void put_record(Position tail, const void* data, std::size_t size, std::uint32_t units) {
+    write_record(ring_, ring_size_, std::size_t{tail.offset} * kRecordAlign, tail.count, data,
+                 size);
+    std::uint32_t end = tail.offset + units;
+    if (end >= capacity_units_) end -= capacity_units_;
+    shared_->tail.store(Position{end, tail.count + 1}.pack(), std::memory_order_release);
+  }
+  bool take_record(Position head, RecordHeader header, std::uint32_t units, Allocate allocate,
+                   void* context, Got& got) {
+    got.size = header.size;
+    void* to = allocate(header.size, context);
+    got.taken = to != nullptr;
+    if (to == nullptr) return false;
+    const std::size_t at = std::size_t{head.offset} * kRecordAlign;
+    ring_read(ring_, ring_size_, ring_advance(at, sizeof header, ring_size_), to, header.size);
+    std::uint32_t next = head.offset + units;
+    if (next >= capacity_units_) next -= capacity_units_;
+    shared_->head.store(Position{next, head.count + 1}.pack(), std::memory_order_release);
+    return true;
+  }
   // put_status and get_status past the solo path: the lock, the waits, growing.
   Status put_general(const void* data, std::size_t size, bool block, const Deadline& deadline);
   Status get_general(Allocate allocate, void* context, bool block, const Deadline& deadline,
@@ -287,30 +336,5 @@ class QueueCore {
   // Growing queues: head when a put of this process last grew into fresh pages (kGrowGrace).
   std::atomic<std::uint64_t> head_at_growth_{~std::uint64_t{0}};
 };
-
-// The record's size in kRecordAlign units: header plus payload, rounded up.
-inline std::uint32_t record_units(std::size_t size) noexcept {
-  return static_cast<std::uint32_t>((sizeof(RecordHeader) + size + kRecordAlign - 1) /
-                                    kRecordAlign);
-}
-
-// Writes a message's record (its header, then the message) at byte `at` of a ring of `bytes`,
-// wrapping at the end. The header goes in one 8-byte store from a register (built on the stack
-// as two 4-byte fields and copied as one word, it stalled every put on a failed store-to-load
-// forward); it never wraps: records start, and rings end, on kRecordAlign.
-inline void write_record(std::byte* ring, std::size_t bytes, std::size_t at, std::uint32_t seq,
-                         const void* data, std::size_t size) noexcept {
-  const auto header =
-      std::bit_cast<std::uint64_t>(RecordHeader{static_cast<std::uint32_t>(size), seq});
-  std::memcpy(ring + at, &header, sizeof header);
-  ring_write(ring, bytes, ring_advance(at, sizeof header, bytes), data, size);
-}
-
-// The header of the record at byte `at`, read as one 8-byte load (write_record: why).
-inline RecordHeader read_header(const std::byte* ring, std::size_t at) noexcept {
-  std::uint64_t word;
-  std::memcpy(&word, ring + at, sizeof word);
-  return std::bit_cast<RecordHeader>(word);
-}
 
 }  // namespace mproc::detail::queue

@@ -32,10 +32,7 @@ bool QueueCore::put_solo(const void* data, std::size_t size) {
   }
   if (tail.offset >= capacity_units_ || head.offset >= capacity_units_) return false;
 
-  write_record(ring_, ring_size_, std::size_t{tail.offset} * kRecordAlign, tail.count, data, size);
-  std::uint32_t end = tail.offset + units;
-  if (end >= capacity_units_) end -= capacity_units_;
-  s.tail.store(Position{end, tail.count + 1}.pack(), std::memory_order_release);
+  put_record(tail, data, size, units);
   turn.leave();
   wake_consumers();
   return true;
@@ -63,25 +60,14 @@ QueueCore::SoloGet QueueCore::get_solo(Allocate allocate, void* context, Got& go
     return SoloGet::general;
   }
 
-  const std::size_t at = std::size_t{head.offset} * kRecordAlign;
-  const RecordHeader header = read_header(ring_, at);
+  const RecordHeader header = read_header(ring_, std::size_t{head.offset} * kRecordAlign);
   // A link's or a large message's mark is above any size that fits the ring.
   if (header.seq != head.count || header.size > ring_size_ - sizeof header) return SoloGet::general;
   const std::uint32_t units = record_units(header.size);
   if (units > available) return SoloGet::general;
 
-  got.size = header.size;
-  void* to = allocate(header.size, context);
-  if (to == nullptr) {
-    got.taken = false;
-    return SoloGet::done;
-  }
-  ring_read(ring_, ring_size_, ring_advance(at, sizeof header, ring_size_), to, header.size);
-  std::uint32_t next = head.offset + units;
-  if (next >= capacity_units_) next -= capacity_units_;
-  s.head.store(Position{next, head.count + 1}.pack(), std::memory_order_release);
+  if (!take_record(head, header, units, allocate, context, got)) return SoloGet::done;
   turn.leave();
-  got.taken = true;
   wake_producers();
   return SoloGet::done;
 }
