@@ -212,8 +212,7 @@ QueueCore::Attempt QueueCore::try_put(const void* data, std::size_t size, std::u
   const Position tail = Position::unpack(s.tail.load(std::memory_order_relaxed));
   Position head = Position::unpack(s.head_cache.load(std::memory_order_relaxed));
   if (!fits(tail, head, units)) {
-    head = Position::unpack(s.head.load(std::memory_order_acquire));
-    s.head_cache.store(head.pack(), std::memory_order_relaxed);
+    head = fresh_head();
     if (!fits(tail, head, units)) {
       check_positions(tail, head);  // a corrupt head can look like a full ring
       head_seen = head.pack();
@@ -273,12 +272,8 @@ QueueCore::Attempt QueueCore::try_get(Allocate allocate, void* context,
   if (lock.recovered()) s.lock_recoveries.fetch_add(1, std::memory_order_relaxed);
 
   const Position head = Position::unpack(s.head.load(std::memory_order_relaxed));
-  Position tail = Position::unpack(s.tail_cache.load(std::memory_order_relaxed));
-  if (tail.count == head.count) {
-    tail = Position::unpack(s.tail.load(std::memory_order_acquire));
-    s.tail_cache.store(tail.pack(), std::memory_order_relaxed);
-    if (tail.count == head.count) return Attempt::empty;
-  }
+  const Position tail = consumer_tail(head);
+  if (tail.count == head.count) return Attempt::empty;
   check_positions(tail, head);
 
   const RecordHeader header = read_header(ring_, std::size_t{head.offset} * kRecordAlign);

@@ -160,6 +160,22 @@ class QueueCore {
   bool put_solo(const void* data, std::size_t size);
   enum class SoloGet { done, empty, general };
   SoloGet get_solo(Allocate allocate, void* context, Got& got);
+  // The positions' caches, on each side's own line (queue_layout.hpp): a side reads the other's
+  // position only when its cached copy says there is nothing to do. consumer_tail is the
+  // consumers' view of tail for `head` (tail itself, cached again, when the cache shows nothing
+  // to take); fresh_head reads head and caches it for the producers.
+  Position consumer_tail(Position head) noexcept {
+    Position tail = Position::unpack(shared_->tail_cache.load(std::memory_order_relaxed));
+    if (tail.count != head.count) return tail;
+    tail = Position::unpack(shared_->tail.load(std::memory_order_acquire));
+    shared_->tail_cache.store(tail.pack(), std::memory_order_relaxed);
+    return tail;
+  }
+  Position fresh_head() noexcept {
+    const Position head = Position::unpack(shared_->head.load(std::memory_order_acquire));
+    shared_->head_cache.store(head.pack(), std::memory_order_relaxed);
+    return head;
+  }
   // The first ring's two commits, shared by the solo and the general paths (inline: every put
   // and get of a small message runs one). put_record writes a message of `units` at tail and
   // commits it; take_record copies out the checked record of `header` at head and commits head

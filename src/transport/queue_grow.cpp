@@ -390,10 +390,7 @@ QueueCore::Attempt QueueCore::try_put_growing(const void* data, std::size_t size
 
   Position tail = Position::unpack(s.tail.load(std::memory_order_relaxed));
   Position head = Position::unpack(s.head_cache.load(std::memory_order_relaxed));
-  auto refresh_head = [&] {
-    head = Position::unpack(s.head.load(std::memory_order_acquire));
-    s.head_cache.store(head.pack(), std::memory_order_relaxed);
-  };
+  auto refresh_head = [&] { head = fresh_head(); };
   if (maxsize_ != 0 && std::uint32_t(tail.count - head.count) >= maxsize_) {
     refresh_head();
     if (std::uint32_t(tail.count - head.count) >= maxsize_) {
@@ -485,12 +482,8 @@ QueueCore::Attempt QueueCore::try_get_growing(Allocate allocate, void* context,
   if (lock.recovered()) s.lock_recoveries.fetch_add(1, std::memory_order_relaxed);
 
   Position head = Position::unpack(s.head.load(std::memory_order_relaxed));
-  Position tail = Position::unpack(s.tail_cache.load(std::memory_order_relaxed));
-  if (tail.count == head.count) {
-    tail = Position::unpack(s.tail.load(std::memory_order_acquire));
-    s.tail_cache.store(tail.pack(), std::memory_order_relaxed);
-    if (tail.count == head.count) return Attempt::empty;
-  }
+  const Position tail = consumer_tail(head);
+  if (tail.count == head.count) return Attempt::empty;
   for (;;) {
     const Ring ring = ring_of(get_rings_, head.slot());
     if (head.unit() >= ring.units) corrupt("head lies outside its ring");
@@ -503,8 +496,7 @@ QueueCore::Attempt QueueCore::try_get_growing(Allocate allocate, void* context,
     }
     const std::size_t at = std::size_t{head.unit()} * kRecordAlign;
     const std::size_t body_at = ring_advance(at, sizeof(RecordHeader), ring.bytes);
-    RecordHeader header{};
-    ring_read(ring.base, ring.bytes, at, &header, sizeof header);
+    const RecordHeader header = read_header(ring.base, at);
     if (header.seq != head.count)
       corrupt("record " + std::to_string(head.count) + " has sequence " +
               std::to_string(header.seq));

@@ -26,8 +26,7 @@ bool QueueCore::put_solo(const void* data, std::size_t size) {
   if (tail.slot() != 0) return false;
   Position head = Position::unpack(s.head_cache.load(std::memory_order_relaxed));
   if (head.slot() != 0 || !fits(tail, head, room_needed)) {
-    head = Position::unpack(s.head.load(std::memory_order_acquire));
-    s.head_cache.store(head.pack(), std::memory_order_relaxed);
+    head = fresh_head();
     if (head.slot() != 0 || !fits(tail, head, room_needed)) return false;
   }
   if (tail.offset >= capacity_units_ || head.offset >= capacity_units_) return false;
@@ -43,12 +42,8 @@ QueueCore::SoloGet QueueCore::get_solo(Allocate allocate, void* context, Got& go
   SoloTurn turn(get_owner_, s.solo_consumer, s.consumer_busy);
   if (!turn.entered()) return SoloGet::general;
   const Position head = Position::unpack(s.head.load(std::memory_order_relaxed));
-  Position tail = Position::unpack(s.tail_cache.load(std::memory_order_relaxed));
-  if (tail.count == head.count) {
-    tail = Position::unpack(s.tail.load(std::memory_order_acquire));
-    s.tail_cache.store(tail.pack(), std::memory_order_relaxed);
-    if (tail.count == head.count) return SoloGet::empty;
-  }
+  const Position tail = consumer_tail(head);
+  if (tail.count == head.count) return SoloGet::empty;
   if (head.slot() != 0 || head.offset >= capacity_units_) return SoloGet::general;
   // The units from head on that may hold committed records: up to tail, or, when a growing
   // queue's tail has moved on to another ring, up to the link at the end of this one.

@@ -62,11 +62,12 @@ done
 echo "# load after: $(cat /proc/loadavg)" >&2
 
 # Per round, each Queue figure over that round's raw ring; then the median of those ratios.
-awk '
+median_awk='
   function median(a, n,   i, j, t) {
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-  }
+  }'
+awk "$median_awk"'
   $3 > 0 {
     k = $1 " " $2; n[k]++; ring[k, n[k]] = $3; fixed[k, n[k]] = $4 / $3; dflt[k, n[k]] = $5 / $3
     if ($3 > best_ring[k]) best_ring[k] = $3
@@ -104,13 +105,12 @@ awk '
   }' "$work/table"
 # The CPU cost of a put + get in one thread, which neither the load nor the vCPUs' placement move
 # much: the median over rounds of each round's best of 3.
-awk '
+awk "$median_awk"'
   { k = $2 " " $3; n[k]++; v[k, n[k]] = $4 }
   END {
     print "CPU time of a 64 B put + get in one thread (mproc_queue_bench --one-thread), median over rounds"
     for (k in n) {
-      for (i = 1; i <= n[k]; i++) for (j = i + 1; j <= n[k]; j++)
-        if (v[k, j] < v[k, i]) { t = v[k, i]; v[k, i] = v[k, j]; v[k, j] = t }
-      printf "%-40s %.1f ns\n", k, n[k] % 2 ? v[k, (n[k] + 1) / 2] : (v[k, n[k] / 2] + v[k, n[k] / 2 + 1]) / 2
+      for (i = 1; i <= n[k]; i++) m[i] = v[k, i]
+      printf "%-40s %.1f ns\n", k, median(m, n[k])
     }
   }' "$work/cpu"

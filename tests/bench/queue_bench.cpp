@@ -252,58 +252,56 @@ int vs_ring(const std::string& placement, int reps, std::uint64_t n) {
 // --one-thread: the CPU cost of a 64-byte put and get with no other process, so no cross-CPU
 // traffic: one thread puts a message and takes it back, n times, on a fixed 1 MiB ring and on a
 // default Queue(); the best of `reps` repetitions, in ns of process CPU time per put + get.
+// This process's CPU time, in ns.
+double cpu_ns() {
+  timespec t{};
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
+}
+
 double put_get_ns(std::uint64_t n, std::size_t capacity) {
   Queue q(QueueOptions{0, capacity});
   char message[64];
   char into[64];
   std::memset(message, 'p', sizeof message);
-  timespec t0{}, t1{};
-  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+  const double start = cpu_ns();
   for (std::uint64_t i = 0; i < n; ++i) {
     std::memcpy(message, &i, sizeof i);
     q.put_bytes(message, sizeof message);
     if (q.get_into(into, sizeof into) != sizeof into || std::memcmp(into, &i, sizeof i) != 0)
       die("put + get");
   }
-  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
-  const double ns = static_cast<double>(t1.tv_sec - t0.tv_sec) * 1e9 +
-                    static_cast<double>(t1.tv_nsec - t0.tv_nsec);
-  return ns / static_cast<double>(n);
+  return (cpu_ns() - start) / static_cast<double>(n);
 }
 
-// A poll of an empty queue (Python's get_nowait loop, a C caller's timeout 0) through the C ABI:
-// the best of `reps` repetitions of n calls, ns per call.
+// A poll of an empty queue (Python's get_nowait loop, a C caller's timeout 0) through the C ABI,
+// ns per call.
 double empty_poll_ns(std::uint64_t n) {
   mproc_queue_t* q = nullptr;
   if (mproc_queue_create(nullptr, &q) != 0) die("mproc_queue_create");
   char into[64];
   std::size_t len = 0;
-  timespec t0{}, t1{};
-  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+  const double start = cpu_ns();
   for (std::uint64_t i = 0; i < n; ++i)
     if (mproc_queue_get_into(q, into, sizeof into, &len, 0) != MPROC_EEMPTY) die("empty poll");
-  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+  const double ns = (cpu_ns() - start) / static_cast<double>(n);
   mproc_queue_destroy(q);
-  const double ns = static_cast<double>(t1.tv_sec - t0.tv_sec) * 1e9 +
-                    static_cast<double>(t1.tv_nsec - t0.tv_nsec);
-  return ns / static_cast<double>(n);
+  return ns;
 }
 
+// The best of `reps` repetitions of each.
 int one_thread(int reps, std::uint64_t n) {
-  double fixed = 0, growing = 0;
+  double fixed = 0, growing = 0, poll = 0;
   for (int rep = 0; rep < reps; ++rep) {
     const double f = put_get_ns(n, std::size_t{1} << 20);
     const double d = put_get_ns(n, 0);
+    const double p = empty_poll_ns(n);
     fixed = rep == 0 ? f : std::min(fixed, f);
     growing = rep == 0 ? d : std::min(growing, d);
+    poll = rep == 0 ? p : std::min(poll, p);
   }
   std::printf("queue_put_get_64B_one_thread %.4g ns\n", fixed);
   std::printf("queue_put_get_64B_one_thread_default %.4g ns\n", growing);
-  double poll = 0;
-  for (int rep = 0; rep < reps; ++rep) {
-    const double p = empty_poll_ns(n);
-    poll = rep == 0 ? p : std::min(poll, p);
-  }
   std::printf("queue_empty_poll_capi %.4g ns\n", poll);
   return 0;
 }
