@@ -158,7 +158,10 @@ void PoolCore::Impl::drive_for(const ResultCore& result, uint64_t until_ns) noex
   for (;;) {
     bool progress = false;
     try {
-      for (auto& w : workers) progress |= collect(*w) | flush(*w);  // flush: a large task's rest
+      for (auto& w : workers) {  // both, every time: flush sends a large task's rest
+        progress |= collect(*w);
+        progress |= flush(*w);
+      }
     } catch (...) {  // out of memory in flush: the dispatcher's to handle
       break;
     }

@@ -76,11 +76,18 @@ class BlockCache {
         return;
       }
     }
-    ::operator delete(p, Size);
+    free_block(p);
   }
 
  private:
   static_assert(Size >= sizeof(void*));
+  static void free_block(void* p) noexcept {
+#if defined(__cpp_sized_deallocation)
+    ::operator delete(p, Size);
+#else
+    ::operator delete(p);  // Clang before 19 leaves sized deallocation off by default
+#endif
+  }
   struct Node {
     Node* next;
   };
@@ -94,7 +101,7 @@ class BlockCache {
     ~List() {
       while (head != nullptr) {
         Node* next = head->next;
-        ::operator delete(head, Size);
+        free_block(head);
         head = next;
       }
       ended = true;
