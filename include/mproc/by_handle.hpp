@@ -10,9 +10,11 @@
 // (ByHandleMembers<T> does it for a type with handle() and a static attach(handle)). What cannot
 // travel says so: encoding a closed object throws the object's own error (errc::closed) in the
 // sending process (a sync object made without mproc::attachable travels by its arena handle,
-// see sync.hpp); a handle whose object is gone fails the attach where it arrives (ENOENT). A Connection (a descriptor) is not a handle:
-// a Process child gets a duplicate (ShareInFork), a Pool worker receives it by SCM_RIGHTS from the
-// sending process's resource sharer for as long as the task runs (see Codec<Connection>).
+// see sync.hpp); a handle whose object is gone fails the attach where it arrives (ENOENT). A Pool
+// task keeps its copyable and temporary by-handle arguments alive until it ends (see pool.hpp).
+// A Connection (a descriptor) is not a handle: a Process child gets a duplicate (ShareInFork), a
+// Pool worker receives it by SCM_RIGHTS from the sending process's resource sharer for as long as
+// the task runs (see Codec<Connection>).
 //
 // Thread-safety: pure functions of their arguments (attach makes a new object).
 #pragma once

@@ -16,7 +16,11 @@
 // <mproc/cereal_codec.hpp> for the rest); `const char*` arguments travel as std::string. Shared
 // objects (Queue, attachable locks, Value, Array, SharedMemory, Manager containers) travel by
 // handle and are attached in the worker (<mproc/by_handle.hpp>); `std::ref(x)` travels as x. A
-// task may take such an argument by reference or, for a move-only one, by value.
+// task may take such an argument by reference or, for a move-only one, by value. Until it ends, a
+// task holds a copy of each copyable one (a lock, a Value, an Array) and takes over a temporary
+// move-only one (`apply_async(f, mproc::Queue())`), so their handles stay valid whatever the
+// caller drops; a move-only object passed by name (a Queue, SharedMemory, a Manager container)
+// must outlive the task, as its handle names nothing once the object that created it is gone.
 //
 // Faults. A task that throws resolves its result with errc::task_failed ("std::runtime_error:
 // boom"); the worker lives on. A worker that dies (signal, _exit, crash) while running a task fails
@@ -409,9 +413,10 @@ class MPROC_API Pool {
     } else {
       detail::TaskWriter writer(invoker, fn);
       writer.add(detail::wire(args)...);
+      (writer.hold_temporary(std::forward<Args>(args)), ...);
       detail::Job job;
       job.payload = writer.finish();
-      job.sink = detail::bind_shares(std::move(sink), writer.take_shares());
+      job.sink = detail::bind_holds(std::move(sink), writer.take_holds());
       job.timeout = options.timeout;
       job.group = group;
       core().submit_one(job, caller_waits ? state.get() : nullptr);
@@ -432,10 +437,11 @@ class MPROC_API Pool {
     auto state = detail::ApplyState<R>::make();
     detail::TaskWriter writer(found.invoker, std::string_view(found.callable));
     writer.add(detail::wire(args)...);
+    (writer.hold_temporary(std::forward<Args>(args)), ...);
     detail::Job job;
     job.payload = writer.finish();
-    job.sink = detail::bind_shares(std::shared_ptr<detail::JobSink>(state, state.get()),
-                                   writer.take_shares());
+    job.sink = detail::bind_holds(std::shared_ptr<detail::JobSink>(state, state.get()),
+                                  writer.take_holds());
     const uint64_t group = core().new_group();
     state->attach(core_, group);
     job.group = group;
@@ -578,8 +584,9 @@ class MPROC_API Pool {
       detail::Job job;
       job.items = writer.count();
       job.payload = writer.finish();
-      job.sink = detail::bind_shares(
-          std::make_shared<detail::MapChunkSink<V>>(state, offset, job.items), writer.take_shares());
+      job.sink = detail::bind_holds(
+          std::make_shared<detail::MapChunkSink<V>>(state, offset, job.items),
+          writer.take_holds());
       job.timeout = options.timeout;
       jobs.push_back(std::move(job));
     }
@@ -616,8 +623,8 @@ class MPROC_API Pool {
       detail::Job job;
       job.items = writer.count();
       job.payload = writer.finish();
-      job.sink = detail::bind_shares(
-          std::make_shared<detail::ImapChunkSink>(state, index, job.items), writer.take_shares());
+      job.sink = detail::bind_holds(
+          std::make_shared<detail::ImapChunkSink>(state, index, job.items), writer.take_holds());
       job.group = group;
       job.timeout = timeout;
       return job;

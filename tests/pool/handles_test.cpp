@@ -271,6 +271,49 @@ TEST_P(HandlesTest, ObjectsThatCannotTravelAreRefusedInTheCaller) {
   pool.join();
 }
 
+// --- what a task holds
+
+bool wait_for(mproc::Event& go) { return go.wait(kLong); }
+int value_plus_one(mproc::Value<int>& v) { return v.get() + 1; }
+int array_sum(mproc::Array<int>& a) { return a.get(0) + a.get(1); }
+int echo_through(mproc::Queue& q, int n) {
+  q.put(n);
+  return q.get<int>(true, kLong);
+}
+
+// The caller drops its objects right after submitting; the only worker is kept busy until then,
+// so every attach happens after the caller's objects are gone. (Plain locks: sync_arena_test.cpp.)
+TEST_P(HandlesTest, ATaskKeepsItsArgumentsAliveAfterTheCallerDropsThem) {
+  auto pool = make_pool(1);
+  mproc::Event go(mproc::attachable);
+  auto busy = pool.apply_async(wait_for, go);
+  auto lock = pool.apply_async(free_now<mproc::Lock>, mproc::Lock(mproc::attachable));
+  auto value = [&] {
+    mproc::Value<int> v(41);
+    return pool.apply_async(value_plus_one, v);
+  }();
+  auto array = [&] {
+    mproc::Array<int> a{20, 22};
+    return pool.apply_async(array_sum, std::ref(a));
+  }();
+  auto queue = pool.apply_async(echo_through, mproc::Queue(), 7);  // a temporary is taken over
+  auto locks = [&] {
+    std::vector<mproc::Lock> named;
+    for (int i = 0; i < 3; ++i) named.emplace_back(mproc::attachable);
+    return pool.map_async(free_now<mproc::Lock>, named, 1);
+  }();
+  go.set();
+  EXPECT_TRUE(busy.get(kLong));
+  EXPECT_TRUE(lock.get(kLong));
+  EXPECT_EQ(value.get(kLong), 42);
+  EXPECT_EQ(array.get(kLong), 42);
+  EXPECT_EQ(queue.get(kLong), 7);
+  EXPECT_EQ(locks.get(kLong), std::vector<bool>(3, true));
+  // Each job let go of its objects as it ended: their segments are gone (TearDown checks).
+  pool.close();
+  pool.join();
+}
+
 TEST_P(HandlesTest, AHandleWhoseObjectIsGoneFailsTheTaskNotTheWorker) {
   auto pool = make_pool(1);
   auto creator = std::make_unique<mproc::Queue>();

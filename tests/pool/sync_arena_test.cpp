@@ -265,6 +265,28 @@ TEST_P(SyncArenaTest, ATerminatedPoolPinsNoCellOfTheObjectsItsWorkersInherited) 
   }
 }
 
+bool wait_for(mproc::Event& go) { return go.wait(kLong); }
+
+// A plain lock dropped by the caller right after submitting (the only worker is busy until then):
+// the task holds a copy, so the cell lives until the task ends, and is given back then (TearDown
+// counts the cells).
+TEST_P(SyncArenaTest, ATaskKeepsAPlainLockAliveAfterTheCallerDropsIt) {
+  auto pool = make_pool(1);
+  mproc::Event go;
+  auto busy = pool.apply_async(wait_for, go);
+  auto lock = pool.apply_async(free_now<mproc::Lock>, mproc::Lock());
+  auto locks = [&] {
+    std::vector<mproc::Lock> plain(3);
+    return pool.map_async(free_now<mproc::Lock>, plain, 1);
+  }();
+  go.set();
+  EXPECT_TRUE(busy.get(kLong));
+  EXPECT_TRUE(lock.get(kLong));
+  EXPECT_EQ(locks.get(kLong), std::vector<bool>(3, true));
+  pool.close();
+  pool.join();
+}
+
 TEST_P(SyncArenaTest, AHandleOfADroppedObjectFailsAndItsCellIsReused) {
   auto lock = std::make_unique<mproc::Lock>();
   const std::string handle = lock->handle();

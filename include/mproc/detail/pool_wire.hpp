@@ -15,6 +15,7 @@
 
 #include <mproc/cxx20.hpp>  // first: the C++20 and platform checks
 
+#include <mproc/by_handle.hpp>
 #include <mproc/codec.hpp>
 #include <mproc/detail/descriptor_shares.hpp>
 #include <mproc/error.hpp>
@@ -29,6 +30,7 @@
 #include <tuple>
 #include <type_traits>
 #include <variant>
+#include <vector>
 
 namespace mproc::detail {
 
@@ -252,6 +254,15 @@ template <class... A>
 inline constexpr size_t fixed_args_size =
     (codec_is_bitwise<A> && ...) ? (size_t{0} + ... + sizeof(A)) : kVariableSize;
 
+// What a job holds until it ends, so that a worker can still collect its arguments after the
+// caller has let go of them: the descriptors it shares, and its by-handle arguments (a Lock, a
+// Value, a temporary Queue), whose handles name nothing once their last object here is gone.
+struct JobHolds {
+  std::shared_ptr<DescriptorShares> shares;
+  std::vector<std::shared_ptr<const void>> objects;
+  bool empty() const noexcept { return !shares && objects.empty(); }
+};
+
 // Builds a job's payload: [u64 invoker][u32 callable size][callable][u32 count][items...], the
 // items as invoke_items reads them.
 class TaskWriter {
@@ -275,22 +286,41 @@ class TaskWriter {
   template <class... A>
   void add(const A&... args) {
     if constexpr ((shares_descriptors<A> || ...)) {
-      const ShareActivation sharing(shares_);  // the shares live as long as this job
+      const ShareActivation sharing(holds_.shares);  // the shares live as long as this job
       add_item(args...);
     } else {
       add_item(args...);
     }
+    (hold_copy(args), ...);
+  }
+  // Takes over a temporary that travels by handle and cannot be copied (`apply_async(f,
+  // mproc::Queue())`): it would be gone, and its name with it, before the worker attaches. Call
+  // after add(), with the argument as the caller passed it; anything else is left alone.
+  template <class A>
+  void hold_temporary(A&& arg) {
+    using T = std::remove_cvref_t<A>;
+    if constexpr (!std::is_lvalue_reference_v<A> && !std::is_copy_constructible_v<T> &&
+                  travels_by_handle<T>)
+      holds_.objects.push_back(std::make_shared<const T>(std::move(arg)));
   }
   uint32_t count() const noexcept { return count_; }
   std::string finish() {
     std::memcpy(payload_.data() + count_at_, &count_, sizeof count_);
     return std::move(payload_);
   }
-  // The descriptors shared while encoding (null if none): the job's sink holds them until the job
-  // ends (bind_shares in <mproc/detail/job_shares.hpp>).
-  std::shared_ptr<DescriptorShares> take_shares() noexcept { return std::move(shares_); }
+  // What the job must hold (empty if nothing): its sink keeps it until the job ends (bind_holds in
+  // <mproc/detail/job_shares.hpp>).
+  JobHolds take_holds() noexcept { return std::move(holds_); }
 
  private:
+  // A copyable object that travels by handle (a Lock, a Value, an Array): a copy keeps its shared
+  // state, and so its handle, alive for the job.
+  template <class A>
+  void hold_copy(const A& arg) {
+    if constexpr (std::is_copy_constructible_v<A> && travels_by_handle<A>)
+      holds_.objects.push_back(std::make_shared<const A>(arg));
+  }
+
   template <class... A>
   void add_item(const A&... args) {
     if constexpr (fixed_args_size<A...> != kVariableSize) {
@@ -308,7 +338,7 @@ class TaskWriter {
   std::string payload_;
   size_t count_at_ = 0;
   uint32_t count_ = 0;
-  std::shared_ptr<DescriptorShares> shares_;
+  JobHolds holds_;
 };
 
 // The payload of a one-item task whose arguments all have fixed sizes, laid out as TaskWriter
