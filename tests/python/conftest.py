@@ -55,9 +55,16 @@ def segment_tracker():
     mproc.Condition(mproc.Lock())
 
 
+def own_segments():
+    """This process's shared-memory segments (the library names them /mproc-<pid>-...)."""
+    prefix = f"mproc-{os.getpid()}-"
+    return set(name for name in os.listdir("/dev/shm") if name.startswith(prefix))
+
+
 @pytest.fixture(autouse=True)
 def no_leaks(segment_tracker):
     fds_before = open_fds()
+    segments_before = own_segments()
     yield
     gc.collect()
     _stop_forkserver()  # kills its workers too; started again by the next Pool
@@ -71,6 +78,9 @@ def no_leaks(segment_tracker):
     # /proc/self/fd's own descriptor may appear in the listing once
     leaked = {fd for fd in leaked if os.path.exists(f"/proc/self/fd/{fd}")}
     assert not leaked, f"the test leaked file descriptors {sorted(leaked)}"
+    # Objects the test dropped took their segments with them (not left for the tracker at exit).
+    kept = own_segments() - segments_before
+    assert not kept, f"the test left shared-memory segments behind: {sorted(kept)}"
 
 
 def script_env():

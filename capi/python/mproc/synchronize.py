@@ -84,7 +84,7 @@ class Lock(_Shared):
     """multiprocessing.Lock: acquire(block=True, timeout=None) -> bool, release(), `with`."""
     _f = _functions("lock")
     _acquire = _lib.declare("mproc_lock_acquire", _int, [_voidp, _int64])
-    _release = _lib.declare("mproc_lock_release", _int, [_voidp])
+    _unlock = _lib.declare("mproc_lock_release", _int, [_voidp])
 
     def __init__(self, *, ctx=None):
         out = _voidp()
@@ -100,7 +100,7 @@ class Lock(_Shared):
         return _acquire_result(rc, ms == -1, type(self).__name__)
 
     def release(self):
-        rc = type(self)._release(self._h)
+        rc = type(self)._unlock(self._h)
         if rc == _lib.ESTATE:
             raise ValueError("semaphore or lock released too many times (or not held by this "
                              "thread)")
@@ -120,7 +120,7 @@ class RLock(Lock):
     """multiprocessing.RLock: the holding thread may acquire it again."""
     _f = _functions("rlock")
     _acquire = _lib.declare("mproc_rlock_acquire", _int, [_voidp, _int64])
-    _release = _lib.declare("mproc_rlock_release", _int, [_voidp])
+    _unlock = _lib.declare("mproc_rlock_release", _int, [_voidp])
     _cond_create = _lib.declare("mproc_condition_create_with_rlock", _int, [_voidp, _pvoidp])
 
 
@@ -133,7 +133,7 @@ class Semaphore(_Shared):
     _bounded = 0
     _create = _lib.declare("mproc_semaphore_create_attachable", _int, [_int, _int, _pvoidp])
     _acquire = _lib.declare("mproc_semaphore_acquire", _int, [_voidp, _int64])
-    _release = _lib.declare("mproc_semaphore_release", _int, [_voidp])
+    _unlock = _lib.declare("mproc_semaphore_release", _int, [_voidp])
     _value = _lib.declare("mproc_semaphore_value", _int, [_voidp])
 
     def __init__(self, value=1, *, ctx=None):
@@ -151,7 +151,7 @@ class Semaphore(_Shared):
         return _acquire_result(rc, False, "Semaphore")
 
     def release(self):
-        rc = self._release(self._h)
+        rc = self._unlock(self._h)
         if rc == _lib.ESTATE:
             raise ValueError("semaphore or lock released too many times")
         check(rc)
@@ -207,7 +207,7 @@ class Condition(_Shared):
     Only a Condition over its own lock can be pickled (into Pool tasks)."""
     _f = _functions("condition")
     _acquire = _lib.declare("mproc_condition_acquire", _int, [_voidp, _int64])
-    _release = _lib.declare("mproc_condition_release", _int, [_voidp])
+    _unlock = _lib.declare("mproc_condition_release", _int, [_voidp])
     _wait = _lib.declare("mproc_condition_wait", _int, [_voidp, _int64])
     _notify = _lib.declare("mproc_condition_notify", _int, [_voidp, _int])
     _notify_all = _lib.declare("mproc_condition_notify_all", _int, [_voidp])
@@ -237,7 +237,7 @@ class Condition(_Shared):
         return _acquire_result(rc, ms == -1, "Condition")
 
     def release(self):
-        rc = self._release(self._h)
+        rc = self._unlock(self._h)
         if rc == _lib.ESTATE:
             raise RuntimeError("cannot release un-acquired lock")
         check(rc)
