@@ -241,6 +241,36 @@ def test_shared_objects_as_task_arguments():
         assert v.value == 400
 
 
+def lock_is_free(lock):
+    if not lock.acquire(False):
+        return False
+    lock.release()
+    return True
+
+
+def report_lock(lock, q):
+    q.put(lock_is_free(lock))
+
+
+def test_a_task_keeps_its_shared_arguments_until_it_ends():
+    """The caller drops its shared objects right after submitting, while the only worker is busy:
+    every attach happens after that, and finds the objects."""
+    q = mproc.Queue()
+    with mproc.Pool(1) as pool:
+        go = mproc.Event()
+        busy = pool.apply_async(mproc.Event.wait, (go, WAIT))
+        one = pool.apply_async(lock_is_free, (mproc.Lock(),))
+        many = pool.map_async(lock_is_free, [mproc.Lock() for _ in range(3)], chunksize=1)
+        unordered = pool.imap_unordered(lock_is_free, (mproc.Lock() for _ in range(2)))
+        pool.apply_async(report_lock, (mproc.Lock(), q))  # its result dropped at once too
+        go.set()
+        assert busy.get(WAIT) is True
+        assert one.get(WAIT) is True
+        assert many.get(WAIT) == [True] * 3
+        assert list(unordered) == [True] * 2
+        assert q.get(timeout=WAIT) is True
+
+
 def test_functions_defined_after_an_earlier_pool(tmp_path):
     """A Pool made when no other is alive sees what __main__ defined since the last one (its
     workers come from a fork server started anew)."""

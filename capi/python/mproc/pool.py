@@ -269,10 +269,14 @@ def _decode(rc, out, length):
 class ApplyResult:
     """The result of apply_async: get(timeout), wait(timeout), ready(), successful()."""
 
-    def __init__(self, pool, future, callback=None, error_callback=None):
+    def __init__(self, pool, future, callback=None, error_callback=None, held=None):
         self._pool = pool
         self._future = future
         self._outcome = None
+        # The task's arguments, until its outcome is here: a shared object among them (a Lock, a
+        # Queue) travels by handle, which names nothing once its last object here is gone, so the
+        # caller may drop its own before the worker attaches.
+        self._held = held
         self._callback = callback
         self._error_callback = error_callback
         self._callbacks_done = None
@@ -301,6 +305,7 @@ class ApplyResult:
                     return False
                 rc = _future_get(self._future, 0, _byref(out), _byref(length))  # resolved since
             self._outcome = _decode(rc, out.value, length)
+            self._held = None
         # The future is destroyed with this object (__del__), never here: another thread may be
         # inside a call on it (a second get(), the callback thread's wait while terminate() fetches
         # every result), and destroying it under that call would free what the call is using.
@@ -357,7 +362,10 @@ class ApplyResult:
         try:
             if self._future is not None:
                 future, self._future = self._future, None
-                _future_destroy(future)
+                if self._held is not None and self._pool._h is not None:
+                    self._pool._watch(_Orphan(self._pool, future, self._held))
+                else:
+                    _future_destroy(future)
         except Exception:
             pass
 
@@ -365,13 +373,22 @@ class ApplyResult:
 AsyncResult = ApplyResult
 
 
+class _Orphan(ApplyResult):
+    """A pending result its caller dropped: the callback thread keeps its task's arguments until
+    its outcome arrives (as Python's pool keeps the task in its cache), then lets both go."""
+
+    def __init__(self, pool, future, held):
+        super().__init__(pool, future, held=held)
+        self._callbacks_done = threading.Event()  # what the callback thread sets when done
+
+
 class MapResult(ApplyResult):
     """The result of map_async / starmap_async: one future per chunk."""
 
-    def __init__(self, pool, futures, callback=None, error_callback=None, length=0):
+    def __init__(self, pool, futures, callback=None, error_callback=None, length=0, held=None):
         self._parts = [ApplyResult(pool, f) for f in futures]
         self._length = length
-        super().__init__(pool, None, callback, error_callback)
+        super().__init__(pool, None, callback, error_callback, held)
 
     def _fetch(self, ms):
         if self._outcome is not None:
@@ -418,6 +435,7 @@ class MapResult(ApplyResult):
             elif failure is None:
                 failure = part._outcome
         self._outcome = failure if failure is not None else (True, values)
+        self._held = None
         return True
 
     def ready(self):
@@ -426,16 +444,21 @@ class MapResult(ApplyResult):
         return self._callbacks_done is None and all(p.ready() for p in self._parts)
 
     def __del__(self):
-        pass
+        # Dropped before its outcome: each pending chunk keeps the inputs (see ApplyResult.__del__).
+        if self._held is not None:
+            for part in self._parts:
+                if part._outcome is None:
+                    part._held = self._held
 
 
 class IMapIterator:
     """imap / imap_unordered: next(timeout) -> the next result; a chunk whose task failed raises
     its exception (once per chunk) and the iteration goes on."""
 
-    def __init__(self, pool, payloads, unordered, chunked):
+    def __init__(self, pool, payloads, unordered, chunked, held):
         self._pool = pool
         self._payloads = payloads  # must outlive the iteration: the library reads them lazily
+        self._held = held  # the inputs: their shared objects stay valid (see ApplyResult)
         self._inputs = (_Bytes * max(1, len(payloads)))()
         for item, payload in zip(self._inputs, payloads):
             item.data = ctypes.cast(ctypes.c_char_p(payload), _voidp)
@@ -551,13 +574,13 @@ class Pool:
     def apply_async(self, func, args=(), kwds={}, callback=None, error_callback=None):
         self._check_running()
         payload = _dumps((_APPLY, self._init, func, args, kwds), _PROTOCOL)
-        return ApplyResult(self, self._submit(payload), callback, error_callback)
+        return ApplyResult(self, self._submit(payload), callback, error_callback, (args, kwds))
 
     def apply(self, func, args=(), kwds={}):
         return self.apply_async(func, args, kwds).get()
 
     def _chunks(self, func, iterable, chunksize, mode):
-        """(the number of items, a generator of the chunks' payloads)."""
+        """(the items as a sequence, a generator of the chunks' payloads)."""
         # A range, list or tuple is sliced as it is (no copy); a range's chunks are ranges, whose
         # pickles are three numbers: the items are neither pickled here nor unpickled in the
         # worker (the results still are).
@@ -581,18 +604,20 @@ class Pool:
             raise ValueError(f"Chunksize must be 1+, not {chunksize:d}")
         # A generator: map_async submits each chunk as soon as it is pickled, so the workers
         # start while the rest is being pickled.
-        return len(items), (_dumps((mode, self._init, func, items[i:i + chunksize], None),
+        return items, (_dumps((mode, self._init, func, items[i:i + chunksize], None),
                                    _PROTOCOL) for i in range(0, len(items), chunksize))
 
     def map_async(self, func, iterable, chunksize=None, callback=None, error_callback=None):
         self._check_running()
-        n, payloads = self._chunks(func, iterable, chunksize, _MAP)
-        return MapResult(self, [self._submit(p) for p in payloads], callback, error_callback, n)
+        items, payloads = self._chunks(func, iterable, chunksize, _MAP)
+        return MapResult(self, [self._submit(p) for p in payloads], callback, error_callback,
+                         len(items), items)
 
     def starmap_async(self, func, iterable, chunksize=None, callback=None, error_callback=None):
         self._check_running()
-        n, payloads = self._chunks(func, iterable, chunksize, _STARMAP)
-        return MapResult(self, [self._submit(p) for p in payloads], callback, error_callback, n)
+        items, payloads = self._chunks(func, iterable, chunksize, _STARMAP)
+        return MapResult(self, [self._submit(p) for p in payloads], callback, error_callback,
+                         len(items), items)
 
     def map(self, func, iterable, chunksize=None):
         return self.map_async(func, iterable, chunksize).get()
@@ -604,12 +629,12 @@ class Pool:
         self._check_running()
         if chunksize < 1:
             raise ValueError(f"Chunksize must be 1+, not {chunksize:d}")
+        items = iterable if type(iterable) in (range, list, tuple) else list(iterable)
         if chunksize == 1:
-            payloads = [_dumps((_APPLY, self._init, func, (x,), {}), _PROTOCOL)
-                        for x in iterable]
-            return IMapIterator(self, payloads, unordered, False)
-        return IMapIterator(self, list(self._chunks(func, iterable, chunksize, _MAP)[1]),
-                            unordered, True)
+            payloads = [_dumps((_APPLY, self._init, func, (x,), {}), _PROTOCOL) for x in items]
+            return IMapIterator(self, payloads, unordered, False, items)
+        return IMapIterator(self, list(self._chunks(func, items, chunksize, _MAP)[1]),
+                            unordered, True, items)
 
     def imap(self, func, iterable, chunksize=1):
         return self._imap(func, iterable, chunksize, False)
