@@ -605,7 +605,7 @@ class Pool:
         # A generator: map_async submits each chunk as soon as it is pickled, so the workers
         # start while the rest is being pickled.
         return items, (_dumps((mode, self._init, func, items[i:i + chunksize], None),
-                                   _PROTOCOL) for i in range(0, len(items), chunksize))
+                              _PROTOCOL) for i in range(0, len(items), chunksize))
 
     def map_async(self, func, iterable, chunksize=None, callback=None, error_callback=None):
         self._check_running()
