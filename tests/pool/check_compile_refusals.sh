@@ -2,7 +2,9 @@
 # What a Pool refuses at compile time, with a clear message rather than a page of template errors
 # or a failure at run time (issue 13 item 8):
 #  - a task capturing a Queue by reference (compile_checks/reference_capture.cpp): a worker's copy
-#    of memory predates the Queue, so the task would read garbage ("this object was moved from").
+#    of memory predates the Queue, so the task would read garbage ("this object was moved from");
+#  - a Connection as an MPI Pool task's argument (compile_checks/mpi_connection_argument.cpp): a
+#    descriptor cannot reach another rank's worker.
 # (A Connection as a task argument was refused here too; it now travels by SCM_RIGHTS:
 # tests/pool/connection_argument_test.cpp.)
 # Each file must fail with its static_assert's text and at most two errors, and compile with
@@ -30,4 +32,5 @@ check() {
     "$here/compile_checks/$file" || die "$file: the accepted form does not compile"
 }
 check reference_capture.cpp "a task may not capture pointers or references"
+check mpi_connection_argument.cpp "a Connection cannot be a task argument"
 echo "OK: refused at compile time with its message; the accepted form compiles"

@@ -55,6 +55,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <typeinfo>
 #include <utility>
 #include <vector>
@@ -129,6 +130,21 @@ struct RemoteJob {
 using mproc::detail::items_payload;  // a RemoteJob's payload, from TaskWriter(Invoker{}, "")
 using mproc::detail::check_registered_task;
 
+// Refuses a Connection among a task's arguments at compile time: a descriptor belongs to this
+// host's processes, and there is no path like the local Pool's SCM_RIGHTS share to a rank's
+// worker (it would fail at run time, in the worker).
+template <class Tuple>
+inline constexpr bool args_reach_ranks = true;
+template <class... A>
+inline constexpr bool args_reach_ranks<std::tuple<A...>> =
+    !(mproc::detail::shares_descriptors<A> || ...);
+template <class Tuple>
+constexpr void check_args_reach_ranks() {
+  static_assert(args_reach_ranks<Tuple>,
+                "mproc::mpi::Pool: a Connection cannot be a task argument (a descriptor cannot "
+                "reach a rank's worker); send the data it would carry instead");
+}
+
 // Rank 0's side of a pool: the queue, the scheduling over the ranks, the MPI thread.
 class MPROC_MPI_API Engine final : public mproc::detail::Canceller {
  public:
@@ -199,6 +215,7 @@ class MPROC_MPI_API Pool {
   template <class R, class... Args>
   AsyncResult<R> apply_async(const TaskOptions& options, const TaskName& task, Args&&... args) {
     using Tuple = std::tuple<mproc::detail::wire_t<Args>...>;
+    detail::check_args_reach_ranks<Tuple>();
     detail::check_registered_task(task.name, typeid(Tuple), typeid(R));
     auto state = mproc::detail::ApplyState<R>::make();
     mproc::detail::TaskWriter writer(mproc::detail::Invoker{}, std::string_view{});
@@ -325,6 +342,7 @@ class MPROC_MPI_API Pool {
                       const TaskOptions& options) {
     using T = std::ranges::range_value_t<Input>;
     using V = mproc::detail::item_t<R>;
+    detail::check_args_reach_ranks<args_of<Star, T>>();
     detail::check_registered_task(task.name, typeid(args_of<Star, T>), typeid(R));
     const size_t n = static_cast<size_t>(std::ranges::size(inputs));
     if (chunksize == 0 && n > 0) {
@@ -380,6 +398,7 @@ class MPROC_MPI_API Pool {
                                                     size_t window = 0) {
     using T = mproc::detail::input_value_t<Input>;
     using Source = mproc::detail::input_source_t<Input>;
+    detail::check_args_reach_ranks<args_of<Star, T>>();
     detail::check_registered_task(task.name, typeid(args_of<Star, T>), typeid(R));
     if (chunksize == 0) chunksize = 1;
     auto state = std::make_shared<mproc::detail::ImapState>(Ordered);
