@@ -46,6 +46,18 @@ function(mproc_floor name)
   set(MPROC_FLOORS ${MPROC_FLOORS} ${name} PARENT_SCOPE)
 endfunction()
 
+# mproc_tls_descriptors(<floor target> <sources>...): these sources (relative to the calling
+# directory) use TLS descriptors (-mtls-dialect=gnu2) where GCC targets x86-64: their
+# thread-local reads, on hot paths, become a few instructions instead of a call to __tls_get_addr
+# (libmproc is a shared library, possibly dlopen()ed, so the static TLS models are not an option).
+# Clang 14 rejects the flag.
+function(mproc_tls_descriptors target)
+  if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64" AND CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+    set_source_files_properties(${ARGN} TARGET_DIRECTORY ${target}
+                                PROPERTIES COMPILE_OPTIONS "-mtls-dialect=gnu2")
+  endif()
+endfunction()
+
 # mproc_floor_view(<out_var> <floors>...): a directory that links exactly these src folders, for a
 # target outside the core's floors (libmproc_mpi).
 function(mproc_floor_view out_var name)
