@@ -33,6 +33,7 @@ using mproc::test::meet;
 using mproc::test::release_bounded;
 using mproc::test::release_one;
 using mproc::test::set_event;
+using mproc::test::wait_for;
 
 constexpr Seconds kLong{30};
 
@@ -273,7 +274,6 @@ TEST_P(HandlesTest, ObjectsThatCannotTravelAreRefusedInTheCaller) {
 
 // --- what a task holds
 
-bool wait_for(mproc::Event& go) { return go.wait(kLong); }
 int value_plus_one(mproc::Value<int>& v) { return v.get() + 1; }
 int array_sum(mproc::Array<int>& a) { return a.get(0) + a.get(1); }
 int echo_through(mproc::Queue& q, int n) {

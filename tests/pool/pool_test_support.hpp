@@ -65,6 +65,7 @@ bool free_now(L& lock) {  // true if the lock could be taken (and gives it back)
 inline void release_one(Semaphore& s) { s.release(); }
 inline void release_bounded(BoundedSemaphore& s) { s.release(); }
 inline void set_event(Event& e) { e.set(); }
+inline bool wait_for(Event& go) { return go.wait(Seconds{30}); }  // a worker kept busy until go
 inline int meet(Barrier& b) { return b.wait(Seconds{30}); }
 
 }  // namespace mproc::test

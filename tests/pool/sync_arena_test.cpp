@@ -34,6 +34,7 @@ using mproc::test::meet;
 using mproc::test::release_bounded;
 using mproc::test::release_one;
 using mproc::test::set_event;
+using mproc::test::wait_for;
 namespace arena = mproc::detail::arena;
 
 constexpr Seconds kLong{30};
@@ -264,8 +265,6 @@ TEST_P(SyncArenaTest, ATerminatedPoolPinsNoCellOfTheObjectsItsWorkersInherited) 
     pool.join();
   }
 }
-
-bool wait_for(mproc::Event& go) { return go.wait(kLong); }
 
 // A plain lock dropped by the caller right after submitting (the only worker is busy until then):
 // the task holds a copy, so the cell lives until the task ends, and is given back then (TearDown

@@ -249,6 +249,12 @@ def _at_exit():
 atexit.register(_at_exit)
 
 
+def _sequence(iterable):
+    """The items of `iterable` as a sequence: a range, list or tuple as it is (sliced without a
+    copy), anything else listed."""
+    return iterable if type(iterable) in (range, list, tuple) else list(iterable)
+
+
 def _raise_remote(ok_payload):
     ok, exc, tb = ok_payload
     if tb:
@@ -581,10 +587,9 @@ class Pool:
 
     def _chunks(self, func, iterable, chunksize, mode):
         """(the items as a sequence, a generator of the chunks' payloads)."""
-        # A range, list or tuple is sliced as it is (no copy); a range's chunks are ranges, whose
-        # pickles are three numbers: the items are neither pickled here nor unpickled in the
-        # worker (the results still are).
-        items = iterable if type(iterable) in (range, list, tuple) else list(iterable)
+        # A range's chunks are ranges, whose pickles are three numbers: the items are neither
+        # pickled here nor unpickled in the worker (the results still are).
+        items = _sequence(iterable)
         if chunksize is None:
             chunksize, extra = divmod(len(items), self._processes * _DEFAULT_CHUNKS_PER_WORKER)
             if extra or not chunksize:
@@ -629,7 +634,7 @@ class Pool:
         self._check_running()
         if chunksize < 1:
             raise ValueError(f"Chunksize must be 1+, not {chunksize:d}")
-        items = iterable if type(iterable) in (range, list, tuple) else list(iterable)
+        items = _sequence(iterable)
         if chunksize == 1:
             payloads = [_dumps((_APPLY, self._init, func, (x,), {}), _PROTOCOL) for x in items]
             return IMapIterator(self, payloads, unordered, False, items)
