@@ -249,9 +249,6 @@ int vs_ring(const std::string& placement, int reps, std::uint64_t n) {
   return 0;
 }
 
-// --one-thread: the CPU cost of a 64-byte put and get with no other process, so no cross-CPU
-// traffic: one thread puts a message and takes it back, n times, on a fixed 1 MiB ring and on a
-// default Queue(); the best of `reps` repetitions, in ns of process CPU time per put + get.
 // This process's CPU time, in ns.
 double cpu_ns() {
   timespec t{};
@@ -259,6 +256,9 @@ double cpu_ns() {
   return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
 }
 
+// --one-thread: the CPU cost of a 64-byte put and get with no other process, so no cross-CPU
+// traffic: one thread puts a message and takes it back, n times, on a fixed 1 MiB ring or on a
+// default Queue(), in ns of process CPU time per put + get.
 double put_get_ns(std::uint64_t n, std::size_t capacity) {
   Queue q(QueueOptions{0, capacity});
   char message[64];
