@@ -43,8 +43,24 @@ void run_after(bool in_child) {
   }
 }
 
+struct ReferenceSlot {
+  std::atomic<bool> claimed{false};
+  std::atomic<bool> ready{false};  // set (release) once the handlers are written
+  ChildReferenceHandlers handlers;
+};
+
 // Constant-initialised, as g_slots.
-std::atomic<void (*)()> g_exit_handlers[kStages];
+ReferenceSlot g_reference_slots[kStages];
+
+// The handlers of each registered stage, last stage first.
+template <class Call>
+void for_each_reference_stage(Call call) noexcept {
+  for (std::size_t i = kStages; i-- > 0;) {
+    const ReferenceSlot& s = g_reference_slots[i];
+    if (s.ready.load(std::memory_order_acquire)) call(s.handlers);
+  }
+}
+
 thread_local bool t_releasing_child = false;
 thread_local bool t_plain_forks = false;
 
@@ -56,17 +72,30 @@ void run_child_handlers() {
 
 }  // namespace
 
-void register_exit_handlers(ForkStage stage, const ExitHandlers& handlers) noexcept {
-  void (*expected)() = nullptr;
-  g_exit_handlers[static_cast<std::size_t>(stage)].compare_exchange_strong(
-      expected, handlers.before_exit, std::memory_order_acq_rel);
+void register_child_reference_handlers(ForkStage stage,
+                                       const ChildReferenceHandlers& handlers) noexcept {
+  ReferenceSlot& s = g_reference_slots[static_cast<std::size_t>(stage)];
+  if (s.claimed.exchange(true)) return;
+  s.handlers = handlers;
+  s.ready.store(true, std::memory_order_release);
 }
 
 void run_exit_handlers() noexcept {
-  for (std::size_t i = kStages; i-- > 0;) {
-    void (*handler)() = g_exit_handlers[i].load(std::memory_order_acquire);
-    if (handler != nullptr) handler();
-  }
+  for_each_reference_stage([](const ChildReferenceHandlers& h) {
+    if (h.before_exit != nullptr) h.before_exit();
+  });
+}
+
+void adopt_fork_references(pid_t child) noexcept {
+  for_each_reference_stage([child](const ChildReferenceHandlers& h) {
+    if (h.adopt != nullptr) h.adopt(child);
+  });
+}
+
+void release_child_references(pid_t child) noexcept {
+  for_each_reference_stage([child](const ChildReferenceHandlers& h) {
+    if (h.release != nullptr) h.release(child);
+  });
 }
 
 ReleasingChildFork::ReleasingChildFork() noexcept : previous_(t_releasing_child) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <sys/types.h>
 
 namespace mproc::detail {
 
@@ -46,20 +47,37 @@ struct ForkHandlers {
   void (*child)() = nullptr;
 };
 
-// Handlers that give back, just before a child the library forked ends itself with _exit (a
-// Process child, a pool worker), what was taken for it at fork (segment references, arena cells):
-// a child that ends without them (killed, or a raw fork() that calls _exit) keeps them until the
-// owner of the memory cleans up (see the floors that register). `before_exit` may be null.
-struct ExitHandlers {
+// What a stage takes for a Process child at fork (a fork under ReleasingChildFork, below) and
+// how it is given back. Any may be null.
+//   before_exit: in the child, just before a child the library forked ends itself with _exit (a
+//     Process child, a pool worker): gives back what the child holds as its own (segment
+//     references) and retires what it must not use any more.
+//   adopt: in the parent, right after the fork, on the forking thread: files what the prepare
+//     handler took for the child under its pid (`child` < 0: the fork failed; give it back now).
+//   release: in the parent, once `child` has been reaped: gives back what was filed under it.
+//     Nothing of the child runs any more (its robust futex list was walked before it became a
+//     zombie), so even the last reference of a lock it held may go: a child that was killed, or
+//     that held the last references (Python's `Process(target=f, args=(Lock(),))`), leaks none.
+struct ChildReferenceHandlers {
   void (*before_exit)() = nullptr;
+  void (*adopt)(pid_t child) = nullptr;
+  void (*release)(pid_t child) = nullptr;
 };
-void register_exit_handlers(ForkStage stage, const ExitHandlers& handlers) noexcept;
+void register_child_reference_handlers(ForkStage stage,
+                                       const ChildReferenceHandlers& handlers) noexcept;
 // Runs the registered before_exit handlers (last stage first). Called by the library's children
 // just before _exit. Never throws.
 void run_exit_handlers() noexcept;
+// Runs the adopt handlers (see above). Called by the thread that forked under a
+// ReleasingChildFork, in the parent, with what fork returned.
+void adopt_fork_references(pid_t child) noexcept;
+// Runs the release handlers (see above), once `child` has been reaped.
+void release_child_references(pid_t child) noexcept;
 
 // While one lives, a fork by this thread makes a child that will call run_exit_handlers() before it
-// ends (a Process child): the child handlers may take references for it that it gives back then.
+// ends, and whose parent calls adopt_fork_references() after the fork and
+// release_child_references() once it has reaped it (a Process child): the prepare handlers may
+// take references for it.
 // The mark is cleared in the child once its fork handlers ran.
 class ReleasingChildFork {
  public:

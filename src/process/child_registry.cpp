@@ -65,6 +65,8 @@ void ChildRegistry::add(std::shared_ptr<ChildState> child) {
 
 int ChildRegistry::record_exit_locked(ChildState& child, int how, int status) {
   child.exit_code = exit_code_from(how, status);
+  // Reaped: nothing of the child runs any more, so what was taken for it at fork can go.
+  release_child_references(child.pid);
   logger(LogCategory::process)
       .debug("{} (pid {}) ended with exit code {}", child.name, child.pid, *child.exit_code);
   return *child.exit_code;

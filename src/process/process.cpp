@@ -94,12 +94,15 @@ void Process::start() {
   const pid_t parent_pid = detail::own_pid();
   const std::string parent_name = detail::self().name;
   const pid_t pid = [&guard] {
-    // The child gives back at its end what the fork handlers take for it (run_child).
+    // The fork handlers may take references for the child: filed under its pid just below and
+    // given back when the registry reaps it (or at once if the fork failed).
     const detail::ReleasingChildFork releasing;
     return guard.fork();
   }();
   if (pid == 0) run_child(guard.saved_mask(), parent_pid, parent_name);
-  if (pid < 0) throw_errno(errno, "fork for " + name_);
+  const int fork_errno = errno;
+  detail::adopt_fork_references(pid);
+  if (pid < 0) throw_errno(fork_errno, "fork for " + name_);
 
   const int pidfd = detail::pidfd_open(pid);
   if (pidfd < 0) {
@@ -108,6 +111,7 @@ void Process::start() {
     ::kill(pid, SIGKILL);
     while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
+    detail::release_child_references(pid);
     throw_errno(open_errno, "pidfd_open for " + name_);
   }
   parent_pid_ = parent_pid;
@@ -144,7 +148,7 @@ void Process::run_child(const void* saved_signal_mask, pid_t parent_pid,
   detail::flush_standard_streams();
   std::fflush(nullptr);
   detail::ChildRegistry::instance().finish_at_exit();
-  detail::run_exit_handlers();  // the references taken for this child at fork
+  detail::run_exit_handlers();  // what this child holds as its own
   ::_exit(code & 0xff);
 }
 

@@ -132,9 +132,9 @@ struct SegmentReferences {
       handlers.parent = [] { instance().after_fork_in_parent(); };
       handlers.child = [] { instance().after_fork_in_child(); };
       register_fork_handlers(ForkStage::segment_references, handlers);
-      ExitHandlers exit;
-      exit.before_exit = [] { instance().release_inherited(); };
-      register_exit_handlers(ForkStage::segment_references, exit);
+      ChildReferenceHandlers handed_back;
+      handed_back.before_exit = [] { instance().release_inherited(); };
+      register_child_reference_handlers(ForkStage::segment_references, handed_back);
       return r;
     }();
     return *references;

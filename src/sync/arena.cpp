@@ -75,14 +75,44 @@ struct Chunk {
   }
 };
 
+// A cell of a chunk mapped in this process (chunks are never unmapped, so the pointer stays good).
+struct CellRef {
+  Chunk* chunk = nullptr;
+  std::size_t index = 0;
+};
+
+// This process's keepalive groups of one cell. Each of its own groups holds a reference. The
+// groups a Process child inherited hold none: the reference its parent took for it at fork keeps
+// the cell until the parent has reaped it.
+struct Holding {
+  CellRef cell;
+  std::uint32_t own = 0;
+  std::uint32_t inherited = 0;
+};
+
+// Drops one reference of cell i; the last one frees the cell (in whatever process).
+void drop_reference(Chunk& c, std::size_t i) noexcept {
+  CellMeta& m = c.meta(i);
+  if (m.refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  std::memset(c.cell(i), 0, kCellSize);
+  c.header().bitmap[i / 64].fetch_and(~(std::uint64_t{1} << (i % 64)), std::memory_order_release);
+}
+
+// The references the forking thread's last fork took for a Process child, until adopt files them
+// (thread-local: another thread may fork between this thread's fork and its adopt).
+thread_local std::vector<CellRef> t_taken_for_child;
+
 // This process's view of the arena. Never destroyed (objects may be dropped by static
 // destructors in any order). Chunks are never unmapped: a process keeps its peak.
 struct Arena {
-  std::mutex mutex;                    // chunks (the list) and held; held across fork
+  std::mutex mutex;                    // chunks (the list), held and children; held across fork
   std::vector<std::unique_ptr<Chunk>> chunks;
   std::atomic<std::size_t> chunk_count{0};
-  // The references this process holds: per cell's count, how many keepalive groups.
-  std::unordered_map<std::atomic<std::uint32_t>*, std::uint32_t> held;
+  // The cells this process holds, by their reference count's address.
+  std::unordered_map<std::atomic<std::uint32_t>*, Holding> held;
+  // The references taken for each Process child of this process not yet reaped, by pid.
+  std::unordered_map<pid_t, std::vector<CellRef>> children;
+  bool took_for_child = false;  // the last prepare took references for the child
   Sharer sharer;
   std::mutex sharer_mutex;
 
@@ -94,37 +124,92 @@ struct Arena {
       handlers.parent = [] { instance().mutex.unlock(); };
       handlers.child = [] { instance().after_fork_in_child(); };
       register_fork_handlers(ForkStage::sync_arena, handlers);
-      ExitHandlers exit;
-      exit.before_exit = [] { instance().give_back_before_exit(); };
-      register_exit_handlers(ForkStage::sync_arena, exit);
+      ChildReferenceHandlers references;
+      references.before_exit = [] { instance().give_back_before_exit(); };
+      references.adopt = [](pid_t child) { instance().adopt(child); };
+      references.release = [](pid_t child) { instance().release(child); };
+      register_child_reference_handlers(ForkStage::sync_arena, references);
       return a;
     }();
     return *arena;
   }
 
-  // A Process child uses copies of every object the parent holds: its references are taken
-  // before fork, while the parent's still count (after fork the parent may drop its objects
-  // before the child runs), and its `held` is the copy of this one. (If fork fails, they stay
-  // taken.) Other children (pool workers, raw fork() children, the forkserver, the shm tracker)
-  // take none: they may be killed at any time or end by _exit, and their references would then
-  // pin every cell alive at their fork (a pool terminated per batch would leak cells without
-  // bound). They use inherited objects while the parent keeps them, as with a Manager's objects;
-  // an object passed to a task by handle takes a reference of its own in the worker.
+  // A Process child uses copies of every object this process holds: one reference per cell is
+  // taken for it before fork, while this process's still count (after fork the parent may drop
+  // its objects before the child runs). The parent files them under the child's pid (adopt) and
+  // gives them back once it has reaped the child (release), however the child ended.
+  // Other children (pool workers, raw fork() children, the forkserver, the shm tracker) take none:
+  // their parent does not reap them through a Process, and they would pin every cell alive at
+  // their fork (a pool terminated per batch would leak cells without bound). They use inherited
+  // objects while the parent keeps them, as with a Manager's objects; an object passed to a task
+  // by handle takes a reference of its own in the worker.
   void before_fork() noexcept {
     mutex.lock();
+    t_taken_for_child.clear();
+    took_for_child = false;
     if (!fork_child_releases_at_exit()) return;
-    for (auto& [refs, count] : held) refs->fetch_add(count, std::memory_order_acq_rel);
+    try {
+      t_taken_for_child.reserve(held.size());
+    } catch (...) {
+      return;  // out of memory: the child takes none, as a pool worker
+    }
+    for (auto& [refs, holding] : held) {
+      refs->fetch_add(1, std::memory_order_acq_rel);
+      t_taken_for_child.push_back(holding.cell);
+    }
+    took_for_child = true;
   }
   void after_fork_in_child() noexcept {
-    if (!fork_child_releases_at_exit()) held.clear();  // none were taken for this child
+    if (took_for_child) {
+      for (auto& [refs, holding] : held) {
+        holding.inherited += holding.own;
+        holding.own = 0;
+      }
+    } else {
+      held.clear();  // none were taken for this child
+    }
+    children.clear();  // the parent's children
+    t_taken_for_child.clear();
     mutex.unlock();
   }
 
-  // Never the last reference of a cell (see arena.hpp).
+  void adopt(pid_t child) noexcept {
+    std::vector<CellRef> taken = std::move(t_taken_for_child);
+    t_taken_for_child = {};
+    if (taken.empty()) return;
+    if (child > 0) {
+      std::lock_guard lock(mutex);
+      try {
+        // Appended: a pid reused before an earlier child's release files under the same pid.
+        auto& filed = children[child];
+        filed.insert(filed.end(), taken.begin(), taken.end());
+        return;
+      } catch (...) {
+        return;  // out of memory: the child's cells stay allocated until this process ends
+      }
+    }
+    for (const CellRef& c : taken) drop_reference(*c.chunk, c.index);  // the fork failed
+  }
+
+  void release(pid_t child) noexcept {
+    std::vector<CellRef> filed;
+    {
+      std::lock_guard lock(mutex);
+      auto it = children.find(child);
+      if (it == children.end()) return;
+      filed = std::move(it->second);
+      children.erase(it);
+    }
+    for (const CellRef& c : filed) drop_reference(*c.chunk, c.index);
+  }
+
+  // This process's own references, never the last one of a cell: its robust lock list may still
+  // link into the cell until the kernel walks it at exit. (The references its parent took for it
+  // go when the parent reaps it: see release.)
   void give_back_before_exit() noexcept {
     std::lock_guard lock(mutex);
-    for (auto& [refs, count] : held) {
-      for (std::uint32_t i = 0; i < count; ++i) {
+    for (auto& [refs, holding] : held) {
+      for (std::uint32_t i = 0; i < holding.own; ++i) {
         std::uint32_t r = refs->load(std::memory_order_relaxed);
         while (r > 1 && !refs->compare_exchange_weak(r, r - 1, std::memory_order_acq_rel)) {
         }
@@ -185,14 +270,6 @@ std::size_t claim(Chunk& c) noexcept {
   return kCells;
 }
 
-// Drops one reference of cell i; the last one frees the cell (in whatever process).
-void drop_reference(Chunk& c, std::size_t i) noexcept {
-  CellMeta& m = c.meta(i);
-  if (m.refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  std::memset(c.cell(i), 0, kCellSize);
-  c.header().bitmap[i / 64].fetch_and(~(std::uint64_t{1} << (i % 64)), std::memory_order_release);
-}
-
 // The placement of cell i of c, whose reference the caller took for this process.
 SharedPlacement placement(Chunk& c, std::size_t i, bool construct,
                           std::function<void(void*)> before_unmap) {
@@ -201,7 +278,9 @@ SharedPlacement placement(Chunk& c, std::size_t i, bool construct,
   {
     std::lock_guard lock(a.mutex);
     try {
-      ++a.held[refs];
+      Holding& holding = a.held[refs];
+      holding.cell = CellRef{&c, i};
+      ++holding.own;
     } catch (...) {
       drop_reference(c, i);
       throw;
@@ -217,9 +296,19 @@ SharedPlacement placement(Chunk& c, std::size_t i, bool construct,
         {
           std::lock_guard lock(arena.mutex);
           auto it = arena.held.find(refs);
-          // Not held: given back at exit already (a static destructor after it) — keep it.
+          // Not held: given back at exit already (a static destructor after it), or inherited
+          // by a child that took no reference of its own — keep it.
           if (it == arena.held.end()) return;
-          if (--it->second == 0) arena.held.erase(it);
+          Holding& holding = it->second;
+          // Which group goes does not matter: the child's own references go first, and an
+          // inherited group drops nothing (the parent's reference for the child keeps the cell).
+          const bool own = holding.own > 0;
+          if (own)
+            --holding.own;
+          else
+            --holding.inherited;
+          if (holding.own == 0 && holding.inherited == 0) arena.held.erase(it);
+          if (!own) return;
         }
         drop_reference(*chunk, i);
       });

@@ -10,17 +10,23 @@
 // goes, in whatever process that is.
 //
 // References: one per keepalive group of a SharedPlacement (all copies of one Lock in one process
-// share one). A Process child takes a reference of its own for every group its parent holds
-// (ForkStage::sync_arena: taken in the parent before fork(2), so the parent may drop its objects
-// at once after it) and gives them back just before its _exit (run_exit_handlers), never the last
+// share one). For a Process child, the parent takes one reference per cell it holds before fork(2)
+// (ForkStage::sync_arena: while the parent's own still count, so the parent may drop its objects
+// at once after it), files them under the child's pid, and gives them back once it has reaped
+// the child (base's adopt_fork_references / release_child_references). So a child that was
+// killed, or that held the last references and ended with them (Python's
+// `Process(target=f, args=(Lock(),))`: start() drops the parent's copies), leaks no cell. The
+// groups the child inherited hold no reference of their own; what it attaches or allocates
+// itself does, and it gives those back just before its _exit (run_exit_handlers), never the last
 // one of a cell (its robust lock list may still link into it until the kernel walks it at exit).
 // Other children (pool workers, raw fork() children, the forkserver, the shm tracker) take none:
-// they may be killed at any time or end by _exit, and would then pin every cell alive at their
-// fork (a pool terminated per batch would leak cells without bound). They use the objects they
-// inherited while the parent keeps them, as with a Manager's objects; an object passed to a task
-// takes a reference of its own in the worker (attach), which a killed worker keeps: that cell
-// stays allocated (640 bytes) until every process that maps the chunk has ended, when the kernel
-// frees the memfd. A killed Process child keeps its references the same way.
+// they are not reaped through a Process, and would pin every cell alive at their fork (a pool
+// terminated per batch would leak cells without bound). They use the objects they inherited
+// while the parent keeps them, as with a Manager's objects; an object passed to a task takes a
+// reference of its own in the worker (attach), which a killed worker keeps: that cell stays
+// allocated (640 bytes) until every process that maps the chunk has ended, when the kernel frees
+// the memfd. So does a cell that a Process child attached itself and held when it was killed,
+// and those taken for a grandchild that its parent (the child) did not reap before it ended.
 //
 // Handles: "@<chunk id>.<cell>.<generation>.<where to collect the chunk>". Making one shares the
 // chunk's descriptor through the resource sharer (src/transport registers it: set_sharer), once

@@ -227,6 +227,76 @@ TEST_P(SyncArenaTest, PlainSyncObjectsArePassedToAProcess) {
 
 // --- lifetime
 
+void lock_is_free(mproc::Lock lock, mproc::Event done) {
+  if (!free_now(lock)) throw mproc::SystemExit(3);
+  done.set();
+}
+void hold_lock_until_killed(mproc::Lock lock, mproc::Semaphore holding, mproc::Event never) {
+  lock.acquire();
+  holding.release();
+  (void)never.wait(kLong);
+}
+
+// Python's pattern, `Process(target=f, args=(Lock(),))`: start() drops the parent's copies, so
+// the child holds the objects' last references and ends with them. Its cells are free again once
+// the parent has reaped it (the fixture counts them), in every round.
+TEST_P(SyncArenaTest, AProcessThatHeldTheLastReferencesGivesTheCellsBackWhenReaped) {
+  for (int round = 0; round < 3; ++round) {
+    mproc::Process p(lock_is_free, mproc::Lock(), mproc::Event());
+    p.start();
+    ASSERT_TRUE(p.join(kLong));
+    EXPECT_EQ(p.exitcode(), 0);
+  }
+}
+
+// A Process child killed while it holds a lock (and the last references of its objects, as
+// above): once reaped, its cells are free again.
+TEST_P(SyncArenaTest, AKilledProcessChildGivesItsCellsBackWhenReaped) {
+  for (int round = 0; round < 2; ++round) {
+    mproc::Semaphore holding(0);
+    {
+      mproc::Process p(hold_lock_until_killed, mproc::Lock(), holding, mproc::Event());
+      p.start();
+      ASSERT_TRUE(holding.acquire(true, kLong));
+      p.kill();
+      ASSERT_TRUE(p.join(kLong));
+      EXPECT_EQ(p.exitcode(), -SIGKILL);
+    }
+  }
+}
+
+// A child passes what it inherited to a child of its own (the grandchild holds the last
+// references at the end): every cell is free again once both are reaped.
+void pass_on(mproc::Lock lock, mproc::Event done) {
+  mproc::Process grandchild(lock_is_free, std::move(lock), std::move(done));
+  grandchild.start();
+  if (!grandchild.join(kLong) || grandchild.exitcode() != 0) throw mproc::SystemExit(4);
+}
+
+TEST_P(SyncArenaTest, AGrandchildGivenTheObjectsAChildInheritedGivesTheirCellsBack) {
+  mproc::Event done;
+  mproc::Process p(pass_on, mproc::Lock(), done);
+  p.start();
+  ASSERT_TRUE(p.join(kLong));
+  EXPECT_EQ(p.exitcode(), 0);
+  EXPECT_TRUE(done.is_set());
+}
+
+// The parent keeps its lock and the child is killed holding it: the lock is recoverable here,
+// and the cell goes when the parent drops the lock.
+TEST_P(SyncArenaTest, ALockHeldByAKilledProcessChildIsRecoverableAndItsCellGoes) {
+  mproc::Lock lock;
+  mproc::Semaphore holding(0);
+  mproc::Process p(hold_lock_until_killed, lock, holding, mproc::Event());
+  p.start();
+  ASSERT_TRUE(holding.acquire(true, kLong));
+  p.kill();
+  ASSERT_TRUE(p.join(kLong));
+  ASSERT_TRUE(lock.acquire(true, kLong));
+  EXPECT_TRUE(lock.owner_died());
+  lock.release();
+}
+
 TEST_P(SyncArenaTest, AWorkerKilledWhileHoldingAPlainLockLeavesItRecoverable) {
   check_cells_ = false;  // the killed worker never gives its references back (see arena.hpp)
   auto pool = make_pool(1);
