@@ -18,9 +18,11 @@
 #include <unistd.h>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "sync/arena.hpp"
 #include "base/fork_handlers.hpp"
+#include "base/deadline.hpp"
 #include "base/library_thread.hpp"
 
 namespace mproc::detail::sharer {
@@ -29,17 +31,30 @@ namespace {
 // A collector waits this long for each step (connect, answer): the sharer answers at once unless
 // its process is stopped or gone, and a task must fail rather than hang.
 constexpr int kAnswerSeconds = 10;
-// The server waits this long for a connected client's request.
-constexpr Seconds kRequestWait{5};
+// The server waits this long for a connected client's request. Clients are served as their
+// requests arrive, so one that connects and says nothing (stopped, or not ours) delays nobody.
+constexpr std::uint64_t kRequestWaitNs = 5'000'000'000;
+// At most this many connected clients wait for their request to arrive; one more ends the
+// oldest wait (each holds a descriptor of this process).
+constexpr std::size_t kMaxWaiting = 128;
+// After accept fails for want of descriptors or memory, the server stops accepting for this
+// long (the connection stays queued; the listening socket would otherwise keep poll busy).
+constexpr int kAcceptPauseMs = 100;
 constexpr std::size_t kTokenSize = sizeof(std::uint64_t) * 2;
 
 using Token = std::pair<std::uint64_t, std::uint64_t>;
+
+// A client connected and not yet answered.
+struct Waiting {
+  int fd = -1;
+  std::uint64_t until_ns = 0;  // monotonic_ns() after which it is dropped
+};
 
 struct State {
   std::mutex mutex;
   bool started = false;
   int listen_fd = -1;
-  int serving_fd = -1;  // the accepted connection being answered, -1 if none
+  std::vector<Waiting> waiting;  // in the order they connected
   std::string address;
   std::map<Token, int> shares;  // token -> the sharer's own dup
 };
@@ -70,7 +85,8 @@ void unlock_after_fork() { state().mutex.unlock(); }
 void reset_in_child() {
   State& s = state();
   close_fd(s.listen_fd);
-  close_fd(s.serving_fd);
+  for (Waiting& w : s.waiting) close_fd(w.fd);
+  s.waiting.clear();
   for (auto& [token, fd] : s.shares) ::close(fd);
   s.shares.clear();
   s.address.clear();
@@ -100,25 +116,19 @@ socklen_t abstract_address(const std::string& name, sockaddr_un& addr) {
   return static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + n);
 }
 
-// Answers one accepted client: the descriptor for its token, or why not. Every close of the
-// accepted socket happens under the mutex (see the header).
-void answer(State& s, int client) {
+// Answers a waiting client whose request has arrived (or that hung up): the descriptor for its
+// token, or why not; then closes it. Called with the mutex held (every close of a client happens
+// under it: see the header); nothing here blocks (the request is there, the answer is small).
+void answer_locked(State& s, int client) {
   Connection conn;
-  std::optional<std::string> request;
   try {
-    ucred peer{};
-    socklen_t length = sizeof peer;
-    if (::getsockopt(client, SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0 &&
-        peer.uid == ::geteuid()) {
-      conn = Connection(client);
-      client = -1;  // owned by conn
-      request = conn.recv_bytes(kRequestWait, kTokenSize);
-    }
+    conn = Connection(client);
   } catch (...) {
-    request.reset();  // a client that hung up or sent garbage gets nothing
+    ::close(client);
+    return;
   }
-  std::lock_guard lock(s.mutex);
   try {
+    const std::optional<std::string> request = conn.recv_bytes(Seconds(0), kTokenSize);
     if (request && request->size() == kTokenSize) {
       Token token;
       std::memcpy(&token.first, request->data(), sizeof token.first);
@@ -131,32 +141,78 @@ void answer(State& s, int client) {
                                          "has ended, or was cancelled"));
     }
   } catch (...) {
-    // The client went away: nothing to tell it.
+    // The client hung up, or sent garbage: nothing to tell it.
   }
   conn.close();
-  if (client >= 0) ::close(client);
-  s.serving_fd = -1;
+}
+
+// Accepts every queued client of our user. Returns false if accept ran out of descriptors or
+// memory (the server then pauses accepting).
+bool accept_locked(State& s) {
+  for (;;) {
+    const int client = ::accept4(s.listen_fd, nullptr, nullptr, SOCK_CLOEXEC);  // non-blocking
+    if (client < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM;
+    }
+    ucred peer{};
+    socklen_t length = sizeof peer;
+    if (::getsockopt(client, SOL_SOCKET, SO_PEERCRED, &peer, &length) != 0 ||
+        peer.uid != ::geteuid()) {
+      ::close(client);
+      continue;
+    }
+    if (s.waiting.size() >= kMaxWaiting) {
+      ::close(s.waiting.front().fd);
+      s.waiting.erase(s.waiting.begin());
+    }
+    try {
+      s.waiting.push_back(Waiting{client, monotonic_ns() + kRequestWaitNs});
+    } catch (...) {
+      ::close(client);
+      return false;
+    }
+  }
 }
 
 void* serve(void*) {
   ::pthread_setname_np(::pthread_self(), "mproc-sharer");  // the library's, by name
   State& s = state();
-  int listen_fd = -1;
-  {
-    std::lock_guard lock(s.mutex);
-    listen_fd = s.listen_fd;
-  }
+  std::vector<pollfd> polled;
+  std::uint64_t accept_paused_until = 0;
   for (;;) {
-    pollfd p{listen_fd, POLLIN, 0};
-    if (::poll(&p, 1, -1) < 0) continue;  // EINTR (every signal is blocked here anyway)
-    int client = -1;
+    int timeout_ms = -1;
     {
       std::lock_guard lock(s.mutex);
-      client = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);  // the socket is non-blocking
-      if (client < 0) continue;
-      s.serving_fd = client;
+      const std::uint64_t now = monotonic_ns();
+      // Drops the clients whose request did not come in time.
+      std::erase_if(s.waiting, [now](const Waiting& w) {
+        if (now < w.until_ns) return false;
+        ::close(w.fd);
+        return true;
+      });
+      polled.clear();
+      const bool accepting = now >= accept_paused_until;
+      polled.push_back(pollfd{accepting ? s.listen_fd : -1, POLLIN, 0});
+      std::uint64_t next_ns = accepting ? 0 : accept_paused_until;
+      for (const Waiting& w : s.waiting) {
+        polled.push_back(pollfd{w.fd, POLLIN, 0});
+        if (next_ns == 0 || w.until_ns < next_ns) next_ns = w.until_ns;
+      }
+      if (next_ns != 0) timeout_ms = static_cast<int>((next_ns - now) / 1'000'000 + 1);
     }
-    answer(s, client);
+    if (::poll(polled.data(), polled.size(), timeout_ms) <= 0) continue;  // EINTR, or timed out
+    std::lock_guard lock(s.mutex);
+    // The waiting clients polled are the first polled.size() - 1 of s.waiting, in order: only
+    // this thread adds or removes them.
+    for (std::size_t i = polled.size(); i-- > 1;) {
+      if (polled[i].revents == 0) continue;
+      const int client = s.waiting[i - 1].fd;
+      s.waiting.erase(s.waiting.begin() + static_cast<std::ptrdiff_t>(i - 1));
+      answer_locked(s, client);
+    }
+    if (polled[0].revents != 0 && !accept_locked(s))
+      accept_paused_until = monotonic_ns() + kAcceptPauseMs * 1'000'000ULL;
   }
 }
 
