@@ -24,6 +24,7 @@
 #include <string>
 
 #include "base/deadline.hpp"  // monotonic_ns
+#include "sync/arena.hpp"
 
 namespace mproc::detail::pool {
 
@@ -47,6 +48,9 @@ struct ChannelHeader {
   alignas(64) std::atomic<uint32_t> running_slot{0};
   std::atomic<uint64_t> running_since_ns{0};         // CLOCK_MONOTONIC when it started
   alignas(64) std::atomic<uint64_t> slots[kSlots];
+  // The sync arena references the worker holds of its own (a task's plain lock, attached there):
+  // given back by the dispatcher once the worker has died, however it died (sync/arena.hpp).
+  alignas(64) arena::Ledger arena_ledger;
 };
 static_assert(std::atomic<uint64_t>::is_always_lock_free);
 static_assert(std::atomic<uint32_t>::is_always_lock_free);

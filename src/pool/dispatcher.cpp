@@ -398,6 +398,9 @@ void PoolCore::Impl::handle_death(size_t index) {
       !(w->channel->tasks().mine_intact(true) && w->channel->results().mine_intact(false)))
     w->distrusted = "it corrupted its channel (it overwrote a ring index the pool owns)";
   const std::optional<int> status = reap(*w);
+  // Reaped (its status is known): what it held of the sync arena can go. Not from a channel it
+  // corrupted: nothing of it is believed.
+  if (status && w->distrusted == nullptr) arena::release_ledger(w->channel->header().arena_ledger);
   const int code = status.value_or(0);
   std::string how;
   std::string who;

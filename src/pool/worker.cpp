@@ -219,6 +219,7 @@ int worker_main(const WorkerConfig& config) {
   // (which flushes stdio) would print it a second time.
   ::__fpurge(stdout);
   ::__fpurge(stderr);
+  arena::keep_ledger(&config.channel->header().arena_ledger);
   Worker worker(config);
   return worker.run();
 }

@@ -90,10 +90,16 @@ struct Holding {
   std::uint32_t inherited = 0;
 };
 
-// Drops one reference of cell i; the last one frees the cell (in whatever process).
+// Drops one reference of cell i; the last one frees the cell (in whatever process). A count
+// already at 0 stays there (only a ledger written by another process could ask that).
 void drop_reference(Chunk& c, std::size_t i) noexcept {
   CellMeta& m = c.meta(i);
-  if (m.refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  std::uint32_t r = m.refs.load(std::memory_order_relaxed);
+  do {
+    if (r == 0) return;
+  } while (!m.refs.compare_exchange_weak(r, r - 1, std::memory_order_acq_rel,
+                                         std::memory_order_relaxed));
+  if (r != 1) return;
   std::memset(c.cell(i), 0, kCellSize);
   c.header().bitmap[i / 64].fetch_and(~(std::uint64_t{1} << (i % 64)), std::memory_order_release);
 }
@@ -113,6 +119,10 @@ struct Arena {
   // The references taken for each Process child of this process not yet reaped, by pid.
   std::unordered_map<pid_t, std::vector<CellRef>> children;
   bool took_for_child = false;  // the last prepare took references for the child
+  // Where this process records its own references (keep_ledger), or null. Each record (the
+  // entry marked, the count changed, the entry settled) is made whole under ledger_mutex.
+  std::atomic<Ledger*> ledger{nullptr};
+  std::mutex ledger_mutex;  // held across fork, after mutex
   Sharer sharer;
   std::mutex sharer_mutex;
 
@@ -121,7 +131,10 @@ struct Arena {
       auto* a = new Arena;
       ForkHandlers handlers;
       handlers.prepare = [] { instance().before_fork(); };
-      handlers.parent = [] { instance().mutex.unlock(); };
+      handlers.parent = [] {
+        instance().ledger_mutex.unlock();
+        instance().mutex.unlock();
+      };
       handlers.child = [] { instance().after_fork_in_child(); };
       register_fork_handlers(ForkStage::sync_arena, handlers);
       ChildReferenceHandlers references;
@@ -145,6 +158,7 @@ struct Arena {
   // by handle takes a reference of its own in the worker.
   void before_fork() noexcept {
     mutex.lock();
+    ledger_mutex.lock();
     t_taken_for_child.clear();
     took_for_child = false;
     if (!fork_child_releases_at_exit()) return;
@@ -170,6 +184,8 @@ struct Arena {
     }
     children.clear();  // the parent's children
     t_taken_for_child.clear();
+    ledger.store(nullptr, std::memory_order_relaxed);  // the parent's record, not this child's
+    ledger_mutex.unlock();
     mutex.unlock();
   }
 
@@ -205,10 +221,13 @@ struct Arena {
 
   // This process's own references, never the last one of a cell: its robust lock list may still
   // link into the cell until the kernel walks it at exit. (The references its parent took for it
-  // go when the parent reaps it: see release.)
+  // go when the parent reaps it: see release. With a ledger, its own go the same way: the
+  // reader of the ledger gives them back once this process has ended.)
   void give_back_before_exit() noexcept {
     std::lock_guard lock(mutex);
+    const bool recorded = ledger.load(std::memory_order_relaxed) != nullptr;
     for (auto& [refs, holding] : held) {
+      if (recorded) break;
       for (std::uint32_t i = 0; i < holding.own; ++i) {
         std::uint32_t r = refs->load(std::memory_order_relaxed);
         while (r > 1 && !refs->compare_exchange_weak(r, r - 1, std::memory_order_acq_rel)) {
@@ -230,6 +249,86 @@ struct Arena {
     return nullptr;
   }
 };
+
+// --- the ledger (arena.hpp), in the process that keeps it, under Arena::ledger_mutex
+
+// Marks the entry of cell i of chunk `id` (claiming a free one) as taking a reference; null if
+// the ledger is full.
+LedgerEntry* begin_take(Ledger& ledger, std::uint64_t id, std::size_t i,
+                        std::uint32_t generation) noexcept {
+  LedgerEntry* free = nullptr;
+  for (LedgerEntry& e : ledger.entries) {
+    const std::uint64_t named = e.chunk.load(std::memory_order_relaxed);
+    if (named == id && e.cell.load(std::memory_order_relaxed) == i) {
+      e.pending.store(1, std::memory_order_seq_cst);
+      return &e;
+    }
+    if (named == 0 && free == nullptr) free = &e;
+  }
+  if (free == nullptr) return nullptr;
+  free->cell.store(static_cast<std::uint32_t>(i), std::memory_order_relaxed);
+  free->generation.store(generation, std::memory_order_relaxed);
+  free->count.store(0, std::memory_order_relaxed);
+  free->pending.store(1, std::memory_order_relaxed);
+  free->chunk.store(id, std::memory_order_seq_cst);  // last: the entry counts once it names a chunk
+  return free;
+}
+
+// Marks the entry of cell i of chunk `id` as giving a reference back; null if not recorded.
+LedgerEntry* begin_drop(Ledger& ledger, std::uint64_t id, std::size_t i) noexcept {
+  for (LedgerEntry& e : ledger.entries) {
+    if (e.chunk.load(std::memory_order_relaxed) == id &&
+        e.cell.load(std::memory_order_relaxed) == i &&
+        e.count.load(std::memory_order_relaxed) > 0) {
+      e.pending.store(-1, std::memory_order_seq_cst);
+      return &e;
+    }
+  }
+  return nullptr;
+}
+
+// Settles the entry: its count changed by `delta` (0: the operation did not happen).
+void settle(LedgerEntry* e, int delta) noexcept {
+  if (e == nullptr) return;
+  const std::uint32_t count = e->count.load(std::memory_order_relaxed) + static_cast<std::uint32_t>(delta);
+  e->count.store(count, std::memory_order_seq_cst);
+  e->pending.store(0, std::memory_order_seq_cst);
+  if (count == 0) e->chunk.store(0, std::memory_order_seq_cst);  // free again
+}
+
+// Takes a reference of cell i of c for this process by `take` (which returns whether it took
+// one, or throws), recorded in the ledger if this process keeps one.
+template <class Take>
+bool take_recorded(Chunk& c, std::size_t i, std::uint32_t generation, Take take) {
+  Arena& a = Arena::instance();
+  Ledger* ledger = a.ledger.load(std::memory_order_acquire);
+  if (ledger == nullptr) return take();
+  std::lock_guard lock(a.ledger_mutex);
+  LedgerEntry* entry = begin_take(*ledger, c.id, i, generation);
+  bool taken = false;
+  try {
+    taken = take();
+  } catch (...) {
+    settle(entry, 0);
+    throw;
+  }
+  settle(entry, taken ? 1 : 0);
+  return taken;
+}
+
+// Drops a reference this process took of its own, recorded in the ledger if it keeps one.
+void drop_recorded(Chunk& c, std::size_t i) noexcept {
+  Arena& a = Arena::instance();
+  Ledger* ledger = a.ledger.load(std::memory_order_acquire);
+  if (ledger == nullptr) {
+    drop_reference(c, i);
+    return;
+  }
+  std::lock_guard lock(a.ledger_mutex);
+  LedgerEntry* entry = begin_drop(*ledger, c.id, i);
+  drop_reference(c, i);
+  settle(entry, entry != nullptr ? -1 : 0);
+}
 
 std::uint64_t random_id() {
   std::uint64_t value = 0;
@@ -282,7 +381,7 @@ SharedPlacement placement(Chunk& c, std::size_t i, bool construct,
       holding.cell = CellRef{&c, i};
       ++holding.own;
     } catch (...) {
-      drop_reference(c, i);
+      drop_recorded(c, i);
       throw;
     }
   }
@@ -310,7 +409,7 @@ SharedPlacement placement(Chunk& c, std::size_t i, bool construct,
           if (holding.own == 0 && holding.inherited == 0) arena.held.erase(it);
           if (!own) return;
         }
-        drop_reference(*chunk, i);
+        drop_recorded(*chunk, i);
       });
   return SharedPlacement{c.cell(i), std::move(keepalive), construct};
 }
@@ -351,8 +450,11 @@ SharedPlacement allocate(std::function<void(void*)> before_unmap) {
   lock.unlock();
   CellMeta& m = chunk->meta(index);
   // The generation first: an attacher that counts itself in checks it after (see attach).
-  m.generation.fetch_add(1, std::memory_order_acq_rel);
-  m.refs.store(1, std::memory_order_release);
+  const std::uint32_t generation = m.generation.fetch_add(1, std::memory_order_acq_rel) + 1;
+  take_recorded(*chunk, index, generation, [&m] {
+    m.refs.store(1, std::memory_order_release);
+    return true;
+  });
   return placement(*chunk, index, true, std::move(before_unmap));
 }
 
@@ -463,19 +565,54 @@ SharedPlacement attach(std::string_view handle, const char* type,
     }
   }
   CellMeta& m = chunk->meta(index);
-  std::uint32_t r = m.refs.load(std::memory_order_acquire);
-  do {
-    if (r == 0)
-      throw Error(std::make_error_code(std::errc::no_such_file_or_directory),
-                  std::string(type) + ".attach: the object is gone (its last handle was dropped)");
-  } while (!m.refs.compare_exchange_weak(r, r + 1, std::memory_order_acq_rel,
-                                         std::memory_order_acquire));
+  const bool counted = take_recorded(*chunk, index, generation, [&m] {
+    std::uint32_t r = m.refs.load(std::memory_order_acquire);
+    do {
+      if (r == 0) return false;
+    } while (!m.refs.compare_exchange_weak(r, r + 1, std::memory_order_acq_rel,
+                                           std::memory_order_acquire));
+    return true;
+  });
+  if (!counted)
+    throw Error(std::make_error_code(std::errc::no_such_file_or_directory),
+                std::string(type) + ".attach: the object is gone (its last handle was dropped)");
   if (m.generation.load(std::memory_order_acquire) != generation) {
-    drop_reference(*chunk, index);
+    drop_recorded(*chunk, index);
     throw Error(std::make_error_code(std::errc::no_such_file_or_directory),
                 std::string(type) + ".attach: the object is gone (its last handle was dropped)");
   }
   return placement(*chunk, index, false, std::move(before_unmap));
+}
+
+void keep_ledger(Ledger* ledger) noexcept {
+  Arena::instance().ledger.store(ledger, std::memory_order_release);
+}
+
+void release_ledger(const Ledger& ledger) noexcept {
+  Arena& a = Arena::instance();
+  for (const LedgerEntry& e : ledger.entries) {
+    const std::uint64_t id = e.chunk.load(std::memory_order_acquire);
+    if (id == 0) continue;
+    const std::uint32_t cell = e.cell.load(std::memory_order_relaxed);
+    const std::uint32_t generation = e.generation.load(std::memory_order_relaxed);
+    std::uint32_t count = e.count.load(std::memory_order_relaxed);
+    // Killed while giving one back: maybe given, so not given here (at worst one stays).
+    if (e.pending.load(std::memory_order_relaxed) < 0 && count > 0) --count;
+    if (cell >= kCells) continue;
+    Chunk* chunk = nullptr;
+    {
+      std::lock_guard lock(a.mutex);
+      chunk = a.find_id_locked(id);
+    }
+    if (chunk == nullptr) continue;
+    CellMeta& m = chunk->meta(cell);
+    // The holder's references keep the cell, so its generation cannot have moved on: if it did,
+    // the entry is not to be believed.
+    for (std::uint32_t k = 0; k < count; ++k) {
+      if (m.generation.load(std::memory_order_acquire) != generation) break;
+      drop_reference(*chunk, cell);
+    }
+  }
 }
 
 void set_sharer(const Sharer& sharer) noexcept {

@@ -25,8 +25,10 @@
 // while the parent keeps them, as with a Manager's objects; an object passed to a task takes a
 // reference of its own in the worker (attach), which a killed worker keeps: that cell stays
 // allocated (640 bytes) until every process that maps the chunk has ended, when the kernel frees
-// the memfd. So does a cell that a Process child attached itself and held when it was killed,
-// and those taken for a grandchild that its parent (the child) did not reap before it ended.
+// the memfd — unless the worker kept a ledger (below): a pool worker records its own references
+// in its channel, and the pool gives back what a dead worker's ledger records. A cell that a
+// Process child attached itself and held when it was killed stays allocated, as do those taken
+// for a grandchild that its parent (the child) did not reap before it ended.
 //
 // Handles: "@<chunk id>.<cell>.<generation>.<where to collect the chunk>". Making one shares the
 // chunk's descriptor through the resource sharer (src/transport registers it: set_sharer), once
@@ -40,7 +42,9 @@
 
 #include <mproc/sync_placement.hpp>
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -79,6 +83,33 @@ struct Sharer {
   int (*collect)(std::string_view where, const char* what) = nullptr;
 };
 void set_sharer(const Sharer& sharer) noexcept;
+
+// A record of the references a process holds of its own, kept in memory that another process
+// reads once the holder has ended (a pool worker's, in its channel). An entry counts the
+// references of one cell; `pending` marks an operation in progress (+1 taking, -1 giving back),
+// so that a holder killed in the middle of one is never counted as holding more than it did.
+struct LedgerEntry {
+  std::atomic<std::uint64_t> chunk{0};  // the chunk's id; 0: a free entry
+  std::atomic<std::uint32_t> cell{0};
+  std::atomic<std::uint32_t> generation{0};
+  std::atomic<std::uint32_t> count{0};
+  std::atomic<std::int32_t> pending{0};
+};
+inline constexpr std::size_t kLedgerEntries = 64;  // references beyond it are not recorded
+struct Ledger {
+  LedgerEntry entries[kLedgerEntries];
+};
+
+// From now on this process records in `ledger` (zero-filled) every reference it takes of its own,
+// and at its exit leaves them for the process that reads the ledger. Call in a fresh child of
+// fork (one that took no reference for itself: a pool worker) before it takes any.
+void keep_ledger(Ledger* ledger) noexcept;
+
+// Gives back the references recorded in `ledger`, of a process that has ended (reaped). An
+// operation it was killed in the middle of counts as not done: at worst one cell stays allocated,
+// never is one freed early. Entries of chunks this process does not map, of a cell whose
+// generation changed, or out of range are skipped: the ledger was written by another process.
+void release_ledger(const Ledger& ledger) noexcept;
 
 // Cells allocated in the chunks mapped in this process, and those chunks (tests).
 std::size_t cells_in_use() noexcept;

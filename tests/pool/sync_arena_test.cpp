@@ -18,6 +18,7 @@
 #include <csignal>
 #include <memory>
 #include <string>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "pool/pool_test_support.hpp"
@@ -55,13 +56,10 @@ class SyncArenaTest : public mproc::test::PoolPerStartMethodTest {
   void TearDown() override {
     mproc::stop_forkserver();
     EXPECT_TRUE(mproc::test::shm_entries_of(::getpid()).empty());
-    if (check_cells_) {
-      EXPECT_EQ(arena::cells_in_use(), cells_before_) << "arena cells leaked";
-    }
+    EXPECT_EQ(arena::cells_in_use(), cells_before_) << "arena cells leaked";
     mproc::test::PoolPerStartMethodTest::TearDown();
   }
   std::size_t cells_before_ = 0;
-  bool check_cells_ = true;
 };
 
 INSTANTIATE_TEST_SUITE_P(StartMethods, SyncArenaTest, mproc::test::start_methods(),
@@ -297,8 +295,9 @@ TEST_P(SyncArenaTest, ALockHeldByAKilledProcessChildIsRecoverableAndItsCellGoes)
   lock.release();
 }
 
+// The killed worker's own reference (its task's copy of the lock) is given back by the pool from
+// the worker's ledger: the fixture finds every cell free again.
 TEST_P(SyncArenaTest, AWorkerKilledWhileHoldingAPlainLockLeavesItRecoverable) {
-  check_cells_ = false;  // the killed worker never gives its references back (see arena.hpp)
   auto pool = make_pool(1);
   mproc::Lock lock;
   mproc::Semaphore holding(0);
@@ -316,6 +315,30 @@ TEST_P(SyncArenaTest, AWorkerKilledWhileHoldingAPlainLockLeavesItRecoverable) {
   EXPECT_TRUE(pool.apply(free_now<mproc::Lock>, lock));
   pool.close();
   pool.join();
+}
+
+// A task that keeps its lock in the worker beyond the task (a worker's global).
+bool keep_in_worker(mproc::Lock& lock) {
+  static std::vector<mproc::Lock> kept;
+  kept.push_back(lock);
+  return free_now(lock);
+}
+
+// The worker holds the last reference when it ends (the caller dropped its lock): the pool gives
+// it back from the worker's ledger, whether the pool was closed and joined or terminated.
+TEST_P(SyncArenaTest, ALockAWorkerKeptIsGivenBackWhenTheWorkerEnds) {
+  for (const bool terminate : {false, true}) {
+    auto pool = make_pool(1);
+    {
+      mproc::Lock lock;
+      EXPECT_TRUE(pool.apply(keep_in_worker, lock));
+    }
+    if (terminate)
+      pool.terminate();
+    else
+      pool.close();
+    pool.join();
+  }
 }
 
 int plus_one(int x) { return x + 1; }
@@ -373,6 +396,65 @@ TEST_P(SyncArenaTest, AHandleOfADroppedObjectFailsAndItsCellIsReused) {
                std::errc::no_such_file_or_directory);
   pool.close();
   pool.join();
+}
+
+}  // namespace
+
+namespace {
+
+// --- the ledger (white-box): what a dead holder recorded is given back once, never more
+
+arena::LedgerEntry* recorded_entry(arena::Ledger& ledger) {
+  for (auto& e : ledger.entries)
+    if (e.chunk.load() != 0) return &e;
+  return nullptr;
+}
+
+TEST(SyncArenaLedger, ReleaseGivesBackWhatADeadHolderRecordedAndNeverMore) {
+  void* shared = ::mmap(nullptr, sizeof(arena::Ledger), PROT_READ | PROT_WRITE,
+                        MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(shared, MAP_FAILED);
+  auto* ledger = new (shared) arena::Ledger();
+  const std::size_t before = arena::cells_in_use();
+  auto lock = std::make_unique<mproc::Lock>();
+  const std::string handle = lock->handle();
+  const pid_t pid = mproc::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // Two references of its own, recorded, and still held when it ends (as if killed).
+    arena::keep_ledger(ledger);
+    new mproc::Lock(mproc::Lock::attach(handle));
+    new mproc::Lock(mproc::Lock::attach(handle));
+    ::_exit(0);
+  }
+  ASSERT_EQ(mproc::wait_child(pid), 0);
+  arena::LedgerEntry* entry = recorded_entry(*ledger);
+  ASSERT_NE(entry, nullptr);
+  EXPECT_EQ(entry->count.load(), 2u);
+  EXPECT_EQ(entry->pending.load(), 0);
+  lock.reset();  // the child's references keep the cell
+  EXPECT_EQ(arena::cells_in_use(), before + 1);
+
+  // An entry whose generation is not the cell's is not believed.
+  entry->generation.fetch_add(1);
+  arena::release_ledger(*ledger);
+  EXPECT_EQ(arena::cells_in_use(), before + 1);
+  entry->generation.fetch_sub(1);
+
+  // Killed while giving one back: that one counts as given; the other is given back here.
+  entry->pending.store(-1);
+  arena::release_ledger(*ledger);
+  EXPECT_EQ(arena::cells_in_use(), before + 1);
+
+  // The last one (as recorded after a clean give-back) frees the cell.
+  entry->count.store(1);
+  entry->pending.store(0);
+  arena::release_ledger(*ledger);
+  EXPECT_EQ(arena::cells_in_use(), before);
+  // A count beyond the references held never takes the count below zero.
+  arena::release_ledger(*ledger);
+  EXPECT_EQ(arena::cells_in_use(), before);
+  ::munmap(shared, sizeof(arena::Ledger));
 }
 
 }  // namespace
