@@ -129,6 +129,8 @@ void wait_pidfd(int pidfd, siginfo_t& info) {
 
 [[noreturn]] void run_worker(SpawnRequest& request, const int* fds, pid_t server) {
   int code = 1;
+  // Mapped until _exit: the worker's arena ledger lives in it, read by run_exit_handlers below.
+  std::unique_ptr<Channel> channel;
   try {
     ::prctl(PR_SET_NAME, request.name, 0, 0, 0);
     // Die with the server (its one thread forked us, so the signal comes when the server process
@@ -136,7 +138,7 @@ void wait_pidfd(int pidfd, siginfo_t& info) {
     // that died before this line is caught by the parent check.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (::getppid() != server) ::_exit(1);
-    std::unique_ptr<Channel> channel = Channel::attach(fds[0]);
+    channel = Channel::attach(fds[0]);
     void* page = map_shared_fd(fds[1], sizeof(PoolControl));
     if (page == nullptr) ::_exit(1);
     ::close(fds[0]);
@@ -154,6 +156,7 @@ void wait_pidfd(int pidfd, siginfo_t& info) {
   }
   std::fflush(stdout);
   std::fflush(stderr);
+  run_exit_handlers();  // what it holds of its own and its ledger does not record, as a fork worker
   ::_exit(code);
 }
 

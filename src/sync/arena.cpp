@@ -75,6 +75,15 @@ struct Chunk {
   }
 };
 
+// How many references of cell i of chunk `id` the ledger records.
+std::uint32_t recorded(const Ledger& ledger, std::uint64_t id, std::size_t i) noexcept {
+  for (const LedgerEntry& e : ledger.entries)
+    if (e.chunk.load(std::memory_order_relaxed) == id &&
+        e.cell.load(std::memory_order_relaxed) == i)
+      return e.count.load(std::memory_order_relaxed);
+  return 0;
+}
+
 // A cell of a chunk mapped in this process (chunks are never unmapped, so the pointer stays good).
 struct CellRef {
   Chunk* chunk = nullptr;
@@ -225,10 +234,12 @@ struct Arena {
   // reader of the ledger gives them back once this process has ended.)
   void give_back_before_exit() noexcept {
     std::lock_guard lock(mutex);
-    const bool recorded = ledger.load(std::memory_order_relaxed) != nullptr;
+    const Ledger* record = ledger.load(std::memory_order_relaxed);
     for (auto& [refs, holding] : held) {
-      if (recorded) break;
-      for (std::uint32_t i = 0; i < holding.own; ++i) {
+      std::uint32_t mine = holding.own;
+      if (record != nullptr)  // not those the ledger records (taken while it was full: given here)
+        mine -= std::min(mine, recorded(*record, holding.cell.chunk->id, holding.cell.index));
+      for (std::uint32_t i = 0; i < mine; ++i) {
         std::uint32_t r = refs->load(std::memory_order_relaxed);
         while (r > 1 && !refs->compare_exchange_weak(r, r - 1, std::memory_order_acq_rel)) {
         }
@@ -290,7 +301,8 @@ LedgerEntry* begin_drop(Ledger& ledger, std::uint64_t id, std::size_t i) noexcep
 // Settles the entry: its count changed by `delta` (0: the operation did not happen).
 void settle(LedgerEntry* e, int delta) noexcept {
   if (e == nullptr) return;
-  const std::uint32_t count = e->count.load(std::memory_order_relaxed) + static_cast<std::uint32_t>(delta);
+  const std::uint32_t count =
+      e->count.load(std::memory_order_relaxed) + static_cast<std::uint32_t>(delta);
   e->count.store(count, std::memory_order_seq_cst);
   e->pending.store(0, std::memory_order_seq_cst);
   if (count == 0) e->chunk.store(0, std::memory_order_seq_cst);  // free again

@@ -9,8 +9,8 @@
 // Thread: one server thread ("mproc-sharer"), started at the first share, all signals blocked.
 // It answers each client as soon as its request arrives, so a client that connects and says
 // nothing (stopped, or not ours) delays no other; it drops such a client after 5 s, or when 128
-// wait at once (the oldest first). It lives as long as the process (its state is never destroyed, so it may outlive static
-// destructors). Every descriptor the sharer makes (the listening socket, accepted connections,
+// wait at once (the oldest first). It lives as long as the process (its state is never
+// destroyed, so it may outlive static destructors). Every descriptor the sharer makes (the listening socket, accepted connections,
 // the shares' dups) is created while holding its mutex, and the mutex is held across fork
 // (ForkStage::resource_sharer), so a forked child sees a whole state and closes all of it: the
 // child has no server thread, must not keep a shared pipe end open (its peer would never see

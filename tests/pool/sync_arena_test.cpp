@@ -341,6 +341,16 @@ TEST_P(SyncArenaTest, ALockAWorkerKeptIsGivenBackWhenTheWorkerEnds) {
   }
 }
 
+// More cells kept than a worker's ledger records (64): those beyond it the worker gives back
+// itself at its end (the caller still holds its copies), the others the pool gives back.
+TEST_P(SyncArenaTest, AWorkerKeepingMoreCellsThanItsLedgerRecordsGivesThemAllBack) {
+  std::vector<mproc::Lock> locks(70);
+  auto pool = make_pool(1);
+  for (auto& lock : locks) EXPECT_TRUE(pool.apply(keep_in_worker, lock));
+  pool.close();
+  pool.join();
+}
+
 int plus_one(int x) { return x + 1; }
 
 // Pool workers take no arena reference for what they inherit (arena.hpp): a pool terminated
