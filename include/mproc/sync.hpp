@@ -4,9 +4,11 @@
 // Two placements, chosen at construction:
 //  - X(...) (the default): a 640-byte cell of this process's sync arena (memfd chunks mapped
 //    MAP_SHARED: no name, no file in /dev/shm; no system call once the first chunk exists), shared
-//    with every process forked after it, as in Python (a Process child holds it until it exits;
-//    a pool worker or raw fork() child uses what it inherited while this process holds it, as
-//    with a Manager's objects: they may be killed at any time). handle() works too ("@..."): the first one
+//    with every process forked after it, as in Python (this process holds it for a Process child
+//    until it has reaped the child, however the child ended; a pool worker or raw fork() child
+//    uses what it inherited while this process holds it, as with a Manager's objects: they may
+//    be killed at any time, and what a worker attached is given back by its pool when it ends).
+//    handle() works too ("@..."): the first one
 //    shares the chunk's descriptor through this process's resource sharer (a thread, as for a
 //    Connection passed to a Pool task), and attach() in another process of the same user collects
 //    it (once per chunk) and maps it. So a plain Lock passed to a Pool task reaches workers forked
