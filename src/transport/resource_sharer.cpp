@@ -3,6 +3,7 @@
 #include <mproc/connection.hpp>
 #include <mproc/error.hpp>
 
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstddef>
@@ -178,10 +179,13 @@ bool accept_locked(State& s) {
 void* serve(void*) {
   ::pthread_setname_np(::pthread_self(), "mproc-sharer");  // the library's, by name
   State& s = state();
-  std::vector<pollfd> polled;
+  // No allocation in this loop (an exception here would end the program): s.waiting never
+  // holds more than kMaxWaiting.
+  std::array<pollfd, kMaxWaiting + 1> polled;
   std::uint64_t accept_paused_until = 0;
   for (;;) {
     int timeout_ms = -1;
+    std::size_t count = 0;
     {
       std::lock_guard lock(s.mutex);
       const std::uint64_t now = monotonic_ns();
@@ -191,21 +195,20 @@ void* serve(void*) {
         ::close(w.fd);
         return true;
       });
-      polled.clear();
       const bool accepting = now >= accept_paused_until;
-      polled.push_back(pollfd{accepting ? s.listen_fd : -1, POLLIN, 0});
+      polled[count++] = pollfd{accepting ? s.listen_fd : -1, POLLIN, 0};
       std::uint64_t next_ns = accepting ? 0 : accept_paused_until;
       for (const Waiting& w : s.waiting) {
-        polled.push_back(pollfd{w.fd, POLLIN, 0});
+        polled[count++] = pollfd{w.fd, POLLIN, 0};
         if (next_ns == 0 || w.until_ns < next_ns) next_ns = w.until_ns;
       }
       if (next_ns != 0) timeout_ms = static_cast<int>((next_ns - now) / 1'000'000 + 1);
     }
-    if (::poll(polled.data(), polled.size(), timeout_ms) <= 0) continue;  // EINTR, or timed out
+    if (::poll(polled.data(), count, timeout_ms) <= 0) continue;  // EINTR, or timed out
     std::lock_guard lock(s.mutex);
-    // The waiting clients polled are the first polled.size() - 1 of s.waiting, in order: only
-    // this thread adds or removes them.
-    for (std::size_t i = polled.size(); i-- > 1;) {
+    // The waiting clients polled are the first count - 1 of s.waiting, in order: only this
+    // thread adds or removes them.
+    for (std::size_t i = count; i-- > 1;) {
       if (polled[i].revents == 0) continue;
       const int client = s.waiting[i - 1].fd;
       s.waiting.erase(s.waiting.begin() + static_cast<std::ptrdiff_t>(i - 1));
