@@ -23,8 +23,10 @@ class MprocCategory final : public std::error_category {
 }  // namespace
 
 const std::error_category& error_category() noexcept {
-  static const MprocCategory category;
-  return category;
+  // Never destroyed: the library's threads (the resource sharer, a pool's dispatcher) may still
+  // make errors while static destructors run at exit, as libstdc++'s own categories allow.
+  static const MprocCategory* const category = new MprocCategory;
+  return *category;
 }
 
 std::error_code make_error_code(errc e) noexcept {
