@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "base/fork_handlers.hpp"
@@ -75,13 +76,22 @@ struct Chunk {
   }
 };
 
-// How many references of cell i of chunk `id` the ledger records.
-std::uint32_t recorded(const Ledger& ledger, std::uint64_t id, std::size_t i) noexcept {
+// The ledger's entry of cell i of chunk `id`, or null.
+const LedgerEntry* find_entry(const Ledger& ledger, std::uint64_t id, std::size_t i) noexcept {
   for (const LedgerEntry& e : ledger.entries)
     if (e.chunk.load(std::memory_order_relaxed) == id &&
         e.cell.load(std::memory_order_relaxed) == i)
-      return e.count.load(std::memory_order_relaxed);
-  return 0;
+      return &e;
+  return nullptr;
+}
+LedgerEntry* find_entry(Ledger& ledger, std::uint64_t id, std::size_t i) noexcept {
+  return const_cast<LedgerEntry*>(find_entry(std::as_const(ledger), id, i));
+}
+
+// How many references of cell i of chunk `id` the ledger records.
+std::uint32_t recorded(const Ledger& ledger, std::uint64_t id, std::size_t i) noexcept {
+  const LedgerEntry* e = find_entry(ledger, id, i);
+  return e != nullptr ? e->count.load(std::memory_order_relaxed) : 0;
 }
 
 // A cell of a chunk mapped in this process (chunks are never unmapped, so the pointer stays good).
@@ -267,14 +277,16 @@ struct Arena {
 // the ledger is full.
 LedgerEntry* begin_take(Ledger& ledger, std::uint64_t id, std::size_t i,
                         std::uint32_t generation) noexcept {
+  if (LedgerEntry* e = find_entry(ledger, id, i); e != nullptr) {
+    e->pending.store(1, std::memory_order_seq_cst);
+    return e;
+  }
   LedgerEntry* free = nullptr;
   for (LedgerEntry& e : ledger.entries) {
-    const std::uint64_t named = e.chunk.load(std::memory_order_relaxed);
-    if (named == id && e.cell.load(std::memory_order_relaxed) == i) {
-      e.pending.store(1, std::memory_order_seq_cst);
-      return &e;
+    if (e.chunk.load(std::memory_order_relaxed) == 0) {
+      free = &e;
+      break;
     }
-    if (named == 0 && free == nullptr) free = &e;
   }
   if (free == nullptr) return nullptr;
   free->cell.store(static_cast<std::uint32_t>(i), std::memory_order_relaxed);
@@ -287,15 +299,10 @@ LedgerEntry* begin_take(Ledger& ledger, std::uint64_t id, std::size_t i,
 
 // Marks the entry of cell i of chunk `id` as giving a reference back; null if not recorded.
 LedgerEntry* begin_drop(Ledger& ledger, std::uint64_t id, std::size_t i) noexcept {
-  for (LedgerEntry& e : ledger.entries) {
-    if (e.chunk.load(std::memory_order_relaxed) == id &&
-        e.cell.load(std::memory_order_relaxed) == i &&
-        e.count.load(std::memory_order_relaxed) > 0) {
-      e.pending.store(-1, std::memory_order_seq_cst);
-      return &e;
-    }
-  }
-  return nullptr;
+  LedgerEntry* e = find_entry(ledger, id, i);
+  if (e == nullptr || e->count.load(std::memory_order_relaxed) == 0) return nullptr;
+  e->pending.store(-1, std::memory_order_seq_cst);
+  return e;
 }
 
 // Settles the entry: its count changed by `delta` (0: the operation did not happen).
